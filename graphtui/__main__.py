@@ -1,0 +1,3 @@
+from graphtui.cli import main
+
+raise SystemExit(main())

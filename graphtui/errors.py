@@ -1,0 +1,54 @@
+"""graphtui's exceptions: one base, one type per layer, messages that name the file and the fault.
+
+Every error message is a single line: ``<file>: <what is wrong>`` (plus an offset or tensor name
+where one is known), so the CLI can print it as is.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class GraphtuiError(Exception):
+    """Base of every error graphtui raises on purpose."""
+
+
+class FormatError(GraphtuiError):
+    """Bytes that do not decode: truncated, corrupt or unsupported files (the ``formats`` layer)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None, message: str, *, offset: int | None = None
+    ) -> None:
+        self.path = os.fspath(path) if path is not None else None
+        self.offset = offset
+        self.detail = message
+        where = self.path or "<bytes>"
+        if offset is not None:
+            where += f" (at byte {offset})"
+        super().__init__(f"{where}: {message}")
+
+
+class ChecksumError(FormatError):
+    """A stored crc32c does not match the bytes it covers."""
+
+
+class MissingFileError(FormatError):
+    """A file the format needs (a data shard, a checkpoint named by a state file) is absent."""
+
+
+class CoreError(GraphtuiError):
+    """A request the domain model cannot satisfy (the ``core`` layer): unknown names, conflicts."""
+
+
+class NotFoundError(CoreError):
+    """No checkpoint, tensor, node or variable by that name."""
+
+
+class ConflictError(CoreError):
+    """A rename, restore or strip that would produce an inconsistent result; lists each conflict."""
+
+    def __init__(self, message: str, conflicts: list[str]) -> None:
+        self.conflicts = list(conflicts)
+        shown = "; ".join(self.conflicts[:5])
+        more = f" (+{len(self.conflicts) - 5} more)" if len(self.conflicts) > 5 else ""
+        super().__init__(f"{message}: {shown}{more}" if conflicts else message)

@@ -1,0 +1,121 @@
+"""TensorFlow's DataType enum as data: one row per type with its TF name and numpy dtype."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+REF_OFFSET = 100  # DT_FLOAT_REF == DT_FLOAT + 100, and so on.
+
+
+@dataclass(frozen=True)
+class DType:
+    """A TensorFlow dtype: ``name`` is TensorFlow's (``float32``, ``bfloat16``, ``string``)."""
+
+    enum: int
+    name: str
+    numpy: np.dtype | None  # None for string, resource and variant (no fixed-size element)
+    itemsize: int  # bytes per element in a bundle; 0 where variable
+
+    @property
+    def as_datatype_enum(self) -> int:
+        return self.enum
+
+    @property
+    def as_numpy_dtype(self) -> type | None:
+        if self.name == "string":
+            return object
+        return None if self.numpy is None else self.numpy.type
+
+    @property
+    def is_fixed_size(self) -> bool:
+        return self.numpy is not None
+
+    def __repr__(self) -> str:
+        return f"tf.{self.name}"
+
+    def __str__(self) -> str:
+        return f"<dtype: {self.name!r}>"
+
+
+def _row(enum: int, name: str, np_type: object | None) -> DType:
+    dt = None if np_type is None else np.dtype(np_type)  # type: ignore[call-overload]
+    return DType(enum, name, dt, 0 if dt is None else dt.itemsize)
+
+
+_ROWS = [
+    _row(1, "float32", np.float32),
+    _row(2, "float64", np.float64),
+    _row(3, "int32", np.int32),
+    _row(4, "uint8", np.uint8),
+    _row(5, "int16", np.int16),
+    _row(6, "int8", np.int8),
+    _row(7, "string", None),
+    _row(8, "complex64", np.complex64),
+    _row(9, "int64", np.int64),
+    _row(10, "bool", np.bool_),
+    _row(11, "qint8", np.int8),
+    _row(12, "quint8", np.uint8),
+    _row(13, "qint32", np.int32),
+    _row(14, "bfloat16", ml_dtypes.bfloat16),
+    _row(15, "qint16", np.int16),
+    _row(16, "quint16", np.uint16),
+    _row(17, "uint16", np.uint16),
+    _row(18, "complex128", np.complex128),
+    _row(19, "float16", np.float16),
+    _row(20, "resource", None),
+    _row(21, "variant", None),
+    _row(22, "uint32", np.uint32),
+    _row(23, "uint64", np.uint64),
+    _row(24, "float8_e5m2", ml_dtypes.float8_e5m2),
+    _row(25, "float8_e4m3fn", ml_dtypes.float8_e4m3fn),
+    _row(26, "float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz),
+    _row(27, "float8_e4m3b11fnuz", ml_dtypes.float8_e4m3b11fnuz),
+    _row(28, "float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz),
+    _row(29, "int4", ml_dtypes.int4),
+    _row(30, "uint4", ml_dtypes.uint4),
+    _row(31, "int2", ml_dtypes.int2),
+    _row(32, "uint2", ml_dtypes.uint2),
+    _row(33, "float4_e2m1fn", ml_dtypes.float4_e2m1fn),
+]
+
+BY_ENUM: dict[int, DType] = {row.enum: row for row in _ROWS}
+BY_NAME: dict[str, DType] = {row.name: row for row in _ROWS}
+BY_NAME.update({"half": BY_ENUM[19], "float": BY_ENUM[1], "double": BY_ENUM[2]})
+
+INVALID = DType(0, "invalid", None, 0)
+
+
+def from_enum(value: int) -> DType:
+    """The DType for a DataType enum value; ``_REF`` values map to their base type."""
+    base = value - REF_OFFSET if value > REF_OFFSET else value
+    try:
+        return BY_ENUM[base]
+    except KeyError:
+        raise ValueError(f"unknown DataType {value}") from None
+
+
+def from_name(name: str) -> DType:
+    """The DType for a TF name (``float32``) or enum name (``DT_FLOAT``, ``DT_FLOAT_REF``)."""
+    key = name.lower()
+    if key.startswith("dt_"):
+        key = key[3:]
+        if key.endswith("_ref"):
+            key = key[:-4]
+        key = {"float": "float32", "double": "float64", "half": "float16"}.get(key, key)
+    try:
+        return BY_NAME[key]
+    except KeyError:
+        raise ValueError(f"unknown dtype name {name!r}") from None
+
+
+def from_numpy(dtype: np.dtype) -> DType:
+    """The DType for a numpy dtype (object arrays are strings)."""
+    if dtype == np.dtype(object) or dtype.kind in "SU":
+        return BY_NAME["string"]
+    for row in _ROWS:
+        if row.numpy is not None and row.numpy == dtype and not row.name.startswith("q"):
+            return row
+    raise ValueError(f"no TensorFlow dtype for numpy {dtype}")

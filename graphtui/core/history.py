@@ -1,0 +1,217 @@
+"""Checkpoint history of a directory: the state file's list plus every checkpoint found on disk."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphtui.errors import FormatError
+from graphtui.formats.state_file import DEFAULT_NAME, read_state
+
+_STEP_RE = re.compile(r"-(\d+)$")
+_DATA_RE = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
+
+
+@dataclass
+class CheckpointRecord:
+    """One checkpoint of a directory's history."""
+
+    prefix: str  # absolute, normalised
+    name: str  # the prefix relative to the directory when inside it
+    step: int | None
+    format: str  # "V2", "V1" or "?" when no file is there
+    files: list[tuple[str, int]] = field(default_factory=list)  # (path, size)
+    timestamp: float | None = None  # state file timestamp, else the newest file's mtime
+    in_state: bool = False  # listed by the state file
+    latest: bool = False  # the state file's model_checkpoint_path
+    complete: bool = False  # index + every data shard present and non-empty
+    problem: str = ""  # why it is incomplete or missing
+    outside: bool = False  # the state file points outside the directory
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, size in self.files)
+
+    @property
+    def missing(self) -> bool:
+        return not self.files
+
+    def age(self, now: float | None = None) -> float | None:
+        if self.timestamp is None:
+            return None
+        return (time.time() if now is None else now) - self.timestamp
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "name": self.name,
+            "step": self.step,
+            "format": self.format,
+            "files": [{"path": p, "bytes": s} for p, s in self.files],
+            "bytes": self.size,
+            "timestamp": self.timestamp,
+            "in_state": self.in_state,
+            "latest": self.latest,
+            "complete": self.complete,
+            "missing": self.missing,
+            "outside_directory": self.outside,
+            "problem": self.problem,
+        }
+
+
+@dataclass
+class History:
+    directory: str
+    records: list[CheckpointRecord]
+    state_file: str | None  # path when present
+    state_error: str = ""  # a malformed state file's error (history still lists disk files)
+    last_preserved_timestamp: float | None = None
+
+    @property
+    def latest(self) -> CheckpointRecord | None:
+        return next((r for r in self.records if r.latest), None)
+
+    def find(self, step_or_prefix: str) -> CheckpointRecord | None:
+        """A record by step number, by name, or by prefix path."""
+        for rec in self.records:
+            if step_or_prefix.isdigit() and rec.step == int(step_or_prefix):
+                return rec
+            if step_or_prefix in (rec.name, rec.prefix, os.path.basename(rec.prefix)):
+                return rec
+        return None
+
+
+def step_of(prefix: str) -> int | None:
+    match = _STEP_RE.search(os.path.basename(prefix))
+    return int(match.group(1)) if match else None
+
+
+def _describe(rec: CheckpointRecord) -> None:
+    prefix = rec.prefix
+    files: list[tuple[str, int]] = []
+    index = prefix + ".index"
+    if os.path.isfile(index):
+        rec.format = "V2"
+        files.append((index, os.path.getsize(index)))
+        data = sorted(glob.glob(glob.escape(prefix) + ".data-[0-9]*-of-[0-9]*"))
+        shards: set[int] = set()
+        total = None
+        for path in data:
+            m = _DATA_RE.search(path)
+            if not m:
+                continue
+            shards.add(int(m.group(1)))
+            total = int(m.group(2))
+            files.append((path, os.path.getsize(path)))
+        if total is None:
+            rec.problem = "no data file"
+        elif shards != set(range(total)):
+            rec.problem = (
+                f"{total - len(shards & set(range(total)))} of {total} data shards missing"
+            )
+        elif files[0][1] < 48:
+            rec.problem = "index file truncated"
+        else:
+            rec.complete = True
+    else:
+        from graphtui.formats.v1 import v1_files
+
+        v1 = v1_files(prefix)
+        if v1:
+            rec.format = "V1"
+            files.extend((p, os.path.getsize(p)) for p in v1)
+            rec.complete = all(size >= 48 for _, size in files)
+            if not rec.complete:
+                rec.problem = "file truncated"
+        else:
+            rec.format = "?"
+            rec.problem = "files missing"
+    meta = prefix + ".meta"
+    if os.path.isfile(meta):
+        files.append((meta, os.path.getsize(meta)))
+    rec.files = files
+    if rec.timestamp is None and files:
+        rec.timestamp = max(os.path.getmtime(p) for p, _ in files)
+
+
+def _disk_prefixes(directory: str) -> set[str]:
+    found = set()
+    for index in glob.glob(os.path.join(glob.escape(directory), "*.index")):
+        found.add(index[: -len(".index")])
+    return found
+
+
+def scan_history(directory: str | os.PathLike[str], latest_filename: str | None = None) -> History:
+    """Every checkpoint of ``directory``: the state file's entries (in its order, oldest first)
+    then checkpoints found on disk that it does not list (by step, then name)."""
+    directory = os.path.abspath(os.fspath(directory))
+    if not os.path.isdir(directory):
+        raise FormatError(directory, "not a directory")
+    state_path = os.path.join(directory, latest_filename or DEFAULT_NAME)
+    records: dict[str, CheckpointRecord] = {}
+    state_error = ""
+    last_preserved = None
+    has_state = os.path.isfile(state_path)
+    if has_state:
+        try:
+            state = read_state(state_path)
+        except FormatError as exc:
+            state_error = str(exc)
+        else:
+            paths = list(state.all_model_checkpoint_paths)
+            stamps = list(state.all_model_checkpoint_timestamps)
+            latest = state.model_checkpoint_path
+            if latest and latest not in paths:
+                paths.append(latest)
+            if state.last_preserved_timestamp:
+                last_preserved = float(state.last_preserved_timestamp)
+            for i, raw in enumerate(paths):
+                joined = raw if os.path.isabs(raw) else os.path.join(directory, raw)
+                prefix = os.path.normpath(joined)
+                rec = records.get(prefix) or CheckpointRecord(
+                    prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
+                )
+                rec.in_state = True
+                rec.outside = os.path.dirname(prefix) != directory and not _inside(
+                    prefix, directory
+                )
+                if i < len(stamps) and len(stamps) == len(state.all_model_checkpoint_paths):
+                    rec.timestamp = float(stamps[i])
+                if raw == latest:
+                    rec.latest = True
+                records[prefix] = rec
+    for prefix in sorted(_disk_prefixes(directory)):
+        prefix = os.path.normpath(prefix)
+        if prefix not in records:
+            records[prefix] = CheckpointRecord(
+                prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
+            )
+    for rec in records.values():
+        _describe(rec)
+    listed = [r for r in records.values() if r.in_state]
+    extra = sorted(
+        (r for r in records.values() if not r.in_state),
+        key=lambda r: (r.step if r.step is not None else -1, r.name),
+    )
+    return History(
+        directory=directory,
+        records=listed + extra,
+        state_file=state_path if has_state else None,
+        state_error=state_error,
+        last_preserved_timestamp=last_preserved,
+    )
+
+
+def _inside(path: str, directory: str) -> bool:
+    try:
+        return os.path.commonpath([path, directory]) == directory
+    except ValueError:
+        return False
+
+
+def _rel(prefix: str, directory: str) -> str:
+    return os.path.relpath(prefix, directory) if _inside(prefix, directory) else prefix

@@ -1,0 +1,383 @@
+"""Reader for TensorFlow's V2 tensor bundles: ``PREFIX.index`` (a table) + ``PREFIX.data-K-of-N``.
+
+The index maps ``""`` to a BundleHeaderProto and each tensor name to a BundleEntryProto (dtype,
+shape, shard, offset, size, masked crc32c). A tensor saved in slices (a partitioned variable) has
+an entry listing its slices and no data; each slice is stored under an ordered-code slice key.
+Data files are memory-mapped and only the bytes of the tensor asked for are touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import mmap
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graphtui.errors import ChecksumError, FormatError, MissingFileError
+from graphtui.formats import dtypes
+from graphtui.formats.crc import crc32c, mask
+from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
+from graphtui.formats.sstable import Table
+from graphtui.formats.varint import VarintError, decode_varint
+
+HEADER_KEY = b""
+LITTLE_ENDIAN = 0
+BIG_ENDIAN = 1
+MAX_SHARDS = 1 << 20
+
+Extents = tuple[tuple[int, int], ...]  # (start, length); length -1 = the whole dimension
+
+
+def index_path(prefix: str) -> str:
+    return prefix + ".index"
+
+
+def data_path(prefix: str, shard: int, num_shards: int) -> str:
+    return f"{prefix}.data-{shard:05d}-of-{num_shards:05d}"
+
+
+@dataclass(frozen=True)
+class BundleEntry:
+    """One decoded BundleEntryProto."""
+
+    name: str
+    dtype: dtypes.DType
+    shape: tuple[int, ...]
+    shard_id: int
+    offset: int
+    size: int
+    crc32c: int  # masked, as stored
+    slices: tuple[Extents, ...] = field(default=())
+
+    @property
+    def num_elements(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def is_sliced(self) -> bool:
+        return bool(self.slices)
+
+
+def extents_of(slice_proto: object) -> Extents:
+    """TensorSliceProto -> ((start, length), ...) with -1 for a full extent."""
+    out = []
+    for ext in slice_proto.extent:  # type: ignore[attr-defined]
+        has_length = ext.HasField("length")
+        out.append((int(ext.start), int(ext.length) if has_length else FULL_EXTENT))
+    return tuple(out)
+
+
+def slice_shape(full: tuple[int, ...], extents: Extents) -> tuple[int, ...]:
+    if len(extents) != len(full):
+        raise ValueError("slice rank differs from tensor rank")
+    return tuple(
+        d if length == FULL_EXTENT else length for d, (_, length) in zip(full, extents, strict=True)
+    )
+
+
+def slice_index(full: tuple[int, ...], extents: Extents) -> tuple[slice, ...]:
+    return tuple(
+        slice(None) if length == FULL_EXTENT else slice(start, start + length)
+        for (start, length) in extents
+    )
+
+
+class BundleReader:
+    """Lazy reader of one V2 checkpoint. Tensors are read, and checksummed, only when asked for."""
+
+    def __init__(self, prefix: str | os.PathLike[str], *, verify_checksums: bool = True) -> None:
+        from graphtui._proto import pb
+
+        self._pb = pb
+        self.prefix = os.fspath(prefix)
+        self.index_file = index_path(self.prefix)
+        self.verify_checksums = verify_checksums
+        self.table = Table(self.index_file, verify_checksums=verify_checksums)
+        self._entries: dict[str, memoryview] = {}
+        self._slice_values: dict[bytes, memoryview] = {}
+        header_value: memoryview | None = None
+        for key, value in self.table.items():
+            if key == HEADER_KEY:
+                header_value = value
+            elif key[:1] == b"\x00":
+                self._slice_values[key] = value
+            else:
+                self._entries[key.decode("utf-8", "surrogateescape")] = value
+        if header_value is None:
+            raise FormatError(self.index_file, "no bundle header (empty key) in the index")
+        header = pb.BundleHeaderProto()
+        try:
+            header.ParseFromString(bytes(header_value))
+        except Exception:  # noqa: BLE001 - protobuf raises its own DecodeError types
+            raise FormatError(self.index_file, "corrupt bundle header") from None
+        self.num_shards = int(header.num_shards)
+        self.endianness = int(header.endianness)
+        self.version = (int(header.version.producer), int(header.version.min_consumer))
+        if not 0 < self.num_shards <= MAX_SHARDS:
+            raise FormatError(self.index_file, f"header claims {self.num_shards} data shards")
+        if self.endianness not in (LITTLE_ENDIAN, BIG_ENDIAN):
+            raise FormatError(self.index_file, f"unknown endianness {self.endianness}")
+        self._decoded: dict[str, BundleEntry] = {}
+        self._maps: dict[int, memoryview] = {}
+        self._mmaps: list[mmap.mmap] = []
+
+    # -- names and entries ---------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Every tensor name in key order (slice keys are not names)."""
+        return list(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def data_files(self) -> list[str]:
+        return [data_path(self.prefix, i, self.num_shards) for i in range(self.num_shards)]
+
+    def entry(self, name: str) -> BundleEntry:
+        """The decoded entry of ``name`` (KeyError if absent)."""
+        got = self._decoded.get(name)
+        if got is None:
+            got = self._decode_entry(name, self._entries[name])
+            self._decoded[name] = got
+        return got
+
+    def _decode_entry(self, name: str, value: memoryview) -> BundleEntry:
+        proto = self._pb.BundleEntryProto()
+        try:
+            proto.ParseFromString(bytes(value))
+        except Exception:  # noqa: BLE001
+            raise FormatError(self.index_file, f"corrupt index entry for tensor {name!r}") from None
+        try:
+            dt = dtypes.from_enum(proto.dtype)
+        except ValueError:
+            raise FormatError(
+                self.index_file, f"tensor {name!r} has unknown dtype {proto.dtype}"
+            ) from None
+        shape = tuple(int(d.size) for d in proto.shape.dim)
+        if proto.shape.unknown_rank or any(d < 0 for d in shape):
+            raise FormatError(self.index_file, f"tensor {name!r} has an invalid shape {shape}")
+        if not 0 <= proto.shard_id < self.num_shards:
+            raise FormatError(
+                self.index_file,
+                f"tensor {name!r} is in shard {proto.shard_id}, but num_shards is {self.num_shards}",
+            )
+        entry = BundleEntry(
+            name=name,
+            dtype=dt,
+            shape=shape,
+            shard_id=int(proto.shard_id),
+            offset=int(proto.offset),
+            size=int(proto.size),
+            crc32c=int(proto.crc32c),
+            slices=tuple(extents_of(s) for s in proto.slices),
+        )
+        if (
+            not entry.is_sliced
+            and dt.is_fixed_size
+            and entry.size != entry.num_elements * dt.itemsize
+        ):
+            raise FormatError(
+                self.index_file,
+                f"tensor {name!r}: shape {list(shape)} of {dt.name} needs "
+                f"{entry.num_elements * dt.itemsize} bytes but the entry says {entry.size}",
+            )
+        return entry
+
+    def slice_entry(self, name: str, extents: Extents) -> BundleEntry:
+        key = encode_slice_key(name, extents)
+        value = self._slice_values.get(key)
+        if value is None:
+            raise FormatError(
+                self.index_file, f"slice {list(extents)} of tensor {name!r} is missing"
+            )
+        return self._decode_entry(f"{name} slice {list(extents)}", value)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def _shard(self, shard: int) -> memoryview:
+        view = self._maps.get(shard)
+        if view is None:
+            path = data_path(self.prefix, shard, self.num_shards)
+            try:
+                with open(path, "rb") as fh:
+                    if os.fstat(fh.fileno()).st_size == 0:
+                        view = memoryview(b"")
+                    else:
+                        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                        self._mmaps.append(mm)
+                        view = memoryview(mm)
+            except FileNotFoundError:
+                raise MissingFileError(path, "data shard is missing") from None
+            except OSError as exc:
+                raise FormatError(path, f"cannot read data shard: {exc.strerror or exc}") from None
+            self._maps[shard] = view
+        return view
+
+    def raw_bytes(self, entry: BundleEntry, *, verify: bool | None = None) -> memoryview:
+        """The stored bytes of a (non-sliced) entry, checksum verified; a view into the map."""
+        data = self._shard(entry.shard_id)
+        path = data_path(self.prefix, entry.shard_id, self.num_shards)
+        end = entry.offset + entry.size
+        if end > len(data):
+            raise FormatError(
+                path,
+                f"tensor {entry.name!r} needs bytes {entry.offset}..{end} but the file has "
+                f"{len(data)}: truncated",
+            )
+        raw = data[entry.offset : end]
+        if self.verify_checksums if verify is None else verify:
+            self._check_crc(entry, raw, path)
+        return raw
+
+    def _check_crc(self, entry: BundleEntry, raw: memoryview, path: str) -> None:
+        if entry.dtype.name == "string":
+            actual = _string_checksum(raw, entry.num_elements, path, entry.name)
+        else:
+            actual = mask(crc32c(raw))
+        if actual != entry.crc32c:
+            raise ChecksumError(
+                path,
+                f"checksum mismatch in tensor {entry.name!r} (data corrupt)",
+                offset=entry.offset,
+            )
+
+    def read(self, name: str) -> np.ndarray:
+        """The full value of ``name`` (slices reassembled), as TF's ``get_tensor`` returns it."""
+        entry = self.entry(name)
+        if entry.is_sliced:
+            return self._read_sliced(entry)
+        return self._decode(entry)
+
+    def _decode(self, entry: BundleEntry) -> np.ndarray:
+        raw = self.raw_bytes(entry)
+        dt = entry.dtype
+        if dt.name == "string":
+            path = data_path(self.prefix, entry.shard_id, self.num_shards)
+            return decode_strings(raw, entry.num_elements, path, entry.name).reshape(entry.shape)
+        if dt.numpy is None:
+            raise FormatError(self.index_file, f"tensor {entry.name!r}: cannot read {dt.name}")
+        np_dtype = dt.numpy if self.endianness == LITTLE_ENDIAN else dt.numpy.newbyteorder(">")
+        arr = np.frombuffer(raw, dtype=np_dtype)
+        if self.endianness == BIG_ENDIAN or (dt.itemsize and entry.offset % dt.itemsize):
+            arr = arr.astype(dt.numpy)  # a copy: native order, aligned
+        return arr.reshape(entry.shape)
+
+    def _read_sliced(self, entry: BundleEntry) -> np.ndarray:
+        dt = entry.dtype
+        parts = []
+        covered = 0
+        for extents in entry.slices:
+            try:
+                part_shape = slice_shape(entry.shape, extents)
+            except ValueError:
+                raise FormatError(
+                    self.index_file, f"tensor {entry.name!r}: slice rank differs from its shape"
+                ) from None
+            sub = self.slice_entry(entry.name, extents)
+            if sub.shape != part_shape:
+                raise FormatError(
+                    self.index_file,
+                    f"tensor {entry.name!r}: slice {list(extents)} has shape {list(sub.shape)}",
+                )
+            covered += math.prod(part_shape)
+            parts.append((extents, sub))
+        if covered != entry.num_elements:
+            raise FormatError(
+                self.index_file,
+                f"tensor {entry.name!r}: its slices hold {covered} of {entry.num_elements} elements",
+            )
+        out = np.empty(entry.shape, dtype=object if dt.numpy is None else dt.numpy)
+        for extents, sub in parts:
+            out[slice_index(entry.shape, extents)] = self._decode(sub)
+        return out
+
+    def verify(self) -> list[FormatError]:
+        """Check every block and every tensor's checksum; return every problem found."""
+        problems = self.table.verify()
+        for shard in range(self.num_shards):
+            try:
+                self._shard(shard)
+            except FormatError as exc:
+                problems.append(exc)
+        for name in self.names():
+            try:
+                entry = self.entry(name)
+                subs = (
+                    [self.slice_entry(name, ex) for ex in entry.slices]
+                    if entry.is_sliced
+                    else [entry]
+                )
+                for sub in subs:
+                    self.raw_bytes(sub, verify=True)
+            except FormatError as exc:
+                problems.append(exc)
+        return problems
+
+    def close(self) -> None:
+        for view in self._maps.values():
+            view.release()
+        self._maps.clear()
+        for mm in self._mmaps:
+            with contextlib.suppress(BufferError):  # a view still holds it; it closes later
+                mm.close()
+        self._mmaps.clear()
+        self.table.close()
+
+    def __enter__(self) -> BundleReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[list[int], int]:
+    lengths = []
+    pos = 0
+    try:
+        for _ in range(count):
+            length, pos = decode_varint(raw, pos)
+            lengths.append(length)
+    except VarintError:
+        raise FormatError(path, f"string tensor {name!r}: corrupt length prefix") from None
+    if pos + 4 + sum(lengths) != len(raw):
+        raise FormatError(
+            path,
+            f"string tensor {name!r}: lengths add up to {pos + 4 + sum(lengths)} bytes, "
+            f"the entry holds {len(raw)}",
+        )
+    return lengths, pos
+
+
+def _string_checksum(raw: memoryview, count: int, path: str, name: str) -> int:
+    """TF's checksum of a string tensor: crc32c over each length as uint32 (uint64 if larger),
+    then the 4-byte masked length checksum, then the bytes."""
+    lengths, pos = _read_lengths(raw, count, path, name)
+    crc = 0
+    for length in lengths:
+        crc = crc32c(length.to_bytes(4 if length <= 0xFFFFFFFF else 8, "little"), crc)
+    stored_len_crc = int.from_bytes(raw[pos : pos + 4], "little")
+    if stored_len_crc != mask(crc):
+        raise ChecksumError(path, f"checksum mismatch in the lengths of string tensor {name!r}")
+    crc = crc32c(raw[pos:], crc)
+    return mask(crc)
+
+
+def decode_strings(raw: memoryview, count: int, path: str, name: str) -> np.ndarray:
+    """Bundle string encoding -> object array of ``bytes``."""
+    lengths, pos = _read_lengths(raw, count, path, name)
+    pos += 4
+    out = np.empty(count, dtype=object)
+    for i, length in enumerate(lengths):
+        out[i] = bytes(raw[pos : pos + length])
+        pos += length
+    return out

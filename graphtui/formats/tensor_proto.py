@@ -1,0 +1,147 @@
+"""TensorProto <-> numpy (Const attrs, V1 checkpoint slices)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from graphtui.formats import dtypes
+
+# TensorProto typed field that holds the values of each dtype name (when tensor_content is empty).
+_VALUE_FIELD = {
+    "float32": "float_val",
+    "float64": "double_val",
+    "int32": "int_val",
+    "int16": "int_val",
+    "int8": "int_val",
+    "uint8": "int_val",
+    "uint16": "int_val",
+    "qint8": "int_val",
+    "quint8": "int_val",
+    "qint16": "int_val",
+    "quint16": "int_val",
+    "qint32": "int_val",
+    "int4": "int_val",
+    "uint4": "int_val",
+    "int2": "int_val",
+    "uint2": "int_val",
+    "int64": "int64_val",
+    "uint32": "uint32_val",
+    "uint64": "uint64_val",
+    "bool": "bool_val",
+    "string": "string_val",
+    "complex64": "scomplex_val",
+    "complex128": "dcomplex_val",
+    "float16": "half_val",
+    "bfloat16": "half_val",
+}
+_FLOAT8 = {
+    "float8_e5m2",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e4m3b11fnuz",
+    "float8_e5m2fnuz",
+    "float4_e2m1fn",
+}
+
+DEFAULT_MAX_ELEMENTS = 1 << 28  # a Const or slice may not expand beyond this many elements
+
+
+class TensorProtoError(ValueError):
+    """The TensorProto is malformed (size mismatch, unsupported dtype, absurd shape)."""
+
+
+def shape_of(shape_proto: Any) -> tuple[int, ...] | None:
+    """Dims of a TensorShapeProto; ``None`` for unknown rank; -1 for unknown dims."""
+    if shape_proto.unknown_rank:
+        return None
+    return tuple(int(d.size) for d in shape_proto.dim)
+
+
+def to_numpy(
+    proto: Any,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    *,
+    shape: tuple[int, ...] | None = None,
+    dtype: dtypes.DType | None = None,
+) -> np.ndarray:
+    """Decode a TensorProto to a numpy array (strings become an object array of ``bytes``).
+
+    ``shape`` and ``dtype`` override the proto's own (V1 checkpoints store values without them).
+    """
+    try:
+        dt = dtype or dtypes.from_enum(proto.dtype)
+    except ValueError as exc:
+        raise TensorProtoError(str(exc)) from None
+    if shape is None:
+        shape = shape_of(proto.tensor_shape) or ()
+    if any(d < 0 for d in shape):
+        raise TensorProtoError(f"tensor shape {list(shape)} has unknown dimensions")
+    count = math.prod(shape)
+    if count > max_elements:
+        raise TensorProtoError(f"tensor of shape {list(shape)} has {count} elements: too many")
+    if dt.name == "string":
+        values = list(proto.string_val)
+        return _fill(
+            np.array(values, dtype=object) if values else np.empty(0, object), count, shape, b""
+        )
+    if dt.numpy is None:
+        raise TensorProtoError(f"cannot decode a {dt.name} tensor to numpy")
+    if proto.tensor_content:
+        content = proto.tensor_content
+        if len(content) != count * dt.itemsize:
+            raise TensorProtoError(
+                f"tensor_content is {len(content)} bytes, shape {list(shape)} of {dt.name} "
+                f"needs {count * dt.itemsize}"
+            )
+        return np.frombuffer(content, dtype=dt.numpy).reshape(shape).copy()
+    if dt.name in _FLOAT8:
+        raw = bytes(proto.float8_val)
+        arr = np.frombuffer(raw, dtype=np.uint8).view(dt.numpy)
+        return _fill(arr, count, shape, 0)
+    field = _VALUE_FIELD.get(dt.name)
+    if field is None:
+        raise TensorProtoError(f"cannot decode a {dt.name} tensor to numpy")
+    values = list(getattr(proto, field))
+    if dt.name in ("float16", "bfloat16"):
+        arr = np.array(values, dtype=np.uint16).view(dt.numpy)
+    elif dt.name in ("complex64", "complex128"):
+        pairs = np.array(values, dtype=np.float32 if dt.name == "complex64" else np.float64)
+        arr = pairs.view(np.complex64 if dt.name == "complex64" else np.complex128)
+    else:
+        arr = np.array(values).astype(dt.numpy) if values else np.empty(0, dt.numpy)
+    return _fill(arr, count, shape, 0)
+
+
+def _fill(arr: np.ndarray, count: int, shape: tuple[int, ...], zero: object) -> np.ndarray:
+    """TF semantics: fewer values than elements repeat the last one; none means zeros."""
+    if arr.size == count:
+        return arr.reshape(shape)
+    if arr.size > count:
+        raise TensorProtoError(f"{arr.size} values for a tensor of {count} elements")
+    out = np.empty(count, dtype=arr.dtype)
+    if arr.size == 0:
+        out[...] = np.zeros((), arr.dtype) if zero == 0 else zero
+    else:
+        out[: arr.size] = arr
+        out[arr.size :] = arr[-1]
+    return out.reshape(shape)
+
+
+def from_numpy(array: np.ndarray, proto: Any) -> Any:
+    """Fill ``proto`` (a TensorProto) from a numpy array, using tensor_content where possible."""
+    arr = np.asarray(array)
+    dt = dtypes.from_numpy(arr.dtype)
+    proto.Clear()
+    proto.dtype = dt.enum
+    for d in arr.shape:
+        proto.tensor_shape.dim.add().size = int(d)
+    if dt.name == "string":
+        proto.string_val.extend(x if isinstance(x, bytes) else str(x).encode() for x in arr.ravel())
+    else:
+        proto.tensor_content = (
+            np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
+        )
+    return proto

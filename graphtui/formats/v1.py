@@ -1,0 +1,151 @@
+"""Reader for V1 checkpoints: table files of SavedTensorSlices (``Saver(write_version=V1)``).
+
+Key ``""`` holds the metadata (every tensor with its dtype, shape and saved slices); each slice's
+values are a TensorProto stored under the ordered-code slice key. A sharded V1 checkpoint is
+several such files named ``PREFIX-00000-of-0000N``.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphtui.errors import FormatError
+from graphtui.formats import dtypes, tensor_proto
+from graphtui.formats.bundle import Extents, extents_of, slice_index, slice_shape
+from graphtui.formats.ordered_code import encode_slice_key
+from graphtui.formats.sstable import Table
+
+_SHARD_RE = re.compile(r"-\d{5}-of-(\d{5})$")
+
+
+def v1_files(path: str) -> list[str]:
+    """The files of a V1 checkpoint named ``path``: the file itself or its ``-?????-of-?????`` shards."""
+    if os.path.isfile(path):
+        return [path]
+    return sorted(
+        glob.glob(glob.escape(path) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]")
+    )
+
+
+@dataclass(frozen=True)
+class V1Tensor:
+    name: str
+    dtype: dtypes.DType
+    shape: tuple[int, ...]
+    slices: tuple[tuple[Extents, int], ...]  # (extents, index of the file that holds it)
+
+    @property
+    def num_elements(self) -> int:
+        return math.prod(self.shape)
+
+
+class V1Reader:
+    """Lazy reader of a V1 checkpoint (one file or several shards)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, verify_checksums: bool = True) -> None:
+        from graphtui._proto import pb
+
+        self._pb = pb
+        self.path = os.fspath(path)
+        self.files = v1_files(self.path)
+        if not self.files:
+            from graphtui.errors import MissingFileError
+
+            raise MissingFileError(self.path, "no V1 checkpoint file (or shards) found")
+        self.tables = [Table(f, verify_checksums=verify_checksums) for f in self.files]
+        self.tensors: dict[str, V1Tensor] = {}
+        slices: dict[str, list[tuple[Extents, int]]] = {}
+        for i, table in enumerate(self.tables):
+            raw = table.get(b"")
+            if raw is None:
+                raise FormatError(self.files[i], "not a V1 checkpoint (no metadata entry)")
+            msg = pb.SavedTensorSlices()
+            try:
+                msg.ParseFromString(bytes(raw))
+            except Exception:  # noqa: BLE001
+                raise FormatError(self.files[i], "corrupt V1 checkpoint metadata") from None
+            if not msg.HasField("meta"):
+                raise FormatError(self.files[i], "not a V1 checkpoint (metadata entry has no meta)")
+            for meta in msg.meta.tensor:
+                try:
+                    dt = dtypes.from_enum(meta.type)
+                except ValueError:
+                    raise FormatError(
+                        self.files[i], f"tensor {meta.name!r} has unknown dtype {meta.type}"
+                    ) from None
+                shape = tuple(int(d.size) for d in meta.shape.dim)
+                if any(d < 0 for d in shape):
+                    raise FormatError(self.files[i], f"tensor {meta.name!r} has shape {shape}")
+                known = self.tensors.get(meta.name)
+                if known is not None and (known.shape != shape or known.dtype != dt):
+                    raise FormatError(
+                        self.files[i], f"tensor {meta.name!r} differs between checkpoint shards"
+                    )
+                self.tensors[meta.name] = V1Tensor(meta.name, dt, shape, ())
+                slices.setdefault(meta.name, []).extend((extents_of(s), i) for s in meta.slice)
+        for name, parts in slices.items():
+            t = self.tensors[name]
+            self.tensors[name] = V1Tensor(name, t.dtype, t.shape, tuple(parts))
+
+    def names(self) -> list[str]:
+        return sorted(self.tensors)
+
+    def read(self, name: str) -> np.ndarray:
+        t = self.tensors[name]
+        out = np.empty(t.shape, dtype=object if t.dtype.numpy is None else t.dtype.numpy)
+        covered = 0
+        for extents, file_index in t.slices:
+            part_shape = slice_shape(t.shape, extents)
+            covered += math.prod(part_shape)
+            out[slice_index(t.shape, extents)] = self._read_slice(
+                t, extents, file_index, part_shape
+            )
+        if covered != t.num_elements:
+            raise FormatError(
+                self.path,
+                f"tensor {name!r}: its slices hold {covered} of {t.num_elements} elements",
+            )
+        return out
+
+    def _read_slice(
+        self, t: V1Tensor, extents: Extents, file_index: int, part_shape: tuple[int, ...]
+    ) -> np.ndarray:
+        path = self.files[file_index]
+        raw = self.tables[file_index].get(encode_slice_key(t.name, extents))
+        if raw is None:
+            raise FormatError(path, f"slice {list(extents)} of tensor {t.name!r} is missing")
+        msg = self._pb.SavedTensorSlices()
+        try:
+            msg.ParseFromString(bytes(raw))
+        except Exception:  # noqa: BLE001
+            raise FormatError(path, f"corrupt data for tensor {t.name!r}") from None
+        try:
+            return tensor_proto.to_numpy(
+                msg.data.data,
+                max_elements=max(1, math.prod(part_shape)),
+                shape=part_shape,
+                dtype=t.dtype,
+            )
+        except tensor_proto.TensorProtoError as exc:
+            raise FormatError(path, f"tensor {t.name!r}: {exc}") from None
+
+    def verify(self) -> list[FormatError]:
+        problems: list[FormatError] = []
+        for table in self.tables:
+            problems.extend(table.verify())
+        for name in self.names():
+            try:
+                self.read(name)
+            except FormatError as exc:
+                problems.append(exc)
+        return problems
+
+    def close(self) -> None:
+        for table in self.tables:
+            table.close()

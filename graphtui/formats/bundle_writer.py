@@ -1,0 +1,213 @@
+"""Writer for V2 tensor bundles (``PREFIX.index`` + ``PREFIX.data-00000-of-00001``).
+
+Tensors can be added from numpy arrays (encoded here) or as raw stored bytes with their stored
+checksum (copied from a source bundle without decoding: ``os.copy_file_range`` where the kernel
+offers it). Sliced tensors get a full entry listing the slices plus one entry per slice, under
+its ordered-code key. Entries are sorted by key when the index is written, as TF requires.
+Files go through a :class:`FileTransaction`; the index is staged after the data.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from graphtui.formats import dtypes
+from graphtui.formats.bundle import LITTLE_ENDIAN, Extents, data_path, index_path
+from graphtui.formats.crc import crc32c, mask
+from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
+from graphtui.formats.sstable_writer import TableWriter
+from graphtui.formats.transaction import FileTransaction
+from graphtui.formats.varint import encode_varint
+
+# VersionDef of the bundles TF writes today (producer 1, min_consumer 0).
+BUNDLE_PRODUCER = 1
+_COPY_CHUNK = 64 << 20
+
+
+def encode_strings(values: np.ndarray) -> tuple[bytes, int]:
+    """Bundle string layout and its masked crc32c: varint lengths, masked length crc, bytes."""
+    items = [x if isinstance(x, bytes) else str(x).encode() for x in values.ravel()]
+    crc = 0
+    head = bytearray()
+    for item in items:
+        head += encode_varint(len(item))
+        crc = crc32c(len(item).to_bytes(4 if len(item) <= 0xFFFFFFFF else 8, "little"), crc)
+    length_crc = mask(crc).to_bytes(4, "little")
+    crc = crc32c(length_crc, crc)
+    body = b"".join(items)
+    crc = crc32c(body, crc)
+    return bytes(head) + length_crc + body, mask(crc)
+
+
+def tensor_bytes(array: np.ndarray, dtype: dtypes.DType) -> tuple[bytes | memoryview, int]:
+    """Stored bytes and masked crc32c of a whole tensor."""
+    if dtype.name == "string":
+        return encode_strings(np.asarray(array, dtype=object))
+    if dtype.numpy is None:
+        raise ValueError(f"cannot write a {dtype.name} tensor")
+    arr = np.ascontiguousarray(np.asarray(array).astype(dtype.numpy, copy=False))
+    if arr.dtype.byteorder == ">":
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
+    raw = memoryview(arr.reshape(-1).view(np.uint8))
+    return raw, mask(crc32c(raw))
+
+
+class BundleWriter:
+    """Build one V2 checkpoint. Call :meth:`finish` to stage the data and index files."""
+
+    def __init__(self, prefix: str | os.PathLike[str], txn: FileTransaction) -> None:
+        from graphtui._proto import pb
+
+        self._pb = pb
+        self.prefix = os.fspath(prefix)
+        self.txn = txn
+        self._data: BinaryIO = txn.open(data_path(self.prefix, 0, 1))
+        self._offset = 0
+        self._entries: dict[bytes, bytes] = {}
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def _append(self, raw: bytes | memoryview) -> int:
+        offset = self._offset
+        self._data.write(raw)
+        self._offset += len(raw)
+        return offset
+
+    def _append_from_file(self, src_fd: int, src_offset: int, size: int) -> int:
+        offset = self._offset
+        self._data.flush()
+        dst_fd = self._data.fileno()
+        done = 0
+        copy_range = getattr(os, "copy_file_range", None)
+        while done < size:
+            chunk = min(_COPY_CHUNK, size - done)
+            n = 0
+            if copy_range is not None:
+                try:
+                    n = copy_range(src_fd, dst_fd, chunk, src_offset + done)
+                except OSError:
+                    copy_range = None
+            if n <= 0:
+                data = os.pread(src_fd, chunk, src_offset + done)
+                if not data:
+                    raise OSError("source data file ended early")
+                os.write(dst_fd, data)
+                n = len(data)
+            done += n
+        self._offset += size
+        return offset
+
+    def _entry(
+        self,
+        dtype: dtypes.DType,
+        shape: Sequence[int],
+        offset: int,
+        size: int,
+        crc: int,
+        slices: Sequence[Extents] = (),
+    ) -> bytes:
+        entry = self._pb.BundleEntryProto(
+            dtype=dtype.enum, shard_id=0, offset=offset, size=size, crc32c=crc
+        )
+        for d in shape:
+            entry.shape.dim.add().size = int(d)
+        for extents in slices:
+            sp = entry.slices.add()
+            for start, length in extents:
+                ext = sp.extent.add()
+                ext.start = start
+                if length != FULL_EXTENT:
+                    ext.length = length
+        if slices:
+            entry.ClearField("offset")
+            entry.ClearField("size")
+            entry.ClearField("crc32c")
+        return bytes(entry.SerializeToString(deterministic=True))
+
+    def _put(self, key: bytes, value: bytes) -> None:
+        if key in self._entries:
+            raise ValueError(f"tensor {key!r} added twice")
+        self._entries[key] = value
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def add(self, name: str, array: Any, dtype: dtypes.DType | None = None) -> None:
+        """Add a whole tensor from a numpy array (object arrays of bytes are strings)."""
+        arr = np.asarray(array)
+        dt = dtype or dtypes.from_numpy(arr.dtype)
+        raw, crc = tensor_bytes(arr, dt)
+        offset = self._append(raw)
+        self._put(name.encode(), self._entry(dt, arr.shape, offset, len(raw), crc))
+
+    def add_raw(
+        self,
+        name: str,
+        dtype: dtypes.DType,
+        shape: Sequence[int],
+        raw: bytes | memoryview,
+        crc: int,
+    ) -> None:
+        """Add a whole tensor from its stored bytes and stored (masked) crc32c."""
+        offset = self._append(raw)
+        self._put(name.encode(), self._entry(dtype, shape, offset, len(raw), crc))
+
+    def add_copy(
+        self,
+        name: str,
+        dtype: dtypes.DType,
+        shape: Sequence[int],
+        src_fd: int,
+        src_offset: int,
+        size: int,
+        crc: int,
+    ) -> None:
+        """Add a whole tensor by copying ``size`` bytes of an open source data file."""
+        offset = self._append_from_file(src_fd, src_offset, size)
+        self._put(name.encode(), self._entry(dtype, shape, offset, size, crc))
+
+    def add_sliced(
+        self,
+        name: str,
+        dtype: dtypes.DType,
+        full_shape: Sequence[int],
+        parts: Sequence[tuple[Extents, Any]],
+    ) -> None:
+        """Add a partitioned tensor: ``parts`` are ``(extents, array)`` or
+        ``(extents, (raw_bytes, crc))`` pairs."""
+        self._put(name.encode(), self._entry(dtype, full_shape, 0, 0, 0, [ext for ext, _ in parts]))
+        for extents, value in parts:
+            shape = [
+                d if length == FULL_EXTENT else length
+                for d, (_, length) in zip(full_shape, extents, strict=True)
+            ]
+            if isinstance(value, tuple):
+                raw, crc = value
+            else:
+                arr = np.asarray(value)
+                if list(arr.shape) != shape:
+                    raise ValueError(f"slice {extents} of {name!r} has shape {arr.shape}")
+                raw, crc = tensor_bytes(arr, dtype)
+            offset = self._append(raw)
+            self._put(
+                encode_slice_key(name, extents), self._entry(dtype, shape, offset, len(raw), crc)
+            )
+
+    def finish(self) -> None:
+        """Stage the index (after the data file) with the header and every entry, key-sorted."""
+        header = self._pb.BundleHeaderProto(num_shards=1, endianness=LITTLE_ENDIAN)
+        header.version.producer = BUNDLE_PRODUCER
+        index = self.txn.open(index_path(self.prefix))
+        table = TableWriter(index)
+        table.add(b"", bytes(header.SerializeToString(deterministic=True)))
+        for key in sorted(self._entries):
+            table.add(key, self._entries[key])
+        table.finish()
+
+
+def num_elements(shape: Sequence[int]) -> int:
+    return math.prod(shape)

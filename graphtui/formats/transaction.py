@@ -1,0 +1,127 @@
+"""Several files written as one: each is staged under a temporary name beside its target,
+fsynced, then renamed in the order staged, so the last file staged is the commit point.
+
+For a checkpoint: data shards, ``.meta``, then ``.index`` (a prefix without its index is not a
+checkpoint), then the ``checkpoint`` state file. On any error before the commit every temporary
+file is removed and no target is touched. ``fault`` lets tests fail the writer at every step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from typing import BinaryIO
+
+Fault = Callable[[str], None]
+
+
+def _no_fault(step: str) -> None:
+    return None
+
+
+class FileTransaction:
+    """Stage files, then :meth:`commit` (or :meth:`abort`). Usable as a context manager."""
+
+    def __init__(self, fault: Fault | None = None) -> None:
+        self._staged: list[tuple[str, str, BinaryIO | None]] = []  # (tmp, target, open handle)
+        self._new_targets: set[str] = set()  # targets that did not exist before this transaction
+        self._fault = fault or _no_fault
+        self.committed: list[str] = []
+
+    def open(self, target: str | os.PathLike[str]) -> BinaryIO:
+        """A binary file to write; it becomes ``target`` on commit."""
+        target = os.path.abspath(os.fspath(target))
+        directory, name = os.path.split(target)
+        for _ in range(100):
+            tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 100 collisions of 32 random bits
+            raise FileExistsError(f"{directory}: cannot create a temporary file for {name}")
+        fh = os.fdopen(fd, "wb")
+        if not os.path.lexists(target):
+            self._new_targets.add(target)
+        self._staged.append((tmp, target, fh))
+        self._fault(f"open {name}")
+        return fh
+
+    def write_bytes(self, target: str | os.PathLike[str], data: bytes) -> None:
+        fh = self.open(target)
+        fh.write(data)
+        self._fault(f"write {os.path.basename(os.fspath(target))}")
+
+    def targets(self) -> list[str]:
+        return [target for _, target, _ in self._staged]
+
+    def commit(self) -> list[str]:
+        """fsync every staged file, then rename each over its target in order.
+
+        If a step fails, targets this transaction created are removed again, so the result is
+        all or nothing for new files (a replaced file is only ever the last step)."""
+        try:
+            return self._commit()
+        except BaseException:
+            for target in self.committed:
+                if target in self._new_targets:
+                    with contextlib.suppress(OSError):
+                        os.unlink(target)
+            self.committed = []
+            self.abort()
+            raise
+
+    def _commit(self) -> list[str]:
+        for i, (tmp, target, fh) in enumerate(self._staged):
+            if fh is not None:
+                fh.flush()
+                os.fsync(fh.fileno())
+                fh.close()
+                self._staged[i] = (tmp, target, None)
+            self._fault(f"fsync {os.path.basename(target)}")
+        directories = set()
+        for tmp, target, _ in list(self._staged):
+            self._fault(f"rename {os.path.basename(target)}")
+            os.replace(tmp, target)
+            self._staged = self._staged[1:]
+            self.committed.append(target)
+            directories.add(os.path.dirname(target))
+        for directory in directories:
+            _fsync_directory(directory)
+        self._staged = []
+        return self.committed
+
+    def abort(self) -> None:
+        """Remove every temporary file not yet renamed."""
+        for tmp, _, fh in self._staged:
+            if fh is not None:
+                with contextlib.suppress(OSError):
+                    fh.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self._staged = []
+
+    def __enter__(self) -> FileTransaction:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

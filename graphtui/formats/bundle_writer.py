@@ -53,7 +53,7 @@ def tensor_bytes(array: np.ndarray, dtype: dtypes.DType) -> tuple[bytes | memory
     arr = np.ascontiguousarray(np.asarray(array).astype(dtype.numpy, copy=False))
     if arr.dtype.byteorder == ">":
         arr = arr.astype(arr.dtype.newbyteorder("<"))
-    raw = memoryview(arr.reshape(-1).view(np.uint8))
+    raw = arr.reshape(-1).view(np.uint8).data
     return raw, mask(crc32c(raw))
 
 

@@ -118,6 +118,10 @@ def message_class(name: str) -> type[Message]:
             cls = message_factory.GetMessageClass(desc)
             _classes[name] = cls
             _classes[desc.full_name] = cls
+        # upb attaches nested classes itself; the pure-Python runtime does not
+        for nested in desc.nested_types:
+            if not hasattr(cls, nested.name):
+                setattr(cls, nested.name, message_class(nested.full_name))
     return cls
 
 

@@ -331,15 +331,23 @@ def _check_payload(
             str(data[pos:end], "utf-8")
         except UnicodeDecodeError as exc:
             raise _WireError(pos + exc.start, f"{label}: string is not valid UTF-8") from None
-    elif field.is_repeated and field.type in _VARINT_TYPES:
+    elif _is_repeated(field) and field.type in _VARINT_TYPES:
         while pos < end:
             _, pos = _read_varint(data, pos, end, f"{label} (packed)")
-    elif field.is_repeated and field.type in _FIXED_SIZES:
+    elif _is_repeated(field) and field.type in _FIXED_SIZES:
         size = _FIXED_SIZES[field.type]
         if (end - pos) % size:
             raise _WireError(
                 start, f"{label}: packed length {end - pos} is not a multiple of {size}"
             )
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    """``is_repeated`` appeared in protobuf 6; older runtimes only have ``label``."""
+    flag = getattr(field, "is_repeated", None)
+    if flag is None:
+        return bool(field.label == FieldDescriptor.LABEL_REPEATED)
+    return bool(flag)
 
 
 @cache

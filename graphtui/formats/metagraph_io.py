@@ -11,6 +11,7 @@ binary serialization, or ``text_format.MessageToString``.
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from typing import Any
 
@@ -62,25 +63,37 @@ def parse_message(data: bytes, message_type: str | type[Message], path: PathLike
     """Decode ``data`` as ``message_type`` (a class or a name like "MetaGraphDef").
 
     Binary or text format is chosen from the bytes: text format never contains control bytes
-    other than whitespace, binary protos of these types almost always do early on. If text
-    parsing fails, a clean binary parse is still accepted (a tiny binary file can look like
-    text); otherwise the text error is reported.
+    other than whitespace, binary protos of these types almost always do early on. Bytes that
+    look like text but do not parse as text (or parse to nothing) are tried as binary, since a
+    tiny or truncated binary file can be all printable; which error is reported depends on
+    whether the data starts like text. A result with no known field is refused.
     """
     cls = _resolve(message_type)
     if not data:
         raise FormatError(path, f"empty file, expected a {_type_name(cls)}")
-    if not looks_like_text(data):
-        msg = parse_binary_message(data, cls, path)
-        if not msg.ListFields():
-            raise FormatError(path, f"not a {_type_name(cls)}: no known field in {len(data)} bytes")
-        return msg
-    try:
-        return parse_text_message(data, cls, path)
-    except FormatError as text_error:
-        fallback = _clean_binary_parse(data, cls)
-        if fallback is not None:
-            return fallback
-        raise text_error from None
+    if looks_like_text(data):
+        try:
+            msg = parse_text_message(data, cls, path)
+        except FormatError as text_error:
+            fallback = _clean_binary_parse(data, cls)
+            if fallback is not None:
+                return fallback
+            if _starts_like_text(data):
+                raise text_error from None
+            msg = None  # e.g. a binary file cut after a few printable bytes
+        if msg is not None and msg.ListFields():
+            return msg
+        if msg is not None:  # parsed as text, but nothing in it
+            fallback = _clean_binary_parse(data, cls)
+            if fallback is not None:
+                return fallback
+            raise FormatError(
+                path, f"no {_type_name(cls)} in the file: only whitespace and comments"
+            )
+    msg = parse_binary_message(data, cls, path)
+    if not msg.ListFields():
+        raise FormatError(path, f"not a {_type_name(cls)}: no known field in {len(data)} bytes")
+    return msg
 
 
 def parse_binary_message(
@@ -119,7 +132,7 @@ def parse_text_message(
     try:
         text_format.Merge(text, msg, descriptor_pool=POOL)
     except text_format.ParseError as exc:
-        raise FormatError(path, _text_error_message(exc, name)) from None
+        raise FormatError(path, _text_error_message(exc, name, text)) from None
     except RecursionError:
         raise FormatError(path, f"text {name} is nested too deeply to parse") from None
     _check_round_trip(msg, path)
@@ -153,6 +166,12 @@ def _type_name(cls: type[Message]) -> str:
     return str(cls.DESCRIPTOR.name)
 
 
+def _starts_like_text(data: bytes) -> bool:
+    """Text format starts with a field name, an extension/Any bracket or a comment."""
+    first = data.removeprefix(_BOM).lstrip()[:1]
+    return first.isalpha() or first in (b"_", b"[", b"#")
+
+
 def _clean_binary_parse(data: bytes, cls: type[Message]) -> Any:
     """A binary parse with at least one known field and no unknown ones, else None."""
     msg: Any = cls()
@@ -165,14 +184,24 @@ def _clean_binary_parse(data: bytes, cls: type[Message]) -> Any:
     return msg if msg.ListFields() and msg.ByteSize() == size else None
 
 
-def _text_error_message(exc: text_format.ParseError, type_name: str) -> str:
+def _text_error_message(exc: text_format.ParseError, type_name: str, text: str) -> str:
     detail = str(exc)
     line, column = exc.GetLine(), exc.GetColumn()
-    if line is None:
-        return f"text {type_name} does not parse: {detail}"
-    prefix = f"{line}:{column} : "
-    detail = detail.removeprefix(prefix)
+    if line is None:  # e.g. an unknown Any type: locate its type URL ourselves
+        line = _line_of_type_url(detail, text)
+        if line is None:
+            return f"text {type_name} does not parse: {detail}"
+        return f"text {type_name} error at line {line}: {detail}"
+    detail = detail.removeprefix(f"{line}:{column} : ")
     return f"text {type_name} syntax error at line {line}, column {column}: {detail}"
+
+
+def _line_of_type_url(detail: str, text: str) -> int | None:
+    match = re.match(r"Type (\S+) not found", detail)
+    if match is None:
+        return None
+    index = text.find(f"/{match.group(1)}]")
+    return None if index < 0 else text.count("\n", 0, index) + 1
 
 
 def _check_round_trip(msg: Any, path: PathLike) -> None:

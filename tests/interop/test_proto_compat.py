@@ -1,22 +1,26 @@
-"""Our .proto files against the installed TensorFlow's descriptors, field by field.
+"""Our protos against the installed TensorFlow: descriptors field by field, real meta graphs.
 
 Any difference in a name, number, type, label, map-ness, oneof, packing or presence would make
-our bytes or text format differ from TensorFlow's, so each one fails here.
+our bytes or text format differ from TensorFlow's, so each one fails here. Then meta graphs
+exported by TensorFlow must round-trip through graphtui byte for byte, and graphtui's exports
+must load in TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, text_format
 
-from graphtui._proto import FILES, POOL
+from graphtui._proto import FILES, POOL, unpack_any
+from graphtui.core.metagraph import export_meta_graph, read_meta_graph
+from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
 
 pytestmark = pytest.mark.interop
 tf = pytest.importorskip("tensorflow")
-
-from google.protobuf import descriptor_pb2, descriptor_pool  # noqa: E402
 
 # our file -> the TensorFlow module generated from the file with the same content
 TF_MODULES = {
@@ -182,3 +186,118 @@ def test_comparison_catches_a_difference() -> None:
     tf_version_def = _tf_file("versions").message_types_by_name["VersionDef"]
     _compare_message(altered.message_types_by_name["VersionDef"], tf_version_def, problems)
     assert problems and "producer" in problems[0]
+
+
+# --- real meta graphs -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tf_exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small TF1-style graph exported by TensorFlow itself, binary and text."""
+    from tensorflow.core.framework import variable_pb2
+
+    out = tmp_path_factory.mktemp("tf_meta")
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        with tf.device("/device:CPU:0"):
+            x = v1.placeholder(tf.float32, [None, 3], name="x")
+            w = v1.get_variable("dense/w", [3, 2], use_resource=False)  # reference variable
+            b = v1.get_variable("dense/b", [2], use_resource=True)
+        y = tf.nn.relu(tf.matmul(x, w) + b, name="y")
+
+        @tf.function
+        def double(t: Any) -> Any:
+            with tf.device("/device:CPU:0"):
+                return t * 2.0
+
+        z = double(y)
+        step = v1.train.get_or_create_global_step()
+        train = v1.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(z), step)
+        v1.add_to_collection("train_op", train)
+        v1.add_to_collection("ints", 7)
+        v1.add_to_collection("floats", 0.25)
+        packed = any_pb2.Any()
+        packed.Pack(variable_pb2.VariableDef(variable_name="dense/w:0", trainable=True))
+        v1.add_to_collection("anys", packed)
+        saver = v1.train.Saver()
+        saver.export_meta_graph(str(out / "binary.meta"))
+        saver.export_meta_graph(str(out / "text.meta"), as_text=True)
+    return {"binary": out / "binary.meta", "text": out / "text.meta"}
+
+
+def _tf_read(path: Path) -> Any:
+    from tensorflow.python.framework import meta_graph
+
+    return meta_graph.read_meta_graph_file(str(path))
+
+
+def test_tf_binary_meta_graph_round_trips(tf_exports: dict[str, Path]) -> None:
+    data = tf_exports["binary"].read_bytes()
+    ours = parse_meta_graph(data, tf_exports["binary"])
+    assert serialize_meta_graph(ours) == data
+    tf_mg = _tf_read(tf_exports["binary"])
+    # same content, field for field, as TensorFlow's own text rendering shows
+    assert serialize_meta_graph(ours, as_text=True).decode() == text_format.MessageToString(tf_mg)
+    kinds = {key: c.WhichOneof("kind") for key, c in ours.collection_def.items()}
+    assert kinds["anys"] == "any_list" and kinds["ints"] == "int64_list"
+    assert kinds["floats"] == "float_list" and kinds["train_op"] == "node_list"
+    assert kinds["variables"] == "bytes_list"
+    assert unpack_any(ours.collection_def["anys"].any_list.value[0]).variable_name == "dense/w:0"
+    assert len(ours.graph_def.library.function) >= 1
+    assert ours.saver_def.version == 2
+
+
+def test_tf_text_meta_graph_round_trips(tf_exports: dict[str, Path]) -> None:
+    data = tf_exports["text"].read_bytes()
+    assert b"[type.googleapis.com/tensorflow.VariableDef] {" in data
+    ours = read_meta_graph(tf_exports["text"])
+    assert serialize_meta_graph(ours, as_text=True) == data
+    tf_mg = _tf_read(tf_exports["text"])
+    assert serialize_meta_graph(ours) == tf_mg.SerializeToString(deterministic=True)
+
+
+EXPORTS = {
+    "binary": {},
+    "text": {"as_text": True},
+    "clear_devices": {"clear_devices": True},
+    "collections": {"collection_list": ["variables", "trainable_variables", "train_op"]},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(EXPORTS))
+def test_our_export_loads_in_tensorflow(
+    tf_exports: dict[str, Path], tmp_path: Path, variant: str
+) -> None:
+    options: dict[str, Any] = EXPORTS[variant]
+    ours = read_meta_graph(tf_exports["binary"])
+    path = tmp_path / f"{variant}.meta"
+    written = export_meta_graph(ours, path, **options)
+
+    tf_mg = _tf_read(path)  # TensorFlow's reader sees exactly what we meant to write
+    assert tf_mg.SerializeToString(deterministic=True) == serialize_meta_graph(written)
+
+    graph = tf.Graph()
+    with graph.as_default():
+        restored = tf.compat.v1.train.import_meta_graph(str(path))
+    assert restored is not None  # a Saver, rebuilt from our saver_def
+    names = {op.name for op in graph.get_operations()}
+    assert names == {node.name for node in ours.graph_def.node}
+    keys = set(graph.get_all_collection_keys())
+    graph_def = graph.as_graph_def()
+    functions = graph_def.library.function
+    assert functions
+    if variant == "collections":
+        assert {"variables", "trainable_variables", "train_op"} <= keys
+        assert not keys & {"ints", "floats", "anys", "global_step"}
+    else:
+        assert {"ints", "floats", "anys", "train_op", "variables"} <= keys
+        assert graph.get_collection("ints") == [7]
+    # devices in the file TensorFlow read (graph and function bodies) and in the graph it built
+    node_devices = [n.device for n in tf_mg.graph_def.node]
+    function_devices = [n.device for f in tf_mg.graph_def.library.function for n in f.node_def]
+    imported_devices = [n.device for n in graph_def.node]
+    if variant == "clear_devices":
+        assert not any(node_devices + function_devices + imported_devices)
+    else:
+        assert any(node_devices) and any(function_devices) and any(imported_devices)

@@ -16,7 +16,7 @@ from graphtui.errors import FormatError, MissingFileError
 from graphtui.formats.atomic import atomic_write
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
 
-__all__ = ["read_meta_graph", "export_meta_graph", "clear_devices"]
+__all__ = ["read_meta_graph", "export_meta_graph", "clear_devices", "prepare_export"]
 
 
 def read_meta_graph(path: str | os.PathLike[str]) -> Any:
@@ -46,6 +46,15 @@ def export_meta_graph(
     ``collection_list`` keeps only the named collections (like TensorFlow, names the graph
     does not have are ignored). ``mg`` itself is never modified.
     """
+    out = prepare_export(mg, clear_devices=clear_devices, collection_list=collection_list)
+    atomic_write(path, serialize_meta_graph(out, as_text=as_text))
+    return out
+
+
+def prepare_export(
+    mg: Any, *, clear_devices: bool = False, collection_list: Iterable[str] | None = None
+) -> Any:
+    """``mg`` as ``export_meta_graph`` would write it (a copy when anything changes)."""
     out = mg
     if clear_devices or collection_list is not None:
         out = pb.MetaGraphDef()
@@ -56,7 +65,6 @@ def export_meta_graph(
             keep = set(collection_list)
             for key in [k for k in out.collection_def if k not in keep]:
                 del out.collection_def[key]
-    atomic_write(path, serialize_meta_graph(out, as_text=as_text))
     return out
 
 

@@ -1,0 +1,136 @@
+"""Writing checkpoints from checkpoints: copy tensors (renamed, filtered) into a new V2 bundle
+as raw bytes, without decoding them; V1 sources are decoded once and written as V2.
+
+Also the TF2 object graph (``_CHECKPOINTABLE_OBJECT_GRAPH``) is kept consistent: its
+attributes' checkpoint keys follow a rename and lose entries that were dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.errors import ConflictError, FormatError
+from graphtui.formats.bundle import data_path
+from graphtui.formats.bundle_writer import BundleWriter
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+KeyMap = Callable[[str], str | None]  # old key -> new key, or None to drop it
+
+
+def plan_keys(names: list[str], key_map: KeyMap) -> dict[str, str]:
+    """``old -> new`` for every kept key; ConflictError when two keys would collide."""
+    plan: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    conflicts = []
+    for name in names:
+        if name == OBJECT_GRAPH_KEY:
+            plan[name] = name
+            continue
+        new = key_map(name)
+        if new is None:
+            continue
+        if new in seen:
+            conflicts.append(
+                f"checkpoint keys {seen[new]!r} and {name!r} would both become {new!r}"
+            )
+        seen[new] = name
+        plan[name] = new
+    if conflicts:
+        raise ConflictError("refused: checkpoint keys would collide", conflicts)
+    return plan
+
+
+def rewrite_object_graph(raw: bytes, plan: dict[str, str]) -> bytes:
+    """Re-point the object graph's attributes at renamed keys; forget dropped ones."""
+    from graphtui._proto import pb
+
+    graph = pb.TrackableObjectGraph()
+    graph.ParseFromString(raw)
+    for node in graph.nodes:
+        kept = []
+        for attr in node.attributes:
+            new = plan.get(attr.checkpoint_key)
+            if new is None:
+                continue
+            attr.checkpoint_key = new
+            kept.append(attr)
+        if len(kept) != len(node.attributes):
+            copies = [type(a)() for a in kept]
+            for c, a in zip(copies, kept, strict=True):
+                c.CopyFrom(a)
+            del node.attributes[:]
+            node.attributes.extend(copies)
+    return bytes(graph.SerializeToString(deterministic=True))
+
+
+def copy_tensors(reader: CheckpointReader, writer: BundleWriter, plan: dict[str, str]) -> None:
+    """Write every tensor of ``plan`` (old -> new name) from ``reader`` into ``writer``."""
+    bundle = reader.bundle
+    if bundle is None:
+        _copy_v1(reader, writer, plan)
+        return
+    fds: dict[int, int] = {}
+    try:
+        for old, new in plan.items():
+            entry = bundle.entry(old)
+            if old == OBJECT_GRAPH_KEY:
+                value = reader.get_tensor(old)
+                rewritten = rewrite_object_graph(bytes(value[()]), plan)
+                writer.add(new, np.array(rewritten, dtype=object), entry.dtype)
+                continue
+            if entry.is_sliced:
+                parts = []
+                for extents in entry.slices:
+                    sub = bundle.slice_entry(old, extents)
+                    parts.append(
+                        (extents, (bytes(bundle.raw_bytes(sub, verify=False)), sub.crc32c))
+                    )
+                writer.add_sliced(new, entry.dtype, entry.shape, parts)
+                continue
+            fd = fds.get(entry.shard_id)
+            path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
+            if fd is None:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError as exc:
+                    raise FormatError(path, f"cannot read data shard: {exc.strerror}") from None
+                fds[entry.shard_id] = fd
+            if entry.offset + entry.size > os.fstat(fd).st_size:
+                raise FormatError(path, f"tensor {old!r} runs past the end of the file: truncated")
+            writer.add_copy(
+                new, entry.dtype, entry.shape, fd, entry.offset, entry.size, entry.crc32c
+            )
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _copy_v1(reader: CheckpointReader, writer: BundleWriter, plan: dict[str, str]) -> None:
+    v1 = reader._v1  # noqa: SLF001 - the V1 reader's slice structure is needed here
+    assert v1 is not None
+    for old, new in plan.items():
+        t = v1.tensors[old]
+        partial = len(t.slices) > 1 or any(length != -1 for ext, _ in t.slices for _, length in ext)
+        if partial:
+            value = v1.read(old)
+            from graphtui.formats.bundle import slice_index
+
+            parts = [(ext, value[slice_index(t.shape, ext)]) for ext, _ in t.slices]
+            writer.add_sliced(new, t.dtype, t.shape, parts)
+        else:
+            writer.add(new, v1.read(old), t.dtype)
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype == object or b.dtype == object:
+        return bool(list(a.ravel()) == list(b.ravel()))
+    return a.dtype == b.dtype and a.tobytes() == b.tobytes()

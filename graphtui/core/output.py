@@ -1,0 +1,169 @@
+"""Writing a result checkpoint: ``DST.meta`` + ``DST.index`` + data + the directory's
+``checkpoint`` state file, as one transaction, never over the source or an existing target,
+read back and verified before success is reported."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.errors import ConflictError, FormatError, GraphtuiError
+from graphtui.formats.bundle_writer import BundleWriter
+from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
+from graphtui.formats.state_file import DEFAULT_NAME, format_state, make_state, read_state
+from graphtui.formats.transaction import Fault, FileTransaction
+
+
+@dataclass
+class WriteResult:
+    prefix: str
+    files: list[str] = field(default_factory=list)
+    tensors: int = 0
+    bytes: int = 0
+    meta: str | None = None
+    state_file: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "files": self.files,
+            "tensors": self.tensors,
+            "bytes": self.bytes,
+            "meta": self.meta,
+            "state_file": self.state_file,
+            "verified": True,
+        }
+
+
+def existing_files(prefix: str) -> list[str]:
+    esc = glob.escape(prefix)
+    return sorted(
+        p
+        for p in [prefix + ".index", prefix + ".meta", *glob.glob(esc + ".data-*-of-*")]
+        if os.path.lexists(p)
+    )
+
+
+def check_target(out_prefix: str, sources: Iterable[str]) -> str:
+    """Absolute target prefix; refuse the source itself or any existing checkpoint files."""
+    out = os.path.abspath(out_prefix)
+    for src in sources:
+        if os.path.abspath(src) == out:
+            raise ConflictError("refused: the output would overwrite the source", [out])
+    clash = existing_files(out)
+    if clash:
+        raise ConflictError(
+            "refused: the output prefix already has files (choose a new --out)", clash
+        )
+    directory = os.path.dirname(out)
+    if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise FormatError(
+                directory, f"cannot create output directory: {exc.strerror}"
+            ) from None
+    return out
+
+
+def state_after_adding(directory: str, prefix: str) -> str:
+    """The state file text once ``prefix`` is the directory's latest checkpoint, keeping the
+    existing history (TensorFlow's rule: the latest is also the last of all paths)."""
+    path = os.path.join(directory, DEFAULT_NAME)
+    rel = os.path.basename(prefix) if os.path.dirname(prefix) == directory else prefix
+    paths: list[str] = []
+    stamps: list[float] = []
+    last_preserved = None
+    if os.path.isfile(path):
+        try:
+            old = read_state(path)
+        except FormatError:
+            old = None  # a malformed state file is replaced by a valid one
+        if old is not None:
+            old_paths = list(old.all_model_checkpoint_paths)
+            old_stamps = list(old.all_model_checkpoint_timestamps)
+            usable = len(old_stamps) == len(old_paths)
+            for i, p in enumerate(old_paths):
+                full = p if os.path.isabs(p) else os.path.join(directory, p)
+                if os.path.normpath(full) == prefix:
+                    continue
+                paths.append(p)
+                if usable:
+                    stamps.append(old_stamps[i])
+            if not usable:
+                stamps = []
+            if old.last_preserved_timestamp:
+                last_preserved = float(old.last_preserved_timestamp)
+    paths.append(rel)
+    if stamps or not paths[:-1]:
+        stamps.append(time.time())
+    state = make_state(rel, paths, stamps if len(stamps) == len(paths) else None, last_preserved)
+    return format_state(state)
+
+
+def write_checkpoint(
+    out_prefix: str,
+    *,
+    sources: Iterable[str] = (),
+    fill: Callable[[BundleWriter], None] | None = None,
+    meta_graph: Any = None,
+    as_text: bool = False,
+    update_state: bool = True,
+    fault: Fault | None = None,
+) -> WriteResult:
+    """Write the target as one transaction (meta, data, index, state file), then verify it."""
+    out = check_target(out_prefix, sources)
+    directory = os.path.dirname(out)
+    result = WriteResult(prefix=out)
+    txn = FileTransaction(fault)
+    try:
+        if meta_graph is not None:
+            result.meta = out + ".meta"
+            txn.write_bytes(result.meta, serialize_meta_graph(meta_graph, as_text=as_text))
+        if fill is not None:
+            writer = BundleWriter(out, txn)
+            fill(writer)
+            writer.finish()
+        txn.commit()
+    except BaseException:
+        txn.abort()
+        raise
+    result.files = list(txn.committed)
+    try:
+        _verify(result, meta_graph)
+    except GraphtuiError as exc:
+        for path in result.files:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise FormatError(
+            out, f"written output failed verification and was removed: {exc}"
+        ) from None
+    if fill is not None and update_state:
+        # Only a verified checkpoint becomes the directory's latest.
+        result.state_file = os.path.join(directory, DEFAULT_NAME)
+        with FileTransaction(fault) as state_txn:
+            state_txn.write_bytes(result.state_file, state_after_adding(directory, out).encode())
+        result.files.append(result.state_file)
+    return result
+
+
+def _verify(result: WriteResult, meta_graph: Any) -> None:
+    if result.meta is not None:
+        with open(result.meta, "rb") as fh:
+            back = parse_meta_graph(fh.read(), result.meta)
+        if len(back.graph_def.node) != len(meta_graph.graph_def.node):
+            raise FormatError(result.meta, "meta graph read back differs from what was written")
+    if os.path.isfile(result.prefix + ".index"):
+        with CheckpointReader(result.prefix) as reader:
+            problems = reader.verify()
+            if problems:
+                raise problems[0]
+            infos = reader.tensors()
+        result.tensors = len(infos)
+        result.bytes = sum(i.nbytes for i in infos)

@@ -15,9 +15,9 @@ Usage (from the repository root, with grpcio-tools installed)::
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 PROTO_ROOT = Path(__file__).resolve().parent
@@ -32,23 +32,29 @@ def proto_sources() -> list[str]:
 
 
 def build_descriptor_set() -> bytes:
-    """Run grpc_tools' bundled protoc and return the FileDescriptorSet bytes."""
-    from grpc_tools import protoc  # imported here: only needed to regenerate
+    """Run grpc_tools' bundled protoc and return the FileDescriptorSet bytes.
 
-    well_known = resources.files("grpc_tools") / "_proto"
+    protoc runs in a child process: its C++ protobuf must not share a process with another
+    copy (importing it after TensorFlow crashes the interpreter).
+    """
+    import grpc_tools  # only needed to regenerate
+
+    well_known = Path(grpc_tools.__file__).resolve().parent / "_proto"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "descriptors.binpb"
         args = [
-            "protoc",
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
             f"--proto_path={PROTO_ROOT}",
             f"--proto_path={well_known}",
             "--include_imports",
             f"--descriptor_set_out={out}",
             *proto_sources(),
         ]
-        status = protoc.main(args)
-        if status != 0:
-            raise SystemExit(f"protoc failed with status {status}")
+        result = subprocess.run(args, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SystemExit(f"protoc failed ({result.returncode}):\n{result.stderr}")
         return out.read_bytes()
 
 

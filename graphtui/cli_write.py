@@ -1,0 +1,251 @@
+"""The CLI's writing commands: rename, restore, export, strip, rollback, fix-paths.
+
+Each refuses (exit 1, one line) before writing anything when the result would be inconsistent,
+writes atomically, and reads the result back to verify it before reporting success.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from graphtui.cli import EXIT_OK, _human_bytes, _out, _print_json, command
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+
+
+@command("rename", "rename scopes in a meta graph and its checkpoint, consistently")
+def _rename_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("src", help="checkpoint prefix (SRC.meta is used when present)")
+    p.add_argument(
+        "--map",
+        action="append",
+        required=True,
+        metavar="OLD=NEW",
+        help="scope rename, applied in the order given (repeatable)",
+    )
+    p.add_argument("--out", required=True, metavar="DST", help="output prefix (must not exist)")
+    p.add_argument("--meta", metavar="FILE", help="meta graph to use instead of SRC.meta")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--graph-only",
+        action="store_true",
+        help="rename the graph only; checkpoint keys stay (like import_scope)",
+    )
+    mode.add_argument(
+        "--checkpoint-only",
+        action="store_true",
+        help="rename checkpoint keys only (no meta graph needed)",
+    )
+    _common(p)
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    from graphtui.core.names import ScopeMap
+    from graphtui.core.rename import rename
+
+    mode = "graph" if args.graph_only else "checkpoint" if args.checkpoint_only else "all"
+    plan, result = rename(args.src, args.out, ScopeMap.parse(args.map), mode=mode, meta=args.meta)
+    if args.json:
+        _print_json(
+            {
+                "mode": mode,
+                "changes": plan.report.to_json(),
+                "renamed_keys": plan.renamed_keys,
+                "output": result.to_json(),
+            }
+        )
+        return EXIT_OK
+    r = plan.report
+    _out(
+        f"renamed ({mode}): {r.nodes} nodes, {r.inputs} inputs, {r.collection_items} collection "
+        f"items, {r.saver_fields} saver fields, {r.signature_tensors} signature tensors, "
+        f"{r.checkpoint_keys} checkpoint keys"
+    )
+    _wrote(result)
+    return EXIT_OK
+
+
+def _wrote(result: object) -> None:
+    from graphtui.core.output import WriteResult
+
+    assert isinstance(result, WriteResult)
+    what = (
+        f"{result.tensors} tensors, {_human_bytes(result.bytes)}"
+        if result.tensors
+        else "meta graph"
+    )
+    _out(f"wrote {result.prefix} ({what}; verified)")
+    if result.state_file:
+        _out(f"updated {result.state_file}")
+
+
+@command("restore", "bind a checkpoint's values to a graph's variables (init_from_checkpoint maps)")
+def _restore_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("meta", help="the graph (.meta) whose variables get values")
+    p.add_argument(
+        "--from",
+        dest="ckpt",
+        required=True,
+        metavar="CKPT",
+        help="checkpoint with the values (prefix, .index or directory)",
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        required=True,
+        metavar="CKPT_SCOPE=GRAPH_SCOPE",
+        help="assignment map entry: 'old/'='new/', 'old/v'='new/v', '/'='new/'",
+    )
+    p.add_argument("--out", required=True, metavar="DST", help="output prefix (must not exist)")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="variables without a value are left to their initializers",
+    )
+    p.add_argument(
+        "--reshape",
+        action="store_true",
+        help="accept a shape difference when the element count matches",
+    )
+    _common(p)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from graphtui.core.restore import parse_map, restore
+
+    report, result = restore(
+        args.meta,
+        args.ckpt,
+        parse_map(args.map),
+        args.out,
+        allow_missing=args.allow_missing,
+        reshape=args.reshape,
+    )
+    if args.json:
+        _print_json({"report": report.to_json(), "output": result.to_json()})
+        return EXIT_OK
+    _out(
+        f"matched {len(report.matched)} variables; {len(report.missing)} without a value; "
+        f"{len(report.initialized)} from constant initializers; {len(report.unused)} checkpoint "
+        f"tensors unused; {len(report.reshaped)} reshaped"
+    )
+    for a in report.matched:
+        part = "" if a.extents is None else f" slice {list(a.extents)}"
+        _out(f"  {a.variable} <- {a.key}{part}")
+    for name in report.missing:
+        _out(f"  {name}: no value (left to its initializer)")
+    for name in report.unused:
+        _out(f"  unused: {name}")
+    _wrote(result)
+    return EXIT_OK
+
+
+@command("export", "re-export a meta graph and checkpoint (text/binary, clear devices, V1 to V2)")
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("src", help="checkpoint prefix (with SRC.meta), or a .meta file alone")
+    p.add_argument("--out", required=True, metavar="DST", help="output prefix (must not exist)")
+    p.add_argument("--as-text", action="store_true", help="write the .meta in text format")
+    p.add_argument("--clear-devices", action="store_true", help="drop device placements")
+    p.add_argument(
+        "--collection",
+        action="append",
+        metavar="NAME",
+        help="keep only these collections (repeatable)",
+    )
+    p.add_argument("--meta", metavar="FILE", help="meta graph to use instead of SRC.meta")
+    _common(p)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from graphtui.core.export import export
+
+    result = export(
+        args.src,
+        args.out,
+        as_text=args.as_text,
+        clear_devices=args.clear_devices,
+        collections=args.collection,
+        meta=args.meta,
+    )
+    if args.json:
+        _print_json({"output": result.to_json()})
+        return EXIT_OK
+    _wrote(result)
+    return EXIT_OK
+
+
+@command("strip", "drop variables (e.g. optimizer slots) from a checkpoint and its graph's saver")
+def _strip_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("src", help="checkpoint prefix (SRC.meta is used when present)")
+    p.add_argument(
+        "--drop",
+        action="append",
+        required=True,
+        metavar="GLOB",
+        help="checkpoint keys to drop, e.g. '*/Adam*' (repeatable)",
+    )
+    p.add_argument("--out", required=True, metavar="DST", help="output prefix (must not exist)")
+    p.add_argument("--meta", metavar="FILE", help="meta graph to use instead of SRC.meta")
+    _common(p)
+
+
+def cmd_strip(args: argparse.Namespace) -> int:
+    from graphtui.core.strip import strip
+
+    report, result = strip(args.src, args.out, args.drop, meta=args.meta)
+    if args.json:
+        _print_json({"report": report.to_json(), "output": result.to_json()})
+        return EXIT_OK
+    _out(
+        f"dropped {len(report.dropped)} tensors ({_human_bytes(report.bytes_dropped)}), kept "
+        f"{report.kept} ({_human_bytes(report.bytes_kept)})"
+    )
+    if report.graph_variables_dropped:
+        _out(
+            f"removed {len(report.graph_variables_dropped)} variables from the saver and "
+            f"{report.collection_items_dropped} collection items"
+        )
+    _wrote(result)
+    return EXIT_OK
+
+
+@command("rollback", "make an older checkpoint of DIR the latest (edits the state file)")
+def _rollback_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="training directory with a 'checkpoint' state file")
+    p.add_argument("target", metavar="STEP_OR_PREFIX", help="global step or checkpoint name")
+    _common(p)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from graphtui.core.state_ops import rollback
+
+    change = rollback(args.dir, args.target)
+    if args.json:
+        _print_json(change.to_json())
+    else:
+        _out(f"{change.state_file}: " + "; ".join(change.changes))
+    return EXIT_OK
+
+
+@command("fix-paths", "rewrite DIR's state file paths as relative (after moving a directory)")
+def _fix_paths_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="training directory with a 'checkpoint' state file")
+    _common(p)
+
+
+def cmd_fix_paths(args: argparse.Namespace) -> int:
+    from graphtui.core.state_ops import fix_paths
+
+    change = fix_paths(args.dir)
+    if args.json:
+        _print_json(change.to_json())
+    else:
+        for line in change.changes:
+            _out(line)
+        _out(
+            f"{change.state_file}: "
+            + ("rewritten" if change.after != change.before else "unchanged")
+        )
+    return EXIT_OK

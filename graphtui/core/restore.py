@@ -1,0 +1,328 @@
+"""Restore: bind a checkpoint's values to a graph's variables with an assignment map that
+follows ``tf.compat.v1.train.init_from_checkpoint``'s rules, and write the result as a new
+checkpoint (what ``init_from_checkpoint`` followed by a ``Saver.save`` would produce).
+
+Map forms (checkpoint side -> graph side): ``'ckpt_scope/': 'graph_scope/'``,
+``'ckpt_scope/var': 'graph_scope/var'``, ``'/': 'graph_scope/'`` (the checkpoint's root), and a
+partitioned variable by its full name. Errors where TensorFlow raises them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphtui._proto import pb
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.core.graph import GraphIndex, tensor_node
+from graphtui.core.graph_edit import drop_saver_entries
+from graphtui.core.metagraph import read_meta_graph
+from graphtui.core.output import WriteResult, write_checkpoint
+from graphtui.core.variables import VariableInfo, VariableTable, saver_info
+from graphtui.errors import ConflictError, CoreError
+from graphtui.formats import dtypes
+from graphtui.formats.bundle import Extents
+from graphtui.formats.transaction import Fault
+
+
+@dataclass(frozen=True)
+class Assignment:
+    variable: str  # graph variable (a partition's own name for partitioned variables)
+    key: str  # checkpoint tensor
+    extents: Extents | None  # the part of the checkpoint tensor it takes (None = all)
+
+
+@dataclass
+class RestoreReport:
+    matched: list[Assignment] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # graph variables with no value
+    initialized: list[str] = field(default_factory=list)  # no map entry; constant initializer
+    unused: list[str] = field(default_factory=list)  # checkpoint tensors nothing took
+    mismatched: list[str] = field(default_factory=list)  # dtype / shape problems
+    reshaped: list[str] = field(default_factory=list)  # shape differs, element count equal
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "matched": [
+                {
+                    "variable": a.variable,
+                    "checkpoint_key": a.key,
+                    "slice": None if a.extents is None else [list(e) for e in a.extents],
+                }
+                for a in self.matched
+            ],
+            "missing": self.missing,
+            "initialized_from_constant": self.initialized,
+            "unused": self.unused,
+            "mismatched": self.mismatched,
+            "reshaped": self.reshaped,
+        }
+
+
+def parse_map(specs: Sequence[str]) -> dict[str, str]:
+    """``CKPT=GRAPH`` strings (the CLI's ``--map``) to an assignment map."""
+    amap: dict[str, str] = {}
+    for spec in specs:
+        ckpt, sep, graph = spec.partition("=")
+        if not sep or not ckpt or not graph:
+            raise CoreError(f"--map takes CKPT_SCOPE=GRAPH_SCOPE, got {spec!r}")
+        amap[ckpt] = graph
+    return amap
+
+
+def _partitions(variables: list[VariableInfo]) -> dict[str, list[VariableInfo]]:
+    out: dict[str, list[VariableInfo]] = {}
+    for var in variables:
+        if var.save_slice is not None:
+            out.setdefault(var.save_slice.full_name, []).append(var)
+    return out
+
+
+def _part_extents(var: VariableInfo) -> Extents | None:
+    info = var.save_slice
+    if info is None:
+        return None
+    return tuple((int(o), int(n)) for o, n in zip(info.var_offset, info.var_shape, strict=True))
+
+
+def _full_shape(parts: list[VariableInfo]) -> list[int] | None:
+    first = parts[0]
+    if first.save_slice is not None:
+        return list(first.save_slice.full_shape)
+    return first.shape
+
+
+def resolve_assignment_map(
+    variables: list[VariableInfo], reader: CheckpointReader, amap: dict[str, str]
+) -> list[Assignment]:
+    """Apply ``init_from_checkpoint``'s rules; raise CoreError where TensorFlow raises."""
+    store = {v.name: v for v in variables}
+    partitioned = _partitions(variables)
+    where = reader.prefix
+    out: list[Assignment] = []
+
+    def assign(target: str, key: str) -> None:
+        parts = partitioned.get(target) or [store[target]]
+        for part in parts:
+            out.append(Assignment(part.name, key, _part_extents(part)))
+
+    for ckpt_name, graph_name in amap.items():
+        if graph_name in store or graph_name in partitioned:
+            if not reader.has_tensor(ckpt_name):
+                raise CoreError(f"Tensor {ckpt_name} is not found in {where} checkpoint")
+            assign(graph_name, ckpt_name)
+            continue
+        if not ckpt_name.endswith("/"):
+            raise CoreError(
+                f"Assignment map with scope only name {graph_name} should map to scope only "
+                f"{ckpt_name}. Should be 'scope/': 'other_scope/'."
+            )
+        scopes = graph_name[: graph_name.rindex("/")] if "/" in graph_name else ""
+        bases: set[str] = set()
+        for var_name in store:
+            if not scopes or var_name.startswith(scopes + "/"):
+                if "/part_" in var_name:
+                    var_name = var_name[: var_name.index("/part_")]
+                bases.add(var_name)
+        for base in sorted(bases):
+            full = base[len(scopes) :]
+            if graph_name != "/":
+                full = full[1:]
+            if ckpt_name != "/":
+                full = ckpt_name + full
+            if full.endswith("/"):
+                full = full[:-1]
+            if not reader.has_tensor(full):
+                raise CoreError(
+                    f"Tensor {full} ({base} in {graph_name}) is not found in {where} checkpoint"
+                )
+            if base in store or base in partitioned:
+                assign(base, full)
+    return out
+
+
+def _const_value(index: GraphIndex, tensor: str, depth: int = 0) -> np.ndarray | None:
+    """The value of a constant expression (Const, Fill of constants, Identity of those)."""
+    from graphtui.formats.tensor_proto import TensorProtoError, to_numpy
+
+    node_name = tensor_node(tensor)
+    if depth > 6 or node_name not in index:
+        return None
+    node = index.node(node_name)
+    if node.op == "Const":
+        try:
+            return to_numpy(node.attr["value"].tensor)
+        except TensorProtoError:
+            return None
+    data = [r for r in index.inputs(node_name) if not r.control]
+    if node.op == "Identity" and data:
+        return _const_value(index, str(data[0]), depth + 1)
+    if node.op == "Fill" and len(data) == 2:
+        dims = _const_value(index, str(data[0]), depth + 1)
+        value = _const_value(index, str(data[1]), depth + 1)
+        if dims is None or value is None or math.prod(int(d) for d in dims.ravel()) > 1 << 26:
+            return None
+        return np.full([int(d) for d in dims.ravel()], value, dtype=value.dtype)
+    return None
+
+
+def _spec_extents(spec: str) -> tuple[list[int], Extents] | None:
+    """TF's slice spec text ``"10 2 0,2:0,2"`` -> (full shape, extents); None for ``""``."""
+    if not spec.strip():
+        return None
+    *dims, slices = spec.split(" ")
+    extents = []
+    for part in slices.split(":"):
+        if part == "-":
+            extents.append((0, -1))
+        else:
+            start, length = part.split(",")
+            extents.append((int(start), int(length)))
+    return [int(d) for d in dims], tuple(extents)
+
+
+@dataclass
+class RestorePlan:
+    report: RestoreReport
+    values: dict[str, list[tuple[Extents | None, np.ndarray]]]  # checkpoint key -> parts
+    dtypes: dict[str, dtypes.DType]
+    shapes: dict[str, list[int]]
+    meta_graph: Any  # what DST.meta gets (the saver trimmed of missing variables if allowed)
+
+
+def plan_restore(
+    meta_graph: Any,
+    reader: CheckpointReader,
+    amap: dict[str, str],
+    *,
+    allow_missing: bool = False,
+    reshape: bool = False,
+) -> RestorePlan:
+    index = GraphIndex(meta_graph)
+    table = VariableTable.of(index)
+    variables = [
+        v
+        for v in table.variables()
+        if "variables" in v.collections or "local_variables" in v.collections or v.key_from_saver
+    ]
+    report = RestoreReport()
+    assignments = resolve_assignment_map(variables, reader, amap)
+    by_var = {a.variable: a for a in assignments}
+    report.matched = assignments
+    used = {a.key for a in assignments}
+    report.unused = [n for n in reader.names() if n not in used]
+    saver = saver_info(index)
+    if saver is None:
+        raise CoreError("the meta graph has no saver: nothing says which keys to write")
+    values: dict[str, list[tuple[Extents | None, np.ndarray]]] = {}
+    key_dtypes: dict[str, dtypes.DType] = {}
+    key_shapes: dict[str, list[int]] = {}
+    missing_keys: set[str] = set()
+    cache: dict[str, np.ndarray] = {}
+    for entry in saver.entries:
+        var = table.get(entry.variable) if entry.variable and entry.variable in table else None
+        if var is None:
+            continue
+        spec = _spec_extents(entry.slice_spec)
+        full_shape = spec[0] if spec else (var.shape or [])
+        extents = spec[1] if spec else None
+        try:
+            dt = dtypes.from_name(var.dtype or "")
+        except ValueError:
+            report.mismatched.append(f"{var.name}: unknown dtype {var.dtype}")
+            continue
+        value: np.ndarray | None = None
+        assignment = by_var.get(var.name)
+        if assignment is not None:
+            info = reader.tensor_info(assignment.key)
+            if info.dtype.name != dt.name:
+                report.mismatched.append(
+                    f"{var.name}: graph dtype {dt.name}, checkpoint {assignment.key} is {info.dtype.name}"
+                )
+                continue
+            want = list(full_shape) if assignment.extents is not None else list(var.shape or [])
+            have = list(info.shape)
+            if want != have:
+                if reshape and math.prod(want) == math.prod(have):
+                    report.reshaped.append(f"{var.name}: {have} -> {want}")
+                else:
+                    report.mismatched.append(
+                        f"Shape of variable {var.name} ({want}) doesn't match with shape of "
+                        f"tensor {assignment.key} ({have}) from checkpoint reader."
+                    )
+                    continue
+            if assignment.key not in cache:
+                cache[assignment.key] = np.asarray(reader.get_tensor(assignment.key)).reshape(want)
+            value = cache[assignment.key]
+            if assignment.extents is not None:
+                value = value[tuple(slice(s, s + n) for s, n in assignment.extents)]
+        else:
+            init = var.initial_value
+            value = _const_value(index, init) if init else None
+            if value is not None and list(value.shape) != list(
+                [n for _, n in extents] if extents else (var.shape or [])
+            ):
+                value = None
+            if value is None:
+                report.missing.append(var.name)
+                missing_keys.add(entry.key)
+                continue
+            report.initialized.append(var.name)
+            value = value.astype(dt.numpy) if dt.numpy is not None else value
+        values.setdefault(entry.key, []).append((extents, np.ascontiguousarray(value)))
+        key_dtypes[entry.key] = dt
+        key_shapes[entry.key] = list(full_shape)
+    if report.mismatched:
+        raise ConflictError(
+            "refused: dtype or shape mismatches, nothing was written", report.mismatched
+        )
+    out_graph = meta_graph
+    if report.missing:
+        if not allow_missing:
+            raise ConflictError(
+                "refused: graph variables would have no value (use --allow-missing to leave "
+                "them to their initializers), nothing was written",
+                report.missing,
+            )
+        out_graph = pb.MetaGraphDef()
+        out_graph.CopyFrom(meta_graph)
+        drop_saver_entries(out_graph, lambda k: k in missing_keys)
+        for key in missing_keys:
+            values.pop(key, None)
+    return RestorePlan(report, values, key_dtypes, key_shapes, out_graph)
+
+
+def restore(
+    meta: str,
+    ckpt: str,
+    amap: dict[str, str],
+    out: str,
+    *,
+    allow_missing: bool = False,
+    reshape: bool = False,
+    fault: Fault | None = None,
+) -> tuple[RestoreReport, WriteResult]:
+    """``graphtui restore``: DST.meta + a checkpoint of the values the map assigns."""
+    meta_graph = read_meta_graph(meta)
+    with CheckpointReader(ckpt) as reader:
+        plan = plan_restore(meta_graph, reader, amap, allow_missing=allow_missing, reshape=reshape)
+        sources = [meta, reader.prefix]
+
+    def fill(writer: Any) -> None:
+        for key, parts in plan.values.items():
+            dt = plan.dtypes[key]
+            if len(parts) == 1 and parts[0][0] is None:
+                writer.add(key, parts[0][1], dt)
+            else:
+                writer.add_sliced(
+                    key, dt, plan.shapes[key], [(ext, arr) for ext, arr in parts if ext is not None]
+                )
+
+    result = write_checkpoint(
+        out, sources=sources, fill=fill, meta_graph=plan.meta_graph, fault=fault
+    )
+    return plan.report, result

@@ -1,0 +1,456 @@
+"""GraphIndex: name-addressed, lazily indexed view of a MetaGraphDef (or bare GraphDef).
+
+Building the index reads each node's name once into a flat list plus a ``name -> position``
+dict; nothing else is computed up front. Op lists, the consumer index, lowered and naturally
+sorted names are each built on their first use, so opening a 50,000-node graph and listing its
+top scopes stays cheap. Per-node data is read from the NodeDef messages on request.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+import itertools
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
+
+from graphtui._proto import pb
+from graphtui.core.natural import natural_key
+from graphtui.errors import NotFoundError
+from graphtui.formats import dtypes, tensor_proto
+
+DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
+_GLOB_CHARS = frozenset("*?[")
+_SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural order
+_T = TypeVar("_T")
+
+
+class InputRef(NamedTuple):
+    """One entry of ``NodeDef.input``: ``name:port`` (data) or ``^name`` (control, port -1)."""
+
+    node: str
+    port: int
+    control: bool
+
+    def __str__(self) -> str:
+        if self.control:
+            return f"^{self.node}"
+        return self.node if self.port == 0 else f"{self.node}:{self.port}"
+
+
+class ConsumerRef(NamedTuple):
+    """A node reading another: ``port`` is the producer's output read (-1 for a control edge),
+    ``input_index`` the position of that edge in the consumer's input list."""
+
+    node: str
+    port: int
+    control: bool
+    input_index: int
+
+
+@dataclass(frozen=True)
+class TensorStub:
+    """A tensor attr left undecoded: too many elements, or not decodable to numpy."""
+
+    dtype: str
+    shape: list[int] | None
+    reason: str
+
+    def __str__(self) -> str:
+        dims = "?" if self.shape is None else ",".join(str(d) for d in self.shape)
+        return f"<{self.dtype}[{dims}]: {self.reason}>"
+
+
+@dataclass(frozen=True)
+class ArgInfo:
+    """A function argument: ``type`` is a dtype name, or the attr naming it (``T``, ``N*T``)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """Summary of one FunctionDef of the graph's library."""
+
+    name: str
+    inputs: list[ArgInfo]
+    outputs: list[ArgInfo]
+    node_count: int
+
+
+def parse_input(text: str) -> InputRef:
+    """Parse a NodeDef input: ``x`` / ``x:1`` / ``^x``; function bodies' ``x:out:1`` too."""
+    if text.startswith("^"):
+        return InputRef(text[1:], -1, True)
+    node, sep, rest = text.partition(":")
+    if not sep:
+        return InputRef(text, 0, False)
+    port_text = rest.rpartition(":")[2]
+    port = int(port_text) if port_text.isdigit() else 0
+    return InputRef(node, port, False)
+
+
+def tensor_node(tensor_name: str) -> str:
+    """The node of a tensor or input name: ``"a/b:0"`` / ``"^a/b"`` -> ``"a/b"``."""
+    return parse_input(tensor_name).node
+
+
+def dtype_name(enum: int) -> str:
+    """TF name of a DataType enum value; reference types get a ``_ref`` suffix."""
+    try:
+        base = dtypes.from_enum(enum).name
+    except ValueError:
+        return f"DataType({enum})"
+    return base + "_ref" if enum > dtypes.REF_OFFSET else base
+
+
+def shape_list(shape_proto: Any) -> list[int] | None:
+    """A TensorShapeProto as a list (-1 for unknown dims), or None for unknown rank."""
+    dims = tensor_proto.shape_of(shape_proto)
+    return None if dims is None else list(dims)
+
+
+def decode_attr(value: Any, max_elements: int = DEFAULT_ATTR_ELEMENTS) -> Any:
+    """An AttrValue as a Python value.
+
+    ``s`` -> str (bytes when not UTF-8), ``i``/``f``/``b`` -> int/float/bool, ``type`` -> dtype
+    name, ``shape`` -> list or None, ``tensor`` -> numpy array (a :class:`TensorStub` when it
+    has more than ``max_elements`` elements or does not decode), ``func`` -> function name,
+    ``list`` -> list of the above, ``placeholder`` -> ``"$name"``. An unset value is None.
+    """
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "list":
+        return _decode_list(value.list, max_elements)
+    return _decode_scalar(kind, getattr(value, kind), max_elements)
+
+
+def _decode_scalar(kind: str, item: Any, max_elements: int) -> Any:
+    if kind == "s":
+        return _text(item)
+    if kind in ("i", "b"):
+        return int(item) if kind == "i" else bool(item)
+    if kind == "f":
+        return float(item)
+    if kind == "type":
+        return dtype_name(item)
+    if kind == "shape":
+        return shape_list(item)
+    if kind == "tensor":
+        return decode_tensor(item, max_elements)
+    if kind == "func":
+        return str(item.name)
+    if kind == "placeholder":
+        return f"${item}"
+    return item
+
+
+def _decode_list(lst: Any, max_elements: int) -> list[Any]:
+    for kind in ("s", "i", "f", "b", "type", "shape", "tensor", "func"):
+        items = getattr(lst, kind)
+        if len(items):
+            return [_decode_scalar(kind, x, max_elements) for x in items]
+    return []
+
+
+def _text(raw: bytes) -> str | bytes:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return bytes(raw)
+
+
+def decode_tensor(proto: Any, max_elements: int = DEFAULT_ATTR_ELEMENTS) -> np.ndarray | TensorStub:
+    """A TensorProto as numpy, or a :class:`TensorStub` when too big or not decodable."""
+    shape = shape_list(proto.tensor_shape)
+    name = dtype_name(proto.dtype)
+    count = 1
+    for d in shape or ():
+        count *= max(d, 0)
+    if count > max_elements:
+        return TensorStub(name, shape, f"{count} elements, not decoded")
+    try:
+        return tensor_proto.to_numpy(proto, max_elements=max_elements)
+    except (tensor_proto.TensorProtoError, ValueError) as exc:
+        return TensorStub(name, shape, str(exc))
+
+
+def _is_meta_graph(message: Any) -> bool:
+    return bool(message.DESCRIPTOR.full_name == "tensorflow.MetaGraphDef")
+
+
+class GraphIndex:
+    """Fast lookups by node name over a MetaGraphDef's (or GraphDef's) nodes.
+
+    Unknown names raise :class:`~graphtui.errors.NotFoundError`. Duplicate node names (invalid in
+    TensorFlow) resolve to the first node; they are listed in :attr:`duplicates`.
+    """
+
+    def __init__(self, graph: Any, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = os.fspath(path) if path is not None else None
+        self._from_meta = _is_meta_graph(graph)
+        if self._from_meta:
+            self._meta: Any | None = graph
+            self._graph_def = graph.graph_def
+        elif graph.DESCRIPTOR.full_name == "tensorflow.GraphDef":
+            self._meta = None
+            self._graph_def = graph
+        else:
+            raise TypeError(f"expected a MetaGraphDef or GraphDef, got {graph.DESCRIPTOR.full_name}")
+        self._nodes = self._graph_def.node
+        self.names: list[str] = [n.name for n in self._nodes]
+        self._pos: dict[str, int] = {}
+        self.duplicates: list[str] = []
+        pos = self._pos
+        for i, name in enumerate(self.names):
+            if pos.setdefault(name, i) != i:
+                self.duplicates.append(name)
+        self._ops: list[str] | None = None
+        self._consumers: dict[int, list[tuple[int, int, int]]] | None = None
+        self._lower: list[str] | None = None
+        self._natural: list[int] | None = None
+        self._functions: dict[str, Any] | None = None
+        self._derived: dict[str, Any] = {}
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> GraphIndex:
+        """Read a ``.meta`` file (see :func:`graphtui.core.metagraph.read_meta_graph`)."""
+        from graphtui.core.metagraph import read_meta_graph
+
+        return cls(read_meta_graph(path), path=path)
+
+    def derived(self, key: str, factory: Callable[[GraphIndex], _T]) -> _T:
+        """A view built from this index once and cached on it (``ScopeTree.of(index)`` etc.)."""
+        try:
+            value: _T = self._derived[key]
+        except KeyError:
+            value = self._derived[key] = factory(self)
+        return value
+
+    # -- the messages -------------------------------------------------------------------------
+
+    @property
+    def meta_graph(self) -> Any:
+        """The MetaGraphDef (for a bare GraphDef: an empty one holding a copy, made on demand)."""
+        if self._meta is None:
+            meta = pb.MetaGraphDef()
+            meta.graph_def.CopyFrom(self._graph_def)
+            self._meta = meta
+        return self._meta
+
+    @property
+    def has_meta_graph(self) -> bool:
+        """False when built from a bare GraphDef (no collections, no saver)."""
+        return self._from_meta
+
+    @property
+    def graph_def(self) -> Any:
+        return self._graph_def
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._pos
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def _where(self) -> str:
+        return self.path or "graph"
+
+    def index_of(self, name: str) -> int:
+        """Position of the node in ``graph_def.node``."""
+        try:
+            return self._pos[name]
+        except KeyError:
+            raise NotFoundError(f"{self._where()}: no node named {name!r}") from None
+
+    def node(self, name: str) -> Any:
+        """The NodeDef message."""
+        return self._nodes[self.index_of(name)]
+
+    def op(self, name: str) -> str:
+        return str(self.node(name).op)
+
+    def device(self, name: str) -> str:
+        """The device stored in the NodeDef (``""`` when unplaced)."""
+        return str(self.node(name).device)
+
+    def placed_device(self, name: str) -> str:
+        """The device TensorFlow gives the node on import: colocation (``loc:@other``) overrides
+        the stored device with the first colocated node's device (``""`` if none has one)."""
+        others = [n for n in self.colocation(name) if n != name]
+        if not others:
+            return self.device(name)
+        for other in others:
+            if other in self._pos:
+                device = self.device(other)
+                if device:
+                    return device
+        return ""
+
+    # -- edges ----------------------------------------------------------------------------------
+
+    def inputs(self, name: str) -> list[InputRef]:
+        """The node's inputs, in order (data inputs first, then ``^control`` ones)."""
+        return [parse_input(s) for s in self.node(name).input]
+
+    def consumers(self, name: str) -> list[ConsumerRef]:
+        """Nodes that read this node (data or control), in graph order."""
+        i = self.index_of(name)
+        if self._consumers is None:
+            self._consumers = self._build_consumers()
+        names = self.names
+        return [
+            ConsumerRef(names[c], port, port < 0, slot)
+            for c, port, slot in self._consumers.get(i, ())
+        ]
+
+    def _build_consumers(self) -> dict[int, list[tuple[int, int, int]]]:
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        pos = self._pos
+        for c, node in enumerate(self._nodes):
+            for slot, text in enumerate(node.input):
+                ref = parse_input(text)
+                p = pos.get(ref.node)
+                if p is not None:
+                    out.setdefault(p, []).append((c, ref.port, slot))
+        return out
+
+    # -- attributes -----------------------------------------------------------------------------
+
+    def raw_attrs(self, name: str) -> Mapping[str, Any]:
+        """The node's ``attr`` map of AttrValue messages, as stored."""
+        attrs: Mapping[str, Any] = self.node(name).attr
+        return attrs
+
+    def attrs(self, name: str, *, max_elements: int = DEFAULT_ATTR_ELEMENTS) -> dict[str, Any]:
+        """The node's attrs decoded by :func:`decode_attr`, keys sorted."""
+        raw = self.node(name).attr
+        return {key: decode_attr(raw[key], max_elements) for key in sorted(raw)}
+
+    def colocation(self, name: str) -> list[str]:
+        """Nodes this one is colocated with (its ``_class`` attr's ``loc:@name`` entries)."""
+        raw = self.node(name).attr
+        if "_class" not in raw:
+            return []
+        out = []
+        for item in raw["_class"].list.s:
+            text = item.decode("utf-8", "replace")
+            if text.startswith("loc:@"):
+                out.append(text[5:])
+        return out
+
+    # -- whole-graph views ----------------------------------------------------------------------
+
+    @property
+    def ops(self) -> list[str]:
+        """Op type of every node, parallel to :attr:`names` (built on first use)."""
+        if self._ops is None:
+            self._ops = [n.op for n in self._nodes]
+        return self._ops
+
+    def op_histogram(self) -> dict[str, int]:
+        """Op type -> node count, most frequent first (ties in natural order)."""
+        counts = Counter(self.ops)
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], natural_key(kv[0]))))
+
+    def nodes_with_op(self, *ops: str) -> list[str]:
+        """Names of nodes whose op is one of ``ops``, in graph order."""
+        wanted = set(ops)
+        return [n for n, o in zip(self.names, self.ops, strict=True) if o in wanted]
+
+    def natural_names(self) -> list[str]:
+        """All node names in natural order."""
+        return [self.names[i] for i in self._natural_order()]
+
+    def _natural_order(self) -> list[int]:
+        if self._natural is None:
+            names = self.names
+            self._natural = sorted(range(len(names)), key=lambda i: natural_key(names[i]))
+        return self._natural
+
+    def search(self, pattern: str, limit: int | None = None) -> list[str]:
+        """Names matching ``pattern``, in natural order, at most ``limit`` of them.
+
+        Case-insensitive; a plain pattern matches as a substring, one with ``*``, ``?`` or ``[``
+        is a glob over the whole name (``*`` crosses ``/``).
+        """
+        if self._lower is None:
+            self._lower = [n.lower() for n in self.names]
+        needle = pattern.lower()
+        if _GLOB_CHARS.intersection(needle):
+            match = re.compile(fnmatch.translate(needle), re.DOTALL).match
+            hits = [i for i, low in enumerate(self._lower) if match(low)]
+        else:
+            hits = [i for i, low in enumerate(self._lower) if needle in low]
+        names = self.names
+        if len(hits) > _SORT_HITS_MAX and (self._natural is not None or limit is None):
+            wanted = set(hits)  # many hits: walk the graph's natural order (built once)
+            ordered = (names[i] for i in self._natural_order() if i in wanted)
+            return list(itertools.islice(ordered, limit))
+        if limit is not None and limit < len(hits):
+            return heapq.nsmallest(limit, (names[i] for i in hits), key=natural_key)
+        return sorted((names[i] for i in hits), key=natural_key)
+
+    # -- function library -----------------------------------------------------------------------
+
+    def _function_map(self) -> dict[str, Any]:
+        if self._functions is None:
+            self._functions = {f.signature.name: f for f in self._graph_def.library.function}
+        return self._functions
+
+    def function(self, fname: str) -> Any:
+        """The FunctionDef message named ``fname``."""
+        try:
+            return self._function_map()[fname]
+        except KeyError:
+            raise NotFoundError(f"{self._where()}: no function named {fname!r}") from None
+
+    def functions(self) -> list[FunctionInfo]:
+        """The library's functions, in natural order of name."""
+        out = []
+        fmap = self._function_map()
+        for fname in sorted(fmap, key=natural_key):
+            fdef = fmap[fname]
+            sig = fdef.signature
+            out.append(
+                FunctionInfo(
+                    name=fname,
+                    inputs=[_arg_info(a) for a in sig.input_arg],
+                    outputs=[_arg_info(a) for a in sig.output_arg],
+                    node_count=len(fdef.node_def),
+                )
+            )
+        return out
+
+    def function_nodes(self, fname: str) -> list[Any]:
+        """The body of function ``fname``: its NodeDef messages, in stored order.
+
+        Their inputs use the function form ``node:output_arg:index``; :func:`parse_input` reads
+        them (the port is the index within that output argument).
+        """
+        return list(self.function(fname).node_def)
+
+
+def _arg_info(arg: Any) -> ArgInfo:
+    if arg.type:
+        kind = dtype_name(arg.type)
+    elif arg.type_list_attr:
+        kind = arg.type_list_attr
+    else:
+        kind = arg.type_attr or "?"
+    if arg.number_attr:
+        kind = f"{arg.number_attr}*{kind}"
+    if arg.is_ref:
+        kind += "&"
+    return ArgInfo(str(arg.name), kind)

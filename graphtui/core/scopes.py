@@ -1,0 +1,166 @@
+"""Lazy name-scope tree over a GraphIndex.
+
+Node names form a tree on ``/``. Nothing is built per node: the names are sorted once (plain
+string order, so every prefix is one contiguous range) and a scope's children are found by
+jumping over each child's range with ``bisect``, which costs O(children x log n) per scope, not
+O(nodes under it). Results are cached per scope.
+
+Order of :meth:`ScopeTree.children`: scopes first (entries with nodes under them, including a
+node that is also a scope such as ``dense/kernel`` with ``dense/kernel/Assign``), then plain
+nodes; each group in natural order (``layer_2`` before ``layer_10``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+from graphtui.core.graph import GraphIndex
+from graphtui.core.natural import natural_key
+from graphtui.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class ScopeEntry:
+    """One child in the scope tree.
+
+    ``node_count`` counts the nodes named ``path`` or under ``path/``, so the counts of a scope's
+    children add up to the scope's own count. ``op`` is set when ``path`` is itself a node.
+    """
+
+    name: str
+    path: str
+    is_scope: bool
+    is_node: bool
+    node_count: int
+    op: str | None
+
+
+def _upper(prefix: str) -> str:
+    """Smallest string above every string that starts with ``prefix`` (which ends in ``/``)."""
+    return prefix[:-1] + "0"  # "0" follows "/" in code point order
+
+
+class ScopeTree:
+    """Children, counts and parameter totals per scope, computed on demand."""
+
+    def __init__(self, index: GraphIndex) -> None:
+        self.index = index
+        self._sorted: list[str] | None = None
+        self._children: dict[str, list[ScopeEntry]] = {}
+        self._params: dict[tuple[str, bool], int] = {}
+
+    @classmethod
+    def of(cls, index: GraphIndex) -> ScopeTree:
+        """The tree for ``index``, built once and cached on it."""
+        return index.derived("scopes", cls)
+
+    @property
+    def sorted_names(self) -> list[str]:
+        """All node names in plain string order (built on first use)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.index.names)
+        return self._sorted
+
+    def _range(self, scope: str) -> tuple[int, int]:
+        """Index range in :attr:`sorted_names` of the names under ``scope/``."""
+        names = self.sorted_names
+        if not scope:
+            return 0, len(names)
+        prefix = scope + "/"
+        lo = bisect_left(names, prefix)
+        return lo, bisect_left(names, _upper(prefix), lo)
+
+    def exists(self, path: str) -> bool:
+        """True for the root, a node name, or a scope with nodes under it."""
+        if not path or path in self.index:
+            return True
+        lo, hi = self._range(path)
+        return hi > lo
+
+    def is_scope(self, path: str) -> bool:
+        """True when nodes are named under ``path/`` (the root is a scope)."""
+        lo, hi = self._range(path)
+        return hi > lo
+
+    def node_count(self, scope: str = "") -> int:
+        """Nodes named ``scope`` or under ``scope/``; every node for the root."""
+        lo, hi = self._range(scope)
+        return hi - lo + (1 if scope and scope in self.index else 0)
+
+    def children(self, scope: str = "") -> list[ScopeEntry]:
+        """Direct children of ``scope`` (``""`` is the root); see the module doc for order."""
+        cached = self._children.get(scope)
+        if cached is not None:
+            return list(cached)
+        if not self.exists(scope):
+            where = self.index.path or "graph"
+            raise NotFoundError(f"{where}: no scope or node named {scope!r}")
+        names = self.sorted_names
+        lo, hi = self._range(scope)
+        prefix = scope + "/" if scope else ""
+        cut = len(prefix)
+        found: dict[str, list[int]] = {}  # component -> [is node, nodes under it]
+        i = lo
+        while i < hi:
+            rest = names[i][cut:]
+            comp, sep, _ = rest.partition("/")
+            entry = found.setdefault(comp, [0, 0])
+            if not sep:
+                entry[0] = 1
+                i += 1
+            else:
+                j = bisect_left(names, _upper(prefix + comp + "/"), i, hi)
+                entry[1] += j - i
+                i = j
+        index = self.index
+        entries = []
+        for comp, (is_node, under) in found.items():
+            path = prefix + comp
+            entries.append(
+                ScopeEntry(
+                    name=comp,
+                    path=path,
+                    is_scope=under > 0,
+                    is_node=bool(is_node),
+                    node_count=under + is_node,
+                    op=index.op(path) if is_node else None,
+                )
+            )
+        entries.sort(key=lambda e: (not e.is_scope, natural_key(e.name)))
+        self._children[scope] = entries
+        return list(entries)
+
+    @staticmethod
+    def parent(path: str) -> str:
+        """The enclosing scope (``""`` for a top-level name)."""
+        return path.rpartition("/")[0]
+
+    @staticmethod
+    def ancestors(path: str) -> list[str]:
+        """Every enclosing scope of ``path``, outermost first, ending with ``path`` itself."""
+        parts = path.split("/") if path else []
+        return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+    def param_count(self, scope: str = "", *, trainable_only: bool = False) -> int:
+        """Sum of element counts of the variables named ``scope`` or under ``scope/``.
+
+        Variables with an unknown shape add nothing. All variables count (optimizer slots and EMA
+        shadows too) unless ``trainable_only``.
+        """
+        key = (scope, trainable_only)
+        cached = self._params.get(key)
+        if cached is not None:
+            return cached
+        from graphtui.core.variables import VariableTable
+
+        prefix = scope + "/"
+        total = 0
+        for var in VariableTable.of(self.index).variables():
+            if scope and var.name != scope and not var.name.startswith(prefix):
+                continue
+            if trainable_only and not var.trainable:
+                continue
+            total += var.num_elements or 0
+        self._params[key] = total
+        return total

@@ -1,0 +1,441 @@
+"""Variables of a graph and what the saver writes for them.
+
+Variables come from the VariableDef collections (``variables``, ``trainable_variables``, ...) and
+from variable ops no collection lists (``VariableV2``, ``Variable``, ``VarHandleOp``). Each one's
+checkpoint key is read from the saver's save op (its ``tensor_names`` Const, the ground truth),
+falling back to the partition's full name or the variable's own name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphtui.core.collections import VARIABLE_COLLECTIONS, CollectionTable
+from graphtui.core.graph import GraphIndex, decode_attr, shape_list, tensor_node
+from graphtui.core.natural import natural_key
+from graphtui.errors import NotFoundError
+
+VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
+RESOURCE_OPS = frozenset({"VarHandleOp"})
+SAVE_OPS = frozenset({"SaveV2", "SaveSlices", "Save"})
+# Ops a saved tensor may pass through between the variable and the save op.
+_PASS_THROUGH = frozenset({"Identity", "ReadVariableOp", "Snapshot", "StopGradient"})
+# An op updating a variable with an optimizer: ApplyAdam, ResourceSparseApplyMomentum, ...
+_APPLY_OP = re.compile(r"^(Resource)?(Sparse)?Apply[A-Z]")
+_EMA_UPDATE_OPS = frozenset({"AssignSub", "AssignSubVariableOp"})
+_OPTIMIZER_NAME = re.compile(r"^beta[12]_power(_\d+)?$")
+_SLOT_NAME = re.compile(
+    r"^(Adam|Momentum|RMSProp|Adagrad|AdagradDA|ProximalAdagrad|Ftrl|Adadelta|Nadam|Adamax"
+    r"|LazyAdam|AMSGrad|accumulator|gradient_accumulator|linear|momentum|rms)(_\d+)?$"
+)
+_EMA_NAME = re.compile(r"ExponentialMovingAverage|MovingAverage|ema", re.IGNORECASE)
+
+ROLES = ("model", "slot", "ema", "optimizer", "global_step")
+
+
+@dataclass(frozen=True)
+class SaveSliceInfo:
+    """Where a partition sits in its full variable (a SaveSliceInfoDef)."""
+
+    full_name: str
+    full_shape: list[int]
+    var_offset: list[int]
+    var_shape: list[int]
+
+    @property
+    def slice_spec(self) -> str:
+        """TensorFlow's text form: ``"10 3 0,4:0,3"`` (full shape, then start,length per dim)."""
+        dims = " ".join(str(d) for d in self.full_shape)
+        parts = ":".join(f"{o},{n}" for o, n in zip(self.var_offset, self.var_shape, strict=False))
+        return f"{dims} {parts}"
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """One variable of the graph.
+
+    ``role`` is one of :data:`ROLES`: ``slot`` (optimizer slot such as ``w/Adam``), ``ema``
+    (an ExponentialMovingAverage shadow), ``optimizer`` (optimizer state that is no slot, such as
+    ``beta1_power``), ``global_step`` or ``model``. ``slot_of`` is the variable a slot or shadow
+    belongs to and ``slot_name`` the rest of its name.
+    """
+
+    name: str
+    node: str
+    op: str
+    resource: bool
+    dtype: str | None
+    shape: list[int] | None
+    trainable: bool
+    local: bool
+    model: bool
+    moving_average: bool  # listed in moving_average_variables (an EMA averages it)
+    collections: tuple[str, ...]
+    role: str
+    slot_of: str | None
+    slot_name: str | None
+    initializer: str | None
+    initial_value: str | None
+    snapshot: str | None
+    save_slice: SaveSliceInfo | None
+    checkpoint_key: str
+    key_from_saver: bool  # checkpoint_key was read from the save op
+
+    @property
+    def in_collection(self) -> bool:
+        return bool(self.collections)
+
+    @property
+    def num_elements(self) -> int | None:
+        """Element count, or None when the shape is not fully known."""
+        if self.shape is None or any(d < 0 for d in self.shape):
+            return None
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class SaveEntry:
+    """One tensor a save op writes: checkpoint ``key``, ``slice_spec`` (``""`` = whole)."""
+
+    key: str
+    slice_spec: str
+    tensor: str  # the save op's input feeding it
+    variable: str | None  # the variable node behind that input, when one is found
+    save_op: str
+
+
+@dataclass(frozen=True)
+class SaverInfo:
+    """A SaverDef plus the keys its save ops write.
+
+    ``source`` says where the SaverDef came from: ``saver_def`` (the MetaGraphDef field),
+    ``savers`` (that collection) or ``graph`` (no SaverDef: save ops found by type).
+    """
+
+    filename_tensor: str
+    save_tensor: str
+    restore_op: str
+    version: str  # "LEGACY", "V1" or "V2"
+    sharded: bool
+    max_to_keep: int
+    keep_checkpoint_every_n_hours: float
+    scope: str
+    source: str
+    save_ops: list[str] = field(default_factory=list)
+    entries: list[SaveEntry] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        """Distinct checkpoint keys written, in save-op order."""
+        return list(dict.fromkeys(e.key for e in self.entries))
+
+
+_VERSIONS = {0: "LEGACY", 1: "V1", 2: "V2"}
+
+
+def _scope_of(tensor_name: str) -> str:
+    return tensor_node(tensor_name).rpartition("/")[0]
+
+
+def _const_strings(index: GraphIndex, name: str) -> list[str] | None:
+    try:
+        node = index.node(name)
+    except NotFoundError:
+        return None
+    if node.op != "Const" or "value" not in node.attr:
+        return None
+    value = decode_attr(node.attr["value"], max_elements=1 << 22)
+    if not isinstance(value, np.ndarray) or value.dtype != object:
+        return None
+    return [x.decode("utf-8", "replace") for x in value.ravel()]
+
+
+def resolve_variable(index: GraphIndex, name: str, *, max_depth: int = 8) -> str | None:
+    """The variable node behind a tensor name, following Identity/ReadVariableOp chains and
+    finally the node's ``loc:@`` colocation."""
+    node = tensor_node(name)
+    start = node
+    for _ in range(max_depth):
+        if node not in index:
+            return None
+        op = index.op(node)
+        if op in VARIABLE_OPS:
+            return node
+        if op not in _PASS_THROUGH:
+            break
+        data = [ref for ref in index.inputs(node) if not ref.control]
+        if not data:
+            break
+        node = data[0].node
+    for loc in index.colocation(start):
+        if loc in index and index.op(loc) in VARIABLE_OPS:
+            return loc
+    return None
+
+
+def _save_entries(index: GraphIndex, op_name: str) -> list[SaveEntry]:
+    node = index.node(op_name)
+    data = [ref for ref in index.inputs(op_name) if not ref.control]
+    if len(data) < 2:
+        return []
+    names = _const_strings(index, data[1].node)
+    if names is None:
+        return []
+    if node.op == "Save":
+        specs: list[str] | None = [""] * len(names)
+        tensors = data[2:]
+    else:
+        specs = _const_strings(index, data[2].node) if len(data) > 2 else None
+        tensors = data[3:]
+    if specs is None or len(specs) != len(names):
+        specs = [""] * len(names)
+    out = []
+    for key, spec, ref in zip(names, specs, tensors, strict=False):
+        tensor = str(ref)
+        out.append(SaveEntry(key, spec, tensor, resolve_variable(index, tensor), op_name))
+    return out
+
+
+def saver_info(index: GraphIndex) -> SaverInfo | None:
+    """The graph's saver: SaverDef fields and the entries its save ops write, or None."""
+    return index.derived("saver", _build_saver)
+
+
+def _build_saver(index: GraphIndex) -> SaverInfo | None:
+    saver_def: Any = None
+    source = "graph"
+    if index.has_meta_graph:
+        meta = index.meta_graph
+        if meta.HasField("saver_def"):
+            saver_def, source = meta.saver_def, "saver_def"
+        else:
+            coll = CollectionTable.of(index).get("savers")
+            found = [x for x in coll.items if hasattr(x, "filename_tensor_name")] if coll else []
+            if found:
+                saver_def, source = found[0], "savers"
+    save_nodes = index.nodes_with_op(*SAVE_OPS)
+    if saver_def is not None:
+        scope = _scope_of(saver_def.filename_tensor_name or saver_def.save_tensor_name)
+    else:
+        scopes = sorted({n.rpartition("/")[0] for n in save_nodes}, key=natural_key)
+        if not scopes:
+            return None
+        scope = "save" if "save" in scopes else scopes[0]
+    prefix = scope + "/" if scope else ""
+    ops = sorted((n for n in save_nodes if n.startswith(prefix)
+                  and "/" not in n[len(prefix):]), key=natural_key)
+    if not ops and prefix:  # a save op nested deeper in the saver's scope
+        ops = sorted((n for n in save_nodes if n.startswith(prefix)), key=natural_key)
+    entries = [e for op in ops for e in _save_entries(index, op)]
+    if saver_def is None:
+        return SaverInfo("", "", "", "V1" if any(index.op(o) != "SaveV2" for o in ops) else "V2",
+                         len(ops) > 1, 0, 0.0, scope, source, ops, entries)
+    return SaverInfo(
+        filename_tensor=str(saver_def.filename_tensor_name),
+        save_tensor=str(saver_def.save_tensor_name),
+        restore_op=str(saver_def.restore_op_name),
+        version=_VERSIONS.get(int(saver_def.version), str(saver_def.version)),
+        sharded=bool(saver_def.sharded),
+        max_to_keep=int(saver_def.max_to_keep),
+        keep_checkpoint_every_n_hours=float(saver_def.keep_checkpoint_every_n_hours),
+        scope=scope,
+        source=source,
+        save_ops=ops,
+        entries=entries,
+    )
+
+
+def _node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
+    attrs = index.raw_attrs(node)
+    dtype = decode_attr(attrs["dtype"]) if "dtype" in attrs else None
+    shape: list[int] | None = None
+    if "shape" in attrs:
+        shape = shape_list(attrs["shape"].shape)
+    if shape is None and "_output_shapes" in attrs and index.op(node) not in RESOURCE_OPS:
+        shapes = attrs["_output_shapes"].list.shape
+        shape = shape_list(shapes[0]) if len(shapes) else None
+    if isinstance(dtype, str) and dtype.endswith("_ref"):
+        dtype = dtype[:-4]
+    return dtype, shape
+
+
+class VariableTable:
+    """The variables of a graph, keyed by variable name (the node name, no ``:0``)."""
+
+    def __init__(self, index: GraphIndex) -> None:
+        self.index = index
+        self._collections = CollectionTable.of(index)
+        self._by_collection: dict[str, list[str]] = {}
+        self._vars: dict[str, VariableInfo] = {}
+        self._build()
+
+    @classmethod
+    def of(cls, index: GraphIndex) -> VariableTable:
+        """The table for ``index``, built once and cached on it."""
+        return index.derived("variables", cls)
+
+    def _build(self) -> None:
+        index = self.index
+        defs: dict[str, Any] = {}
+        member: dict[str, list[str]] = {}
+        for key in VARIABLE_COLLECTIONS:
+            coll = self._collections.get(key)
+            if coll is None:
+                continue
+            names: list[str] = []
+            for item in coll.items:
+                if not hasattr(item, "variable_name"):
+                    continue
+                node = tensor_node(item.variable_name)
+                names.append(node)
+                defs.setdefault(node, item)
+                member.setdefault(node, []).append(key)
+            self._by_collection[key] = names
+        nodes = list(defs)
+        nodes += [n for n in index.nodes_with_op(*VARIABLE_OPS) if n not in defs]
+        saver = saver_info(index)
+        keys: dict[str, str] = {}
+        for entry in saver.entries if saver else ():
+            if entry.variable is not None:
+                keys.setdefault(entry.variable, entry.key)
+        present = set(nodes)
+        for node in sorted(nodes, key=natural_key):
+            self._vars[node] = self._info(node, defs.get(node), member.get(node, []), keys,
+                                          present)
+
+    def _info(self, node: str, vdef: Any, colls: list[str], keys: dict[str, str],
+              present: set[str]) -> VariableInfo:
+        index = self.index
+        exists = node in index
+        op = index.op(node) if exists else ""
+        dtype, shape = _node_dtype_shape(index, node) if exists else (None, None)
+        save_slice = None
+        if vdef is not None and vdef.HasField("save_slice_info_def"):
+            s = vdef.save_slice_info_def
+            save_slice = SaveSliceInfo(str(s.full_name), list(s.full_shape), list(s.var_offset),
+                                       list(s.var_shape))
+            if shape is None:
+                shape = list(s.var_shape)
+        resource = bool(vdef.is_resource) if vdef is not None else op in RESOURCE_OPS
+        in_saver = node in keys
+        key = keys.get(node) or (save_slice.full_name if save_slice else node)
+        role, slot_of, slot_name = self._role(node, colls, present)
+
+        def opt(name: str | None) -> str | None:
+            return tensor_node(name) if name else None
+
+        return VariableInfo(
+            name=node,
+            node=node,
+            op=op,
+            resource=resource or op in RESOURCE_OPS,
+            dtype=dtype,
+            shape=shape,
+            trainable="trainable_variables" in colls,
+            local="local_variables" in colls,
+            model="model_variables" in colls,
+            moving_average="moving_average_variables" in colls,
+            collections=tuple(self._collections.collections_of(node)),
+            role=role,
+            slot_of=slot_of,
+            slot_name=slot_name,
+            initializer=opt(vdef.initializer_name) if vdef is not None else None,
+            initial_value=opt(vdef.initial_value_name) if vdef is not None else None,
+            snapshot=opt(vdef.snapshot_name) if vdef is not None else None,
+            save_slice=save_slice,
+            checkpoint_key=key,
+            key_from_saver=in_saver,
+        )
+
+    def _role(self, node: str, colls: list[str], present: set[str]
+              ) -> tuple[str, str | None, str | None]:
+        if "global_step" in colls or node == "global_step":
+            return "global_step", None, None
+        base = None
+        head = node
+        while "/" in head:  # the longest other variable this name extends
+            head = head.rpartition("/")[0]
+            if head in present:
+                base = head
+                break
+        uses = self._uses(node)
+        applies_other = any(_APPLY_OP.match(op) and slot > 0 for op, slot in uses)
+        ema_update = any(op in _EMA_UPDATE_OPS and slot == 0 for op, slot in uses)
+        if base is not None:
+            rest = node[len(base) + 1:]
+            if applies_other or _SLOT_NAME.match(rest):
+                return "slot", base, rest
+            if ema_update or _EMA_NAME.search(rest):
+                return "ema", base, rest
+            return "model", None, None
+        last = node.rpartition("/")[2]
+        if _OPTIMIZER_NAME.match(last) or applies_other:
+            return "optimizer", None, None
+        return "model", None, None
+
+    def _uses(self, node: str) -> list[tuple[str, int]]:
+        """(op, input index) of the ops reading ``node``, directly or through one read op."""
+        index = self.index
+        if node not in index:
+            return []
+        out = []
+        for ref in index.consumers(node):
+            if ref.control:
+                continue
+            op = index.op(ref.node)
+            out.append((op, ref.input_index))
+            if op in _PASS_THROUGH:
+                out.extend((index.op(r.node), r.input_index)
+                           for r in index.consumers(ref.node) if not r.control)
+        return out
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def variables(self) -> list[VariableInfo]:
+        """Every variable, in natural order of name."""
+        return list(self._vars.values())
+
+    def __len__(self) -> int:
+        return len(self._vars)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._vars
+
+    def get(self, name: str) -> VariableInfo:
+        """The variable named ``name`` (``:0`` is accepted)."""
+        found = self._vars.get(tensor_node(name))
+        if found is None:
+            where = self.index.path or "graph"
+            raise NotFoundError(f"{where}: no variable named {name!r}")
+        return found
+
+    def in_collection(self, key: str) -> list[str]:
+        """Variable names listed in a VariableDef collection, in its stored order."""
+        return list(self._by_collection.get(key, ()))
+
+    def partitioned_variables(self) -> dict[str, list[VariableInfo]]:
+        """Full name -> its partitions sorted by offset, for variables with a SaveSliceInfoDef."""
+        groups: dict[str, list[VariableInfo]] = {}
+        for var in self._vars.values():
+            if var.save_slice is not None:
+                groups.setdefault(var.save_slice.full_name, []).append(var)
+        for parts in groups.values():
+            parts.sort(key=lambda v: v.save_slice.var_offset if v.save_slice else [])
+        return dict(sorted(groups.items(), key=lambda kv: natural_key(kv[0])))
+
+    def by_checkpoint_key(self) -> dict[str, list[VariableInfo]]:
+        """Checkpoint key -> the variables (partitions) saved under it."""
+        out: dict[str, list[VariableInfo]] = {}
+        for var in self._vars.values():
+            out.setdefault(var.checkpoint_key, []).append(var)
+        return out
+
+
+def variables_of(index: GraphIndex) -> list[VariableInfo]:
+    """Shortcut: ``VariableTable.of(index).variables()``."""
+    return VariableTable.of(index).variables()

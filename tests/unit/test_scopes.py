@@ -1,0 +1,197 @@
+"""ScopeTree and natural ordering: brute force on synthetic names, then the TF fixtures."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphtui._proto import pb
+from graphtui.core.graph import GraphIndex
+from graphtui.core.natural import natural_key, natural_sorted
+from graphtui.core.scopes import ScopeEntry, ScopeTree
+from graphtui.errors import NotFoundError
+
+ROOT = Path(__file__).resolve().parents[2]
+FACTS_FILE = ROOT / "tests" / "fixtures" / "facts.json"
+
+
+def _index(names: list[str]) -> GraphIndex:
+    graph = pb.GraphDef()
+    for name in names:
+        graph.node.add(name=name, op="Op_" + name.rpartition("/")[2])
+    return GraphIndex(graph)
+
+
+# -- natural order ------------------------------------------------------------------------------
+
+
+def test_natural_key_orders_numbers_as_numbers() -> None:
+    names = ["layer_10", "layer_2", "layer_1", "layer", "layer_02", "Layer_3", "a10b2", "a10b10",
+             "a9"]
+    assert natural_sorted(names) == ["Layer_3", "a9", "a10b2", "a10b10", "layer", "layer_1",
+                                      "layer_2", "layer_02", "layer_10"]
+    assert natural_key("x") < natural_key("x0")
+    assert natural_key("10") > natural_key("9")
+    assert sorted(["b", "1", "a"], key=natural_key) == ["1", "a", "b"]
+
+
+def test_natural_key_is_a_total_order() -> None:
+    rng = random.Random(3)
+    alphabet = "ab_/19"
+    names = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(500)}
+    ordered = natural_sorted(names)
+    keys = [natural_key(n) for n in ordered]
+    assert all(a < b for a, b in zip(keys, keys[1:], strict=False))  # distinct names, distinct keys
+
+
+# -- the tree -----------------------------------------------------------------------------------
+
+TRICKY = [
+    "c", "c-x", "c.x", "c/a", "c/b/d", "c0", "c/b", "dense/kernel", "dense/kernel/Assign",
+    "dense/kernel/read", "dense/bias", "layer_10/w", "layer_2/w", "layer_2", "top", "z/y/x/w",
+]
+
+
+def _brute_children(names: list[str], scope: str) -> dict[str, tuple[bool, bool, int]]:
+    prefix = scope + "/" if scope else ""
+    out: dict[str, tuple[bool, bool, int]] = {}
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        comp = name[len(prefix):].split("/")[0]
+        path = prefix + comp
+        under = sum(1 for n in names if n.startswith(path + "/"))
+        out[comp] = (under > 0, path in names, under + (path in names))
+    return out
+
+
+def _walk(tree: ScopeTree, scope: str = "") -> list[ScopeEntry]:
+    found = []
+    for entry in tree.children(scope):
+        found.append(entry)
+        if entry.is_scope:
+            found.extend(_walk(tree, entry.path))
+    return found
+
+
+def test_children_match_brute_force() -> None:
+    index = _index(TRICKY)
+    tree = ScopeTree(index)
+    for scope in ["", "c", "c/b", "dense", "dense/kernel", "layer_2", "z", "z/y", "z/y/x"]:
+        got = {e.name: (e.is_scope, e.is_node, e.node_count) for e in tree.children(scope)}
+        assert got == _brute_children(TRICKY, scope), scope
+
+
+def test_order_scopes_first_then_nodes_naturally() -> None:
+    tree = ScopeTree(_index(TRICKY))
+    root = tree.children()
+    assert [e.name for e in root] == ["c", "dense", "layer_2", "layer_10", "z", "c0", "c-x",
+                                      "c.x", "top"]
+    c = {e.name: e for e in root}["c"]
+    assert c.is_node and c.is_scope and c.op == "Op_c" and c.node_count == 4
+    assert {e.name: e for e in root}["dense"].op is None
+
+
+def test_node_that_is_also_a_scope() -> None:
+    tree = ScopeTree(_index(TRICKY))
+    kernel = {e.name: e for e in tree.children("dense")}["kernel"]
+    assert kernel == ScopeEntry("kernel", "dense/kernel", True, True, 3, "Op_kernel")
+    assert [e.name for e in tree.children("dense/kernel")] == ["Assign", "read"]
+    assert tree.node_count("dense/kernel") == 3
+    assert tree.is_scope("dense/kernel") and not tree.is_scope("dense/bias")
+    assert tree.children("dense/bias") == []
+
+
+def test_counts_add_up_everywhere() -> None:
+    rng = random.Random(7)
+    names = sorted({"/".join(f"s{rng.randint(0, 12)}" for _ in range(rng.randint(1, 4)))
+                    for _ in range(600)})
+    index = _index(names)
+    tree = ScopeTree(index)
+    assert sum(e.node_count for e in tree.children()) == len(index) == tree.node_count()
+    entries = _walk(tree)
+    assert sum(1 for e in entries if e.is_node) == len(index)
+    for entry in entries:
+        assert tree.node_count(entry.path) == entry.node_count
+        if entry.is_scope:
+            kids = tree.children(entry.path)
+            assert sum(k.node_count for k in kids) + entry.is_node == entry.node_count
+            keys = [natural_key(k.name) for k in kids if k.is_scope]
+            assert keys == sorted(keys)
+
+
+def test_unknown_scope_and_helpers() -> None:
+    tree = ScopeTree(_index(TRICKY))
+    with pytest.raises(NotFoundError, match="no scope or node named 'dens'"):
+        tree.children("dens")
+    assert tree.exists("") and tree.exists("z/y") and not tree.exists("z/y/x/w/v")
+    assert ScopeTree.parent("a/b/c") == "a/b" and ScopeTree.parent("a") == ""
+    assert ScopeTree.ancestors("a/b/c") == ["a", "a/b", "a/b/c"]
+    assert ScopeTree.ancestors("") == []
+
+
+def test_children_are_cached_and_copied() -> None:
+    tree = ScopeTree(_index(TRICKY))
+    first = tree.children("c")
+    first.clear()
+    assert [e.name for e in tree.children("c")] == ["b", "a"]
+
+
+def test_of_caches_on_the_index() -> None:
+    index = _index(TRICKY)
+    assert ScopeTree.of(index) is ScopeTree.of(index)
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+def _facts() -> dict[str, Any]:
+    if not FACTS_FILE.exists():
+        pytest.skip("tests/fixtures/facts.json is missing")
+    result: dict[str, Any] = json.loads(FACTS_FILE.read_text())
+    return result
+
+
+@pytest.fixture(scope="module")
+def train() -> GraphIndex:
+    facts = _facts()
+    return GraphIndex.from_file(ROOT / facts["generator"]["data_root"] / "train/model.ckpt-50.meta")
+
+
+def test_train_scopes(train: GraphIndex) -> None:
+    tree = ScopeTree.of(train)
+    assert sum(e.node_count for e in tree.children()) == len(train)
+    layers = [e.name for e in tree.children("model")]
+    assert layers == ["layer_1", "layer_2", "layer_10"]
+    kernel = {e.name: e for e in tree.children("model/layer_1/dense")}["kernel"]
+    assert kernel.is_node and kernel.is_scope and kernel.op == "VariableV2"
+    under = [e.name for e in tree.children("model/layer_1/dense/kernel")]
+    assert {"Adam", "Adam_1", "ExponentialMovingAverage", "Assign", "read"} <= set(under)
+    assert len(_walk(tree)) >= len(train)
+
+
+def test_param_count_matches_tensorflow_shapes(train: GraphIndex) -> None:
+    facts = _facts()["metas"]["train/model.ckpt-50.meta"]
+    info = facts["variable_info"]
+
+    def expected(scope: str, trainable_only: bool = False) -> int:
+        total = 0
+        trainable = set(facts["variables"]["trainable"])
+        for name, var in info.items():
+            node = name.rpartition(":")[0]
+            if scope and node != scope and not node.startswith(scope + "/"):
+                continue
+            if trainable_only and name not in trainable:
+                continue
+            total += math.prod(var["shape"])
+        return total
+
+    tree = ScopeTree.of(train)
+    for scope in ["", "model", "model/layer_1", "model/layer_2/dense/kernel", "mean_loss"]:
+        assert tree.param_count(scope) == expected(scope), scope
+    assert tree.param_count(trainable_only=True) == expected("", True) == 4 * 8 + 8 + 64 + 8 + 24 + 3

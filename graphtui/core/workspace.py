@@ -1,0 +1,824 @@
+"""A workspace: what one path gives, joined: a graph, a checkpoint history and an active checkpoint.
+
+:func:`open_workspace` accepts a ``.meta`` file, a checkpoint prefix (or one of its files) or a
+directory, and finds the rest beside it. The workspace then answers the explorer's questions
+without a UI: the variables of graph and checkpoint joined row by row, lazy windows over a
+tensor's values, chunked statistics and the difference between two checkpoints.
+
+Values are never read whole to be looked at: V2 tensors are memory-mapped and a window copies
+only the elements it covers; statistics and diffs walk a tensor in blocks of at most
+``CHUNK_ELEMENTS`` elements.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from graphtui.core.checkpoint import CheckpointReader, resolve_checkpoint
+from graphtui.core.history import History, scan_history
+from graphtui.core.natural import natural_key
+from graphtui.errors import CoreError, GraphtuiError, NotFoundError
+from graphtui.formats import dtypes
+from graphtui.formats.bundle import LITTLE_ENDIAN, BundleEntry, slice_index, slice_shape
+
+if TYPE_CHECKING:
+    from graphtui.core.graph import GraphIndex
+
+CHUNK_ELEMENTS = 1 << 20  # elements per block for statistics and diffs (8 MiB as float64)
+HISTOGRAM_BINS = 24
+
+Window = tuple[tuple[int, int], ...]  # (start, stop) per dimension
+Progress = Callable[[float], None]  # fraction done, 0..1
+Cancelled = Callable[[], bool]
+
+
+class OperationCancelled(GraphtuiError):
+    """A long computation stopped because its caller asked it to."""
+
+
+# -- lazy tensor values ---------------------------------------------------------------------------
+
+
+class TensorValue:
+    """One checkpoint tensor, read lazily: :meth:`read` copies a window, :meth:`blocks` walks it.
+
+    Little-endian V2 tensors of a fixed-size dtype (whole or saved in slices) are mapped from the
+    data files; anything else (V1 checkpoints, strings, big-endian bundles) is read once, whole.
+    """
+
+    def __init__(self, reader: CheckpointReader, name: str) -> None:
+        info = reader.tensor_info(name)
+        self.name = name
+        self.prefix = reader.prefix
+        self.dtype: dtypes.DType = info.dtype
+        self.shape: tuple[int, ...] = tuple(info.shape)
+        self.size = math.prod(self.shape)
+        self._reader = reader
+        self._entries: list[BundleEntry] = []
+        # (where the part sits in the whole tensor, its mapped array)
+        self._parts: list[tuple[Window, np.ndarray]] | None = self._map_parts()
+        self._whole: np.ndarray | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.dtype.numpy is not None
+
+    @property
+    def mapped(self) -> bool:
+        """True when windows are read from the mapped file, never the whole tensor."""
+        return self._parts is not None
+
+    def _map_parts(self) -> list[tuple[Window, np.ndarray]] | None:
+        bundle = self._reader.bundle
+        np_dtype = self.dtype.numpy
+        if bundle is None or np_dtype is None or bundle.endianness != LITTLE_ENDIAN:
+            return None
+        entry = bundle.entry(self.name)
+        full = tuple((0, d) for d in self.shape)
+        if not entry.is_sliced:
+            pieces = [(full, entry, self.shape)]
+        else:
+            pieces = []
+            for extents in entry.slices:
+                where = tuple(
+                    (s.start or 0, d if s.stop is None else s.stop)
+                    for s, d in zip(slice_index(self.shape, extents), self.shape, strict=True)
+                )
+                pieces.append(
+                    (
+                        where,
+                        bundle.slice_entry(self.name, extents),
+                        slice_shape(self.shape, extents),
+                    )
+                )
+        parts = []
+        for where, sub, shape in pieces:
+            # numpy reads unaligned buffers; windows are copied out aligned
+            raw = bundle.raw_bytes(sub, verify=False)
+            parts.append((where, np.frombuffer(raw, dtype=np_dtype).reshape(shape)))
+            self._entries.append(sub)
+        return parts
+
+    def _load_whole(self) -> np.ndarray:
+        if self._whole is None:
+            self._whole = np.asarray(self._reader.get_tensor(self.name))
+        return self._whole
+
+    def verify(self) -> None:
+        """Check the stored checksums of this tensor's bytes (raises ChecksumError)."""
+        bundle = self._reader.bundle
+        if bundle is not None and self._entries:
+            for entry in self._entries:
+                bundle.raw_bytes(entry, verify=True)
+        else:
+            self._load_whole()  # V1 and strings: reading checks every block
+
+    def read(self, window: Window) -> np.ndarray:
+        """A copy of the elements in ``window`` ((start, stop) per dimension, clipped)."""
+        window = tuple(
+            (max(0, min(a, d)), max(0, min(b, d)))
+            for (a, b), d in zip(window, self.shape, strict=True)
+        )
+        index = tuple(slice(a, b) for a, b in window)
+        if self._parts is None:
+            return np.array(self._load_whole()[index])
+        if len(self._parts) == 1 and self._parts[0][1].shape == self.shape:
+            return np.array(self._parts[0][1][index])
+        out_shape = tuple(max(0, b - a) for a, b in window)
+        out = np.zeros(out_shape, dtype=self._parts[0][1].dtype)
+        for where, arr in self._parts:
+            lo = [max(a, p0) for (a, _), (p0, _) in zip(window, where, strict=True)]
+            hi = [min(b, p1) for (_, b), (_, p1) in zip(window, where, strict=True)]
+            if any(h <= lo_ for lo_, h in zip(lo, hi, strict=True)) and out.size:
+                continue
+            src = tuple(
+                slice(lo_ - p0, h - p0) for lo_, h, (p0, _) in zip(lo, hi, where, strict=True)
+            )
+            dst = tuple(
+                slice(lo_ - a, h - a) for lo_, h, (a, _) in zip(lo, hi, window, strict=True)
+            )
+            out[dst] = arr[src]
+        return out
+
+    def whole(self) -> np.ndarray:
+        """Every element: a read-only view of the mapped file when stored whole, else a copy."""
+        if self._parts is not None and len(self._parts) == 1:
+            return self._parts[0][1]
+        return self.read(tuple((0, d) for d in self.shape))
+
+    def blocks(self, max_elements: int = CHUNK_ELEMENTS) -> Iterator[Window]:
+        """Windows covering the tensor in C order, each of at most ``max_elements`` elements."""
+        yield from iter_blocks(self.shape, max_elements)
+
+
+def iter_blocks(shape: tuple[int, ...], max_elements: int) -> Iterator[Window]:
+    """Windows covering ``shape`` in C order, each at most ``max_elements`` elements (min one
+    element): whole trailing dimensions, a run of one dimension, fixed leading indices."""
+    if not shape:
+        yield ()
+        return
+    if 0 in shape:
+        return
+    max_elements = max(1, max_elements)
+    axis = len(shape) - 1
+    inner = 1
+    while axis >= 0 and inner * shape[axis] <= max_elements:
+        inner *= shape[axis]
+        axis -= 1
+    if axis < 0:
+        yield tuple((0, d) for d in shape)
+        return
+    step = max(1, max_elements // inner)
+    tail = tuple((0, d) for d in shape[axis + 1 :])
+    for lead in np.ndindex(*shape[:axis]):
+        head = tuple((int(i), int(i) + 1) for i in lead)
+        for start in range(0, shape[axis], step):
+            yield (*head, (start, min(start + step, shape[axis])), *tail)
+
+
+def _as_float(block: np.ndarray) -> np.ndarray:
+    """A block as float64 for statistics (complex as magnitude, bool as 0/1)."""
+    if np.iscomplexobj(block):
+        return np.abs(block).astype(np.float64).ravel()
+    return block.astype(np.float64).ravel()
+
+
+# -- statistics -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TensorStats:
+    """Summary of one tensor's values (computed block by block)."""
+
+    name: str
+    count: int
+    finite: int
+    nan: int
+    inf: int
+    zeros: int
+    min: float | None  # over finite values
+    max: float | None
+    mean: float | None
+    std: float | None  # population standard deviation
+    histogram: tuple[int, ...] = ()  # counts of finite values in equal bins over [min, max]
+    edges: tuple[float, ...] = ()
+
+
+def _check(cancelled: Cancelled | None) -> None:
+    if cancelled is not None and cancelled():
+        raise OperationCancelled("cancelled")
+
+
+def compute_stats(
+    value: TensorValue,
+    *,
+    bins: int = HISTOGRAM_BINS,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+    max_elements: int = CHUNK_ELEMENTS,
+) -> TensorStats:
+    """Min/max/mean/std, NaN/Inf/zero counts and a histogram, one block at a time.
+
+    Verifies the tensor's checksum first. Mean and variance are merged per block (Chan et al.),
+    so precision does not degrade with size. Raises CoreError for non-numeric tensors.
+    """
+    if not value.numeric:
+        raise CoreError(f"{value.prefix}: tensor {value.name!r} is {value.dtype.name}, not numeric")
+    value.verify()
+    passes = 2 if bins > 0 else 1
+    total = max(1, value.size) * passes
+    done = 0
+    n = 0
+    mean = 0.0
+    m2 = 0.0
+    nan = inf = zeros = 0
+    lo = math.inf
+    hi = -math.inf
+    for window in value.blocks(max_elements):
+        _check(cancelled)
+        block = _as_float(value.read(window))
+        nan_mask = np.isnan(block)
+        inf_mask = np.isinf(block)
+        nan += int(nan_mask.sum())
+        inf += int(inf_mask.sum())
+        zeros += int(np.count_nonzero(block == 0))
+        finite = block[~(nan_mask | inf_mask)] if (nan or inf) else block
+        if finite.size:
+            lo = min(lo, float(finite.min()))
+            hi = max(hi, float(finite.max()))
+            b_n = finite.size
+            b_mean = float(finite.mean())
+            b_m2 = float(np.square(finite - b_mean).sum())
+            delta = b_mean - mean
+            total_n = n + b_n
+            mean += delta * b_n / total_n
+            m2 += b_m2 + delta * delta * n * b_n / total_n
+            n = total_n
+        done += block.size
+        if progress is not None:
+            progress(done / total)
+    counts: tuple[int, ...] = ()
+    edges: tuple[float, ...] = ()
+    if bins > 0 and n:
+        hist = np.zeros(bins, dtype=np.int64)
+        span = (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+        edge_array = np.linspace(span[0], span[1], bins + 1)
+        for window in value.blocks(max_elements):
+            _check(cancelled)
+            block = _as_float(value.read(window))
+            block = block[np.isfinite(block)]
+            hist += np.histogram(block, bins=edge_array)[0]
+            done += max(1, block.size)
+            if progress is not None:
+                progress(min(1.0, done / total))
+        counts = tuple(int(c) for c in hist)
+        edges = tuple(float(e) for e in edge_array)
+    if progress is not None:
+        progress(1.0)
+    return TensorStats(
+        name=value.name,
+        count=value.size,
+        finite=n,
+        nan=nan,
+        inf=inf,
+        zeros=zeros,
+        min=lo if n else None,
+        max=hi if n else None,
+        mean=mean if n else None,
+        std=math.sqrt(m2 / n) if n else None,
+        histogram=counts,
+        edges=edges,
+    )
+
+
+# -- diff of two checkpoints ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """How one tensor changed from checkpoint A to checkpoint B."""
+
+    name: str
+    status: str  # "changed", "same", "only-a", "only-b", "mismatch", "skipped"
+    detail: str  # what differs, or why it was skipped
+    shape: tuple[int, ...] | None
+    max_abs: float | None  # max |b - a|
+    rel_l2: float | None  # ||b - a|| / ||a|| (inf when a is all zeros and b is not)
+
+    @property
+    def change(self) -> float:
+        """Sort key: the relative change (missing or mismatched tensors sort first)."""
+        if self.status in ("only-a", "only-b", "mismatch"):
+            return math.inf
+        return self.rel_l2 if self.rel_l2 is not None else -1.0
+
+
+def diff_values(
+    a: TensorValue,
+    b: TensorValue,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+    max_elements: int = CHUNK_ELEMENTS,
+) -> DiffRow:
+    """Max absolute and relative L2 change of one tensor between two checkpoints."""
+    if a.dtype.name != b.dtype.name or a.shape != b.shape:
+        what = []
+        if a.dtype.name != b.dtype.name:
+            what.append(f"dtype {a.dtype.name} -> {b.dtype.name}")
+        if a.shape != b.shape:
+            what.append(f"shape {list(a.shape)} -> {list(b.shape)}")
+        return DiffRow(a.name, "mismatch", ", ".join(what), None, None, None)
+    if not a.numeric:
+        same = all(
+            np.array_equal(a.read(w), b.read(w)) for w in a.blocks(max(1, max_elements // 64))
+        )
+        return DiffRow(a.name, "same" if same else "changed", a.dtype.name, a.shape, None, None)
+    max_abs = 0.0
+    sq_diff = 0.0
+    sq_a = 0.0
+    done = 0
+    nan_mismatch = False
+    for window in a.blocks(max_elements):
+        _check(cancelled)
+        xa = _as_float(a.read(window))
+        xb = _as_float(b.read(window))
+        d = xb - xa
+        both_nan = np.isnan(xa) & np.isnan(xb)
+        if both_nan.any():
+            d = np.where(both_nan, 0.0, d)
+        if np.isnan(d).any():
+            nan_mismatch = True
+            d = np.nan_to_num(d, nan=0.0)
+        if d.size:
+            max_abs = max(max_abs, float(np.max(np.abs(d))))
+            sq_diff += float(np.dot(d, d)) if np.isfinite(d).all() else math.inf
+            fa = np.nan_to_num(xa, nan=0.0, posinf=0.0, neginf=0.0)
+            sq_a += float(np.dot(fa, fa))
+        done += xa.size
+        if progress is not None:
+            progress(done / max(1, a.size))
+    if sq_diff == 0.0 and not nan_mismatch:
+        rel = 0.0
+    elif sq_a > 0.0:
+        rel = math.sqrt(sq_diff / sq_a)
+    else:
+        rel = math.inf
+    status = "changed" if rel or max_abs or nan_mismatch else "same"
+    detail = "NaN where the other is not" if nan_mismatch else ""
+    return DiffRow(a.name, status, detail, a.shape, max_abs, rel)
+
+
+def _widened(dtype: np.dtype) -> np.dtype:
+    """The plain numpy type holding every value of an ml_dtypes type."""
+    if "float" in dtype.name:
+        return np.dtype(np.float32)
+    return np.dtype(np.uint8 if dtype.name.startswith("u") else np.int8)
+
+
+# -- joined variables -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariableRow:
+    """One variable of the graph and/or the active checkpoint."""
+
+    name: str  # the graph variable's name, else the checkpoint key
+    dtype: str
+    shape: tuple[int, ...] | None  # None when the graph does not know it
+    params: int
+    nbytes: int  # bytes in the checkpoint (0 when graph-only)
+    status: str  # "ok", "graph-only", "checkpoint-only", "mismatch"
+    detail: str = ""  # for "mismatch": what differs, e.g. "shape [4, 8] vs [8, 4] in checkpoint"
+    is_slot: bool = False  # optimizer slot, moving average or beta power
+    key: str | None = None  # checkpoint key (None when graph-only)
+    trainable: bool | None = None  # None for checkpoint-only rows
+    in_graph: bool = False
+    node: str | None = None  # the graph node to show (first partition of a partitioned one)
+    role: str = ""  # the graph's role: model, slot, ema, optimizer, global_step
+    partitions: int = 0  # graph partitions saved under this key (0: not partitioned)
+
+
+_SLOT_SUFFIXES = (
+    "/Adam", "/Adam_1", "/Momentum", "/RMSProp", "/RMSProp_1", "/Adagrad", "/Adadelta",
+    "/Adadelta_1", "/Ftrl", "/Ftrl_1", "/ExponentialMovingAverage", "/AdamWeightDecay",
+    "/AdamWeightDecay_1", "/accumulator", "/update_accumulator", "/gradient_accumulator",
+    "/ProximalAdagrad",
+)  # fmt: skip
+_SLOT_NAMES = ("beta1_power", "beta2_power")
+
+
+def looks_like_slot(name: str) -> bool:
+    """Heuristic for checkpoint keys with no graph to ask: optimizer slots, EMA, beta powers."""
+    base = name.rsplit("/", 1)[-1]
+    if base.split("_", 2)[0:2] == ["beta1", "power"] or base.startswith(_SLOT_NAMES):
+        return True
+    if "/.OPTIMIZER_SLOT/" in name or name.startswith("optimizer/"):
+        return True
+    head, _, tail = name.rpartition("/")
+    return bool(head) and any(("/" + tail).startswith(s) for s in _SLOT_SUFFIXES)
+
+
+# -- the workspace --------------------------------------------------------------------------------
+
+
+class Workspace:
+    """Graph, history and active checkpoint found from one path (see :func:`open_workspace`)."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        graph: GraphIndex | None = None,
+        meta_path: str | None = None,
+        history: History | None = None,
+        active: str | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.path = path
+        self.graph = graph
+        self.meta_path = meta_path
+        self.history = history
+        self.warnings: list[str] = list(warnings or [])
+        self._readers: dict[str, CheckpointReader] = {}
+        self.active: CheckpointReader | None = None
+        self._variables: list[VariableRow] | None = None
+        if active is not None:
+            self.set_active(active)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def reader(self, prefix: str) -> CheckpointReader:
+        """A reader of checkpoint ``prefix`` (opened once, kept)."""
+        key = os.path.normpath(os.path.abspath(prefix))
+        got = self._readers.get(key)
+        if got is None:
+            got = self._readers[key] = CheckpointReader(prefix)
+        return got
+
+    def set_active(self, prefix: str) -> CheckpointReader:
+        """Make checkpoint ``prefix`` the one values, statistics and variables come from."""
+        self.active = self.reader(prefix)
+        self._variables = None
+        return self.active
+
+    @property
+    def active_prefix(self) -> str | None:
+        return None if self.active is None else self.active.prefix
+
+    def tensor(self, key: str, prefix: str | None = None) -> TensorValue:
+        """Lazy access to tensor ``key`` of ``prefix`` (default: the active checkpoint)."""
+        reader = self.reader(prefix) if prefix is not None else self.active
+        if reader is None:
+            raise NotFoundError(f"{self.path}: no checkpoint to read {key!r} from")
+        if not reader.has_tensor(key):
+            raise NotFoundError(f"{reader.prefix}: tensor {key!r} not found in checkpoint")
+        return TensorValue(reader, key)
+
+    def stats(
+        self,
+        key: str,
+        *,
+        prefix: str | None = None,
+        bins: int = HISTOGRAM_BINS,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+        max_elements: int = CHUNK_ELEMENTS,
+    ) -> TensorStats:
+        """Statistics of tensor ``key`` (see :func:`compute_stats`)."""
+        return compute_stats(
+            self.tensor(key, prefix),
+            bins=bins,
+            progress=progress,
+            cancelled=cancelled,
+            max_elements=max_elements,
+        )
+
+    def diff(
+        self,
+        prefix_a: str,
+        prefix_b: str,
+        *,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+        max_elements: int = CHUNK_ELEMENTS,
+    ) -> list[DiffRow]:
+        """Every tensor of two checkpoints compared, biggest relative change first."""
+        ra = self.reader(prefix_a)
+        rb = self.reader(prefix_b)
+        names_a = set(ra.names())
+        names_b = set(rb.names())
+        names = sorted(names_a | names_b, key=natural_key)
+        infos = {n: ra.tensor_info(n) for n in names_a}
+        total = sum(i.num_elements for i in infos.values() if i.name in names_b) or 1
+        done = 0
+        rows: list[DiffRow] = []
+        for name in names:
+            _check(cancelled)
+            if name not in names_b:
+                rows.append(DiffRow(name, "only-a", "", infos[name].shape, None, None))
+                continue
+            if name not in names_a:
+                info = rb.tensor_info(name)
+                rows.append(DiffRow(name, "only-b", "", info.shape, None, None))
+                continue
+            base = done
+            size = max(1, infos[name].num_elements)
+
+            def step(fraction: float, base: int = base, size: int = size) -> None:
+                if progress is not None:
+                    progress(min(1.0, (base + fraction * size) / total))
+
+            try:
+                row = diff_values(
+                    TensorValue(ra, name),
+                    TensorValue(rb, name),
+                    progress=step,
+                    cancelled=cancelled,
+                    max_elements=max_elements,
+                )
+            except OperationCancelled:
+                raise
+            except GraphtuiError as exc:
+                row = DiffRow(name, "skipped", str(exc), infos[name].shape, None, None)
+            rows.append(row)
+            done += infos[name].num_elements
+        if progress is not None:
+            progress(1.0)
+        order = {"mismatch": 0, "only-a": 1, "only-b": 1, "changed": 2, "skipped": 3, "same": 4}
+        rows.sort(key=lambda r: (order[r.status], -(r.rel_l2 or 0.0), -(r.max_abs or 0.0)))
+        return rows
+
+    def export_npy(self, key: str, path: str | os.PathLike[str], prefix: str | None = None) -> str:
+        """Write tensor ``key`` to a ``.npy`` file atomically; returns the path written.
+
+        The file loads with plain numpy: strings become fixed-width bytes (no pickle; only
+        strings ending in NUL bytes, which that type would drop, are stored as a pickled object
+        array), and the ml_dtypes types numpy cannot name are widened losslessly (bfloat16 and
+        float8 to float32, int4 to int8, ...).
+        """
+        from graphtui.formats.atomic import atomic_writer
+
+        value = self.tensor(key, prefix)
+        value.verify()
+        arr = value.whole()
+        pickle = False
+        if arr.dtype == object:
+            items = [x if isinstance(x, bytes) else str(x).encode() for x in arr.ravel()]
+            # numpy's fixed-width bytes drop trailing NULs: keep such strings as objects
+            pickle = any(x.endswith(b"\0") for x in items)
+            if not pickle:
+                arr = np.array(items or [b""], dtype=bytes)[: len(items)].reshape(arr.shape)
+        elif arr.dtype.type.__module__.startswith("ml_dtypes"):
+            arr = arr.astype(_widened(arr.dtype))
+        out = os.fspath(path)
+        with atomic_writer(out, "wb") as f:
+            np.save(f, arr, allow_pickle=pickle)
+        return out
+
+    # -- variables ------------------------------------------------------------------------------
+
+    def variables(self) -> list[VariableRow]:
+        """Variables of the graph joined with the active checkpoint's tensors (natural order)."""
+        if self._variables is None:
+            self._variables = _join_variables(self.graph, self.active)
+        return list(self._variables)
+
+    def variable(self, name: str) -> VariableRow:
+        for row in self.variables():
+            if row.name == name or row.key == name:
+                return row
+        raise NotFoundError(f"{self.path}: no variable named {name!r}")
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            with contextlib.suppress(BufferError, OSError):
+                reader.close()
+        self._readers.clear()
+        self.active = None
+
+
+def _describe_mismatch(
+    graph_dtype: str | None, graph_shape: tuple[int, ...] | None, info: Any
+) -> str:
+    what = []
+    if graph_dtype and graph_dtype != info.dtype.name:
+        what.append(f"dtype {graph_dtype} vs {info.dtype.name} in checkpoint")
+    if graph_shape is not None and tuple(graph_shape) != tuple(info.shape):
+        what.append(f"shape {list(graph_shape)} vs {list(info.shape)} in checkpoint")
+    return ", ".join(what)
+
+
+def _join_variables(graph: GraphIndex | None, reader: CheckpointReader | None) -> list[VariableRow]:
+    """One row per graph variable (partitions of one variable share a row, keyed by its
+    checkpoint key) plus one per checkpoint tensor no graph variable claims."""
+    rows: list[VariableRow] = []
+    keys = set(reader.names()) if reader is not None else set()
+    used: set[str] = set()
+    if graph is not None:
+        from graphtui.core.variables import VariableTable
+
+        groups: dict[str, list[Any]] = {}
+        for var in VariableTable.of(graph).variables():
+            groups.setdefault(var.checkpoint_key, []).append(var)
+        for key, parts in groups.items():
+            var = parts[0]
+            if var.save_slice is not None:
+                shape: tuple[int, ...] | None = tuple(var.save_slice.full_shape)
+                name = var.save_slice.full_name or key
+            else:
+                shape = tuple(var.shape) if var.shape is not None else None
+                name = var.name
+            info = reader.tensor_info(key) if reader is not None and key in keys else None
+            dtype = var.dtype
+            if info is None:
+                status, detail, nbytes = "graph-only", "", 0
+            else:
+                used.add(key)
+                detail = _describe_mismatch(dtype, shape, info)
+                status = "mismatch" if detail else "ok"
+                nbytes = info.nbytes
+                if shape is None or any(d < 0 for d in shape):
+                    shape = tuple(info.shape) if not detail else shape
+                dtype = dtype or info.dtype.name
+            known = shape is not None and all(d >= 0 for d in shape)
+            rows.append(
+                VariableRow(
+                    name=name,
+                    dtype=dtype or "?",
+                    shape=shape,
+                    params=math.prod(shape) if known and shape is not None else 0,
+                    nbytes=nbytes,
+                    status=status,
+                    detail=detail,
+                    is_slot=var.role in ("slot", "ema", "optimizer"),
+                    key=key if info is not None else None,
+                    trainable=var.trainable,
+                    in_graph=True,
+                    node=var.node,
+                    role=var.role,
+                    partitions=len(parts) if var.save_slice is not None else 0,
+                )
+            )
+    if reader is not None:
+        for key in keys - used:
+            info = reader.tensor_info(key)
+            rows.append(
+                VariableRow(
+                    name=key,
+                    dtype=info.dtype.name,
+                    shape=tuple(info.shape),
+                    params=info.num_elements,
+                    nbytes=info.nbytes,
+                    status="checkpoint-only" if graph is not None else "ok",
+                    is_slot=looks_like_slot(key),
+                    key=key,
+                )
+            )
+    rows.sort(key=lambda r: natural_key(r.name))
+    return rows
+
+
+# -- opening --------------------------------------------------------------------------------------
+
+
+def _has_checkpoint(prefix: str) -> bool:
+    try:
+        resolve_checkpoint(prefix)
+    except GraphtuiError:
+        return False
+    return True
+
+
+def _load_graph(meta: str) -> GraphIndex:
+    from graphtui.core.graph import GraphIndex
+
+    return GraphIndex.from_file(meta)
+
+
+def _pick_active(history: History | None, directory: str) -> str | None:
+    if history is None:
+        return None
+    latest = history.latest
+    if latest is not None and latest.complete:
+        return latest.prefix
+    complete = [r for r in history.records if r.complete]
+    if complete:
+        return max(
+            complete, key=lambda r: (r.step if r.step is not None else -1, r.timestamp or 0)
+        ).prefix
+    return None
+
+
+def _metas_in(directory: str) -> list[str]:
+    found = glob.glob(os.path.join(glob.escape(directory), "*.meta"))
+    return sorted(found, key=natural_key)
+
+
+def _history_of(directory: str, warnings: list[str]) -> History | None:
+    try:
+        hist = scan_history(directory)
+    except GraphtuiError as exc:
+        warnings.append(str(exc))
+        return None
+    if hist.state_error:
+        warnings.append(hist.state_error)
+    if not hist.records and hist.state_file is None:
+        return None
+    return hist
+
+
+def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
+    """Open what ``path`` names (None: the bundled demo) and find what belongs with it.
+
+    * a ``.meta`` file: that graph, the checkpoint of the same prefix (else the directory's
+      latest) and the directory's history;
+    * a checkpoint prefix, ``.index`` or data file, or V1 file: that checkpoint active, the
+      ``PREFIX.meta`` graph when present, the directory's history;
+    * a directory: its history, the latest checkpoint active, and its ``.meta`` (the latest
+      checkpoint's, else the newest ``.meta`` there).
+
+    A graph or state file found beside the one asked for that cannot be read becomes a warning;
+    what was asked for raises its error.
+    """
+    if path is None:
+        from graphtui.demo import demo_path
+
+        path = demo_path()
+    raw = os.fspath(path)
+    warnings: list[str] = []
+    graph: GraphIndex | None = None
+    meta: str | None = None
+    active: str | None = None
+    history: History | None = None
+
+    def beside_graph(candidate: str) -> None:
+        nonlocal graph, meta
+        try:
+            graph = _load_graph(candidate)
+            meta = candidate
+        except GraphtuiError as exc:
+            warnings.append(str(exc))
+
+    if os.path.isdir(raw):
+        directory = os.path.abspath(raw)
+        history = _history_of(directory, warnings)
+        active = _pick_active(history, directory)
+        if active is not None and os.path.isfile(active + ".meta"):
+            beside_graph(active + ".meta")
+        else:
+            metas = _metas_in(directory)
+            if metas:
+                beside_graph(metas[-1])
+        if history is None and graph is None:
+            raise NotFoundError(f"{raw}: no checkpoint or .meta file in directory")
+    elif raw.endswith(".meta") or (os.path.isfile(raw) and _looks_like_meta(raw)):
+        if not os.path.exists(raw):
+            raise NotFoundError(f"{raw}: no such file")
+        graph = _load_graph(raw)
+        meta = raw
+        directory = os.path.dirname(os.path.abspath(raw))
+        history = _history_of(directory, warnings)
+        prefix = os.path.abspath(raw[: -len(".meta")]) if raw.endswith(".meta") else None
+        if prefix is not None and _has_checkpoint(prefix):
+            active = prefix
+        else:
+            active = _pick_active(history, directory)
+    else:
+        if not os.path.exists(raw) and not _has_checkpoint(raw):
+            raise NotFoundError(f"{raw}: no such file, directory or checkpoint prefix")
+        _fmt, prefix = resolve_checkpoint(raw)
+        active = os.path.abspath(prefix)
+        directory = os.path.dirname(active)
+        history = _history_of(directory, warnings)
+        if os.path.isfile(prefix + ".meta"):
+            beside_graph(prefix + ".meta")
+    ws = Workspace(
+        os.path.abspath(raw),
+        graph=graph,
+        meta_path=meta,
+        history=history,
+        warnings=warnings,
+    )
+    if active is not None:
+        try:
+            ws.set_active(active)
+        except GraphtuiError as exc:
+            if os.path.isdir(raw) or raw.endswith(".meta"):
+                ws.warnings.append(str(exc))
+            else:
+                raise
+    return ws
+
+
+def _looks_like_meta(path: str) -> bool:
+    """A graph file by name: ``*.meta`` or a text export (``*.meta.txt``, ``*.pbtxt``)."""
+    return path.endswith((".meta", ".meta.txt", ".pbtxt", ".meta.pbtxt"))

@@ -77,11 +77,20 @@ def _table(rows: Sequence[Sequence[str]], align_right: set[int] | None = None) -
 def _ls_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="checkpoint prefix, .index file, V1 file or directory")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--objects",
+        action="store_true",
+        help="TF2 object-based checkpoints: print the object tree with each attribute's key",
+    )
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from graphtui.core.checkpoint import load_checkpoint
 
+    if args.objects:
+        from graphtui.core.objects import print_object_tree
+
+        return print_object_tree(args.path, as_json=args.json)
     with load_checkpoint(args.path) as reader:
         infos = reader.tensors()
         fmt, prefix = reader.format, reader.prefix
@@ -345,12 +354,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     return main, app
 
 
+_EXTENSIONS = ("graphtui.cli_write", "graphtui.cli_tf2")
+
+
 def _load_write_commands() -> None:
-    try:
-        import graphtui.cli_write  # noqa: F401  (registers rename/restore/export/... when present)
-    except ModuleNotFoundError as exc:
-        if exc.name != "graphtui.cli_write":
-            raise
+    """Import the modules that register more subcommands (writes; SavedModel and TF2)."""
+    import importlib
+
+    for name in _EXTENSIONS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -397,9 +413,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _resolve_handler(name: str) -> Handler:
     handler = globals().get(name)
     if handler is None:
-        import graphtui.cli_write as cli_write
-
-        handler = getattr(cli_write, name)
+        for module in _EXTENSIONS:
+            mod = sys.modules.get(module)
+            if mod is not None and hasattr(mod, name):
+                handler = getattr(mod, name)
+                break
+    assert handler is not None, name
     return handler
 
 

@@ -171,6 +171,11 @@ class BundleReader:
                 self.index_file,
                 f"tensor {name!r} is in shard {proto.shard_id}, but num_shards is {self.num_shards}",
             )
+        if proto.offset < 0 or proto.size < 0:
+            raise FormatError(
+                self.index_file,
+                f"tensor {name!r} has a negative offset or size ({proto.offset}, {proto.size})",
+            )
         entry = BundleEntry(
             name=name,
             dtype=dt,
@@ -242,6 +247,8 @@ class BundleReader:
     def _check_crc(self, entry: BundleEntry, raw: memoryview, path: str) -> None:
         if entry.dtype.name == "string":
             actual = _string_checksum(raw, entry.num_elements, path, entry.name)
+        elif entry.dtype.name == "variant":
+            actual = _variant_checksum(raw, entry.num_elements, path, entry.name)
         else:
             actual = mask(crc32c(raw))
         if actual != entry.crc32c:
@@ -265,7 +272,11 @@ class BundleReader:
             path = data_path(self.prefix, entry.shard_id, self.num_shards)
             return decode_strings(raw, entry.num_elements, path, entry.name).reshape(entry.shape)
         if dt.numpy is None:
-            raise FormatError(self.index_file, f"tensor {entry.name!r}: cannot read {dt.name}")
+            raise FormatError(
+                self.index_file,
+                f"tensor {entry.name!r}: {dt.name} tensors have no numpy value "
+                "(TensorFlow cannot convert them either)",
+            )
         np_dtype = dt.numpy if self.endianness == LITTLE_ENDIAN else dt.numpy.newbyteorder(">")
         arr = np.frombuffer(raw, dtype=np_dtype)
         if self.endianness == BIG_ENDIAN or (dt.itemsize and entry.offset % dt.itemsize):
@@ -289,6 +300,7 @@ class BundleReader:
                     self.index_file,
                     f"tensor {entry.name!r}: slice {list(extents)} has shape {list(sub.shape)}",
                 )
+            self._check_stored(sub)  # before the output is allocated from the claimed shape
             covered += math.prod(part_shape)
             parts.append((extents, sub))
         if covered != entry.num_elements:
@@ -300,6 +312,16 @@ class BundleReader:
         for extents, sub in parts:
             out[slice_index(entry.shape, extents)] = self._decode(sub)
         return out
+
+    def _check_stored(self, entry: BundleEntry) -> None:
+        """The entry's bytes lie inside its data file, and a string or variant tensor has at
+        least one byte (its length prefix) per element, so its size bounds any allocation."""
+        self.raw_bytes(entry, verify=False)
+        if not entry.dtype.is_fixed_size and entry.num_elements > entry.size:
+            raise FormatError(
+                data_path(self.prefix, entry.shard_id, self.num_shards),
+                f"tensor {entry.name!r} claims {entry.num_elements} elements in {entry.size} bytes",
+            )
 
     def verify(self) -> list[FormatError]:
         """Check every block and every tensor's checksum; return every problem found."""
@@ -369,6 +391,39 @@ def _string_checksum(raw: memoryview, count: int, path: str, name: str) -> int:
     if stored_len_crc != mask(crc):
         raise ChecksumError(path, f"checksum mismatch in the lengths of string tensor {name!r}")
     crc = crc32c(raw[pos:], crc)
+    return mask(crc)
+
+
+def _variant_checksum(raw: memoryview, count: int, path: str, name: str) -> int:
+    """TF's checksum of a variant tensor. Each element is stored as a varint length, the
+    serialized VariantTensorDataProto and the masked running crc; the running crc covers each
+    length as uint64, the element bytes and that 4-byte checksum."""
+    if not len(raw):
+        return mask(0)
+    crc = 0
+    pos = 0
+    end = len(raw)
+    for i in range(count):
+        try:
+            length, pos = decode_varint(raw, pos)
+        except VarintError:
+            raise FormatError(path, f"variant tensor {name!r}: corrupt length prefix") from None
+        if pos + length + 4 > end:
+            raise FormatError(path, f"variant tensor {name!r}: element {i} runs past its entry")
+        crc = crc32c(length.to_bytes(8, "little"), crc)
+        crc = crc32c(raw[pos : pos + length], crc)
+        pos += length
+        stored = raw[pos : pos + 4]
+        if int.from_bytes(stored, "little") != mask(crc):
+            raise ChecksumError(
+                path, f"checksum mismatch in element {i} of variant tensor {name!r}"
+            )
+        crc = crc32c(stored, crc)
+        pos += 4
+    if pos != end:
+        raise FormatError(
+            path, f"variant tensor {name!r}: {end - pos} bytes left after its elements"
+        )
     return mask(crc)
 
 

@@ -98,19 +98,26 @@ class V1Reader:
 
     def read(self, name: str) -> np.ndarray:
         t = self.tensors[name]
-        out = np.empty(t.shape, dtype=object if t.dtype.numpy is None else t.dtype.numpy)
         covered = 0
+        parts = []
         for extents, file_index in t.slices:
-            part_shape = slice_shape(t.shape, extents)
+            try:
+                part_shape = slice_shape(t.shape, extents)
+            except ValueError:
+                raise FormatError(
+                    self.files[file_index], f"tensor {name!r}: slice rank differs from its shape"
+                ) from None
             covered += math.prod(part_shape)
-            out[slice_index(t.shape, extents)] = self._read_slice(
-                t, extents, file_index, part_shape
-            )
+            parts.append((extents, self._read_slice(t, extents, file_index, part_shape)))
         if covered != t.num_elements:
             raise FormatError(
                 self.path,
                 f"tensor {name!r}: its slices hold {covered} of {t.num_elements} elements",
             )
+        # Allocated only now: every element came from at least one stored byte.
+        out = np.empty(t.shape, dtype=object if t.dtype.numpy is None else t.dtype.numpy)
+        for extents, value in parts:
+            out[slice_index(t.shape, extents)] = value
         return out
 
     def _read_slice(
@@ -120,6 +127,13 @@ class V1Reader:
         raw = self.tables[file_index].get(encode_slice_key(t.name, extents))
         if raw is None:
             raise FormatError(path, f"slice {list(extents)} of tensor {t.name!r} is missing")
+        count = math.prod(part_shape)
+        if count > len(raw):  # TF writes every value, each in at least one byte
+            raise FormatError(
+                path,
+                f"tensor {t.name!r}: slice {list(extents)} claims {count} elements "
+                f"in {len(raw)} bytes",
+            )
         msg = self._pb.SavedTensorSlices()
         try:
             msg.ParseFromString(bytes(raw))

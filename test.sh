@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/dev-env.sh test
 V="${GRAPHTUI_VENV:-.venv}"
-"$V/bin/ruff" check graphtui tests scripts bench protos
+"$V/bin/ruff" check .
 "$V/bin/mypy"
 export TF_CPP_MIN_LOG_LEVEL=2
 export GRAPHTUI_PROTOBUF_FLOOR="$PWD/$V/protobuf-floor"

@@ -1,0 +1,57 @@
+"""Layering: `import graphtui`, the core and the CLI's data commands never import Textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "train"
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return set(out.split())
+
+
+def test_import_graphtui_is_cheap() -> None:
+    mods = _modules_after("import graphtui")
+    assert "textual" not in mods
+    assert "numpy" not in mods  # the public API is imported lazily
+    assert not any(m.startswith("graphtui.core") for m in mods)
+
+
+def test_reading_api_does_not_import_textual() -> None:
+    mods = _modules_after(
+        "import graphtui\n"
+        f"r = graphtui.load_checkpoint({str(FIXTURE)!r})\n"
+        "r.get_tensor(r.names()[0])\n"
+        f"graphtui.read_meta_graph({str(FIXTURE / 'model.ckpt-50.meta')!r})\n"
+        "from graphtui.core import graph, scopes, history, rename, restore, strip, export\n"
+    )
+    assert "textual" not in mods
+    assert "rich" not in mods
+
+
+def test_cli_data_commands_do_not_import_textual() -> None:
+    mods = _modules_after(
+        "import contextlib, io\n"
+        "from graphtui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['ls', {str(FIXTURE)!r}, '--json']) == 0\n"
+        f"    assert main(['history', {str(FIXTURE)!r}]) == 0\n"
+    )
+    assert "textual" not in mods
+
+
+def test_core_never_imports_textual_in_source() -> None:
+    root = Path(__file__).resolve().parents[2] / "graphtui"
+    for layer in ("core", "formats"):
+        for path in (root / layer).rglob("*.py"):
+            text = path.read_text()
+            assert "import textual" not in text and "from textual" not in text, path

@@ -1,0 +1,690 @@
+"""The graphtui Textual app: panes for the graph, collections, variables, values, history, diff.
+
+Everything the panes show comes from a :class:`~graphtui.core.workspace.Workspace`; long work
+(statistics, diffs, exports, index warm-up) runs in thread workers that report back with
+``call_from_thread`` and stop when cancelled. Every action is an ``action_*`` method here, bound
+to keys by the panes and listed by the help screen and the command palette.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from graphtui.core.workspace import (
+    OperationCancelled,
+    TensorStats,
+    TensorValue,
+    Workspace,
+    compute_stats,
+    open_workspace,
+)
+from graphtui.errors import CoreError, GraphtuiError, NotFoundError
+from graphtui.tui.commands import GraphtuiCommands
+from graphtui.tui.screens.dialogs import ErrorDialog, ExportDialog
+from graphtui.tui.screens.help import HelpScreen, KeyRow
+from graphtui.tui.widgets.collections_pane import CollectionsTree
+from graphtui.tui.widgets.graph_pane import GraphPane, SearchInput
+from graphtui.tui.widgets.history_pane import DiffPane, DiffTable, HistoryPane, HistoryTable
+from graphtui.tui.widgets.node_details import NodeDetails
+from graphtui.tui.widgets.node_tree import NodeTree
+from graphtui.tui.widgets.value_pane import ValuePane
+from graphtui.tui.widgets.value_view import TensorGrid
+from graphtui.tui.widgets.variables_pane import VariablesPane, VariablesTable
+
+TABS = (
+    ("graph", "Graph"),
+    ("collections", "Collections"),
+    ("variables", "Variables"),
+    ("value", "Value"),
+    ("history", "History"),
+    ("diff", "Diff"),
+)
+PROGRESS_INTERVAL = 0.1  # seconds between progress reports from a worker
+PALETTE_VARIABLES = 2000  # variables offered by name in the command palette
+
+
+class GraphtuiApp(App[int]):
+    """Explore one workspace: a graph, its checkpoints and their values."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "graphtui"
+    COMMANDS = App.COMMANDS | {GraphtuiCommands}
+    BINDINGS = [
+        *(
+            Binding(str(i), f"show_tab('{tab}')", title, show=False, id=f"tab-{tab}")
+            for i, (tab, title) in enumerate(TABS, start=1)
+        ),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("backspace", "go_back", "Back", show=False, id="back"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.ws = workspace
+        self.back_stack: list[str] = []
+        self.value_key: str | None = None
+        self.value_prefix: str | None = None
+        self.value_stats: TensorStats | None = None
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "none"
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        with TabbedContent(id="tabs", initial="graph"):
+            with TabPane("1 Graph", id="graph"):
+                yield GraphPane(self.ws, id="graph-pane")
+            with TabPane("2 Collections", id="collections"):
+                yield CollectionsTree(self.ws, id="collections-tree")
+            with TabPane("3 Variables", id="variables"):
+                yield VariablesPane(self.ws, id="variables-pane")
+            with TabPane("4 Value", id="value"):
+                yield ValuePane(id="value-pane")
+            with TabPane("5 History", id="history"):
+                yield HistoryPane(self.ws, id="history-pane")
+            with TabPane("6 Diff", id="diff"):
+                yield DiffPane(self.ws, id="diff-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._update_subtitle()
+        self.query_one(ValuePane).show_value(None)
+        for warning in self.ws.warnings:
+            self.notify(warning, title="Warning", severity="warning", timeout=8)
+        if self.ws.graph is not None:
+            self.query_one(NodeTree).focus()
+            self.run_worker(self._warm_up, thread=True, group="warm-up", exit_on_error=False)
+        else:
+            self.action_show_tab("variables")
+
+    def _update_subtitle(self) -> None:
+        parts = [os.path.basename(self.ws.path) or self.ws.path]
+        if self.ws.graph is not None:
+            parts.append(f"{len(self.ws.graph):,} nodes")
+        if self.ws.active_prefix:
+            parts.append("ckpt " + os.path.basename(self.ws.active_prefix))
+        self.sub_title = "  ·  ".join(parts)
+
+    def _warm_up(self) -> None:
+        """Build the graph's lazy indexes off the UI thread (search, consumers, collections)."""
+        graph = self.ws.graph
+        if graph is None:
+            return
+        graph.search("\x00")  # lowered names and natural order
+        if len(graph):
+            graph.consumers(graph.names[0])
+        from graphtui.core.collections import CollectionTable
+
+        CollectionTable.of(graph).collections_of("")
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @property
+    def graph_pane(self) -> GraphPane:
+        return self.query_one(GraphPane)
+
+    @property
+    def value_pane(self) -> ValuePane:
+        return self.query_one(ValuePane)
+
+    @property
+    def variables_pane(self) -> VariablesPane:
+        return self.query_one(VariablesPane)
+
+    @property
+    def active_tab(self) -> str:
+        return str(self.query_one(TabbedContent).active)
+
+    def show_error(self, exc: BaseException | str, title: str = "Error") -> None:
+        """Show an error in a dialog; the app stays usable behind it."""
+        self.push_screen(ErrorDialog(str(exc) or type(exc).__name__, title))
+
+    def _guard(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except GraphtuiError as exc:
+            self.show_error(exc)
+        return None
+
+    def _progress(self, report: Callable[[float], None]) -> Callable[[float], None]:
+        """A worker-side progress callback that reports to ``report`` at most every 0.1 s."""
+        last = [0.0]
+
+        def progress(fraction: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                self.call_from_thread(report, fraction)
+
+        return progress
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            if not isinstance(error, OperationCancelled):
+                self.show_error(error)
+            self.value_pane.show_progress(None)
+            self.variables_pane.show_progress(None)
+            self.query_one(DiffPane).show_progress(None)
+
+    # -- tabs and navigation --------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        """Switch to a pane and focus its main widget."""
+        self.query_one(TabbedContent).active = tab
+        targets: dict[str, type[Widget]] = {
+            "graph": NodeTree,
+            "collections": CollectionsTree,
+            "variables": VariablesTable,
+            "value": TensorGrid,
+            "history": HistoryTable,
+            "diff": DiffTable,
+        }
+        self.query_one(targets[tab]).focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+
+    def action_search(self) -> None:
+        """Search node names (substring, or glob with * ? [)."""
+        if self.ws.graph is None:
+            self.notify("No graph loaded: nothing to search", severity="warning")
+            return
+        self.action_show_tab("graph")
+        self.graph_pane.open_search()
+
+    def action_close_search(self) -> None:
+        self.graph_pane.close_search()
+
+    def action_next_match(self) -> None:
+        """Jump to the next search match."""
+        self._step_match(1)
+
+    def action_previous_match(self) -> None:
+        """Jump to the previous search match."""
+        self._step_match(-1)
+
+    def _step_match(self, step: int) -> None:
+        pane = self.graph_pane
+        before = pane.node_tree.cursor_path
+        if pane.step_match(step) is not None and before is not None:
+            self.back_stack.append(before)
+
+    def jump_to_node(self, name: str) -> bool:
+        """Show node ``name`` in the graph pane (Backspace returns)."""
+        pane = self.graph_pane
+        before = pane.node_tree.cursor_path
+        self.action_show_tab("graph")
+        if not pane.reveal(name):
+            self.show_error(f"{name}: no such node in the graph")
+            return False
+        if before is not None and before != name:
+            self.back_stack.append(before)
+        pane.node_tree.focus()
+        return True
+
+    def action_go_back(self) -> None:
+        """Return to the node shown before the last jump."""
+        if not self.back_stack:
+            self.notify("Nothing to go back to", severity="information")
+            return
+        target = self.back_stack.pop()
+        self.action_show_tab("graph")
+        self.graph_pane.reveal(target)
+
+    def show_collection(self, key: str) -> None:
+        self.action_show_tab("collections")
+        self.query_one(CollectionsTree).reveal(key)
+
+    @on(CollectionsTree.NodeSelected, "#collections-tree")
+    def _collection_item(self, event: CollectionsTree.NodeSelected[Any]) -> None:
+        data = event.node.data
+        if data and data[0] == "item" and data[1]:
+            self.jump_to_node(data[1])
+
+    def action_goto_node(self) -> None:
+        """Show the graph node of the selected variable, value or collection item."""
+        focused = self.focused
+        target: str | None = None
+        if isinstance(focused, VariablesTable):
+            row = self.variables_pane.current()
+            if row is not None:
+                target = row.node or (row.name if row.in_graph else None)
+        elif isinstance(focused, TensorGrid) and self.value_key is not None:
+            target = self._node_of_key(self.value_key)
+        elif isinstance(focused, CollectionsTree):
+            target = focused.current_target()
+        if target is None:
+            self.notify("No graph node for this", severity="warning")
+            return
+        self.jump_to_node(target)
+
+    def _node_of_key(self, key: str) -> str | None:
+        for row in self.ws.variables():
+            if row.key == key and row.node:
+                return row.node
+        graph = self.ws.graph
+        return key if graph is not None and key in graph else None
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def action_view_value(self) -> None:
+        """Open the value of the selected variable (tree, variables table or diff)."""
+        focused = self.focused
+        if isinstance(focused, (NodeTree, NodeDetails)):
+            path = self.graph_pane.node_tree.cursor_path
+            key = self._key_of_node(path) if path else None
+            if key is None:
+                self.notify("Not a variable saved in the checkpoint", severity="warning")
+                return
+            self.open_value(key)
+        elif isinstance(focused, VariablesTable):
+            row = self.variables_pane.current()
+            if row is not None:
+                self.open_value(row.key or row.name)
+        elif isinstance(focused, DiffTable):
+            diff = self.query_one(DiffPane)
+            changed = diff.current()
+            if changed is not None and diff.prefixes is not None:
+                self.open_value(changed.name, prefix=diff.prefixes[1])
+        else:
+            self.action_show_tab("value")
+
+    def _key_of_node(self, path: str) -> str | None:
+        from graphtui.core.variables import VariableTable
+
+        graph = self.ws.graph
+        if graph is None:
+            return None
+        table = VariableTable.of(graph)
+        if path in table:
+            return table.get(path).checkpoint_key
+        reader = self.ws.active
+        return path if reader is not None and reader.has_tensor(path) else None
+
+    def open_value(self, key: str, prefix: str | None = None) -> bool:
+        """Show checkpoint tensor ``key`` (of ``prefix``, default the active checkpoint)."""
+        reader = self.ws.reader(prefix) if prefix else self.ws.active
+        if reader is not None and not reader.has_tensor(key):
+            try:
+                row = self.ws.variable(key)
+                key = row.key or key
+            except GraphtuiError:
+                pass
+        try:
+            value = self.ws.tensor(key, prefix)
+        except NotFoundError as exc:
+            self.notify(str(exc), title="No value", severity="warning")
+            return False
+        except GraphtuiError as exc:
+            self.show_error(exc)
+            return False
+        self.value_key = key
+        self.value_prefix = prefix
+        self.value_stats = None
+        pane = self.value_pane
+        pane.show_value(value, os.path.basename(value.prefix))
+        self.action_show_tab("value")
+        self._start_value_stats(value)
+        return True
+
+    def _start_value_stats(self, value: TensorValue) -> None:
+        if not value.numeric:
+            self.value_pane.show_stats(None, f"no statistics for {value.dtype.name}")
+            self.workers.cancel_group(self, "value-stats")
+            return
+        pane = self.value_pane
+        pane.show_progress(0.0)
+        self.run_worker(
+            lambda: self._stats_job(value),
+            thread=True,
+            group="value-stats",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _stats_job(self, value: TensorValue) -> None:
+        worker = get_current_worker()
+        try:
+            stats = compute_stats(
+                value,
+                progress=self._progress(self.value_pane.show_progress),
+                cancelled=lambda: worker.is_cancelled,
+            )
+        except OperationCancelled:
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self._value_stats_done, value, stats)
+
+    def _value_stats_done(self, value: TensorValue, stats: TensorStats) -> None:
+        pane = self.value_pane
+        pane.show_progress(None)
+        if pane.grid.value is not value:
+            return
+        self.value_stats = stats
+        pane.show_stats(stats)
+        self.variables_pane.set_stats(value.name, value.prefix, stats)
+
+    def action_next_slice(self) -> None:
+        """Next slice of the leading dimensions."""
+        self._page(1, False)
+
+    def action_previous_slice(self) -> None:
+        """Previous slice of the leading dimensions."""
+        self._page(-1, False)
+
+    def action_next_outer(self) -> None:
+        """Next index of the outermost dimension."""
+        self._page(1, True)
+
+    def action_previous_outer(self) -> None:
+        """Previous index of the outermost dimension."""
+        self._page(-1, True)
+
+    def _page(self, step: int, outer: bool) -> None:
+        pane = self.value_pane
+        if pane.grid.page(step, outer):
+            pane.update_title()
+        elif pane.grid.value is not None and pane.grid.slice_count <= 1:
+            self.notify("This value has a single slice", severity="information")
+
+    def action_export_value(self) -> None:
+        """Write the value on screen to a .npy file."""
+        if self.value_key is None:
+            self.notify("Open a value first (Enter on a variable)", severity="warning")
+            return
+        key, prefix = self.value_key, self.value_prefix
+        default = key.replace("/", "_").replace(":", "_") + ".npy"
+
+        def done(path: str | None) -> None:
+            if path:
+                self.run_worker(
+                    lambda: self._export_job(key, path, prefix),
+                    thread=True,
+                    group="export",
+                    exit_on_error=False,
+                )
+
+        self.push_screen(ExportDialog(key, default), done)
+
+    def _export_job(self, key: str, path: str, prefix: str | None) -> None:
+        written = self.ws.export_npy(key, path, prefix)
+        self.call_from_thread(self.notify, f"Wrote {written}", title="Exported")
+
+    # -- statistics -----------------------------------------------------------------------------
+
+    def action_stats(self) -> None:
+        """Compute statistics of the selected variable or the open value."""
+        focused = self.focused
+        if isinstance(focused, VariablesTable):
+            row = self.variables_pane.current()
+            if row is None or row.key is None:
+                self.notify("Not in the checkpoint: no value", severity="warning")
+                return
+            value = self._guard(lambda: self.ws.tensor(row.key or ""))
+            if value is not None:
+                self._start_table_stats([value])
+        elif self.value_pane.grid.value is not None:
+            self._start_value_stats(self.value_pane.grid.value)
+
+    def action_stats_all(self) -> None:
+        """Compute statistics of every variable shown (in a worker, with progress)."""
+        values = []
+        for row in self.variables_pane.rows:
+            if row.key is None:
+                continue
+            value = self._guard(partial(self.ws.tensor, row.key))
+            if value is None:
+                return
+            if value.numeric:
+                values.append(value)
+        self._start_table_stats(values)
+
+    def _start_table_stats(self, values: list[TensorValue]) -> None:
+        self.variables_pane.show_progress(0.0)
+        self.run_worker(
+            lambda: self._table_stats_job(values),
+            thread=True,
+            group="table-stats",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _table_stats_job(self, values: list[TensorValue]) -> None:
+        worker = get_current_worker()
+        pane = self.variables_pane
+        total = sum(max(1, v.size) for v in values) or 1
+        done = 0
+        report = self._progress(pane.show_progress)
+        for value in values:
+            base = done
+
+            def step(fraction: float, base: int = base, size: int = max(1, value.size)) -> None:
+                report((base + fraction * size) / total)
+
+            try:
+                stats = compute_stats(
+                    value, bins=0, progress=step, cancelled=lambda: worker.is_cancelled
+                )
+            except OperationCancelled:
+                return
+            except CoreError:
+                continue  # not numeric
+            self.call_from_thread(pane.set_stats, value.name, value.prefix, stats)
+            done += max(1, value.size)
+        self.call_from_thread(pane.show_progress, None)
+        self.call_from_thread(pane.show_detail)
+
+    # -- variables ------------------------------------------------------------------------------
+
+    def action_toggle_slots(self) -> None:
+        """Hide or show optimizer slots, moving averages and beta powers."""
+        pane = self.variables_pane
+        pane.hide_slots = not pane.hide_slots
+        pane.refresh_rows()
+        self.notify("Optimizer slots hidden" if pane.hide_slots else "Optimizer slots shown")
+
+    def action_sort_variables(self) -> None:
+        """Sort the variables by the next column (name, params, bytes, status, dtype)."""
+        self.variables_pane.cycle_sort()
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the variables' order."""
+        pane = self.variables_pane
+        pane.reverse = not pane.reverse
+        pane.refresh_rows()
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def activate_checkpoint(self, prefix: str) -> bool:
+        """Make ``prefix`` the checkpoint values, statistics and variables come from."""
+        try:
+            self.ws.set_active(prefix)
+        except GraphtuiError as exc:
+            self.show_error(exc)
+            return False
+        self._update_subtitle()
+        self.query_one(HistoryPane).refresh_rows()
+        self.variables_pane.refresh_rows()
+        pane = self.graph_pane
+        path = pane.node_tree.cursor_path
+        if path:
+            pane.details.show(self.ws, path)
+        if self.value_key is not None and self.value_prefix is None:
+            reader = self.ws.active
+            if reader is not None and reader.has_tensor(self.value_key):
+                key = self.value_key
+                value = self.ws.tensor(key)
+                lead = self.value_pane.grid.lead
+                self.value_pane.show_value(value, os.path.basename(value.prefix))
+                self.value_pane.grid.set_value(value, lead)
+                self.value_pane.update_title()
+                self._start_value_stats(value)
+        self.notify(f"Active checkpoint: {os.path.basename(prefix)}")
+        return True
+
+    def action_diff_checkpoint(self) -> None:
+        """Compare the highlighted checkpoint with the active one."""
+        rec = self.query_one(HistoryPane).current()
+        active = self.ws.active_prefix
+        if rec is None or active is None:
+            self.notify("Need an active checkpoint and a highlighted one", severity="warning")
+            return
+        if os.path.normpath(rec.prefix) == os.path.normpath(active):
+            self.notify(
+                "That is the active checkpoint: pick another one to compare", severity="warning"
+            )
+            return
+        self.start_diff(rec.prefix, active)
+
+    def start_diff(self, prefix_a: str, prefix_b: str) -> None:
+        pane = self.query_one(DiffPane)
+        pane.start(prefix_a, prefix_b)
+        self.action_show_tab("diff")
+        self.run_worker(
+            lambda: self._diff_job(prefix_a, prefix_b),
+            thread=True,
+            group="diff",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _diff_job(self, prefix_a: str, prefix_b: str) -> None:
+        worker = get_current_worker()
+        pane = self.query_one(DiffPane)
+        try:
+            rows = self.ws.diff(
+                prefix_a,
+                prefix_b,
+                progress=self._progress(pane.show_progress),
+                cancelled=lambda: worker.is_cancelled,
+            )
+        except OperationCancelled:
+            return
+        self.call_from_thread(pane.show_rows, rows)
+
+    # -- help and palette -----------------------------------------------------------------------
+
+    def help_sections(self) -> list[tuple[str, list[KeyRow]]]:
+        """Key rows per pane, read from the live bindings of the app and each pane's widget."""
+        sections: list[tuple[str, list[KeyRow]]] = [("Everywhere", self._rows_of(self))]
+        for title, cls in (
+            ("Graph tree (1)", NodeTree),
+            ("Node details (1)", NodeDetails),
+            ("Search box (/)", SearchInput),
+            ("Collections (2)", CollectionsTree),
+            ("Variables (3)", VariablesTable),
+            ("Value (4)", TensorGrid),
+            ("History (5)", HistoryTable),
+            ("Diff (6)", DiffTable),
+        ):
+            try:
+                widget = self.query_one(cls)
+            except Exception:  # noqa: BLE001 - a pane may be absent
+                continue
+            sections.append((title, self._rows_of(widget)))
+        return sections
+
+    def _rows_of(self, node: Any) -> list[KeyRow]:
+        rows: list[KeyRow] = []
+        seen: set[tuple[str, str]] = set()
+        bindings = node._merged_bindings  # the live, merged bindings (keymaps applied)
+        for items in bindings.key_to_bindings.values():
+            for binding in items:
+                if not binding.description:
+                    continue
+                shown = self.get_key_display(binding)
+                if (shown, binding.action) not in seen:
+                    seen.add((shown, binding.action))
+                    rows.append(KeyRow(shown, binding.description, binding.action))
+        return rows
+
+    def action_help(self) -> None:
+        """Show every key binding."""
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        """(title, help, callback) for the command palette: every app action bound to a key,
+        then checkpoints, collections and variables to open."""
+        out: list[tuple[str, str, Callable[[], Any]]] = []
+        seen: set[str] = set()
+        for section, rows in self.help_sections():
+            for row in rows:
+                action = row.action
+                if action.startswith("app."):
+                    action = action[4:]
+                elif section != "Everywhere":
+                    continue  # a widget's own action needs that widget focused
+                if action in seen:
+                    continue
+                seen.add(action)
+                out.append((row.description, f"{section}: key {row.key}", _runner(self, action)))
+        if self.ws.history is not None:
+            for rec in self.ws.history.records:
+                if rec.complete:
+                    out.append(
+                        (
+                            f"Activate checkpoint {rec.name}",
+                            "make it the active checkpoint",
+                            partial(self.activate_checkpoint, rec.prefix),
+                        )
+                    )
+        if self.ws.graph is not None:
+            from graphtui.core.collections import CollectionTable
+
+            for key in CollectionTable.of(self.ws.graph).keys():  # noqa: SIM118
+                out.append((f"Collection {key}", "show it", partial(self.show_collection, key)))
+        try:
+            variables = self.ws.variables()[:PALETTE_VARIABLES]
+        except GraphtuiError:
+            variables = []
+        for var in variables:
+            if var.key:
+                out.append(
+                    (f"Value of {var.name}", "open its value", partial(self.open_value, var.key))
+                )
+        return out
+
+
+def _runner(app: App[Any], action: str) -> Callable[[], Any]:
+    async def run() -> None:
+        await app.run_action(action)
+
+    return run
+
+
+def run_app(path: str | None) -> int:
+    """Open ``path`` (None: the bundled demo) in the app; returns the exit code.
+
+    An unreadable path is reported as one line on stderr (exit code 1) before any screen opens.
+    """
+    try:
+        ws = open_workspace(path)
+    except GraphtuiError as exc:
+        sys.stderr.write(f"graphtui: error: {exc}\n")
+        return 1
+    app = GraphtuiApp(ws)
+    try:
+        app.run()
+    finally:
+        ws.close()
+    return app.return_code or 0
+
+
+__all__ = ["GraphtuiApp", "run_app"]

@@ -1,0 +1,108 @@
+"""Text formatting shared by the panes: sizes, ages, shapes, numbers."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any
+
+import numpy as np
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return ""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def human_count(n: int | None) -> str:
+    """1234 -> 1.2k, 5_600_000 -> 5.6M."""
+    if n is None:
+        return ""
+    if n < 1000:
+        return str(n)
+    for unit, size in (("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)):
+        if n < size * 1000 or unit == "T":
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def shape_text(shape: tuple[int, ...] | list[int] | None) -> str:
+    if shape is None:
+        return "?"
+    return "[" + ",".join("?" if d < 0 else str(d) for d in shape) + "]"
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def time_text(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return _dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return str(value)
+    return f"{value:.{digits}g}"
+
+
+def cell_text(value: Any, kind: str) -> str:
+    """One tensor element as grid text (``kind`` is the numpy dtype kind, or ``"O"``)."""
+    if kind == "O" or isinstance(value, (bytes, str)):
+        if isinstance(value, bytes):
+            try:
+                text = value.decode("utf-8")
+            except UnicodeDecodeError:
+                text = repr(value)[2:-1]
+            return repr(text)[1:-1] if not text.isprintable() else text
+        return str(value)
+    if kind == "b":
+        return "True" if value else "False"
+    if kind in "iu":
+        return str(int(value))
+    if kind == "c":
+        return f"{value.real:.3g}{value.imag:+.3g}j"
+    return f"{float(value):.5g}"
+
+
+def cell_width(kind: str) -> int:
+    """Grid column width for a dtype kind."""
+    return {"b": 6, "c": 18, "O": 16, "i": 12, "u": 12}.get(kind, 11)
+
+
+def short_value(arr: Any, limit: int = 8) -> str:
+    """A small array (Const values, variable previews) as one readable line."""
+    if not isinstance(arr, np.ndarray):
+        return str(arr)
+    with np.printoptions(threshold=limit, edgeitems=3, precision=4, linewidth=10_000):
+        text = np.array2string(arr, separator=", ")
+    return " ".join(text.split())
+
+
+def fit_name(name: str, width: int) -> str:
+    """``name`` cut to ``width`` cells from the left (the end of a name says the most)."""
+    if len(name) <= width:
+        return name
+    return "…" + name[-(max(1, width - 1)) :]
+
+
+def name_width(names: list[str], available: int, others: int, minimum: int = 24) -> int:
+    """Width of a name column: the longest name, or what is left beside the other columns."""
+    longest = max((len(n) for n in names), default=minimum)
+    return max(4, min(longest, max(minimum, available - others)))

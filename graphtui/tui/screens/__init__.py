@@ -1,0 +1,1 @@
+"""Modal screens: help, error dialog, export dialog."""

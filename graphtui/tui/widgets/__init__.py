@@ -1,0 +1,1 @@
+"""Widgets of the graphtui app, one pane per module."""

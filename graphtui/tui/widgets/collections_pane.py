@@ -1,0 +1,106 @@
+"""The collections pane: each collection with its kind and size; items listed on expand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from graphtui.core.collections import Collection, CollectionTable, describe_item
+from graphtui.core.graph import tensor_node
+from graphtui.core.workspace import Workspace
+
+CHUNK = 500
+
+
+def item_target(item: Any) -> str | None:
+    """The graph node a collection item refers to, if any."""
+    if isinstance(item, str):
+        return tensor_node(item)
+    desc = getattr(item, "DESCRIPTOR", None)
+    if desc is None:
+        return None
+    for field in ("variable_name", "queue_name", "filename_tensor_name", "context_name"):
+        if field in desc.fields_by_name:
+            value = getattr(item, field)
+            if value:
+                return tensor_node(str(value))
+    return None
+
+
+class CollectionsTree(Tree[Any]):
+    """Collections as top-level entries; Enter on an item jumps to its node."""
+
+    BINDINGS = [Binding("g", "app.goto_node", "Go to node", id="collection-goto")]
+
+    def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
+        super().__init__("collections", None, id=id)
+        self.ws = ws
+        self.show_root = False
+        self.guide_depth = 2
+        self._filled: dict[int, int] = {}
+        self.table = CollectionTable.of(ws.graph) if ws.graph is not None else None
+
+    def on_mount(self) -> None:
+        if self.table is None:
+            self.root.add_leaf(Text("No graph loaded: no collections.", style="dim"))
+            return
+        if not len(self.table):
+            self.root.add_leaf(Text("This graph has no collections.", style="dim"))
+        kinds = self.table.kinds()
+        for key in self.table.keys():  # noqa: SIM118 - iterating yields Collections
+            coll = self.table[key]
+            label = Text(key, style="bold")
+            label.append(f"  {kinds[key]}", style="italic")
+            label.append(f"  {len(coll)} items", style="dim")
+            if coll.proto_type:
+                label.append(f"  {coll.proto_type.rsplit('.', 1)[-1]}", style="dim")
+            self.root.add(label, ("collection", key), allow_expand=bool(len(coll)))
+        self.root.expand()
+
+    def get_label_width(self, node: TreeNode[Any]) -> int:
+        return len(node.label) + 2
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
+        data = event.node.data
+        if not data or data[0] != "collection" or event.node.id in self._filled:
+            return
+        self._fill(event.node, self.table[data[1]] if self.table else None)
+
+    def _fill(self, node: TreeNode[Any], coll: Collection | None) -> None:
+        if coll is None:
+            return
+        start = self._filled.get(node.id, 0)
+        stop = min(len(coll), start + CHUNK)
+        if start and node.children and node.children[-1].data is None:
+            node.children[-1].remove()  # the "more" placeholder
+        for i in range(start, stop):
+            item = coll.items[i]
+            target = item_target(item)
+            text = Text(describe_item(item))
+            if target is not None and self.ws.graph is not None and target not in self.ws.graph:
+                text.append("  (not in graph)", style="dim")
+            node.add_leaf(text, ("item", target))
+        self._filled[node.id] = stop
+        if stop < len(coll):
+            node.add_leaf(Text(f"… {len(coll) - stop} more (loading)", style="dim"), None)
+            self.set_timer(0.01, lambda: self._fill(node, coll))
+
+    def reveal(self, key: str) -> bool:
+        for node in self.root.children:
+            if node.data == ("collection", key):
+                node.expand()
+                _ = self.last_line
+                self.move_cursor(node)
+                return True
+        return False
+
+    def current_target(self) -> str | None:
+        node = self.cursor_node
+        if node is None or not node.data or node.data[0] != "item":
+            return None
+        target = node.data[1]
+        return target if isinstance(target, str) else None

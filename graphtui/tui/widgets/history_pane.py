@@ -1,0 +1,204 @@
+"""Checkpoint history and the diff of two checkpoints."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Label, ProgressBar
+
+from graphtui.core.history import CheckpointRecord
+from graphtui.core.workspace import DiffRow, Workspace
+from graphtui.tui.fmt import (
+    age_text,
+    fit_name,
+    human_bytes,
+    name_width,
+    number,
+    shape_text,
+    time_text,
+)
+
+
+def marks(rec: CheckpointRecord, active: str | None) -> Text:
+    """The state of one checkpoint: active, latest, kept (listed by the state file), missing..."""
+    text = Text()
+    if active is not None and os.path.normpath(rec.prefix) == os.path.normpath(active):
+        text.append("▶ active ", style="bold")
+    if rec.latest:
+        text.append("latest ", style="green")
+    if rec.missing:
+        text.append("missing ", style="bold red")
+    elif not rec.complete:
+        text.append(f"incomplete: {rec.problem} ", style="red")
+    if rec.in_state:
+        text.append("kept", style="dim")
+    else:
+        text.append("not in state file", style="yellow")
+    if rec.outside:
+        text.append(" outside dir", style="yellow")
+    return text
+
+
+class HistoryTable(DataTable[object]):
+    BINDINGS = [
+        Binding("d", "app.diff_checkpoint", "Diff vs active", id="diff-checkpoint"),
+    ]
+
+
+class HistoryPane(Vertical):
+    """The directory's checkpoints; Enter makes one active; d diffs it against the active one."""
+
+    def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ws = ws
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="history-summary")
+        yield HistoryTable(id="history-table", cursor_type="row", zebra_stripes=True)
+
+    @property
+    def table(self) -> HistoryTable:
+        return self.query_one(HistoryTable)
+
+    @property
+    def records(self) -> list[CheckpointRecord]:
+        return self.ws.history.records if self.ws.history is not None else []
+
+    def on_mount(self) -> None:
+        table = self.table
+        for col in ("step", "name", "marks", "size", "age", "time", "fmt"):
+            table.add_column(col, key=col)
+        self.refresh_rows()
+        active = self.ws.active_prefix
+        for i, rec in enumerate(self.records):
+            if active and os.path.normpath(rec.prefix) == os.path.normpath(active):
+                table.move_cursor(row=i, animate=False)
+
+    def refresh_rows(self) -> None:
+        table = self.table
+        cursor = table.cursor_row
+        table.clear()
+        active = self.ws.active_prefix
+        for rec in self.records:
+            table.add_row(
+                Text("" if rec.step is None else str(rec.step), justify="right"),
+                rec.name,
+                marks(rec, active),
+                Text(human_bytes(rec.size) if rec.files else "", justify="right"),
+                age_text(rec.age()),
+                time_text(rec.timestamp),
+                rec.format,
+                key=rec.prefix,
+            )
+        if 0 <= cursor < len(self.records):
+            table.move_cursor(row=cursor, animate=False)
+        hist = self.ws.history
+        summary = Text()
+        if hist is None:
+            summary.append(
+                "No checkpoint history here (no state file, no checkpoints).", style="dim"
+            )
+        else:
+            summary.append(f"{len(hist.records)} checkpoints", style="bold")
+            summary.append("" if hist.state_file else "  (no state file)", style="yellow")
+            summary.append(f"  {hist.directory}", style="dim")
+            if hist.state_error:
+                summary.append(f"\n{hist.state_error}", style="red")
+        self.query_one("#history-summary", Label).update(summary)
+
+    def current(self) -> CheckpointRecord | None:
+        row = self.table.cursor_row
+        records = self.records
+        return records[row] if 0 <= row < len(records) else None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        rec = self.current()
+        if rec is not None:
+            self.app.activate_checkpoint(rec.prefix)  # type: ignore[attr-defined]
+
+
+class DiffTable(DataTable[object]):
+    BINDINGS = [Binding("v", "app.view_value", "Value", id="diff-view-value")]
+
+
+class DiffPane(Vertical):
+    """Tensors of two checkpoints, biggest relative change first."""
+
+    def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ws = ws
+        self.rows: list[DiffRow] = []
+        self.prefixes: tuple[str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(
+            "No diff yet: in History (5), put the cursor on a checkpoint and press d.",
+            id="diff-summary",
+        )
+        yield ProgressBar(total=1.0, show_eta=False, id="diff-progress")
+        yield DiffTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#diff-progress").display = False
+
+    def on_resize(self) -> None:
+        if self.rows:
+            self.show_rows(self.rows)
+
+    def start(self, prefix_a: str, prefix_b: str) -> None:
+        self.prefixes = (prefix_a, prefix_b)
+        self.rows = []
+        self.query_one(DiffTable).clear(columns=True)
+        self.query_one("#diff-summary", Label).update(
+            f"Comparing {os.path.basename(prefix_a)} → {os.path.basename(prefix_b)} …"
+        )
+        self.show_progress(0.0)
+
+    def show_progress(self, fraction: float | None) -> None:
+        bar = self.query_one("#diff-progress", ProgressBar)
+        bar.display = fraction is not None
+        if fraction is not None:
+            bar.update(progress=fraction)
+
+    def show_rows(self, rows: list[DiffRow]) -> None:
+        self.rows = rows
+        self.show_progress(None)
+        table = self.query_one(DiffTable)
+        width = name_width([r.name for r in rows], self.size.width, 44)
+        table.clear(columns=True)
+        table.add_column("tensor", key="tensor", width=width)
+        for col in ("rel L2", "max |Δ|", "status", "shape"):
+            table.add_column(col, key=col)
+        styles = {"changed": "", "same": "dim", "mismatch": "bold red", "skipped": "yellow"}
+        for row in rows:
+            rel = row.rel_l2
+            table.add_row(
+                fit_name(row.name, width),
+                Text(
+                    "inf" if rel is not None and math.isinf(rel) else number(rel), justify="right"
+                ),
+                Text(number(row.max_abs), justify="right"),
+                Text(row.status, style=styles.get(row.status, "cyan")),
+                shape_text(row.shape) if row.shape is not None else row.detail,
+                key=row.name,
+            )
+        changed = sum(1 for r in rows if r.status == "changed")
+        a, b = self.prefixes or ("", "")
+        self.query_one("#diff-summary", Label).update(
+            f"{os.path.basename(a)} → {os.path.basename(b)}: {len(rows)} tensors, {changed} changed, "
+            "sorted by relative change"
+        )
+
+    def current(self) -> DiffRow | None:
+        row = self.query_one(DiffTable).cursor_row
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        row = self.current()
+        if row is not None and self.prefixes is not None and row.status != "only-a":
+            self.app.open_value(row.name, prefix=self.prefixes[1])  # type: ignore[attr-defined]

@@ -1,0 +1,253 @@
+"""Node details: op, device, inputs and consumers (links), attrs, collections, variable facts.
+
+Every line is an option of an OptionList, so the keyboard reaches each of them; lines that lead
+somewhere (a node, a collection, a value) carry an id and Enter follows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from graphtui.core.workspace import Workspace
+from graphtui.errors import GraphtuiError
+from graphtui.tui.fmt import human_bytes, human_count, shape_text, short_value
+
+MAX_EDGES = 500  # inputs or consumers listed before "... N more"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the details: text, and where Enter goes (``node:NAME``, ``coll:KEY``,
+    ``value:KEY``), if anywhere."""
+
+    text: Text
+    link: str | None = None
+
+
+def _heading(title: str) -> Line:
+    return Line(Text(f"─ {title}", style="bold"))
+
+
+def _link(prefix: str, target: str, shown: str | None = None, note: str = "") -> Line:
+    text = Text("  → ", style="dim")
+    text.append(shown or target, style="underline")
+    if note:
+        text.append(f"  {note}", style="dim")
+    return Line(text, f"{prefix}:{target}")
+
+
+def _plain(label: str, value: str = "", style: str = "") -> Line:
+    text = Text("  ")
+    text.append(label, style="dim" if value else style)
+    if value:
+        text.append(" " + value, style=style)
+    return Line(text)
+
+
+def describe(ws: Workspace, path: str) -> list[Line]:
+    """The detail lines of node or scope ``path``."""
+    graph = ws.graph
+    if graph is None:
+        return [Line(Text("No graph loaded (.meta).", style="dim"))]
+    lines: list[Line] = [Line(Text(path, style="bold"))]
+    if path not in graph:
+        return lines + _scope_lines(ws, path)
+    node = graph.node(path)
+    lines.append(_plain("op", str(node.op), "bold"))
+    lines.append(_plain("device", str(node.device) or "(none)"))
+    inputs = graph.inputs(path)
+    lines.append(_heading(f"Inputs ({len(inputs)})"))
+    for ref in inputs[:MAX_EDGES]:
+        note = graph.op(ref.node) if ref.node in graph else "missing"
+        lines.append(_link("node", ref.node, str(ref), note))
+    if len(inputs) > MAX_EDGES:
+        lines.append(_plain(f"… {len(inputs) - MAX_EDGES} more"))
+    consumers = graph.consumers(path)
+    lines.append(_heading(f"Consumers ({len(consumers)})"))
+    for consumer in consumers[:MAX_EDGES]:
+        shown = ("^" if consumer.control else "") + consumer.node
+        lines.append(_link("node", consumer.node, shown, graph.op(consumer.node)))
+    if len(consumers) > MAX_EDGES:
+        lines.append(_plain(f"… {len(consumers) - MAX_EDGES} more"))
+    attrs = graph.attrs(path)
+    lines.append(_heading(f"Attributes ({len(attrs)})"))
+    for key, value in attrs.items():
+        shown = short_value(value) if isinstance(value, np.ndarray) else _attr_text(value)
+        lines.append(_plain(f"{key} =", shown))
+    lines.extend(_collection_lines(ws, path))
+    lines.extend(_variable_lines(ws, path))
+    return lines
+
+
+def _attr_text(value: object) -> str:
+    if isinstance(value, list):
+        inner = ", ".join(_attr_text(v) for v in value[:16])
+        more = f", … +{len(value) - 16}" if len(value) > 16 else ""
+        return f"[{inner}{more}]"
+    if isinstance(value, bytes):
+        return repr(value[:80])
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _scope_lines(ws: Workspace, path: str) -> list[Line]:
+    from graphtui.core.scopes import ScopeTree
+
+    assert ws.graph is not None
+    scopes = ScopeTree.of(ws.graph)
+    if not scopes.exists(path):
+        return [_plain("not in the graph")]
+    children = scopes.children(path)
+    return [
+        _plain("scope", f"{human_count(scopes.node_count(path))} nodes, {len(children)} children"),
+        _plain("params", human_count(scopes.param_count(path))),
+        _plain("trainable params", human_count(scopes.param_count(path, trainable_only=True))),
+    ]
+
+
+def _collection_lines(ws: Workspace, path: str) -> list[Line]:
+    from graphtui.core.collections import CollectionTable
+
+    assert ws.graph is not None
+    keys = CollectionTable.of(ws.graph).collections_of(path)
+    if not keys:
+        return []
+    return [_heading(f"Collections ({len(keys)})")] + [_link("coll", key) for key in keys]
+
+
+def _variable_lines(ws: Workspace, path: str) -> list[Line]:
+    from graphtui.core.variables import VariableTable
+
+    assert ws.graph is not None
+    table = VariableTable.of(ws.graph)
+    if path not in table:
+        return []
+    var = table.get(path)
+    lines = [_heading("Variable")]
+    lines.append(_plain("dtype", var.dtype or "?"))
+    lines.append(_plain("shape", shape_text(var.shape)))
+    lines.append(_plain("trainable", "yes" if var.trainable else "no"))
+    role = var.role
+    if var.slot_of:
+        role += f" of {var.slot_of} ({var.slot_name})"
+    lines.append(_plain("role", role))
+    if var.save_slice is not None:
+        lines.append(
+            _plain("partition of", f"{var.save_slice.full_name} {var.save_slice.slice_spec}")
+        )
+    for label, target in (("initializer", var.initializer), ("initial value", var.initial_value)):
+        if target:
+            lines.append(_plain(label))
+            lines.append(_link("node", target))
+    if var.slot_of:
+        lines.append(_plain("slot of"))
+        lines.append(_link("node", var.slot_of))
+    key = var.checkpoint_key
+    lines.append(_plain("checkpoint key", key + ("" if var.key_from_saver else " (by name)")))
+    reader = ws.active
+    if reader is None:
+        lines.append(_plain("value", "(no checkpoint)"))
+        return lines
+    if not reader.has_tensor(key):
+        lines.append(_plain("value", "not in the active checkpoint", "yellow"))
+        return lines
+    try:
+        info = reader.tensor_info(key)
+        status = ws.variable(key) if key else None
+        if status is not None and status.status == "mismatch":
+            lines.append(_plain("mismatch", status.detail, "red"))
+        lines.append(
+            _plain(
+                "stored", f"{info.dtype.name} {shape_text(info.shape)}, {human_bytes(info.nbytes)}"
+            )
+        )
+        lines.append(_plain("value", preview(ws, key)))
+    except GraphtuiError as exc:
+        lines.append(_plain("error", str(exc), "red"))
+    lines.append(_link("value", key, "open value view", "(v)"))
+    return lines
+
+
+def preview(ws: Workspace, key: str, count: int = 6) -> str:
+    """The first few elements of a checkpoint tensor, read without loading the rest."""
+    value = ws.tensor(key)
+    if value.size == 0:
+        return "(empty)"
+    first = next(iter(value.blocks(count)), None)
+    if first is None:
+        return "(empty)"
+    arr = value.read(first).ravel()
+    text = short_value(arr, limit=count)
+    return text + (" …" if value.size > arr.size else "")
+
+
+class NodeDetails(OptionList):
+    """The details of the node under the tree cursor; Enter follows a link line."""
+
+    BINDINGS = [
+        Binding("backspace", "app.go_back", "Back", id="details-back"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.path: str | None = None
+        self._ws: Workspace | None = None
+
+    def show(self, ws: Workspace, path: str | None) -> None:
+        self.path = path
+        self._ws = ws
+        self.clear_options()
+        if path is None:
+            self.add_option(Option(Text("Select a node in the tree.", style="dim")))
+            return
+        try:
+            lines = describe(ws, path)
+        except GraphtuiError as exc:
+            lines = [Line(Text(str(exc), style="red"))]
+        width = self.scrollable_content_region.width - 3  # room for the scrollbar
+        self.add_options(
+            [
+                Option(
+                    fold(line.text, width) if line.link else line.text, id=_option_id(i, line.link)
+                )
+                for i, line in enumerate(lines)
+            ]
+        )
+        self.highlighted = None
+        self.scroll_home(animate=False)
+
+    def on_resize(self) -> None:
+        if self.path is not None and self._ws is not None:
+            highlighted = self.highlighted
+            self.show(self._ws, self.path)
+            self.highlighted = highlighted
+
+    def link_of(self, option_id: str | None) -> str | None:
+        if not option_id:
+            return None
+        _, _, link = option_id.partition("|")
+        return link or None
+
+
+def fold(text: Text, width: int, indent: int = 4) -> Text:
+    """Hard-wrap a link line at ``width`` cells, continuation lines indented (names have no
+    spaces to wrap at, so the terminal would otherwise leave the arrow alone on a line)."""
+    if width < indent + 8 or text.cell_len <= width:
+        return text
+    offsets = list(range(width, len(text), width - indent))
+    parts = text.divide(offsets)
+    out = parts[0]
+    for part in parts[1:]:
+        out.append("\n" + " " * indent)
+        out.append_text(part)
+    return out
+
+
+def _option_id(i: int, link: str | None) -> str:
+    return f"{i}|{link or ''}"

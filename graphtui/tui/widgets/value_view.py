@@ -1,0 +1,243 @@
+"""Value view: a tensor drawn with the Line API, one 2-D slice at a time.
+
+Only the rows on screen are rendered, and only the blocks of elements they show are read from
+the checkpoint (a small LRU cache of ``ROW_BLOCK`` x ``COL_BLOCK`` windows), so a tensor of any
+size opens at once. Leading dimensions are paged with ``[`` / ``]`` (next index, odometer
+style) and ``{`` / ``}`` (outermost dimension). 1-D tensors wrap ``WRAP`` elements per row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from graphtui.core.workspace import TensorValue
+from graphtui.errors import GraphtuiError
+from graphtui.tui.fmt import cell_text, cell_width
+
+ROW_BLOCK = 32
+COL_BLOCK = 32
+CACHE_BLOCKS = 64
+WRAP = 8
+
+_INDEX = Style(dim=True)
+_HEADER = Style(bold=True)
+_BAD = Style(color="red", bold=True)
+
+
+class TensorGrid(ScrollView, can_focus=True):
+    """The current 2-D slice of a tensor; reads lazily, draws only the visible rows."""
+
+    BINDINGS = [
+        Binding("right_square_bracket", "app.next_slice", "Next slice", id="next-slice"),
+        Binding("left_square_bracket", "app.previous_slice", "Prev slice", id="previous-slice"),
+        Binding("right_curly_bracket", "app.next_outer", "Next outer", show=False, id="next-outer"),
+        Binding(
+            "left_curly_bracket",
+            "app.previous_outer",
+            "Prev outer",
+            show=False,
+            id="previous-outer",
+        ),
+        Binding("e", "app.export_value", "Export .npy", id="export-value"),
+        Binding("t", "app.stats", "Stats", id="value-stats"),
+        Binding("g", "app.goto_node", "Go to node", id="value-goto-node"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.value: TensorValue | None = None
+        self.lead: tuple[int, ...] = ()
+        self.error: str | None = None
+        self._cache: OrderedDict[tuple[tuple[int, ...], int, int], np.ndarray] = OrderedDict()
+        self.reads = 0  # windows read from the checkpoint (tests check laziness with it)
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        if self.value is None:
+            return "f"
+        np_dtype = self.value.dtype.numpy
+        if np_dtype is None:
+            return "O"
+        kind = np_dtype.kind
+        return "f" if kind == "V" and "float" in self.value.dtype.name else kind
+
+    @property
+    def lead_shape(self) -> tuple[int, ...]:
+        if self.value is None:
+            return ()
+        return self.value.shape[:-2] if len(self.value.shape) >= 2 else ()
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the current slice as drawn."""
+        if self.value is None:
+            return 0, 0
+        shape = self.value.shape
+        if not shape:
+            return 1, 1
+        if len(shape) == 1:
+            return math.ceil(shape[0] / WRAP), min(WRAP, shape[0])
+        return shape[-2], shape[-1]
+
+    @property
+    def slice_count(self) -> int:
+        return math.prod(self.lead_shape)
+
+    @property
+    def slice_number(self) -> int:
+        """0-based position of the current slice among all of them."""
+        if not self.lead:
+            return 0
+        return int(np.ravel_multi_index(self.lead, self.lead_shape))
+
+    @property
+    def index_width(self) -> int:
+        rows, _ = self.grid_shape
+        return max(4, len(str(max(0, rows - 1) * (WRAP if self._wrapped else 1))) + 2)
+
+    @property
+    def _wrapped(self) -> bool:
+        return self.value is not None and len(self.value.shape) == 1
+
+    def set_value(self, value: TensorValue | None, lead: tuple[int, ...] | None = None) -> None:
+        self.value = value
+        self.error = None
+        self._cache.clear()
+        shape = self.lead_shape
+        self.lead = (
+            lead if lead is not None and len(lead) == len(shape) else tuple(0 for _ in shape)
+        )
+        self._layout()
+        self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def _layout(self) -> None:
+        rows, cols = self.grid_shape
+        width = self.index_width + cols * cell_width(self.kind)
+        self.virtual_size = Size(width, rows + 1)
+
+    def page(self, step: int, outer: bool = False) -> bool:
+        """Move to another slice of the leading dimensions; False at either end."""
+        shape = self.lead_shape
+        if not shape or self.slice_count <= 1:
+            return False
+        if outer:
+            first = self.lead[0] + step
+            if not 0 <= first < shape[0]:
+                return False
+            lead = (first, *(0 for _ in shape[1:]))
+        else:
+            number = self.slice_number + step
+            if not 0 <= number < self.slice_count:
+                return False
+            lead = tuple(int(i) for i in np.unravel_index(number, shape))
+        self.lead = lead
+        self._cache.clear()
+        self.refresh()
+        return True
+
+    def slice_text(self) -> str:
+        """``[2, 0, :, :]`` for the current slice."""
+        if self.value is None:
+            return ""
+        ndim = len(self.value.shape)
+        if ndim < 2:
+            return ""
+        parts = [str(i) for i in self.lead] + [":", ":"]
+        return "[" + ", ".join(parts) + "]"
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def _block(self, rb: int, cb: int) -> np.ndarray:
+        key = (self.lead, rb, cb)
+        got = self._cache.get(key)
+        if got is not None:
+            self._cache.move_to_end(key)
+            return got
+        assert self.value is not None
+        rows, cols = self.grid_shape
+        r0, r1 = rb * ROW_BLOCK, min(rows, (rb + 1) * ROW_BLOCK)
+        c0, c1 = cb * COL_BLOCK, min(cols, (cb + 1) * COL_BLOCK)
+        shape = self.value.shape
+        if not shape:
+            block = self.value.read(()).reshape(1, 1)
+        elif len(shape) == 1:
+            flat = self.value.read(((r0 * WRAP, r1 * WRAP),))
+            pad = (r1 - r0) * WRAP - flat.size
+            if pad:
+                filler = np.empty(pad, dtype=object)
+                flat = np.concatenate([flat.astype(object), filler])
+            block = flat.reshape(r1 - r0, WRAP)[:, c0:c1]
+        else:
+            window = tuple((i, i + 1) for i in self.lead) + ((r0, r1), (c0, c1))
+            block = self.value.read(window).reshape(r1 - r0, c1 - c0)
+        self.reads += 1
+        self._cache[key] = block
+        while len(self._cache) > CACHE_BLOCKS:
+            self._cache.popitem(last=False)
+        return block
+
+    def element(self, row: int, col: int) -> object:
+        block = self._block(row // ROW_BLOCK, col // COL_BLOCK)
+        return block[row % ROW_BLOCK, col % COL_BLOCK]
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self.value is None or self.error:
+            text = self.error or ("" if y else "No value: open a variable (Enter in the table).")
+            return Strip([Segment(text[:width].ljust(width), _BAD if self.error else _INDEX)])
+        rows, cols = self.grid_shape
+        kind = self.kind
+        cw = cell_width(kind)
+        iw = self.index_width
+        scroll_x, scroll_y = self.scroll_offset
+        first = min(max(0, cols - 1), scroll_x // cw)
+        count = max(1, (width - iw) // cw + 1)
+        last = min(cols, first + count)
+        segments: list[Segment] = []
+        if y == 0:
+            segments.append(Segment(" " * iw, _INDEX))
+            for c in range(first, last):
+                segments.append(Segment(str(c).rjust(cw - 1) + " ", _HEADER))
+        else:
+            row = scroll_y + y - 1
+            if row >= rows:
+                return Strip.blank(width)
+            label = str(row * WRAP) if self._wrapped else str(row)
+            segments.append(Segment(label.rjust(iw - 2) + "  ", _INDEX))
+            try:
+                for c in range(first, last):
+                    value = self.element(row, c)
+                    if value is None and self._wrapped:
+                        segments.append(Segment(" " * cw))
+                        continue
+                    text = cell_text(value, kind)
+                    if len(text) > cw - 1:
+                        text = text[: cw - 2] + "…"
+                    style = _BAD if text in ("nan", "inf", "-inf") else Style()
+                    segments.append(Segment(text.rjust(cw - 1) + " ", style))
+            except GraphtuiError as exc:
+                self.error = str(exc)
+                self.app.call_later(self.refresh)
+                return Strip.blank(width)
+        strip = Strip(segments)
+        return strip.crop(0, width).extend_cell_length(width)
+
+    def action_scroll_right(self) -> None:
+        self.scroll_to(x=self.scroll_x + cell_width(self.kind), animate=False)
+
+    def action_scroll_left(self) -> None:
+        self.scroll_to(x=max(0, self.scroll_x - cell_width(self.kind)), animate=False)

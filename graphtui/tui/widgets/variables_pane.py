@@ -1,0 +1,234 @@
+"""The variables table: graph variables joined with the active checkpoint's tensors."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Label, ProgressBar
+
+from graphtui.core.workspace import TensorStats, VariableRow, Workspace
+from graphtui.tui.fmt import fit_name, human_bytes, human_count, name_width, number, shape_text
+
+STATUS_STYLE = {
+    "ok": "green",
+    "graph-only": "yellow",
+    "checkpoint-only": "cyan",
+    "mismatch": "bold red",
+}
+# sort key name -> (column title, key function)
+SORTS = ("name", "params", "bytes", "status", "dtype")
+COLUMNS = ("name", "status", "dtype", "shape", "params", "bytes", "mean", "std", "nan/inf")
+OTHER_WIDTH = 58  # room the columns after the name need before the statistics (with padding)
+MIN_NAME = 24
+
+
+def _sort_key(sort: str, row: VariableRow) -> object:
+    from graphtui.core.natural import natural_key
+
+    if sort == "params":
+        return row.params
+    if sort == "bytes":
+        return row.nbytes
+    if sort == "status":
+        return (row.status, natural_key(row.name))
+    if sort == "dtype":
+        return (row.dtype, natural_key(row.name))
+    return natural_key(row.name)
+
+
+class VariablesTable(DataTable[object]):
+    BINDINGS = [
+        Binding("o", "app.toggle_slots", "Slots", id="toggle-slots"),
+        Binding("s", "app.sort_variables", "Sort", id="sort-variables"),
+        Binding("r", "app.reverse_sort", "Reverse", show=False, id="reverse-sort"),
+        Binding("t", "app.stats", "Stats", id="variable-stats"),
+        Binding("T", "app.stats_all", "Stats all", id="stats-all"),
+        Binding("g", "app.goto_node", "Go to node", id="goto-node"),
+    ]
+
+
+class VariablesPane(Vertical):
+    """Sortable variables table; optimizer slots can be hidden; statistics fill in per row."""
+
+    def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ws = ws
+        self.hide_slots = False
+        self.sort = "name"
+        self.reverse = False
+        self.rows: list[VariableRow] = []
+        self.stats: dict[tuple[str, str], TensorStats] = {}
+        self._shown_width = MIN_NAME
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="variables-summary")
+        table = VariablesTable(id="variables-table", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Label("", id="variables-detail")
+        yield ProgressBar(total=1.0, show_eta=False, id="variables-progress")
+
+    def on_mount(self) -> None:
+        self.query_one("#variables-progress").display = False
+        self.refresh_rows()
+
+    def on_resize(self) -> None:
+        if self.rows and self._name_width() != self._shown_width:
+            self.refresh_rows()
+
+    def _name_width(self) -> int:
+        return name_width([r.name for r in self.ws_rows], self.size.width, OTHER_WIDTH, MIN_NAME)
+
+    @property
+    def ws_rows(self) -> list[VariableRow]:
+        try:
+            return self.ws.variables()
+        except Exception:  # noqa: BLE001 - refresh_rows reports it
+            return []
+
+    @property
+    def table(self) -> VariablesTable:
+        return self.query_one(VariablesTable)
+
+    def refresh_rows(self, keep: str | None = None) -> None:
+        """Rebuild the rows (after a sort, a filter or a new active checkpoint)."""
+        table = self.table
+        if keep is None:
+            keep = self.current_name()
+        try:
+            all_rows = self.ws.variables()
+        except Exception as exc:  # noqa: BLE001 - shown, the app stays usable
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+            all_rows = []
+        rows = [r for r in all_rows if not (self.hide_slots and r.is_slot)]
+        self._shown_width = self._name_width()
+        table.clear(columns=True)
+        for col in COLUMNS:
+            table.add_column(col, key=col, width=self._shown_width if col == "name" else None)
+        rows.sort(key=lambda r: _sort_key(self.sort, r), reverse=self.reverse)  # type: ignore[arg-type, return-value]
+        self.rows = rows
+        for row in rows:
+            table.add_row(*self._cells(row), key=row.name)
+        if keep is not None:
+            for i, row in enumerate(rows):
+                if row.name == keep:
+                    table.move_cursor(row=i, animate=False)
+                    break
+        hidden = sum(1 for r in all_rows if r.is_slot) if self.hide_slots else 0
+        params = sum(r.params for r in rows)
+        nbytes = sum(r.nbytes for r in rows)
+        arrow = "↓" if self.reverse else "↑"
+        where = self.ws.active_prefix or "no checkpoint"
+        summary = (
+            f"{len(rows)} variables, {human_count(params)} params, {human_bytes(nbytes)}"
+            + (f"  ({hidden} slots hidden: o)" if hidden else "")
+            + f"  sort: {self.sort} {arrow}  ·  {_short(where)}"
+        )
+        self.query_one("#variables-summary", Label).update(summary)
+        self.show_detail()
+
+    def _cells(self, row: VariableRow) -> list[object]:
+        from rich.text import Text
+
+        stats = self.stats.get((self.ws.active_prefix or "", row.key or ""))
+        width = self._shown_width
+        name = Text(fit_name(row.name, width), style="dim" if row.is_slot else "")
+        status = Text(row.status, style=STATUS_STYLE.get(row.status, ""))
+        cells: list[object] = [
+            name,
+            status,
+            row.dtype,
+            shape_text(row.shape),
+            Text(human_count(row.params), justify="right"),
+            Text(human_bytes(row.nbytes) if row.nbytes else "", justify="right"),
+        ]
+        cells.extend(_stat_cells(stats))
+        return cells
+
+    def current(self) -> VariableRow | None:
+        table = self.table
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def current_name(self) -> str | None:
+        row = self.current() if self.is_mounted and self.rows else None
+        return None if row is None else row.name
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        row = self.current()
+        if row is not None:
+            self.app.open_value(row.key or row.name)  # type: ignore[attr-defined]
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        if key in SORTS:
+            if self.sort == key:
+                self.reverse = not self.reverse
+            self.sort = key
+            self.refresh_rows()
+
+    def show_detail(self) -> None:
+        row = self.current()
+        label = self.query_one("#variables-detail", Label)
+        if row is None:
+            label.update("")
+            return
+        parts = [row.key and f"key {row.key}" or "not in checkpoint"]
+        if row.role:
+            parts.append(row.role)
+        if row.trainable is not None:
+            parts.append("trainable" if row.trainable else "not trainable")
+        if row.partitions:
+            parts.append(f"{row.partitions} partitions")
+        if row.detail:
+            parts.append(row.detail)
+        label.update("  ·  ".join(parts))
+
+    def cycle_sort(self) -> str:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.reverse = self.sort in ("params", "bytes")
+        self.refresh_rows()
+        return self.sort
+
+    def set_stats(self, key: str, prefix: str, stats: TensorStats) -> None:
+        """Record statistics and fill them into the row of ``key`` (if shown)."""
+        self.stats[(prefix, key)] = stats
+        if prefix != (self.ws.active_prefix or ""):
+            return
+        table = self.table
+        for row in self.rows:
+            if row.key == key:
+                for col, cell in zip(COLUMNS[-3:], _stat_cells(stats), strict=True):
+                    table.update_cell(row.name, col, cell)
+                break
+
+    def show_progress(self, fraction: float | None) -> None:
+        bar = self.query_one("#variables-progress", ProgressBar)
+        if fraction is None:
+            bar.display = False
+            return
+        bar.display = True
+        bar.update(progress=fraction)
+
+
+def _stat_cells(stats: TensorStats | None) -> list[object]:
+    from rich.text import Text
+
+    if stats is None:
+        return ["", "", ""]
+    bad = stats.nan + stats.inf
+    return [
+        Text(number(stats.mean), justify="right"),
+        Text(number(stats.std), justify="right"),
+        Text(f"{stats.nan}/{stats.inf}", style="bold red" if bad else "dim", justify="right"),
+    ]
+
+
+def _short(prefix: str) -> str:
+    import os
+
+    return os.path.basename(prefix) or prefix

@@ -1,0 +1,489 @@
+"""The object graph of a TF2 (object-based) checkpoint, as a tree of tracked objects.
+
+A ``tf.train.Checkpoint`` stores a ``TrackableObjectGraph`` proto in the string tensor
+``_CHECKPOINTABLE_OBJECT_GRAPH``: node 0 is the root, edges are ``children`` by local name
+(``model -> hidden -> w``), each node lists the tensors it saved (``attributes``: name,
+full_name, checkpoint key) and an optimizer lists its ``slot_variables`` (variable node, slot
+name -> slot variable node; slot variables are reached only through these links).
+
+The graph may share nodes (Keras 3 reaches a variable through the model and the optimizer):
+each node gets the path TensorFlow gives it, the first one found breadth-first, which is also
+the prefix of its checkpoint keys. Slot variables get ``<variable path>/.OPTIMIZER_SLOT/
+<optimizer path>/<slot>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from graphtui.core.checkpoint import CheckpointReader, load_checkpoint
+from graphtui.errors import CoreError, FormatError, NotFoundError
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+ATTRIBUTES_NAME = ".ATTRIBUTES"
+OPTIMIZER_SLOT_NAME = ".OPTIMIZER_SLOT"
+VARIABLE_VALUE = "VARIABLE_VALUE"
+
+__all__ = [
+    "OBJECT_GRAPH_KEY",
+    "ObjectAttribute",
+    "ObjectChild",
+    "ObjectGraph",
+    "ObjectNode",
+    "SlotLink",
+    "TreeRow",
+    "escape_local_name",
+    "has_object_graph",
+    "load_object_graph",
+    "object_tree",
+    "parse_object_graph",
+    "print_object_tree",
+]
+
+
+def escape_local_name(name: str) -> str:
+    """A local name as it appears in checkpoint keys: ``.`` -> ``..``, ``/`` -> ``.S``."""
+    return name.replace(".", "..").replace("/", ".S")
+
+
+@dataclass(frozen=True)
+class ObjectAttribute:
+    """A tensor an object saved: ``name`` (``VARIABLE_VALUE`` for a variable), the ``full_name``
+    it had in Python, its ``checkpoint_key``, and dtype/shape as the checkpoint stores them
+    (None when the key is not in the checkpoint)."""
+
+    name: str
+    full_name: str
+    checkpoint_key: str
+    dtype: str | None
+    shape: tuple[int, ...] | None
+
+    @property
+    def present(self) -> bool:
+        return self.dtype is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "full_name": self.full_name,
+            "checkpoint_key": self.checkpoint_key,
+            "dtype": self.dtype,
+            "shape": None if self.shape is None else list(self.shape),
+        }
+
+
+@dataclass(frozen=True)
+class SlotLink:
+    """Optimizer ``optimizer_id`` keeps slot ``slot_name`` of variable ``variable_id`` in node
+    ``slot_id`` (a ``SlotVariableReference``)."""
+
+    optimizer_id: int
+    variable_id: int
+    slot_name: str
+    slot_id: int
+
+
+class ObjectChild(NamedTuple):
+    """An edge: the parent's attribute ``local_name`` holds ``node``."""
+
+    local_name: str
+    node: ObjectNode
+
+
+@dataclass(eq=False)
+class ObjectNode:
+    """One tracked object. ``path`` is its TensorFlow path (escaped local names joined by ``/``,
+    ``""`` for the root; None when nothing reaches it)."""
+
+    node_id: int
+    graph: ObjectGraph = field(repr=False)
+    path: str | None = None
+    children: list[ObjectChild] = field(default_factory=list, repr=False)
+    attributes: list[ObjectAttribute] = field(default_factory=list)
+    slot_variables: list[SlotLink] = field(default_factory=list, repr=False)  # as optimizer
+    slots: list[SlotLink] = field(default_factory=list, repr=False)  # as the slotted variable
+    slot_of: SlotLink | None = field(default=None, repr=False)  # as a slot variable
+    parents: list[tuple[ObjectNode, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The local name of the edge that gives the node its path (``"(root)"`` for node 0)."""
+        if self.node_id == 0:
+            return "(root)"
+        if self.slot_of is not None:
+            return self.slot_of.slot_name
+        if self.parents:
+            return self.parents[0][1]
+        return f"<node {self.node_id}>"
+
+    @property
+    def kind(self) -> str:
+        """``root``, ``slot`` (a slot variable), ``variable``, ``optimizer`` (has slot
+        variables), or ``object``."""
+        if self.node_id == 0:
+            return "root"
+        if self.slot_of is not None:
+            return "slot"
+        if any(a.name == VARIABLE_VALUE for a in self.attributes):
+            return "variable"
+        if self.slot_variables:
+            return "optimizer"
+        return "object"
+
+    @property
+    def value_attribute(self) -> ObjectAttribute | None:
+        """The ``VARIABLE_VALUE`` attribute of a variable, else None."""
+        return next((a for a in self.attributes if a.name == VARIABLE_VALUE), None)
+
+    def child(self, local_name: str) -> ObjectNode:
+        for c in self.children:
+            if c.local_name == local_name:
+                return c.node
+        raise NotFoundError(
+            f"{self.graph.prefix}: object {self.path or '(root)'!r} has no child {local_name!r}"
+        )
+
+    def is_primary_child(self, edge: ObjectChild) -> bool:
+        """True when ``edge`` is the one that gives its node its path (not a shared reference)."""
+        node = edge.node
+        return bool(node.parents) and node.parents[0] == (self, edge.local_name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "path": self.path,
+            "kind": self.kind,
+            "children": [[c.node.node_id, c.local_name] for c in self.children],
+            "attributes": [a.to_json() for a in self.attributes],
+            "slot_variables": [
+                {
+                    "original_variable_node_id": s.variable_id,
+                    "slot_name": s.slot_name,
+                    "slot_variable_node_id": s.slot_id,
+                }
+                for s in self.slot_variables
+            ],
+        }
+
+
+class TreeRow(NamedTuple):
+    """One row of the depth-first listing (:meth:`ObjectGraph.walk`).
+
+    ``label`` is the local name, or ``"<slot> of <variable path>"`` for a slot variable listed
+    under its optimizer; ``reference`` is True when the node was listed (with its subtree)
+    elsewhere, where its path points.
+    """
+
+    depth: int
+    label: str
+    node: ObjectNode
+    reference: bool
+    slot: SlotLink | None
+
+
+class ObjectGraph:
+    """A decoded ``TrackableObjectGraph`` with dtypes and shapes from its checkpoint.
+
+    ``reader`` (when given) stays the caller's: values are read through it on demand.
+    """
+
+    def __init__(
+        self,
+        proto: Any,
+        *,
+        prefix: str = "<object graph>",
+        tensors: dict[str, tuple[str, tuple[int, ...]]] | None = None,
+        reader: CheckpointReader | None = None,
+    ) -> None:
+        self.proto = proto
+        self.prefix = prefix
+        self.reader = reader
+        self._tensors = tensors if tensors is not None else {}
+        count = len(proto.nodes)
+        if count == 0:
+            raise FormatError(prefix, "object graph has no nodes (not even a root)")
+        self.nodes: list[ObjectNode] = [ObjectNode(i, self) for i in range(count)]
+        self.slot_links: list[SlotLink] = []
+        self._by_key: dict[str, tuple[ObjectNode, ObjectAttribute]] = {}
+        self._reached: set[int] = set()
+        for node, message in zip(self.nodes, proto.nodes, strict=True):
+            self._fill(node, message)
+        self._assign_paths()
+
+    # -- construction --------------------------------------------------------------------------
+
+    def _node(self, node_id: int, what: str) -> ObjectNode:
+        if not 0 <= node_id < len(self.nodes):
+            raise FormatError(
+                self.prefix,
+                f"object graph: {what} refers to node {node_id}, "
+                f"but there are only {len(self.nodes)} nodes",
+            )
+        return self.nodes[node_id]
+
+    def _fill(self, node: ObjectNode, message: Any) -> None:
+        where = f"node {node.node_id}"
+        for ref in message.children:
+            child = self._node(ref.node_id, f"a child of {where}")
+            node.children.append(ObjectChild(ref.local_name, child))
+        for attr in message.attributes:
+            dtype, shape = self._tensors.get(attr.checkpoint_key, (None, None))
+            item = ObjectAttribute(attr.name, attr.full_name, attr.checkpoint_key, dtype, shape)
+            node.attributes.append(item)
+            self._by_key.setdefault(attr.checkpoint_key, (node, item))
+        for ref in message.slot_variables:
+            variable = self._node(ref.original_variable_node_id, f"a slot variable of {where}")
+            slot = self._node(ref.slot_variable_node_id, f"a slot variable of {where}")
+            link = SlotLink(node.node_id, variable.node_id, ref.slot_name, slot.node_id)
+            node.slot_variables.append(link)
+            variable.slots.append(link)
+            if slot.slot_of is None:
+                slot.slot_of = link
+            self.slot_links.append(link)
+
+    def _assign_paths(self) -> None:
+        """TensorFlow's naming: breadth-first from the root over children, in order; then each
+        slot variable after its variable and optimizer have paths."""
+        root = self.nodes[0]
+        root.path = ""
+        queue = deque([root])
+        while queue:
+            node = queue.popleft()
+            self._reached.add(node.node_id)
+            for edge in node.children:
+                child = edge.node
+                child.parents.append((node, edge.local_name))
+                if child.path is None and child is not root:
+                    name = escape_local_name(edge.local_name)
+                    child.path = f"{node.path}/{name}" if node.path else name
+                    queue.append(child)
+        for link in self.slot_links:
+            slot = self.nodes[link.slot_id]
+            variable = self.nodes[link.variable_id]
+            optimizer = self.nodes[link.optimizer_id]
+            if optimizer.node_id in self._reached:
+                self._reached.add(slot.node_id)
+            if slot.path is None and variable.path is not None and optimizer.path is not None:
+                slot.path = (
+                    f"{variable.path}/{OPTIMIZER_SLOT_NAME}/{optimizer.path}/"
+                    f"{escape_local_name(link.slot_name)}"
+                )
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> ObjectNode:
+        return self.nodes[0]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def attributes(self) -> list[tuple[ObjectNode, ObjectAttribute]]:
+        """Every (node, attribute) pair, in node order."""
+        return [(node, attr) for node in self.nodes for attr in node.attributes]
+
+    def find(self, path: str) -> ObjectNode:
+        """The node at ``path``: local names joined by ``/`` from the root (``""`` is the root)
+        or a node's escaped TensorFlow path (slot variables included)."""
+        for node in self.nodes:
+            if node.path == path:
+                return node
+        node = self.root
+        for part in [p for p in path.split("/") if p]:
+            node = node.child(part)
+        return node
+
+    def node_for_key(self, checkpoint_key: str) -> ObjectNode:
+        """The node that saved ``checkpoint_key``."""
+        try:
+            return self._by_key[checkpoint_key][0]
+        except KeyError:
+            raise NotFoundError(
+                f"{self.prefix}: no object saved checkpoint key {checkpoint_key!r}"
+            ) from None
+
+    def missing_keys(self) -> list[str]:
+        """Attribute keys the checkpoint does not hold (empty for a consistent checkpoint)."""
+        if not self._tensors:
+            return []
+        return [a.checkpoint_key for _, a in self.attributes() if not a.present]
+
+    def unreferenced_keys(self) -> list[str]:
+        """Checkpoint tensors no attribute names (besides the object graph itself)."""
+        return sorted(k for k in self._tensors if k != OBJECT_GRAPH_KEY and k not in self._by_key)
+
+    def unreachable(self) -> list[ObjectNode]:
+        """Nodes neither the root's children nor its optimizers' slot links reach."""
+        return [n for n in self.nodes if n.node_id not in self._reached]
+
+    def value(self, item: ObjectAttribute | ObjectNode | str) -> np.ndarray:
+        """The saved value of an attribute, a variable node or a checkpoint key (read now)."""
+        if self.reader is None:
+            raise CoreError(f"{self.prefix}: object graph was decoded without its checkpoint")
+        if isinstance(item, ObjectNode):
+            attr = item.value_attribute
+            if attr is None:
+                raise NotFoundError(
+                    f"{self.prefix}: object {item.path or item.node_id!r} is not a variable"
+                )
+            item = attr
+        key = item.checkpoint_key if isinstance(item, ObjectAttribute) else item
+        return self.reader.get_tensor(key)
+
+    def walk(self) -> Iterator[TreeRow]:
+        """Depth-first rows for display: children in stored order, then (for an optimizer) its
+        slot variables. A node reached again is one ``reference`` row (no subtree), so shared
+        nodes and cycles print once."""
+        expanded: set[int] = set()
+        stack: list[TreeRow] = [TreeRow(0, "(root)", self.root, False, None)]
+        while stack:
+            row = stack.pop()
+            node = row.node
+            if row.reference or node.node_id in expanded:
+                yield row._replace(reference=True)
+                continue
+            expanded.add(node.node_id)
+            yield row
+            below: list[TreeRow] = []
+            for edge in node.children:
+                primary = node.is_primary_child(edge)
+                below.append(TreeRow(row.depth + 1, edge.local_name, edge.node, not primary, None))
+            for link in node.slot_variables:
+                variable = self.nodes[link.variable_id]
+                label = f"{link.slot_name} of {variable.path or variable.name}"
+                slot = self.nodes[link.slot_id]
+                primary = slot.slot_of == link
+                below.append(TreeRow(row.depth + 1, label, slot, not primary, link))
+            stack.extend(reversed(below))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.prefix,
+            "nodes": [n.to_json() for n in self.nodes],
+            "missing_keys": self.missing_keys(),
+            "unreferenced_keys": self.unreferenced_keys(),
+        }
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def parse_object_graph(raw: bytes, path: str | os.PathLike[str] | None = None) -> Any:
+    """Decode the bytes of ``_CHECKPOINTABLE_OBJECT_GRAPH`` into a TrackableObjectGraph."""
+    from google.protobuf.message import DecodeError
+
+    from graphtui._proto import pb
+
+    proto = pb.TrackableObjectGraph()
+    try:
+        proto.ParseFromString(raw)
+    except DecodeError as exc:
+        raise FormatError(
+            path, f"{OBJECT_GRAPH_KEY} does not decode as a TrackableObjectGraph: {exc}"
+        ) from None
+    return proto
+
+
+def has_object_graph(reader: CheckpointReader) -> bool:
+    return reader.has_tensor(OBJECT_GRAPH_KEY)
+
+
+def load_object_graph(reader: CheckpointReader) -> ObjectGraph:
+    """The object graph of the checkpoint ``reader`` reads (values are read through it later).
+
+    A checkpoint without ``_CHECKPOINTABLE_OBJECT_GRAPH`` (written by a TF1 ``Saver``) raises
+    CoreError.
+    """
+    if not reader.has_tensor(OBJECT_GRAPH_KEY):
+        raise CoreError(
+            f"{reader.prefix}: not an object-based checkpoint (no {OBJECT_GRAPH_KEY}; "
+            "written by a name-based tf.compat.v1 Saver?)"
+        )
+    value = reader.get_tensor(OBJECT_GRAPH_KEY)
+    if value.dtype != object or value.shape != ():
+        raise FormatError(
+            reader.prefix, f"{OBJECT_GRAPH_KEY} is not a scalar string tensor ({value.shape})"
+        )
+    proto = parse_object_graph(bytes(value[()]), reader.prefix)
+    tensors = {i.name: (i.dtype.name, i.shape) for i in reader.tensors()}
+    return ObjectGraph(proto, prefix=reader.prefix, tensors=tensors, reader=reader)
+
+
+def object_tree(reader: CheckpointReader) -> ObjectNode:
+    """The root object of ``reader``'s checkpoint (``node.graph`` is the whole graph)."""
+    return load_object_graph(reader).root
+
+
+# -- printing ----------------------------------------------------------------------------------
+
+
+def _type_text(attr: ObjectAttribute) -> str:
+    if attr.dtype is None or attr.shape is None:
+        return "MISSING"
+    return f"{attr.dtype}[{','.join(str(d) for d in attr.shape)}]"
+
+
+def format_tree(graph: ObjectGraph) -> list[str]:
+    """The readable tree: one line per object; a variable shows dtype[shape] and its key."""
+    lines: list[str] = []
+    for row in graph.walk():
+        indent = "  " * row.depth
+        node = row.node
+        if row.reference:
+            where = node.path if node.path is not None else f"node {node.node_id}"
+            lines.append(f"{indent}{row.label} -> {where or '(root)'}")
+            continue
+        value = node.value_attribute
+        label = row.label + ("/" if node.children and node.node_id != 0 else "")
+        if value is not None and len(node.attributes) == 1:
+            extra = f"  ({value.full_name})" if value.full_name else ""
+            lines.append(f"{indent}{label}  {_type_text(value)}  {value.checkpoint_key}{extra}")
+            continue
+        lines.append(f"{indent}{label}")
+        for attr in node.attributes:
+            extra = f"  ({attr.full_name})" if attr.full_name else ""
+            lines.append(
+                f"{indent}  .{attr.name}  {_type_text(attr)}  {attr.checkpoint_key}{extra}"
+            )
+    for node in graph.unreachable():
+        lines.append(f"<unreachable node {node.node_id}>")
+    return lines
+
+
+def _open_reader(path: str | os.PathLike[str]) -> CheckpointReader:
+    """A checkpoint reader; a SavedModel directory opens its ``variables/variables``."""
+    from graphtui.core.savedmodel import find_saved_model_file, variables_prefix
+
+    raw = os.fspath(path)
+    if os.path.isdir(raw) and find_saved_model_file(raw) is not None:
+        return load_checkpoint(variables_prefix(raw))
+    return load_checkpoint(raw)
+
+
+def print_object_tree(path: str | os.PathLike[str], as_json: bool = False) -> int:
+    """``graphtui ls PATH --objects``: print the object tree (or JSON); the exit code."""
+    with _open_reader(path) as reader:
+        graph = load_object_graph(reader)
+        if as_json:
+            json.dump(graph.to_json(), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            return 0
+        lines = format_tree(graph)
+        variables = sum(1 for n in graph.nodes if n.kind in ("variable", "slot"))
+        lines.append(
+            f"{len(graph)} objects, {variables} variables ({len(graph.slot_links)} slot), "
+            f"{len(graph.attributes())} saved tensors ({reader.prefix})"
+        )
+        missing = graph.missing_keys()
+        if missing:
+            lines.append(f"warning: {len(missing)} keys named by the object graph are missing")
+        sys.stdout.write("\n".join(lines) + "\n")
+    return 0 if not missing else 1

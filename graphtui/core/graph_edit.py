@@ -3,6 +3,7 @@ everywhere names live, and removing checkpoint entries from the saver's subgraph
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,8 @@ from graphtui.core.collections import PROTO_COLLECTIONS
 from graphtui.core.names import ScopeMap, node_of
 from graphtui.errors import ConflictError
 
+# TF's node name rule (node_def_util.cc): what import_meta_graph accepts.
+VALID_NODE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 SAVE_OPS = frozenset({"SaveV2", "SaveSlices", "Save"})
 RESTORE_OPS = frozenset({"RestoreV2", "RestoreSlice", "Restore"})
 _TYPE_LIST_ATTR = {"SaveV2": "dtypes", "SaveSlices": "T", "Save": "T", "RestoreV2": "dtypes"}
@@ -217,15 +220,18 @@ def rename_graph(
                 text = raw.decode("utf-8", "surrogateescape")
                 if text.startswith("loc:@"):
                     lst[i] = names.tensor(text).encode("utf-8", "surrogateescape")
-    # dangling inputs after the rename
+    # names TF would refuse, and inputs naming no node (TF's importer rejects both)
+    for old in old_names:
+        new = names(old)
+        if new != old and not VALID_NODE_NAME.match(new):
+            report.conflicts.append(f"{old!r} would become {new!r}, not a valid node name")
     final = {node.name for node in graph.node}
     for node in graph.node:
         for ref in node.input:
             target = node_of(ref)
-            if target not in final and names(target) == target and target in known_set:
-                report.conflicts.append(f"input {ref!r} of {node.name!r} would dangle")
-            elif target not in final and target not in known_set:
-                pass  # dangling before the rename already; not ours to judge
+            if target not in final:
+                was = "" if target in known_set else " (no such node in the source either)"
+                report.conflicts.append(f"input {ref!r} of {node.name!r} would dangle{was}")
     # collections
     for key in list(mg.collection_def):
         coll = mg.collection_def[key]
@@ -291,6 +297,7 @@ def drop_saver_entries(mg: Any, drop_key: Callable[[str], bool]) -> set[str]:
     removed_nodes: set[str] = set()
     dropped_vars: set[str] = set()
     patched_consts: set[str] = set()
+    emptied: list[Any] = []  # save / restore ops left without any key
     consumers: dict[str, list[Any]] = {}
     for node in graph.node:
         for ref in node.input:
@@ -315,6 +322,8 @@ def drop_saver_entries(mg: Any, drop_key: Callable[[str], bool]) -> set[str]:
                 "cannot strip a V1 per-variable restore op", [f"{node.name} restores {keys[0]!r}"]
             )
         keep = [i for i in range(len(keys)) if i not in set(drop)]
+        if not keep:
+            emptied.append(node)
         if names_const.name not in patched_consts:
             set_const_strings(names_const, [keys[i] for i in keep])
             patched_consts.add(names_const.name)
@@ -346,6 +355,15 @@ def drop_saver_entries(mg: Any, drop_key: Callable[[str], bool]) -> set[str]:
             node.input.extend(new_inputs + control)
         else:  # RestoreV2: outputs renumbered; the assignments of dropped outputs removed
             remap = {old: new for new, old in enumerate(keep)}
+            if "_output_shapes" in node.attr:
+                # one shape per output; TF's importer checks consumers against them
+                shapes = node.attr["_output_shapes"].list.shape
+                if len(shapes) == len(keys):
+                    kept_shapes = [type(shapes[i])() for i in keep]
+                    for copy, i in zip(kept_shapes, keep, strict=True):
+                        copy.CopyFrom(shapes[i])
+                    del shapes[:]
+                    shapes.extend(kept_shapes)
             for consumer in consumers.get(node.name, []):
                 for j, ref in enumerate(consumer.input):
                     if node_of(ref) != node.name or ref.startswith("^"):
@@ -373,6 +391,24 @@ def drop_saver_entries(mg: Any, drop_key: Callable[[str], bool]) -> set[str]:
                     target = nodes[node_of(ref)]
                     if target.op in ("VariableV2", "Variable", "VarHandleOp"):
                         dropped_vars.add(target.name)
+    # a save or restore op cannot have zero tensors: remove it (with its shard, for a sharded
+    # saver); an unsharded saver that would save nothing is refused
+    for node in emptied:
+        if node.op in RESTORE_OPS:
+            removed_nodes.add(node.name)
+        else:
+            removed_nodes |= _remove_shard(graph, nodes, node)
+    for name in list(removed_nodes):
+        node = nodes.get(name)
+        for ref in node.input if node is not None else ():
+            const = nodes.get(node_of(ref))
+            if (
+                const is not None
+                and const.op == "Const"
+                and const.name in patched_consts
+                and all(c.name in removed_nodes for c in consumers.get(const.name, []))
+            ):
+                removed_nodes.add(const.name)
     keep_nodes = [n for n in graph.node if n.name not in removed_nodes]
     if len(keep_nodes) != len(graph.node):
         for n in keep_nodes:
@@ -383,6 +419,47 @@ def drop_saver_entries(mg: Any, drop_key: Callable[[str], bool]) -> set[str]:
         del graph.node[:]
         graph.node.extend(keep_nodes)
     return dropped_vars
+
+
+def _remove_shard(graph: Any, nodes: dict[str, Any], save: Any) -> set[str]:
+    """The nodes of a sharded saver's shard whose save op lost every tensor; the Pack of shard
+    file names that feeds MergeV2Checkpoints loses that shard's entry."""
+    shard_file = nodes.get(node_of(save.input[0]))
+    if shard_file is None or shard_file.op != "ShardedFilename":
+        raise ConflictError(
+            "refused: the saver would save no tensor at all",
+            [f"{save.name} would have no tensors left"],
+        )
+    removed = {save.name, shard_file.name}
+    control = "^" + save.name
+    for node in graph.node:
+        if node.op == "Identity" and control in node.input:
+            removed.add(node.name)  # save/control_dependency_k
+    for node in graph.node:
+        if node.op != "Pack" or node.name in removed:
+            continue
+        data = [r for r in node.input if not r.startswith("^")]
+        gone = [r for r in data if node_of(r) == shard_file.name]
+        if not gone:
+            continue
+        if len(gone) == len(data):
+            raise ConflictError(
+                "refused: the saver would save no tensor at all",
+                [f"{save.name} would have no tensors left"],
+            )
+        node.attr["N"].i = len(data) - len(gone)
+        shapes = node.attr["_output_shapes"].list.shape if "_output_shapes" in node.attr else []
+        if len(shapes) == 1 and len(shapes[0].dim) == 1:
+            shapes[0].dim[0].size = len(data) - len(gone)
+    for ref in shard_file.input:  # its shard-number constant, unless shared
+        const = nodes.get(node_of(ref))
+        if (
+            const is not None
+            and const.op == "Const"
+            and const.name.startswith(shard_file.name + "/")
+        ):
+            removed.add(const.name)
+    return removed
 
 
 def drop_from_collections(mg: Any, variable_nodes: set[str]) -> int:

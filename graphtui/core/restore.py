@@ -110,7 +110,8 @@ def resolve_assignment_map(
         for part in parts:
             out.append(Assignment(part.name, key, _part_extents(part)))
 
-    for ckpt_name, graph_name in amap.items():
+    # TF walks the map sorted by checkpoint name; a later entry re-assigns a variable.
+    for ckpt_name, graph_name in sorted(amap.items(), key=lambda item: item[0]):
         if graph_name in store or graph_name in partitioned:
             if not reader.has_tensor(ckpt_name):
                 raise CoreError(f"Tensor {ckpt_name} is not found in {where} checkpoint")
@@ -119,7 +120,8 @@ def resolve_assignment_map(
         if not ckpt_name.endswith("/"):
             raise CoreError(
                 f"Assignment map with scope only name {graph_name} should map to scope only "
-                f"{ckpt_name}. Should be 'scope/': 'other_scope/'."
+                f"{ckpt_name}. Should be 'scope/': 'other_scope/'. (no graph variable is named "
+                f"{graph_name!r})"
             )
         scopes = graph_name[: graph_name.rindex("/")] if "/" in graph_name else ""
         bases: set[str] = set()
@@ -138,7 +140,8 @@ def resolve_assignment_map(
                 full = full[:-1]
             if not reader.has_tensor(full):
                 raise CoreError(
-                    f"Tensor {full} ({base} in {graph_name}) is not found in {where} checkpoint"
+                    f"Tensor {full} ({base[len(scopes) + 1 :]} in {ckpt_name}) is not found in "
+                    f"{where} checkpoint"
                 )
             if base in store or base in partitioned:
                 assign(base, full)
@@ -211,9 +214,9 @@ def plan_restore(
     ]
     report = RestoreReport()
     assignments = resolve_assignment_map(variables, reader, amap)
-    by_var = {a.variable: a for a in assignments}
-    report.matched = assignments
-    used = {a.key for a in assignments}
+    by_var = {a.variable: a for a in assignments}  # the last assignment of a variable wins
+    report.matched = sorted(by_var.values(), key=lambda a: a.variable)
+    used = {a.key for a in by_var.values()}
     report.unused = [n for n in reader.names() if n not in used]
     saver = saver_info(index)
     if saver is None:

@@ -73,6 +73,10 @@ def strip(
             raise CoreError(
                 f"{reader.prefix}: no checkpoint key matches " + ", ".join(map(repr, patterns))
             )
+        if not [name for name in plan if name != OBJECT_GRAPH_KEY]:
+            raise CoreError(
+                f"{reader.prefix}: the patterns match every tensor; nothing would be left"
+            )
         graph = None
         if source.meta_graph is not None:
             graph = pb.MetaGraphDef()

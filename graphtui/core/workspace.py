@@ -61,6 +61,7 @@ class TensorValue:
         self.dtype: dtypes.DType = info.dtype
         self.shape: tuple[int, ...] = tuple(info.shape)
         self.size = math.prod(self.shape)
+        self.nbytes = info.nbytes  # as stored in the checkpoint
         self._reader = reader
         self._entries: list[BundleEntry] = []
         # (where the part sits in the whole tensor, its mapped array)

@@ -69,7 +69,7 @@ class GraphtuiApp(App[int]):
         Binding("slash", "search", "Search", id="search"),
         Binding("backspace", "go_back", "Back", show=False, id="back"),
         Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", show=False, id="quit"),
     ]
 
     def __init__(self, workspace: Workspace) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,6 +23,20 @@ from graphtui.tui.fmt import (
     shape_text,
     time_text,
 )
+
+
+def now() -> float:
+    """The clock ages are measured against (tests pin it)."""
+    return time.time()
+
+
+def short_path(path: str) -> str:
+    """``path`` relative to the working directory when inside it, else as given."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
 
 
 def marks(rec: CheckpointRecord, active: str | None) -> Text:
@@ -90,7 +105,7 @@ class HistoryPane(Vertical):
                 rec.name,
                 marks(rec, active),
                 Text(human_bytes(rec.size) if rec.files else "", justify="right"),
-                age_text(rec.age()),
+                age_text(rec.age(now())),
                 time_text(rec.timestamp),
                 rec.format,
                 key=rec.prefix,
@@ -106,7 +121,7 @@ class HistoryPane(Vertical):
         else:
             summary.append(f"{len(hist.records)} checkpoints", style="bold")
             summary.append("" if hist.state_file else "  (no state file)", style="yellow")
-            summary.append(f"  {hist.directory}", style="dim")
+            summary.append(f"  {short_path(hist.directory)}", style="dim")
             if hist.state_error:
                 summary.append(f"\n{hist.state_error}", style="red")
         self.query_one("#history-summary", Label).update(summary)

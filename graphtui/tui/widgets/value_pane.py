@@ -77,8 +77,7 @@ class ValuePane(Vertical):
         else:
             title.append(value.name, style="bold")
             title.append(f"  {value.dtype.name} {shape_text(value.shape)}")
-            size = value.size * max(1, value.dtype.itemsize)
-            title.append(f"  {human_bytes(size)}", style="dim")
+            title.append(f"  {human_bytes(value.nbytes)}", style="dim")
             if getattr(self, "step_name", ""):
                 title.append(f"  @ {self.step_name}", style="dim")
             if grid.slice_count > 1:

@@ -47,9 +47,9 @@ class TensorGrid(ScrollView, can_focus=True):
             show=False,
             id="previous-outer",
         ),
-        Binding("e", "app.export_value", "Export .npy", id="export-value"),
+        Binding("e", "app.export_value", "Export", id="export-value"),
         Binding("t", "app.stats", "Stats", id="value-stats"),
-        Binding("g", "app.goto_node", "Go to node", id="value-goto-node"),
+        Binding("g", "app.goto_node", "Go to node", show=False, id="value-goto-node"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -44,7 +44,7 @@ class VariablesTable(DataTable[object]):
         Binding("r", "app.reverse_sort", "Reverse", show=False, id="reverse-sort"),
         Binding("t", "app.stats", "Stats", id="variable-stats"),
         Binding("T", "app.stats_all", "Stats all", id="stats-all"),
-        Binding("g", "app.goto_node", "Go to node", id="goto-node"),
+        Binding("g", "app.goto_node", "Go to node", show=False, id="goto-node"),
     ]
 
 

@@ -1,0 +1,139 @@
+"""The CLI's SavedModel command: ``graphtui show DIR`` (tag-sets, signatures as saved_model_cli
+prints them, functions, object graph, assets, variables). ``graphtui ls PATH --objects`` (the
+TF2 object tree) lives in :mod:`graphtui.core.objects`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from graphtui.cli import EXIT_ERROR, EXIT_OK, _human_bytes, _out, _print_json, command
+
+_NAMES_SHOWN = 20  # function names listed per meta graph without --full
+
+
+@command("show", "describe a SavedModel: tag-sets, signatures, functions, objects, variables")
+def _show_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="SavedModel directory (or its saved_model.pb / .pbtxt)")
+    p.add_argument(
+        "--tag-set", metavar="TAGS", help="only the meta graph with these tags, e.g. 'serve'"
+    )
+    p.add_argument("--signature", metavar="KEY", help="only this signature")
+    p.add_argument("--full", action="store_true", help="list every function name")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _variables_summary(sm: Any) -> dict[str, Any]:
+    problem = sm.variables_problem()
+    data: dict[str, Any] = {"prefix": sm.variables_prefix, "error": problem}
+    if problem is None and sm.has_variables:
+        infos = [i for i in sm.variables() if i.name != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+        data.update(
+            count=len(infos),
+            parameters=sum(i.num_elements for i in infos if i.dtype.name != "string"),
+            bytes=sum(i.nbytes for i in infos),
+            object_based=sm.open_variables().has_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"),
+            tensors=[
+                {"name": i.name, "dtype": i.dtype.name, "shape": list(i.shape)} for i in infos
+            ],
+        )
+    else:
+        data.update(count=0, parameters=0, bytes=0, object_based=False, tensors=[])
+    return data
+
+
+def _tensor_lines(direction: str, specs: list[Any]) -> None:
+    _out(f"  The given SavedModel SignatureDef contains the following {direction}(s):")
+    label = "inputs" if direction == "input" else "outputs"
+    for spec in specs:
+        _out(f"    {label}['{spec.key}'] tensor_info:")
+        _out(f"        dtype: {spec.dtype_enum}")
+        _out(f"        shape: {spec.shape_text}")
+        _out(f"        name: {spec.name}")
+        if spec.encoding != "name":
+            parts = " ".join(f"{k}={v}" for k, v in spec.components.items())
+            kind = spec.encoding + (f" {spec.type_spec}" if spec.type_spec else "")
+            _out(f"        {kind}: {parts}".rstrip())
+
+
+def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
+    _out(
+        f"\nMetaGraphDef with tag-set: '{', '.join(mg.tags)}' contains the following SignatureDefs:"
+    )
+    sigs = [mg.signature(signature_key)] if signature_key else mg.signatures
+    for sig in sigs:
+        _out(f"\nsignature_def['{sig.key}']:")
+        _tensor_lines("input", sig.inputs)
+        _tensor_lines("output", sig.outputs)
+        _out(f"  Method name is: {sig.method_name}")
+        if sig.defaults:
+            _out(f"  Inputs with defaults: {', '.join(sig.defaults)}")
+    if signature_key:
+        return
+    version = mg.tensorflow_version or "unknown"
+    _out(f"\n  TensorFlow {version}; {len(mg.graph)} graph nodes; {len(mg.op_names())} op types")
+    names = sorted(mg.function_names())
+    _out(f"  functions: {len(names)}")
+    shown = names if full else names[:_NAMES_SHOWN]
+    for name in shown:
+        _out(f"    {name}")
+    if len(shown) < len(names):
+        _out(f"    ... {len(names) - len(shown)} more (--full lists all)")
+    summary = mg.object_graph_summary()
+    if summary is not None:
+        kinds = ", ".join(f"{k or 'unset'} {n}" for k, n in summary.kinds.items())
+        _out(
+            f"  object graph: {summary.nodes} objects ({kinds}); "
+            f"{summary.concrete_functions} concrete functions"
+        )
+    assets = mg.assets()
+    for asset in assets:
+        state = _human_bytes(asset.size) if asset.size is not None else "MISSING"
+        _out(f"  asset: {asset.filename} -> {asset.tensor_name} ({state})")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from graphtui.core.savedmodel import open_saved_model
+
+    with open_saved_model(args.dir) as sm:
+        graphs = [sm.meta_graph(args.tag_set)] if args.tag_set else sm.meta_graphs
+        if args.signature:
+            having = [mg for mg in graphs if args.signature in {s.key for s in mg.signatures}]
+            if not having:
+                graphs[0].signature(args.signature)  # NotFoundError naming the keys there are
+            graphs = having
+        variables = _variables_summary(sm)
+        if args.json:
+            data = sm.to_json()
+            data["meta_graphs"] = [mg.to_json() for mg in graphs]
+            if args.signature:
+                for entry in data["meta_graphs"]:
+                    entry["signatures"] = [
+                        s for s in entry["signatures"] if s["key"] == args.signature
+                    ]
+            data["variables"] = variables
+            _print_json(data)
+        else:
+            _out(
+                f"SavedModel {sm.directory} ({sm.format} {os.path.basename(sm.path)}, "
+                f"schema {sm.schema_version}); tag-sets: "
+                + "; ".join(repr(",".join(t)) for t in sm.tag_sets)
+            )
+            for mg in graphs:
+                _print_meta_graph(mg, args.signature, args.full)
+            if variables["error"] is None and not sm.has_variables:
+                _out("\nvariables: none")
+            elif variables["error"] is None:
+                kind = "object-based" if variables["object_based"] else "name-based"
+                _out(
+                    f"\nvariables: {variables['count']} tensors, {variables['parameters']:,} "
+                    f"parameters, {_human_bytes(variables['bytes'])} ({kind}: "
+                    f"{variables['prefix']})"
+                )
+        if variables["error"] is not None:
+            sys.stderr.write(f"graphtui: error: {variables['error']}\n")
+            return EXIT_ERROR
+    return EXIT_OK

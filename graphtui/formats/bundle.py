@@ -97,16 +97,17 @@ class BundleReader:
         self.index_file = index_path(self.prefix)
         self.verify_checksums = verify_checksums
         self.table = Table(self.index_file, verify_checksums=verify_checksums)
-        self._entries: dict[str, memoryview] = {}
-        self._slice_values: dict[bytes, memoryview] = {}
-        header_value: memoryview | None = None
+        # Copies, not views into the mapped index: a file cut short later cannot fault them.
+        self._entries: dict[str, bytes] = {}
+        self._slice_values: dict[bytes, bytes] = {}
+        header_value: bytes | None = None
         for key, value in self.table.items():
             if key == HEADER_KEY:
-                header_value = value
+                header_value = bytes(value)
             elif key[:1] == b"\x00":
-                self._slice_values[key] = value
+                self._slice_values[key] = bytes(value)
             else:
-                self._entries[key.decode("utf-8", "surrogateescape")] = value
+                self._entries[key.decode("utf-8", "surrogateescape")] = bytes(value)
         if header_value is None:
             raise FormatError(self.index_file, "no bundle header (empty key) in the index")
         header = pb.BundleHeaderProto()
@@ -124,6 +125,7 @@ class BundleReader:
         self._decoded: dict[str, BundleEntry] = {}
         self._maps: dict[int, memoryview] = {}
         self._mmaps: list[mmap.mmap] = []
+        self._mapped_files: dict[int, tuple[int, int]] = {}  # shard -> (st_dev, st_ino)
 
     # -- names and entries ---------------------------------------------------------------------
 
@@ -151,10 +153,10 @@ class BundleReader:
             self._decoded[name] = got
         return got
 
-    def _decode_entry(self, name: str, value: memoryview) -> BundleEntry:
+    def _decode_entry(self, name: str, value: bytes) -> BundleEntry:
         proto = self._pb.BundleEntryProto()
         try:
-            proto.ParseFromString(bytes(value))
+            proto.ParseFromString(value)
         except Exception:  # noqa: BLE001
             raise FormatError(self.index_file, f"corrupt index entry for tensor {name!r}") from None
         try:
@@ -215,11 +217,13 @@ class BundleReader:
             path = data_path(self.prefix, shard, self.num_shards)
             try:
                 with open(path, "rb") as fh:
-                    if os.fstat(fh.fileno()).st_size == 0:
+                    st = os.fstat(fh.fileno())
+                    if st.st_size == 0:
                         view = memoryview(b"")
                     else:
                         mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
                         self._mmaps.append(mm)
+                        self._mapped_files[shard] = (st.st_dev, st.st_ino)
                         view = memoryview(mm)
             except FileNotFoundError:
                 raise MissingFileError(path, "data shard is missing") from None
@@ -239,10 +243,29 @@ class BundleReader:
                 f"tensor {entry.name!r} needs bytes {entry.offset}..{end} but the file has "
                 f"{len(data)}: truncated",
             )
+        self._check_not_shrunk(entry, path, end)
         raw = data[entry.offset : end]
         if self.verify_checksums if verify is None else verify:
             self._check_crc(entry, raw, path)
         return raw
+
+    def _check_not_shrunk(self, entry: BundleEntry, path: str, end: int) -> None:
+        """Touching mapped pages past the end of a file cut short since it was mapped kills the
+        process (SIGBUS): check the file's size first. A file deleted or replaced since is no
+        danger (the mapping keeps the old file alive)."""
+        mapped = self._mapped_files.get(entry.shard_id)
+        if mapped is None:
+            return
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) == mapped and st.st_size < end:
+            raise FormatError(
+                path,
+                f"tensor {entry.name!r} needs bytes {entry.offset}..{end} but the file shrank to "
+                f"{st.st_size} bytes while open (rewritten by another process?)",
+            )
 
     def _check_crc(self, entry: BundleEntry, raw: memoryview, path: str) -> None:
         if entry.dtype.name == "string":
@@ -295,6 +318,12 @@ class BundleReader:
                     self.index_file, f"tensor {entry.name!r}: slice rank differs from its shape"
                 ) from None
             sub = self.slice_entry(entry.name, extents)
+            if sub.dtype != dt:
+                raise FormatError(
+                    self.index_file,
+                    f"tensor {entry.name!r} is {dt.name}, its slice {list(extents)} is "
+                    f"{sub.dtype.name}",
+                )
             if sub.shape != part_shape:
                 raise FormatError(
                     self.index_file,
@@ -349,6 +378,7 @@ class BundleReader:
         for view in self._maps.values():
             view.release()
         self._maps.clear()
+        self._mapped_files.clear()
         for mm in self._mmaps:
             with contextlib.suppress(BufferError):  # a view still holds it; it closes later
                 mm.close()

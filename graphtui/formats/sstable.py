@@ -62,13 +62,15 @@ class Table:
         self.path = os.fspath(path)
         self.verify_checksums = verify_checksums
         self._mmap: mmap.mmap | None = None
+        self._mapped_file: tuple[int, int] | None = None  # (st_dev, st_ino) of the mapped file
         if data is None:
             try:
                 with open(self.path, "rb") as fh:
-                    size = os.fstat(fh.fileno()).st_size
-                    if size == 0:
+                    st = os.fstat(fh.fileno())
+                    if st.st_size == 0:
                         raise FormatError(self.path, "file is empty, not a table")
                     self._mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                    self._mapped_file = (st.st_dev, st.st_ino)
             except FileNotFoundError:
                 from graphtui.errors import MissingFileError
 
@@ -118,7 +120,24 @@ class Table:
                 f"the end of the file ({self.size} bytes): truncated or corrupt",
             )
 
+    def _check_not_shrunk(self) -> None:
+        """Touching mapped pages past the end of a file cut short since it was mapped kills the
+        process (SIGBUS): check the size first (a deleted or replaced file is no danger)."""
+        if self._mapped_file is None:
+            return
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) == self._mapped_file and st.st_size < self.size:
+            raise FormatError(
+                self.path,
+                f"file shrank from {self.size} to {st.st_size} bytes while open "
+                "(rewritten by another process?)",
+            )
+
     def _read_block(self, handle: BlockHandle, what: str) -> _Block:
+        self._check_not_shrunk()
         cached = self._blocks.get(handle.offset)
         if cached is not None:
             return cached

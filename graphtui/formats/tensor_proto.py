@@ -106,8 +106,11 @@ def to_numpy(
         raise TensorProtoError(f"cannot decode a {dt.name} tensor to numpy")
     values = list(getattr(proto, field))
     if dt.name in ("float16", "bfloat16"):
-        arr = np.array(values, dtype=np.uint16).view(dt.numpy)
+        # int32 in the proto; TF keeps the low 16 bits (a static_cast to uint16).
+        arr = (np.array(values, dtype=np.int64) & 0xFFFF).astype(np.uint16).view(dt.numpy)
     elif dt.name in ("complex64", "complex128"):
+        if len(values) % 2:
+            raise TensorProtoError(f"{len(values)} {field} values: complex needs (re, im) pairs")
         pairs = np.array(values, dtype=np.float32 if dt.name == "complex64" else np.float64)
         arr = pairs.view(np.complex64 if dt.name == "complex64" else np.complex128)
     else:

@@ -61,15 +61,38 @@ def check_target(out_prefix: str, sources: Iterable[str]) -> str:
         raise ConflictError(
             "refused: the output prefix already has files (choose a new --out)", clash
         )
-    directory = os.path.dirname(out)
-    if not os.path.isdir(directory):
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as exc:
-            raise FormatError(
-                directory, f"cannot create output directory: {exc.strerror}"
-            ) from None
     return out
+
+
+def _make_directory(directory: str) -> list[str]:
+    """Create ``directory`` and missing parents; the ones created, outermost first."""
+    missing = []
+    path = directory
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    missing.reverse()
+    created: list[str] = []
+    for path in missing:
+        try:
+            os.mkdir(path)
+        except OSError as exc:
+            if isinstance(exc, FileExistsError) and os.path.isdir(path):
+                continue  # made meanwhile by someone else: not ours to remove
+            _remove_directories(created)
+            raise FormatError(path, f"cannot create output directory: {exc.strerror}") from None
+        created.append(path)
+    return created
+
+
+def _remove_directories(created: list[str]) -> None:
+    """Undo :func:`_make_directory` (only directories that are still empty)."""
+    for path in reversed(created):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
 
 
 def state_after_adding(directory: str, prefix: str) -> str:
@@ -121,6 +144,7 @@ def write_checkpoint(
     out = check_target(out_prefix, sources)
     directory = os.path.dirname(out)
     result = WriteResult(prefix=out)
+    created = _make_directory(directory)
     txn = FileTransaction(fault)
     try:
         if meta_graph is not None:
@@ -133,6 +157,7 @@ def write_checkpoint(
         txn.commit()
     except BaseException:
         txn.abort()
+        _remove_directories(created)
         raise
     result.files = list(txn.committed)
     try:
@@ -141,6 +166,7 @@ def write_checkpoint(
         for path in result.files:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+        _remove_directories(created)
         raise FormatError(
             out, f"written output failed verification and was removed: {exc}"
         ) from None

@@ -90,52 +90,86 @@ def step_of(prefix: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _size(path: str) -> int | None:
+    """The size of ``path``, or None when it is gone (a training job may delete it any time)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
+
+
+def _has_table_footer(path: str, size: int) -> bool:
+    """True if ``path`` ends with a table footer's magic number: a file still being written
+    or cut short has none (a cheap test that reads 8 bytes)."""
+    from graphtui.formats.sstable import FOOTER_SIZE, TABLE_MAGIC
+
+    if size < FOOTER_SIZE:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(size - 8)
+            return int.from_bytes(fh.read(8), "little") == TABLE_MAGIC
+    except OSError:
+        return False
+
+
 def _describe(rec: CheckpointRecord) -> None:
     prefix = rec.prefix
     files: list[tuple[str, int]] = []
     index = prefix + ".index"
-    if os.path.isfile(index):
+    index_size = _size(index) if os.path.isfile(index) else None
+    if index_size is not None:
         rec.format = "V2"
-        files.append((index, os.path.getsize(index)))
+        files.append((index, index_size))
         data = sorted(glob.glob(glob.escape(prefix) + ".data-[0-9]*-of-[0-9]*"))
         shards: set[int] = set()
         total = None
         for path in data:
             m = _DATA_RE.search(path)
-            if not m:
+            size = _size(path)
+            if not m or size is None:
                 continue
             shards.add(int(m.group(1)))
             total = int(m.group(2))
-            files.append((path, os.path.getsize(path)))
+            files.append((path, size))
         if total is None:
             rec.problem = "no data file"
         elif shards != set(range(total)):
             rec.problem = (
                 f"{total - len(shards & set(range(total)))} of {total} data shards missing"
             )
-        elif files[0][1] < 48:
-            rec.problem = "index file truncated"
+        elif not _has_table_footer(index, index_size):
+            rec.problem = "index file truncated (still being written?)"
         else:
             rec.complete = True
     else:
         from graphtui.formats.v1 import v1_files
 
-        v1 = v1_files(prefix)
-        if v1:
+        v1 = [(p, _size(p)) for p in v1_files(prefix)]
+        files.extend((p, size) for p, size in v1 if size is not None)
+        if files:
             rec.format = "V1"
-            files.extend((p, os.path.getsize(p)) for p in v1)
-            rec.complete = all(size >= 48 for _, size in files)
+            rec.complete = all(_has_table_footer(p, size) for p, size in files)
             if not rec.complete:
                 rec.problem = "file truncated"
         else:
             rec.format = "?"
             rec.problem = "files missing"
     meta = prefix + ".meta"
-    if os.path.isfile(meta):
-        files.append((meta, os.path.getsize(meta)))
+    meta_size = _size(meta) if os.path.isfile(meta) else None
+    if meta_size is not None:
+        files.append((meta, meta_size))
     rec.files = files
     if rec.timestamp is None and files:
-        rec.timestamp = max(os.path.getmtime(p) for p, _ in files)
+        stamps = [t for t in (_mtime(p) for p, _ in files) if t is not None]
+        rec.timestamp = max(stamps) if stamps else None
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return None
 
 
 def _disk_prefixes(directory: str) -> set[str]:

@@ -48,10 +48,17 @@ def _strip_suffix(path: str) -> str:
 def resolve_checkpoint(path: str | os.PathLike[str]) -> tuple[str, str]:
     """Resolve what the user typed to ``(format, prefix)`` with format ``"V2"`` or ``"V1"``.
 
-    Accepts a prefix, a ``.index`` / ``.data-*`` / ``.meta`` path, a V1 file or shard pattern, or
-    a directory holding a ``checkpoint`` state file (its latest checkpoint) as TensorFlow does.
+    Accepts a prefix, a ``.index`` / ``.data-*`` / ``.meta`` path, a V1 file or shard pattern, a
+    directory holding a ``checkpoint`` state file (its latest checkpoint) as TensorFlow does, or a
+    SavedModel directory (its ``variables/variables``).
     """
     raw = os.fspath(path)
+    saved_model_vars = os.path.join(raw, "variables", "variables")
+    if os.path.isdir(raw) and os.path.isfile(saved_model_vars + ".index") and (
+        os.path.isfile(os.path.join(raw, "saved_model.pb"))
+        or os.path.isfile(os.path.join(raw, "saved_model.pbtxt"))
+    ):
+        return "V2", saved_model_vars  # a SavedModel directory: its variables
     if os.path.isdir(raw):
         latest = latest_checkpoint(raw)
         if latest is None:

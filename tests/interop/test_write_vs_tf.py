@@ -216,7 +216,14 @@ def test_rename_partitioned_and_sharded(
     src_ckpt, dst_ckpt = ckpt_values(source), ckpt_values(dst)
     for name, value in src_ckpt.items():
         assert same(dst_ckpt[scopes(name)], value), name
-    assert_renamed(source_values(source), tf_load(f"{dst}.meta", dst), scopes)
+    resaved = tmp_path / "resaved" / "model.ckpt"
+    resaved.parent.mkdir()
+
+    def save_again(graph: Any, sess: Any, saver: Any) -> None:
+        saver.save(sess, str(resaved), write_meta_graph=False)
+
+    assert_renamed(source_values(source), tf_load(f"{dst}.meta", dst, then=save_again), scopes)
+    assert sorted(tf.train.list_variables(str(resaved))) == sorted(dst_list)
     if source == PARTITIONED:
         graph = tf.Graph()
         with graph.as_default():

@@ -7,15 +7,17 @@ import glob
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import FormatError, MissingFileError, NotFoundError
 from graphtui.formats import dtypes
 from graphtui.formats.bundle import BundleReader
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
-from graphtui.formats.v1 import V1Reader, v1_files
+
+if TYPE_CHECKING:  # numpy and the V1 reader are imported when needed, not to list a V2 index
+    import numpy as np
+
+    from graphtui.formats.v1 import V1Reader
 
 _SUFFIXES = (".index", ".meta")
 
@@ -67,6 +69,8 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> tuple[str, str]:
     prefix = _strip_suffix(raw)
     if os.path.isfile(prefix + ".index"):
         return "V2", prefix
+    from graphtui.formats.v1 import v1_files
+
     if v1_files(raw):
         return "V1", raw
     if prefix != raw and v1_files(prefix):
@@ -86,6 +90,8 @@ class CheckpointReader:
         if self.format == "V2":
             self._v2 = BundleReader(self.prefix, verify_checksums=verify_checksums)
         else:
+            from graphtui.formats.v1 import V1Reader
+
             self._v1 = V1Reader(self.prefix, verify_checksums=verify_checksums)
 
     # -- TensorFlow's API ----------------------------------------------------------------------

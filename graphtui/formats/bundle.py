@@ -3,7 +3,9 @@
 The index maps ``""`` to a BundleHeaderProto and each tensor name to a BundleEntryProto (dtype,
 shape, shard, offset, size, masked crc32c). A tensor saved in slices (a partitioned variable) has
 an entry listing its slices and no data; each slice is stored under an ordered-code slice key.
-Data files are memory-mapped and only the bytes of the tensor asked for are touched.
+Data files are memory-mapped and only the bytes of the tensor asked for are touched; once a
+tensor's checksum is computed its pages leave this process's mapping again (they stay in the page
+cache), so reading or verifying a whole checkpoint keeps a small resident set.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from graphtui.errors import ChecksumError, FormatError, MissingFileError
 from graphtui.formats import dtypes
@@ -24,10 +25,14 @@ from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
 from graphtui.formats.sstable import Table
 from graphtui.formats.varint import VarintError, decode_varint
 
+if TYPE_CHECKING:  # numpy is imported when a value is decoded, not to list a checkpoint
+    import numpy as np
+
 HEADER_KEY = b""
 LITTLE_ENDIAN = 0
 BIG_ENDIAN = 1
 MAX_SHARDS = 1 << 20
+_CRC_CHUNK = 8 << 20  # a mapped tensor is checksummed this many bytes at a time, then unmapped
 
 Extents = tuple[tuple[int, int], ...]  # (start, length); length -1 = the whole dimension
 
@@ -125,6 +130,7 @@ class BundleReader:
         self._decoded: dict[str, BundleEntry] = {}
         self._maps: dict[int, memoryview] = {}
         self._mmaps: list[mmap.mmap] = []
+        self._mmap_of: dict[int, mmap.mmap] = {}
         self._mapped_files: dict[int, tuple[int, int]] = {}  # shard -> (st_dev, st_ino)
 
     # -- names and entries ---------------------------------------------------------------------
@@ -223,6 +229,7 @@ class BundleReader:
                     else:
                         mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
                         self._mmaps.append(mm)
+                        self._mmap_of[shard] = mm
                         self._mapped_files[shard] = (st.st_dev, st.st_ino)
                         view = memoryview(mm)
             except FileNotFoundError:
@@ -273,13 +280,34 @@ class BundleReader:
         elif entry.dtype.name == "variant":
             actual = _variant_checksum(raw, entry.num_elements, path, entry.name)
         else:
-            actual = mask(crc32c(raw))
+            actual = mask(self._crc_and_release(entry.shard_id, raw, entry.offset))
         if actual != entry.crc32c:
             raise ChecksumError(
                 path,
                 f"checksum mismatch in tensor {entry.name!r} (data corrupt)",
                 offset=entry.offset,
             )
+
+    def _crc_and_release(self, shard: int, raw: memoryview, offset: int) -> int:
+        """crc32c of ``raw`` (the bytes at ``offset`` of a mapped shard), a chunk at a time.
+
+        Each chunk's pages are dropped from this process's mapping once summed
+        (``MADV_DONTNEED``: for a read-only file mapping the data stays in the page cache and
+        faults back in if the array is read), so the resident set does not grow with the
+        checkpoint. Arrays handed out earlier stay valid.
+        """
+        mm = self._mmap_of.get(shard)
+        if mm is None or len(raw) < mmap.PAGESIZE:
+            return crc32c(raw)
+        crc = 0
+        size = len(raw)
+        pos = 0
+        while pos < size:
+            stop = min(size, pos + _CRC_CHUNK)
+            crc = crc32c(raw[pos:stop], crc)
+            _release(mm, offset + pos, stop - pos)
+            pos = stop
+        return crc
 
     def read(self, name: str) -> np.ndarray:
         """The full value of ``name`` (slices reassembled), as TF's ``get_tensor`` returns it."""
@@ -289,6 +317,8 @@ class BundleReader:
         return self._decode(entry)
 
     def _decode(self, entry: BundleEntry) -> np.ndarray:
+        import numpy as np
+
         raw = self.raw_bytes(entry)
         dt = entry.dtype
         if dt.name == "string":
@@ -307,6 +337,8 @@ class BundleReader:
         return arr.reshape(entry.shape)
 
     def _read_sliced(self, entry: BundleEntry) -> np.ndarray:
+        import numpy as np
+
         dt = entry.dtype
         parts = []
         covered = 0
@@ -379,6 +411,7 @@ class BundleReader:
             view.release()
         self._maps.clear()
         self._mapped_files.clear()
+        self._mmap_of.clear()
         for mm in self._mmaps:
             with contextlib.suppress(BufferError):  # a view still holds it; it closes later
                 mm.close()
@@ -390,6 +423,13 @@ class BundleReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _release(mm: mmap.mmap, start: int, length: int) -> None:
+    """Unmap ``length`` bytes at ``start`` of ``mm`` from this process (whole pages)."""
+    page_start = start - start % mmap.PAGESIZE
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # else they stay mapped
+        mm.madvise(mmap.MADV_DONTNEED, page_start, length + start - page_start)
 
 
 def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[list[int], int]:
@@ -459,6 +499,8 @@ def _variant_checksum(raw: memoryview, count: int, path: str, name: str) -> int:
 
 def decode_strings(raw: memoryview, count: int, path: str, name: str) -> np.ndarray:
     """Bundle string encoding -> object array of ``bytes``."""
+    import numpy as np
+
     lengths, pos = _read_lengths(raw, count, path, name)
     pos += 4
     out = np.empty(count, dtype=object)

@@ -1,11 +1,17 @@
-"""TensorFlow's DataType enum as data: one row per type with its TF name and numpy dtype."""
+"""TensorFlow's DataType enum as data: one row per type with its TF name and numpy dtype.
+
+numpy (and ml_dtypes) are imported only when a row's numpy dtype is first asked for, so reading
+a checkpoint's index (``graphtui ls``) does not pay for importing them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-import ml_dtypes
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 REF_OFFSET = 100  # DT_FLOAT_REF == DT_FLOAT + 100, and so on.
 
@@ -16,8 +22,21 @@ class DType:
 
     enum: int
     name: str
-    numpy: np.dtype | None  # None for string, resource and variant (no fixed-size element)
+    numpy_name: str | None  # numpy type name ("ml_dtypes.x" for ml_dtypes); None: no fixed size
     itemsize: int  # bytes per element in a bundle; 0 where variable
+
+    @cached_property
+    def numpy(self) -> np.dtype | None:
+        """The numpy dtype (None for string, resource and variant: no fixed-size element)."""
+        if self.numpy_name is None:
+            return None
+        import numpy as np
+
+        if self.numpy_name.startswith("ml_dtypes."):
+            import ml_dtypes
+
+            return np.dtype(getattr(ml_dtypes, self.numpy_name.removeprefix("ml_dtypes.")))
+        return np.dtype(self.numpy_name)
 
     @property
     def as_datatype_enum(self) -> int:
@@ -31,7 +50,7 @@ class DType:
 
     @property
     def is_fixed_size(self) -> bool:
-        return self.numpy is not None
+        return self.numpy_name is not None
 
     def __repr__(self) -> str:
         return f"tf.{self.name}"
@@ -40,45 +59,44 @@ class DType:
         return f"<dtype: {self.name!r}>"
 
 
-def _row(enum: int, name: str, np_type: object | None) -> DType:
-    dt = None if np_type is None else np.dtype(np_type)  # type: ignore[call-overload]
-    return DType(enum, name, dt, 0 if dt is None else dt.itemsize)
+def _row(enum: int, name: str, numpy_name: str | None, itemsize: int = 0) -> DType:
+    return DType(enum, name, numpy_name, itemsize)
 
 
 _ROWS = [
-    _row(1, "float32", np.float32),
-    _row(2, "float64", np.float64),
-    _row(3, "int32", np.int32),
-    _row(4, "uint8", np.uint8),
-    _row(5, "int16", np.int16),
-    _row(6, "int8", np.int8),
+    _row(1, "float32", "float32", 4),
+    _row(2, "float64", "float64", 8),
+    _row(3, "int32", "int32", 4),
+    _row(4, "uint8", "uint8", 1),
+    _row(5, "int16", "int16", 2),
+    _row(6, "int8", "int8", 1),
     _row(7, "string", None),
-    _row(8, "complex64", np.complex64),
-    _row(9, "int64", np.int64),
-    _row(10, "bool", np.bool_),
-    _row(11, "qint8", np.int8),
-    _row(12, "quint8", np.uint8),
-    _row(13, "qint32", np.int32),
-    _row(14, "bfloat16", ml_dtypes.bfloat16),
-    _row(15, "qint16", np.int16),
-    _row(16, "quint16", np.uint16),
-    _row(17, "uint16", np.uint16),
-    _row(18, "complex128", np.complex128),
-    _row(19, "float16", np.float16),
+    _row(8, "complex64", "complex64", 8),
+    _row(9, "int64", "int64", 8),
+    _row(10, "bool", "bool", 1),
+    _row(11, "qint8", "int8", 1),
+    _row(12, "quint8", "uint8", 1),
+    _row(13, "qint32", "int32", 4),
+    _row(14, "bfloat16", "ml_dtypes.bfloat16", 2),
+    _row(15, "qint16", "int16", 2),
+    _row(16, "quint16", "uint16", 2),
+    _row(17, "uint16", "uint16", 2),
+    _row(18, "complex128", "complex128", 16),
+    _row(19, "float16", "float16", 2),
     _row(20, "resource", None),
     _row(21, "variant", None),
-    _row(22, "uint32", np.uint32),
-    _row(23, "uint64", np.uint64),
-    _row(24, "float8_e5m2", ml_dtypes.float8_e5m2),
-    _row(25, "float8_e4m3fn", ml_dtypes.float8_e4m3fn),
-    _row(26, "float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz),
-    _row(27, "float8_e4m3b11fnuz", ml_dtypes.float8_e4m3b11fnuz),
-    _row(28, "float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz),
-    _row(29, "int4", ml_dtypes.int4),
-    _row(30, "uint4", ml_dtypes.uint4),
-    _row(31, "int2", ml_dtypes.int2),
-    _row(32, "uint2", ml_dtypes.uint2),
-    _row(33, "float4_e2m1fn", ml_dtypes.float4_e2m1fn),
+    _row(22, "uint32", "uint32", 4),
+    _row(23, "uint64", "uint64", 8),
+    _row(24, "float8_e5m2", "ml_dtypes.float8_e5m2", 1),
+    _row(25, "float8_e4m3fn", "ml_dtypes.float8_e4m3fn", 1),
+    _row(26, "float8_e4m3fnuz", "ml_dtypes.float8_e4m3fnuz", 1),
+    _row(27, "float8_e4m3b11fnuz", "ml_dtypes.float8_e4m3b11fnuz", 1),
+    _row(28, "float8_e5m2fnuz", "ml_dtypes.float8_e5m2fnuz", 1),
+    _row(29, "int4", "ml_dtypes.int4", 1),
+    _row(30, "uint4", "ml_dtypes.uint4", 1),
+    _row(31, "int2", "ml_dtypes.int2", 1),
+    _row(32, "uint2", "ml_dtypes.uint2", 1),
+    _row(33, "float4_e2m1fn", "ml_dtypes.float4_e2m1fn", 1),
 ]
 
 BY_ENUM: dict[int, DType] = {row.enum: row for row in _ROWS}
@@ -113,6 +131,8 @@ def from_name(name: str) -> DType:
 
 def from_numpy(dtype: np.dtype) -> DType:
     """The DType for a numpy dtype (object arrays are strings)."""
+    import numpy as np
+
     if dtype == np.dtype(object) or dtype.kind in "SU":
         return BY_NAME["string"]
     for row in _ROWS:

@@ -51,6 +51,14 @@ TABS = (
     ("history", "History"),
     ("diff", "Diff"),
 )
+# moving around: the same in every pane, said once in the help title instead of per pane
+_NAVIGATION = frozenset(
+    {
+        "cursor_up", "cursor_down", "cursor_left", "cursor_right", "scroll_up", "scroll_down",
+        "scroll_left", "scroll_right", "scroll_home", "scroll_end", "page_up", "page_down",
+        "page_left", "page_right", "scroll_top", "scroll_bottom", "first", "last",
+    }
+)  # fmt: skip
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports from a worker
 PALETTE_VARIABLES = 2000  # variables offered by name in the command palette
 
@@ -607,7 +615,7 @@ class GraphtuiApp(App[int]):
         bindings = node._merged_bindings  # the live, merged bindings (keymaps applied)
         for items in bindings.key_to_bindings.values():
             for binding in items:
-                if not binding.description:
+                if not binding.description or binding.action.split("(")[0] in _NAVIGATION:
                     continue
                 shown = self.get_key_display(binding)
                 if (shown, binding.action) not in seen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def screen_text(app: Any) -> str:
 
 
 @pytest.fixture
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Ages and times in the history pane independent of when the fixtures were written."""
     import time
 

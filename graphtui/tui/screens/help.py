@@ -52,6 +52,10 @@ class HelpScreen(ModalScreen[None]):
             yield Label(
                 "graphtui keys  (Escape closes; ctrl+p lists every action)", id="help-title"
             )
+            yield Label(
+                "Arrows, PgUp/PgDn, Home/End move in every pane; Tab moves between panes.",
+                classes="hint",
+            )
             yield Static(help_table(self.sections), id="help-table")
 
     def on_mount(self) -> None:

@@ -130,6 +130,10 @@ class NodeTree(Tree[ScopeEntry | None]):
         self._start(node, entry.path)
         self._load_more(node, upto=None, chunk=FIRST_CHUNK)
 
+    def action_toggle_expand_all(self) -> None:
+        """Expand or collapse one scope: expanding a whole big graph at once would not help."""
+        self.action_toggle_node()
+
     def loaded_all(self) -> bool:
         """True when no expanded scope still has children to add."""
         return all(s.done >= len(s.entries) for s in self._loading.values())

@@ -203,7 +203,7 @@ class VariablesPane(Vertical):
         for row in self.rows:
             if row.key == key:
                 for col, cell in zip(COLUMNS[-3:], _stat_cells(stats), strict=True):
-                    table.update_cell(row.name, col, cell)
+                    table.update_cell(row.name, col, cell, update_width=True)
                 break
 
     def show_progress(self, fraction: float | None) -> None:

@@ -1,0 +1,111 @@
+"""Snapshot tests pinning the main screens (pytest-textual-snapshot).
+
+Fixed terminal size, workers finished, search cursor not blinking, checkpoint times pinned.
+After a deliberate change of the screens (or a Textual upgrade), regenerate with
+``pytest tests/tui/test_snapshots.py --snapshot-update`` and review the SVGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from graphtui.tui.widgets.graph_pane import SearchInput
+from graphtui.tui.widgets.node_tree import NodeTree
+
+from .conftest import SIZE, TRAIN, make_app, pin_history_times, settle
+
+Steps = Callable[[Any], Awaitable[None]]
+
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
+
+def scenario(*steps: Steps) -> Callable[[Any], Awaitable[None]]:
+    """A ``run_before`` doing ``steps`` on a settled app with pinned history times."""
+
+    async def run(pilot: Any) -> None:
+        app = pilot.app
+        app.query_one(SearchInput).cursor_blink = False
+        await settle(pilot)
+        pin_history_times(app)
+        for step in steps:
+            await step(pilot)
+            await settle(pilot)
+        app.clear_notifications()
+        await pilot.pause()
+
+    return run
+
+
+def keys(*names: str) -> Steps:
+    async def press(pilot: Any) -> None:
+        await pilot.press(*names)
+
+    return press
+
+
+def call(fn: Callable[[Any], object]) -> Steps:
+    async def run(pilot: Any) -> None:
+        fn(pilot.app)
+
+    return run
+
+
+def test_graph_tree_and_details(snap_compare: Any) -> None:
+    def reveal(app: Any) -> None:
+        app.query_one(NodeTree).reveal("model/layer_1/dense/kernel")
+
+    app = make_app(TRAIN)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(reveal)))
+
+
+def test_search(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    steps = scenario(keys("slash", *"kernel/read", "enter", "n"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps)
+
+
+def test_collections(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    steps = scenario(keys("2"), call(lambda a: a.show_collection("trainable_variables")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps)
+
+
+def test_variables_with_stats(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(keys("3", "T")))
+
+
+def test_value_with_histogram(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    steps = scenario(call(lambda a: a.open_value("model/layer_2/dense/kernel")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps)
+
+
+def test_history(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(keys("5", "up")))
+
+
+def test_diff(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    steps = scenario(keys("5", "up", "up", "d"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps)
+
+
+def test_help(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(keys("question_mark")))
+
+
+def test_graph_at_80x24(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenario())
+
+
+def test_error_dialog(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    steps = scenario(keys("3"), call(lambda a: a.show_error("model.ckpt-99: no such checkpoint")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps)

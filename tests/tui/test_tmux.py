@@ -1,0 +1,132 @@
+"""The installed app in a real terminal: tmux runs ``python -m graphtui``, we type and read."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import TRAIN
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+def _clean_env() -> dict[str, str]:
+    """Our environment minus what would fix the app's size or mode (the test runner exports
+    COLUMNS/LINES, which Textual would believe over the terminal)."""
+    drop = ("COLUMNS", "LINES", "NO_COLOR")
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in drop and not k.startswith(("TEXTUAL", "PYTEST"))
+    }
+
+
+class Terminal:
+    """One tmux session on a private server socket."""
+
+    def __init__(self, socket: str, session: str) -> None:
+        self.socket = socket
+        self.session = session
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "-f", os.devnull, *args],
+            check=check,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env=_clean_env(),
+        )
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session, check=False).stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return self.stable()
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+
+    def wait_gone(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text in self.screen():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} stayed on screen")
+            time.sleep(0.2)
+
+    def stable(self) -> str:
+        """The screen once two captures in a row agree (the app finished drawing)."""
+        previous = self.screen()
+        for _ in range(25):
+            time.sleep(0.2)
+            screen = self.screen()
+            if screen == previous:
+                return screen
+            previous = screen
+        return previous
+
+    def alive(self) -> bool:
+        return self.tmux("has-session", "-t", self.session, check=False).returncode == 0
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    term = Terminal(f"graphtui-test-{os.getpid()}", "app")
+    status = tmp_path / "exit-status"
+    app = shlex.join([sys.executable, "-m", "graphtui", str(TRAIN)])
+    command = f"cd {shlex.quote(str(REPO))} && {app}; echo $? > {shlex.quote(str(status))}"
+    term.tmux(
+        "new-session", "-d", "-s", term.session, "-x", "100", "-y", "30",
+        "-e", "TERM=xterm-256color", "sh", "-c", command,
+    )  # fmt: skip
+    try:
+        yield term, status
+    finally:
+        term.tmux("kill-server", check=False)
+
+
+def test_app_in_a_real_terminal(terminal: tuple[Terminal, Path]) -> None:
+    term, status = terminal
+    screen = term.wait_for("1 Graph")
+    assert "551 nodes" in screen and "ckpt model.ckpt-50" in screen
+    term.wait_for("model/  166 nodes, 556 params")
+    term.keys("3")
+    screen = term.wait_for("30 variables")
+    assert "model/layer_1/dense/kernel" in screen and "graph-only" in screen, screen
+    term.keys("/")
+    term.keys("-l", "kernel/read")
+    term.keys("Enter")
+    screen = term.wait_for("1/3")
+    assert "op Identity" in screen
+    term.keys("?")
+    term.wait_for("graphtui keys")
+    term.keys("Escape")  # alone: ESC and the next key at once would read as alt+key
+    term.wait_gone("graphtui keys")
+    term.keys("4")
+    term.wait_for("No value open")
+    term.keys("q")
+    deadline = time.monotonic() + 20
+    while term.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not term.alive()
+    assert status.read_text().strip() == "0"

@@ -33,6 +33,7 @@ LITTLE_ENDIAN = 0
 BIG_ENDIAN = 1
 MAX_SHARDS = 1 << 20
 _CRC_CHUNK = 8 << 20  # a mapped tensor is checksummed this many bytes at a time, then unmapped
+_RELEASE_BEHIND = 2 << 20
 
 Extents = tuple[tuple[int, int], ...]  # (start, length); length -1 = the whole dimension
 
@@ -297,7 +298,7 @@ class BundleReader:
         checkpoint. Arrays handed out earlier stay valid.
         """
         mm = self._mmap_of.get(shard)
-        if mm is None or len(raw) < mmap.PAGESIZE:
+        if mm is None:
             return crc32c(raw)
         crc = 0
         size = len(raw)
@@ -426,10 +427,13 @@ class BundleReader:
 
 
 def _release(mm: mmap.mmap, start: int, length: int) -> None:
-    """Unmap ``length`` bytes at ``start`` of ``mm`` from this process (whole pages)."""
+    """Unmap ``length`` bytes at ``start`` of ``mm`` from this process (whole pages), and the
+    2 MiB before them: a page fault maps neighbouring pages too (fault-around, large folios),
+    so reading a tensor maps the tail of the one before it again."""
     page_start = start - start % mmap.PAGESIZE
+    low = max(0, page_start - _RELEASE_BEHIND)
     with contextlib.suppress(AttributeError, OSError, ValueError):  # else they stay mapped
-        mm.madvise(mmap.MADV_DONTNEED, page_start, length + start - page_start)
+        mm.madvise(mmap.MADV_DONTNEED, low, length + start - low)
 
 
 def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[list[int], int]:

@@ -77,6 +77,14 @@ def extents_of(slice_proto: object) -> Extents:
     return tuple(out)
 
 
+def extents_text(extents: Extents, limit: int = 8) -> str:
+    """``[(start, length), ...]`` for messages, shortened when a corrupt entry has many dims."""
+    if len(extents) <= limit:
+        return str(list(extents))
+    shown = ", ".join(str(e) for e in extents[:limit])
+    return f"[{shown}, ... ({len(extents)} dims)]"
+
+
 def slice_shape(full: tuple[int, ...], extents: Extents) -> tuple[int, ...]:
     if len(extents) != len(full):
         raise ValueError("slice rank differs from tensor rank")
@@ -212,9 +220,9 @@ class BundleReader:
         value = self._slice_values.get(key)
         if value is None:
             raise FormatError(
-                self.index_file, f"slice {list(extents)} of tensor {name!r} is missing"
+                self.index_file, f"slice {extents_text(extents)} of tensor {name!r} is missing"
             )
-        return self._decode_entry(f"{name} slice {list(extents)}", value)
+        return self._decode_entry(f"{name} slice {extents_text(extents)}", value)
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -354,13 +362,13 @@ class BundleReader:
             if sub.dtype != dt:
                 raise FormatError(
                     self.index_file,
-                    f"tensor {entry.name!r} is {dt.name}, its slice {list(extents)} is "
+                    f"tensor {entry.name!r} is {dt.name}, its slice {extents_text(extents)} is "
                     f"{sub.dtype.name}",
                 )
             if sub.shape != part_shape:
                 raise FormatError(
                     self.index_file,
-                    f"tensor {entry.name!r}: slice {list(extents)} has shape {list(sub.shape)}",
+                    f"tensor {entry.name!r}: slice {extents_text(extents)} has shape {list(sub.shape)}",
                 )
             self._check_stored(sub)  # before the output is allocated from the claimed shape
             covered += math.prod(part_shape)

@@ -17,7 +17,13 @@ import numpy as np
 
 from graphtui.errors import FormatError
 from graphtui.formats import dtypes, tensor_proto
-from graphtui.formats.bundle import Extents, extents_of, slice_index, slice_shape
+from graphtui.formats.bundle import (
+    Extents,
+    extents_of,
+    extents_text,
+    slice_index,
+    slice_shape,
+)
 from graphtui.formats.ordered_code import encode_slice_key
 from graphtui.formats.sstable import Table
 
@@ -126,12 +132,14 @@ class V1Reader:
         path = self.files[file_index]
         raw = self.tables[file_index].get(encode_slice_key(t.name, extents))
         if raw is None:
-            raise FormatError(path, f"slice {list(extents)} of tensor {t.name!r} is missing")
+            raise FormatError(
+                path, f"slice {extents_text(extents)} of tensor {t.name!r} is missing"
+            )
         count = math.prod(part_shape)
         if count > len(raw):  # TF writes every value, each in at least one byte
             raise FormatError(
                 path,
-                f"tensor {t.name!r}: slice {list(extents)} claims {count} elements "
+                f"tensor {t.name!r}: slice {extents_text(extents)} claims {count} elements "
                 f"in {len(raw)} bytes",
             )
         msg = self._pb.SavedTensorSlices()

@@ -703,8 +703,10 @@ def test_absurd_sizes(absurd_results: dict[str, Any], name: str) -> None:
     if opens:
         assert repr(case["tensor"]) in res["error"]
         assert res["problems"], "verify must report the bad tensor"
+    assert len(res["error"]) < 600, res["error"][:600]  # one readable line
     for cmd, (rc, out, err) in res["cli"].items():
         assert "Traceback" not in err and "internal error" not in err, (cmd, err)
+        assert len(err) < 700 and all(len(line) < 700 for line in out.splitlines()), cmd
         assert err.count("\n") <= 1, (cmd, err)
         if cmd == "ls" and opens:
             assert rc in (0, 1) and (rc == 0) == (err == "")

@@ -71,7 +71,7 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> tuple[str, str]:
         return "V2", prefix
     from graphtui.formats.v1 import v1_files
 
-    if v1_files(raw):
+    if not raw.endswith(_SUFFIXES) and v1_files(raw):  # a .meta alone is no V1 checkpoint
         return "V1", raw
     if prefix != raw and v1_files(prefix):
         return "V1", prefix

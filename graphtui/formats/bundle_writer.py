@@ -142,7 +142,7 @@ class BundleWriter:
         dt = dtype or dtypes.from_numpy(arr.dtype)
         raw, crc = tensor_bytes(arr, dt)
         offset = self._append(raw)
-        self._put(name.encode(), self._entry(dt, arr.shape, offset, len(raw), crc))
+        self._put(_key(name), self._entry(dt, arr.shape, offset, len(raw), crc))
 
     def add_raw(
         self,
@@ -154,7 +154,7 @@ class BundleWriter:
     ) -> None:
         """Add a whole tensor from its stored bytes and stored (masked) crc32c."""
         offset = self._append(raw)
-        self._put(name.encode(), self._entry(dtype, shape, offset, len(raw), crc))
+        self._put(_key(name), self._entry(dtype, shape, offset, len(raw), crc))
 
     def add_copy(
         self,
@@ -168,7 +168,7 @@ class BundleWriter:
     ) -> None:
         """Add a whole tensor by copying ``size`` bytes of an open source data file."""
         offset = self._append_from_file(src_fd, src_offset, size)
-        self._put(name.encode(), self._entry(dtype, shape, offset, size, crc))
+        self._put(_key(name), self._entry(dtype, shape, offset, size, crc))
 
     def add_sliced(
         self,
@@ -179,7 +179,7 @@ class BundleWriter:
     ) -> None:
         """Add a partitioned tensor: ``parts`` are ``(extents, array)`` or
         ``(extents, (raw_bytes, crc))`` pairs."""
-        self._put(name.encode(), self._entry(dtype, full_shape, 0, 0, 0, [ext for ext, _ in parts]))
+        self._put(_key(name), self._entry(dtype, full_shape, 0, 0, 0, [ext for ext, _ in parts]))
         for extents, value in parts:
             shape = [
                 d if length == FULL_EXTENT else length
@@ -207,6 +207,12 @@ class BundleWriter:
         for key in sorted(self._entries):
             table.add(key, self._entries[key])
         table.finish()
+
+
+def _key(name: str) -> bytes:
+    """A tensor name as its index key; names read from a key that was not UTF-8 carry their
+    bytes as surrogate escapes (see :class:`~graphtui.formats.bundle.BundleReader`)."""
+    return name.encode("utf-8", "surrogateescape")
 
 
 def num_elements(shape: Sequence[int]) -> int:

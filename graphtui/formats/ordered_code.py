@@ -65,7 +65,7 @@ def encode_signed_num_increasing(value: int) -> bytes:
 
 def encode_slice_key(name: str | bytes, extents: Sequence[tuple[int, int]]) -> bytes:
     """The table key of one saved slice; ``extents`` are ``(start, length)``, length -1 = full."""
-    raw = name.encode() if isinstance(name, str) else name
+    raw = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else name
     parts = [encode_num_increasing(0), encode_string(raw), encode_num_increasing(len(extents))]
     for start, length in extents:
         parts.append(encode_signed_num_increasing(start))

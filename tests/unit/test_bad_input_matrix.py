@@ -1143,3 +1143,28 @@ def test_state_paths_resolve_like_tensorflow_and_outside_is_flagged(
     assert rc == 0 and os.path.normpath(
         os.path.join(directory, "../moved/model.ckpt-2")
     ) in os.path.normpath(out.splitlines()[-1].split(": ", 1)[1].rstrip(")"))
+
+
+# -- names that are not UTF-8 ----------------------------------------------------------------------
+
+
+def test_tensor_names_that_are_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Index keys are bytes; a name that is not UTF-8 reads (whole and sliced) and copies."""
+    whole = b"caf\xe9/w".decode("utf-8", "surrogateescape")
+    sliced = b"p\xff".decode("utf-8", "surrogateescape")
+    prefix = tmp_path / "m"
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        writer.add(whole, np.arange(3, dtype=np.float32))
+        parts = [(((0, 2),), np.zeros(2, np.float32)), (((2, 2),), np.ones(2, np.float32))]
+        writer.add_sliced(sliced, dtypes.from_name("float32"), [4], parts)
+        writer.finish()
+    assert _items(Path(f"{prefix}.index")).keys() >= {b"caf\xe9/w", b"p\xff"}
+    with load_checkpoint(prefix) as reader:
+        assert reader.names() == [whole, sliced]
+        assert reader.get_tensor(sliced).tolist() == [0, 0, 1, 1]
+        assert reader.verify() == []
+    out = tmp_path / "out" / "x"
+    rc, _, err = _cli(capsys, "export", prefix, "--out", out)
+    assert rc == 0 and err == ""
+    assert _values(out) == _values(prefix)

@@ -53,6 +53,12 @@ class TensorProtoError(ValueError):
     """The TensorProto is malformed (size mismatch, unsupported dtype, absurd shape)."""
 
 
+def addressable(shape: tuple[int, ...], itemsize: int = 16) -> bool:
+    """numpy refuses a shape whose non-zero dims span more than 2**63 bytes, even when
+    another dim is 0 (so the array would be empty)."""
+    return math.prod(d for d in shape if d) * max(itemsize, 1) < 1 << 63
+
+
 def shape_of(shape_proto: Any) -> tuple[int, ...] | None:
     """Dims of a TensorShapeProto; ``None`` for unknown rank; -1 for unknown dims."""
     if shape_proto.unknown_rank:
@@ -79,6 +85,8 @@ def to_numpy(
         shape = shape_of(proto.tensor_shape) or ()
     if any(d < 0 for d in shape):
         raise TensorProtoError(f"tensor shape {list(shape)} has unknown dimensions")
+    if not addressable(shape):
+        raise TensorProtoError(f"tensor shape {list(shape)} is too large for any array")
     count = math.prod(shape)
     if count > max_elements:
         raise TensorProtoError(f"tensor of shape {list(shape)} has {count} elements: too many")

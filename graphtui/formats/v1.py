@@ -86,7 +86,7 @@ class V1Reader:
                         self.files[i], f"tensor {meta.name!r} has unknown dtype {meta.type}"
                     ) from None
                 shape = tuple(int(d.size) for d in meta.shape.dim)
-                if any(d < 0 for d in shape):
+                if any(d < 0 for d in shape) or not tensor_proto.addressable(shape):
                     raise FormatError(self.files[i], f"tensor {meta.name!r} has shape {shape}")
                 known = self.tensors.get(meta.name)
                 if known is not None and (known.shape != shape or known.dtype != dt):

@@ -16,10 +16,11 @@ import os
 import pickle
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,27 @@ from graphtui.formats.varint import decode_varint, encode_varint
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "fixtures" / "data"
+HANG_SECONDS = 120.0
+
+
+class Hang(BaseException):
+    """Raised in a test that runs too long (BaseException: no ``except Exception`` eats it)."""
+
+
+@pytest.fixture(autouse=True)
+def _no_hang() -> Iterator[None]:
+    """A test still running after HANG_SECONDS fails instead of hanging the suite."""
+
+    def alarm(signum: int, frame: object) -> None:
+        raise Hang(f"still running after {HANG_SECONDS} s: a hang?")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -1168,3 +1190,35 @@ def test_tensor_names_that_are_not_utf8(tmp_path: Path, capsys: pytest.CaptureFi
     rc, _, err = _cli(capsys, "export", prefix, "--out", out)
     assert rc == 0 and err == ""
     assert _values(out) == _values(prefix)
+
+
+# -- empty tensors whose other dims are absurd: numpy refuses even the empty array --------------
+
+HUGE_EMPTY = [0, 1 << 40, 1 << 40]
+
+
+def test_v1_and_const_with_empty_but_absurd_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = _copy(tmp_path, "v1") / "model.ckpt-2"
+    items = _items(v1)
+    meta = pb.SavedTensorSlices()
+    meta.ParseFromString(items[b""])
+    for tensor in meta.meta.tensor:
+        if tensor.name == "v1/weights":
+            del tensor.shape.dim[:]
+            for d in HUGE_EMPTY:
+                tensor.shape.dim.add().size = d
+    items[b""] = bytes(meta.SerializeToString())
+    _write_table(v1, items)
+    with pytest.raises(FormatError) as exc_info:
+        load_checkpoint(v1)
+    assert _one_line(exc_info.value).startswith(str(v1)) and "v1/weights" in str(exc_info.value)
+    _cli_fails(capsys, "ls", v1, names=(v1,))
+    mg = pb.MetaGraphDef()
+    node = mg.graph_def.node.add(name="c", op="Const")
+    node.attr["value"].tensor.dtype = 1
+    for d in HUGE_EMPTY:
+        node.attr["value"].tensor.tensor_shape.dim.add().size = d
+    value = GraphIndex(mg).attrs("c")["value"]
+    assert "too large" in value.reason

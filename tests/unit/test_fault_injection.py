@@ -45,6 +45,27 @@ from graphtui.formats.state_file import read_state
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "fixtures" / "data"
+HANG_SECONDS = 120.0
+
+
+class Hang(BaseException):
+    """Raised in a test that runs too long (BaseException: no ``except Exception`` eats it)."""
+
+
+@pytest.fixture(autouse=True)
+def _no_hang() -> Iterator[None]:
+    """A test still running after HANG_SECONDS fails instead of hanging the suite."""
+
+    def alarm(signum: int, frame: object) -> None:
+        raise Hang(f"still running after {HANG_SECONDS} s: a hang?")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 class Boom(Exception):
@@ -254,8 +275,8 @@ def _cat_npy(src: Path, out: Path, fault: Fault) -> Any:
     return None
 
 
-ALL = ("error", "interrupt", "kill")
-KILLS = ("interrupt", "kill")
+ALL = ("error", "kill")  # KeyboardInterrupt takes the kill's path in the API (no handler
+KILLS = ("kill",)  # catches either); the CLI cases below send KeyboardInterrupt
 PATHS: dict[str, WritePath] = {
     "export V2 + meta": WritePath("sharded", _export_v2, ALL, "checkpoint"),
     "export meta only": WritePath("sharded", _export_meta_only, ALL, "meta", _meta_alone),
@@ -268,8 +289,25 @@ PATHS: dict[str, WritePath] = {
     "restore": WritePath("restore", _restore, KILLS, "checkpoint"),
     "rollback": WritePath("train", _rollback, ALL, "state"),
     "fix-paths": WritePath("moved", _fix_paths, ALL, "state"),
-    "cat --npy": WritePath("dtypes", _cat_npy, ALL, "npy"),
+    "cat --npy": WritePath("dtypes", _cat_npy, ("error", "interrupt", "kill"), "npy"),
 }
+
+
+def _distinct(steps: list[str]) -> list[str]:
+    """Drop OS steps that stop a transaction in the same state as its own neighbouring label
+    (``rename X`` comes right before the os.replace of X; ``fsync X`` right after its fsync)."""
+    out = []
+    for i, step in enumerate(steps):
+        match = re.match(r"os\.(replace|fsync) tmp of (\S+)", step)
+        if match:
+            near = (
+                steps[i - 1] if match.group(1) == "replace" else steps[min(i + 1, len(steps) - 1)]
+            )
+            label = "rename" if match.group(1) == "replace" else "fsync"
+            if near.startswith(f"{label} {match.group(2)} #"):
+                continue
+        out.append(step)
+    return out
 
 
 def _outcome(path: WritePath, src: Path, out: Path) -> dict[str, Any]:
@@ -320,7 +358,7 @@ def test_every_step_of_every_write_path(
     assert "os.replace" in kinds_of_step and "os.fsync" in kinds_of_step, steps
     assert temp_files(src, out) == []
 
-    for i, step in enumerate(steps):
+    for i, step in enumerate(_distinct(steps)):
         for kind in path.kinds:
             src, out = _case(tmp_path, path, f"{i}-{kind}")
             if path.target == "npy":

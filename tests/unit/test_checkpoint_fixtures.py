@@ -7,7 +7,6 @@ value, the state files as get_checkpoint_state / latest_checkpoint resolve them)
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -27,6 +26,7 @@ from graphtui.core.history import scan_history
 from graphtui.demo import demo_path
 from graphtui.errors import GraphtuiError, MissingFileError, NotFoundError
 from graphtui.formats import dtypes
+from tests.fixtures.shared import hashing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DATA = FIXTURES / "data"
@@ -35,18 +35,6 @@ if not FACTS_FILE.exists():
     pytest.skip("tests/fixtures/facts.json is missing", allow_module_level=True)
 FACTS: dict[str, Any] = json.loads(FACTS_FILE.read_text())
 
-
-def _load_hashing() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "graphtui_fixture_hashing", FIXTURES / "hashing.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hashing = _load_hashing()
 
 # (tree label, root directory, facts of that tree)
 TREES = [("data", DATA, FACTS), ("demo", demo_path(), FACTS["demo"])]

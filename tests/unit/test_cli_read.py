@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -17,6 +16,7 @@ import pytest
 
 from graphtui.cli import main
 from graphtui.demo import demo_path
+from tests.fixtures.shared import hashing
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -24,18 +24,6 @@ DATA = FIXTURES / "data"
 FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 CKPTS: dict[str, Any] = FACTS["checkpoints"]
 
-
-def _load_hashing() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "graphtui_fixture_hashing", FIXTURES / "hashing.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hashing = _load_hashing()
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

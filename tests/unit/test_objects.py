@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from graphtui.errors import CoreError, FormatError, NotFoundError
 from graphtui.formats import dtypes
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.transaction import FileTransaction
+from tests.fixtures.shared import hashing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DATA = FIXTURES / "data"
@@ -35,18 +35,6 @@ OBJECT_CKPTS = sorted(p for p, f in FACTS["checkpoints"].items() if "object_grap
 MODULE = FACTS["tf2"]["module_kept"][-1]
 KERAS = FACTS["tf2"]["keras_prefix"]
 
-
-def _hashing() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "graphtui_fixture_hashing", FIXTURES / "hashing.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hashing = _hashing()
 
 
 @pytest.fixture(params=OBJECT_CKPTS)

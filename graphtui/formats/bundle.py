@@ -16,7 +16,7 @@ import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import ChecksumError, FormatError, MissingFileError
 from graphtui.formats import dtypes
@@ -104,9 +104,6 @@ class BundleReader:
     """Lazy reader of one V2 checkpoint. Tensors are read, and checksummed, only when asked for."""
 
     def __init__(self, prefix: str | os.PathLike[str], *, verify_checksums: bool = True) -> None:
-        from graphtui._proto import pb
-
-        self._pb = pb
         self.prefix = os.fspath(prefix)
         self.index_file = index_path(self.prefix)
         self.verify_checksums = verify_checksums
@@ -124,14 +121,9 @@ class BundleReader:
                 self._entries[key.decode("utf-8", "surrogateescape")] = bytes(value)
         if header_value is None:
             raise FormatError(self.index_file, "no bundle header (empty key) in the index")
-        header = pb.BundleHeaderProto()
-        try:
-            header.ParseFromString(bytes(header_value))
-        except Exception:  # noqa: BLE001 - protobuf raises its own DecodeError types
-            raise FormatError(self.index_file, "corrupt bundle header") from None
-        self.num_shards = int(header.num_shards)
-        self.endianness = int(header.endianness)
-        self.version = (int(header.version.producer), int(header.version.min_consumer))
+        header = _scan_header(header_value) or self._parse_header(header_value)
+        self.num_shards, self.endianness, producer, min_consumer = header
+        self.version = (producer, min_consumer)
         if not 0 < self.num_shards <= MAX_SHARDS:
             raise FormatError(self.index_file, f"header claims {self.num_shards} data shards")
         if self.endianness not in (LITTLE_ENDIAN, BIG_ENDIAN):
@@ -141,6 +133,26 @@ class BundleReader:
         self._mmaps: list[mmap.mmap] = []
         self._mmap_of: dict[int, mmap.mmap] = {}
         self._mapped_files: dict[int, tuple[int, int]] = {}  # shard -> (st_dev, st_ino)
+
+    @property
+    def _pb(self) -> Any:
+        """The protobuf classes, imported only for entries the fast scanners leave to them."""
+        from graphtui._proto import pb
+
+        return pb
+
+    def _parse_header(self, value: bytes) -> tuple[int, int, int, int]:
+        header = self._pb.BundleHeaderProto()
+        try:
+            header.ParseFromString(value)
+        except Exception:  # noqa: BLE001 - protobuf raises its own DecodeError types
+            raise FormatError(self.index_file, "corrupt bundle header") from None
+        return (
+            int(header.num_shards),
+            int(header.endianness),
+            int(header.version.producer),
+            int(header.version.min_consumer),
+        )
 
     # -- names and entries ---------------------------------------------------------------------
 
@@ -169,39 +181,35 @@ class BundleReader:
         return got
 
     def _decode_entry(self, name: str, value: bytes) -> BundleEntry:
-        proto = self._pb.BundleEntryProto()
+        fields = _scan_entry(value) or self._parse_entry(name, value)
+        dtype_enum, shape, unknown_rank, shard_id, offset, size, crc, slices = fields
         try:
-            proto.ParseFromString(value)
-        except Exception:  # noqa: BLE001
-            raise FormatError(self.index_file, f"corrupt index entry for tensor {name!r}") from None
-        try:
-            dt = dtypes.from_enum(proto.dtype)
+            dt = dtypes.from_enum(dtype_enum)
         except ValueError:
             raise FormatError(
-                self.index_file, f"tensor {name!r} has unknown dtype {proto.dtype}"
+                self.index_file, f"tensor {name!r} has unknown dtype {dtype_enum}"
             ) from None
-        shape = tuple(int(d.size) for d in proto.shape.dim)
-        if proto.shape.unknown_rank or any(d < 0 for d in shape):
+        if unknown_rank or any(d < 0 for d in shape):
             raise FormatError(self.index_file, f"tensor {name!r} has an invalid shape {shape}")
-        if not 0 <= proto.shard_id < self.num_shards:
+        if not 0 <= shard_id < self.num_shards:
             raise FormatError(
                 self.index_file,
-                f"tensor {name!r} is in shard {proto.shard_id}, but num_shards is {self.num_shards}",
+                f"tensor {name!r} is in shard {shard_id}, but num_shards is {self.num_shards}",
             )
-        if proto.offset < 0 or proto.size < 0:
+        if offset < 0 or size < 0:
             raise FormatError(
                 self.index_file,
-                f"tensor {name!r} has a negative offset or size ({proto.offset}, {proto.size})",
+                f"tensor {name!r} has a negative offset or size ({offset}, {size})",
             )
         entry = BundleEntry(
             name=name,
             dtype=dt,
             shape=shape,
-            shard_id=int(proto.shard_id),
-            offset=int(proto.offset),
-            size=int(proto.size),
-            crc32c=int(proto.crc32c),
-            slices=tuple(extents_of(s) for s in proto.slices),
+            shard_id=shard_id,
+            offset=offset,
+            size=size,
+            crc32c=crc,
+            slices=slices,
         )
         if (
             not entry.is_sliced
@@ -214,6 +222,23 @@ class BundleReader:
                 f"{entry.num_elements * dt.itemsize} bytes but the entry says {entry.size}",
             )
         return entry
+
+    def _parse_entry(self, name: str, value: bytes) -> _EntryFields:
+        proto = self._pb.BundleEntryProto()
+        try:
+            proto.ParseFromString(value)
+        except Exception:  # noqa: BLE001
+            raise FormatError(self.index_file, f"corrupt index entry for tensor {name!r}") from None
+        return (
+            int(proto.dtype),
+            tuple(int(d.size) for d in proto.shape.dim),
+            bool(proto.shape.unknown_rank),
+            int(proto.shard_id),
+            int(proto.offset),
+            int(proto.size),
+            int(proto.crc32c),
+            tuple(extents_of(s) for s in proto.slices),
+        )
 
     def slice_entry(self, name: str, extents: Extents) -> BundleEntry:
         key = encode_slice_key(name, extents)
@@ -432,6 +457,150 @@ class BundleReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- index values without protobuf -------------------------------------------------------------
+#
+# Listing a checkpoint decodes one BundleEntryProto per tensor. Entries as every writer produces
+# them are decoded here, so `graphtui ls` need not import protobuf and load the descriptor pool
+# (a third of its run time). Anything unusual (slices, dim names, unknown or repeated fields,
+# values protobuf would read as negative or truncate, malformed bytes) gives None, and protobuf
+# decodes it with its own checks and errors.
+
+# dtype, shape, unknown_rank, shard_id, offset, size, crc32c, slices
+_EntryFields = tuple[int, tuple[int, ...], bool, int, int, int, int, tuple[Extents, ...]]
+_INT32_LIMIT = 1 << 31
+_INT64_LIMIT = 1 << 63
+
+
+def _uvarint(buf: bytes, pos: int) -> tuple[int, int]:
+    """A varint at ``pos`` (IndexError when it runs off the end or past 64 bits)."""
+    byte = buf[pos]
+    if byte < 0x80:
+        return byte, pos + 1
+    result = byte & 0x7F
+    shift = 7
+    pos += 1
+    while True:
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise IndexError("varint too long")
+
+
+def _scan_header(value: bytes) -> tuple[int, int, int, int] | None:
+    """BundleHeaderProto -> (num_shards, endianness, producer, min_consumer), or None."""
+    num_shards = endianness = producer = min_consumer = 0
+    seen_version = False
+    pos, end = 0, len(value)
+    try:
+        while pos < end:
+            tag = value[pos]
+            pos += 1
+            if tag == 0x1A:  # 3: version (VersionDef)
+                length, pos = _uvarint(value, pos)
+                stop = pos + length
+                if seen_version or stop > end:
+                    return None
+                while pos < stop:
+                    inner = value[pos]
+                    number, pos = _uvarint(value, pos + 1)
+                    if number >= _INT32_LIMIT:
+                        return None
+                    if inner == 0x08:  # 1: producer
+                        producer = number
+                    elif inner == 0x10:  # 2: min_consumer
+                        min_consumer = number
+                    else:  # bad_consumers, anything else
+                        return None
+                if pos != stop:
+                    return None
+                seen_version = True
+                continue
+            number, pos = _uvarint(value, pos)
+            if number >= _INT32_LIMIT:
+                return None
+            if tag == 0x08:  # 1: num_shards
+                num_shards = number
+            elif tag == 0x10:  # 2: endianness
+                endianness = number
+            else:
+                return None
+    except IndexError:
+        return None
+    return (num_shards, endianness, producer, min_consumer) if pos == end else None
+
+
+def _scan_entry(value: bytes) -> _EntryFields | None:
+    """BundleEntryProto of a whole tensor (dtype, shape, shard, offset, size, crc32c), or None."""
+    dtype = shard = offset = size = crc = 0
+    dims: tuple[int, ...] = ()
+    seen_shape = False
+    pos, end = 0, len(value)
+    try:
+        while pos < end:
+            tag = value[pos]
+            pos += 1
+            if tag == 0x35:  # 6: crc32c, fixed32
+                if pos + 4 > end:
+                    return None
+                crc = int.from_bytes(value[pos : pos + 4], "little")
+                pos += 4
+            elif tag == 0x12:  # 2: shape (TensorShapeProto)
+                length, pos = _uvarint(value, pos)
+                stop = pos + length
+                if seen_shape or stop > end:
+                    return None
+                scanned = _scan_shape(value, pos, stop)
+                if scanned is None:
+                    return None
+                dims = scanned
+                seen_shape = True
+                pos = stop
+            else:
+                number, pos = _uvarint(value, pos)
+                if tag == 0x20 and number < _INT64_LIMIT:  # 4: offset
+                    offset = number
+                elif tag == 0x28 and number < _INT64_LIMIT:  # 5: size
+                    size = number
+                elif tag == 0x08 and number < _INT32_LIMIT:  # 1: dtype
+                    dtype = number
+                elif tag == 0x18 and number < _INT32_LIMIT:  # 3: shard_id
+                    shard = number
+                else:
+                    return None
+    except IndexError:
+        return None
+    if pos != end:
+        return None
+    return dtype, dims, False, shard, offset, size, crc, ()
+
+
+def _scan_shape(buf: bytes, pos: int, stop: int) -> tuple[int, ...] | None:
+    """TensorShapeProto dims made only of sizes (no names, no unknown_rank), else None."""
+    dims = []
+    while pos < stop:
+        if buf[pos] != 0x12:  # 2: dim
+            return None
+        length, pos = _uvarint(buf, pos + 1)
+        dim_stop = pos + length
+        if dim_stop > stop:
+            return None
+        size = 0
+        while pos < dim_stop:
+            if buf[pos] != 0x08:  # 1: size (a name, or anything else: protobuf decides)
+                return None
+            size, pos = _uvarint(buf, pos + 1)
+            if size >= _INT64_LIMIT:
+                return None
+        if pos != dim_stop:
+            return None
+        dims.append(size)
+    return tuple(dims) if pos == stop else None
 
 
 def _release(mm: mmap.mmap, start: int, length: int) -> None:

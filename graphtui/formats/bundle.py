@@ -32,6 +32,7 @@ HEADER_KEY = b""
 LITTLE_ENDIAN = 0
 BIG_ENDIAN = 1
 MAX_SHARDS = 1 << 20
+_MAX_ADDRESSABLE = 1 << 59  # elements: 2**63 bytes of the widest dtype (16 bytes)
 _CRC_CHUNK = 8 << 20  # a mapped tensor is checksummed this many bytes at a time, then unmapped
 _RELEASE_BEHIND = 2 << 20
 
@@ -191,6 +192,10 @@ class BundleReader:
             ) from None
         if unknown_rank or any(d < 0 for d in shape):
             raise FormatError(self.index_file, f"tensor {name!r} has an invalid shape {shape}")
+        if math.prod(d for d in shape if d) >= _MAX_ADDRESSABLE:  # numpy refuses it, even empty
+            raise FormatError(
+                self.index_file, f"tensor {name!r} has shape {list(shape)}: too large for any array"
+            )
         if not 0 <= shard_id < self.num_shards:
             raise FormatError(
                 self.index_file,
@@ -614,6 +619,10 @@ def _release(mm: mmap.mmap, start: int, length: int) -> None:
 
 
 def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[list[int], int]:
+    if count > len(raw):  # each element has a length of at least one byte
+        raise FormatError(
+            path, f"string tensor {name!r} claims {count} elements in {len(raw)} bytes"
+        )
     lengths = []
     pos = 0
     try:

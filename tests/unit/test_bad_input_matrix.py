@@ -538,10 +538,16 @@ ABSURD: dict[str, tuple[str, Callable[[Path], None], str, bool]] = {
         "index",
         True,
     ),
-    "shape [2**40, 2**40] with a matching size": (
+    "shape [2**28, 2**28] with a matching size": (
         "tower_0/weights",
-        _case_entry(shape=[1 << 30, 1 << 30], size=(1 << 62)),
+        _case_entry(shape=[1 << 28, 1 << 28], size=(1 << 58)),
         "data",
+        True,
+    ),
+    "empty, shape [0, 2**40, 2**40]": (
+        "tower_0/weights",
+        _case_entry(shape=[0, 1 << 40, 1 << 40], size=0),
+        "index",
         True,
     ),
     "offset near 2**63": ("tower_0/weights", _case_entry(offset=(1 << 63) - 16), "data", True),
@@ -607,10 +613,16 @@ ABSURD: dict[str, tuple[str, Callable[[Path], None], str, bool]] = {
         "data",
         True,
     ),
+    "string shape [2**28, 2**28]": (
+        "s",
+        lambda d: _raw_bundle(d, "s", "string", [1 << 28, 1 << 28], b"\x01" + bytes(4) + b"x"),
+        "data",
+        True,
+    ),
     "string shape [2**40, 2**40]": (
         "s",
         lambda d: _raw_bundle(d, "s", "string", [1 << 40, 1 << 40], b"\x01" + bytes(4) + b"x"),
-        "data",
+        "index",
         True,
     ),
     "variant element of 2**60 bytes": (

@@ -17,6 +17,7 @@ from graphtui.core.checkpoint import CheckpointReader
 from graphtui.errors import ConflictError, FormatError
 from graphtui.formats.bundle import data_path
 from graphtui.formats.bundle_writer import BundleWriter
+from graphtui.formats.sstable import open_regular
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
@@ -97,7 +98,8 @@ def copy_tensors(reader: CheckpointReader, writer: BundleWriter, plan: dict[str,
             path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
             if fd is None:
                 try:
-                    fd = os.open(path, os.O_RDONLY)
+                    with open_regular(path) as fh:
+                        fd = os.dup(fh.fileno())
                 except OSError as exc:
                     raise FormatError(path, f"cannot read data shard: {exc.strerror}") from None
                 fds[entry.shard_id] = fd

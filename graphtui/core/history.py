@@ -127,7 +127,7 @@ def _describe(rec: CheckpointRecord) -> None:
         for path in data:
             m = _DATA_RE.search(path)
             size = _size(path)
-            if not m or size is None:
+            if not m or size is None or not os.path.isfile(path):  # gone, or a pipe
                 continue
             shards.add(int(m.group(1)))
             total = int(m.group(2))
@@ -145,7 +145,7 @@ def _describe(rec: CheckpointRecord) -> None:
     else:
         from graphtui.formats.v1 import v1_files
 
-        v1 = [(p, _size(p)) for p in v1_files(prefix)]
+        v1 = [(p, _size(p)) for p in v1_files(prefix) if os.path.isfile(p)]
         files.extend((p, size) for p, size in v1 if size is not None)
         if files:
             rec.format = "V1"

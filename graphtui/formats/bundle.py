@@ -22,7 +22,7 @@ from graphtui.errors import ChecksumError, FormatError, MissingFileError
 from graphtui.formats import dtypes
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
-from graphtui.formats.sstable import Table
+from graphtui.formats.sstable import Table, open_regular
 from graphtui.formats.varint import VarintError, decode_varint
 
 if TYPE_CHECKING:  # numpy is imported when a value is decoded, not to list a checkpoint
@@ -261,7 +261,7 @@ class BundleReader:
         if view is None:
             path = data_path(self.prefix, shard, self.num_shards)
             try:
-                with open(path, "rb") as fh:
+                with open_regular(path) as fh:
                     st = os.fstat(fh.fileno())
                     if st.st_size == 0:
                         view = memoryview(b"")

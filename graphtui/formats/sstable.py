@@ -12,8 +12,10 @@ import bisect
 import contextlib
 import mmap
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from graphtui.errors import ChecksumError, FormatError
 from graphtui.formats import snappy
@@ -26,6 +28,19 @@ BLOCK_TRAILER_SIZE = 5
 NO_COMPRESSION = 0
 SNAPPY_COMPRESSION = 1
 MAX_BLOCK_SIZE = 1 << 31  # a block handle claiming more than this is corrupt for our purposes
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open a file to read, refusing what is not a regular file (without blocking on a FIFO:
+    a named pipe in place of a checkpoint file would otherwise hang the reader)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FormatError(path, "not a regular file (a pipe, device or directory)")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,7 @@ class Table:
         self._mapped_file: tuple[int, int] | None = None  # (st_dev, st_ino) of the mapped file
         if data is None:
             try:
-                with open(self.path, "rb") as fh:
+                with open_regular(self.path) as fh:
                     st = os.fstat(fh.fileno())
                     if st.st_size == 0:
                         raise FormatError(self.path, "file is empty, not a table")

@@ -1234,3 +1234,44 @@ def test_v1_and_const_with_empty_but_absurd_shape(
         node.attr["value"].tensor.tensor_shape.dim.add().size = d
     value = GraphIndex(mg).attrs("c")["value"]
     assert "too large" in value.reason
+
+
+# -- pipes and devices where files belong: refused, never a blocking open -----------------------
+
+
+def test_pipes_and_devices_never_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = _copy(tmp_path, "sharded")
+    prefix = directory / "model.ckpt"
+    shard = directory / "model.ckpt.data-00001-of-00002"
+    shard.unlink()
+    os.mkfifo(shard)
+    with load_checkpoint(prefix) as reader:
+        reader.get_tensor("tower_0/weights")  # the other shard is fine
+        with pytest.raises(FormatError, match="not a regular file") as exc_info:
+            reader.get_tensor("tower_1/weights")
+        assert _one_line(exc_info.value).startswith(str(shard))
+    _cli_fails(capsys, "cat", prefix, "tower_1/bias", names=(shard, "not a regular file"))
+    rc, out, err = _cli(capsys, "verify", prefix)
+    assert rc == 1 and err == "" and "not a regular file" in out
+    out_prefix = tmp_path / "out" / "x"
+    _cli_fails(capsys, "export", prefix, "--out", out_prefix, names=(shard,))
+    _no_output(out_prefix)
+    rc, out, _ = _cli(capsys, "history", directory, "--json")
+    (record,) = json.loads(out)["checkpoints"]
+    assert rc == 0 and not record["complete"] and "1 of 2 data shards missing" in record["problem"]
+    # a device in place of a shard, a pipe in place of the index, the meta graph, the state
+    shard.unlink()
+    shard.symlink_to("/dev/zero")
+    _cli_fails(capsys, "cat", prefix, "tower_1/bias", names=(shard, "not a regular file"))
+    (directory / "model.ckpt.meta").unlink()
+    os.mkfifo(directory / "model.ckpt.meta")
+    (directory / "checkpoint").unlink()
+    os.mkfifo(directory / "checkpoint")
+    rc, _, _ = _cli(capsys, "history", directory)
+    assert rc == 0
+    index = directory / "model.ckpt.index"
+    index.unlink()
+    os.mkfifo(index)
+    _cli_fails(capsys, "ls", prefix, names=(prefix,))
+    with pytest.raises(FormatError, match="not a regular file"):
+        Table(index)

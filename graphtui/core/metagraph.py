@@ -15,14 +15,17 @@ from graphtui._proto import pb
 from graphtui.errors import FormatError, MissingFileError
 from graphtui.formats.atomic import atomic_write
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
+from graphtui.formats.sstable import open_regular
 
 __all__ = ["read_meta_graph", "export_meta_graph", "clear_devices", "prepare_export"]
 
 
 def read_meta_graph(path: str | os.PathLike[str]) -> Any:
     """The ``MetaGraphDef`` stored in ``path`` (binary or text format)."""
+    if os.path.isdir(path):
+        raise FormatError(path, "is a directory, expected a .meta file")
     try:
-        with open(path, "rb") as f:
+        with open_regular(os.fspath(path)) as f:  # a pipe is refused, not waited on
             data = f.read()
     except FileNotFoundError:
         raise MissingFileError(path, "no such file") from None

@@ -1265,6 +1265,8 @@ def test_pipes_and_devices_never_block(tmp_path: Path, capsys: pytest.CaptureFix
     _cli_fails(capsys, "cat", prefix, "tower_1/bias", names=(shard, "not a regular file"))
     (directory / "model.ckpt.meta").unlink()
     os.mkfifo(directory / "model.ckpt.meta")
+    with pytest.raises(FormatError, match="not a regular file"):
+        read_meta_graph(directory / "model.ckpt.meta")
     (directory / "checkpoint").unlink()
     os.mkfifo(directory / "checkpoint")
     rc, _, _ = _cli(capsys, "history", directory)

@@ -13,11 +13,13 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.lazy import Lazy
 from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -66,7 +68,7 @@ PALETTE_VARIABLES = 2000  # variables offered by name in the command palette
 class GraphtuiApp(App[int]):
     """Explore one workspace: a graph, its checkpoints and their values."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "graphtui"
     COMMANDS = App.COMMANDS | {GraphtuiCommands}
     BINDINGS = [
@@ -93,32 +95,35 @@ class GraphtuiApp(App[int]):
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        initial = "graph" if self.ws.graph is not None else "variables"
+        panes: dict[str, Widget] = {
+            "graph": GraphPane(self.ws, id="graph-pane"),
+            "collections": CollectionsTree(self.ws, id="collections-tree"),
+            "variables": VariablesPane(self.ws, id="variables-pane"),
+            "value": ValuePane(id="value-pane"),
+            "history": HistoryPane(self.ws, id="history-pane"),
+            "diff": DiffPane(self.ws, id="diff-pane"),
+        }
         yield Header(show_clock=False, icon="◆")
-        with TabbedContent(id="tabs", initial="graph"):
-            with TabPane("1 Graph", id="graph"):
-                yield GraphPane(self.ws, id="graph-pane")
-            with TabPane("2 Collections", id="collections"):
-                yield CollectionsTree(self.ws, id="collections-tree")
-            with TabPane("3 Variables", id="variables"):
-                yield VariablesPane(self.ws, id="variables-pane")
-            with TabPane("4 Value", id="value"):
-                yield ValuePane(id="value-pane")
-            with TabPane("5 History", id="history"):
-                yield HistoryPane(self.ws, id="history-pane")
-            with TabPane("6 Diff", id="diff"):
-                yield DiffPane(self.ws, id="diff-pane")
+        with TabbedContent(id="tabs", initial=initial):
+            for i, (tab, title) in enumerate(TABS, start=1):
+                with TabPane(f"{i} {title}", id=tab):
+                    # hidden panes mount after the first frame
+                    yield panes[tab] if tab == initial else Lazy(panes[tab])
         yield Footer()
 
     def on_mount(self) -> None:
         self._update_subtitle()
-        self.query_one(ValuePane).show_value(None)
         for warning in self.ws.warnings:
             self.notify(warning, title="Warning", severity="warning", timeout=8)
         if self.ws.graph is not None:
             self.query_one(NodeTree).focus()
-            self.run_worker(self._warm_up, thread=True, group="warm-up", exit_on_error=False)
+            # after the first frame: the worker holds the GIL often enough to slow mounting
+            self.call_after_refresh(
+                self.run_worker, self._warm_up, thread=True, group="warm-up", exit_on_error=False
+            )
         else:
-            self.action_show_tab("variables")
+            self.query_one(VariablesTable).focus()
 
     def _update_subtitle(self) -> None:
         parts = [os.path.basename(self.ws.path) or self.ws.path]
@@ -129,16 +134,34 @@ class GraphtuiApp(App[int]):
         self.sub_title = "  ·  ".join(parts)
 
     def _warm_up(self) -> None:
-        """Build the graph's lazy indexes off the UI thread (search, consumers, collections)."""
+        """Build the graph's indexes off the UI thread, then let the panes use them: natural
+        order and lowered names (search), consumers, collections by node, the variable table
+        and the top scopes' parameter counts."""
         graph = self.ws.graph
         if graph is None:
             return
-        graph.search("\x00")  # lowered names and natural order
+        from graphtui.core.collections import CollectionTable
+        from graphtui.core.scopes import ScopeTree
+        from graphtui.core.variables import VariableTable
+
+        graph.natural_names()
+        graph.search("\x00")
         if len(graph):
             graph.consumers(graph.names[0])
-        from graphtui.core.collections import CollectionTable
-
         CollectionTable.of(graph).collections_of("")
+        VariableTable.of(graph)
+        scopes = ScopeTree.of(graph)
+        for entry in scopes.children(""):
+            if entry.is_scope:
+                scopes.param_count(entry.path)
+        self.call_from_thread(self._indexes_ready)
+
+    def _indexes_ready(self) -> None:
+        self.query_one(NodeTree).show_params()
+        details = self.query_one(NodeDetails)
+        details.indexed = True
+        if details.path is not None:
+            details.show(self.ws, details.path)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -454,6 +477,7 @@ class GraphtuiApp(App[int]):
     def action_stats_all(self) -> None:
         """Compute statistics of every variable shown (in a worker, with progress)."""
         values = []
+        self.variables_pane.ensure_rows()
         for row in self.variables_pane.rows:
             if row.key is None:
                 continue
@@ -529,7 +553,8 @@ class GraphtuiApp(App[int]):
             return False
         self._update_subtitle()
         self.query_one(HistoryPane).refresh_rows()
-        self.variables_pane.refresh_rows()
+        if self.variables_pane.built:
+            self.variables_pane.refresh_rows()
         pane = self.graph_pane
         path = pane.node_tree.cursor_path
         if path:

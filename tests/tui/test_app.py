@@ -397,6 +397,7 @@ async def test_history_activates_and_diffs() -> None:
         assert app.ws.active_prefix == str(TRAIN / "model.ckpt-40")
         assert app.value_stats is not None and app.value_stats.mean == 40  # the value followed
         assert "ckpt model.ckpt-40" in app.sub_title
+        await pilot.press("3")
         assert (
             "model.ckpt-40"
             in app.query_one(VariablesPane).query_one("#variables-summary").render().plain

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from graphtui.core.variables import VARIABLE_OPS
 from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.tui.fmt import human_bytes, human_count, shape_text, short_value
@@ -50,14 +51,19 @@ def _plain(label: str, value: str = "", style: str = "") -> Line:
     return Line(text)
 
 
-def describe(ws: Workspace, path: str) -> list[Line]:
-    """The detail lines of node or scope ``path``."""
+def describe(ws: Workspace, path: str, indexed: bool = True) -> list[Line]:
+    """The detail lines of node or scope ``path``.
+
+    Until ``indexed`` (the graph's consumer, collection and variable indexes, built by a worker
+    after start-up), consumers and collections are left out and variables are described only
+    for variable ops, so the first screen never waits for a whole-graph pass.
+    """
     graph = ws.graph
     if graph is None:
         return [Line(Text("No graph loaded (.meta).", style="dim"))]
     lines: list[Line] = [Line(Text(path, style="bold"))]
     if path not in graph:
-        return lines + _scope_lines(ws, path)
+        return lines + _scope_lines(ws, path, indexed)
     node = graph.node(path)
     lines.append(_plain("op", str(node.op), "bold"))
     lines.append(_plain("device", str(node.device) or "(none)"))
@@ -68,8 +74,12 @@ def describe(ws: Workspace, path: str) -> list[Line]:
         lines.append(_link("node", ref.node, str(ref), note))
     if len(inputs) > MAX_EDGES:
         lines.append(_plain(f"… {len(inputs) - MAX_EDGES} more"))
-    consumers = graph.consumers(path)
-    lines.append(_heading(f"Consumers ({len(consumers)})"))
+    if not indexed:
+        lines.append(_heading("Consumers (indexing the graph…)"))
+        consumers = []
+    else:
+        consumers = graph.consumers(path)
+        lines.append(_heading(f"Consumers ({len(consumers)})"))
     for consumer in consumers[:MAX_EDGES]:
         shown = ("^" if consumer.control else "") + consumer.node
         lines.append(_link("node", consumer.node, shown, graph.op(consumer.node)))
@@ -80,8 +90,10 @@ def describe(ws: Workspace, path: str) -> list[Line]:
     for key, value in attrs.items():
         shown = short_value(value) if isinstance(value, np.ndarray) else _attr_text(value)
         lines.append(_plain(f"{key} =", shown))
-    lines.extend(_collection_lines(ws, path))
-    lines.extend(_variable_lines(ws, path))
+    if indexed:
+        lines.extend(_collection_lines(ws, path))
+    if indexed or node.op in VARIABLE_OPS:
+        lines.extend(_variable_lines(ws, path))
     return lines
 
 
@@ -96,7 +108,7 @@ def _attr_text(value: object) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
-def _scope_lines(ws: Workspace, path: str) -> list[Line]:
+def _scope_lines(ws: Workspace, path: str, indexed: bool) -> list[Line]:
     from graphtui.core.scopes import ScopeTree
 
     assert ws.graph is not None
@@ -104,11 +116,15 @@ def _scope_lines(ws: Workspace, path: str) -> list[Line]:
     if not scopes.exists(path):
         return [_plain("not in the graph")]
     children = scopes.children(path)
-    return [
-        _plain("scope", f"{human_count(scopes.node_count(path))} nodes, {len(children)} children"),
-        _plain("params", human_count(scopes.param_count(path))),
-        _plain("trainable params", human_count(scopes.param_count(path, trainable_only=True))),
+    lines = [
+        _plain("scope", f"{human_count(scopes.node_count(path))} nodes, {len(children)} children")
     ]
+    if indexed:
+        lines.append(_plain("params", human_count(scopes.param_count(path))))
+        lines.append(
+            _plain("trainable params", human_count(scopes.param_count(path, trainable_only=True)))
+        )
+    return lines
 
 
 def _collection_lines(ws: Workspace, path: str) -> list[Line]:
@@ -198,6 +214,7 @@ class NodeDetails(OptionList):
         super().__init__(id=id)
         self.path: str | None = None
         self._ws: Workspace | None = None
+        self.indexed = False  # set by the app when its warm-up worker has built the indexes
 
     def show(self, ws: Workspace, path: str | None) -> None:
         self.path = path
@@ -207,7 +224,7 @@ class NodeDetails(OptionList):
             self.add_option(Option(Text("Select a node in the tree.", style="dim")))
             return
         try:
-            lines = describe(ws, path)
+            lines = describe(ws, path, self.indexed)
         except GraphtuiError as exc:
             lines = [Line(Text(str(exc), style="red"))]
         width = self.scrollable_content_region.width - 3  # room for the scrollbar

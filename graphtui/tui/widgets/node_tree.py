@@ -49,6 +49,7 @@ class NodeTree(Tree[ScopeEntry | None]):
         self.auto_expand = False
         self._loading: dict[int, _Loading] = {}
         self._positions: dict[str, dict[str, int]] = {}
+        self.params_ready = False  # parameter counts need the variable table (a worker builds it)
 
     def on_mount(self) -> None:
         if self.scopes is not None:
@@ -65,7 +66,7 @@ class NodeTree(Tree[ScopeEntry | None]):
         text = Text()
         if entry.is_scope:
             text.append(entry.name + "/", style="bold")
-            params = self.scopes.param_count(entry.path)
+            params = self.scopes.param_count(entry.path) if self.params_ready else 0
             detail = f"  {human_count(entry.node_count)} nodes"
             if params:
                 detail += f", {human_count(params)} params"
@@ -130,6 +131,16 @@ class NodeTree(Tree[ScopeEntry | None]):
         self._start(node, entry.path)
         self._load_more(node, upto=None, chunk=FIRST_CHUNK)
 
+    def show_params(self) -> None:
+        """Add parameter counts to the scopes already in the tree (the variables are indexed)."""
+        self.params_ready = True
+        stack = list(self.root.children)
+        while stack:
+            node = stack.pop()
+            if node.data is not None and node.data.is_scope:
+                node.set_label(self._label(node.data))
+                stack.extend(node.children)
+
     def action_toggle_expand_all(self) -> None:
         """Expand or collapse one scope: expanding a whole big graph at once would not help."""
         self.action_toggle_node()
@@ -164,7 +175,7 @@ class NodeTree(Tree[ScopeEntry | None]):
             except KeyError:
                 return None
             if index >= state.done:
-                self._load_more(node, upto=index)
+                self._load_more(node, upto=index, chunk=FIRST_CHUNK)
             node = node.children[index]
             scope = part_path
         return node

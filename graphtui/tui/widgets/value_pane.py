@@ -53,6 +53,7 @@ class ValuePane(Vertical):
     def on_mount(self) -> None:
         self.query_one("#value-progress").display = False
         self.query_one("#value-hist").display = False
+        self.show_value(None)
 
     @property
     def grid(self) -> TensorGrid:

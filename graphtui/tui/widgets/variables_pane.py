@@ -60,6 +60,7 @@ class VariablesPane(Vertical):
         self.rows: list[VariableRow] = []
         self.stats: dict[tuple[str, str], TensorStats] = {}
         self._shown_width = MIN_NAME
+        self.built = False
 
     def compose(self) -> ComposeResult:
         yield Label("", id="variables-summary")
@@ -70,7 +71,15 @@ class VariablesPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#variables-progress").display = False
-        self.refresh_rows()
+
+    def on_show(self) -> None:
+        self.ensure_rows()
+
+    def ensure_rows(self) -> None:
+        """Build the table the first time it is needed (not at start-up: joining the variables
+        of a big graph and measuring the table's cells takes a while)."""
+        if not self.built:
+            self.refresh_rows()
 
     def on_resize(self) -> None:
         if self.rows and self._name_width() != self._shown_width:
@@ -92,6 +101,7 @@ class VariablesPane(Vertical):
 
     def refresh_rows(self, keep: str | None = None) -> None:
         """Rebuild the rows (after a sort, a filter or a new active checkpoint)."""
+        self.built = True
         table = self.table
         if keep is None:
             keep = self.current_name()

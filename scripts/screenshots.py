@@ -1,0 +1,100 @@
+"""Write SVG screenshots of each pane of the app, on the bundled demo, into screenshots/.
+
+    .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 110x34]
+
+The app runs headless (Textual's ``run_test``); every worker finishes before a screenshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+Step = Callable[[Any], Awaitable[None]]
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def keys(*names: str) -> Step:
+    async def run(pilot: Any) -> None:
+        await pilot.press(*names)
+
+    return run
+
+
+def call(fn: Callable[[Any], object]) -> Step:
+    async def run(pilot: Any) -> None:
+        fn(pilot.app)
+
+    return run
+
+
+def first_kernel(app: Any) -> str:
+    rows = [r for r in app.ws.variables() if r.key and r.name.endswith("kernel") and not r.is_slot]
+    return str(rows[0].key) if rows else str(app.ws.variables()[0].key)
+
+
+def biggest(app: Any) -> str:
+    rows = [r for r in app.ws.variables() if r.key and not r.is_slot]
+    return str(max(rows, key=lambda r: (len(r.shape or ()), r.params)).key)
+
+
+SHOTS: list[tuple[str, list[Step]]] = [
+    ("01-graph", [call(lambda a: a.query_one("NodeTree").reveal(first_kernel(a)))]),
+    ("02-search", [keys("slash", *"kernel", "enter", "n")]),
+    ("03-collections", [keys("2"), call(lambda a: a.show_collection("trainable_variables"))]),
+    ("04-variables", [keys("3", "T")]),
+    ("05-value", [call(lambda a: a.open_value(biggest(a))), keys("right_square_bracket")]),
+    ("06-history", [keys("5")]),
+    ("07-diff", [keys("5", "home", "d")]),
+    ("08-help", [keys("question_mark")]),
+]
+
+
+async def shoot(out: Path, size: tuple[int, int]) -> list[Path]:
+    from graphtui.core.workspace import open_workspace
+    from graphtui.tui.app import GraphtuiApp
+
+    written = []
+    for name, steps in SHOTS:
+        app = GraphtuiApp(open_workspace(None))
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            for step in steps:
+                await step(pilot)
+                await settle(pilot)
+            app.clear_notifications()
+            await pilot.pause()
+            path = out / f"{name}.svg"
+            app.save_screenshot(path.name, str(out))
+            written.append(path)
+        app.ws.close()
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "screenshots"), help="output directory")
+    parser.add_argument("--size", default="110x34", help="terminal WIDTHxHEIGHT")
+    args = parser.parse_args()
+    width, height = (int(x) for x in args.size.lower().split("x"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    os.chdir(ROOT)  # paths in the screens relative to the repository
+    for path in asyncio.run(shoot(out, (width, height))):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -39,9 +39,11 @@ def call(fn: Callable[[Any], object]) -> Step:
     return run
 
 
-def first_kernel(app: Any) -> str:
-    rows = [r for r in app.ws.variables() if r.key and r.name.endswith("kernel") and not r.is_slot]
-    return str(rows[0].key) if rows else str(app.ws.variables()[0].key)
+def first_weights(app: Any) -> str:
+    """The graph node of the first model weight matrix (or of the first variable)."""
+    rows = [r for r in app.ws.variables() if r.node and not r.is_slot]
+    named = [r for r in rows if r.name.endswith(("weights", "kernel"))]
+    return str((named or rows)[0].node)
 
 
 def biggest(app: Any) -> str:
@@ -50,13 +52,13 @@ def biggest(app: Any) -> str:
 
 
 SHOTS: list[tuple[str, list[Step]]] = [
-    ("01-graph", [call(lambda a: a.query_one("NodeTree").reveal(first_kernel(a)))]),
+    ("01-graph", [call(lambda a: a.query_one("NodeTree").reveal(first_weights(a)))]),
     ("02-search", [keys("slash", *"kernel", "enter", "n")]),
     ("03-collections", [keys("2"), call(lambda a: a.show_collection("trainable_variables"))]),
     ("04-variables", [keys("3", "T")]),
     ("05-value", [call(lambda a: a.open_value(biggest(a))), keys("right_square_bracket")]),
     ("06-history", [keys("5")]),
-    ("07-diff", [keys("5", "home", "d")]),
+    ("07-diff", [keys("5", "up", "up", "up", "d")]),
     ("08-help", [keys("question_mark")]),
 ]
 

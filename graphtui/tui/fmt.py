@@ -62,8 +62,9 @@ def number(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def cell_text(value: Any, kind: str) -> str:
-    """One tensor element as grid text (``kind`` is the numpy dtype kind, or ``"O"``)."""
+def cell_text(value: Any, kind: str, width: int = 10) -> str:
+    """One tensor element as grid text of at most ``width`` cells where the value allows
+    (``kind`` is the numpy dtype kind, or ``"O"`` for strings)."""
     if kind == "O" or isinstance(value, (bytes, str)):
         if isinstance(value, bytes):
             try:
@@ -78,7 +79,12 @@ def cell_text(value: Any, kind: str) -> str:
         return str(int(value))
     if kind == "c":
         return f"{value.real:.3g}{value.imag:+.3g}j"
-    return f"{float(value):.5g}"
+    number = float(value)
+    for spec in (".5g", ".4g", ".3g", ".2e", ".1e"):
+        text = f"{number:{spec}}"
+        if len(text) <= width:
+            return text
+    return text
 
 
 def cell_width(kind: str) -> int:

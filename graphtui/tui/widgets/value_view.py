@@ -224,7 +224,7 @@ class TensorGrid(ScrollView, can_focus=True):
                     if value is None and self._wrapped:
                         segments.append(Segment(" " * cw))
                         continue
-                    text = cell_text(value, kind)
+                    text = cell_text(value, kind, cw - 1)
                     if len(text) > cw - 1:
                         text = text[: cw - 2] + "…"
                     style = _BAD if text in ("nan", "inf", "-inf") else Style()

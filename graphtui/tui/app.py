@@ -34,6 +34,7 @@ from graphtui.core.workspace import (
 )
 from graphtui.errors import CoreError, GraphtuiError, NotFoundError
 from graphtui.tui.commands import GraphtuiCommands
+from graphtui.tui.screens.action_host import ACTION_BINDINGS, ActionsHost
 from graphtui.tui.screens.dialogs import ErrorDialog, ExportDialog
 from graphtui.tui.screens.help import HelpScreen, KeyRow
 from graphtui.tui.widgets.collections_pane import CollectionsTree
@@ -65,7 +66,7 @@ PROGRESS_INTERVAL = 0.1  # seconds between progress reports from a worker
 PALETTE_VARIABLES = 2000  # variables offered by name in the command palette
 
 
-class GraphtuiApp(App[int]):
+class GraphtuiApp(ActionsHost, App[int]):
     """Explore one workspace: a graph, its checkpoints and their values."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -80,6 +81,7 @@ class GraphtuiApp(App[int]):
         Binding("backspace", "go_back", "Back", show=False, id="back"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", show=False, id="quit"),
+        *ACTION_BINDINGS,
     ]
 
     def __init__(self, workspace: Workspace) -> None:

@@ -1,0 +1,572 @@
+"""The writing actions as dialogs: restore from a checkpoint, rename a scope, re-export, strip.
+
+Each one previews what it would write with the core's planning functions, then writes through
+the core (which never writes over the source and verifies what it wrote).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, SelectionList, TextArea
+
+from graphtui.core.workspace import Workspace
+from graphtui.errors import ConflictError, CoreError
+from graphtui.tui.fmt import human_bytes
+from graphtui.tui.screens.action_base import (
+    ActionScreen,
+    Preview,
+    Step,
+    WriteRecord,
+    default_target,
+    labelled,
+    record_write,
+    short_path,
+)
+
+RENAME_MODES = (
+    ("all", "graph and checkpoint"),
+    ("graph", "graph only"),
+    ("checkpoint", "checkpoint only"),
+)
+STRIP_DEFAULTS = ("*/Adam*", "*/ExponentialMovingAverage")
+
+
+def lines_of(text: str) -> list[str]:
+    """Non-empty, stripped lines."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def counts_text(parts: list[tuple[int, str, str]]) -> Text:
+    """``8 matched · 1 missing``: each count styled when non-zero."""
+    text = Text()
+    for i, (n, label, style) in enumerate(parts):
+        if i:
+            text.append(" · ", style="dim")
+        text.append(f"{n} {label}", style=style if n else "dim")
+    return text
+
+
+# -- restore --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestoreValues:
+    source: str
+    amap: tuple[str, ...]
+    allow_missing: bool
+    reshape: bool
+    target: str
+
+
+class RestoreScreen(ActionScreen):
+    """Bind a checkpoint's values to this graph's variables through an assignment map."""
+
+    TITLE_TEXT = "Restore from a checkpoint into this graph"
+    WRITE_LABEL = "Restore"
+
+    def __init__(self, ws: Workspace, source: str = "") -> None:
+        super().__init__(ws)
+        self.source = source
+
+    def compose_form(self) -> ComposeResult:
+        yield labelled(
+            "Source checkpoint",
+            Input(
+                short_path(self.source) if self.source else "",
+                placeholder="checkpoint prefix, .index or directory",
+                id="restore-source",
+                compact=True,
+                select_on_focus=False,
+            ),
+        )
+        yield labelled(
+            "Graph", Label(short_path(self.ws.meta_path or "(none)"), id="restore-graph")
+        )
+        yield labelled(
+            "Assignment map",
+            TextArea(
+                "",
+                id="restore-map",
+                compact=True,
+                placeholder="one per line: ckpt_scope/=graph_scope/   (or ckpt/var=graph/var, /=graph_scope/)",
+            ),
+        )
+        yield labelled(
+            "Options",
+            Horizontal(
+                Checkbox("allow missing", id="restore-allow-missing", compact=True),
+                Checkbox("reshape", id="restore-reshape", compact=True),
+                classes="field",
+            ),
+        )
+        yield labelled(
+            "Write to",
+            Input(
+                default_target(self.ws, "restored"),
+                id="restore-target",
+                compact=True,
+                select_on_focus=False,
+            ),
+        )
+
+    def first_focus(self) -> Widget | None:
+        return (
+            self.query_one("#restore-map", TextArea)
+            if self.source
+            else self.query_one("#restore-source", Input)
+        )
+
+    def values(self) -> RestoreValues:
+        return RestoreValues(
+            source=self.query_one("#restore-source", Input).value.strip(),
+            amap=tuple(lines_of(self.query_one("#restore-map", TextArea).text)),
+            allow_missing=self.query_one("#restore-allow-missing", Checkbox).value,
+            reshape=self.query_one("#restore-reshape", Checkbox).value,
+            target=self.query_one("#restore-target", Input).value.strip(),
+        )
+
+    def compute_preview(self, values: RestoreValues) -> Preview:
+        from graphtui.core.checkpoint import CheckpointReader, resolve_checkpoint
+        from graphtui.core.restore import parse_map, plan_restore
+
+        graph = self.ws.graph
+        if graph is None or not graph.has_meta_graph:
+            raise CoreError("restore needs a meta graph to restore into")
+        if not values.source:
+            return Preview(False, Text("Enter the checkpoint to take values from.", style="yellow"))
+        if not values.amap:
+            return Preview(
+                False, Text("Enter at least one map line: ckpt_scope/=graph_scope/", style="yellow")
+            )
+        amap = parse_map(list(values.amap))
+        _fmt, prefix = resolve_checkpoint(values.source)
+        reader = CheckpointReader(prefix)
+        try:
+            # planned with allow_missing so the report lists what is missing either way
+            report = plan_restore(
+                graph.meta_graph, reader, amap, allow_missing=True, reshape=values.reshape
+            ).report
+        finally:
+            with contextlib.suppress(BufferError, OSError):
+                reader.close()
+        rows: list[tuple[str, str, str]] = []
+        for a in report.matched:
+            part = (
+                ""
+                if a.extents is None
+                else " [" + ", ".join(f"{s}:{s + n}" for s, n in a.extents) + "]"
+            )
+            rows.append(("matched", a.variable, f"← {a.key}{part}"))
+        rows += [("reshaped", r, "") for r in report.reshaped]
+        rows += [("initialized", v, "from its constant initializer") for v in report.initialized]
+        missing_note = "left to its initializer" if values.allow_missing else "no value: refused"
+        rows += [("missing", v, missing_note) for v in report.missing]
+        rows += [("unused", k, "checkpoint tensor nothing takes") for k in report.unused]
+        summary = counts_text(
+            [
+                (len(report.matched), "matched", "green"),
+                (
+                    len(report.missing),
+                    "missing",
+                    "bold red" if not values.allow_missing else "yellow",
+                ),
+                (len(report.initialized), "initialized", "cyan"),
+                (len(report.unused), "unused", ""),
+                (len(report.mismatched), "mismatched", "bold red"),
+                (len(report.reshaped), "reshaped", "yellow"),
+            ]
+        )
+        ok = not (report.missing and not values.allow_missing)
+        if not ok:
+            summary.append(
+                "\nMissing variables would have no value: tick 'allow missing' to leave them to their initializers.",
+                style="red",
+            )
+        if not values.target:
+            ok = False
+            summary.append("\nEnter where to write.", style="yellow")
+        return Preview(ok, summary, rows)
+
+    def confirm_text(self, values: RestoreValues) -> Text | str:
+        n = len(self.preview.rows) if self.preview else 0
+        return (
+            f"Write a new checkpoint to {values.target}\n"
+            f"with values from {values.source} ({n} preview rows),\n"
+            f"and {os.path.basename(values.target)}.meta (this graph). The source is not changed."
+        )
+
+    def run_write(self, values: RestoreValues, step: Step) -> WriteRecord:
+        from graphtui.core.restore import parse_map, restore
+
+        meta = self.ws.meta_path
+        if meta is None:
+            raise CoreError("restore needs a meta graph to restore into")
+        amap = parse_map(list(values.amap))
+        record, _ = record_write(
+            "Restore",
+            values.target,
+            lambda: restore(
+                meta,
+                values.source,
+                amap,
+                values.target,
+                allow_missing=values.allow_missing,
+                reshape=values.reshape,
+                fault=step,
+            )[1],
+        )
+        return record
+
+
+# -- rename ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenameValues:
+    old: str
+    new: str
+    mode: str
+    target: str
+
+
+class RenameScreen(ActionScreen):
+    """Rename a scope consistently through graph, collections, saver and checkpoint keys."""
+
+    TITLE_TEXT = "Rename a scope"
+    WRITE_LABEL = "Rename"
+
+    def __init__(self, ws: Workspace, scope: str = "") -> None:
+        super().__init__(ws)
+        self.scope = scope
+
+    def compose_form(self) -> ComposeResult:
+        yield labelled(
+            "Old scope", Input(self.scope, id="rename-old", compact=True, select_on_focus=False)
+        )
+        yield labelled(
+            "New scope", Input(self.scope, id="rename-new", compact=True, select_on_focus=False)
+        )
+        has_graph = self.ws.graph is not None and self.ws.graph.has_meta_graph
+        has_ckpt = self.ws.active is not None
+        buttons = []
+        for mode, label in RENAME_MODES:
+            usable = (mode != "graph" or has_graph) and (mode != "checkpoint" or has_ckpt)
+            first = mode == ("all" if has_graph else "checkpoint")
+            buttons.append(
+                RadioButton(label, value=first, id=f"rename-mode-{mode}", disabled=not usable)
+            )
+        yield labelled("Rename in", RadioSet(*buttons, id="rename-mode", compact=True))
+        yield labelled(
+            "Write to",
+            Input(
+                default_target(self.ws, "renamed"),
+                id="rename-target",
+                compact=True,
+                select_on_focus=False,
+            ),
+        )
+
+    def first_focus(self) -> Widget | None:
+        box = self.query_one("#rename-new", Input)
+        return box
+
+    def values(self) -> RenameValues:
+        radio = self.query_one("#rename-mode", RadioSet)
+        index = radio.pressed_index
+        mode = RENAME_MODES[index][0] if index >= 0 else "all"
+        return RenameValues(
+            old=self.query_one("#rename-old", Input).value.strip(),
+            new=self.query_one("#rename-new", Input).value.strip(),
+            mode=mode,
+            target=self.query_one("#rename-target", Input).value.strip(),
+        )
+
+    def compute_preview(self, values: RenameValues) -> Preview:
+        from graphtui.core.names import ScopeMap
+        from graphtui.core.rename import plan_rename
+
+        if not values.old or not values.new:
+            return Preview(
+                False, Text("Enter the scope to rename and its new name.", style="yellow")
+            )
+        if values.old.rstrip("/") == values.new.rstrip("/"):
+            return Preview(False, Text("Type the new name of the scope.", style="yellow"))
+        graph = self.ws.graph
+        meta_graph = graph.meta_graph if graph is not None and graph.has_meta_graph else None
+        names = self.ws.active.names() if self.ws.active is not None else None
+        plan = plan_rename(ScopeMap([(values.old, values.new)]), meta_graph, names, values.mode)
+        report = plan.report
+        counts = [
+            (report.nodes, "nodes", "bold"),
+            (report.inputs, "inputs", "bold"),
+            (report.collection_items, "collection items", "bold"),
+            (report.saver_fields, "saver fields", "bold"),
+            (report.signature_tensors, "signature tensors", "bold"),
+            (report.checkpoint_keys, "checkpoint keys", "bold"),
+        ]
+        summary = Text("Changes: ", style="bold")
+        summary.append_text(counts_text(counts))
+        rows = [("count", label, str(n)) for n, label, _ in counts]
+        rows += [("key", old, f"→ {new}") for old, new in plan.renamed_keys.items()]
+        ok = bool(values.target)
+        if not ok:
+            summary.append("\nEnter where to write.", style="yellow")
+        return Preview(ok, summary, rows)
+
+    def confirm_text(self, values: RenameValues) -> Text | str:
+        mode = dict(RENAME_MODES)[values.mode]
+        return (
+            f"Rename {values.old!r} to {values.new!r} ({mode}) and write the result to\n"
+            f"{values.target}. The source is not changed: U (undo) reopens it."
+        )
+
+    def run_write(self, values: RenameValues, step: Step) -> WriteRecord:
+        from graphtui.core.names import ScopeMap
+        from graphtui.core.rename import rename
+
+        src = self.ws.active_prefix or self.ws.meta_path
+        if src is None:
+            raise CoreError("nothing to rename: no checkpoint and no meta graph")
+        scopes = ScopeMap([(values.old, values.new)])
+        record, _ = record_write(
+            "Rename",
+            values.target,
+            lambda: rename(
+                src, values.target, scopes, mode=values.mode, meta=self.ws.meta_path, fault=step
+            )[1],
+        )
+        return record
+
+
+# -- re-export ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportValues:
+    target: str
+    as_text: bool
+    clear_devices: bool
+    collections: tuple[str, ...] | None  # None: all of them
+
+
+class ExportScreen(ActionScreen):
+    """Write the graph and checkpoint again: text or binary, devices cleared, some collections."""
+
+    TITLE_TEXT = "Re-export graph and checkpoint"
+    WRITE_LABEL = "Export"
+
+    def __init__(self, ws: Workspace) -> None:
+        super().__init__(ws)
+        self.all_collections: list[str] = []
+        if ws.graph is not None and ws.graph.has_meta_graph:
+            from graphtui.core.collections import CollectionTable
+
+            self.all_collections = list(CollectionTable.of(ws.graph).keys())  # noqa: SIM118
+
+    def compose_form(self) -> ComposeResult:
+        yield labelled(
+            "Write to",
+            Input(
+                default_target(self.ws, "exported"),
+                id="export-target",
+                compact=True,
+                select_on_focus=False,
+            ),
+        )
+        yield labelled(
+            "Options",
+            Horizontal(
+                Checkbox("meta graph as text", id="export-text", compact=True),
+                Checkbox("clear devices", id="export-clear-devices", compact=True),
+                classes="field",
+            ),
+        )
+        if self.all_collections:
+            items = [(key, key, True) for key in self.all_collections]
+            yield labelled(
+                "Collections", SelectionList[str](*items, id="export-collections", compact=True)
+            )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        with contextlib.suppress(Exception):
+            self.query_one("#export-collections").styles.height = min(8, len(self.all_collections))
+
+    def first_focus(self) -> Widget | None:
+        return self.query_one("#export-target", Input)
+
+    def values(self) -> ExportValues:
+        chosen: tuple[str, ...] | None = None
+        if self.all_collections:
+            selected = self.query_one("#export-collections", SelectionList).selected
+            if len(selected) != len(self.all_collections):
+                chosen = tuple(k for k in self.all_collections if k in selected)
+        return ExportValues(
+            target=self.query_one("#export-target", Input).value.strip(),
+            as_text=self.query_one("#export-text", Checkbox).value,
+            clear_devices=self.query_one("#export-clear-devices", Checkbox).value,
+            collections=chosen,
+        )
+
+    def compute_preview(self, values: ExportValues) -> Preview:
+        reader = self.ws.active
+        rows: list[tuple[str, str, str]] = []
+        summary = Text()
+        if reader is not None:
+            infos = reader.tensors()
+            summary.append(
+                f"{len(infos)} tensors ({human_bytes(sum(i.nbytes for i in infos))}) copied as they are",
+                style="bold",
+            )
+        else:
+            summary.append("No checkpoint: the meta graph alone", style="bold")
+        if self.ws.graph is not None and self.ws.graph.has_meta_graph:
+            summary.append(f" · meta graph as {'text' if values.as_text else 'binary'}")
+            summary.append(" · devices cleared" if values.clear_devices else " · devices kept")
+            kept = self.all_collections if values.collections is None else list(values.collections)
+            summary.append(f" · {len(kept)} of {len(self.all_collections)} collections")
+            rows += [
+                ("keep" if k in kept else "drop", k, "collection") for k in self.all_collections
+            ]
+        ok = bool(values.target)
+        if not ok:
+            summary.append("\nEnter where to write.", style="yellow")
+        if values.collections == ():
+            summary.append("\nNo collection selected: the result keeps none.", style="yellow")
+        return Preview(ok, summary, rows)
+
+    def confirm_text(self, values: ExportValues) -> Text | str:
+        return f"Export to {values.target}? The source is not changed."
+
+    def run_write(self, values: ExportValues, step: Step) -> WriteRecord:
+        from graphtui.core.export import export
+
+        src = self.ws.active_prefix or self.ws.meta_path
+        if src is None:
+            raise CoreError("nothing to export: no checkpoint and no meta graph")
+        # an empty selection keeps no collection; None keeps them all
+        collections: list[str] | None = (
+            None if values.collections is None else list(values.collections)
+        )
+        if collections == []:
+            collections = [""]  # a name no collection has: prepare_export keeps none
+        record, _ = record_write(
+            "Export",
+            values.target,
+            lambda: export(
+                src,
+                values.target,
+                as_text=values.as_text,
+                clear_devices=values.clear_devices,
+                collections=collections,
+                meta=self.ws.meta_path,
+                fault=step,
+            ),
+        )
+        return record
+
+
+# -- strip ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StripValues:
+    patterns: tuple[str, ...]
+    target: str
+
+
+class StripScreen(ActionScreen):
+    """Drop checkpoint keys matching glob patterns (optimizer slots, moving averages)."""
+
+    TITLE_TEXT = "Strip variables from the checkpoint"
+    WRITE_LABEL = "Strip"
+
+    def compose_form(self) -> ComposeResult:
+        yield labelled(
+            "Drop keys matching",
+            TextArea("\n".join(STRIP_DEFAULTS), id="strip-patterns", compact=True),
+        )
+        yield Label("One glob per line; * also crosses /.", classes="hint")
+        yield labelled(
+            "Write to",
+            Input(
+                default_target(self.ws, "stripped"),
+                id="strip-target",
+                compact=True,
+                select_on_focus=False,
+            ),
+        )
+
+    def first_focus(self) -> Widget | None:
+        return self.query_one("#strip-patterns", TextArea)
+
+    def values(self) -> StripValues:
+        return StripValues(
+            patterns=tuple(lines_of(self.query_one("#strip-patterns", TextArea).text)),
+            target=self.query_one("#strip-target", Input).value.strip(),
+        )
+
+    def compute_preview(self, values: StripValues) -> Preview:
+        from graphtui.core.strip import matcher
+
+        reader = self.ws.active
+        if reader is None:
+            raise CoreError("no checkpoint to strip")
+        if not values.patterns:
+            return Preview(False, Text("Enter at least one pattern.", style="yellow"))
+        drop = matcher(list(values.patterns))
+        rows: list[tuple[str, str, str]] = []
+        dropped = kept = dropped_bytes = kept_bytes = 0
+        for info in reader.tensors():
+            if drop(info.name):
+                dropped += 1
+                dropped_bytes += info.nbytes
+                rows.append(("drop", info.name, human_bytes(info.nbytes)))
+            else:
+                kept += 1
+                kept_bytes += info.nbytes
+        summary = Text(f"{dropped} keys match", style="bold yellow" if dropped else "dim")
+        summary.append(f" ({human_bytes(dropped_bytes)} saved)", style="bold")
+        summary.append(f" · {kept} kept ({human_bytes(kept_bytes)})")
+        ok = dropped > 0 and kept > 0 and bool(values.target)
+        if not dropped:
+            summary.append("\nNo checkpoint key matches: nothing to strip.", style="yellow")
+        elif not kept:
+            summary.append("\nThe patterns match every tensor: nothing would be left.", style="red")
+        elif not values.target:
+            summary.append("\nEnter where to write.", style="yellow")
+        return Preview(ok, summary, rows)
+
+    def confirm_text(self, values: StripValues) -> Text | str:
+        n = len(self.preview.rows) if self.preview else 0
+        return f"Write {values.target} without the {n} matching keys? The source is not changed."
+
+    def run_write(self, values: StripValues, step: Step) -> WriteRecord:
+        from graphtui.core.strip import strip
+
+        src = self.ws.active_prefix
+        if src is None:
+            raise CoreError("no checkpoint to strip")
+        record, _ = record_write(
+            "Strip",
+            values.target,
+            lambda: strip(
+                src, values.target, list(values.patterns), meta=self.ws.meta_path, fault=step
+            )[1],
+        )
+        return record
+
+
+def conflicts_of(exc: BaseException) -> list[str]:
+    return list(exc.conflicts) if isinstance(exc, ConflictError) else []
+
+
+__all__: list[Any] = ["ExportScreen", "RenameScreen", "RestoreScreen", "StripScreen"]

@@ -1,0 +1,217 @@
+"""Edits of a directory's ``checkpoint`` state file: roll back to an older checkpoint, and
+repair paths after the directory moved. Both show the state file now, check the edit with the
+core before anything is written, and show the exact before/after diff once applied."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import DataTable, Label, OptionList
+from textual.widgets.option_list import Option
+
+from graphtui.core.history import CheckpointRecord
+from graphtui.core.workspace import Workspace
+from graphtui.errors import GraphtuiError
+from graphtui.formats.state_file import DEFAULT_NAME
+from graphtui.tui.fmt import human_bytes
+from graphtui.tui.screens.action_base import (
+    KIND_STYLES,
+    ActionScreen,
+    Preview,
+    Step,
+    WriteRecord,
+    labelled,
+    read_text,
+    short_path,
+)
+
+
+class _DryRun(GraphtuiError):
+    """Raised by the fault hook at the first write: the core accepted the edit."""
+
+
+def _stop_at_write(step: str) -> None:
+    raise _DryRun(step)
+
+
+def diff_rows(before: str, after: str) -> list[tuple[str, str, str]]:
+    """The state file's lines, marked ``-`` removed, ``+`` added, ``=`` kept."""
+    rows: list[tuple[str, str, str]] = []
+    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
+        tag, text = line[:1], line[2:]
+        if tag == "?":
+            continue
+        rows.append(({"-": "-", "+": "+"}.get(tag, "="), text, ""))
+    return rows
+
+
+@dataclass(frozen=True)
+class StateValues:
+    prefix: str  # the checkpoint to make the latest ("" for fix-paths)
+
+
+class StateFileScreen(ActionScreen):
+    """Roll back (``mode="rollback"``) or repair paths (``mode="fix"``) of a state file."""
+
+    def __init__(
+        self, ws: Workspace, directory: str, mode: str, selected: str | None = None
+    ) -> None:
+        super().__init__(ws)
+        self.directory = directory
+        self.mode = mode
+        self.selected = selected
+        self.state_path = os.path.join(directory, DEFAULT_NAME)
+        self.records: list[CheckpointRecord] = [
+            r for r in (ws.history.records if ws.history is not None else []) if r.complete
+        ]
+        if mode == "rollback":
+            self.TITLE_TEXT = "Roll back: make an older checkpoint the latest"
+            self.WRITE_LABEL = "Roll back"
+        else:
+            self.TITLE_TEXT = "Repair the state file's paths"
+            self.WRITE_LABEL = "Repair"
+
+    def compose_form(self) -> ComposeResult:
+        yield labelled("State file", Label(short_path(self.state_path), id="state-path"))
+        if self.mode == "rollback":
+            options = []
+            for rec in self.records:
+                text = Text(rec.name, style="bold")
+                if rec.step is not None:
+                    text.append(f"  step {rec.step}", style="dim")
+                text.append(f"  {human_bytes(rec.size)}", style="dim")
+                if rec.latest:
+                    text.append("  latest", style="green")
+                options.append(Option(text, id=rec.prefix))
+            box = OptionList(*options, id="state-records", compact=True)
+            box.styles.height = max(1, min(6, len(options)))
+            yield labelled("Make latest", box)
+            yield Label(
+                "The chosen checkpoint becomes model_checkpoint_path and moves to the end of "
+                "all_model_checkpoint_paths; no checkpoint is deleted.",
+                classes="hint",
+            )
+        else:
+            yield Label(
+                "Absolute paths into this directory, or to checkpoints now found here, become "
+                "relative; other paths are kept and listed.",
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        if self.mode == "rollback" and self.records:
+            box = self.query_one("#state-records", OptionList)
+            index = 0
+            for i, rec in enumerate(self.records):
+                if self.selected is not None and os.path.normpath(rec.prefix) == os.path.normpath(
+                    self.selected
+                ):
+                    index = i
+            box.highlighted = index
+        super().on_mount()
+
+    def first_focus(self) -> Widget | None:
+        if self.mode == "rollback":
+            return self.query_one("#state-records", OptionList)
+        return None
+
+    def values(self) -> StateValues:
+        if self.mode != "rollback":
+            return StateValues("")
+        box = self.query_one("#state-records", OptionList)
+        index = box.highlighted
+        if index is None or not 0 <= index < len(self.records):
+            return StateValues("")
+        return StateValues(self.records[index].prefix)
+
+    def _current_rows(self) -> list[tuple[str, str, str]]:
+        text = read_text(self.state_path)
+        if text is None:
+            return [("state", "(no state file yet: one will be written)", "")]
+        return [("state", line, "") for line in text.splitlines()]
+
+    def compute_preview(self, values: StateValues) -> Preview:
+        from graphtui.core.state_ops import fix_paths, rollback
+
+        rows = self._current_rows()
+        if self.mode == "rollback":
+            if not values.prefix:
+                return Preview(
+                    False, Text("No complete checkpoint to roll back to.", style="yellow"), rows
+                )
+            name = os.path.basename(values.prefix)
+            with contextlib.suppress(_DryRun):  # the core accepted it: nothing was written
+                rollback(self.directory, values.prefix, fault=_stop_at_write)
+            summary = Text(f"{name} becomes the latest checkpoint.", style="bold")
+            rec = next((r for r in self.records if r.prefix == values.prefix), None)
+            if rec is not None and rec.latest:
+                summary.append(
+                    " (It already is: only the order of the list may change.)", style="dim"
+                )
+            summary.append("\nThe state file now:", style="dim")
+            return Preview(True, summary, rows)
+        try:
+            change = fix_paths(self.directory, fault=_stop_at_write)
+        except _DryRun:
+            summary = Text("Paths will be rewritten relative to the directory.", style="bold")
+            summary.append("\nThe state file now:", style="dim")
+            return Preview(True, summary, rows)
+        notes = [("=", c, "") for c in change.changes]
+        return Preview(
+            False,
+            Text("Nothing to fix: " + "; ".join(change.changes), style="yellow"),
+            notes + rows,
+        )
+
+    def confirm_text(self, values: StateValues) -> Text | str:
+        if self.mode == "rollback":
+            return (
+                f"Make {os.path.basename(values.prefix)} the latest checkpoint in\n"
+                f"{short_path(self.state_path)}? U (undo) writes the old text back."
+            )
+        return f"Rewrite the paths in {short_path(self.state_path)}? U (undo) writes the old text back."
+
+    def run_write(self, values: StateValues, step: Step) -> WriteRecord:
+        from graphtui.core.state_ops import fix_paths, rollback
+
+        existed = os.path.isfile(self.state_path)
+        if self.mode == "rollback":
+            change = rollback(self.directory, values.prefix, fault=step)
+            title = "Roll back"
+        else:
+            change = fix_paths(self.directory, fault=step)
+            title = "Repair paths"
+        message = Text("✔ ", style="bold green")
+        if change.after == change.before:
+            message.append("Nothing changed: " + "; ".join(change.changes))
+        else:
+            message.append(f"Updated {short_path(change.state_file)}: ", style="bold")
+            message.append("; ".join(change.changes))
+        return WriteRecord(
+            title,
+            message,
+            state_file=change.state_file if change.after != change.before else None,
+            state_before=change.before if existed else None,
+            state_after=change.after,
+        )
+
+    def show_written(self, record: WriteRecord) -> None:
+        before = record.state_before or ""
+        after = record.state_after or ""
+        self.query_one("#action-summary", Label).update(
+            Text("The state file, before (-) and after (+):", style="bold")
+        )
+        table = self.query_one("#action-table", DataTable)
+        table.clear()
+        for kind, line, detail in diff_rows(before, after):
+            table.add_row(
+                Text(kind, style=KIND_STYLES[kind]),
+                Text(line, style=KIND_STYLES[kind] if kind != "=" else ""),
+                detail,
+            )

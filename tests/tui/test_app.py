@@ -513,3 +513,23 @@ def test_run_app_reports_bad_path_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("graphtui: error: ") and err.count("\n") == 1
     assert os.fspath(tmp_path / "nope") in err
+
+
+async def test_value_view_of_every_dtype_and_empty_tensors() -> None:
+    app = make_app(DATA / "dtypes")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        reader = load_checkpoint(DATA / "dtypes" / "model.ckpt")
+        grid = app.query_one(TensorGrid)
+        for name in reader.names():
+            assert app.open_value(name)
+            await settle(pilot)
+            assert not isinstance(app.screen, ErrorDialog), name
+            text = screen_text(app)
+            full = reader.get_tensor(name)
+            if full.size == 0:
+                assert "No elements" in text and grid.slice_count == 0
+            elif full.ndim >= 2:
+                assert grid.grid_shape == full.shape[-2:]
+                got, want = grid.element(0, 0), full[(0,) * full.ndim]
+                assert got == want or (got != got and want != want)  # NaN is NaN

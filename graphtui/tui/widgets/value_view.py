@@ -81,7 +81,7 @@ class TensorGrid(ScrollView, can_focus=True):
     @property
     def grid_shape(self) -> tuple[int, int]:
         """(rows, columns) of the current slice as drawn."""
-        if self.value is None:
+        if self.value is None or self.value.size == 0:
             return 0, 0
         shape = self.value.shape
         if not shape:
@@ -92,6 +92,8 @@ class TensorGrid(ScrollView, can_focus=True):
 
     @property
     def slice_count(self) -> int:
+        if self.value is None or self.value.size == 0:
+            return 0
         return math.prod(self.lead_shape)
 
     @property
@@ -196,6 +198,9 @@ class TensorGrid(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if self.value is not None and self.value.size == 0 and not self.error:
+            text = "" if y else "No elements (a dimension is 0)."
+            return Strip([Segment(text[:width].ljust(width), _INDEX)])
         if self.value is None or self.error:
             text = self.error or ("" if y else "No value: open a variable (Enter in the table).")
             return Strip([Segment(text[:width].ljust(width), _BAD if self.error else _INDEX)])

@@ -533,3 +533,33 @@ async def test_value_view_of_every_dtype_and_empty_tensors() -> None:
                 assert grid.grid_shape == full.shape[-2:]
                 got, want = grid.element(0, 0), full[(0,) * full.ndim]
                 assert got == want or (got != got and want != want)  # NaN is NaN
+
+
+async def test_history_marks_missing_incomplete_and_unlisted(tmp_path: Path) -> None:
+    import shutil
+
+    for name in os.listdir(TRAIN):
+        shutil.copy(TRAIN / name, tmp_path / name)
+    (tmp_path / "model.ckpt-30.data-00000-of-00001").unlink()  # incomplete
+    state = (tmp_path / "checkpoint").read_text()
+    (tmp_path / "checkpoint").write_text(state + 'all_model_checkpoint_paths: "model.ckpt-20"\n')
+    _write(tmp_path / "model.ckpt-60", {"global_step": np.array(60, np.int64)})  # not listed
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        text = screen_text(app)
+        rows = {line.split()[1]: line for line in text.splitlines() if "model.ckpt-" in line[:25]}
+        assert "incomplete: no data file" in rows["model.ckpt-30"]
+        assert "missing" in rows["model.ckpt-20"]
+        assert "not in state file" in rows["model.ckpt-60"]
+        assert "▶ active latest kept" in rows["model.ckpt-50"]
+        # a missing checkpoint cannot become active: the dialog says why, the app goes on
+        history = app.query_one(HistoryPane)
+        history.table.move_cursor(row=[r.name for r in history.records].index("model.ckpt-20"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        await pilot.press("escape")
+        assert app.ws.active_prefix == str(tmp_path / "model.ckpt-50")

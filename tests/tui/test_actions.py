@@ -92,15 +92,18 @@ def table_rows(screen: ActionScreen) -> list[tuple[str, str, str]]:
     return out  # type: ignore[return-value]
 
 
-async def type_into(pilot: Any, widget: Input | TextArea, text: str, *, clear: bool = True) -> None:
+async def type_into(pilot: Any, widget: Input | TextArea, text: str) -> None:
+    """Replace the widget's text: all but the last character set at once (typing long paths
+    key by key is slow), the last one typed."""
     widget.focus()
     await pilot.pause()
-    if clear:
-        if isinstance(widget, Input):
-            widget.value = ""
-        else:
-            widget.text = ""
-    await pilot.press(*text.replace("\n", "\r"))  # \r: the key named enter
+    if isinstance(widget, Input):
+        widget.value = text[:-1]
+        widget.cursor_position = len(widget.value)
+    else:
+        widget.text = text[:-1]
+        widget.move_cursor(widget.document.end)
+    await pilot.press("enter" if text[-1] == "\n" else text[-1])
 
 
 # -- restore --------------------------------------------------------------------------------------
@@ -118,7 +121,7 @@ async def test_restore_previews_refuses_missing_then_writes(tmp_path: Path) -> N
         assert isinstance(screen, RestoreScreen)
         assert "Enter the checkpoint" in summary(screen)
         assert app.focused is screen.query_one("#restore-source", Input)
-        await pilot.press(*str(source))
+        await type_into(pilot, screen.query_one("#restore-source", Input), str(source))
         await pilot.press("tab")  # to the assignment map
         assert isinstance(app.focused, TextArea)
         await pilot.press(*"old_scope/=new_scope/")
@@ -148,15 +151,26 @@ async def test_restore_previews_refuses_missing_then_writes(tmp_path: Path) -> N
         assert not screen.dirty
         assert "verified" in str(screen.query_one("#action-status").render())
         assert tree_digest(restore_dir) == {**before, **tree_digest(restore_dir)}  # source intact
-        with graphtui.load_checkpoint(str(target)) as got, graphtui.load_checkpoint(str(source)) as src:
+        with (
+            graphtui.load_checkpoint(str(target)) as got,
+            graphtui.load_checkpoint(str(source)) as src,
+        ):
             assert "extra/bias" not in got.names()
-            np.testing.assert_array_equal(got.get_tensor("new_scope/var1"), src.get_tensor("old_scope/var1"))
+            np.testing.assert_array_equal(
+                got.get_tensor("new_scope/var1"), src.get_tensor("old_scope/var1")
+            )
             np.testing.assert_array_equal(
                 got.get_tensor("new_scope/inner/var3"), src.get_tensor("old_scope/inner/var3")
             )
-        with graphtui.load_checkpoint(str(restore_dir / "expected_a_scope" / "model.ckpt")) as tf_got:
-            with graphtui.load_checkpoint(str(target)) as got:
-                np.testing.assert_array_equal(got.get_tensor("new_scope/var2"), tf_got.get_tensor("new_scope/var2"))
+        with (
+            graphtui.load_checkpoint(
+                str(restore_dir / "expected_a_scope" / "model.ckpt")
+            ) as tf_got,
+            graphtui.load_checkpoint(str(target)) as got,
+        ):
+            np.testing.assert_array_equal(
+                got.get_tensor("new_scope/var2"), tf_got.get_tensor("new_scope/var2")
+            )
         assert Path(str(target) + ".meta").is_file()
         # open the result: the workspace is now the restored checkpoint
         await pilot.press("ctrl+o")
@@ -200,14 +214,22 @@ async def test_rename_scope_counts_writes_opens_and_undoes(tmp_path: Path) -> No
         target = Path(screen.query_one("#rename-target", Input).value)
         assert target.parent == train / "renamed"
         await confirm_write(pilot)
-        assert tree_digest(train) == {**before, **{k: v for k, v in tree_digest(train).items() if k.startswith("renamed")}}
-        with graphtui.load_checkpoint(str(target)) as got, graphtui.load_checkpoint(str(train)) as src:
+        assert tree_digest(train) == {
+            **before,
+            **{k: v for k, v in tree_digest(train).items() if k.startswith("renamed")},
+        }
+        with (
+            graphtui.load_checkpoint(str(target)) as got,
+            graphtui.load_checkpoint(str(train)) as src,
+        ):
             assert "net/layer_1/dense/kernel" in got.names()
             assert not [n for n in got.names() if n.startswith("model/")]
             np.testing.assert_array_equal(
                 got.get_tensor("net/layer_2/dense/bias"), src.get_tensor("model/layer_2/dense/bias")
             )
-        assert "net/layer_1/dense/kernel" in graphtui.GraphIndex(read_meta_graph(str(target) + ".meta"))
+        assert "net/layer_1/dense/kernel" in graphtui.GraphIndex(
+            read_meta_graph(str(target) + ".meta")
+        )
         # open the result, then undo: the previous workspace comes back, the output goes
         await pilot.press("ctrl+o")
         await settle(pilot)
@@ -311,7 +333,9 @@ async def test_strip_counts_matching_keys_and_writes(tmp_path: Path) -> None:
         assert f"{len(infos) - len(dropped)} kept" in text
         assert sorted(r[1] for r in table_rows(screen)) == sorted(i.name for i in dropped)
         # only the moving averages
-        await type_into(pilot, screen.query_one("#strip-patterns", TextArea), "*/ExponentialMovingAverage")
+        await type_into(
+            pilot, screen.query_one("#strip-patterns", TextArea), "*/ExponentialMovingAverage"
+        )
         await wait_preview(pilot)
         assert "6 keys match" in summary(screen)
         target = screen.query_one("#strip-target", Input).value
@@ -402,7 +426,9 @@ async def test_write_over_the_source_is_refused_and_the_app_keeps_working(tmp_pa
         await settle(pilot)
         await pilot.press("S")
         screen = await wait_preview(pilot)
-        await type_into(pilot, screen.query_one("#strip-target", Input), str(train / "model.ckpt-50"))
+        await type_into(
+            pilot, screen.query_one("#strip-target", Input), str(train / "model.ckpt-50")
+        )
         await wait_preview(pilot)
         await confirm_write(pilot)
         assert isinstance(app.screen, ErrorDialog)
@@ -413,7 +439,9 @@ async def test_write_over_the_source_is_refused_and_the_app_keeps_working(tmp_pa
         assert "Nothing written" in str(screen.query_one("#action-status").render())
         assert tree_digest(train) == before
         # a new target works
-        await type_into(pilot, screen.query_one("#strip-target", Input), str(tmp_path / "out" / "s"))
+        await type_into(
+            pilot, screen.query_one("#strip-target", Input), str(tmp_path / "out" / "s")
+        )
         await wait_preview(pilot)
         await confirm_write(pilot)
         assert (tmp_path / "out" / "s.index").is_file()
@@ -465,6 +493,15 @@ async def test_quit_with_unwritten_edits_asks_first(tmp_path: Path) -> None:
         await pilot.press("n")
         await pilot.pause()
         assert app.screen is screen and app.is_running
+        # a running write (the flag a write worker sets) asks too
+        screen.busy = True
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "A write is running" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running
         await pilot.press("ctrl+q")
         await pilot.pause()
         await pilot.press("y")

@@ -109,3 +109,36 @@ def test_error_dialog(snap_compare: Any) -> None:
     app = make_app(TRAIN)
     steps = scenario(keys("3"), call(lambda a: a.show_error("model.ckpt-99: no such checkpoint")))
     assert snap_compare(app, terminal_size=SIZE, run_before=steps)
+
+
+# -- action dialogs (tests/tui/test_actions.py drives them end to end) --------------------------
+
+
+def test_strip_dialog_preview(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(keys("S"), _action_preview))
+
+
+def test_rename_dialog_conflicts(snap_compare: Any) -> None:
+    def select_layer_1(app: Any) -> None:
+        app.query_one(NodeTree).reveal("model/layer_1")
+
+    async def new_name(pilot: Any) -> None:
+        box = pilot.app.screen.query_one("#rename-new")
+        box.value = "model/layer_"
+        box.cursor_position = len(box.value)
+        await pilot.press("2")
+
+    app = make_app(TRAIN)
+    steps = scenario(call(select_layer_1), keys("M"), new_name, _action_preview)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps)
+
+
+async def _action_preview(pilot: Any) -> None:
+    """Wait until the open action dialog shows its preview."""
+    screen = pilot.app.screen
+    for _ in range(100):
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+        if not getattr(screen, "pending", False):
+            break

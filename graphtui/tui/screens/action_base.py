@@ -304,11 +304,11 @@ class ActionScreen(ModalScreen[None]):
     #action-form Input { width: 1fr; }
     #action-form TextArea { width: 1fr; height: 4; }
     #action-form Checkbox { margin-right: 2; }
-    #action-form .hint { color: $text-muted; }
-    #action-summary { height: auto; max-height: 3; margin-top: 1; }
+    #action-form .hint { width: 100%; color: $text-muted; }
+    #action-summary { width: 100%; height: auto; max-height: 3; margin-top: 1; }
     #action-table { height: 1fr; min-height: 3; }
     #action-progress { height: 1; }
-    #action-status { height: auto; max-height: 3; }
+    #action-status { width: 100%; height: auto; max-height: 3; }
     #action-buttons { height: 1; align: right middle; }
     #action-buttons Button { margin-left: 2; }
     """
@@ -392,6 +392,11 @@ class ActionScreen(ModalScreen[None]):
         self._initial = self.values()
         self._start_preview()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_result":
+            return self.record is not None and self.record.prefix is not None
+        return True
+
     # -- state ----------------------------------------------------------------------------------
 
     @property
@@ -433,7 +438,10 @@ class ActionScreen(ModalScreen[None]):
             preview = self.compute_preview(values)
         except GraphtuiError as exc:
             conflicts = list(getattr(exc, "conflicts", []))
-            summary = str(exc).split(": ", 1)[0] if conflicts else str(exc)
+            summary = str(exc)
+            if conflicts:  # the message without the first conflicts it quotes
+                cut = summary.find(": " + conflicts[0])
+                summary = (summary[:cut] if cut > 0 else summary) + f" ({len(conflicts)} listed)"
             preview = Preview(False, Text(summary, style="red"), problems=conflicts)
         except Exception as exc:  # noqa: BLE001 - any failure is shown; the dialog stays usable
             preview = Preview(False, Text(f"{type(exc).__name__}: {exc}", style="red"))
@@ -527,6 +535,7 @@ class ActionScreen(ModalScreen[None]):
         after = getattr(self.app, "after_write", None)
         if after is not None:
             after(record)
+        self.refresh_bindings()
         if record.prefix is not None:
             button = self.query_one("#action-open-button", Button)
             button.display = True

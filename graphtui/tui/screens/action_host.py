@@ -148,8 +148,17 @@ class ActionsHost(_Base):
 
     # -- opening the dialogs ------------------------------------------------------------------
 
+    def _dialog_open(self) -> bool:
+        """True (and says so) when an action dialog is already open."""
+        if any(isinstance(s, ActionScreen) for s in self.screen_stack):
+            self.notify("Close the open dialog first (Escape)", severity="warning")
+            return True
+        return False
+
     def action_restore(self) -> None:
         """Restore values from a checkpoint into this graph through an assignment map."""
+        if self._dialog_open():
+            return
         from graphtui.tui.screens.actions import RestoreScreen
 
         graph = self.ws.graph
@@ -162,6 +171,8 @@ class ActionsHost(_Base):
 
     def action_rename_scope(self) -> None:
         """Rename a scope (the one selected in the graph tree) in graph and checkpoint."""
+        if self._dialog_open():
+            return
         from graphtui.tui.screens.actions import RenameScreen
 
         if self.ws.graph is None and self.ws.active is None:
@@ -171,6 +182,8 @@ class ActionsHost(_Base):
 
     def action_re_export(self) -> None:
         """Write graph and checkpoint again: text or binary, devices cleared, some collections."""
+        if self._dialog_open():
+            return
         from graphtui.tui.screens.actions import ExportScreen
 
         if self.ws.active is None and self.ws.meta_path is None:
@@ -180,6 +193,8 @@ class ActionsHost(_Base):
 
     def action_strip(self) -> None:
         """Write the checkpoint without optimizer slots, moving averages or other keys."""
+        if self._dialog_open():
+            return
         from graphtui.tui.screens.actions import StripScreen
 
         if self.ws.active is None:
@@ -189,6 +204,8 @@ class ActionsHost(_Base):
 
     def action_rollback(self) -> None:
         """Make the checkpoint highlighted in History the latest (edits the state file)."""
+        if self._dialog_open():
+            return
         from graphtui.tui.screens.state_actions import StateFileScreen
 
         directory = self._history_directory()
@@ -201,6 +218,8 @@ class ActionsHost(_Base):
 
     def action_fix_paths(self) -> None:
         """Make the state file's absolute paths relative again (after a move)."""
+        if self._dialog_open():
+            return
         from graphtui.tui.screens.state_actions import StateFileScreen
 
         directory = self._history_directory()

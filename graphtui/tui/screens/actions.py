@@ -14,6 +14,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, SelectionList, TextArea
 
@@ -82,6 +83,7 @@ class RestoreScreen(ActionScreen):
             Input(
                 short_path(self.source) if self.source else "",
                 placeholder="checkpoint prefix, .index or directory",
+                suggester=SuggestFromList(self._history_prefixes(), case_sensitive=True),
                 id="restore-source",
                 compact=True,
                 select_on_focus=False,
@@ -116,6 +118,11 @@ class RestoreScreen(ActionScreen):
                 select_on_focus=False,
             ),
         )
+
+    def _history_prefixes(self) -> list[str]:
+        """Checkpoints of the history, for the source box's completion (right arrow)."""
+        hist = self.ws.history
+        return [short_path(r.prefix) for r in hist.records if r.complete] if hist else []
 
     def first_focus(self) -> Widget | None:
         return (
@@ -395,8 +402,7 @@ class ExportScreen(ActionScreen):
                 "Collections", SelectionList[str](*items, id="export-collections", compact=True)
             )
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # before ActionScreen.on_mount (Textual calls both)
         with contextlib.suppress(Exception):
             self.query_one("#export-collections").styles.height = min(8, len(self.all_collections))
 

@@ -51,6 +51,10 @@ def diff_rows(before: str, after: str) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _same(a: str, b: str) -> bool:
+    return os.path.normpath(a) == os.path.normpath(b)
+
+
 @dataclass(frozen=True)
 class StateValues:
     prefix: str  # the checkpoint to make the latest ("" for fix-paths)
@@ -104,17 +108,19 @@ class StateFileScreen(ActionScreen):
                 classes="hint",
             )
 
-    def on_mount(self) -> None:
+    def on_mount(self) -> None:  # before ActionScreen.on_mount (Textual calls both)
         if self.mode == "rollback" and self.records:
             box = self.query_one("#state-records", OptionList)
-            index = 0
-            for i, rec in enumerate(self.records):
-                if self.selected is not None and os.path.normpath(rec.prefix) == os.path.normpath(
-                    self.selected
-                ):
-                    index = i
-            box.highlighted = index
-        super().on_mount()
+            box.highlighted = self._default_index()
+
+    def _default_index(self) -> int:
+        """The selected checkpoint unless it is the latest already; else the newest before
+        the latest."""
+        for i, rec in enumerate(self.records):
+            if self.selected is not None and not rec.latest and _same(rec.prefix, self.selected):
+                return i
+        latest = next((i for i, r in enumerate(self.records) if r.latest), len(self.records))
+        return max(0, latest - 1)
 
     def first_focus(self) -> Widget | None:
         if self.mode == "rollback":
@@ -162,12 +168,10 @@ class StateFileScreen(ActionScreen):
             summary = Text("Paths will be rewritten relative to the directory.", style="bold")
             summary.append("\nThe state file now:", style="dim")
             return Preview(True, summary, rows)
-        notes = [("=", c, "") for c in change.changes]
-        return Preview(
-            False,
-            Text("Nothing to fix: " + "; ".join(change.changes), style="yellow"),
-            notes + rows,
-        )
+        kept = [c for c in change.changes if c != "nothing to fix"]
+        summary = Text("Nothing to fix: ", style="yellow")
+        summary.append("; ".join(kept) if kept else "every path is already relative.")
+        return Preview(False, summary, [("=", c, "") for c in kept] + rows)
 
     def confirm_text(self, values: StateValues) -> Text | str:
         if self.mode == "rollback":

@@ -25,15 +25,20 @@ class StateChange:
         return {"state_file": self.state_file, "changes": self.changes, "state": self.after}
 
 
-def _write(path: str, text: str, fault: Fault | None) -> None:
+def _write(path: str, text: str, fault: Fault | None, dry_run: bool = False) -> None:
+    if dry_run:
+        return
     if fault is not None:
         fault(f"write {os.path.basename(path)}")
     atomic_write(path, text.encode())
 
 
-def rollback(directory: str, step_or_prefix: str, *, fault: Fault | None = None) -> StateChange:
+def rollback(
+    directory: str, step_or_prefix: str, *, fault: Fault | None = None, dry_run: bool = False
+) -> StateChange:
     """Make an older (complete) checkpoint the latest. As TF requires, the latest is moved to
-    the end of ``all_model_checkpoint_paths`` with its timestamp; nothing is deleted."""
+    the end of ``all_model_checkpoint_paths`` with its timestamp; nothing is deleted.
+    ``dry_run`` computes the new text (``after``) without writing it."""
     history = scan_history(directory)
     record = history.find(step_or_prefix)
     if record is None:
@@ -74,11 +79,11 @@ def rollback(directory: str, step_or_prefix: str, *, fault: Fault | None = None)
         kept_stamps.append(chosen_stamp)
     new = make_state(chosen_raw, kept_paths, kept_stamps if usable else None, last_preserved)
     after = format_state(new)
-    _write(path, after, fault)
+    _write(path, after, fault, dry_run)
     return StateChange(path, before, after, [f"latest: {chosen_raw}"])
 
 
-def fix_paths(directory: str, *, fault: Fault | None = None) -> StateChange:
+def fix_paths(directory: str, *, fault: Fault | None = None, dry_run: bool = False) -> StateChange:
     """Rewrite the state file's paths relative to its directory: absolute paths into the
     directory become relative; absolute paths elsewhere whose checkpoint now sits in the
     directory (it was moved) become that file's name. Other paths are reported, kept."""
@@ -95,7 +100,9 @@ def fix_paths(directory: str, *, fault: Fault | None = None) -> StateChange:
         if not os.path.isabs(raw):
             return raw
         norm = os.path.normpath(raw)
-        if os.path.dirname(norm) == directory or _exists(os.path.join(directory, os.path.basename(norm))):
+        if os.path.dirname(norm) == directory or _exists(
+            os.path.join(directory, os.path.basename(norm))
+        ):
             new = os.path.basename(norm)
         else:
             changes.append(f"kept {raw} (not found in {directory})")
@@ -115,7 +122,7 @@ def fix_paths(directory: str, *, fault: Fault | None = None) -> StateChange:
         float(state.last_preserved_timestamp) if state.last_preserved_timestamp else None,
     )
     after = format_state(new)
-    _write(path, after, fault)
+    _write(path, after, fault, dry_run)
     return StateChange(path, before, after, changes)
 
 

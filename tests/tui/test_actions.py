@@ -367,7 +367,9 @@ async def test_rollback_from_history_then_undo(tmp_path: Path) -> None:
         assert isinstance(screen, StateFileScreen)
         assert isinstance(app.focused, OptionList)
         assert "model.ckpt-40 becomes the latest" in summary(screen)
-        assert ("state", 'model_checkpoint_path: "model.ckpt-50"', "") in table_rows(screen)
+        rows = table_rows(screen)  # the exact diff of the state file, before anything is written
+        assert ("-", 'model_checkpoint_path: "model.ckpt-50"', "removed") in rows
+        assert ("+", 'model_checkpoint_path: "model.ckpt-40"', "added") in rows
         assert state.read_bytes() == original  # the preview wrote nothing
         await confirm_write(pilot)
         assert 'model_checkpoint_path: "model.ckpt-40"' in state.read_text()

@@ -4,7 +4,6 @@ core before anything is written, and show the exact before/after diff once appli
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from textual.widgets.option_list import Option
 
 from graphtui.core.history import CheckpointRecord
 from graphtui.core.workspace import Workspace
-from graphtui.errors import GraphtuiError
 from graphtui.formats.state_file import DEFAULT_NAME
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.action_base import (
@@ -30,14 +28,6 @@ from graphtui.tui.screens.action_base import (
     read_text,
     short_path,
 )
-
-
-class _DryRun(GraphtuiError):
-    """Raised by the fault hook at the first write: the core accepted the edit."""
-
-
-def _stop_at_write(step: str) -> None:
-    raise _DryRun(step)
 
 
 def diff_rows(before: str, after: str) -> list[tuple[str, str, str]]:
@@ -152,22 +142,20 @@ class StateFileScreen(ActionScreen):
                     False, Text("No complete checkpoint to roll back to.", style="yellow"), rows
                 )
             name = os.path.basename(values.prefix)
-            with contextlib.suppress(_DryRun):  # the core accepted it: nothing was written
-                rollback(self.directory, values.prefix, fault=_stop_at_write)
+            change = rollback(self.directory, values.prefix, dry_run=True)
             summary = Text(f"{name} becomes the latest checkpoint.", style="bold")
             rec = next((r for r in self.records if r.prefix == values.prefix), None)
             if rec is not None and rec.latest:
                 summary.append(
                     " (It already is: only the order of the list may change.)", style="dim"
                 )
-            summary.append("\nThe state file now:", style="dim")
-            return Preview(True, summary, rows)
-        try:
-            change = fix_paths(self.directory, fault=_stop_at_write)
-        except _DryRun:
+            summary.append("\nThe state file, before (-) and after (+):", style="dim")
+            return Preview(True, summary, _diff_rows(change.before, change.after))
+        change = fix_paths(self.directory, dry_run=True)
+        if change.after != change.before:
             summary = Text("Paths will be rewritten relative to the directory.", style="bold")
-            summary.append("\nThe state file now:", style="dim")
-            return Preview(True, summary, rows)
+            summary.append("\nThe state file, before (-) and after (+):", style="dim")
+            return Preview(True, summary, _diff_rows(change.before, change.after))
         kept = [c for c in change.changes if c != "nothing to fix"]
         summary = Text("Nothing to fix: ", style="yellow")
         summary.append("; ".join(kept) if kept else "every path is already relative.")
@@ -219,3 +207,19 @@ class StateFileScreen(ActionScreen):
                 Text(line, style=KIND_STYLES[kind] if kind != "=" else ""),
                 detail,
             )
+
+
+def _diff_rows(before: str, after: str) -> list[tuple[str, str, str]]:
+    """Line diff of two state-file texts as preview rows: unchanged, removed (-), added (+)."""
+    import difflib
+
+    rows: list[tuple[str, str, str]] = []
+    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
+        tag, text = line[:1], line[2:]
+        if tag == " ":
+            rows.append(("state", text, ""))
+        elif tag == "-":
+            rows.append(("-", text, "removed"))
+        elif tag == "+":
+            rows.append(("+", text, "added"))
+    return rows

@@ -7,6 +7,7 @@ stdout is data, stderr is diagnostics. Exit codes: 0 ok, 1 error (or problems fo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
@@ -404,6 +405,12 @@ def _load_write_commands() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        # names in checkpoints need not be valid text: never fail on printing one
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
     _load_write_commands()
     main_parser, app_parser = build_parser()
     try:
@@ -430,6 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except MemoryError:
         sys.stderr.write("graphtui: error: out of memory\n")
+        return EXIT_ERROR
+    except OSError as exc:  # the disk is full, a permission is missing: say which file
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"graphtui: error: {where}{exc.strerror or exc}\n")
         return EXIT_ERROR
     except SystemExit as exc:  # argparse: usage errors exit 2, --help/--version exit 0
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE

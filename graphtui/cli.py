@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from graphtui._version import __version__
+from graphtui.core.units import human_bytes as _human_bytes
 from graphtui.errors import GraphtuiError
 
 EXIT_OK = 0
@@ -81,14 +82,6 @@ def _json_text(value: Any, level: int = 0) -> str:
     items = [pad + _json_text(v, level + 1) for v in value]
     return "[\n" + ",\n".join(items) + "\n" + "  " * level + "]"
 
-
-def _human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _table(rows: Sequence[Sequence[str]], align_right: set[int] | None = None) -> None:

@@ -8,16 +8,7 @@ from typing import Any
 
 import numpy as np
 
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+from graphtui.core.units import human_bytes as human_bytes  # re-exported for the panes
 
 
 def human_count(n: int | None) -> str:

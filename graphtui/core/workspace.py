@@ -1,7 +1,7 @@
 """A workspace: what one path gives, joined: a graph, a checkpoint history and an active checkpoint.
 
-:func:`open_workspace` accepts a ``.meta`` file, a checkpoint prefix (or one of its files) or a
-directory, and finds the rest beside it. The workspace then answers the explorer's questions
+:func:`open_workspace` accepts a ``.meta`` file, a checkpoint prefix (or one of its files), a
+directory or a SavedModel, and finds the rest beside it. The workspace then answers the explorer's questions
 without a UI: the variables of graph and checkpoint joined row by row, lazy windows over a
 tensor's values, chunked statistics and the difference between two checkpoints.
 
@@ -31,6 +31,8 @@ from graphtui.formats.bundle import LITTLE_ENDIAN, BundleEntry, slice_index, sli
 
 if TYPE_CHECKING:
     from graphtui.core.graph import GraphIndex
+    from graphtui.core.objects import ObjectGraph, ObjectNode
+    from graphtui.core.savedmodel import MetaGraphInfo, SavedModelInfo, Signature
 
 CHUNK_ELEMENTS = 1 << 20  # elements per block for statistics and diffs (8 MiB as float64)
 HISTOGRAM_BINS = 24
@@ -406,6 +408,8 @@ class VariableRow:
     node: str | None = None  # the graph node to show (first partition of a partitioned one)
     role: str = ""  # the graph's role: model, slot, ema, optimizer, global_step
     partitions: int = 0  # graph partitions saved under this key (0: not partitioned)
+    object_path: str | None = None  # TF2: the path of the object that saved the key
+    object_name: str = ""  # TF2: the attribute's full name (the Python-side name)
 
 
 _SLOT_SUFFIXES = (
@@ -452,8 +456,135 @@ class Workspace:
         self._readers: dict[str, CheckpointReader] = {}
         self.active: CheckpointReader | None = None
         self._variables: list[VariableRow] | None = None
+        self._objects: ObjectGraph | GraphtuiError | None = None
+        self._objects_of: CheckpointReader | None = None  # the reader _objects was read from
+        self.saved_model: SavedModelInfo | None = None
+        self.meta_graph: MetaGraphInfo | None = None  # the SavedModel's chosen meta graph
+        self.variables_problem: str | None = None  # why a SavedModel's variables do not read
+        self._links: tuple[tuple[object, object], dict[str, str]] | None = None
         if active is not None:
             self.set_active(active)
+
+    # -- SavedModels ----------------------------------------------------------------------------
+
+    def use_saved_model(self, model: SavedModelInfo, tags: str | None = None) -> None:
+        """Show SavedModel ``model``: its meta graph ``tags`` (default: ``serve``, else the only
+        one) as the graph, its ``variables/variables`` as the active checkpoint. Variables that
+        are missing or do not read become :attr:`variables_problem` (and a warning)."""
+        self.saved_model = model
+        self.select_tag_set(tags)
+        self.variables_problem = None
+        if model.has_variables:
+            try:
+                self.set_active(model.variables_prefix)
+            except GraphtuiError as exc:
+                self.variables_problem = str(exc)
+        elif model.expects_variables():
+            self.variables_problem = (
+                f"{model.variables_prefix}.index: no such file: the SavedModel's variables "
+                "are missing"
+            )
+        if self.variables_problem:
+            self.warnings.append(self.variables_problem)
+
+    @property
+    def tag_sets(self) -> list[str]:
+        """The SavedModel's tag-sets (``"serve"``, ``"train,gpu"``); empty for other sources."""
+        return [] if self.saved_model is None else [m.tag_set for m in self.saved_model.meta_graphs]
+
+    @property
+    def tag_set(self) -> str | None:
+        return None if self.meta_graph is None else self.meta_graph.tag_set
+
+    def select_tag_set(self, tags: str | None = None) -> MetaGraphInfo:
+        """Make meta graph ``tags`` the graph shown (None: ``serve``, else the first one)."""
+        model = self.saved_model
+        if model is None:
+            raise CoreError(f"{self.path}: not a SavedModel: no tag-sets to choose from")
+        if tags is None:
+            try:
+                chosen = model.meta_graph(None)
+            except NotFoundError:
+                chosen = model.meta_graphs[0]
+        else:
+            chosen = model.meta_graph(tags)
+        self.meta_graph = chosen
+        self.graph = chosen.graph
+        self._variables = None
+        return chosen
+
+    @property
+    def signatures(self) -> list[Signature]:
+        """The chosen meta graph's signatures (empty when this is no SavedModel)."""
+        return [] if self.meta_graph is None else self.meta_graph.signatures
+
+    # -- TF2 object graph -----------------------------------------------------------------------
+
+    @property
+    def has_objects(self) -> bool:
+        """True when the active checkpoint is object-based (has ``_CHECKPOINTABLE_OBJECT_GRAPH``)."""
+        from graphtui.core.objects import OBJECT_GRAPH_KEY
+
+        return self.active is not None and self.active.has_tensor(OBJECT_GRAPH_KEY)
+
+    @property
+    def objects(self) -> ObjectGraph | None:
+        """The active checkpoint's object graph, decoded on first use (None when the checkpoint is
+        name-based or there is none); an object graph that does not decode raises its error."""
+        if self._objects_of is not self.active or self._objects is None:
+            self._objects_of = self.active
+            self._objects = None
+            if self.active is not None and self.has_objects:
+                from graphtui.core.objects import load_object_graph
+
+                try:
+                    self._objects = load_object_graph(self.active)
+                except GraphtuiError as exc:
+                    self._objects = exc
+        if isinstance(self._objects, GraphtuiError):
+            raise self._objects
+        return self._objects
+
+    def _objects_or_none(self) -> ObjectGraph | None:
+        try:
+            return self.objects
+        except GraphtuiError as exc:
+            message = str(exc)
+            if message not in self.warnings:
+                self.warnings.append(message)
+            return None
+
+    def object_links(self) -> dict[str, str]:
+        """TF2 SavedModel: graph variable node -> checkpoint key, joined through the object
+        graph (the SavedObjectGraph and the checkpoint's object graph share node ids)."""
+        if self._links is not None and self._links[0] == (self.meta_graph, self.active):
+            return self._links[1]
+        objects = self._objects_or_none()
+        links: dict[str, str] = {}
+        self._links = ((self.meta_graph, self.active), links)
+        if self.meta_graph is None or objects is None or self.graph is None:
+            return links
+        for saved in self.meta_graph.saved_objects():
+            if saved.kind != "variable" or not saved.variable_name:
+                continue
+            if saved.node_id >= len(objects) or saved.variable_name not in self.graph:
+                continue
+            attr = objects.nodes[saved.node_id].value_attribute
+            if attr is not None:
+                links[saved.variable_name] = attr.checkpoint_key
+        return links
+
+    def checkpoint_key_of(self, node: str) -> str | None:
+        """The checkpoint key graph variable ``node`` is saved under (None: not a variable)."""
+        from graphtui.core.variables import VariableTable
+
+        if self.graph is None:
+            return None
+        linked = self.object_links().get(node)
+        if linked is not None:
+            return linked
+        table = VariableTable.of(self.graph)
+        return table.get(node).checkpoint_key if node in table else None
 
     # -- checkpoints ----------------------------------------------------------------------------
 
@@ -590,7 +721,9 @@ class Workspace:
     def variables(self) -> list[VariableRow]:
         """Variables of the graph joined with the active checkpoint's tensors (natural order)."""
         if self._variables is None:
-            self._variables = _join_variables(self.graph, self.active)
+            self._variables = _join_variables(
+                self.graph, self.active, self.object_links(), self._objects_or_none()
+            )
         return list(self._variables)
 
     def variable(self, name: str) -> VariableRow:
@@ -605,6 +738,10 @@ class Workspace:
                 reader.close()
         self._readers.clear()
         self.active = None
+        self._objects = self._objects_of = None
+        self._links = None
+        if self.saved_model is not None:
+            self.saved_model.close()
 
 
 def _describe_mismatch(
@@ -618,18 +755,64 @@ def _describe_mismatch(
     return ", ".join(what)
 
 
-def _join_variables(graph: GraphIndex | None, reader: CheckpointReader | None) -> list[VariableRow]:
+def _object_facts(objects: ObjectGraph | None) -> Callable[[str], tuple[str | None, str, bool]]:
+    """For a checkpoint key: (object path, attribute full name, is optimizer state) from the
+    object graph. Optimizer state: a slot variable, or an object only an optimizer reaches
+    (Keras 3 lists the model's variables under the optimizer too; those stay model variables)."""
+    if objects is None:
+        return lambda key: (None, "", looks_like_slot(key))
+    outside: set[int] = set()  # nodes reached from a root child that is no optimizer
+    stack: list[ObjectNode] = [
+        c.node
+        for c in objects.root.children
+        if c.node.kind != "optimizer" and "optimizer" not in c.local_name.lower()
+    ]
+    while stack:
+        node = stack.pop()
+        if node.node_id in outside:
+            continue
+        outside.add(node.node_id)
+        stack.extend(c.node for c in node.children)
+
+    def facts(key: str) -> tuple[str | None, str, bool]:
+        try:
+            node = objects.node_for_key(key)
+        except GraphtuiError:
+            return None, "", looks_like_slot(key)
+        attr = next(a for a in node.attributes if a.checkpoint_key == key)
+        if node.kind == "slot":
+            slot = True
+        elif node.node_id in outside:
+            slot = False
+        else:
+            slot = looks_like_slot(key) or node.kind == "optimizer"
+        return node.path, attr.full_name, slot
+
+    return facts
+
+
+def _join_variables(
+    graph: GraphIndex | None,
+    reader: CheckpointReader | None,
+    links: dict[str, str] | None = None,
+    objects: ObjectGraph | None = None,
+) -> list[VariableRow]:
     """One row per graph variable (partitions of one variable share a row, keyed by its
-    checkpoint key) plus one per checkpoint tensor no graph variable claims."""
+    checkpoint key) plus one per checkpoint tensor no graph variable claims. ``links`` maps
+    graph variables to keys found through a TF2 object graph; ``objects`` gives each key its
+    object path."""
     rows: list[VariableRow] = []
     keys = set(reader.names()) if reader is not None else set()
     used: set[str] = set()
+    links = links or {}
+    linked = set(links.values())
+    facts = _object_facts(objects)
     if graph is not None:
         from graphtui.core.variables import VariableTable
 
         groups: dict[str, list[Any]] = {}
         for var in VariableTable.of(graph).variables():
-            groups.setdefault(var.checkpoint_key, []).append(var)
+            groups.setdefault(links.get(var.node, var.checkpoint_key), []).append(var)
         for key, parts in groups.items():
             var = parts[0]
             if var.save_slice is not None:
@@ -651,6 +834,10 @@ def _join_variables(graph: GraphIndex | None, reader: CheckpointReader | None) -
                     shape = tuple(info.shape) if not detail else shape
                 dtype = dtype or info.dtype.name
             known = shape is not None and all(d >= 0 for d in shape)
+            is_slot = var.role in ("slot", "ema", "optimizer")
+            path, full_name = None, ""
+            if info is not None and key in linked:
+                path, full_name, is_slot = facts(key)
             rows.append(
                 VariableRow(
                     name=name,
@@ -660,18 +847,21 @@ def _join_variables(graph: GraphIndex | None, reader: CheckpointReader | None) -
                     nbytes=nbytes,
                     status=status,
                     detail=detail,
-                    is_slot=var.role in ("slot", "ema", "optimizer"),
+                    is_slot=is_slot,
                     key=key if info is not None else None,
                     trainable=var.trainable,
                     in_graph=True,
                     node=var.node,
                     role=var.role,
                     partitions=len(parts) if var.save_slice is not None else 0,
+                    object_path=path,
+                    object_name=full_name,
                 )
             )
     if reader is not None:
         for key in keys - used:
             info = reader.tensor_info(key)
+            path, full_name, is_slot = facts(key)
             rows.append(
                 VariableRow(
                     name=key,
@@ -680,8 +870,10 @@ def _join_variables(graph: GraphIndex | None, reader: CheckpointReader | None) -
                     params=info.num_elements,
                     nbytes=info.nbytes,
                     status="checkpoint-only" if graph is not None else "ok",
-                    is_slot=looks_like_slot(key),
+                    is_slot=is_slot,
                     key=key,
+                    object_path=path,
+                    object_name=full_name,
                 )
             )
     rows.sort(key=lambda r: natural_key(r.name))
@@ -745,7 +937,12 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
     * a checkpoint prefix, ``.index`` or data file, or V1 file: that checkpoint active, the
       ``PREFIX.meta`` graph when present, the directory's history;
     * a directory: its history, the latest checkpoint active, and its ``.meta`` (the latest
-      checkpoint's, else the newest ``.meta`` there).
+      checkpoint's, else the newest ``.meta`` there);
+    * a SavedModel directory (or its ``saved_model.pb`` / ``.pbtxt``): the meta graph tagged
+      ``serve`` (else the first; :meth:`Workspace.select_tag_set` switches) as the graph, its
+      ``variables/variables`` active (a problem with them is a warning), no history.
+
+    An object-based (TF2) checkpoint also gives :attr:`Workspace.objects`.
 
     A graph or state file found beside the one asked for that cannot be read becomes a warning;
     what was asked for raises its error.
@@ -755,6 +952,9 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
 
         path = demo_path()
     raw = os.fspath(path)
+    saved = _saved_model_of(raw)
+    if saved is not None:
+        return _open_saved_model(raw, saved)
     warnings: list[str] = []
     graph: GraphIndex | None = None
     meta: str | None = None
@@ -823,3 +1023,31 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
 def _looks_like_meta(path: str) -> bool:
     """A graph file by name: ``*.meta`` or a text export (``*.meta.txt``, ``*.pbtxt``)."""
     return path.endswith((".meta", ".meta.txt", ".pbtxt", ".meta.pbtxt"))
+
+
+def _saved_model_of(raw: str) -> str | None:
+    """The SavedModel directory ``raw`` names (the directory or its saved_model.pb/.pbtxt)."""
+    from graphtui.core.savedmodel import (
+        SAVED_MODEL_PB,
+        SAVED_MODEL_PBTXT,
+        find_saved_model_file,
+    )
+
+    if os.path.isdir(raw):
+        return raw if find_saved_model_file(raw) is not None else None
+    if os.path.isfile(raw) and os.path.basename(raw) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
+        return os.path.dirname(raw) or "."
+    return None
+
+
+def _open_saved_model(raw: str, directory: str) -> Workspace:
+    from graphtui.core.savedmodel import open_saved_model
+
+    model = open_saved_model(raw)
+    ws = Workspace(os.path.abspath(directory))
+    try:
+        ws.use_saved_model(model)
+    except BaseException:
+        ws.close()
+        raise
+    return ws

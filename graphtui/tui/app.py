@@ -8,6 +8,7 @@ to keys by the panes and listed by the help screen and the command palette.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -19,6 +20,7 @@ from typing import Any
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.lazy import Lazy
 from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -42,6 +44,8 @@ from graphtui.tui.widgets.graph_pane import GraphPane, SearchInput
 from graphtui.tui.widgets.history_pane import DiffPane, DiffTable, HistoryPane, HistoryTable
 from graphtui.tui.widgets.node_details import NodeDetails
 from graphtui.tui.widgets.node_tree import NodeTree
+from graphtui.tui.widgets.objects_pane import ObjectsPane, ObjectsTree
+from graphtui.tui.widgets.signatures_pane import SignaturesPane, SignaturesTree
 from graphtui.tui.widgets.value_pane import ValuePane
 from graphtui.tui.widgets.value_view import TensorGrid
 from graphtui.tui.widgets.variables_pane import VariablesPane, VariablesTable
@@ -54,6 +58,8 @@ TABS = (
     ("history", "History"),
     ("diff", "Diff"),
 )
+# tabs 7 and 8 exist only when the workspace has what they show (a SavedModel; an object graph)
+EXTRA_TABS = (("signatures", "Signatures"), ("objects", "Objects"))
 # moving around: the same in every pane, said once in the help title instead of per pane
 _NAVIGATION = frozenset(
     {
@@ -75,7 +81,7 @@ class GraphtuiApp(ActionsHost, App[int]):
     BINDINGS = [
         *(
             Binding(str(i), f"show_tab('{tab}')", title, show=False, id=f"tab-{tab}")
-            for i, (tab, title) in enumerate(TABS, start=1)
+            for i, (tab, title) in enumerate(TABS + EXTRA_TABS, start=1)
         ),
         Binding("slash", "search", "Search", id="search"),
         Binding("backspace", "go_back", "Back", show=False, id="back"),
@@ -91,44 +97,85 @@ class GraphtuiApp(ActionsHost, App[int]):
         self.value_key: str | None = None
         self.value_prefix: str | None = None
         self.value_stats: TensorStats | None = None
+        self.indexes_built = False  # the warm-up worker has built the graph's indexes
+        self._shown_tabs: list[str] = []  # set when the panes are built
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
 
     # -- layout ---------------------------------------------------------------------------------
 
+    @property
+    def tab_ids(self) -> list[str]:
+        """The tabs shown: 1-6 always, 7 for a SavedModel, 8 when the active checkpoint had an
+        object graph when the panes were built (the tab then stays, saying when a checkpoint
+        activated later has none)."""
+        return self._shown_tabs or self._wanted_tabs()
+
+    def _wanted_tabs(self) -> list[str]:
+        tabs = [tab for tab, _ in TABS]
+        if self.ws.saved_model is not None:
+            tabs.append("signatures")
+        if self.ws.has_objects:
+            tabs.append("objects")
+        return tabs
+
+    def _initial_tab(self) -> str:
+        if self.ws.saved_model is not None:
+            return "signatures"
+        if self.ws.graph is not None:
+            return "graph"
+        return "objects" if self.ws.has_objects else "variables"
+
     def compose(self) -> ComposeResult:
-        initial = "graph" if self.ws.graph is not None else "variables"
-        panes: dict[str, Widget] = {
-            "graph": GraphPane(self.ws, id="graph-pane"),
-            "collections": CollectionsTree(self.ws, id="collections-tree"),
-            "variables": VariablesPane(self.ws, id="variables-pane"),
-            "value": ValuePane(id="value-pane"),
-            "history": HistoryPane(self.ws, id="history-pane"),
-            "diff": DiffPane(self.ws, id="diff-pane"),
+        initial = self._initial_tab()
+        panes: dict[str, Callable[[], Widget]] = {
+            "graph": lambda: GraphPane(self.ws, id="graph-pane"),
+            "collections": lambda: CollectionsTree(self.ws, id="collections-tree"),
+            "variables": lambda: VariablesPane(self.ws, id="variables-pane"),
+            "value": lambda: ValuePane(id="value-pane"),
+            "history": lambda: HistoryPane(self.ws, id="history-pane"),
+            "diff": lambda: DiffPane(self.ws, id="diff-pane"),
+            "signatures": lambda: SignaturesPane(self.ws, id="signatures-pane"),
+            "objects": lambda: ObjectsPane(self.ws, id="objects-pane"),
         }
+        shown = self._shown_tabs = self._wanted_tabs()
         yield Header(show_clock=False, icon="◆")
         with TabbedContent(id="tabs", initial=initial):
-            for i, (tab, title) in enumerate(TABS, start=1):
+            for i, (tab, title) in enumerate(TABS + EXTRA_TABS, start=1):
+                if tab not in shown:
+                    continue
                 with TabPane(f"{i} {title}", id=tab):
                     # hidden panes mount after the first frame
-                    yield panes[tab] if tab == initial else Lazy(panes[tab])
+                    pane = panes[tab]()
+                    yield pane if tab == initial else Lazy(pane)
         yield Footer()
 
     def on_mount(self) -> None:
+        self._start(notify=True)
+
+    def _start(self, notify: bool) -> None:
         self._update_subtitle()
-        for warning in self.ws.warnings:
-            self.notify(warning, title="Warning", severity="warning", timeout=8)
+        if notify:
+            for warning in self.ws.warnings:
+                self.notify(warning, title="Warning", severity="warning", timeout=8)
+        self.indexes_built = False
+        self.query_one(_FOCUS[self._initial_tab()]).focus()
         if self.ws.graph is not None:
-            self.query_one(NodeTree).focus()
             # after the first frame: the worker holds the GIL often enough to slow mounting
             self.call_after_refresh(
                 self.run_worker, self._warm_up, thread=True, group="warm-up", exit_on_error=False
             )
-        else:
-            self.query_one(VariablesTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_tab" and parameters and parameters[0] not in self.tab_ids:
+            return False  # tabs 7 and 8 when the workspace has no such data
+        # a SavedModel with one tag-set has nothing to switch to
+        return not (action == "next_tag_set" and len(self.ws.tag_sets) < 2)
 
     def _update_subtitle(self) -> None:
         parts = [os.path.basename(self.ws.path) or self.ws.path]
+        if self.ws.tag_set is not None:
+            parts.append(f"SavedModel [{self.ws.tag_set}]")
         if self.ws.graph is not None:
             parts.append(f"{len(self.ws.graph):,} nodes")
         if self.ws.active_prefix:
@@ -159,8 +206,13 @@ class GraphtuiApp(ActionsHost, App[int]):
         self.call_from_thread(self._indexes_ready)
 
     def _indexes_ready(self) -> None:
-        self.query_one(NodeTree).show_params()
-        details = self.query_one(NodeDetails)
+        self.indexes_built = True
+        try:
+            tree = self.query_one(NodeTree)
+            details = self.query_one(NodeDetails)
+        except NoMatches:
+            return  # the graph pane is not mounted yet: it reads indexes_built when it mounts
+        tree.show_params()
         details.indexed = True
         if details.path is not None:
             details.show(self.ws, details.path)
@@ -219,16 +271,11 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     def action_show_tab(self, tab: str) -> None:
         """Switch to a pane and focus its main widget."""
+        if tab not in self.tab_ids:
+            self.notify(f"No {tab} in this workspace", severity="warning")
+            return
         self.query_one(TabbedContent).active = tab
-        targets: dict[str, type[Widget]] = {
-            "graph": NodeTree,
-            "collections": CollectionsTree,
-            "variables": VariablesTable,
-            "value": TensorGrid,
-            "history": HistoryTable,
-            "diff": DiffTable,
-        }
-        self.query_one(targets[tab]).focus()
+        self.query_one(_FOCUS[tab]).focus()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -308,6 +355,75 @@ class GraphtuiApp(ActionsHost, App[int]):
             return
         self.jump_to_node(target)
 
+    # -- SavedModels and object graphs ----------------------------------------------------------
+
+    @property
+    def signatures_pane(self) -> SignaturesPane:
+        return self.query_one(SignaturesPane)
+
+    @property
+    def objects_pane(self) -> ObjectsPane:
+        return self.query_one(ObjectsPane)
+
+    def show_function(self, name: str, node: str | None = None) -> bool:
+        """Show library function ``name`` (or its node ``node``) in the signatures tab (7)."""
+        if "signatures" not in self.tab_ids:
+            self.notify("Functions are listed for SavedModels (tab 7)", severity="warning")
+            return False
+        before = None
+        if self.ws.graph is not None:
+            with contextlib.suppress(NoMatches):  # the graph pane mounts after the first frame
+                before = self.graph_pane.node_tree.cursor_path
+        self.action_show_tab("signatures")
+        if not self.signatures_pane.reveal_function(name, node):
+            self.show_error(f"{name}: no such function in the library")
+            return False
+        if before is not None:
+            self.back_stack.append(before)
+        return True
+
+    def show_signature(self, key: str) -> bool:
+        self.action_show_tab("signatures")
+        return self.signatures_pane.reveal_signature(key)
+
+    def show_object(self, path: str) -> bool:
+        """Show the object at ``path`` (TensorFlow's path, or local names) in the objects tab."""
+        if "objects" not in self.tab_ids:
+            self.notify("No object graph in this workspace", severity="warning")
+            return False
+        self.action_show_tab("objects")
+        if not self.objects_pane.reveal_path(path):
+            self.show_error(f"{path}: no such object in the object graph")
+            return False
+        return True
+
+    async def action_next_tag_set(self) -> None:
+        """Show the SavedModel's next tag-set (meta graph)."""
+        sets = self.ws.tag_sets
+        if len(sets) < 2:
+            self.notify("This SavedModel has a single tag-set", severity="information")
+            return
+        current = self.ws.tag_set or sets[0]
+        await self.select_tag_set(sets[(sets.index(current) + 1) % len(sets)])
+
+    async def select_tag_set(self, tags: str) -> bool:
+        """Make meta graph ``tags`` the one shown: every pane is built again from it."""
+        try:
+            self.ws.select_tag_set(tags)
+        except GraphtuiError as exc:
+            self.show_error(exc)
+            return False
+        running = [w for w in self.workers if w.node is self]
+        self.workers.cancel_node(self)
+        for worker in running:
+            await worker.wait()
+        self.back_stack.clear()
+        self.value_key = self.value_prefix = self.value_stats = None
+        await self.recompose()
+        self._start(notify=False)
+        self.notify(f"Tag-set {tags}")
+        return True
+
     def _node_of_key(self, key: str) -> str | None:
         for row in self.ws.variables():
             if row.key == key and row.node:
@@ -327,6 +443,13 @@ class GraphtuiApp(ActionsHost, App[int]):
                 self.notify("Not a variable saved in the checkpoint", severity="warning")
                 return
             self.open_value(key)
+        elif isinstance(focused, ObjectsTree):
+            item = focused.current
+            key = item.value_key if item is not None else None
+            if key is None:
+                self.notify("Not a variable: no saved value", severity="warning")
+                return
+            self.open_value(key)
         elif isinstance(focused, VariablesTable):
             row = self.variables_pane.current()
             if row is not None:
@@ -340,14 +463,11 @@ class GraphtuiApp(ActionsHost, App[int]):
             self.action_show_tab("value")
 
     def _key_of_node(self, path: str) -> str | None:
-        from graphtui.core.variables import VariableTable
-
-        graph = self.ws.graph
-        if graph is None:
+        if self.ws.graph is None:
             return None
-        table = VariableTable.of(graph)
-        if path in table:
-            return table.get(path).checkpoint_key
+        key = self.ws.checkpoint_key_of(path)
+        if key is not None:
+            return key
         reader = self.ws.active
         return path if reader is not None and reader.has_tensor(path) else None
 
@@ -557,6 +677,9 @@ class GraphtuiApp(ActionsHost, App[int]):
         self.query_one(HistoryPane).refresh_rows()
         if self.variables_pane.built:
             self.variables_pane.refresh_rows()
+        if "objects" in self.tab_ids:
+            with contextlib.suppress(NoMatches):  # not mounted: it reads the checkpoint then
+                self.objects_pane.refresh_graph()
         pane = self.graph_pane
         path = pane.node_tree.cursor_path
         if path:
@@ -628,6 +751,8 @@ class GraphtuiApp(ActionsHost, App[int]):
             ("Value (4)", TensorGrid),
             ("History (5)", HistoryTable),
             ("Diff (6)", DiffTable),
+            ("Signatures (7)", SignaturesTree),
+            ("Objects (8)", ObjectsTree),
         ):
             try:
                 widget = self.query_one(cls)
@@ -644,6 +769,8 @@ class GraphtuiApp(ActionsHost, App[int]):
             for binding in items:
                 if not binding.description or binding.action.split("(")[0] in _NAVIGATION:
                     continue
+                if (binding.id or "").startswith("tab-") and binding.id[4:] not in self.tab_ids:
+                    continue  # a tab this workspace does not show
                 shown = self.get_key_display(binding)
                 if (shown, binding.action) not in seen:
                     seen.add((shown, binding.action))
@@ -680,6 +807,18 @@ class GraphtuiApp(ActionsHost, App[int]):
                             partial(self.activate_checkpoint, rec.prefix),
                         )
                     )
+        for tags in self.ws.tag_sets:
+            if tags != self.ws.tag_set:
+                out.append(
+                    (f"Tag-set {tags}", "show this meta graph", partial(self.select_tag_set, tags))
+                )
+        for sig in self.ws.signatures:
+            out.append(
+                (f"Signature {sig.key}", "show it (7)", partial(self.show_signature, sig.key))
+            )
+        if self.ws.meta_graph is not None:
+            for fname in self.ws.meta_graph.function_names()[:PALETTE_VARIABLES]:
+                out.append((f"Function {fname}", "show it (7)", partial(self.show_function, fname)))
         if self.ws.graph is not None:
             from graphtui.core.collections import CollectionTable
 
@@ -695,6 +834,19 @@ class GraphtuiApp(ActionsHost, App[int]):
                     (f"Value of {var.name}", "open its value", partial(self.open_value, var.key))
                 )
         return out
+
+
+# the widget each tab focuses
+_FOCUS: dict[str, type[Widget]] = {
+    "graph": NodeTree,
+    "collections": CollectionsTree,
+    "variables": VariablesTable,
+    "value": TensorGrid,
+    "history": HistoryTable,
+    "diff": DiffTable,
+    "signatures": SignaturesTree,
+    "objects": ObjectsTree,
+}
 
 
 def _runner(app: App[Any], action: str) -> Callable[[], Any]:

@@ -53,6 +53,9 @@ class GraphPane(Vertical):
                 "No graph: open a .meta file, or a checkpoint with PREFIX.meta beside it."
             )
         else:
+            if getattr(self.app, "indexes_built", False):  # the warm-up ended before this mounted
+                details.indexed = True
+                self.node_tree.show_params()
             details.show(self.ws, None)
 
     @property
@@ -90,6 +93,8 @@ class GraphPane(Vertical):
             app.show_collection(target)  # type: ignore[attr-defined]
         elif kind == "value":
             app.open_value(target)  # type: ignore[attr-defined]
+        elif kind == "fn":
+            app.show_function(target)  # type: ignore[attr-defined]
 
     def reveal(self, path: str) -> bool:
         found = self.node_tree.reveal(path)

@@ -7,6 +7,7 @@ somewhere (a node, a collection, a value) carry an id and Enter follows them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.text import Text
@@ -16,8 +17,11 @@ from textual.widgets.option_list import Option
 
 from graphtui.core.variables import VARIABLE_OPS
 from graphtui.core.workspace import Workspace
-from graphtui.errors import GraphtuiError
+from graphtui.errors import GraphtuiError, NotFoundError
 from graphtui.tui.fmt import human_bytes, human_count, shape_text, short_value
+
+if TYPE_CHECKING:
+    from graphtui.core.graph import GraphIndex
 
 MAX_EDGES = 500  # inputs or consumers listed before "... N more"
 
@@ -31,11 +35,11 @@ class Line:
     link: str | None = None
 
 
-def _heading(title: str) -> Line:
+def heading(title: str) -> Line:
     return Line(Text(f"─ {title}", style="bold"))
 
 
-def _link(prefix: str, target: str, shown: str | None = None, note: str = "") -> Line:
+def link(prefix: str, target: str, shown: str | None = None, note: str = "") -> Line:
     text = Text("  → ", style="dim")
     text.append(shown or target, style="underline")
     if note:
@@ -43,7 +47,7 @@ def _link(prefix: str, target: str, shown: str | None = None, note: str = "") ->
     return Line(text, f"{prefix}:{target}")
 
 
-def _plain(label: str, value: str = "", style: str = "") -> Line:
+def plain(label: str, value: str = "", style: str = "") -> Line:
     text = Text("  ")
     text.append(label, style="dim" if value else style)
     if value:
@@ -51,8 +55,11 @@ def _plain(label: str, value: str = "", style: str = "") -> Line:
     return Line(text)
 
 
-def describe(ws: Workspace, path: str, indexed: bool = True) -> list[Line]:
-    """The detail lines of node or scope ``path``.
+def describe(
+    ws: Workspace, path: str, indexed: bool = True, library: GraphIndex | None = None
+) -> list[Line]:
+    """The detail lines of node or scope ``path`` (``library``: the graph whose functions the
+    node may call, when ``ws.graph`` is a function body).
 
     Until ``indexed`` (the graph's consumer, collection and variable indexes, built by a worker
     after start-up), consumers and collections are left out and variables are described only
@@ -65,35 +72,64 @@ def describe(ws: Workspace, path: str, indexed: bool = True) -> list[Line]:
     if path not in graph:
         return lines + _scope_lines(ws, path, indexed)
     node = graph.node(path)
-    lines.append(_plain("op", str(node.op), "bold"))
-    lines.append(_plain("device", str(node.device) or "(none)"))
+    lines.append(plain("op", str(node.op), "bold"))
+    lines.append(plain("device", str(node.device) or "(none)"))
     inputs = graph.inputs(path)
-    lines.append(_heading(f"Inputs ({len(inputs)})"))
+    lines.append(heading(f"Inputs ({len(inputs)})"))
     for ref in inputs[:MAX_EDGES]:
         note = graph.op(ref.node) if ref.node in graph else "missing"
-        lines.append(_link("node", ref.node, str(ref), note))
+        lines.append(link("node", ref.node, str(ref), note))
     if len(inputs) > MAX_EDGES:
-        lines.append(_plain(f"… {len(inputs) - MAX_EDGES} more"))
+        lines.append(plain(f"… {len(inputs) - MAX_EDGES} more"))
     if not indexed:
-        lines.append(_heading("Consumers (indexing the graph…)"))
+        lines.append(heading("Consumers (indexing the graph…)"))
         consumers = []
     else:
         consumers = graph.consumers(path)
-        lines.append(_heading(f"Consumers ({len(consumers)})"))
+        lines.append(heading(f"Consumers ({len(consumers)})"))
     for consumer in consumers[:MAX_EDGES]:
         shown = ("^" if consumer.control else "") + consumer.node
-        lines.append(_link("node", consumer.node, shown, graph.op(consumer.node)))
+        lines.append(link("node", consumer.node, shown, graph.op(consumer.node)))
     if len(consumers) > MAX_EDGES:
-        lines.append(_plain(f"… {len(consumers) - MAX_EDGES} more"))
+        lines.append(plain(f"… {len(consumers) - MAX_EDGES} more"))
     attrs = graph.attrs(path)
-    lines.append(_heading(f"Attributes ({len(attrs)})"))
+    lines.append(heading(f"Attributes ({len(attrs)})"))
     for key, value in attrs.items():
         shown = short_value(value) if isinstance(value, np.ndarray) else _attr_text(value)
-        lines.append(_plain(f"{key} =", shown))
+        lines.append(plain(f"{key} =", shown))
+    lines.extend(function_lines(library or graph, str(node.op), attrs))
     if indexed:
         lines.extend(_collection_lines(ws, path))
     if indexed or node.op in VARIABLE_OPS:
         lines.extend(_variable_lines(ws, path))
+    return lines
+
+
+def called_functions(library: GraphIndex, op: str, attrs: dict[str, Any]) -> list[str]:
+    """Library functions a node calls: its op, or a function-valued attribute (``f`` of a
+    ``PartitionedCall``, the branches of ``If``, ``body`` / ``cond`` of ``While``)."""
+    if not library.graph_def.library.function:
+        return []
+    names = [op] + [v for v in attrs.values() if isinstance(v, str)]
+    found: list[str] = []
+    for name in names:
+        if name in found:
+            continue
+        try:
+            library.function(name)
+        except NotFoundError:
+            continue
+        found.append(name)
+    return found
+
+
+def function_lines(library: GraphIndex, op: str, attrs: dict[str, Any]) -> list[Line]:
+    """Links to the library functions a node calls (Enter shows the function, tab 7)."""
+    called = called_functions(library, op, attrs)
+    if not called:
+        return []
+    lines = [heading(f"Calls ({len(called)})")]
+    lines.extend(link("fn", name, note="function (7)") for name in called)
     return lines
 
 
@@ -114,15 +150,15 @@ def _scope_lines(ws: Workspace, path: str, indexed: bool) -> list[Line]:
     assert ws.graph is not None
     scopes = ScopeTree.of(ws.graph)
     if not scopes.exists(path):
-        return [_plain("not in the graph")]
+        return [plain("not in the graph")]
     children = scopes.children(path)
     lines = [
-        _plain("scope", f"{human_count(scopes.node_count(path))} nodes, {len(children)} children")
+        plain("scope", f"{human_count(scopes.node_count(path))} nodes, {len(children)} children")
     ]
     if indexed:
-        lines.append(_plain("params", human_count(scopes.param_count(path))))
+        lines.append(plain("params", human_count(scopes.param_count(path))))
         lines.append(
-            _plain("trainable params", human_count(scopes.param_count(path, trainable_only=True)))
+            plain("trainable params", human_count(scopes.param_count(path, trainable_only=True)))
         )
     return lines
 
@@ -134,7 +170,7 @@ def _collection_lines(ws: Workspace, path: str) -> list[Line]:
     keys = CollectionTable.of(ws.graph).collections_of(path)
     if not keys:
         return []
-    return [_heading(f"Collections ({len(keys)})")] + [_link("coll", key) for key in keys]
+    return [heading(f"Collections ({len(keys)})")] + [link("coll", key) for key in keys]
 
 
 def _variable_lines(ws: Workspace, path: str) -> list[Line]:
@@ -145,48 +181,52 @@ def _variable_lines(ws: Workspace, path: str) -> list[Line]:
     if path not in table:
         return []
     var = table.get(path)
-    lines = [_heading("Variable")]
-    lines.append(_plain("dtype", var.dtype or "?"))
-    lines.append(_plain("shape", shape_text(var.shape)))
-    lines.append(_plain("trainable", "yes" if var.trainable else "no"))
+    lines = [heading("Variable")]
+    lines.append(plain("dtype", var.dtype or "?"))
+    lines.append(plain("shape", shape_text(var.shape)))
+    lines.append(plain("trainable", "yes" if var.trainable else "no"))
     role = var.role
     if var.slot_of:
         role += f" of {var.slot_of} ({var.slot_name})"
-    lines.append(_plain("role", role))
+    lines.append(plain("role", role))
     if var.save_slice is not None:
         lines.append(
-            _plain("partition of", f"{var.save_slice.full_name} {var.save_slice.slice_spec}")
+            plain("partition of", f"{var.save_slice.full_name} {var.save_slice.slice_spec}")
         )
     for label, target in (("initializer", var.initializer), ("initial value", var.initial_value)):
         if target:
-            lines.append(_plain(label))
-            lines.append(_link("node", target))
+            lines.append(plain(label))
+            lines.append(link("node", target))
     if var.slot_of:
-        lines.append(_plain("slot of"))
-        lines.append(_link("node", var.slot_of))
-    key = var.checkpoint_key
-    lines.append(_plain("checkpoint key", key + ("" if var.key_from_saver else " (by name)")))
+        lines.append(plain("slot of"))
+        lines.append(link("node", var.slot_of))
+    key = ws.checkpoint_key_of(path) or var.checkpoint_key
+    if key != var.checkpoint_key:
+        how = " (object graph)"
+    else:
+        how = "" if var.key_from_saver else " (by name)"
+    lines.append(plain("checkpoint key", key + how))
     reader = ws.active
     if reader is None:
-        lines.append(_plain("value", "(no checkpoint)"))
+        lines.append(plain("value", "(no checkpoint)"))
         return lines
     if not reader.has_tensor(key):
-        lines.append(_plain("value", "not in the active checkpoint", "yellow"))
+        lines.append(plain("value", "not in the active checkpoint", "yellow"))
         return lines
     try:
         info = reader.tensor_info(key)
         status = ws.variable(key) if key else None
         if status is not None and status.status == "mismatch":
-            lines.append(_plain("mismatch", status.detail, "red"))
+            lines.append(plain("mismatch", status.detail, "red"))
         lines.append(
-            _plain(
+            plain(
                 "stored", f"{info.dtype.name} {shape_text(info.shape)}, {human_bytes(info.nbytes)}"
             )
         )
-        lines.append(_plain("value", preview(ws, key)))
+        lines.append(plain("value", preview(ws, key)))
     except GraphtuiError as exc:
-        lines.append(_plain("error", str(exc), "red"))
-    lines.append(_link("value", key, "open value view", "(v)"))
+        lines.append(plain("error", str(exc), "red"))
+    lines.append(link("value", key, "open value view", "(v)"))
     return lines
 
 
@@ -227,17 +267,7 @@ class NodeDetails(OptionList):
             lines = describe(ws, path, self.indexed)
         except GraphtuiError as exc:
             lines = [Line(Text(str(exc), style="red"))]
-        width = self.scrollable_content_region.width - 3  # room for the scrollbar
-        self.add_options(
-            [
-                Option(
-                    fold(line.text, width) if line.link else line.text, id=_option_id(i, line.link)
-                )
-                for i, line in enumerate(lines)
-            ]
-        )
-        self.highlighted = None
-        self.scroll_home(animate=False)
+        set_lines(self, lines)
 
     def on_resize(self) -> None:
         if self.path is not None and self._ws is not None:
@@ -246,10 +276,29 @@ class NodeDetails(OptionList):
             self.highlighted = highlighted
 
     def link_of(self, option_id: str | None) -> str | None:
-        if not option_id:
-            return None
-        _, _, link = option_id.partition("|")
-        return link or None
+        return link_of(option_id)
+
+
+def set_lines(options: OptionList, lines: list[Line]) -> None:
+    """Show ``lines`` in ``options`` (link lines folded to its width), scrolled to the top."""
+    options.clear_options()
+    width = options.scrollable_content_region.width - 3  # room for the scrollbar
+    options.add_options(
+        [
+            Option(fold(line.text, width) if line.link else line.text, id=_option_id(i, line.link))
+            for i, line in enumerate(lines)
+        ]
+    )
+    options.highlighted = None
+    options.scroll_home(animate=False)
+
+
+def link_of(option_id: str | None) -> str | None:
+    """The link (``kind:target``) of an option made by :func:`set_lines`, if any."""
+    if not option_id:
+        return None
+    _, _, link = option_id.partition("|")
+    return link or None
 
 
 def fold(text: Text, width: int, indent: int = 4) -> Text:

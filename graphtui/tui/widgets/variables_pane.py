@@ -23,6 +23,17 @@ OTHER_WIDTH = 58  # room the columns after the name need before the statistics (
 MIN_NAME = 24
 
 
+def shown_name(row: VariableRow) -> str:
+    """The name a row shows: a TF2 checkpoint key's object path (``model/dense/kernel`` for
+    ``model/dense/kernel/.ATTRIBUTES/VARIABLE_VALUE``), else the variable's name."""
+    if row.object_path and not row.in_graph and row.key == f"{row.object_path}/{_VALUE_SUFFIX}":
+        return row.object_path
+    return row.name
+
+
+_VALUE_SUFFIX = ".ATTRIBUTES/VARIABLE_VALUE"
+
+
 def _sort_key(sort: str, row: VariableRow) -> object:
     from graphtui.core.natural import natural_key
 
@@ -86,7 +97,8 @@ class VariablesPane(Vertical):
             self.refresh_rows()
 
     def _name_width(self) -> int:
-        return name_width([r.name for r in self.ws_rows], self.size.width, OTHER_WIDTH, MIN_NAME)
+        names = [shown_name(r) for r in self.ws_rows]
+        return name_width(names, self.size.width, OTHER_WIDTH, MIN_NAME)
 
     @property
     def ws_rows(self) -> list[VariableRow]:
@@ -142,7 +154,7 @@ class VariablesPane(Vertical):
 
         stats = self.stats.get((self.ws.active_prefix or "", row.key or ""))
         width = self._shown_width
-        name = Text(fit_name(row.name, width), style="dim" if row.is_slot else "")
+        name = Text(fit_name(shown_name(row), width), style="dim" if row.is_slot else "")
         status = Text(row.status, style=STATUS_STYLE.get(row.status, ""))
         cells: list[object] = [
             name,
@@ -194,6 +206,10 @@ class VariablesPane(Vertical):
             parts.append("trainable" if row.trainable else "not trainable")
         if row.partitions:
             parts.append(f"{row.partitions} partitions")
+        if row.object_path is not None:
+            parts.append(f"object {row.object_path or '(root)'}")
+        if row.object_name and row.object_name != row.name:
+            parts.append(f"name {row.object_name}")
         if row.detail:
             parts.append(row.detail)
         label.update("  ·  ".join(parts))

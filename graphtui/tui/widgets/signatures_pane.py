@@ -1,0 +1,473 @@
+"""The signatures pane (tab 7, SavedModels): signatures, the function library and assets.
+
+The tree lists the chosen meta graph's signatures (inputs and outputs with dtype, shape and
+tensor name in the details), its functions, each expanding into its body (argument, body and
+result nodes, built on first expansion), and its assets. A function's node shows the same
+details as a graph node; its links stay inside the function, ``fn`` links go to the functions a
+node calls. ``t`` switches to the next tag-set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, OptionList, Tree
+from textual.widgets.tree import TreeNode
+
+from graphtui.core.workspace import Workspace
+from graphtui.errors import GraphtuiError
+from graphtui.tui.fmt import human_bytes
+from graphtui.tui.widgets.node_details import (
+    Line,
+    describe,
+    heading,
+    link,
+    link_of,
+    plain,
+    set_lines,
+)
+
+if TYPE_CHECKING:
+    from graphtui.core.graph import FunctionInfo, GraphIndex
+    from graphtui.core.savedmodel import Signature, TensorSpec
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class SigItem:
+    """One tree line: a branch (``signatures``, ``functions``, ``assets``), a ``signature``, a
+    ``function``, a node of a function body (``fnode``), an ``asset`` or a ``more`` line."""
+
+    kind: str
+    name: str = ""
+    function: str = ""  # fnode: the function it belongs to
+
+
+def spec_text(spec: TensorSpec) -> Text:
+    """``key: dtype (shape)`` of a signature input or output."""
+    text = Text("  ")
+    text.append(spec.key, style="bold")
+    text.append(f"  {spec.dtype} {spec.shape_text}")
+    if spec.encoding == "coo_sparse":
+        text.append("  sparse", style="italic")
+    elif spec.encoding == "composite_tensor":
+        text.append(f"  composite {spec.type_spec}".rstrip(), style="italic")
+    return text
+
+
+def _spec_lines(spec: TensorSpec) -> list[Line]:
+    lines = [Line(spec_text(spec))]
+    if spec.name:
+        lines.append(link("graph", spec.name, spec.name, "tensor"))
+    for part, name in spec.components.items():
+        lines.append(link("graph", name, name, part))
+    return lines
+
+
+def signature_lines(sig: Signature) -> list[Line]:
+    """A signature: method name, then each input and output with dtype, shape and tensor."""
+    lines = [Line(Text(sig.key, style="bold"))]
+    if sig.is_init_op:
+        lines.append(plain("init op", "run once when the model loads (not callable)"))
+    lines.append(plain("method", sig.method_name or "(none)"))
+    lines.append(heading(f"Inputs ({len(sig.inputs)})"))
+    for spec in sig.inputs:
+        lines.extend(_spec_lines(spec))
+    lines.append(heading(f"Outputs ({len(sig.outputs)})"))
+    for spec in sig.outputs:
+        lines.extend(_spec_lines(spec))
+    if sig.defaults:
+        lines.append(plain("defaults for", ", ".join(sig.defaults)))
+    return lines
+
+
+def _calls(node: Any, library: dict[str, Any]) -> list[str]:
+    """Library functions a NodeDef calls: by op, or through function-valued attributes."""
+    names = [node.op] if node.op in library else []
+    for value in node.attr.values():
+        if value.HasField("func"):
+            names.append(value.func.name)
+        elif value.HasField("list"):
+            names.extend(f.name for f in value.list.func)
+    return [n for n in names if n in library]
+
+
+def _default_signature(keys: list[str]) -> str | None:
+    """The signature shown first: ``serving_default``, else the first callable one."""
+    from graphtui.core.savedmodel import INIT_OP_SIGNATURE_KEY
+
+    if "serving_default" in keys:
+        return "serving_default"
+    return next((k for k in keys if k != INIT_OP_SIGNATURE_KEY), None)
+
+
+class SignaturesTree(Tree[SigItem | None]):
+    """Signatures, functions (expanding into their nodes) and assets."""
+
+    BINDINGS = [
+        Binding("t", "app.next_tag_set", "Tag-set", id="next-tag-set"),
+        Binding("backspace", "app.go_back", "Back", show=False, id="signatures-back"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("signatures", None, id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self.auto_expand = True
+
+    @property
+    def current(self) -> SigItem | None:
+        node = self.cursor_node
+        return None if node is None else node.data
+
+
+class SignatureDetails(OptionList):
+    """The signature, function or function node under the cursor; Enter follows a link."""
+
+    BINDINGS = [Binding("backspace", "app.go_back", "Back", show=False, id="sig-details-back")]
+
+
+class SignaturesPane(Vertical):
+    """Tag-set line, the tree of signatures / functions / assets, and details."""
+
+    def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ws = ws
+        self._bodies: dict[str, GraphIndex] = {}
+        self._body_ws: dict[str, Workspace] = {}
+        self._callers: dict[str, list[tuple[str, str]]] | None = None
+        self._pending: dict[int, tuple[list[SigItem], int]] = {}
+        self._more: dict[int, TreeNode[SigItem | None]] = {}
+        self._function_lines: dict[str, TreeNode[SigItem | None]] = {}
+        self._infos: dict[str, FunctionInfo] = {}
+        self.shown: SigItem | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="sig-summary")
+        with Horizontal(id="sig-split"):
+            yield SignaturesTree(id="sig-tree")
+            yield SignatureDetails(id="sig-details")
+
+    @property
+    def sig_tree(self) -> SignaturesTree:
+        return self.query_one(SignaturesTree)
+
+    @property
+    def details(self) -> SignatureDetails:
+        return self.query_one(SignatureDetails)
+
+    def on_mount(self) -> None:
+        self._summary()
+        mg = self.ws.meta_graph
+        tree = self.sig_tree
+        if mg is None:
+            tree.root.add_leaf(Text("Not a SavedModel: no signatures.", style="dim"))
+            return
+        sigs = tree.root.add(
+            Text(f"signatures ({len(mg.signatures)})", style="bold"), SigItem("signatures")
+        )
+        for sig in mg.signatures:
+            label = Text(sig.key)
+            if sig.is_init_op:
+                label.append("  init op", style="dim italic")
+            else:
+                label.append(f"  {len(sig.inputs)} in, {len(sig.outputs)} out", style="dim")
+            sigs.add_leaf(label, SigItem("signature", sig.key))
+        sigs.expand()
+        functions = mg.functions()
+        fbranch = tree.root.add(
+            Text(f"functions ({len(functions)})", style="bold"), SigItem("functions")
+        )
+        self._pending[fbranch.id] = ([SigItem("function", f.name) for f in functions], 0)
+        self._infos = {f.name: f for f in functions}
+        self._add_chunk(fbranch)
+        fbranch.expand()
+        try:
+            assets = mg.assets()
+        except GraphtuiError as exc:
+            tree.root.add_leaf(Text(f"assets: {exc}", style="red"))
+            assets = []
+        if assets:
+            abranch = tree.root.add(
+                Text(f"assets ({len(assets)})", style="bold"), SigItem("assets")
+            )
+            for asset in assets:
+                label = Text(asset.filename)
+                label.append(
+                    f"  {human_bytes(asset.size)}" if asset.exists else "  missing",
+                    style="dim" if asset.exists else "bold red",
+                )
+                abranch.add_leaf(label, SigItem("asset", asset.filename))
+        tree.cursor_line = 0
+        default = _default_signature([s.key for s in mg.signatures])
+        if default is not None:
+            self.reveal_signature(default)
+        self.show_item(tree.current)
+
+    def _summary(self) -> None:
+        ws = self.ws
+        text = Text()
+        if ws.meta_graph is None:
+            self.query_one("#sig-summary", Label).update(text)
+            return
+        sets = ws.tag_sets
+        text.append("tag-set ", style="dim")
+        text.append(ws.tag_set or "(none)", style="bold")
+        if len(sets) > 1:
+            text.append(f"  ({sets.index(ws.tag_set or '') + 1} of {len(sets)}, t: next)")
+        version = ws.meta_graph.tensorflow_version
+        if version:
+            text.append(f"  ·  TF {version}")
+        if ws.saved_model is not None:
+            text.append(f"  ·  {os.path.basename(ws.saved_model.path)}")
+        if ws.variables_problem:
+            text.append("  ·  variables: ", style="dim")
+            text.append("unreadable (see Variables)", style="bold red")
+        self.query_one("#sig-summary", Label).update(text)
+
+    # -- lazy children --------------------------------------------------------------------------
+
+    def _add_chunk(self, parent: TreeNode[SigItem | None]) -> None:
+        items, done = self._pending[parent.id]
+        more = self._more.pop(parent.id, None)
+        if more is not None:
+            more.remove()
+        stop = min(len(items), done + CHUNK)
+        for item in items[done:stop]:
+            if item.kind == "function":
+                info = self._infos.get(item.name)
+                label = Text(item.name)
+                if info is not None:
+                    label.append(f"  {info.node_count} nodes", style="dim")
+                self._function_lines[item.name] = parent.add(label, item)
+            else:
+                graph = self._bodies[item.function]
+                label = Text(item.name)
+                label.append(f"  {graph.op(item.name)}", style="dim italic")
+                parent.add_leaf(label, item)
+        self._pending[parent.id] = (items, stop)
+        left = len(items) - stop
+        if left > 0:
+            line = parent.add_leaf(Text(f"… {left:,} more (Enter)", style="dim"), SigItem("more"))
+            self._more[parent.id] = line
+
+    def body(self, fname: str) -> GraphIndex:
+        """Function ``fname``'s body as a graph (built once)."""
+        graph = self._bodies.get(fname)
+        if graph is None:
+            assert self.ws.meta_graph is not None
+            graph = self._bodies[fname] = self.ws.meta_graph.function_graph(fname)
+        return graph
+
+    def _expand_function(self, line: TreeNode[SigItem | None], fname: str) -> None:
+        if line.id in self._pending:
+            return
+        try:
+            graph = self.body(fname)
+        except GraphtuiError as exc:
+            self._pending[line.id] = ([], 0)
+            line.add_leaf(Text(str(exc), style="red"))
+            return
+        self._pending[line.id] = ([SigItem("fnode", n, fname) for n in graph.names], 0)
+        self._add_chunk(line)
+
+    @on(Tree.NodeExpanded, "#sig-tree")
+    def _expanded(self, event: Tree.NodeExpanded[SigItem | None]) -> None:
+        item = event.node.data
+        if item is not None and item.kind == "function":
+            self._expand_function(event.node, item.name)
+
+    # -- details --------------------------------------------------------------------------------
+
+    def callers(self, fname: str) -> list[tuple[str, str]]:
+        """Who calls function ``fname``: ``("graph", node)`` and ``("fn", function)`` pairs."""
+        if self._callers is None:
+            graph = self.ws.graph
+            index: dict[str, list[tuple[str, str]]] = {}
+            if graph is not None:
+                library = {f.signature.name: f for f in graph.graph_def.library.function}
+                for node in graph.graph_def.node:
+                    for called in _calls(node, library):
+                        index.setdefault(called, []).append(("graph", node.name))
+                for fname, fdef in library.items():
+                    seen: set[str] = set()
+                    for node in fdef.node_def:
+                        for called in _calls(node, library):
+                            if called not in seen and called != fname:
+                                seen.add(called)
+                                index.setdefault(called, []).append(("fn", fname))
+            self._callers = index
+        return self._callers.get(fname, [])
+
+    def _function_details(self, fname: str) -> list[Line]:
+        info = self._infos.get(fname)
+        lines = [Line(Text(fname, style="bold"))]
+        if info is None:
+            return lines + [plain("not in the function library", style="red")]
+        lines.append(plain("nodes", str(info.node_count)))
+        lines.append(heading(f"Inputs ({len(info.inputs)})"))
+        lines.extend(plain(f"{a.name}:", a.type) for a in info.inputs)
+        lines.append(heading(f"Outputs ({len(info.outputs)})"))
+        lines.extend(plain(f"{a.name}:", a.type) for a in info.outputs)
+        callers = self.callers(fname)
+        lines.append(heading(f"Called by ({len(callers)})"))
+        for kind, name in callers[:500]:
+            lines.append(link(kind, name, note="graph node (1)" if kind == "graph" else "function"))
+        return lines
+
+    def _node_details(self, fname: str, node: str) -> list[Line]:
+        graph = self.body(fname)
+        ws = self._body_ws.get(fname)
+        if ws is None:
+            ws = self._body_ws[fname] = Workspace(f"{fname}", graph=graph)
+        lines = describe(ws, node, indexed=True, library=self.ws.graph)
+        lines.insert(1, plain("in function", fname))
+        return lines
+
+    def _overview(self) -> list[Line]:
+        mg = self.ws.meta_graph
+        if mg is None:
+            return [Line(Text("Not a SavedModel.", style="dim"))]
+        lines = [Line(Text(f"meta graph {mg.tag_set}", style="bold"))]
+        lines.append(plain("signatures", str(len(mg.signatures))))
+        lines.append(plain("graph nodes", str(len(mg.graph))))
+        lines.append(plain("functions", str(len(mg.function_names()))))
+        summary = mg.object_graph_summary()
+        if summary is not None:
+            lines.append(plain("saved objects", str(summary.nodes)))
+        problem = self.ws.variables_problem
+        if problem:
+            lines.append(plain("variables", problem, "red"))
+        elif self.ws.active_prefix:
+            lines.append(
+                plain("variables", os.path.relpath(self.ws.active_prefix, mg.model.directory))
+            )
+        return lines
+
+    def _asset_details(self, filename: str) -> list[Line]:
+        assert self.ws.meta_graph is not None
+        for asset in self.ws.meta_graph.assets():
+            if asset.filename == filename:
+                return [
+                    Line(Text(filename, style="bold")),
+                    plain("path", asset.path),
+                    plain("size", human_bytes(asset.size) if asset.exists else "missing"),
+                    plain("fed to"),
+                    link("graph", asset.tensor_name),
+                ]
+        return [Line(Text(filename, style="bold"))]
+
+    def lines_of(self, item: SigItem) -> list[Line]:
+        mg = self.ws.meta_graph
+        if item.kind == "signature" and mg is not None:
+            return signature_lines(mg.signature(item.name))
+        if item.kind == "function":
+            return self._function_details(item.name)
+        if item.kind == "fnode":
+            return self._node_details(item.function, item.name)
+        if item.kind == "asset":
+            return self._asset_details(item.name)
+        return self._overview()
+
+    def show_item(self, item: SigItem | None) -> None:
+        self.shown = item
+        if item is None or item.kind == "more":
+            set_lines(self.details, [Line(Text("Select a signature or function.", style="dim"))])
+            return
+        try:
+            lines = self.lines_of(item)
+        except GraphtuiError as exc:
+            lines = [Line(Text(str(exc), style="red"))]
+        set_lines(self.details, lines)
+
+    @on(Tree.NodeHighlighted, "#sig-tree")
+    def _highlighted(self, event: Tree.NodeHighlighted[SigItem | None]) -> None:
+        self.show_item(event.node.data)
+
+    @on(Tree.NodeSelected, "#sig-tree")
+    def _selected(self, event: Tree.NodeSelected[SigItem | None]) -> None:
+        item = event.node.data
+        if item is None:
+            return
+        if item.kind == "more" and event.node.parent is not None:
+            self._add_chunk(event.node.parent)
+        elif item.kind in ("signature", "fnode", "asset"):
+            self.details.focus()
+
+    @on(OptionList.OptionSelected, "#sig-details")
+    def _follow(self, event: OptionList.OptionSelected) -> None:
+        target = link_of(event.option.id)
+        if target is None:
+            return
+        kind, _, rest = target.partition(":")
+        app: Any = self.app
+        if kind == "graph":
+            from graphtui.core.graph import tensor_node
+
+            app.jump_to_node(tensor_node(rest))
+        elif kind == "fn":
+            self.reveal_function(rest)
+        elif kind == "node" and self.shown is not None and self.shown.kind == "fnode":
+            self.reveal_function(self.shown.function, rest)
+        elif kind == "value":
+            app.open_value(rest)
+
+    # -- revealing ------------------------------------------------------------------------------
+
+    def reveal_function(self, fname: str, node: str | None = None) -> bool:
+        """Move the cursor to function ``fname`` (or to its node ``node``)."""
+        tree = self.sig_tree
+        fbranch = next(
+            (c for c in tree.root.children if c.data is not None and c.data.kind == "functions"),
+            None,
+        )
+        if fbranch is None:
+            return False
+        while fname not in self._function_lines and fbranch.id in self._more:
+            self._add_chunk(fbranch)
+        line = self._function_lines.get(fname)
+        if line is None:
+            return False
+        fbranch.expand()
+        if node is not None:
+            line.expand()
+            self._expand_function(line, fname)
+            while True:
+                found = next(
+                    (c for c in line.children if c.data is not None and c.data.name == node), None
+                )
+                if found is not None or line.id not in self._more:
+                    break
+                self._add_chunk(line)
+            if found is None:
+                return False
+            line = found
+        _ = tree.last_line
+        tree.move_cursor(line)
+        tree.scroll_to_node(line, animate=False)
+        self.show_item(line.data)
+        tree.focus()
+        return True
+
+    def reveal_signature(self, key: str) -> bool:
+        tree = self.sig_tree
+        for branch in tree.root.children:
+            for line in branch.children:
+                if (
+                    line.data is not None
+                    and line.data.kind == "signature"
+                    and line.data.name == key
+                ):
+                    _ = tree.last_line
+                    tree.move_cursor(line)
+                    self.show_item(line.data)
+                    return True
+        return False

@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from textual.css.query import NoMatches
 
 from graphtui.tui.widgets.graph_pane import SearchInput
 from graphtui.tui.widgets.node_tree import NodeTree
 
-from .conftest import SIZE, TRAIN, make_app, pin_history_times, settle
+from .conftest import DATA, SIZE, TRAIN, make_app, pin_history_times, settle
 
 Steps = Callable[[Any], Awaitable[None]]
 
@@ -27,7 +28,11 @@ def scenario(*steps: Steps) -> Callable[[Any], Awaitable[None]]:
 
     async def run(pilot: Any) -> None:
         app = pilot.app
-        app.query_one(SearchInput).cursor_blink = False
+        try:
+            app.query_one(SearchInput).cursor_blink = False
+        except NoMatches:  # another tab opened first: the graph pane mounts after a frame
+            await settle(pilot)
+            app.query_one(SearchInput).cursor_blink = False
         await settle(pilot)
         pin_history_times(app)
         for step in steps:
@@ -142,3 +147,32 @@ async def _action_preview(pilot: Any) -> None:
         await pilot.app.workers.wait_for_complete()
         if not getattr(screen, "pending", False):
             break
+
+
+# -- SavedModels and TF2 checkpoints (tests/tui/test_tf2_app.py drives them) --------------------
+
+
+def test_signatures(snap_compare: Any) -> None:
+    def expand_function(app: Any) -> None:
+        from graphtui.tui.widgets.signatures_pane import SignaturesTree
+
+        tree = app.query_one(SignaturesTree)
+        functions = tree.root.children[1]
+        predict = next(c for c in functions.children if c.data.name == "__inference_predict_1028")
+        predict.expand()  # the cursor stays on serving_default
+
+    app = make_app(DATA / "tf2" / "saved_model")
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(expand_function)))
+
+
+def test_objects(snap_compare: Any) -> None:
+    def reveal(app: Any) -> None:
+        from graphtui.tui.widgets.objects_pane import ObjectsPane
+
+        pane = app.query_one(ObjectsPane)
+        pane.reveal_path("optimizer")
+        pane.object_tree.cursor_node.expand()
+        pane.reveal_path("model/hidden/w")
+
+    app = make_app(DATA / "tf2" / "module")
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(reveal)))

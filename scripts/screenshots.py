@@ -1,5 +1,7 @@
 """Write SVG screenshots of each pane of the app, on the bundled demo, into screenshots/.
 
+The SavedModel and TF2 views (the demo is a TF1 run) are taken from the test fixtures.
+
     .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 110x34]
 
 The app runs headless (Textual's ``run_test``); every worker finishes before a screenshot.
@@ -51,15 +53,47 @@ def biggest(app: Any) -> str:
     return str(max(rows, key=lambda r: (len(r.shape or ()), r.params)).key)
 
 
-SHOTS: list[tuple[str, list[Step]]] = [
-    ("01-graph", [call(lambda a: a.query_one("NodeTree").reveal(first_weights(a)))]),
-    ("02-search", [keys("slash", *"kernel", "enter", "n")]),
-    ("03-collections", [keys("2"), call(lambda a: a.show_collection("trainable_variables"))]),
-    ("04-variables", [keys("3", "T")]),
-    ("05-value", [call(lambda a: a.open_value(biggest(a))), keys("right_square_bracket")]),
-    ("06-history", [keys("5")]),
-    ("07-diff", [keys("5", "up", "up", "up", "d")]),
-    ("08-help", [keys("question_mark")]),
+def expand_function(name: str) -> Callable[[Any], None]:
+    def run(app: Any) -> None:
+        functions = app.query_one("SignaturesTree").root.children[1]
+        for line in functions.children:
+            if line.data is not None and line.data.name == name:
+                line.expand()
+
+    return run
+
+
+def reveal_objects(*paths: str) -> Callable[[Any], None]:
+    """Expand each object but the last, then put the cursor on the last."""
+
+    def run(app: Any) -> None:
+        pane = app.query_one("ObjectsPane")
+        for path in paths[:-1]:
+            pane.reveal_path(path)
+            pane.object_tree.cursor_node.expand()
+        pane.reveal_path(paths[-1])
+
+    return run
+
+
+TF2 = ROOT / "tests" / "fixtures" / "data" / "tf2"
+
+# (file name, steps, what to open: None for the demo)
+SHOTS: list[tuple[str, list[Step], Path | None]] = [
+    ("01-graph", [call(lambda a: a.query_one("NodeTree").reveal(first_weights(a)))], None),
+    ("02-search", [keys("slash", *"kernel", "enter", "n")], None),
+    (
+        "03-collections",
+        [keys("2"), call(lambda a: a.show_collection("trainable_variables"))],
+        None,
+    ),
+    ("04-variables", [keys("3", "T")], None),
+    ("05-value", [call(lambda a: a.open_value(biggest(a))), keys("right_square_bracket")], None),
+    ("06-history", [keys("5")], None),
+    ("07-diff", [keys("5", "up", "up", "up", "d")], None),
+    ("08-help", [keys("question_mark")], None),
+    ("09-signatures", [call(expand_function("__inference_predict_1028"))], TF2 / "saved_model"),
+    ("10-objects", [call(reveal_objects("optimizer", "model/hidden/w"))], TF2 / "module"),
 ]
 
 
@@ -68,8 +102,8 @@ async def shoot(out: Path, size: tuple[int, int]) -> list[Path]:
     from graphtui.tui.app import GraphtuiApp
 
     written = []
-    for name, steps in SHOTS:
-        app = GraphtuiApp(open_workspace(None))
+    for name, steps, source in SHOTS:
+        app = GraphtuiApp(open_workspace(None if source is None else str(source)))
         async with app.run_test(size=size) as pilot:
             await settle(pilot)
             for step in steps:

@@ -261,7 +261,7 @@ class RenameScreen(ActionScreen):
         yield labelled(
             "New scope", Input(self.scope, id="rename-new", compact=True, select_on_focus=False)
         )
-        has_graph = self.ws.graph is not None and self.ws.graph.has_meta_graph
+        has_graph = _writes_meta_graph(self.ws)
         has_ckpt = self.ws.active is not None
         buttons = []
         for mode, label in RENAME_MODES:
@@ -307,7 +307,7 @@ class RenameScreen(ActionScreen):
         if values.old.rstrip("/") == values.new.rstrip("/"):
             return Preview(False, Text("Type the new name of the scope.", style="yellow"))
         graph = self.ws.graph
-        meta_graph = graph.meta_graph if graph is not None and graph.has_meta_graph else None
+        meta_graph = graph.meta_graph if graph is not None and _writes_meta_graph(self.ws) else None
         names = self.ws.active.names() if self.ws.active is not None else None
         plan = plan_rename(ScopeMap([(values.old, values.new)]), meta_graph, names, values.mode)
         report = plan.report
@@ -373,7 +373,7 @@ class ExportScreen(ActionScreen):
     def __init__(self, ws: Workspace) -> None:
         super().__init__(ws)
         self.all_collections: list[str] = []
-        if ws.graph is not None and ws.graph.has_meta_graph:
+        if ws.graph is not None and _writes_meta_graph(ws):
             from graphtui.core.collections import CollectionTable
 
             self.all_collections = list(CollectionTable.of(ws.graph).keys())  # noqa: SIM118
@@ -434,7 +434,7 @@ class ExportScreen(ActionScreen):
             )
         else:
             summary.append("No checkpoint: the meta graph alone", style="bold")
-        if self.ws.graph is not None and self.ws.graph.has_meta_graph:
+        if _writes_meta_graph(self.ws):
             summary.append(f" · meta graph as {'text' if values.as_text else 'binary'}")
             summary.append(" · devices cleared" if values.clear_devices else " · devices kept")
             kept = self.all_collections if values.collections is None else list(values.collections)
@@ -576,3 +576,9 @@ def conflicts_of(exc: BaseException) -> list[str]:
 
 
 __all__: list[Any] = ["ExportScreen", "RenameScreen", "RestoreScreen", "StripScreen"]
+
+
+def _writes_meta_graph(ws: Workspace) -> bool:
+    """The write actions rewrite a ``.meta`` file; a SavedModel's graph is not one (only its
+    variables checkpoint is written), so the dialogs must not promise a meta graph then."""
+    return ws.graph is not None and ws.graph.has_meta_graph and ws.meta_path is not None

@@ -377,7 +377,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     app = argparse.ArgumentParser(prog="graphtui", description=main.description)
     app.add_argument("--version", action="version", version=f"graphtui {__version__}")
-    app.add_argument("path", nargs="?", help=".meta file, checkpoint prefix/.index, or directory")
+    app.add_argument(
+        "path", nargs="?", help=".meta file, checkpoint prefix/.index, training or SavedModel directory"
+    )
     return main, app
 
 

@@ -83,7 +83,6 @@ def _json_text(value: Any, level: int = 0) -> str:
     return "[\n" + ",\n".join(items) + "\n" + "  " * level + "]"
 
 
-
 def _table(rows: Sequence[Sequence[str]], align_right: set[int] | None = None) -> None:
     if not rows:
         return
@@ -378,7 +377,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     app = argparse.ArgumentParser(prog="graphtui", description=main.description)
     app.add_argument("--version", action="version", version=f"graphtui {__version__}")
     app.add_argument(
-        "path", nargs="?", help=".meta file, checkpoint prefix/.index, training or SavedModel directory"
+        "path",
+        nargs="?",
+        help=".meta file, checkpoint prefix/.index, training or SavedModel directory",
     )
     return main, app
 

@@ -64,17 +64,22 @@ def check_target(out_prefix: str, sources: Iterable[str]) -> str:
     return out
 
 
-def _make_directory(directory: str) -> list[str]:
-    """Create ``directory`` and missing parents; the ones created, outermost first."""
-    missing = []
-    path = directory
+def missing_dirs(directory: str) -> list[str]:
+    """``directory`` and its parents that do not exist yet, outermost first."""
+    out: list[str] = []
+    path = os.path.abspath(directory)
     while path and not os.path.isdir(path):
-        missing.append(path)
+        out.append(path)
         parent = os.path.dirname(path)
         if parent == path:
             break
         path = parent
-    missing.reverse()
+    return out[::-1]
+
+
+def _make_directory(directory: str) -> list[str]:
+    """Create ``directory`` and missing parents; the ones created, outermost first."""
+    missing = missing_dirs(directory)
     created: list[str] = []
     for path in missing:
         try:

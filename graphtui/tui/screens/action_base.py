@@ -41,7 +41,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from graphtui.core.output import WriteResult, existing_files
+from graphtui.core.output import WriteResult, existing_files, missing_dirs
 from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.formats.atomic import atomic_write
@@ -107,18 +107,6 @@ def read_text(path: str) -> str | None:
     except FileNotFoundError:
         return None
 
-
-def missing_dirs(directory: str) -> list[str]:
-    """``directory`` and its parents that do not exist yet, outermost first."""
-    out: list[str] = []
-    path = os.path.abspath(directory)
-    while path and not os.path.isdir(path):
-        out.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return out[::-1]
 
 
 def fresh_target(directory: str, stem: str) -> str:

@@ -16,11 +16,10 @@ import os
 import pickle
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,31 +40,10 @@ from graphtui.formats.sstable import FOOTER_SIZE, Table, encode_handle
 from graphtui.formats.sstable_writer import TableWriter
 from graphtui.formats.transaction import FileTransaction
 from graphtui.formats.varint import decode_varint, encode_varint
+from tests.fixtures.hang_guard import HANG_SECONDS, Hang, no_hang  # noqa: F401 (autouse fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "fixtures" / "data"
-HANG_SECONDS = 120.0
-
-
-class Hang(BaseException):
-    """Raised in a test that runs too long (BaseException: no ``except Exception`` eats it)."""
-
-
-@pytest.fixture(autouse=True)
-def _no_hang() -> Iterator[None]:
-    """A test still running after HANG_SECONDS fails instead of hanging the suite."""
-
-    def alarm(signum: int, frame: object) -> None:
-        raise Hang(f"still running after {HANG_SECONDS} s: a hang?")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
 
 # -- helpers -------------------------------------------------------------------------------------
 

@@ -42,30 +42,10 @@ from graphtui.core.state_ops import fix_paths, rollback
 from graphtui.core.strip import strip
 from graphtui.errors import GraphtuiError
 from graphtui.formats.state_file import read_state
+from tests.fixtures.hang_guard import HANG_SECONDS, Hang, no_hang  # noqa: F401 (autouse fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "fixtures" / "data"
-HANG_SECONDS = 120.0
-
-
-class Hang(BaseException):
-    """Raised in a test that runs too long (BaseException: no ``except Exception`` eats it)."""
-
-
-@pytest.fixture(autouse=True)
-def _no_hang() -> Iterator[None]:
-    """A test still running after HANG_SECONDS fails instead of hanging the suite."""
-
-    def alarm(signum: int, frame: object) -> None:
-        raise Hang(f"still running after {HANG_SECONDS} s: a hang?")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 class Boom(Exception):

@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,32 +30,12 @@ from graphtui.core.output import write_checkpoint
 from graphtui.errors import FormatError, GraphtuiError, MissingFileError
 from graphtui.formats.atomic import atomic_write
 from graphtui.formats.state_file import format_state, make_state
+from tests.fixtures.hang_guard import HANG_SECONDS, Hang, no_hang  # noqa: F401 (autouse fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "fixtures" / "data"
 TRAIN = DATA / "train"
 KEEP = 3
-HANG_SECONDS = 120.0
-
-
-class Hang(BaseException):
-    """Raised in a test that runs too long (BaseException: no ``except Exception`` eats it)."""
-
-
-@pytest.fixture(autouse=True)
-def _no_hang() -> Iterator[None]:
-    """A test still running after HANG_SECONDS fails instead of hanging the suite."""
-
-    def alarm(signum: int, frame: object) -> None:
-        raise Hang(f"still running after {HANG_SECONDS} s: a hang?")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _values(step: int) -> dict[str, np.ndarray]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ from graphtui.core.collections import CollectionTable, RawAny, decode_collection
 from graphtui.core.graph import GraphIndex
 from graphtui.core.variables import VariableTable, saver_info
 from graphtui.errors import NotFoundError
+from tests.fixtures.shared import FACTS, meta_cases
 
 ROOT = Path(__file__).resolve().parents[2]
-FACTS_FILE = ROOT / "tests" / "fixtures" / "facts.json"
 TRAIN = "train/model.ckpt-50.meta"
 # meta graph -> the checkpoint its saver wrote (when the names do not say it)
 CHECKPOINT_OF = {"train/graph.meta.txt": "train/model.ckpt-50"}
@@ -31,19 +30,12 @@ FACT_COLLECTIONS = {
 
 
 def _facts() -> dict[str, Any]:
-    if not FACTS_FILE.exists():
+    if not FACTS:
         pytest.skip("tests/fixtures/facts.json is missing (run tests/fixtures/generate.py)")
-    facts: dict[str, Any] = json.loads(FACTS_FILE.read_text())
-    return facts
+    return FACTS
 
 
-def _meta_cases() -> list[tuple[str, str]]:
-    if not FACTS_FILE.exists():
-        return []
-    facts = json.loads(FACTS_FILE.read_text())
-    cases = [("metas", rel) for rel in facts["metas"]]
-    cases += [("demo", rel) for rel in facts.get("demo", {}).get("metas", {})]
-    return cases
+_meta_cases = meta_cases
 
 
 def _section(section: str) -> dict[str, Any]:

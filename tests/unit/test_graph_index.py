@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,27 +21,19 @@ from graphtui.core.graph import (
 )
 from graphtui.core.scopes import ScopeTree
 from graphtui.errors import NotFoundError
+from tests.fixtures.shared import FACTS, meta_cases
 
 ROOT = Path(__file__).resolve().parents[2]
-FACTS_FILE = ROOT / "tests" / "fixtures" / "facts.json"
 TRAIN = "train/model.ckpt-50.meta"
 
 
 def _facts() -> dict[str, Any]:
-    if not FACTS_FILE.exists():
+    if not FACTS:
         pytest.skip("tests/fixtures/facts.json is missing (run tests/fixtures/generate.py)")
-    facts: dict[str, Any] = json.loads(FACTS_FILE.read_text())
-    return facts
+    return FACTS
 
 
-def _meta_cases() -> list[tuple[str, str]]:
-    """(facts section, relative path) of every meta graph fixture described in facts.json."""
-    if not FACTS_FILE.exists():
-        return []
-    facts = json.loads(FACTS_FILE.read_text())
-    cases = [("metas", rel) for rel in facts["metas"]]
-    cases += [("demo", rel) for rel in facts.get("demo", {}).get("metas", {})]
-    return cases
+_meta_cases = meta_cases
 
 
 def _meta_path(section: str, rel: str) -> Path:

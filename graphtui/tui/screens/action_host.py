@@ -204,20 +204,13 @@ class ActionsHost(_Base):
 
     def action_rollback(self) -> None:
         """Make the checkpoint highlighted in History the latest (edits the state file)."""
-        if self._dialog_open():
-            return
-        from graphtui.tui.screens.state_actions import StateFileScreen
-
-        directory = self._history_directory()
-        if directory is None:
-            self.notify("No checkpoint history here", severity="warning")
-            return
-        self.push_screen(
-            StateFileScreen(self.ws, directory, "rollback", self._selected_checkpoint())
-        )
+        self._open_state_file_screen("rollback")
 
     def action_fix_paths(self) -> None:
         """Make the state file's absolute paths relative again (after a move)."""
+        self._open_state_file_screen("fix")
+
+    def _open_state_file_screen(self, mode: str) -> None:
         if self._dialog_open():
             return
         from graphtui.tui.screens.state_actions import StateFileScreen
@@ -226,7 +219,8 @@ class ActionsHost(_Base):
         if directory is None:
             self.notify("No checkpoint history here", severity="warning")
             return
-        self.push_screen(StateFileScreen(self.ws, directory, "fix"))
+        selected = self._selected_checkpoint() if mode == "rollback" else None
+        self.push_screen(StateFileScreen(self.ws, directory, mode, selected))
 
     # -- after a write ------------------------------------------------------------------------
 

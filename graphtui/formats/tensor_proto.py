@@ -156,3 +156,48 @@ def from_numpy(array: np.ndarray, proto: Any) -> Any:
             np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
         )
     return proto
+
+
+# Dtypes TensorFlow's make_tensor_proto stores as raw tensor_content when a tensor has more
+# than one element (tensor_util._TENSOR_CONTENT_TYPES); the rest go to the typed fields.
+_CONTENT_TYPES = frozenset(
+    {
+        "float16", "float32", "float64", "int32", "uint8", "int16", "int8", "int64", "qint8",
+        "quint8", "qint16", "quint16", "qint32", "uint32", "uint64", "bfloat16", *_FLOAT8,
+    }
+)  # fmt: skip
+
+
+def make_tensor_proto(array: np.ndarray, dtype: dtypes.DType, proto: Any) -> Any:
+    """Fill ``proto`` exactly as TensorFlow's ``make_tensor_proto(array, dtype, array.shape)``
+    does, so a frozen Const matches TF's own bytes: ``tensor_content`` for more than one element
+    of a content dtype, else the typed value field (half types as their 16 bits, float8 as bytes).
+    """
+    arr = np.asarray(array)
+    proto.Clear()
+    proto.dtype = dtype.enum
+    proto.tensor_shape.SetInParent()
+    for d in arr.shape:
+        proto.tensor_shape.dim.add().size = int(d)
+    if dtype.name == "string":
+        proto.string_val.extend(x if isinstance(x, bytes) else str(x).encode() for x in arr.ravel())
+        return proto
+    if dtype.numpy is None:
+        raise TensorProtoError(f"cannot encode a {dtype.name} tensor")
+    flat = np.ascontiguousarray(arr.astype(dtype.numpy, copy=False)).ravel()
+    if flat.dtype.byteorder == ">":
+        flat = flat.astype(flat.dtype.newbyteorder("<"))
+    if dtype.name in _CONTENT_TYPES and flat.size > 1:
+        proto.tensor_content = flat.tobytes()
+    elif dtype.name in _FLOAT8:
+        proto.float8_val = flat.view(np.uint8).tobytes()
+    elif dtype.name in ("float16", "bfloat16"):
+        proto.half_val.extend(flat.view(np.uint16).tolist())
+    elif dtype.name in ("complex64", "complex128"):
+        getattr(proto, _VALUE_FIELD[dtype.name]).extend(flat.view(flat.real.dtype).tolist())
+    else:
+        value_field = _VALUE_FIELD.get(dtype.name)
+        if value_field is None:
+            raise TensorProtoError(f"cannot encode a {dtype.name} tensor")
+        getattr(proto, value_field).extend(flat.tolist())
+    return proto

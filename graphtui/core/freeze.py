@@ -1,0 +1,752 @@
+"""Freeze a graph for serving: keep what the outputs need, turn every variable they read into a
+``Const`` holding its checkpoint value, and write one ``GraphDef`` (what ``freeze_graph`` and
+``tf.compat.v1.graph_util.convert_variables_to_constants`` produce), without TensorFlow.
+
+The rules follow TensorFlow's own code so that the result is the same graph:
+
+- pruning is ``extract_sub_graph``: a breadth-first walk from the outputs over data inputs,
+  control inputs and ``loc:@`` colocation, nodes kept in graph order;
+- conversion is ``convert_to_constants._replace_variables_by_constants``: ``VariableV2`` /
+  ``VarHandleOp`` become ``Const`` (dtype from the variable, value as ``make_tensor_proto``
+  writes it); the new dtype flows through ``Identity`` / ``Enter`` / ``Exit`` / ``Switch`` /
+  ``NextIteration`` (their ``T`` set, ``_output_shapes`` dropped) and stops at ``Merge``;
+  ``ReadVariableOp`` becomes ``Identity``, ``ResourceGather`` becomes ``GatherV2`` with a new
+  ``NAME/axis`` Const, ``ResourceGatherNd`` becomes ``GatherNd``.
+
+Beyond TensorFlow: devices are cleared unless asked to keep them, the function library keeps
+only the functions still called, and a graph that could not run is refused before anything is
+written (an output that is no node, a variable missing from the checkpoint or of another dtype
+or shape, a queue or reader on the path, an op that would write to a frozen variable).
+
+``plan_freeze`` does everything but read values and write (the app's preview);
+``apply_freeze`` fills the constants from the checkpoint, writes atomically and reads back.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphtui._proto import pb
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.core.graph import GraphIndex, parse_input
+from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError
+from graphtui.formats import dtypes
+from graphtui.formats.bundle import Extents
+
+# Ops TensorFlow turns into constants (plus the legacy ``Variable``, which TF 1.x froze too).
+VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
+# convert_to_constants._Intermediate: the variable's dtype flows through these.
+_INTERMEDIATE = frozenset({"Enter", "Exit", "Identity", "NextIteration", "Switch", "_SwitchN"})
+_FUNCTION_CALLERS = frozenset(
+    {"If", "StatelessIf", "Case", "PartitionedCall", "StatefulPartitionedCall", "While",
+     "StatelessWhile"}
+)  # fmt: skip
+# A forward pass fed from these cannot run without the input pipeline's runners.
+_PIPELINE = re.compile(
+    r"^(\w*Queue(V2)?|Queue\w+|\w*Reader(V2)?|Reader\w+|Iterator(V2|GetNext\w*|FromStringHandle\w*)?"
+    r"|OneShotIterator|MakeIterator|AnonymousIterator\w*|IteratorGetNext\w*)$"
+)
+# Ops that take a variable by reference (ref dtype) or handle in order to write it.
+_WRITERS = re.compile(
+    r"^(Assign\w*|Scatter\w+|ResourceScatter\w+|(Resource)?(Sparse)?Apply\w+|IsVariableInitialized"
+    r"|VarIsInitializedOp|CountUpTo|Ref\w+|DestroyResourceOp|DestroyTemporaryVariable)$"
+)
+_TABLES = re.compile(r"(HashTable|LookupTable|DenseHashTable)\w*$")
+_INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
+MAX_GRAPH_BYTES = (1 << 31) - 1  # protobuf refuses to parse a larger message
+
+StepCallback = Callable[[int, int, str], None]  # (done, total, what) after each variable
+
+
+@dataclass(frozen=True)
+class FreezeRequest:
+    """What to freeze. ``source``: a ``.meta`` (with its checkpoint), a checkpoint prefix, a
+    training directory or a SavedModel directory (``tag_set`` / ``signature`` pick the graph
+    and its default outputs). ``graph`` + ``checkpoint`` give an already-read MetaGraphDef and
+    its checkpoint prefix instead (the app's workspace)."""
+
+    source: str
+    outputs: tuple[str, ...] = ()
+    out: str | None = None
+    as_text: bool = False
+    keep_devices: bool = False
+    meta: str | None = None
+    tag_set: str | None = None
+    signature: str | None = None
+    graph: Any = None
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class FrozenVariable:
+    """One variable node that becomes a Const: its value is ``key`` (``extents`` of it for a
+    partition) from the checkpoint."""
+
+    node: str
+    op: str
+    key: str
+    extents: Extents | None
+    dtype: str
+    shape: tuple[int, ...]
+    nbytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "op": self.op,
+            "checkpoint_key": self.key,
+            "slice": None if self.extents is None else [list(e) for e in self.extents],
+            "dtype": self.dtype,
+            "shape": list(self.shape),
+            "bytes": self.nbytes,
+        }
+
+
+@dataclass
+class FreezePlan:
+    """The frozen graph without its constant values, and everything a preview shows."""
+
+    request: FreezeRequest
+    outputs: list[str]
+    nodes_before: int
+    nodes_after: int
+    variables: list[FrozenVariable]
+    const_bytes: int
+    inputs: list[str]  # Placeholders the frozen graph is fed through
+    unresolved: list[str]  # what stays stateful in the frozen graph (one line each)
+    problems: list[str]  # why it would be refused; apply writes nothing when there are any
+    functions_kept: list[str]
+    functions_dropped: int
+    checkpoint: str | None
+    graph_def: Any = field(repr=False, default=None)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outputs": self.outputs,
+            "nodes_before": self.nodes_before,
+            "nodes_after": self.nodes_after,
+            "variables": [v.to_json() for v in self.variables],
+            "const_bytes": self.const_bytes,
+            "inputs": self.inputs,
+            "unresolved": self.unresolved,
+            "problems": self.problems,
+            "functions_kept": self.functions_kept,
+            "functions_dropped": self.functions_dropped,
+            "checkpoint": self.checkpoint,
+        }
+
+
+@dataclass
+class FreezeResult:
+    path: str
+    nodes: int
+    variables: int
+    bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "nodes": self.nodes,
+            "variables": self.variables,
+            "bytes": self.bytes,
+            "verified": True,
+        }
+
+
+# -- loading the source ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    meta_graph: Any
+    prefix: str | None
+    default_outputs: list[str]
+    where: str
+
+
+def _load(request: FreezeRequest) -> _Loaded:
+    if request.graph is not None:
+        return _Loaded(request.graph, request.checkpoint, [], request.source)
+    from graphtui.core.savedmodel import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, is_saved_model_dir
+
+    src = request.source
+    if is_saved_model_dir(src) or os.path.basename(src) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
+        return _load_saved_model(request)
+    if request.tag_set or request.signature:
+        raise CoreError(f"{src}: --tag-set and --signature need a SavedModel directory")
+    from graphtui.core.sources import open_source
+
+    source = open_source(src, request.meta)
+    if source.meta_graph is None:
+        raise CoreError(
+            f"{src}: no meta graph to freeze (expected {src}.meta beside the checkpoint, or --meta)"
+        )
+    return _Loaded(source.meta_graph, source.prefix, [], source.meta_path or src)
+
+
+def _load_saved_model(request: FreezeRequest) -> _Loaded:
+    from graphtui.core.savedmodel import open_saved_model
+
+    with open_saved_model(request.source) as model:
+        info = model.meta_graph(request.tag_set)
+        prefix = model.variables_prefix if model.has_variables else None
+        signatures = [s for s in info.signatures if not s.is_init_op]
+        if request.signature is not None:
+            chosen = [info.signature(request.signature)]
+        elif request.outputs:
+            chosen = []
+        elif any(s.key == "serving_default" for s in signatures):
+            chosen = [info.signature("serving_default")]
+        elif len(signatures) == 1:
+            chosen = signatures
+        else:
+            known = ", ".join(s.key for s in signatures) or "none"
+            raise CoreError(
+                f"{model.path}: say which signature to freeze with --signature (has: {known}), "
+                "or give --outputs"
+            )
+        outputs: list[str] = []
+        for sig in chosen:
+            for spec in sig.outputs:
+                names = [spec.name] if spec.encoding == "name" else list(spec.components.values())
+                outputs.extend(n for n in names if n)
+        return _Loaded(info.meta_graph, prefix, outputs, model.path)
+
+
+# -- planning -------------------------------------------------------------------------------------
+
+
+def _node_names(outputs: Iterable[str]) -> list[str]:
+    """Output node names from node or tensor names (``a``, ``a:0``, ``^a``), in order, once."""
+    out: list[str] = []
+    for text in outputs:
+        for part in text.split(","):
+            part = part.strip()
+            if part:
+                name = parse_input(part).node
+                if name not in out:
+                    out.append(name)
+    return out
+
+
+def _reachable(index: GraphIndex, targets: list[str]) -> set[str]:
+    """``extract_sub_graph``'s walk: inputs (data and control) and ``_class`` colocation."""
+    keep: set[str] = set()
+    todo = list(targets)
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        if name not in index:
+            continue
+        node = index.node(name)
+        todo.extend(parse_input(text).node for text in node.input)
+        if "_class" in node.attr:
+            for item in node.attr["_class"].list.s:
+                text = item.decode("utf-8", "replace")
+                todo.append(text[5:] if text.startswith("loc:@") else text)
+    return keep
+
+
+def _needs_pipeline(index: GraphIndex, targets: list[str]) -> list[str]:
+    """Queue / reader / iterator nodes the outputs read without a PlaceholderWithDefault in
+    between (one that can be fed instead); colocation does not count."""
+    seen: set[str] = set()
+    found: list[str] = []
+    todo = list(targets)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in index:
+            continue
+        seen.add(name)
+        node = index.node(name)
+        if _PIPELINE.match(node.op):
+            found.append(f"{name} ({node.op})")
+        if node.op == "PlaceholderWithDefault":
+            continue
+        todo.extend(parse_input(text).node for text in node.input)
+    return sorted(found)
+
+
+def _spec_extents(spec: str) -> tuple[list[int], Extents] | None:
+    from graphtui.core.restore import _spec_extents as parse
+
+    return parse(spec)
+
+
+@dataclass
+class _Var:
+    node: str
+    key: str | None
+    extents: Extents | None
+    full_shape: list[int] | None  # what the checkpoint entry must hold
+    dtype: dtypes.DType | None
+
+
+def _variable_sources(index: GraphIndex, names: list[str]) -> dict[str, _Var]:
+    """Checkpoint key and slice of each variable node, from the saver and VariableDefs."""
+    from graphtui.core.variables import VariableTable, saver_info
+
+    table = VariableTable.of(index) if index.has_meta_graph else None
+    saver = saver_info(index) if index.has_meta_graph else None
+    specs: dict[str, str] = {}
+    for entry in saver.entries if saver else ():
+        if entry.variable is not None:
+            specs.setdefault(entry.variable, entry.slice_spec)
+    out: dict[str, _Var] = {}
+    for name in names:
+        attrs = index.raw_attrs(name)
+        try:
+            dt: dtypes.DType | None = dtypes.from_enum(attrs["dtype"].type)
+        except (ValueError, KeyError):
+            dt = None
+        shape: list[int] | None = None
+        if "shape" in attrs and not attrs["shape"].shape.unknown_rank:
+            shape = [int(d.size) for d in attrs["shape"].shape.dim]
+            if any(d < 0 for d in shape):
+                shape = None
+        key, extents, full = name, None, shape
+        info = table.get(name) if table is not None and name in table else None
+        if info is not None:
+            key = info.checkpoint_key
+            if info.save_slice is not None:
+                s = info.save_slice
+                extents = tuple(
+                    (int(o), int(n)) for o, n in zip(s.var_offset, s.var_shape, strict=True)
+                )
+                full = list(s.full_shape)
+        if extents is None and specs.get(name):
+            parsed = _spec_extents(specs[name])
+            if parsed is not None:
+                full, extents = parsed
+        out[name] = _Var(name, key, extents, full, dt)
+    return out
+
+
+def _check_variables(
+    variables: dict[str, _Var], reader: CheckpointReader | None, where: str
+) -> tuple[list[FrozenVariable], list[str]]:
+    frozen: list[FrozenVariable] = []
+    problems: list[str] = []
+    for var in variables.values():
+        if var.dtype is None:
+            problems.append(f"variable {var.node} has no dtype attr")
+            continue
+        if reader is None:
+            problems.append(f"variable {var.node} needs a value but there is no checkpoint")
+            continue
+        if var.key is None or not reader.has_tensor(var.key):
+            problems.append(f"variable {var.node} is missing from the checkpoint {where}")
+            continue
+        info = reader.tensor_info(var.key)
+        if info.dtype.name != var.dtype.name:
+            problems.append(
+                f"variable {var.node} is {var.dtype.name} but checkpoint tensor {var.key} is "
+                f"{info.dtype.name}"
+            )
+            continue
+        if var.full_shape is not None and list(info.shape) != list(var.full_shape):
+            problems.append(
+                f"variable {var.node} has shape {var.full_shape} but checkpoint tensor {var.key} "
+                f"has {list(info.shape)}"
+            )
+            continue
+        if var.extents is not None:
+            ok = len(var.extents) == len(info.shape) and all(
+                s >= 0 and (n == -1 or s + n <= d)
+                for (s, n), d in zip(var.extents, info.shape, strict=False)
+            )
+            if not ok:
+                problems.append(
+                    f"partition {var.node} {list(var.extents)} lies outside checkpoint tensor "
+                    f"{var.key} of shape {list(info.shape)}"
+                )
+                continue
+            shape = tuple(
+                d - s if n == -1 else n for (s, n), d in zip(var.extents, info.shape, strict=True)
+            )
+        else:
+            shape = tuple(info.shape)
+        nbytes = math.prod(shape) * info.dtype.itemsize if info.dtype.is_fixed_size else info.nbytes
+        frozen.append(
+            FrozenVariable(var.node, "", var.key, var.extents, var.dtype.name, shape, nbytes)
+        )
+    return frozen, problems
+
+
+class _Converter:
+    """convert_to_constants' edge propagation over the kept nodes of the output GraphDef."""
+
+    def __init__(self, graph_def: Any, kept: dict[str, Any]) -> None:
+        self.graph_def = graph_def
+        self.nodes = kept  # name -> NodeDef in graph_def (the copy being converted)
+        self.original_ops = {name: node.op for name, node in kept.items()}
+        self.originals: dict[str, Any] = {}
+        self.consumers: dict[str, list[tuple[str, int]]] = {}
+        for name, node in kept.items():
+            for slot, text in enumerate(node.input):
+                if text.startswith("^"):
+                    continue
+                src = parse_input(text).node
+                if src in kept:
+                    self.consumers.setdefault(src, []).append((name, slot))
+        self.problems: list[str] = []
+        self.unresolved: list[str] = []
+
+    def _original(self, name: str) -> Any:
+        node = self.originals.get(name)
+        if node is None:
+            node = self.originals[name] = pb.NodeDef()
+            node.CopyFrom(self.nodes[name])
+        return node
+
+    def freeze(self, name: str, dtype: int) -> None:
+        node = self.nodes[name]
+        self._original(name)
+        node.Clear()
+        node.name = name
+        node.op = "Const"
+        node.attr["dtype"].type = dtype
+        node.attr["value"].tensor.dtype = dtype
+        todo = [(dest, slot, name) for dest, slot in self.consumers.get(name, ())]
+        seen: set[tuple[str, int]] = set()
+        while todo:
+            dest, slot, var = todo.pop()
+            if (dest, slot) in seen:
+                continue
+            seen.add((dest, slot))
+            if self._convert(dest, slot, var, dtype):
+                todo.extend((d, s, var) for d, s in self.consumers.get(dest, ()))
+
+    def _convert(self, name: str, slot: int, var: str, dtype: int) -> bool:
+        """Convert ``name`` reading the frozen variable at input ``slot``; True to go on to its
+        consumers."""
+        op = self.original_ops[name]
+        node = self.nodes[name]
+        if op in _INTERMEDIATE:
+            self._original(name)
+            attr = node.attr["T"]
+            if attr.HasField("list") and len(attr.list.type) > slot:
+                attr.list.type[slot] = dtype
+            elif attr.HasField("type") and slot == 0:
+                attr.type = dtype
+            else:
+                self.problems.append(
+                    f"{name} ({op}) reads frozen variable {var} at input {slot}, which its T attr "
+                    "does not type"
+                )
+                return False
+            if "_output_shapes" in node.attr:
+                del node.attr["_output_shapes"]
+            return True
+        if op == "ReadVariableOp":
+            orig = self._original(name)
+            node.Clear()
+            node.name = name
+            node.op = "Identity"
+            node.input.append(orig.input[0])
+            node.attr["T"].CopyFrom(orig.attr["dtype"])
+            if "_class" in orig.attr:
+                node.attr["_class"].CopyFrom(orig.attr["_class"])
+        elif op == "ResourceGather":
+            self._gather(name, var)
+        elif op == "ResourceGatherNd":
+            orig = self._original(name)
+            node.Clear()
+            node.name = name
+            node.op = "GatherNd"
+            node.input.extend(orig.input[:2])
+            node.attr["Tparams"].CopyFrom(orig.attr["dtype"])
+            node.attr["Tindices"].CopyFrom(orig.attr["Tindices"])
+            if "_class" in orig.attr:
+                node.attr["_class"].CopyFrom(orig.attr["_class"])
+        elif op in _FUNCTION_CALLERS:
+            self.problems.append(
+                f"{name} ({op}) passes variable {var} into a function: freezing through function "
+                "calls is not supported"
+            )
+        elif _WRITERS.match(op):
+            self.problems.append(
+                f"{name} ({op}) writes or checks variable {var}, and the outputs need it: a "
+                "frozen graph cannot run it"
+            )
+        return False
+
+    def _gather(self, name: str, var: str) -> None:
+        orig = self._original(name)
+        if orig.attr["batch_dims"].i != 0:
+            self.problems.append(
+                f"{name} (ResourceGather) has batch_dims {orig.attr['batch_dims'].i}; freezing "
+                "needs 0"
+            )
+            return
+        import numpy as np
+
+        from graphtui.formats.tensor_proto import make_tensor_proto
+
+        axis_name = name + "/axis"
+        axis = self.nodes.get(axis_name)
+        if axis is None:
+            axis = self.graph_def.node.add()
+            self.nodes[axis_name] = axis
+            self.original_ops[axis_name] = "Const"
+        axis.name = axis_name
+        axis.op = "Const"
+        tindices = orig.attr["Tindices"]
+        axis.attr["dtype"].CopyFrom(tindices)
+        make_tensor_proto(np.array(0), dtypes.from_enum(tindices.type), axis.attr["value"].tensor)
+        node = self.nodes[name]
+        node.Clear()
+        node.name = name
+        node.op = "GatherV2"
+        node.input.extend([orig.input[0], orig.input[1], axis_name])
+        node.attr["Tparams"].CopyFrom(orig.attr["dtype"])
+        node.attr["Tindices"].CopyFrom(tindices)
+        node.attr["Taxis"].CopyFrom(tindices)
+        if "_class" in orig.attr:
+            node.attr["_class"].CopyFrom(orig.attr["_class"])
+
+
+def _called_functions(graph_def: Any, nodes: Iterable[Any]) -> list[str]:
+    """Library functions the nodes call (as an op or through a func attr), transitively,
+    plus the gradient functions registered for them."""
+    library = {f.signature.name: f for f in graph_def.library.function}
+    gradients = {g.function_name: g.gradient_func for g in graph_def.library.gradient}
+    kept: set[str] = set()
+    todo: list[str] = []
+
+    def visit(node: Any) -> None:
+        if node.op in library:
+            todo.append(node.op)
+        for attr in node.attr.values():
+            _funcs_of(attr, todo)
+
+    for node in nodes:
+        visit(node)
+    while todo:
+        fname = todo.pop()
+        if fname in kept or fname not in library:
+            continue
+        kept.add(fname)
+        if fname in gradients:
+            todo.append(gradients[fname])
+        for node in library[fname].node_def:
+            visit(node)
+    return sorted(kept)
+
+
+def _funcs_of(attr: Any, out: list[str]) -> None:
+    kind = attr.WhichOneof("value")
+    if kind == "func":
+        out.append(attr.func.name)
+        for inner in attr.func.attr.values():
+            _funcs_of(inner, out)
+    elif kind == "list":
+        for func in attr.list.func:
+            out.append(func.name)
+            for inner in func.attr.values():
+                _funcs_of(inner, out)
+
+
+def plan_freeze(request: FreezeRequest) -> FreezePlan:
+    """Everything about the frozen graph except the constant values; nothing is written.
+
+    Problems that make the result unusable are listed in ``problems`` (apply refuses); errors
+    that make even a preview impossible (no graph, unreadable files) raise.
+    """
+    loaded = _load(request)
+    meta_graph = loaded.meta_graph
+    index = GraphIndex(meta_graph, path=loaded.where)
+    outputs = _node_names(request.outputs) or _node_names(loaded.default_outputs)
+    problems: list[str] = []
+    if not outputs:
+        raise CoreError(f"{loaded.where}: say which outputs to freeze (--outputs NAME[,NAME...])")
+    for name in outputs:
+        if name not in index:
+            problems.append(f"output {name!r} is not a node of the graph")
+    present = [n for n in outputs if n in index]
+    keep = _reachable(index, present)
+    missing_inputs = sorted(n for n in keep if n not in index)
+    problems.extend(f"a kept node reads {n!r}, which is not in the graph" for n in missing_inputs)
+    pipeline = _needs_pipeline(index, present)
+    if pipeline:
+        problems.append(
+            "the outputs need an input pipeline (feed a Placeholder instead): "
+            + ", ".join(pipeline)
+        )
+
+    src_graph = index.graph_def
+    out = pb.GraphDef()
+    kept_nodes: dict[str, Any] = {}
+    for node in src_graph.node:
+        if node.name in keep and node.name not in kept_nodes:
+            copy = out.node.add()
+            copy.CopyFrom(node)
+            kept_nodes[node.name] = copy
+    out.versions.CopyFrom(src_graph.versions)
+    var_nodes = [n for n, node in kept_nodes.items() if node.op in VARIABLE_OPS]
+    var_ops = {n: kept_nodes[n].op for n in var_nodes}
+
+    reader: CheckpointReader | None = None
+    try:
+        if var_nodes and loaded.prefix is not None:
+            reader = CheckpointReader(loaded.prefix)
+        sources = _variable_sources(index, var_nodes)
+        frozen, var_problems = _check_variables(
+            sources, reader, reader.prefix if reader else "(none)"
+        )
+    finally:
+        if reader is not None:
+            reader.close()
+    problems.extend(var_problems)
+    frozen = [
+        FrozenVariable(v.node, var_ops[v.node], v.key, v.extents, v.dtype, v.shape, v.nbytes)
+        for v in frozen
+    ]
+
+    converter = _Converter(out, kept_nodes)
+    for var in frozen:
+        converter.freeze(var.node, dtypes.from_name(var.dtype).enum)
+    problems.extend(converter.problems)
+
+    functions = _called_functions(src_graph, out.node)
+    wanted = set(functions)
+    for fdef in src_graph.library.function:
+        if fdef.signature.name in wanted:
+            out.library.function.add().CopyFrom(fdef)
+    for grad in src_graph.library.gradient:
+        if grad.function_name in wanted:
+            out.library.gradient.add().CopyFrom(grad)
+    if not request.keep_devices:
+        for node in out.node:
+            node.device = ""
+        for fdef in out.library.function:
+            for node in fdef.node_def:
+                node.device = ""
+
+    const_bytes = sum(v.nbytes for v in frozen)
+    if const_bytes + out.ByteSize() > MAX_GRAPH_BYTES:
+        problems.append(
+            f"the frozen graph would hold {const_bytes} bytes of constants: a GraphDef cannot "
+            "exceed 2 GiB"
+        )
+    inputs = [n for n, node in kept_nodes.items() if node.op in _INPUT_OPS]
+    unresolved = [
+        f"{n} ({node.op}): needs its initializer run before use"
+        for n, node in kept_nodes.items()
+        if _TABLES.search(node.op)
+    ]
+    unresolved += [
+        f"{n} ({node.op}): still a variable"
+        for n, node in kept_nodes.items()
+        if node.op in VARIABLE_OPS
+    ]
+    return FreezePlan(
+        request=request,
+        outputs=outputs,
+        nodes_before=len(index),
+        nodes_after=len(out.node),
+        variables=frozen,
+        const_bytes=const_bytes,
+        inputs=inputs,
+        unresolved=unresolved,
+        problems=problems,
+        functions_kept=functions,
+        functions_dropped=len(src_graph.library.function) - len(functions),
+        checkpoint=loaded.prefix,
+        graph_def=out,
+    )
+
+
+# -- applying -------------------------------------------------------------------------------------
+
+
+def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any:
+    """The plan's GraphDef with every frozen variable's value read from the checkpoint (a copy;
+    the plan stays as it was)."""
+    import numpy as np
+
+    from graphtui.formats.tensor_proto import make_tensor_proto
+
+    graph = pb.GraphDef()
+    graph.CopyFrom(plan.graph_def)
+    if not plan.variables:
+        return graph
+    if plan.checkpoint is None:
+        raise CoreError("the frozen variables need a checkpoint and there is none")
+    by_name = {node.name: node for node in graph.node}
+    total = len(plan.variables)
+    cache: dict[str, np.ndarray] = {}
+    last_use = {v.key: i for i, v in enumerate(plan.variables)}
+    with CheckpointReader(plan.checkpoint) as reader:
+        for i, var in enumerate(plan.variables):
+            value = cache.get(var.key)
+            if value is None:
+                value = np.asarray(reader.get_tensor(var.key))
+                if last_use[var.key] > i:
+                    cache[var.key] = value
+            if var.extents is not None:
+                value = value[tuple(slice(s, None if n == -1 else s + n) for s, n in var.extents)]
+            if last_use[var.key] == i:
+                cache.pop(var.key, None)
+            make_tensor_proto(
+                value, dtypes.from_name(var.dtype), by_name[var.node].attr["value"].tensor
+            )
+            if on_step is not None:
+                on_step(i + 1, total, var.node)
+    return graph
+
+
+def apply_freeze(plan: FreezePlan, on_step: StepCallback | None = None) -> FreezeResult:
+    """Write the frozen graph to ``plan.request.out`` (refused when the plan has problems or the
+    file exists), atomically, and read it back before reporting success."""
+    from graphtui.formats.atomic import atomic_write
+    from graphtui.formats.metagraph_io import parse_message, serialize_message
+
+    if plan.problems:
+        raise ConflictError(
+            "refused: the graph cannot be frozen, nothing was written", plan.problems
+        )
+    out = plan.request.out
+    if not out:
+        raise CoreError("freeze needs an output file (--out frozen.pb)")
+    out = os.path.abspath(out)
+    if os.path.lexists(out):
+        raise ConflictError("refused: the output file exists (choose a new --out)", [out])
+    directory = os.path.dirname(out)
+    if not os.path.isdir(directory):
+        raise FormatError(directory, "no such directory for the output")
+    graph = fill_constants(plan, on_step)
+    data = serialize_message(graph, as_text=plan.request.as_text)
+    if len(data) > MAX_GRAPH_BYTES:
+        raise ConflictError("refused: the frozen graph is larger than 2 GiB", [out])
+    atomic_write(out, data)
+    try:
+        with open(out, "rb") as fh:
+            back = parse_message(fh.read(), "GraphDef", out)
+        if [n.name for n in back.node] != [n.name for n in graph.node]:
+            raise FormatError(out, "the graph read back differs from what was written")
+    except GraphtuiError as exc:
+        os.unlink(out)
+        raise FormatError(
+            out, f"written output failed verification and was removed: {exc}"
+        ) from None
+    return FreezeResult(out, len(graph.node), len(plan.variables), len(data))
+
+
+def freeze(
+    request: FreezeRequest, on_step: StepCallback | None = None
+) -> tuple[FreezePlan, FreezeResult]:
+    """``graphtui freeze``: plan, refuse on problems, write."""
+    plan = plan_freeze(request)
+    return plan, apply_freeze(plan, on_step)

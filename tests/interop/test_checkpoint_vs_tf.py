@@ -3,7 +3,6 @@ TF-written fixtures read by graphtui, and graphtui-written bundles read by TF.""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,8 @@ from graphtui.errors import GraphtuiError  # noqa: E402
 from graphtui.formats import dtypes  # noqa: E402
 from graphtui.formats.bundle_writer import BundleWriter  # noqa: E402
 from graphtui.formats.transaction import FileTransaction  # noqa: E402
+from tests.fixtures.shared import DATA, FACTS  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[1] / "fixtures" / "data"
-FACTS: dict[str, Any] = json.loads((DATA.parent / "facts.json").read_text())
 CHECKPOINTS = [pytest.param(DATA / prefix, id=prefix) for prefix in FACTS["checkpoints"]] + [
     pytest.param(demo_path() / prefix, id=f"demo:{prefix}")
     for prefix in FACTS["demo"]["checkpoints"]

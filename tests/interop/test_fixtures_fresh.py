@@ -7,7 +7,6 @@ When one of these fails after a TensorFlow upgrade or a generator change, rerun
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.fixtures.shared import DATA, FACTS
+
 pytestmark = pytest.mark.interop
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DATA = FIXTURES / "data"
-FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 
 
 def _load(name: str) -> Any:

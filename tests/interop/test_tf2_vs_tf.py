@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import shutil
 from pathlib import Path
@@ -23,10 +22,9 @@ from graphtui.core.checkpoint import load_checkpoint  # noqa: E402
 from graphtui.core.objects import load_object_graph  # noqa: E402
 from graphtui.core.savedmodel import open_saved_model  # noqa: E402
 from graphtui.formats.metagraph_io import serialize_message  # noqa: E402
+from tests.fixtures.shared import DATA, FACTS  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DATA = FIXTURES / "data"
-FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 CASES: dict[str, str] = FACTS["saved_model_cases"]
 SAVED_MODELS = sorted(FACTS["saved_model_meta_graphs"])
 TF2_MODELS = [d for d in SAVED_MODELS if FACTS["saved_model_meta_graphs"][d][0]["object_graph"]]

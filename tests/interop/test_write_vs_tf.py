@@ -10,7 +10,6 @@ Graph-mode work runs in fresh ``tf.Graph()``s; the TF2 case runs eagerly.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from graphtui.core.restore import restore
 from graphtui.core.state_ops import rollback
 from graphtui.core.strip import strip
 from graphtui.errors import ConflictError, CoreError
+from tests.fixtures.shared import DATA, FACTS
 
 pytestmark = pytest.mark.interop
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,8 +35,6 @@ tf = pytest.importorskip("tensorflow")
 tf1 = tf.compat.v1
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DATA = FIXTURES / "data"
-FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 TRAIN = DATA / "train" / "model.ckpt-50"
 PARTITIONED = DATA / "partitioned" / "model.ckpt"
 SHARDED = DATA / "sharded" / "model.ckpt"

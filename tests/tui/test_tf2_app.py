@@ -3,7 +3,6 @@ what TensorFlow listed when it wrote the fixtures (facts.json)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,10 @@ from graphtui.tui.widgets.objects_pane import ObjectDetails, ObjectsPane, Object
 from graphtui.tui.widgets.signatures_pane import SignatureDetails, SignaturesPane, SignaturesTree
 from graphtui.tui.widgets.value_view import TensorGrid
 from graphtui.tui.widgets.variables_pane import VariablesPane
+from tests.fixtures.shared import FACTS
 
 from .conftest import DATA, SIZE, TRAIN, make_app, screen_text, settle
 
-FACTS: dict[str, Any] = json.loads((DATA.parent / "facts.json").read_text())
 SAVED_MODELS = sorted(FACTS["saved_models"])
 MODULE = FACTS["tf2"]["module_kept"][-1]
 KERAS = FACTS["tf2"]["keras_prefix"]

@@ -40,10 +40,9 @@ from graphtui.formats.sstable import FOOTER_SIZE, Table, encode_handle
 from graphtui.formats.sstable_writer import TableWriter
 from graphtui.formats.transaction import FileTransaction
 from graphtui.formats.varint import decode_varint, encode_varint
-from tests.fixtures.hang_guard import HANG_SECONDS, Hang, no_hang  # noqa: F401 (autouse fixture)
+from tests.fixtures.shared import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "fixtures" / "data"
 
 # -- helpers -------------------------------------------------------------------------------------
 

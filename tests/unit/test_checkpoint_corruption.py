@@ -19,8 +19,7 @@ from graphtui.errors import ChecksumError, FormatError, MissingFileError
 from graphtui.formats.ordered_code import encode_slice_key
 from graphtui.formats.sstable import Table
 from graphtui.formats.sstable_writer import TableWriter
-
-DATA = Path(__file__).resolve().parents[1] / "fixtures" / "data"
+from tests.fixtures.shared import DATA
 
 
 def _copy(tmp_path: Path, fixture: str) -> Path:

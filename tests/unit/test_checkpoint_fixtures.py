@@ -26,10 +26,9 @@ from graphtui.core.history import scan_history
 from graphtui.demo import demo_path
 from graphtui.errors import GraphtuiError, MissingFileError, NotFoundError
 from graphtui.formats import dtypes
-from tests.fixtures.shared import hashing
+from tests.fixtures.shared import DATA, hashing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DATA = FIXTURES / "data"
 FACTS_FILE = FIXTURES / "facts.json"
 if not FACTS_FILE.exists():
     pytest.skip("tests/fixtures/facts.json is missing", allow_module_level=True)

@@ -16,14 +16,11 @@ import pytest
 
 from graphtui.cli import main
 from graphtui.demo import demo_path
-from tests.fixtures.shared import hashing
+from tests.fixtures.shared import DATA, FACTS, hashing
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-DATA = FIXTURES / "data"
-FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 CKPTS: dict[str, Any] = FACTS["checkpoints"]
-
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

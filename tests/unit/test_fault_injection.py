@@ -42,10 +42,9 @@ from graphtui.core.state_ops import fix_paths, rollback
 from graphtui.core.strip import strip
 from graphtui.errors import GraphtuiError
 from graphtui.formats.state_file import read_state
-from tests.fixtures.hang_guard import HANG_SECONDS, Hang, no_hang  # noqa: F401 (autouse fixture)
+from tests.fixtures.shared import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "fixtures" / "data"
 
 
 class Boom(Exception):

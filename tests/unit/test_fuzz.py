@@ -10,11 +10,9 @@ tests/unit/test_fuzz.py`` (random, not derandomized); figures in tests/FUZZING.m
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,10 +40,11 @@ from graphtui.formats.sstable_writer import TableWriter
 from graphtui.formats.state_file import parse_state
 from graphtui.formats.v1 import V1Reader
 from graphtui.formats.varint import encode_varint
+from tests.fixtures.hang_guard import hang_guard
+from tests.fixtures.shared import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 LONG_RUN = int(os.environ.get("GRAPHTUI_FUZZ_EXAMPLES", "0"))
-HANG_SECONDS = 20.0
+EXAMPLE_SECONDS = 20.0  # one example; the whole test has the suite's hang guard
 T = TypeVar("T")
 
 
@@ -63,24 +62,6 @@ def fuzz(ci_examples: int) -> Callable[[T], T]:
             HealthCheck.function_scoped_fixture,
         ],
     )
-
-
-class Hang(BaseException):
-    """An example ran longer than HANG_SECONDS (BaseException: no reader may swallow it)."""
-
-
-@contextlib.contextmanager
-def no_hang(seconds: float = HANG_SECONDS) -> Iterator[None]:
-    def alarm(signum: int, frame: object) -> None:
-        raise Hang(f"no result after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def one_line(exc: BaseException) -> None:
@@ -219,7 +200,7 @@ def table_bytes(draw: st.DrawFn) -> tuple[bytes, bytes]:
 @given(case=table_bytes(), verify=st.booleans(), probe=st.binary(max_size=12))
 def test_fuzz_sstable(case: tuple[bytes, bytes], verify: bool, probe: bytes) -> None:
     original, data = case
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             table = Table("fuzz.index", data, verify_checksums=verify)
         except GraphtuiError as exc:
@@ -326,7 +307,7 @@ def test_fuzz_bundle(workdir: Path, case: tuple[str, dict[str, bytes], bool], ve
     for name, data in files.items():
         (directory / name).write_bytes(data)
     prefix = directory / BUNDLES[fixture][1]
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             reader = CheckpointReader(prefix, verify_checksums=verify)
         except GraphtuiError as exc:
@@ -359,7 +340,7 @@ def test_fuzz_bundle(workdir: Path, case: tuple[str, dict[str, bytes], bool], ve
 def test_fuzz_v1(workdir: Path, data: bytes, verify: bool) -> None:
     path = workdir / "v1.ckpt"
     path.write_bytes(data)
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             reader = V1Reader(path, verify_checksums=verify)
         except GraphtuiError as exc:
@@ -395,7 +376,7 @@ def test_fuzz_entry_scanner_agrees_with_protobuf(value: bytes) -> None:
     """The reader's protobuf-free entry scanner returns what protobuf decodes, or defers."""
     from graphtui.formats import bundle
 
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         scanned = bundle._scan_entry(value)
     if scanned is None:
         return
@@ -418,7 +399,7 @@ def test_fuzz_entry_scanner_agrees_with_protobuf(value: bytes) -> None:
 def test_fuzz_header_scanner_agrees_with_protobuf(value: bytes) -> None:
     from graphtui.formats import bundle
 
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         scanned = bundle._scan_header(value)
     if scanned is None:
         return
@@ -453,7 +434,7 @@ STRINGS = _string_tensor_bytes()
     count=st.one_of(st.integers(0, 12), st.just(6), st.integers(0, 1 << 62)),
 )
 def test_fuzz_string_decoder(raw: bytes, count: int) -> None:
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             out = decode_strings(memoryview(raw), count, "fuzz.data", "s")
         except FormatError as exc:
@@ -487,7 +468,7 @@ INT64 = st.integers(-(1 << 63), (1 << 63) - 1)
 @fuzz(ci_examples=300)
 @given(key=st.one_of(st.sampled_from(SLICE_KEYS).flatmap(mutated), st.binary(max_size=60)))
 def test_fuzz_ordered_code(key: bytes) -> None:
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             name, extents = decode_slice_key(key)
         except OrderedCodeError:
@@ -558,7 +539,7 @@ def _compress(data: bytes) -> bytes:
     max_size=st.integers(0, 1 << 20),
 )
 def test_fuzz_snappy(block: bytes, max_size: int) -> None:
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             out = snappy.decompress(block, max_size)
         except snappy.SnappyError:
@@ -637,7 +618,7 @@ def tensor_protos(draw: st.DrawFn) -> Any:
 @fuzz(ci_examples=300)
 @given(proto=tensor_protos())
 def test_fuzz_tensor_proto(proto: Any) -> None:
-    with no_hang(), np.errstate(all="ignore"):
+    with hang_guard(EXAMPLE_SECONDS), np.errstate(all="ignore"):
         try:
             arr = tensor_proto.to_numpy(proto, max_elements=1 << 16)
         except tensor_proto.TensorProtoError:
@@ -679,7 +660,7 @@ def _explore_graph(mg: Any) -> None:
     )
 )
 def test_fuzz_meta_graph(data: bytes) -> None:
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             mg = parse_meta_graph(data, "fuzz.meta")
         except FormatError as exc:
@@ -703,7 +684,7 @@ def test_fuzz_meta_graph(data: bytes) -> None:
     )
 )
 def test_fuzz_state_file(text: str) -> None:
-    with no_hang():
+    with hang_guard(EXAMPLE_SECONDS):
         try:
             state = parse_state(text, "checkpoint")
         except FormatError as exc:

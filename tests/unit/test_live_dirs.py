@@ -30,10 +30,9 @@ from graphtui.core.output import write_checkpoint
 from graphtui.errors import FormatError, GraphtuiError, MissingFileError
 from graphtui.formats.atomic import atomic_write
 from graphtui.formats.state_file import format_state, make_state
-from tests.fixtures.hang_guard import HANG_SECONDS, Hang, no_hang  # noqa: F401 (autouse fixture)
+from tests.fixtures.shared import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "fixtures" / "data"
 TRAIN = DATA / "train"
 KEEP = 3
 

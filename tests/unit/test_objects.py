@@ -26,15 +26,12 @@ from graphtui.errors import CoreError, FormatError, NotFoundError
 from graphtui.formats import dtypes
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.transaction import FileTransaction
-from tests.fixtures.shared import hashing
+from tests.fixtures.shared import DATA, FACTS, hashing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DATA = FIXTURES / "data"
-FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 OBJECT_CKPTS = sorted(p for p, f in FACTS["checkpoints"].items() if "object_graph" in f)
 MODULE = FACTS["tf2"]["module_kept"][-1]
 KERAS = FACTS["tf2"]["keras_prefix"]
-
 
 
 @pytest.fixture(params=OBJECT_CKPTS)

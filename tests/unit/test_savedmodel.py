@@ -23,10 +23,9 @@ from graphtui.core.savedmodel import (
 )
 from graphtui.errors import CoreError, FormatError, MissingFileError, NotFoundError
 from graphtui.formats.metagraph_io import serialize_message
+from tests.fixtures.shared import DATA, FACTS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DATA = FIXTURES / "data"
-FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 ALL_META = FACTS["saved_model_meta_graphs"]
 CASES = FACTS["saved_model_cases"]
 DIRS = sorted(ALL_META)

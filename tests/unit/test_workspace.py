@@ -25,8 +25,8 @@ from graphtui.core.workspace import (
 from graphtui.errors import CoreError, GraphtuiError, NotFoundError
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.transaction import FileTransaction
+from tests.fixtures.shared import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 TRAIN = DATA / "train"
 
 

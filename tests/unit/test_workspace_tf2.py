@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,10 +15,9 @@ from graphtui.core.workspace import Workspace, open_workspace
 from graphtui.errors import FormatError, NotFoundError
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.transaction import FileTransaction
+from tests.fixtures.shared import DATA, FACTS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DATA = FIXTURES / "data"
-FACTS: dict[str, Any] = json.loads((FIXTURES / "facts.json").read_text())
 SAVED_MODELS = sorted(FACTS["saved_models"])
 MODULE = FACTS["tf2"]["module_kept"][-1]
 KERAS = FACTS["tf2"]["keras_prefix"]

@@ -28,8 +28,8 @@ from graphtui.core.strip import strip
 from graphtui.errors import ConflictError, CoreError, FormatError
 from graphtui.formats.state_file import read_state
 from graphtui.formats.transaction import FileTransaction
+from tests.fixtures.shared import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 SHARDED = DATA / "sharded" / "model.ckpt"
 TRAIN = DATA / "train" / "model.ckpt-50"
 V1 = DATA / "v1" / "model.ckpt-2"

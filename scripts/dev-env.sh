@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
 # Create (or reuse) .venv and install graphtui into it. Usage: scripts/dev-env.sh [app|test]
 # "test" adds the test extra, the dev tools and tensorflow-cpu (for interop tests) and tmux.
+# Quiet: one line while it sets up; pip's output goes to $VENV/setup.log, shown only on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${GRAPHTUI_VENV:-.venv}
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PY" -m venv "$VENV"
-fi
 stamp="$VENV/.graphtui-installed-$1"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    "$VENV/bin/python" -m pip install -q --upgrade pip
+if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ ! pyproject.toml -nt "$stamp" ]; then
+    exit 0
+fi
+log="$VENV/setup.log"
+what="graphtui"
+[ "$1" = test ] && what="graphtui, its test tools and TensorFlow"
+echo "graphtui: setting up $VENV ($what; first run only; log: $log)" >&2
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PY" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install --upgrade pip
     if [ "$1" = test ]; then
-        "$VENV/bin/python" -m pip install -q -e '.[test,dev]' 'tensorflow-cpu==2.21.0'
+        "$VENV/bin/python" -m pip install -e '.[test,dev]' 'tensorflow-cpu==2.21.0'
         # the oldest protobuf runtime we declare, for the test that loads our descriptors on it
-        "$VENV/bin/python" -m pip install -q --no-deps --target "$VENV/protobuf-floor" 'protobuf==5.26.0'
+        "$VENV/bin/python" -m pip install --no-deps --target "$VENV/protobuf-floor" 'protobuf==5.26.0'
         if ! command -v tmux >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "note: could not install tmux; the tmux test will skip" >&2
+            (apt-get update -qq && apt-get install -y -qq tmux) || echo "note: could not install tmux; the tmux test will skip"
         fi
     else
-        "$VENV/bin/python" -m pip install -q -e .
+        "$VENV/bin/python" -m pip install -e .
     fi
-    touch "$stamp"
+}
+mkdir -p "$VENV"
+if ! (setup "$1") >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "graphtui: setup failed (the log above is in $log)" >&2
+    exit 1
 fi
+grep -h "^note:" "$log" >&2 || true
+touch "$stamp"

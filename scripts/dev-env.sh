@@ -14,20 +14,21 @@ log="$VENV/setup.log"
 what="graphtui"
 [ "$1" = test ] && what="graphtui, its test tools and TensorFlow"
 echo "graphtui: setting up $VENV ($what; first run only; log: $log)" >&2
-setup() {
+setup() {  # runs where `set -e` does not apply (inside `if !`): every step says `|| return 1`
     if [ ! -x "$VENV/bin/python" ]; then
-        "$PY" -m venv "$VENV"
+        "$PY" -m venv "$VENV" || return 1
     fi
-    "$VENV/bin/python" -m pip install --upgrade pip
+    "$VENV/bin/python" -m pip install --upgrade pip || return 1
     if [ "$1" = test ]; then
-        "$VENV/bin/python" -m pip install -e '.[test,dev]' 'tensorflow-cpu==2.21.0'
+        "$VENV/bin/python" -m pip install -e '.[test,dev]' 'tensorflow-cpu==2.21.0' || return 1
         # the oldest protobuf runtime we declare, for the test that loads our descriptors on it
-        "$VENV/bin/python" -m pip install --no-deps --target "$VENV/protobuf-floor" 'protobuf==5.26.0'
+        "$VENV/bin/python" -m pip install --no-deps --target "$VENV/protobuf-floor" \
+            'protobuf==5.26.0' || return 1
         if ! command -v tmux >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             (apt-get update -qq && apt-get install -y -qq tmux) || echo "note: could not install tmux; the tmux test will skip"
         fi
     else
-        "$VENV/bin/python" -m pip install -e .
+        "$VENV/bin/python" -m pip install -e . || return 1
     fi
 }
 mkdir -p "$VENV"

@@ -463,9 +463,12 @@ def _resolve_handler(name: str) -> Handler:
 
 
 def _run_app(path: str | None) -> int:
-    if path is not None and not os.path.exists(path) and not os.path.exists(path + ".index"):
-        sys.stderr.write(f"graphtui: error: {path}: no such file, checkpoint or directory\n")
-        return EXIT_ERROR
+    if path is not None:
+        from graphtui.core.locate import locate
+
+        if not locate(path).found and not os.path.exists(path):
+            sys.stderr.write(f"graphtui: error: {path}: no such file, checkpoint or directory\n")
+            return EXIT_ERROR
     from graphtui.tui.app import run_app
 
     return run_app(path)

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphtui.errors import FormatError, MissingFileError, NotFoundError
+from graphtui.errors import FormatError, NotFoundError
 from graphtui.formats import dtypes
 from graphtui.formats.bundle import BundleReader
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
@@ -18,8 +18,6 @@ if TYPE_CHECKING:  # numpy and the V1 reader are imported when needed, not to li
     import numpy as np
 
     from graphtui.formats.v1 import V1Reader
-
-_SUFFIXES = (".index", ".meta")
 
 
 @dataclass(frozen=True)
@@ -37,47 +35,16 @@ class TensorInfo:
         return math.prod(self.shape)
 
 
-def _strip_suffix(path: str) -> str:
-    for suffix in _SUFFIXES:
-        if path.endswith(suffix):
-            return path[: -len(suffix)]
-    marker = path.rfind(".data-")
-    if marker > 0 and "-of-" in path[marker:]:
-        return path[:marker]
-    return path
-
-
 def resolve_checkpoint(path: str | os.PathLike[str]) -> tuple[str, str]:
     """Resolve what the user typed to ``(format, prefix)`` with format ``"V2"`` or ``"V1"``.
 
     Accepts a prefix, a ``.index`` / ``.data-*`` / ``.meta`` path, a V1 file or shard pattern, a
     directory holding a ``checkpoint`` state file (its latest checkpoint) as TensorFlow does, or a
-    SavedModel directory (its ``variables/variables``).
+    SavedModel directory (its ``variables/variables``): :func:`graphtui.core.locate.locate`.
     """
-    raw = os.fspath(path)
-    saved_model_vars = os.path.join(raw, "variables", "variables")
-    if os.path.isdir(raw) and os.path.isfile(saved_model_vars + ".index") and (
-        os.path.isfile(os.path.join(raw, "saved_model.pb"))
-        or os.path.isfile(os.path.join(raw, "saved_model.pbtxt"))
-    ):
-        return "V2", saved_model_vars  # a SavedModel directory: its variables
-    if os.path.isdir(raw):
-        latest = latest_checkpoint(raw)
-        if latest is None:
-            raise NotFoundError(f"{raw}: no 'checkpoint' state file or checkpoints in directory")
-        raw = latest
-    prefix = _strip_suffix(raw)
-    if os.path.isfile(prefix + ".index"):
-        return "V2", prefix
-    from graphtui.formats.v1 import v1_files
+    from graphtui.core.locate import locate
 
-    if not raw.endswith(_SUFFIXES) and v1_files(raw):  # a .meta alone is no V1 checkpoint
-        return "V1", raw
-    if prefix != raw and v1_files(prefix):
-        return "V1", prefix
-    raise MissingFileError(
-        raw, "no checkpoint here (neither PREFIX.index nor a V1 checkpoint file)"
-    )
+    return locate(path).checkpoint()
 
 
 class CheckpointReader:

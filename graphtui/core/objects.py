@@ -459,13 +459,10 @@ def format_tree(graph: ObjectGraph) -> list[str]:
 
 
 def _open_reader(path: str | os.PathLike[str]) -> CheckpointReader:
-    """A checkpoint reader; a SavedModel directory opens its ``variables/variables``."""
-    from graphtui.core.savedmodel import find_saved_model_file, variables_prefix
+    """A checkpoint reader for what ``path`` names (a SavedModel: its ``variables/variables``)."""
+    from graphtui.core.locate import locate
 
-    raw = os.fspath(path)
-    if os.path.isdir(raw) and find_saved_model_file(raw) is not None:
-        return load_checkpoint(variables_prefix(raw))
-    return load_checkpoint(raw)
+    return load_checkpoint(locate(path).checkpoint()[1])
 
 
 def print_object_tree(path: str | os.PathLike[str], as_json: bool = False) -> int:

@@ -25,12 +25,17 @@ from typing import Any
 from graphtui._proto import pb
 from graphtui.core.checkpoint import CheckpointReader, TensorInfo
 from graphtui.core.graph import FunctionInfo, GraphIndex, dtype_name, shape_list
+from graphtui.core.locate import (  # noqa: F401 (re-exported: where a SavedModel's files are)
+    SAVED_MODEL_PB,
+    SAVED_MODEL_PBTXT,
+    VARIABLES_DIR,
+    VARIABLES_NAME,
+    find_saved_model_file,
+    saved_model_of,
+    variables_prefix,
+)
 from graphtui.errors import FormatError, GraphtuiError, MissingFileError, NotFoundError
 
-SAVED_MODEL_PB = "saved_model.pb"
-SAVED_MODEL_PBTXT = "saved_model.pbtxt"
-VARIABLES_DIR = "variables"
-VARIABLES_NAME = "variables"
 ASSETS_DIR = "assets"
 ASSETS_EXTRA_DIR = "assets.extra"
 FINGERPRINT_FILE = "fingerprint.pb"
@@ -53,22 +58,8 @@ __all__ = [
 ]
 
 
-def find_saved_model_file(directory: str | os.PathLike[str]) -> str | None:
-    """``saved_model.pb`` (preferred) or ``saved_model.pbtxt`` in ``directory``, else None."""
-    for name in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
-        path = os.path.join(os.fspath(directory), name)
-        if os.path.isfile(path):
-            return path
-    return None
-
-
 def is_saved_model_dir(path: str | os.PathLike[str]) -> bool:
     return os.path.isdir(path) and find_saved_model_file(path) is not None
-
-
-def variables_prefix(directory: str | os.PathLike[str]) -> str:
-    """The checkpoint prefix of a SavedModel's variables: ``DIR/variables/variables``."""
-    return os.path.join(os.fspath(directory), VARIABLES_DIR, VARIABLES_NAME)
 
 
 # -- signatures ----------------------------------------------------------------------------------
@@ -662,16 +653,13 @@ def open_saved_model(path: str | os.PathLike[str]) -> SavedModelInfo:
     first use (see :meth:`SavedModelInfo.open_variables`).
     """
     raw = os.fspath(path)
-    if os.path.isfile(raw) and os.path.basename(raw) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
-        directory, file = os.path.dirname(raw) or ".", raw
+    saved = saved_model_of(raw)
+    if saved is not None:
+        directory, file = saved
     elif os.path.isdir(raw):
-        directory = raw
-        found = find_saved_model_file(raw)
-        if found is None:
-            raise NotFoundError(
-                f"{raw}: not a SavedModel directory (no {SAVED_MODEL_PB} or {SAVED_MODEL_PBTXT})"
-            )
-        file = found
+        raise NotFoundError(
+            f"{raw}: not a SavedModel directory (no {SAVED_MODEL_PB} or {SAVED_MODEL_PBTXT})"
+        )
     elif os.path.exists(raw):
         raise NotFoundError(f"{raw}: not a SavedModel directory or {SAVED_MODEL_PB} file")
     else:

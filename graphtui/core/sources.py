@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
-from graphtui.core.checkpoint import CheckpointReader, resolve_checkpoint
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.core.locate import locate
 from graphtui.core.metagraph import read_meta_graph
-from graphtui.errors import GraphtuiError, MissingFileError
+from graphtui.errors import MissingFileError
 
 
 @dataclass
@@ -28,22 +28,14 @@ class Source:
 
 
 def open_source(src: str, meta: str | None = None, *, want_meta: bool = True) -> Source:
-    """SRC is a checkpoint prefix (its ``SRC.meta`` used when present), a ``.index`` path, a
-    directory (its latest checkpoint), or a ``.meta`` file alone; ``meta`` overrides the graph."""
-    prefix: str | None
-    try:
-        _, prefix = resolve_checkpoint(src)
-    except GraphtuiError:
-        if src.endswith(".meta") and os.path.isfile(src):
-            prefix = None
-            meta = meta or src
-            stem = src[: -len(".meta")]
-            if os.path.isfile(stem + ".index"):
-                prefix = stem
-        else:
-            raise
-    meta_path = meta
-    if meta_path is None and want_meta and prefix is not None and os.path.isfile(prefix + ".meta"):
-        meta_path = prefix + ".meta"
+    """SRC is what :func:`~graphtui.core.locate.locate` accepts: a checkpoint prefix (its
+    ``SRC.meta`` used when present), a ``.index`` path, a directory (its latest checkpoint), a
+    SavedModel (its variables) or a graph file alone (``.meta``, ``.pbtxt``); ``meta`` overrides
+    the graph."""
+    located = locate(src)
+    prefix = located.prefix
+    if prefix is None and located.kind != "meta":
+        located.checkpoint()  # raises what is missing
+    meta_path = meta or located.meta
     mg = read_meta_graph(meta_path) if (meta_path and want_meta) else None
     return Source(prefix=prefix, meta_path=meta_path if want_meta else None, meta_graph=mg)

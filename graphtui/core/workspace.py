@@ -13,7 +13,6 @@ only the elements it covers; statistics and diffs walk a tensor in blocks of at 
 from __future__ import annotations
 
 import contextlib
-import glob
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -22,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from graphtui.core.checkpoint import CheckpointReader, resolve_checkpoint
+from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.history import History, scan_history
+from graphtui.core.locate import locate
 from graphtui.core.natural import natural_key
 from graphtui.errors import CoreError, GraphtuiError, NotFoundError
 from graphtui.formats import dtypes
@@ -732,6 +732,12 @@ class Workspace:
                 return row
         raise NotFoundError(f"{self.path}: no variable named {name!r}")
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         for reader in self._readers.values():
             with contextlib.suppress(BufferError, OSError):
@@ -883,14 +889,6 @@ def _join_variables(
 # -- opening --------------------------------------------------------------------------------------
 
 
-def _has_checkpoint(prefix: str) -> bool:
-    try:
-        resolve_checkpoint(prefix)
-    except GraphtuiError:
-        return False
-    return True
-
-
 def _load_graph(meta: str) -> GraphIndex:
     from graphtui.core.graph import GraphIndex
 
@@ -909,11 +907,6 @@ def _pick_active(history: History | None, directory: str) -> str | None:
             complete, key=lambda r: (r.step if r.step is not None else -1, r.timestamp or 0)
         ).prefix
     return None
-
-
-def _metas_in(directory: str) -> list[str]:
-    found = glob.glob(os.path.join(glob.escape(directory), "*.meta"))
-    return sorted(found, key=natural_key)
 
 
 def _history_of(directory: str, warnings: list[str]) -> History | None:
@@ -952,9 +945,9 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
 
         path = demo_path()
     raw = os.fspath(path)
-    saved = _saved_model_of(raw)
-    if saved is not None:
-        return _open_saved_model(raw, saved)
+    located = locate(raw)
+    if located.kind == "saved_model":
+        return _open_saved_model(raw, located.saved_model_dir or raw)
     warnings: list[str] = []
     graph: GraphIndex | None = None
     meta: str | None = None
@@ -969,39 +962,33 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
         except GraphtuiError as exc:
             warnings.append(str(exc))
 
-    if os.path.isdir(raw):
-        directory = os.path.abspath(raw)
+    directory = located.directory
+    if located.kind == "directory":
         history = _history_of(directory, warnings)
+        # the active checkpoint is the history's latest complete one (which may be older than
+        # the state file's latest, when that is being written or was deleted)
         active = _pick_active(history, directory)
         if active is not None and os.path.isfile(active + ".meta"):
             beside_graph(active + ".meta")
-        else:
-            metas = _metas_in(directory)
-            if metas:
-                beside_graph(metas[-1])
+        elif located.meta is not None:
+            beside_graph(located.meta)
         if history is None and graph is None:
             raise NotFoundError(f"{raw}: no checkpoint or .meta file in directory")
-    elif raw.endswith(".meta") or (os.path.isfile(raw) and _looks_like_meta(raw)):
-        if not os.path.exists(raw):
-            raise NotFoundError(f"{raw}: no such file")
+    elif located.kind == "meta":
         graph = _load_graph(raw)
         meta = raw
-        directory = os.path.dirname(os.path.abspath(raw))
         history = _history_of(directory, warnings)
-        prefix = os.path.abspath(raw[: -len(".meta")]) if raw.endswith(".meta") else None
-        if prefix is not None and _has_checkpoint(prefix):
-            active = prefix
-        else:
+        active = located.prefix and os.path.abspath(located.prefix)
+        if active is None:
             active = _pick_active(history, directory)
     else:
-        if not os.path.exists(raw) and not _has_checkpoint(raw):
+        if not located.found and not os.path.exists(raw):
             raise NotFoundError(f"{raw}: no such file, directory or checkpoint prefix")
-        _fmt, prefix = resolve_checkpoint(raw)
+        _fmt, prefix = located.checkpoint()
         active = os.path.abspath(prefix)
-        directory = os.path.dirname(active)
         history = _history_of(directory, warnings)
-        if os.path.isfile(prefix + ".meta"):
-            beside_graph(prefix + ".meta")
+        if located.meta is not None:
+            beside_graph(located.meta)
     ws = Workspace(
         os.path.abspath(raw),
         graph=graph,
@@ -1013,31 +1000,11 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
         try:
             ws.set_active(active)
         except GraphtuiError as exc:
-            if os.path.isdir(raw) or raw.endswith(".meta"):
+            if located.kind in ("directory", "meta"):  # found beside what was asked for
                 ws.warnings.append(str(exc))
             else:
                 raise
     return ws
-
-
-def _looks_like_meta(path: str) -> bool:
-    """A graph file by name: ``*.meta`` or a text export (``*.meta.txt``, ``*.pbtxt``)."""
-    return path.endswith((".meta", ".meta.txt", ".pbtxt", ".meta.pbtxt"))
-
-
-def _saved_model_of(raw: str) -> str | None:
-    """The SavedModel directory ``raw`` names (the directory or its saved_model.pb/.pbtxt)."""
-    from graphtui.core.savedmodel import (
-        SAVED_MODEL_PB,
-        SAVED_MODEL_PBTXT,
-        find_saved_model_file,
-    )
-
-    if os.path.isdir(raw):
-        return raw if find_saved_model_file(raw) is not None else None
-    if os.path.isfile(raw) and os.path.basename(raw) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
-        return os.path.dirname(raw) or "."
-    return None
 
 
 def _open_saved_model(raw: str, directory: str) -> Workspace:

@@ -1,0 +1,206 @@
+"""What a PATH names: the one place that decides (and where remote URLs will be added).
+
+Every entry point asks :func:`locate` — the workspace, the write commands' sources, the
+checkpoint reader, the object tree, the SavedModel reader and the app's start-up check — so a
+path means the same thing everywhere (a ``.pbtxt`` the app opens is also a graph to ``rename``).
+
+The rules, in order:
+
+* a SavedModel: a directory holding ``saved_model.pb`` / ``.pbtxt``, or that file itself;
+  its checkpoint is ``variables/variables`` (when its ``.index`` exists);
+* a directory: a training directory; its checkpoint is the state file's latest (as
+  ``tf.train.latest_checkpoint``), its graph that checkpoint's ``.meta``, else the newest
+  ``.meta`` there;
+* an existing graph file by name (``*.meta``, ``*.meta.txt``, ``*.pbtxt``): that graph; its
+  checkpoint is the one of the same prefix, when there is one;
+* otherwise a checkpoint: a prefix, its ``.index`` / ``.data-*`` / ``.meta`` path or a V1 file;
+  its graph ``PREFIX.meta`` when present.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from graphtui.core.natural import natural_key
+from graphtui.errors import GraphtuiError, MissingFileError, NotFoundError
+
+Kind = Literal["saved_model", "directory", "meta", "checkpoint"]
+CheckpointFormat = Literal["V2", "V1"]
+
+SAVED_MODEL_PB = "saved_model.pb"
+SAVED_MODEL_PBTXT = "saved_model.pbtxt"
+VARIABLES_DIR = "variables"
+VARIABLES_NAME = "variables"
+
+_SUFFIXES = (".index", ".meta")
+_NO_CHECKPOINT = "no checkpoint here (neither PREFIX.index nor a V1 checkpoint file)"
+_GRAPH_SUFFIXES = (".meta", ".meta.txt", ".pbtxt", ".meta.pbtxt")
+
+
+@dataclass(frozen=True)
+class Located:
+    """What one path names and what belongs with it (paths as found, nothing opened)."""
+
+    path: str  # as given
+    kind: Kind
+    directory: str  # absolute: where the checkpoints (and their history) live
+    prefix: str | None = None  # the checkpoint, None when there is none
+    format: CheckpointFormat | None = None
+    meta: str | None = None  # the MetaGraphDef file that goes with it, None when there is none
+    saved_model_dir: str | None = None
+    saved_model_file: str | None = None
+    problem: GraphtuiError | None = None  # why a directory's state file names no checkpoint
+
+    @property
+    def found(self) -> bool:
+        """False when the path names nothing graphtui reads."""
+        return self.kind != "checkpoint" or self.prefix is not None
+
+    def checkpoint(self) -> tuple[CheckpointFormat, str]:
+        """``(format, prefix)`` of the checkpoint, or the error saying why there is none."""
+        if self.prefix is not None and self.format is not None:
+            return self.format, self.prefix
+        if self.problem is not None:
+            raise self.problem
+        if self.kind == "saved_model":
+            raise MissingFileError(
+                variables_prefix(self.saved_model_dir or self.path) + ".index",
+                "no such file: the SavedModel's variables are missing",
+            )
+        if self.kind == "directory":
+            raise NotFoundError(
+                f"{self.path}: no 'checkpoint' state file or checkpoints in directory"
+            )
+        raise MissingFileError(self.path, _NO_CHECKPOINT)
+
+
+def find_saved_model_file(directory: str | os.PathLike[str]) -> str | None:
+    """``saved_model.pb`` (preferred, as in TensorFlow) or ``saved_model.pbtxt``, else None."""
+    for name in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
+        path = os.path.join(os.fspath(directory), name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def variables_prefix(directory: str | os.PathLike[str]) -> str:
+    """The checkpoint prefix of a SavedModel's variables: ``DIR/variables/variables``."""
+    return os.path.join(os.fspath(directory), VARIABLES_DIR, VARIABLES_NAME)
+
+
+def saved_model_of(raw: str) -> tuple[str, str] | None:
+    """``(directory, file)`` when ``raw`` is a SavedModel directory or its saved_model file."""
+    if os.path.isdir(raw):
+        found = find_saved_model_file(raw)
+        return None if found is None else (raw, found)
+    if os.path.isfile(raw) and os.path.basename(raw) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
+        return os.path.dirname(raw) or ".", raw
+    return None
+
+
+def looks_like_graph_file(path: str) -> bool:
+    """A graph file by name: ``*.meta`` or a text export (``*.meta.txt``, ``*.pbtxt``)."""
+    return path.endswith(_GRAPH_SUFFIXES)
+
+
+def strip_suffix(path: str) -> str:
+    """The checkpoint prefix of ``PREFIX.index`` / ``PREFIX.meta`` / ``PREFIX.data-N-of-M``."""
+    for suffix in _SUFFIXES:
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    marker = path.rfind(".data-")
+    if marker > 0 and "-of-" in path[marker:]:
+        return path[:marker]
+    return path
+
+
+def checkpoint_at(raw: str) -> tuple[CheckpointFormat, str] | None:
+    """The checkpoint a file path or prefix names (not a directory), else None."""
+    prefix = strip_suffix(raw)
+    if os.path.isfile(prefix + ".index"):
+        return "V2", prefix
+    from graphtui.formats.v1 import v1_files
+
+    if not raw.endswith(_SUFFIXES) and v1_files(raw):  # a .meta alone is no V1 checkpoint
+        return "V1", raw
+    if prefix != raw and v1_files(prefix):
+        return "V1", prefix
+    return None
+
+
+def newest_meta(directory: str) -> str | None:
+    """The last ``*.meta`` in ``directory`` in natural order (``model-100`` after ``model-20``)."""
+    found = glob.glob(os.path.join(glob.escape(directory), "*.meta"))
+    return max(found, key=natural_key) if found else None
+
+
+def _beside(prefix: str | None) -> str | None:
+    return prefix + ".meta" if prefix is not None and os.path.isfile(prefix + ".meta") else None
+
+
+def locate(path: str | os.PathLike[str]) -> Located:
+    """Decide what ``path`` names (see the module docstring). Never raises: a path that names
+    nothing is a ``checkpoint`` without a prefix (:attr:`Located.found` is False), and
+    :meth:`Located.checkpoint` raises the error a reader gives."""
+    raw = os.fspath(path)
+    saved = saved_model_of(raw)
+    if saved is not None:
+        directory, file = saved
+        prefix = variables_prefix(directory)
+        has_vars = os.path.isfile(prefix + ".index")
+        return Located(
+            raw,
+            "saved_model",
+            os.path.abspath(directory),
+            prefix=prefix if has_vars else None,
+            format="V2" if has_vars else None,
+            saved_model_dir=directory,
+            saved_model_file=file,
+        )
+    if os.path.isdir(raw):
+        from graphtui.core.checkpoint import latest_checkpoint
+
+        problem: GraphtuiError | None = None
+        latest: str | None = None
+        try:
+            latest = latest_checkpoint(raw)
+        except GraphtuiError as exc:  # a malformed state file: the directory still opens
+            problem = exc
+        found = checkpoint_at(latest) if latest is not None else None
+        if latest is not None and found is None:  # the state file names no checkpoint we read
+            problem = MissingFileError(latest, _NO_CHECKPOINT)
+        latest_prefix = found[1] if found is not None else None
+        return Located(
+            raw,
+            "directory",
+            os.path.abspath(raw),
+            prefix=latest_prefix,
+            format=found[0] if found is not None else None,
+            meta=_beside(latest_prefix) or newest_meta(raw),
+            problem=problem,
+        )
+    if os.path.isfile(raw) and looks_like_graph_file(raw):
+        found = checkpoint_at(raw[: -len(".meta")]) if raw.endswith(".meta") else None
+        return Located(
+            raw,
+            "meta",
+            os.path.dirname(os.path.abspath(raw)),
+            prefix=found[1] if found is not None else None,
+            format=found[0] if found is not None else None,
+            meta=raw,
+        )
+    found = checkpoint_at(raw)
+    if found is None:  # names nothing: Located.checkpoint() says so, in TensorFlow's terms
+        return Located(raw, "checkpoint", os.path.dirname(os.path.abspath(raw)))
+    fmt, prefix = found
+    return Located(
+        raw,
+        "checkpoint",
+        os.path.dirname(os.path.abspath(prefix)),
+        prefix=prefix,
+        format=fmt,
+        meta=_beside(prefix),
+    )

@@ -176,10 +176,10 @@ class _Loaded:
 def _load(request: FreezeRequest) -> _Loaded:
     if request.graph is not None:
         return _Loaded(request.graph, request.checkpoint, [], request.source)
-    from graphtui.core.savedmodel import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, is_saved_model_dir
+    from graphtui.core.locate import locate
 
     src = request.source
-    if is_saved_model_dir(src) or os.path.basename(src) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
+    if locate(src).kind == "saved_model":
         return _load_saved_model(request)
     if request.tag_set or request.signature:
         raise CoreError(f"{src}: --tag-set and --signature need a SavedModel directory")

@@ -76,6 +76,8 @@ def _wrote(result: object) -> None:
         if result.tensors
         else "meta graph"
     )
+    for note in result.notes:
+        _out(f"saver rewritten for the V2 checkpoint: {note}")
     _out(f"wrote {result.prefix} ({what}; verified)")
     if result.state_file:
         _out(f"updated {result.state_file}")

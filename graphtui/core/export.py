@@ -10,6 +10,7 @@ from graphtui.core.ckpt_write import copy_tensors
 from graphtui.core.metagraph import prepare_export
 from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.sources import open_source
+from graphtui.core.write_check import Expected
 from graphtui.formats.transaction import Fault
 
 
@@ -39,8 +40,8 @@ def export(
     with source.reader() as reader:
         plan = {name: name for name in reader.names()}
 
-        def fill(writer: Any) -> None:
-            copy_tensors(reader, writer, plan)
+        def fill(writer: Any) -> dict[str, Expected]:
+            return copy_tensors(reader, writer, plan)
 
         return write_checkpoint(
             out, sources=source.paths, fill=fill, meta_graph=graph, as_text=as_text, fault=fault

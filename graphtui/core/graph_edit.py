@@ -100,7 +100,7 @@ def checkpoint_keys_of_graph(graph_def: Any) -> set[str]:
 # -- collection items that are protos ----------------------------------------------------------------
 
 
-def _proto_items(key: str, coll: Any) -> list[tuple[int, Any]]:
+def proto_items(key: str, coll: Any) -> list[tuple[int, Any]]:
     """``(index, message)`` for the decodable proto items of a bytes_list or any_list."""
     kind = coll.WhichOneof("kind")
     out: list[tuple[int, Any]] = []
@@ -130,7 +130,7 @@ def _always(name: str) -> bool:
     return True
 
 
-def _store_item(coll: Any, index: int, msg: Any) -> None:
+def store_item(coll: Any, index: int, msg: Any) -> None:
     if coll.WhichOneof("kind") == "any_list":
         coll.any_list.value[index].CopyFrom(pack_any(msg))
     else:
@@ -244,7 +244,7 @@ def rename_graph(
                         coll.node_list.value[i] = new_ref
                         report.collection_items += 1
         else:
-            for i, msg in _proto_items(key, coll):
+            for i, msg in proto_items(key, coll):
                 # TF's own collection protos hold only graph names (context names included);
                 # other messages only have the strings that name a node renamed.
                 own = msg.DESCRIPTOR.full_name in _TF_COLLECTION_TYPES
@@ -258,7 +258,7 @@ def rename_graph(
                         msg.save_slice_info_def.full_name = new_full
                         changed += 1
                 if changed:
-                    _store_item(coll, i, msg)
+                    store_item(coll, i, msg)
                     report.collection_items += 1
     # saver def, signatures, assets
     if mg.HasField("saver_def"):
@@ -476,7 +476,7 @@ def drop_from_collections(mg: Any, variable_nodes: set[str]) -> int:
         else:
             drop = {
                 i
-                for i, msg in _proto_items(key, coll)
+                for i, msg in proto_items(key, coll)
                 if msg.DESCRIPTOR.full_name == "tensorflow.VariableDef"
                 and node_of(msg.variable_name) in variable_nodes
             }

@@ -8,11 +8,12 @@ import contextlib
 import glob
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphtui.core.checkpoint import CheckpointReader
+from graphtui.core.saver_upgrade import needs_upgrade, upgrade_saver
+from graphtui.core.write_check import Expected, verify_output
 from graphtui.errors import ConflictError, FormatError, GraphtuiError
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
@@ -28,6 +29,7 @@ class WriteResult:
     bytes: int = 0
     meta: str | None = None
     state_file: str | None = None
+    notes: list[str] = field(default_factory=list)  # graph changes made so TF can use it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,7 @@ class WriteResult:
             "bytes": self.bytes,
             "meta": self.meta,
             "state_file": self.state_file,
+            "notes": self.notes,
             "verified": True,
         }
 
@@ -139,16 +142,32 @@ def write_checkpoint(
     out_prefix: str,
     *,
     sources: Iterable[str] = (),
-    fill: Callable[[BundleWriter], None] | None = None,
+    fill: Callable[[BundleWriter], Mapping[str, Expected] | None] | None = None,
     meta_graph: Any = None,
     as_text: bool = False,
     update_state: bool = True,
     fault: Fault | None = None,
 ) -> WriteResult:
-    """Write the target as one transaction (meta, data, index, state file), then verify it."""
+    """Write the target as one transaction (meta, data, index, state file), then verify it.
+
+    ``fill`` adds the tensors and returns what each must be (see
+    :func:`~graphtui.core.write_check.verify_output`; None: only checksums are checked). A
+    graph written beside a checkpoint gets a V2 saver (the checkpoint is V2)."""
     out = check_target(out_prefix, sources)
     directory = os.path.dirname(out)
     result = WriteResult(prefix=out)
+    if meta_graph is not None and fill is not None and needs_upgrade(meta_graph):
+        upgraded = type(meta_graph)()
+        upgraded.CopyFrom(meta_graph)
+        try:
+            result.notes = upgrade_saver(upgraded)
+        except ValueError as exc:
+            raise ConflictError(
+                "refused: the graph's V1 saver cannot be rewritten for a V2 checkpoint",
+                [str(exc)],
+            ) from None
+        meta_graph = upgraded
+    expected: Mapping[str, Expected] | None = None
     created = _make_directory(directory)
     txn = FileTransaction(fault)
     try:
@@ -157,7 +176,8 @@ def write_checkpoint(
             txn.write_bytes(result.meta, serialize_meta_graph(meta_graph, as_text=as_text))
         if fill is not None:
             writer = BundleWriter(out, txn)
-            fill(writer)
+            made = fill(writer)
+            expected = made if isinstance(made, Mapping) else None
             writer.finish()
         txn.commit()
     except BaseException:
@@ -166,14 +186,15 @@ def write_checkpoint(
         raise
     result.files = list(txn.committed)
     try:
-        _verify(result, meta_graph)
+        _verify(result, meta_graph, expected)
     except GraphtuiError as exc:
         for path in result.files:
             with contextlib.suppress(OSError):
                 os.unlink(path)
         _remove_directories(created)
+        why = exc.detail if isinstance(exc, FormatError) and exc.path == out else str(exc)
         raise FormatError(
-            out, f"written output failed verification and was removed: {exc}"
+            out, f"written output failed verification and was removed: {why}"
         ) from None
     if fill is not None and update_state:
         # Only a verified checkpoint becomes the directory's latest.
@@ -184,17 +205,14 @@ def write_checkpoint(
     return result
 
 
-def _verify(result: WriteResult, meta_graph: Any) -> None:
+def _verify(result: WriteResult, meta_graph: Any, expected: Mapping[str, Expected] | None) -> None:
+    back = None
     if result.meta is not None:
         with open(result.meta, "rb") as fh:
             back = parse_meta_graph(fh.read(), result.meta)
-        if len(back.graph_def.node) != len(meta_graph.graph_def.node):
+        if back.SerializeToString(deterministic=True) != meta_graph.SerializeToString(
+            deterministic=True
+        ):
             raise FormatError(result.meta, "meta graph read back differs from what was written")
-    if os.path.isfile(result.prefix + ".index"):
-        with CheckpointReader(result.prefix) as reader:
-            problems = reader.verify()
-            if problems:
-                raise problems[0]
-            infos = reader.tensors()
-        result.tensors = len(infos)
-        result.bytes = sum(i.nbytes for i in infos)
+    prefix = result.prefix if os.path.isfile(result.prefix + ".index") else None
+    result.tensors, result.bytes = verify_output(prefix, back, expected)

@@ -16,6 +16,7 @@ from graphtui.core.graph_edit import RenameReport, rename_graph
 from graphtui.core.names import ScopeMap
 from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.sources import open_source
+from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, CoreError
 from graphtui.formats.transaction import Fault
 
@@ -89,8 +90,8 @@ def rename(
         fill = None
         if reader is not None:
 
-            def fill(writer: Any) -> None:
-                copy_tensors(reader, writer, plan.key_plan)
+            def fill(writer: Any) -> dict[str, Expected]:
+                return copy_tensors(reader, writer, plan.key_plan)
 
         result = write_checkpoint(
             out, sources=source.paths, fill=fill, meta_graph=plan.graph, fault=fault

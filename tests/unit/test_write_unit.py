@@ -284,7 +284,7 @@ def test_successful_write_updates_the_state_file_keeping_history(tmp_path: Path)
 def test_failed_verification_removes_the_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def bad(result: Any, meta_graph: Any) -> None:
+    def bad(result: Any, *_: Any) -> None:
         raise FormatError(result.prefix, "simulated corruption")
 
     monkeypatch.setattr(output, "_verify", bad)

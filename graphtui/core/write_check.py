@@ -1,0 +1,202 @@
+"""The one check every write (restore, rename, strip, export) passes before it reports success:
+what TensorFlow will do with the output, not only that its bytes read back.
+
+1. The checkpoint reads back with every checksum right, and holds exactly the expected keys,
+   each with the expected dtype and shape (``[]`` stays ``[]``).
+2. Values: a tensor written from decoded values (restore, V1 sources, the object graph) must
+   equal, element for element, the value it was made from, as an independent reader decodes
+   the written file. Tensors copied byte for byte from a V2 source carry the source's own
+   checksum, which the read-back checks, so their values are the source's.
+3. The meta graph written beside it: its SaverDef version is V2 (what is written), no op of
+   its saver is a V1 save or restore op, and every tensor its ``RestoreV2`` ops restore exists
+   with the dtype they ask for and the shape of the variable it is assigned to (or the slice
+   spec's full shape). This is what ``import_meta_graph`` + ``Saver.restore`` checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.core.graph import GraphIndex, dtype_name
+from graphtui.core.graph_edit import const_strings
+from graphtui.core.saver_upgrade import V1_RESTORE_OPS, V1_SAVE_OPS
+from graphtui.core.variables import VariableInfo, VariableTable, resolve_variable, saver_info
+from graphtui.errors import FormatError
+
+_ASSIGN_OPS = frozenset({"Assign", "AssignVariableOp"})
+_PASS = frozenset({"Identity", "Reshape"})
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What one written tensor must be: dtype name, shape, and (when the writer decoded or
+    built it) a callable giving the value it must equal."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    value: Callable[[], Any] | None = None
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Equal shape and elements; strings element by element as bytes (a nested array or a
+    ``str`` where bytes belong is a difference, not a match)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype == object or b.dtype == object:
+        left, right = list(a.ravel()), list(b.ravel())
+        return all(
+            type(x) is bytes and type(y) is bytes and x == y
+            for x, y in zip(left, right, strict=True)
+        )
+    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def check_checkpoint(reader: CheckpointReader, expected: Mapping[str, Expected]) -> list[str]:
+    """Problems of the written checkpoint against what the writer meant to write."""
+    problems = [str(p) for p in reader.verify()]
+    if problems:
+        return problems
+    names = set(reader.names())
+    for key in sorted(set(expected) - names):
+        problems.append(f"tensor {key!r} was not written")
+    for key in sorted(names - set(expected)):
+        problems.append(f"tensor {key!r} was written but not meant to be")
+    for key in sorted(names & set(expected)):
+        want = expected[key]
+        info = reader.tensor_info(key)
+        if info.dtype.name != want.dtype or tuple(info.shape) != tuple(want.shape):
+            problems.append(
+                f"tensor {key!r} is {info.dtype.name}{list(info.shape)}, meant "
+                f"{want.dtype}{list(want.shape)}"
+            )
+            continue
+        if want.value is not None and not values_equal(reader.get_tensor(key), want.value()):
+            problems.append(f"tensor {key!r} reads back with other values than were meant")
+    return problems
+
+
+def _restore_target(
+    index: GraphIndex, table: VariableTable, op: str, port: int
+) -> VariableInfo | None:
+    """The variable that output ``port`` of restore op ``op`` is assigned to."""
+    frontier = [(op, port)]
+    for _ in range(8):
+        nxt: list[tuple[str, int]] = []
+        for node, out in frontier:
+            for c in index.consumers(node):
+                if c.control or c.port != out:
+                    continue
+                kind = index.op(c.node)
+                if kind in _ASSIGN_OPS and c.input_index == 1:
+                    target = index.inputs(c.node)[0]
+                    var = resolve_variable(index, str(target))
+                    if var is not None and var in table:
+                        return table.get(var)
+                elif kind in _PASS:
+                    nxt.append((c.node, 0))
+        frontier = nxt
+    return None
+
+
+def _spec_shapes(spec: str) -> tuple[list[int], list[int]] | None:
+    """``"10 2 0,5:-"`` -> (full shape [10, 2], slice shape [5, 2]); None for ``""``."""
+    if not spec.strip():
+        return None
+    *dims, slices = spec.split(" ")
+    full = [int(d) for d in dims]
+    part = []
+    for dim, text in zip(full, slices.split(":"), strict=True):
+        part.append(dim if text == "-" else int(text.split(",")[1]))
+    return full, part
+
+
+def check_saver(meta_graph: Any, reader: CheckpointReader) -> list[str]:
+    """Problems ``import_meta_graph`` + ``Saver.restore`` of this checkpoint would hit."""
+    index = GraphIndex(meta_graph)
+    saver = saver_info(index)
+    if saver is None:
+        return []
+    problems = []
+    if saver.version != "V2":
+        problems.append(f"the graph's SaverDef says {saver.version}, the checkpoint is V2")
+    prefix = saver.scope + "/" if saver.scope else ""
+    for name in index.nodes_with_op(*V1_SAVE_OPS, *V1_RESTORE_OPS, "ShardedFilespec"):
+        if name.startswith(prefix):
+            problems.append(f"saver op {name} ({index.op(name)}) is a V1 op")
+    table = VariableTable.of(index)
+    for op in index.nodes_with_op("RestoreV2"):
+        if not op.startswith(prefix):
+            continue
+        data = [r for r in index.inputs(op) if not r.control]
+        if len(data) < 3:
+            continue
+        try:
+            keys = const_strings(index.node(data[1].node))
+            specs = const_strings(index.node(data[2].node))
+        except Exception:  # noqa: BLE001 - keys fed from elsewhere: TF decides at run time
+            continue
+        types = (
+            list(index.raw_attrs(op)["dtypes"].list.type) if "dtypes" in index.raw_attrs(op) else []
+        )
+        for i, key in enumerate(keys):
+            if not reader.has_tensor(key):
+                problems.append(f"{op} restores {key!r}, which the checkpoint does not have")
+                continue
+            info = reader.tensor_info(key)
+            if i < len(types) and dtype_name(types[i]) != info.dtype.name:
+                problems.append(
+                    f"{op} restores {key!r} as {dtype_name(types[i])}, the checkpoint has "
+                    f"{info.dtype.name}"
+                )
+            shapes = _spec_shapes(specs[i]) if i < len(specs) else None
+            want = list(info.shape)
+            if shapes is not None:
+                if shapes[0] != want:
+                    problems.append(
+                        f"{op} restores {key!r} as a slice of {shapes[0]}, the checkpoint "
+                        f"has {want}"
+                    )
+                    continue
+                want = shapes[1]
+            var = _restore_target(index, table, op, i)
+            if var is None:
+                continue
+            if var.dtype and var.dtype != info.dtype.name:
+                problems.append(
+                    f"variable {var.name} is {var.dtype}, {key!r} in the checkpoint is "
+                    f"{info.dtype.name}"
+                )
+            if var.shape is not None and all(d >= 0 for d in var.shape) and var.shape != want:
+                problems.append(
+                    f"variable {var.name} has shape {var.shape}, {key!r} restores {want}"
+                )
+    return problems
+
+
+def verify_output(
+    prefix: str | None, meta_graph: Any, expected: Mapping[str, Expected] | None
+) -> tuple[int, int]:
+    """Raise FormatError with every problem; return (tensors, bytes) of the checkpoint."""
+    problems: list[str] = []
+    tensors = nbytes = 0
+    where = prefix or "output"
+    if prefix is not None:
+        with CheckpointReader(prefix) as reader:
+            if expected is not None:
+                problems += check_checkpoint(reader, expected)
+            else:
+                problems += [str(p) for p in reader.verify()]
+            if meta_graph is not None and not problems:
+                problems += check_saver(meta_graph, reader)
+            infos = reader.tensors()
+        tensors, nbytes = len(infos), sum(i.nbytes for i in infos)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise FormatError(where, problems[0] + more)
+    return tensors, nbytes

@@ -9,6 +9,7 @@ partitioned variable by its full name. Errors where TensorFlow raises them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from graphtui.core.graph_edit import drop_saver_entries
 from graphtui.core.metagraph import read_meta_graph
 from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.variables import VariableInfo, VariableTable, saver_info
+from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, CoreError
 from graphtui.formats import dtypes
 from graphtui.formats.bundle import Extents
@@ -276,7 +278,8 @@ def plan_restore(
                 continue
             report.initialized.append(var.name)
             value = value.astype(dt.numpy) if dt.numpy is not None else value
-        values.setdefault(entry.key, []).append((extents, np.ascontiguousarray(value)))
+        # np.ascontiguousarray would make a scalar [1]: keep every shape exactly
+        values.setdefault(entry.key, []).append((extents, np.require(value, requirements="C")))
         key_dtypes[entry.key] = dt
         key_shapes[entry.key] = list(full_shape)
     if report.mismatched:
@@ -299,6 +302,17 @@ def plan_restore(
     return RestorePlan(report, values, key_dtypes, key_shapes, out_graph)
 
 
+def _assembled(parts: list[tuple[Extents | None, np.ndarray]], shape: list[int]) -> np.ndarray:
+    """The whole tensor the written parts make up (what a reader returns for the key)."""
+    if len(parts) == 1 and parts[0][0] is None:
+        return parts[0][1]
+    full = np.empty(shape, dtype=parts[0][1].dtype)
+    for extents, arr in parts:
+        assert extents is not None
+        full[tuple(slice(s, None if n == -1 else s + n) for s, n in extents)] = arr
+    return full
+
+
 def restore(
     meta: str,
     ckpt: str,
@@ -315,7 +329,8 @@ def restore(
         plan = plan_restore(meta_graph, reader, amap, allow_missing=allow_missing, reshape=reshape)
         sources = [meta, reader.prefix]
 
-    def fill(writer: Any) -> None:
+    def fill(writer: Any) -> dict[str, Expected]:
+        expected: dict[str, Expected] = {}
         for key, parts in plan.values.items():
             dt = plan.dtypes[key]
             if len(parts) == 1 and parts[0][0] is None:
@@ -324,6 +339,12 @@ def restore(
                 writer.add_sliced(
                     key, dt, plan.shapes[key], [(ext, arr) for ext, arr in parts if ext is not None]
                 )
+            expected[key] = Expected(
+                dt.name,
+                tuple(plan.shapes[key]),
+                functools.partial(_assembled, parts, plan.shapes[key]),
+            )
+        return expected
 
     result = write_checkpoint(
         out, sources=sources, fill=fill, meta_graph=plan.meta_graph, fault=fault

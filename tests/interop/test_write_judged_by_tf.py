@@ -1,0 +1,228 @@
+"""Issue 18 (write side) and 11.1: what graphtui writes is what TF can use, judged by TF.
+
+Each case is built in TF at test time in ``tmp_path``; graphtui writes without TF; TF then
+imports the written graph, restores the written checkpoint, saves again and restores that, and
+the values must be the source's. A write graphtui cannot make right must be refused, never
+reported as verified.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from graphtui.core.export import export
+from graphtui.core.restore import restore
+from graphtui.errors import FormatError
+
+pytestmark = pytest.mark.interop
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+tf = pytest.importorskip("tensorflow")
+tf1 = tf.compat.v1
+
+
+def _config() -> Any:
+    return tf1.ConfigProto(device_count={"CPU": 2}, allow_soft_placement=True)
+
+
+def same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype == object:
+        return bool(list(a.ravel()) == list(b.ravel()))
+    return a.tobytes() == b.tobytes()
+
+
+def tf_round_trip(meta: Path | str, prefix: Path | str, again: Path) -> dict[str, Any]:
+    """import_meta_graph + Saver.restore, then Saver.save + restore of that: every global
+    variable's value by op name (after the second restore)."""
+    with tf.Graph().as_default() as graph:
+        saver = tf1.train.import_meta_graph(str(meta))
+        variables = tf1.global_variables()
+        with tf1.Session(graph=graph, config=_config()) as sess:
+            saver.restore(sess, str(prefix))
+            first = sess.run(variables)
+            again.mkdir(parents=True, exist_ok=True)
+            path = saver.save(sess, str(again / "model.ckpt"))
+            sess.run(tf1.global_variables_initializer())
+            saver.restore(sess, path)
+            second = sess.run(variables)
+    for a, b in zip(first, second, strict=True):
+        assert same(a, b)
+    return dict(zip([v.op.name for v in variables], first, strict=True))
+
+
+def tf_shapes(prefix: Path | str) -> dict[str, list[int]]:
+    return dict(tf.train.list_variables(str(prefix)))
+
+
+# -- 18.1: restore keeps every shape (scalars stay []) ------------------------------------------------
+
+
+@pytest.mark.parametrize("resource", [False, True], ids=["ref", "resource"])
+def test_restore_keeps_scalar_shapes(tmp_path: Path, resource: bool) -> None:
+    """Issue 18.1: scalars were written as [1]; TF's Saver.restore then refused them (ref
+    variables) or silently changed their shape (resource variables)."""
+    src = tmp_path / "src" / "model.ckpt"
+    with tf.Graph().as_default() as graph:
+        tf1.train.get_or_create_global_step()
+        tf1.Variable(10.0, name="plain", use_resource=resource)
+        tf1.get_variable(
+            "w", shape=[], initializer=tf1.constant_initializer(3.0), use_resource=resource
+        )
+        tf1.get_variable("m", shape=[2, 3], use_resource=resource)
+        saver = tf1.train.Saver()
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            path = saver.save(sess, str(src), global_step=7)
+            want = {v.op.name: sess.run(v) for v in tf1.global_variables()}
+    dst = tmp_path / "out" / "model.ckpt"
+    restore(f"{path}.meta", path, {"/": "/"}, str(dst))
+    assert tf_shapes(dst) == tf_shapes(path)
+    got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
+    assert set(got) == set(want)
+    for name, value in want.items():
+        assert same(got[name], value), name
+        assert np.shape(got[name]) == np.shape(value)
+
+
+# -- 18.6: V1 checkpoints exported as V2 get TF's V2 saver -------------------------------------------
+
+
+def _v1_source(tmp_path: Path, *, sharded: bool) -> tuple[str, str, dict[str, Any]]:
+    src = tmp_path / "src"
+    src.mkdir()
+    with tf.Graph().as_default() as graph:
+        with tf.device("/cpu:0"):
+            a = tf1.Variable(1.5, name="a")
+            p = tf1.get_variable("p", [6, 2], partitioner=tf1.fixed_size_partitioner(2))
+        with tf.device("/cpu:1"):
+            tf1.Variable([[1.0, 2.0]], name="b")
+            tf1.Variable(np.arange(4, dtype=np.int64), name="n")
+        del a, p
+        saver = tf1.train.Saver(write_version=tf1.train.SaverDef.V1, sharded=sharded)
+        with tf1.Session(graph=graph, config=_config()) as sess:
+            sess.run(tf1.global_variables_initializer())
+            path = saver.save(sess, str(src / "model.ckpt"))
+            values = {v.op.name: sess.run(v) for v in tf1.global_variables()}
+    assert saver.saver_def.version == tf1.train.SaverDef.V1
+    return path, str(src / "model.ckpt.meta"), values
+
+
+@pytest.mark.parametrize("sharded", [False, True], ids=["single", "sharded"])
+def test_export_v1_writes_a_v2_saver_tf_can_use(tmp_path: Path, sharded: bool) -> None:
+    """Issue 18.6: the graph kept ``saver_def.version: V1`` and V1 save ops beside a V2
+    checkpoint. TF must restore the output, save it again as V2 and restore that."""
+    path, meta, want = _v1_source(tmp_path, sharded=sharded)
+    # graphtui opens a sharded V1 checkpoint by its base name (the glob is the read side's)
+    src = path.replace("-?????-of-00002", "")
+    dst = tmp_path / "out" / "model.ckpt"
+    result = export(src, str(dst), meta=meta)
+    assert result.notes  # the saver rewrite is reported
+    with tf.Graph().as_default():
+        saver = tf1.train.import_meta_graph(f"{dst}.meta")
+        assert saver.saver_def.version == tf1.train.SaverDef.V2
+        ops = {op.type for op in tf1.get_default_graph().get_operations()}
+    assert not ops & {"SaveSlices", "Save", "RestoreSlice", "Restore", "ShardedFilespec"}
+    assert ("MergeV2Checkpoints" in ops) == sharded
+    got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
+    assert set(got) == set(want)
+    for name, value in want.items():
+        assert same(got[name], value), name
+    # TF's V2 save of the rewritten graph is one merged bundle, as a V2 Saver writes it
+    assert (tmp_path / "again" / "model.ckpt.index").is_file()
+
+
+def _legacy_graph(tmp_path: Path) -> tuple[str, str, dict[str, Any]]:
+    """A TF 0.x-style saver: one ``RestoreSlice`` per variable (scalar name constants), a
+    ``SaveSlices`` op and SaverDef V1, as ``Saver`` built them before bulk restore."""
+    from tensorflow.python.ops import gen_io_ops
+
+    src = tmp_path / "legacy"
+    src.mkdir()
+    prefix = str(src / "model.ckpt")
+    with tf.Graph().as_default() as graph:
+        a = tf1.Variable(np.float32(2.5), name="a")
+        b = tf1.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="b")
+        variables = [a, b]
+        with tf1.name_scope("save"):
+            filename = tf1.placeholder_with_default("model", [], name="Const")
+            names = tf1.constant([v.op.name for v in variables], name="save/tensor_names")
+            specs = tf1.constant(["", ""], name="save/shapes_and_slices")
+            save = gen_io_ops.save_slices(filename, names, specs, variables, name="save")
+            with tf1.control_dependencies([save]):
+                save_tensor = tf1.identity(filename, name="control_dependency")
+            assigns = []
+            for i, v in enumerate(variables):
+                name = "restore_slice" if i == 0 else f"restore_slice_{i}"
+                with tf1.name_scope(name) as ns:
+                    tname = tf1.constant(v.op.name, name="tensor_name")
+                    spec = tf1.constant("", name="shape_and_slice")
+                value = gen_io_ops.restore_slice(
+                    filename, tname, spec, v.dtype.base_dtype, name=ns.rstrip("/")
+                )
+                assigns.append(tf1.assign(v, value))
+            restore_all = tf1.group(*assigns, name="restore_all")
+        saver_def = tf1.train.SaverDef(
+            filename_tensor_name=filename.name,
+            save_tensor_name=save_tensor.name,
+            restore_op_name=restore_all.name,
+            version=tf1.train.SaverDef.V1,
+        )
+        saver = tf1.train.Saver(saver_def=saver_def)
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            path = saver.save(sess, prefix, write_meta_graph=False)
+            want = {v.op.name: sess.run(v) for v in variables}
+        saver.export_meta_graph(prefix + ".meta")
+    # TF itself restores this legacy graph from its own V1 file
+    got = tf_round_trip(prefix + ".meta", path, tmp_path / "legacy_again")
+    assert all(same(got[k], v) for k, v in want.items())
+    return path, prefix + ".meta", want
+
+
+def test_export_legacy_restore_slice_saver(tmp_path: Path) -> None:
+    """Issue 18.6: ``RestoreSlice`` cannot read a V2 bundle; the output's restore ops are
+    ``RestoreV2`` with 1-D name constants, and TF restores and re-saves it."""
+    path, meta, want = _legacy_graph(tmp_path)
+    dst = tmp_path / "out" / "model.ckpt"
+    export(path, str(dst), meta=meta)
+    with tf.Graph().as_default():
+        tf1.train.import_meta_graph(f"{dst}.meta")
+        ops = [op.type for op in tf1.get_default_graph().get_operations()]
+    assert ops.count("RestoreV2") == 2 and "RestoreSlice" not in ops
+    got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
+    for name, value in want.items():
+        assert same(got[name], value), name
+
+
+def test_export_v1_scalar_string_is_exact_or_refused(tmp_path: Path) -> None:
+    """Issue 11.1: export of a V1 scalar string wrote ``b"b'hello, checkpoint'"`` and said
+    verified. Now either TF reads the exact bytes back, or the write is refused and removed."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with tf.Graph().as_default() as graph:
+        s = tf1.Variable(b"hello, checkpoint", name="s")
+        tf1.Variable([b"x", b"yz"], name="v")
+        saver = tf1.train.Saver(write_version=tf1.train.SaverDef.V1)
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            path = saver.save(sess, str(src / "model.ckpt"))
+    del s
+    dst = tmp_path / "out" / "model.ckpt"
+    try:
+        export(path, str(dst))
+    except FormatError as exc:
+        assert "failed verification" in str(exc)
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+        return
+    reader = tf.train.load_checkpoint(str(dst))
+    assert reader.get_tensor("s") == b"hello, checkpoint"
+    assert list(reader.get_tensor("v")) == [b"x", b"yz"]
+    got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
+    assert got["s"] == b"hello, checkpoint"

@@ -384,7 +384,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     return main, app
 
 
-_EXTENSIONS = ("graphtui.cli_write", "graphtui.cli_tf2", "graphtui.cli_freeze")
+_EXTENSIONS = (
+    "graphtui.cli_write",
+    "graphtui.cli_tf2",
+    "graphtui.cli_freeze",
+    "graphtui.cli_dot",
+)
 
 
 def _load_write_commands() -> None:

@@ -44,6 +44,16 @@ class InputRef(NamedTuple):
         return self.node if self.port == 0 else f"{self.node}:{self.port}"
 
 
+class EdgeTable(NamedTuple):
+    """Every edge between nodes of the graph as parallel int32 arrays of node positions (in
+    ``graph_def.node``), sorted by producer; ``port`` is -1 for a control edge. For work over
+    the whole graph (aggregating a scope's edges, walks) without a Python object per edge."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    port: np.ndarray
+
+
 class ConsumerRef(NamedTuple):
     """A node reading another: ``port`` is the producer's output read (-1 for a control edge),
     ``input_index`` the position of that edge in the consumer's input list."""
@@ -329,6 +339,10 @@ class GraphIndex:
                     out.setdefault(p, []).append((c, ref.port, slot))
         return out
 
+    def edge_table(self) -> EdgeTable:
+        """All edges as arrays (see :class:`EdgeTable`), built once from the consumer index."""
+        return self.derived("edge-table", _edge_table)
+
     # -- attributes -----------------------------------------------------------------------------
 
     def raw_attrs(self, name: str) -> Mapping[str, Any]:
@@ -443,6 +457,55 @@ class GraphIndex:
         them (the port is the index within that output argument).
         """
         return list(self.function(fname).node_def)
+
+    def function_graph(self, fname: str) -> GraphIndex:
+        """Function ``fname``'s body as a graph of its own: its nodes, plus an ``_Arg`` node per
+        input argument and a ``_Retval`` node per output (named after the argument, unless a
+        body node has that name), so edges from arguments and to results resolve. Built once.
+        """
+        return self.derived(f"function:{fname}", lambda index: _function_graph(index, fname))
+
+
+def _function_graph(index: GraphIndex, fname: str) -> GraphIndex:
+    fdef = index.function(fname)
+    graph = pb.GraphDef()
+    graph.versions.CopyFrom(index.graph_def.versions)
+    body_names = {n.name for n in fdef.node_def}
+    for i, arg in enumerate(fdef.signature.input_arg):
+        if arg.name in body_names:
+            continue
+        node = graph.node.add(name=arg.name, op="_Arg")
+        node.attr["index"].i = i
+        if arg.type:
+            node.attr["T"].type = arg.type
+    graph.node.extend(fdef.node_def)
+    for i, arg in enumerate(fdef.signature.output_arg):
+        if arg.name in body_names or arg.name not in fdef.ret:
+            continue
+        node = graph.node.add(name=arg.name, op="_Retval", input=[fdef.ret[arg.name]])
+        node.attr["index"].i = i
+        if arg.type:
+            node.attr["T"].type = arg.type
+    where = index.path or "graph"
+    return GraphIndex(graph, path=f"{where} (function {fname})")
+
+
+def _edge_table(index: GraphIndex) -> EdgeTable:
+    if index._consumers is None:
+        index._consumers = index._build_consumers()
+    src: list[int] = []
+    dst: list[int] = []
+    port: list[int] = []
+    for p in sorted(index._consumers):
+        for c, pt, _ in index._consumers[p]:
+            src.append(p)
+            dst.append(c)
+            port.append(pt)
+    return EdgeTable(
+        np.asarray(src, dtype=np.int32),
+        np.asarray(dst, dtype=np.int32),
+        np.asarray(port, dtype=np.int32),
+    )
 
 
 def _arg_info(arg: Any) -> ArgInfo:

@@ -375,29 +375,9 @@ class MetaGraphInfo:
         return [f.signature.name for f in self.meta_graph.graph_def.library.function]
 
     def function_graph(self, fname: str) -> GraphIndex:
-        """Function ``fname``'s body as a graph of its own: its nodes, plus an ``_Arg`` node per
-        input argument and a ``_Retval`` node per output (named after the argument, unless a
-        body node has that name), so edges from arguments and to results resolve."""
-        fdef = self.graph.function(fname)
-        graph = pb.GraphDef()
-        graph.versions.CopyFrom(self.meta_graph.graph_def.versions)
-        body_names = {n.name for n in fdef.node_def}
-        for i, arg in enumerate(fdef.signature.input_arg):
-            if arg.name in body_names:
-                continue
-            node = graph.node.add(name=arg.name, op="_Arg")
-            node.attr["index"].i = i
-            if arg.type:
-                node.attr["T"].type = arg.type
-        graph.node.extend(fdef.node_def)
-        for i, arg in enumerate(fdef.signature.output_arg):
-            if arg.name in body_names or arg.name not in fdef.ret:
-                continue
-            node = graph.node.add(name=arg.name, op="_Retval", input=[fdef.ret[arg.name]])
-            node.attr["index"].i = i
-            if arg.type:
-                node.attr["T"].type = arg.type
-        return GraphIndex(graph, path=f"{self.model.path} (function {fname})")
+        """Function ``fname``'s body as a graph of its own (see
+        :meth:`GraphIndex.function_graph`)."""
+        return self.graph.function_graph(fname)
 
     def op_names(self) -> list[str]:
         """The ops the meta graph uses, sorted: graph nodes and the bodies of the functions they

@@ -71,6 +71,11 @@ class ScopeTree:
         lo = bisect_left(names, prefix)
         return lo, bisect_left(names, _upper(prefix), lo)
 
+    def names_under(self, scope: str) -> list[str]:
+        """Names under ``scope/`` (every name for the root), in plain string order."""
+        lo, hi = self._range(scope)
+        return self.sorted_names[lo:hi]
+
     def exists(self, path: str) -> bool:
         """True for the root, a node name, or a scope with nodes under it."""
         if not path or path in self.index:

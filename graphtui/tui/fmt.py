@@ -9,24 +9,8 @@ from typing import Any
 import numpy as np
 
 from graphtui.core.units import human_bytes as human_bytes  # re-exported for the panes
-
-
-def human_count(n: int | None) -> str:
-    """1234 -> 1.2k, 5_600_000 -> 5.6M."""
-    if n is None:
-        return ""
-    if n < 1000:
-        return str(n)
-    for unit, size in (("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)):
-        if n < size * 1000 or unit == "T":
-            return f"{n / size:.1f}{unit}"
-    return str(n)
-
-
-def shape_text(shape: tuple[int, ...] | list[int] | None) -> str:
-    if shape is None:
-        return "?"
-    return "[" + ",".join("?" if d < 0 else str(d) for d in shape) + "]"
+from graphtui.core.units import human_count as human_count
+from graphtui.core.units import shape_text as shape_text
 
 
 def age_text(seconds: float | None) -> str:

@@ -389,6 +389,7 @@ _EXTENSIONS = (
     "graphtui.cli_tf2",
     "graphtui.cli_freeze",
     "graphtui.cli_dot",
+    "graphtui.cli_convert",
 )
 
 

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_writer"]
+__all__ = ["atomic_write", "atomic_writer", "staged_path"]
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
@@ -93,3 +93,28 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def staged_path(path: str | os.PathLike[str]) -> Iterator[str]:
+    """A temporary path beside ``path`` for a writer that wants a file name (not a file
+    object); on success it is fsynced and renamed over ``path``, on error removed."""
+    target = os.path.realpath(os.fspath(path))
+    directory, name = os.path.split(target)
+    fd, tmp = _create_temp(directory, name)
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, mode)  # a writer may have replaced the file with a private one
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)

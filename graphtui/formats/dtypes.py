@@ -24,6 +24,7 @@ class DType:
     name: str
     numpy_name: str | None  # numpy type name ("ml_dtypes.x" for ml_dtypes); None: no fixed size
     itemsize: int  # bytes per element in a bundle; 0 where variable
+    safetensors: str | None = None  # the dtype code in a safetensors header; None: none exists
 
     @cached_property
     def numpy(self) -> np.dtype | None:
@@ -58,40 +59,51 @@ class DType:
     def __str__(self) -> str:
         return f"<dtype: {self.name!r}>"
 
+    @property
+    def in_npz(self) -> bool:
+        """True when numpy itself (no ml_dtypes, no pickle) can store it in a ``.npy``."""
+        return (
+            self.numpy_name is not None
+            and not self.numpy_name.startswith("ml_dtypes.")
+            and not self.name.startswith(("qint", "quint"))
+        )
 
-def _row(enum: int, name: str, numpy_name: str | None, itemsize: int = 0) -> DType:
-    return DType(enum, name, numpy_name, itemsize)
+
+def _row(
+    enum: int, name: str, numpy_name: str | None, itemsize: int = 0, st: str | None = None
+) -> DType:
+    return DType(enum, name, numpy_name, itemsize, st)
 
 
 _ROWS = [
-    _row(1, "float32", "float32", 4),
-    _row(2, "float64", "float64", 8),
-    _row(3, "int32", "int32", 4),
-    _row(4, "uint8", "uint8", 1),
-    _row(5, "int16", "int16", 2),
-    _row(6, "int8", "int8", 1),
+    _row(1, "float32", "float32", 4, "F32"),
+    _row(2, "float64", "float64", 8, "F64"),
+    _row(3, "int32", "int32", 4, "I32"),
+    _row(4, "uint8", "uint8", 1, "U8"),
+    _row(5, "int16", "int16", 2, "I16"),
+    _row(6, "int8", "int8", 1, "I8"),
     _row(7, "string", None),
-    _row(8, "complex64", "complex64", 8),
-    _row(9, "int64", "int64", 8),
-    _row(10, "bool", "bool", 1),
+    _row(8, "complex64", "complex64", 8, "C64"),
+    _row(9, "int64", "int64", 8, "I64"),
+    _row(10, "bool", "bool", 1, "BOOL"),
     _row(11, "qint8", "int8", 1),
     _row(12, "quint8", "uint8", 1),
     _row(13, "qint32", "int32", 4),
-    _row(14, "bfloat16", "ml_dtypes.bfloat16", 2),
+    _row(14, "bfloat16", "ml_dtypes.bfloat16", 2, "BF16"),
     _row(15, "qint16", "int16", 2),
     _row(16, "quint16", "uint16", 2),
-    _row(17, "uint16", "uint16", 2),
+    _row(17, "uint16", "uint16", 2, "U16"),
     _row(18, "complex128", "complex128", 16),
-    _row(19, "float16", "float16", 2),
+    _row(19, "float16", "float16", 2, "F16"),
     _row(20, "resource", None),
     _row(21, "variant", None),
-    _row(22, "uint32", "uint32", 4),
-    _row(23, "uint64", "uint64", 8),
-    _row(24, "float8_e5m2", "ml_dtypes.float8_e5m2", 1),
-    _row(25, "float8_e4m3fn", "ml_dtypes.float8_e4m3fn", 1),
-    _row(26, "float8_e4m3fnuz", "ml_dtypes.float8_e4m3fnuz", 1),
+    _row(22, "uint32", "uint32", 4, "U32"),
+    _row(23, "uint64", "uint64", 8, "U64"),
+    _row(24, "float8_e5m2", "ml_dtypes.float8_e5m2", 1, "F8_E5M2"),
+    _row(25, "float8_e4m3fn", "ml_dtypes.float8_e4m3fn", 1, "F8_E4M3"),
+    _row(26, "float8_e4m3fnuz", "ml_dtypes.float8_e4m3fnuz", 1, "F8_E4M3FNUZ"),
     _row(27, "float8_e4m3b11fnuz", "ml_dtypes.float8_e4m3b11fnuz", 1),
-    _row(28, "float8_e5m2fnuz", "ml_dtypes.float8_e5m2fnuz", 1),
+    _row(28, "float8_e5m2fnuz", "ml_dtypes.float8_e5m2fnuz", 1, "F8_E5M2FNUZ"),
     _row(29, "int4", "ml_dtypes.int4", 1),
     _row(30, "uint4", "ml_dtypes.uint4", 1),
     _row(31, "int2", "ml_dtypes.int2", 1),
@@ -102,6 +114,8 @@ _ROWS = [
 BY_ENUM: dict[int, DType] = {row.enum: row for row in _ROWS}
 BY_NAME: dict[str, DType] = {row.name: row for row in _ROWS}
 BY_NAME.update({"half": BY_ENUM[19], "float": BY_ENUM[1], "double": BY_ENUM[2]})
+
+BY_SAFETENSORS: dict[str, DType] = {row.safetensors: row for row in _ROWS if row.safetensors}
 
 INVALID = DType(0, "invalid", None, 0)
 

@@ -1011,7 +1011,8 @@ _FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "execfile"}
 
 def test_no_code_path_unpickles_or_evaluates_input() -> None:
     """An AST scan of the package: no pickle/marshal/yaml import, no eval/exec/compile, no
-    np.load (np.save of object arrays is writing and fine), importlib only with our names."""
+    np.load (np.save / write_array with allow_pickle is writing and fine), importlib only with
+    our names."""
     found = []
     for path in sorted((ROOT / "graphtui").rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
@@ -1047,7 +1048,7 @@ def test_no_code_path_unpickles_or_evaluates_input() -> None:
                     if owner in ("np", "numpy", "pickle", "marshal"):
                         found.append(f"{rel}:{node.lineno} calls {owner}.{name}")
                 for kw in node.keywords:
-                    if kw.arg == "allow_pickle" and name != "save":
+                    if kw.arg == "allow_pickle" and name not in ("save", "write_array"):
                         found.append(f"{rel}:{node.lineno} passes allow_pickle to {name}")
                 if name == "import_module" and rel.name not in ("cli.py", "__init__.py"):
                     found.append(f"{rel}:{node.lineno} imports a module by name")

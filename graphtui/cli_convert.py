@@ -1,0 +1,91 @@
+"""``graphtui convert``: a checkpoint to ``.safetensors`` / ``.npz`` and back (see
+:mod:`graphtui.core.convert`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from graphtui.cli import EXIT_OK, _human_bytes, _out, _print_json, command
+
+
+@command("convert", "convert a checkpoint to .safetensors / .npz, or one of those to a checkpoint")
+def _convert_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("src", help="checkpoint (prefix, .index or directory), .safetensors or .npz")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="FILE", help="FILE.safetensors or FILE.npz to write")
+    target.add_argument(
+        "--to-checkpoint", metavar="PREFIX", help="write a V2 checkpoint (from .safetensors/.npz)"
+    )
+    p.add_argument(
+        "--map", action="append", default=[], metavar="OLD=NEW", help="rename a scope (repeatable)"
+    )
+    p.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out tensors, e.g. '*/Adam*' (repeatable)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=["float16", "bfloat16", "float32"],
+        help="cast floating-point tensors to this",
+    )
+    p.add_argument(
+        "--meta", metavar="GRAPH.meta", help="with --to-checkpoint: check against this graph"
+    )
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="with --meta: graph variables without a value are left to their initializers",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would be written")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from graphtui.core.convert import ConvertRequest, apply_convert, plan_convert
+    from graphtui.errors import ConflictError
+
+    request = ConvertRequest(
+        source=args.src,
+        out=args.to or args.to_checkpoint,
+        target="checkpoint" if args.to_checkpoint else None,
+        maps=tuple(args.map),
+        drop=tuple(args.drop),
+        dtype=args.dtype,
+        meta=args.meta,
+        allow_missing=args.allow_missing,
+    )
+    plan = plan_convert(request)
+    if plan.skipped:
+        sys.stderr.write(
+            f"graphtui: warning: skipped {len(plan.skipped)} tensors the target cannot hold: "
+            + ", ".join(plan.skipped)
+            + "\n"
+        )
+    if plan.problems:
+        raise ConflictError("refused: nothing was written", plan.problems)
+    result = None if args.dry_run else apply_convert(plan)
+    if args.json:
+        _print_json({"plan": plan.to_json(), "output": result.to_json() if result else None})
+        return EXIT_OK
+    verb = "would write" if result is None else "wrote"
+    _out(
+        f"{verb} {len(plan.items)} tensors ({_human_bytes(plan.total_bytes)}) as {plan.target}"
+        + (f"; dropped {len(plan.dropped)}" if plan.dropped else "")
+    )
+    report = plan.report
+    if report is not None:
+        _out(
+            f"graph check: matched {len(report.matched)}, missing {len(report.missing)}, unused "
+            f"{len(report.unused)}, mismatched {len(report.mismatched)}"
+        )
+        for name in report.missing:
+            _out(f"  missing: {name}")
+        for name in report.unused:
+            _out(f"  unused: {name}")
+    if result is not None:
+        _out(f"wrote {result.path} (verified)")
+    return EXIT_OK

@@ -1,0 +1,268 @@
+"""Convert without TensorFlow: checkpoint <-> .safetensors / .npz on the committed fixtures,
+the safetensors package's and numpy's own loaders as readers, and bad files refused in one
+line (a damaged safetensors header, an .npz holding a pickle). TensorFlow judges the round trips
+in tests/interop/test_convert_vs_tf.py."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphtui.cli import main as cli_main
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.core.convert import ConvertRequest, apply_convert, plan_convert
+from graphtui.errors import ConflictError, CoreError, FormatError
+from graphtui.formats.npz import NpzFile
+from graphtui.formats.safetensors import open_safetensors, parse_header
+
+safetensors_numpy = pytest.importorskip("safetensors.numpy")
+
+DATA = Path(__file__).resolve().parents[1] / "fixtures" / "data"
+TRAIN = DATA / "train" / "model.ckpt-50"
+PARTITIONED = DATA / "partitioned" / "model.ckpt"
+DTYPES = DATA / "dtypes" / "model.ckpt"
+
+
+def same(a: object, b: object) -> bool:
+    x, y = np.asarray(a), np.asarray(b)
+    return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+
+
+def test_checkpoint_to_safetensors_read_by_the_package(tmp_path: Path) -> None:
+    out = tmp_path / "model.safetensors"
+    plan = plan_convert(ConvertRequest(str(TRAIN), str(out)))
+    assert plan.ok and plan.target == "safetensors" and plan.source_kind == "checkpoint"
+    result = apply_convert(plan)
+    assert result.path == str(out)
+    loaded = safetensors_numpy.load_file(str(out))
+    with CheckpointReader(TRAIN) as reader:
+        names = [n for n in reader.names() if n != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+        assert sorted(loaded) == sorted(names)
+        for name in names:
+            assert same(loaded[name], reader.get_tensor(name)), name
+    from safetensors import safe_open
+
+    with safe_open(str(out), framework="np") as f:
+        meta = f.metadata()
+    assert meta["step"] == "50" and meta["source"] == str(TRAIN) and meta["converted_by"]
+    assert oct(out.stat().st_mode & 0o777) != "0o600"  # an ordinary file, as cp makes
+
+
+def test_partitioned_variables_come_out_whole(tmp_path: Path) -> None:
+    out = tmp_path / "p.npz"
+    apply_convert(plan_convert(ConvertRequest(str(PARTITIONED), str(out))))
+    with np.load(out, allow_pickle=False) as npz, CheckpointReader(PARTITIONED) as reader:
+        assert npz["embeddings/table"].shape == (10, 4)
+        for name in reader.names():
+            assert same(npz[name], reader.get_tensor(name)), name
+        assert json.loads(str(npz["__metadata__"]))["source_format"] == "tensorflow_checkpoint"
+
+
+def test_map_drop_and_dtype(tmp_path: Path) -> None:
+    out = tmp_path / "m.safetensors"
+    plan = plan_convert(
+        ConvertRequest(str(TRAIN), str(out), maps=("model=net",), drop=("*/Adam*", "*Moving*"),
+                       dtype="bfloat16")
+    )  # fmt: skip
+    names = {i.name for i in plan.items}
+    assert "net/layer_1/dense/kernel" in names and not any("Adam" in n for n in names)
+    assert plan.dropped and all("Adam" in n or "Moving" in n for n in plan.dropped)
+    by_name = {i.name: i for i in plan.items}
+    assert by_name["net/layer_1/dense/kernel"].out_dtype == "bfloat16"
+    assert by_name["global_step"].out_dtype == "int64"  # only floats are cast
+    apply_convert(plan)
+    with open_safetensors(out) as f:
+        assert f.entries["net/layer_1/dense/kernel"].code == "BF16"
+        import ml_dtypes
+
+        with CheckpointReader(TRAIN) as reader:
+            want = reader.get_tensor("model/layer_1/dense/kernel").astype(ml_dtypes.bfloat16)
+        assert same(f.read("net/layer_1/dense/kernel"), want)
+        assert f.metadata["dtype"] == "bfloat16"
+
+
+def test_dtypes_the_target_lacks_are_refused_by_name(tmp_path: Path) -> None:
+    plan = plan_convert(ConvertRequest(str(DTYPES), str(tmp_path / "d.npz")))
+    assert any(p.startswith("t_bfloat16: bfloat16 cannot be stored in .npz") for p in plan.problems)
+    assert any(p.startswith("t_float8_e4m3fn:") for p in plan.problems)
+    assert {s.split(" ")[0] for s in plan.skipped} >= {"t_string", "scalar_string"}
+    with pytest.raises(ConflictError, match="t_bfloat16"):
+        apply_convert(plan)
+    st = plan_convert(ConvertRequest(str(DTYPES), str(tmp_path / "d.safetensors")))
+    assert not any(p.startswith("t_bfloat16:") for p in st.problems)  # safetensors has BF16
+    assert any(
+        p.startswith("t_complex128: complex128 has no safetensors dtype") for p in st.problems
+    )
+    assert not list(tmp_path.iterdir())
+
+
+def test_back_to_a_checkpoint_checked_against_the_graph(tmp_path: Path) -> None:
+    st = tmp_path / "w.safetensors"
+    apply_convert(plan_convert(ConvertRequest(str(TRAIN), str(st))))
+    back = tmp_path / "back" / "model"
+    plan = plan_convert(
+        ConvertRequest(str(st), str(back), target="checkpoint", meta=f"{TRAIN}.meta")
+    )
+    assert plan.report is not None and not plan.report.missing and not plan.report.mismatched
+    assert len(plan.report.matched) == len(plan.items)
+    result = apply_convert(plan)
+    assert Path(f"{back}.meta").is_file() and result.tensors == len(plan.items)
+    with CheckpointReader(back) as got, CheckpointReader(TRAIN) as want:
+        for name in got.names():
+            assert same(got.get_tensor(name), want.get_tensor(name)), name
+
+    # a dropped variable is missing; a renamed one is unused; a cast one mismatches
+    partial = tmp_path / "partial.npz"
+    apply_convert(plan_convert(ConvertRequest(str(TRAIN), str(partial), drop=("global_step",),
+                                              maps=("model/layer_10=model/head",))))  # fmt: skip
+    plan = plan_convert(
+        ConvertRequest(str(partial), str(tmp_path / "x" / "m"), target="checkpoint",
+                       meta=f"{TRAIN}.meta")
+    )  # fmt: skip
+    report = plan.report
+    assert report is not None
+    assert "global_step" in report.missing
+    assert "model/head/dense/kernel" in report.unused
+    assert any("graph variables would have no value" in p for p in plan.problems)
+    with pytest.raises(ConflictError):
+        apply_convert(plan)
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "a.safetensors"
+    assert cli_main(["convert", str(DTYPES), "--to", str(out), "--drop", "*complex128",
+                     "--drop", "*int[24]", "--drop", "*float4*", "--drop", "*b11fnuz",
+                     "--drop", "*q*int*"]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    assert "skipped 4 tensors" in captured.err and "t_string (string)" in captured.err
+    assert "wrote" in captured.out
+    assert cli_main(["convert", str(out), "--to-checkpoint", str(tmp_path / "c" / "m"),
+                     "--dry-run", "--json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["output"] is None
+    assert not (tmp_path / "c").exists()
+    for argv, message in [
+        ([str(TRAIN), "--to", str(out)], "output file exists"),
+        ([str(TRAIN), "--to", str(tmp_path / "a.bin")], "--to takes a .safetensors or .npz"),
+        ([str(TRAIN), "--to-checkpoint", str(tmp_path / "c")], "already a checkpoint"),
+        ([str(out), "--to", str(tmp_path / "b.npz")], "from a checkpoint to a file or back"),
+        ([str(TRAIN), "--to", str(tmp_path / "b.npz"), "--meta", f"{TRAIN}.meta"], "--meta"),
+    ]:
+        assert cli_main(["convert", *argv]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("graphtui: error: ") and message in err and err.count("\n") == 1, err
+
+
+# -- bad files ---------------------------------------------------------------------------------------
+
+
+def _safetensors_bytes(header: object, data: bytes = b"") -> bytes:
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "too short for a safetensors header length"),
+        (b"\x10\x00\x00\x00\x00\x00\x00\x00{}", "runs past the end"),
+        (struct.pack("<Q", 1 << 40), "exceeds the 100000000-byte limit"),
+        (_safetensors_bytes([1, 2]), "not a JSON object"),
+        (struct.pack("<Q", 3) + b"{x}", "not valid UTF-8 JSON"),
+        (_safetensors_bytes({"__metadata__": {"a": 1}}), "must map strings to strings"),
+        (
+            _safetensors_bytes(
+                {"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4
+            ),
+            "needs 8 bytes",
+        ),  # fmt: skip
+        (
+            _safetensors_bytes(
+                {"t": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4
+            ),
+            "non-negative integers",
+        ),  # fmt: skip
+        (
+            _safetensors_bytes(
+                {"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 2
+            ),
+            "truncated",
+        ),  # fmt: skip
+        (
+            _safetensors_bytes(
+                {
+                    "a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]},
+                    "b": {"dtype": "U8", "shape": [2], "data_offsets": [1, 3]},
+                },
+                b"\0" * 3,
+            ),
+            "overlapping or gapped",
+        ),  # fmt: skip
+    ],
+)
+def test_bad_safetensors_files_get_one_line(
+    tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        open_safetensors(path)
+    assert cli_main(["convert", str(path), "--to-checkpoint", str(tmp_path / "o" / "m")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and message in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_header_parser_agrees_with_the_package_on_a_good_file(tmp_path: Path) -> None:
+    arrays = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array(7, np.int64)}
+    path = tmp_path / "good.safetensors"
+    safetensors_numpy.save_file(arrays, str(path), metadata={"k": "v"})
+    with open_safetensors(path) as f:
+        assert f.metadata == {"k": "v"}
+        for name, arr in arrays.items():
+            assert same(f.read(name), arr)
+    meta, entries = parse_header(
+        b'{"e": {"dtype": "F8_E8M0", "shape": [1], "data_offsets": [0, 1]}}', 1
+    )
+    assert entries["e"].dtype is None  # no TensorFlow dtype: refused per tensor by convert
+
+
+def test_npz_with_a_pickle_is_refused_unread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "evil.npz"
+    np.savez(path, ok=np.ones(2), evil=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(FormatError, match="'evil' holds Python objects"):
+        NpzFile(path)
+    assert cli_main(["convert", str(path), "--to-checkpoint", str(tmp_path / "o" / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "never unpickled" in err and err.count("\n") == 1
+    notzip = tmp_path / "not.npz"
+    notzip.write_bytes(b"PK\x03\x04 nope")
+    assert cli_main(["convert", str(notzip), "--to-checkpoint", str(tmp_path / "o" / "m")]) == 1
+    assert "not an .npz archive" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_npz_round_trip_and_no_tf_dtype(tmp_path: Path) -> None:
+    src = tmp_path / "in.npz"
+    when = np.array(["2020-01-01"], dtype="datetime64[D]")
+    fortran = np.asfortranarray(np.arange(6, dtype=np.int32).reshape(2, 3))
+    np.savez(src, w=np.arange(4, dtype=np.float64), s=np.array(["a", "b"]), d=when, f=fortran)
+    plan = plan_convert(ConvertRequest(str(src), str(tmp_path / "c" / "m"), target="checkpoint"))
+    assert plan.problems == ["d: datetime64[D] has no TensorFlow dtype"]
+    assert plan.skipped == ["s (string)"]
+    with pytest.raises(CoreError):
+        plan_convert(ConvertRequest(str(src)))
+    plan = plan_convert(
+        ConvertRequest(str(src), str(tmp_path / "c" / "m"), target="checkpoint", drop=("d",))
+    )
+    apply_convert(plan)
+    with CheckpointReader(tmp_path / "c" / "m") as reader:
+        assert reader.names() == ["f", "w"]
+        assert same(reader.get_tensor("w"), np.arange(4, dtype=np.float64))
+        assert same(reader.get_tensor("f"), np.ascontiguousarray(fortran))

@@ -45,6 +45,18 @@ class MissingFileError(FormatError):
     """A file the format needs (a data shard, a checkpoint named by a state file) is absent."""
 
 
+class RemoteError(FormatError):
+    """A remote object could not be read or written: server, network or credentials."""
+
+
+class MissingExtraError(FormatError):
+    """A URL whose scheme needs an optional package that is not installed."""
+
+    def __init__(self, url: str, scheme: str, package: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(url, f"{scheme}:// URLs need {package}: pip install 'graphtui[{extra}]'")
+
+
 class CoreError(GraphtuiError):
     """A request the domain model cannot satisfy (the ``core`` layer): unknown names, conflicts."""
 

@@ -12,27 +12,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphtui._proto import pb
-from graphtui.errors import FormatError, MissingFileError
+from graphtui.errors import FormatError
 from graphtui.formats.atomic import atomic_write
+from graphtui.formats.byte_source import is_url, read_file
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
-from graphtui.formats.sstable import open_regular
 
 __all__ = ["read_meta_graph", "export_meta_graph", "clear_devices", "prepare_export"]
 
 
 def read_meta_graph(path: str | os.PathLike[str]) -> Any:
     """The ``MetaGraphDef`` stored in ``path`` (binary or text format)."""
-    if os.path.isdir(path):
+    path = os.fspath(path)
+    if not is_url(path) and os.path.isdir(path):
         raise FormatError(path, "is a directory, expected a .meta file")
-    try:
-        with open_regular(os.fspath(path)) as f:  # a pipe is refused, not waited on
-            data = f.read()
-    except FileNotFoundError:
-        raise MissingFileError(path, "no such file") from None
-    except IsADirectoryError:
-        raise FormatError(path, "is a directory, expected a .meta file") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read: {exc.strerror or exc}") from None
+    data = read_file(path, missing="no such file")
     return parse_meta_graph(data, path)
 
 

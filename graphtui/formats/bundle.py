@@ -10,19 +10,18 @@ cache), so reading or verifying a whole checkpoint keeps a small resident set.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from graphtui.errors import ChecksumError, FormatError, MissingFileError
+from graphtui.errors import ChecksumError, FormatError
 from graphtui.formats import dtypes
+from graphtui.formats.byte_source import ByteSource, LocalSource, open_source
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
-from graphtui.formats.sstable import Table, open_regular
+from graphtui.formats.sstable import Table
 from graphtui.formats.varint import VarintError, decode_varint
 
 if TYPE_CHECKING:  # numpy is imported when a value is decoded, not to list a checkpoint
@@ -108,7 +107,7 @@ class BundleReader:
         self.prefix = os.fspath(prefix)
         self.index_file = index_path(self.prefix)
         self.verify_checksums = verify_checksums
-        self.table = Table(self.index_file, verify_checksums=verify_checksums)
+        self.table = Table(self.index_file, verify_checksums=verify_checksums, whole=True)
         # Copies, not views into the mapped index: a file cut short later cannot fault them.
         self._entries: dict[str, bytes] = {}
         self._slice_values: dict[bytes, bytes] = {}
@@ -130,10 +129,7 @@ class BundleReader:
         if self.endianness not in (LITTLE_ENDIAN, BIG_ENDIAN):
             raise FormatError(self.index_file, f"unknown endianness {self.endianness}")
         self._decoded: dict[str, BundleEntry] = {}
-        self._maps: dict[int, memoryview] = {}
-        self._mmaps: list[mmap.mmap] = []
-        self._mmap_of: dict[int, mmap.mmap] = {}
-        self._mapped_files: dict[int, tuple[int, int]] = {}  # shard -> (st_dev, st_ino)
+        self._sources: dict[int, ByteSource] = {}  # data shards opened so far
 
     @property
     def _pb(self) -> Any:
@@ -256,61 +252,42 @@ class BundleReader:
 
     # -- data ----------------------------------------------------------------------------------
 
-    def _shard(self, shard: int) -> memoryview:
-        view = self._maps.get(shard)
-        if view is None:
+    def _shard(self, shard: int) -> ByteSource:
+        src = self._sources.get(shard)
+        if src is None:
             path = data_path(self.prefix, shard, self.num_shards)
-            try:
-                with open_regular(path) as fh:
-                    st = os.fstat(fh.fileno())
-                    if st.st_size == 0:
-                        view = memoryview(b"")
-                    else:
-                        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                        self._mmaps.append(mm)
-                        self._mmap_of[shard] = mm
-                        self._mapped_files[shard] = (st.st_dev, st.st_ino)
-                        view = memoryview(mm)
-            except FileNotFoundError:
-                raise MissingFileError(path, "data shard is missing") from None
-            except OSError as exc:
-                raise FormatError(path, f"cannot read data shard: {exc.strerror or exc}") from None
-            self._maps[shard] = view
-        return view
+            src = open_source(path, missing="data shard is missing", what="data shard")
+            self._sources[shard] = src
+        return src
 
     def raw_bytes(self, entry: BundleEntry, *, verify: bool | None = None) -> memoryview:
-        """The stored bytes of a (non-sliced) entry, checksum verified; a view into the map."""
-        data = self._shard(entry.shard_id)
+        """The stored bytes of a (non-sliced) entry, checksum verified; a view into the map
+        (or the bytes of one range request for a remote shard)."""
+        src = self._shard(entry.shard_id)
         path = data_path(self.prefix, entry.shard_id, self.num_shards)
         end = entry.offset + entry.size
-        if end > len(data):
+        if end > src.size:
             raise FormatError(
                 path,
                 f"tensor {entry.name!r} needs bytes {entry.offset}..{end} but the file has "
-                f"{len(data)}: truncated",
+                f"{src.size}: truncated",
             )
         self._check_not_shrunk(entry, path, end)
-        raw = data[entry.offset : end]
+        raw = src.read(entry.offset, entry.size)
         if self.verify_checksums if verify is None else verify:
             self._check_crc(entry, raw, path)
         return raw
 
     def _check_not_shrunk(self, entry: BundleEntry, path: str, end: int) -> None:
         """Touching mapped pages past the end of a file cut short since it was mapped kills the
-        process (SIGBUS): check the file's size first. A file deleted or replaced since is no
-        danger (the mapping keeps the old file alive)."""
-        mapped = self._mapped_files.get(entry.shard_id)
-        if mapped is None:
-            return
-        try:
-            st = os.stat(path)
-        except OSError:
-            return
-        if (st.st_dev, st.st_ino) == mapped and st.st_size < end:
+        process (SIGBUS): check the file's size first."""
+        src = self._sources.get(entry.shard_id)
+        now = src.shrunk_to() if isinstance(src, LocalSource) else None
+        if now is not None and now < end:
             raise FormatError(
                 path,
                 f"tensor {entry.name!r} needs bytes {entry.offset}..{end} but the file shrank to "
-                f"{st.st_size} bytes while open (rewritten by another process?)",
+                f"{now} bytes while open (rewritten by another process?)",
             )
 
     def _check_crc(self, entry: BundleEntry, raw: memoryview, path: str) -> None:
@@ -335,8 +312,8 @@ class BundleReader:
         faults back in if the array is read), so the resident set does not grow with the
         checkpoint. Arrays handed out earlier stay valid.
         """
-        mm = self._mmap_of.get(shard)
-        if mm is None:
+        src = self._sources.get(shard)
+        if not isinstance(src, LocalSource):
             return crc32c(raw)
         crc = 0
         size = len(raw)
@@ -344,7 +321,9 @@ class BundleReader:
         while pos < size:
             stop = min(size, pos + _CRC_CHUNK)
             crc = crc32c(raw[pos:stop], crc)
-            _release(mm, offset + pos, stop - pos)
+            # 2 MiB behind too: a page fault maps neighbouring pages (fault-around, large
+            # folios), so reading a tensor maps the tail of the one before it again.
+            src.release(offset + pos, stop - pos, _RELEASE_BEHIND)
             pos = stop
         return crc
 
@@ -431,30 +410,33 @@ class BundleReader:
                 self._shard(shard)
             except FormatError as exc:
                 problems.append(exc)
+        stored: list[BundleEntry] = []
         for name in self.names():
             try:
                 entry = self.entry(name)
-                subs = (
+                stored.extend(
                     [self.slice_entry(name, ex) for ex in entry.slices]
                     if entry.is_sliced
                     else [entry]
                 )
-                for sub in subs:
-                    self.raw_bytes(sub, verify=True)
+            except FormatError as exc:
+                problems.append(exc)
+        if any(not isinstance(src, LocalSource) for src in self._sources.values()):
+            from graphtui.formats.bundle_stream import verify_streamed
+
+            problems.extend(verify_streamed(self, stored))
+            return problems
+        for sub in stored:
+            try:
+                self.raw_bytes(sub, verify=True)
             except FormatError as exc:
                 problems.append(exc)
         return problems
 
     def close(self) -> None:
-        for view in self._maps.values():
-            view.release()
-        self._maps.clear()
-        self._mapped_files.clear()
-        self._mmap_of.clear()
-        for mm in self._mmaps:
-            with contextlib.suppress(BufferError):  # a view still holds it; it closes later
-                mm.close()
-        self._mmaps.clear()
+        for src in self._sources.values():
+            src.close()
+        self._sources.clear()
         self.table.close()
 
     def __enter__(self) -> BundleReader:
@@ -606,16 +588,6 @@ def _scan_shape(buf: bytes, pos: int, stop: int) -> tuple[int, ...] | None:
             return None
         dims.append(size)
     return tuple(dims) if pos == stop else None
-
-
-def _release(mm: mmap.mmap, start: int, length: int) -> None:
-    """Unmap ``length`` bytes at ``start`` of ``mm`` from this process (whole pages), and the
-    2 MiB before them: a page fault maps neighbouring pages too (fault-around, large folios),
-    so reading a tensor maps the tail of the one before it again."""
-    page_start = start - start % mmap.PAGESIZE
-    low = max(0, page_start - _RELEASE_BEHIND)
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # else they stay mapped
-        mm.madvise(mmap.MADV_DONTNEED, low, length + start - low)
 
 
 def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[list[int], int]:

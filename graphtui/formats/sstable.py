@@ -9,16 +9,19 @@ prefix-compressed with restart points.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import mmap
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from graphtui.errors import ChecksumError, FormatError
 from graphtui.formats import snappy
+from graphtui.formats.byte_source import (
+    ByteSource,
+    LocalSource,
+    MemorySource,
+    open_regular,  # noqa: F401 - re-exported: callers open single files through it
+    open_source,
+)
 from graphtui.formats.crc import crc32c, unmask
 from graphtui.formats.varint import VarintError, decode_varint
 
@@ -28,19 +31,6 @@ BLOCK_TRAILER_SIZE = 5
 NO_COMPRESSION = 0
 SNAPPY_COMPRESSION = 1
 MAX_BLOCK_SIZE = 1 << 31  # a block handle claiming more than this is corrupt for our purposes
-
-
-def open_regular(path: str) -> BinaryIO:
-    """Open a file to read, refusing what is not a regular file (without blocking on a FIFO:
-    a named pipe in place of a checkpoint file would otherwise hang the reader)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise FormatError(path, "not a regular file (a pipe, device or directory)")
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 @dataclass(frozen=True)
@@ -62,9 +52,11 @@ def encode_handle(handle: BlockHandle) -> bytes:
 
 
 class Table:
-    """A read-only table over a file (memory-mapped) or a bytes object.
+    """A read-only table over a file (memory-mapped, or a remote object read by ranges) or a
+    bytes object.
 
-    ``verify_checksums`` checks each block's crc32c when the block is first read.
+    ``verify_checksums`` checks each block's crc32c when the block is first read. ``whole``
+    fetches a remote file in one request (an index is read entirely anyway).
     """
 
     def __init__(
@@ -73,31 +65,22 @@ class Table:
         data: bytes | None = None,
         *,
         verify_checksums: bool = True,
+        whole: bool = False,
     ) -> None:
         self.path = os.fspath(path)
         self.verify_checksums = verify_checksums
-        self._mmap: mmap.mmap | None = None
-        self._mapped_file: tuple[int, int] | None = None  # (st_dev, st_ino) of the mapped file
+        self._src: ByteSource
         if data is None:
-            try:
-                with open_regular(self.path) as fh:
-                    st = os.fstat(fh.fileno())
-                    if st.st_size == 0:
-                        raise FormatError(self.path, "file is empty, not a table")
-                    self._mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                    self._mapped_file = (st.st_dev, st.st_ino)
-            except FileNotFoundError:
-                from graphtui.errors import MissingFileError
-
-                raise MissingFileError(self.path, "file not found") from None
-            except IsADirectoryError:
-                raise FormatError(self.path, "is a directory, not a table file") from None
-            except OSError as exc:
-                raise FormatError(self.path, f"cannot read: {exc.strerror or exc}") from None
-            self._buf = memoryview(self._mmap)
+            self._src = open_source(self.path, what="table file")
+            if self._src.size == 0:
+                self._src.close()
+                raise FormatError(self.path, "file is empty, not a table")
+            if whole and not isinstance(self._src, LocalSource):
+                remote, self._src = self._src, MemorySource(self._src.read_all(), self.path)
+                remote.close()
         else:
-            self._buf = memoryview(data)
-        self.size = len(self._buf)
+            self._src = MemorySource(data, self.path)
+        self.size = self._src.size
         self._blocks: dict[int, _Block] = {}
         self.index_handle, self.metaindex_handle = self._read_footer()
         self._index = self._read_block(self.index_handle, "index block")
@@ -111,7 +94,7 @@ class Table:
                 self.path, f"file is {self.size} bytes, too short for a table footer (48)"
             )
         start = self.size - FOOTER_SIZE
-        footer = self._buf[start:]
+        footer = self._src.read(start, FOOTER_SIZE)
         magic = int.from_bytes(footer[40:48], "little")
         if magic != TABLE_MAGIC:
             raise FormatError(
@@ -138,16 +121,11 @@ class Table:
     def _check_not_shrunk(self) -> None:
         """Touching mapped pages past the end of a file cut short since it was mapped kills the
         process (SIGBUS): check the size first (a deleted or replaced file is no danger)."""
-        if self._mapped_file is None:
-            return
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return
-        if (st.st_dev, st.st_ino) == self._mapped_file and st.st_size < self.size:
+        now = self._src.shrunk_to() if isinstance(self._src, LocalSource) else None
+        if now is not None:
             raise FormatError(
                 self.path,
-                f"file shrank from {self.size} to {st.st_size} bytes while open "
+                f"file shrank from {self.size} to {now} bytes while open "
                 "(rewritten by another process?)",
             )
 
@@ -157,12 +135,12 @@ class Table:
         if cached is not None:
             return cached
         self._check_handle(handle, what)
-        end = handle.offset + handle.size
-        contents = self._buf[handle.offset : end]
-        ctype = self._buf[end]
+        stored_block = self._src.read(handle.offset, handle.size + BLOCK_TRAILER_SIZE)
+        contents = stored_block[: handle.size]
+        ctype = stored_block[handle.size]
         if self.verify_checksums:
-            stored = int.from_bytes(self._buf[end + 1 : end + 5], "little")
-            actual = crc32c(self._buf[end : end + 1], crc32c(contents))
+            stored = int.from_bytes(stored_block[handle.size + 1 :], "little")
+            actual = crc32c(stored_block[handle.size : handle.size + 1], crc32c(contents))
             if unmask(stored) != actual:
                 raise ChecksumError(
                     self.path, f"{what} checksum mismatch (corrupt table)", offset=handle.offset
@@ -239,11 +217,7 @@ class Table:
     def close(self) -> None:
         self._blocks.clear()
         self._index_handles = []
-        self._buf.release()
-        if self._mmap is not None:
-            with contextlib.suppress(BufferError):  # a view still holds it; it closes later
-                self._mmap.close()
-            self._mmap = None
+        self._src.close()
 
     def __enter__(self) -> Table:
         return self

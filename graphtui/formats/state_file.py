@@ -28,17 +28,14 @@ def parse_state(text: str, path: str) -> Any:
 def read_state(path: str | os.PathLike[str]) -> Any:
     """Read and parse a state file; FormatError if it is unreadable or malformed."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_STATE_FILE_BYTES + 1)
-    except FileNotFoundError:
-        from graphtui.errors import MissingFileError
+    from graphtui.formats.byte_source import read_file
 
-        raise MissingFileError(path, "no checkpoint state file") from None
-    except OSError as exc:
-        raise FormatError(path, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_STATE_FILE_BYTES:
-        raise FormatError(path, "state file is larger than 16 MiB: not a checkpoint state file")
+    data = read_file(
+        path,
+        limit=MAX_STATE_FILE_BYTES,
+        too_large="state file is larger than 16 MiB: not a checkpoint state file",
+        missing="no checkpoint state file",
+    )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

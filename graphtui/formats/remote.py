@@ -1,0 +1,311 @@
+"""Objects in buckets and on web servers (``gs://``, ``s3://``, ``https://``, any fsspec URL),
+read by range requests through fsspec, gcsfs and s3fs (the optional extras).
+
+Credentials and endpoints come from the libraries' own places (``AWS_*`` variables and
+``~/.aws``, ``GOOGLE_APPLICATION_CREDENTIALS``, ``STORAGE_EMULATOR_HOST``, gcloud's config);
+graphtui stores none. Nothing is written to local disk. Every failure becomes one
+:class:`~graphtui.errors.RemoteError` line naming the URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from graphtui.errors import FormatError, MissingExtraError, MissingFileError, RemoteError
+from graphtui.formats.byte_source import ByteSource
+
+BLOCK_SIZE = 256 << 10  # a small read fetches this much ahead (one table block, many tensors)
+CACHE_BYTES = 32 << 20  # the read-ahead cache of one object
+_CACHE_MAX_READ = 8 << 20  # bigger reads are not kept (a view of a big tensor pages it anyway)
+STREAM_CHUNK = 8 << 20  # verify streams objects in ranges of this size ...
+STREAM_IN_FLIGHT = 8  # ... this many at a time
+TIMEOUT_ENV = "GRAPHTUI_REMOTE_TIMEOUT"  # seconds one request may take (default 60)
+
+# scheme -> (the package that serves it, the graphtui extra that installs it)
+_EXTRAS: dict[str, tuple[str, str]] = {
+    "gs": ("gcsfs", "gcs"),
+    "gcs": ("gcsfs", "gcs"),
+    "s3": ("s3fs", "s3"),
+    "s3a": ("s3fs", "s3"),
+    "http": ("aiohttp", "remote"),
+    "https": ("aiohttp", "remote"),
+}
+
+T = TypeVar("T")
+
+
+@dataclass
+class TransferStats:
+    """Requests made and bytes received through graphtui's remote reads (all objects)."""
+
+    requests: int = 0
+    bytes: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, nbytes: int, requests: int = 1) -> None:
+        with self._lock:
+            self.requests += requests
+            self.bytes += nbytes
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.requests, self.bytes
+
+
+STATS = TransferStats()
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0].lower()
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """The fsspec filesystem serving ``url`` and the path inside it.
+
+    A missing library is one line naming the extra to install."""
+    scheme = scheme_of(url)
+    package, extra = _EXTRAS.get(scheme, ("fsspec", "remote"))
+    try:
+        import fsspec
+    except ImportError:
+        raise MissingExtraError(url, scheme, "fsspec", extra) from None
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+    except ImportError:
+        raise MissingExtraError(url, scheme, package, extra) from None
+    except ValueError as exc:
+        raise RemoteError(url, f"no filesystem for {scheme}:// URLs ({_first_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - credentials or configuration the library refused
+        raise remote_error(url, exc) from None
+    return fs, path
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    line = text.splitlines()[0]
+    return line if len(line) <= 200 else line[:200] + "..."
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status", None) or getattr(exc, "code", None)
+    return status if isinstance(status, int) else None
+
+
+def remote_error(url: str, exc: BaseException, *, missing: str = "not found") -> FormatError:
+    """One line for what the server or the client library said about ``url``."""
+    if isinstance(exc, FormatError):
+        return exc
+    cause = exc.__cause__
+    if (
+        isinstance(exc, FileNotFoundError)
+        and cause is not None
+        and not isinstance(cause, FileNotFoundError)
+        and _status(cause) != 404
+    ):
+        exc = cause  # fsspec's HTTP info says "not found" for any failure: the cause tells
+    text = _first_line(exc)
+    lower = text.lower()
+    name = type(exc).__name__
+    status = _status(exc)
+    if "nosuchbucket" in lower or ("bucket" in lower and "not exist" in lower):
+        return MissingFileError(url, "no such bucket")
+    if isinstance(exc, FileNotFoundError) or status == 404:
+        return MissingFileError(url, f"{missing} (404)")
+    if "credential" in lower or name in ("NoCredentialsError", "PartialCredentialsError"):
+        return RemoteError(
+            url, "no credentials found (set the usual environment variables or config files)"
+        )
+    if isinstance(exc, PermissionError) or status in (401, 403):
+        return RemoteError(url, "access denied (403): the credentials may not read this")
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "timeout" in name.lower():
+        return RemoteError(url, "timed out waiting for the server")
+    if (
+        isinstance(exc, ConnectionError)
+        or "connect" in name.lower()
+        or "connection refused" in lower
+        or "cannot connect" in lower
+    ):
+        return RemoteError(url, f"cannot connect to the server ({text})")
+    if isinstance(status, int):
+        return RemoteError(url, f"server answered HTTP {status}: {text}")
+    return RemoteError(url, f"{name}: {text}")
+
+
+def request_timeout() -> float:
+    """Seconds one request may take: ``GRAPHTUI_REMOTE_TIMEOUT``, else 60."""
+    try:
+        return max(0.1, float(os.environ.get(TIMEOUT_ENV, "60")))
+    except ValueError:
+        return 60.0
+
+
+def call(url: str, fn: Callable[..., T], *args: Any, missing: str = "not found", **kw: Any) -> T:
+    """``fn(*args, **kw)`` with any failure turned into one line naming ``url``; a method of
+    an async filesystem gets the request timeout."""
+    owner = getattr(fn, "__self__", None) or getattr(
+        getattr(fn, "__wrapped__", None), "__self__", None
+    )
+    if getattr(owner, "async_impl", False):
+        kw.setdefault("timeout", request_timeout())
+    try:
+        return fn(*args, **kw)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every library's errors, made one line
+        raise remote_error(url, exc, missing=missing) from None
+
+
+def no_bucket(url: str, fs: Any, path: str) -> None:
+    """After a 404: raise "no such bucket" when it is the bucket that is missing."""
+    split = getattr(fs, "split_path", None)
+    if split is None:
+        return
+    try:
+        bucket = split(path)[0]
+        exists = bool(bucket) and fs.exists(bucket)
+    except Exception:  # noqa: BLE001 - the 404 stands
+        return
+    if not exists:
+        raise MissingFileError(url, "no such bucket") from None
+
+
+class RemoteSource(ByteSource):
+    """One remote object: its size from one metadata request, bytes by range requests.
+
+    A read smaller than :data:`BLOCK_SIZE` fetches that much ahead and keeps it, so walking a
+    table's blocks or neighbouring small tensors costs one request; a bigger read fetches
+    exactly its bytes. So a tensor costs at most its size plus one block.
+    """
+
+    def __init__(
+        self, url: str, *, missing: str = "not found", size: int | None = None, fs: Any = None
+    ) -> None:
+        self.name = url
+        self.missing = missing
+        if fs is None:
+            self.fs, self.path = filesystem(url)
+        else:
+            self.fs, self.path = fs, fs._strip_protocol(url)
+        if size is None:
+            try:
+                info = call(url, self.fs.info, self.path, missing=missing)
+            except MissingFileError:
+                no_bucket(url, self.fs, self.path)
+                raise
+            STATS.add(0)
+            if info.get("type") == "directory":
+                raise FormatError(url, "is a directory, not a file")
+            got = info.get("size")
+            if got is None:
+                raise RemoteError(url, "the server does not say how large the object is")
+            size = int(got)
+        self.size = size
+        self._cache: OrderedDict[int, bytes] = OrderedDict()  # start -> bytes, least recent first
+        self._cached_bytes = 0
+        self._lock = threading.Lock()
+
+    def read(self, offset: int, length: int) -> memoryview:
+        self._check_range(offset, length)
+        if length == 0:
+            return memoryview(b"")
+        hit = self._lookup(offset, length)
+        if hit is not None:
+            return hit
+        fetch = max(length, min(BLOCK_SIZE, self.size - offset))
+        data = self.fetch(offset, offset + fetch)
+        if fetch <= _CACHE_MAX_READ:
+            self._store(offset, data)
+        return memoryview(data)[:length]
+
+    def _lookup(self, offset: int, length: int) -> memoryview | None:
+        with self._lock:
+            for start, data in self._cache.items():
+                if start <= offset and offset + length <= start + len(data):
+                    self._cache.move_to_end(start)
+                    return memoryview(data)[offset - start : offset - start + length]
+        return None
+
+    def _store(self, start: int, data: bytes) -> None:
+        with self._lock:
+            old = self._cache.pop(start, None)
+            if old is not None:
+                self._cached_bytes -= len(old)
+            self._cache[start] = data
+            self._cached_bytes += len(data)
+            while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
+                _, dropped = self._cache.popitem(last=False)
+                self._cached_bytes -= len(dropped)
+
+    def fetch(self, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` in one range request (no cache)."""
+        data = call(self.name, self.fs.cat_file, self.path, start=start, end=end)
+        STATS.add(len(data))
+        return self._checked(data, start, end)
+
+    def _checked(self, data: bytes, start: int, end: int) -> bytes:
+        if len(data) == end - start:
+            return data
+        if len(data) == self.size:  # a server that ignores Range sends everything
+            return data[start:end]
+        raise RemoteError(
+            self.name,
+            f"asked for bytes {start}..{end}, the server sent {len(data)} bytes "
+            "(object changed while reading?)",
+        )
+
+    def stream(
+        self, start: int = 0, end: int | None = None, *, chunk: int = STREAM_CHUNK
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(offset, bytes)`` of ``start..end`` in order, with :data:`STREAM_IN_FLIGHT` range
+        requests in flight (memory stays at about ``chunk * STREAM_IN_FLIGHT``)."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        stop = self.size if end is None else end
+        ranges = iter([(a, min(stop, a + chunk)) for a in range(start, stop, chunk)])
+        pending: deque[tuple[int, Future[bytes]]] = deque()
+        with ThreadPoolExecutor(STREAM_IN_FLIGHT, thread_name_prefix="graphtui-fetch") as pool:
+            try:
+                for a, b in ranges:
+                    pending.append((a, pool.submit(self.fetch, a, b)))
+                    if len(pending) >= STREAM_IN_FLIGHT:
+                        first, fut = pending.popleft()
+                        yield first, fut.result()
+                while pending:
+                    first, fut = pending.popleft()
+                    yield first, fut.result()
+            finally:
+                for _, fut in pending:
+                    fut.cancel()
+
+    def fetch_many(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Several ranges concurrently (one request each)."""
+        if not ranges:
+            return []
+        got = call(
+            self.name,
+            self.fs.cat_ranges,
+            [self.path] * len(ranges),
+            [a for a, _ in ranges],
+            [b for _, b in ranges],
+            on_error="raise",
+        )
+        out = []
+        for (a, b), data in zip(ranges, got, strict=True):
+            if isinstance(data, BaseException):
+                raise remote_error(self.name, data)
+            STATS.add(len(data))
+            out.append(self._checked(data, a, b))
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._cached_bytes = 0

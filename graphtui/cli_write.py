@@ -140,6 +140,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
         _out(f"  {name}: no value (left to its initializer)")
     for name in report.unused:
         _out(f"  unused: {name}")
+    for name in report.not_in_store:
+        _out(f"  not mapped by scope: {name} (a plain tf.Variable; TF's scope maps skip it)")
+    if report.assumed_in_store:
+        _out(
+            f"  {len(report.assumed_in_store)} variables mapped by scope although the graph does "
+            "not show whether tf.get_variable made them (treated as if it did): "
+            + ", ".join(report.assumed_in_store)
+        )
     _wrote(result)
     return EXIT_OK
 

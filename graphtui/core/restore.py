@@ -4,16 +4,27 @@ checkpoint (what ``init_from_checkpoint`` followed by a ``Saver.save`` would pro
 
 Map forms (checkpoint side -> graph side): ``'ckpt_scope/': 'graph_scope/'``,
 ``'ckpt_scope/var': 'graph_scope/var'``, ``'/': 'graph_scope/'`` (the checkpoint's root), and a
-partitioned variable by its full name. Errors where TensorFlow raises them.
+partitioned variable by its full name. The map is a dict or a list of pairs (one checkpoint
+tensor may go to several variables). Errors where TensorFlow raises them.
+
+Which variables a scope map covers: TF's ``init_from_checkpoint`` walks its variable store,
+i.e. variables made by ``tf.get_variable``, never a plain ``tf.Variable``. A graph does not
+record the store, but the initializer subgraphs differ: a plain ``tf.Variable(value)`` reads
+``VAR/initial_value`` (``VAR/Initializer/initial_value`` for resource variables), while
+``get_variable`` builds its initializer under ``VAR/Initializer/``. Variables of the first kind
+are left out of scope maps (listed apart in the report); those whose initial value lives
+elsewhere (``get_variable(initializer=tensor)`` and ``tf.Variable(tensor)`` look the same) are
+treated as ``get_variable`` variables and listed as assumed. A one-to-one entry may name any
+variable (in TF, pass the Variable object).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,6 +57,10 @@ class RestoreReport:
     unused: list[str] = field(default_factory=list)  # checkpoint tensors nothing took
     mismatched: list[str] = field(default_factory=list)  # dtype / shape problems
     reshaped: list[str] = field(default_factory=list)  # shape differs, element count equal
+    # plain tf.Variables a scope map reached but TF's would not (not in the variable store)
+    not_in_store: list[str] = field(default_factory=list)
+    # variables a scope map took whose initializer does not show how they were made
+    assumed_in_store: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,18 +77,46 @@ class RestoreReport:
             "unused": self.unused,
             "mismatched": self.mismatched,
             "reshaped": self.reshaped,
+            "plain_variables_skipped_by_scope_maps": self.not_in_store,
+            "assumed_get_variable": self.assumed_in_store,
         }
 
 
-def parse_map(specs: Sequence[str]) -> dict[str, str]:
-    """``CKPT=GRAPH`` strings (the CLI's ``--map``) to an assignment map."""
-    amap: dict[str, str] = {}
+AssignmentMap = Mapping[str, str] | Sequence[tuple[str, str]]
+Origin = Literal["get_variable", "plain", "unknown"]
+
+
+def parse_map(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """``CKPT=GRAPH`` strings (the CLI's ``--map``) to an assignment map: a list of pairs, so
+    one checkpoint tensor can be given to several variables, as TF's list form allows."""
+    amap: list[tuple[str, str]] = []
     for spec in specs:
         ckpt, sep, graph = spec.partition("=")
         if not sep or not ckpt or not graph:
             raise CoreError(f"--map takes CKPT_SCOPE=GRAPH_SCOPE, got {spec!r}")
-        amap[ckpt] = graph
+        amap.append((ckpt, graph))
     return amap
+
+
+def map_pairs(amap: AssignmentMap) -> list[tuple[str, str]]:
+    """The map's ``(checkpoint, graph)`` pairs in TF's order: sorted by checkpoint name
+    (stable, so pairs with one checkpoint name keep their order)."""
+    pairs = list(amap.items()) if isinstance(amap, Mapping) else [tuple(p) for p in amap]
+    return sorted(((str(c), str(g)) for c, g in pairs), key=lambda pair: pair[0])
+
+
+def variable_origin(var: VariableInfo) -> Origin:
+    """How the graph says ``var`` was made (see the module docstring)."""
+    init = var.initial_value
+    if not init:
+        return "unknown"
+    node = tensor_node(init)
+    base = var.name
+    if node in (f"{base}/initial_value", f"{base}/Initializer/initial_value"):
+        return "plain"
+    if node.startswith(f"{base}/Initializer/"):
+        return "get_variable"
+    return "unknown"
 
 
 def _partitions(variables: list[VariableInfo]) -> dict[str, list[VariableInfo]]:
@@ -99,11 +142,20 @@ def _full_shape(parts: list[VariableInfo]) -> list[int] | None:
 
 
 def resolve_assignment_map(
-    variables: list[VariableInfo], reader: CheckpointReader, amap: dict[str, str]
+    variables: list[VariableInfo],
+    reader: CheckpointReader,
+    amap: AssignmentMap,
+    report: RestoreReport | None = None,
 ) -> list[Assignment]:
-    """Apply ``init_from_checkpoint``'s rules; raise CoreError where TensorFlow raises."""
+    """Apply ``init_from_checkpoint``'s rules; raise CoreError where TensorFlow raises.
+    Scope maps cover only the variable store (see the module docstring); ``report`` gets the
+    plain variables they left out and the ones assumed to be in the store."""
     store = {v.name: v for v in variables}
     partitioned = _partitions(variables)
+    origin = {v.name: variable_origin(v) for v in variables}
+    in_store = {name for name, how in origin.items() if how != "plain"}
+    skipped: set[str] = set()
+    assumed: set[str] = set()
     where = reader.prefix
     out: list[Assignment] = []
 
@@ -113,7 +165,7 @@ def resolve_assignment_map(
             out.append(Assignment(part.name, key, _part_extents(part)))
 
     # TF walks the map sorted by checkpoint name; a later entry re-assigns a variable.
-    for ckpt_name, graph_name in sorted(amap.items(), key=lambda item: item[0]):
+    for ckpt_name, graph_name in map_pairs(amap):
         if graph_name in store or graph_name in partitioned:
             if not reader.has_tensor(ckpt_name):
                 raise CoreError(f"Tensor {ckpt_name} is not found in {where} checkpoint")
@@ -129,6 +181,11 @@ def resolve_assignment_map(
         bases: set[str] = set()
         for var_name in store:
             if not scopes or var_name.startswith(scopes + "/"):
+                if var_name not in in_store:
+                    skipped.add(var_name)
+                    continue
+                if origin[var_name] == "unknown":
+                    assumed.add(var_name)
                 if "/part_" in var_name:
                     var_name = var_name[: var_name.index("/part_")]
                 bases.add(var_name)
@@ -147,6 +204,10 @@ def resolve_assignment_map(
                 )
             if base in store or base in partitioned:
                 assign(base, full)
+    if report is not None:
+        taken = {a.variable for a in out}
+        report.not_in_store = sorted(skipped - taken)
+        report.assumed_in_store = sorted(assumed & taken)
     return out
 
 
@@ -202,7 +263,7 @@ class RestorePlan:
 def plan_restore(
     meta_graph: Any,
     reader: CheckpointReader,
-    amap: dict[str, str],
+    amap: AssignmentMap,
     *,
     allow_missing: bool = False,
     reshape: bool = False,
@@ -215,7 +276,7 @@ def plan_restore(
         if "variables" in v.collections or "local_variables" in v.collections or v.key_from_saver
     ]
     report = RestoreReport()
-    assignments = resolve_assignment_map(variables, reader, amap)
+    assignments = resolve_assignment_map(variables, reader, amap, report)
     by_var = {a.variable: a for a in assignments}  # the last assignment of a variable wins
     report.matched = sorted(by_var.values(), key=lambda a: a.variable)
     used = {a.key for a in by_var.values()}
@@ -316,7 +377,7 @@ def _assembled(parts: list[tuple[Extents | None, np.ndarray]], shape: list[int])
 def restore(
     meta: str,
     ckpt: str,
-    amap: dict[str, str],
+    amap: AssignmentMap,
     out: str,
     *,
     allow_missing: bool = False,

@@ -226,3 +226,83 @@ def test_export_v1_scalar_string_is_exact_or_refused(tmp_path: Path) -> None:
     assert list(reader.get_tensor("v")) == [b"x", b"yz"]
     got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
     assert got["s"] == b"hello, checkpoint"
+
+
+# -- 18.2 / 18.11: restore's assignment maps as init_from_checkpoint reads them -------------------
+
+
+def _scope_source(tmp_path: Path) -> Path:
+    src = tmp_path / "src" / "model.ckpt"
+    with tf.Graph().as_default() as graph:
+        for name in ("a", "b", "c", "d"):
+            tf1.get_variable(f"s/{name}", initializer=tf.constant([float(ord(name))] * 2))
+        saver = tf1.train.Saver()
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            saver.save(sess, str(src))
+    return src
+
+
+def test_scope_maps_skip_plain_variables_as_tf_does(tmp_path: Path) -> None:
+    """Issue 18.11: TF's scope maps cover tf.get_variable's variables only; plain
+    tf.Variables keep their initializers. Where the graph cannot tell (an initial value outside
+    the variable's scope), graphtui says it assumed get_variable."""
+    src = _scope_source(tmp_path)
+    meta = tmp_path / "target.meta"
+    amap = {"s/": "t/"}
+    with tf.Graph().as_default() as graph:
+        ta = tf1.get_variable("t/a", [2])
+        tb = tf1.Variable([5.0, 6.0], name="t/b")
+        tc = tf1.Variable([7.0, 8.0], name="t/c", use_resource=True)
+        tf1.train.Saver().export_meta_graph(str(meta))
+        tf1.train.init_from_checkpoint(str(src), amap)
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            want = dict(zip(["t/a", "t/b", "t/c"], sess.run([ta, tb, tc]), strict=True))
+    np.testing.assert_array_equal(want["t/b"], [5.0, 6.0])  # TF left the plain ones alone
+    dst = tmp_path / "out" / "model.ckpt"
+    report, _ = restore(str(meta), str(src), amap, str(dst))
+    assert [a.variable for a in report.matched] == ["t/a"]
+    assert report.not_in_store == ["t/b", "t/c"]
+    assert sorted(report.initialized) == ["t/b", "t/c"]
+    assert report.assumed_in_store == []
+    got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
+    for name, value in want.items():
+        assert same(got[name], value), name
+
+
+def test_scope_map_rule_where_the_graph_cannot_tell(tmp_path: Path) -> None:
+    """Issue 18.11: ``tf.Variable(tensor)`` and ``get_variable(initializer=tensor)`` build the
+    same graph; graphtui maps both and lists them as assumed (TF maps only the second)."""
+    src = _scope_source(tmp_path)
+    meta = tmp_path / "target.meta"
+    with tf.Graph().as_default():
+        tf1.get_variable("t/a", initializer=tf.constant([0.0, 0.0]))
+        tf1.Variable(tf.constant([0.0, 0.0]), name="t/d")
+        tf1.train.Saver().export_meta_graph(str(meta))
+    report, _ = restore(str(meta), str(src), {"s/": "t/"}, str(tmp_path / "out" / "m"))
+    assert [a.variable for a in report.matched] == ["t/a", "t/d"]
+    assert report.assumed_in_store == ["t/a", "t/d"]
+
+
+def test_cli_one_tensor_to_two_variables(tmp_path: Path) -> None:
+    """Issue 18.2: ``--map s/a=t/x --map s/a=t/y`` binds both (TF's list-of-pairs form)."""
+    from graphtui.cli import main as cli_main
+
+    src = _scope_source(tmp_path)
+    meta = tmp_path / "target.meta"
+    with tf.Graph().as_default() as graph:
+        x = tf1.get_variable("t/x", [2])
+        y = tf1.get_variable("t/y", [2])
+        tf1.train.Saver().export_meta_graph(str(meta))
+        tf1.train.init_from_checkpoint(str(src), [("s/a", x), ("s/a", y)])
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            want = dict(zip(["t/x", "t/y"], sess.run([x, y]), strict=True))
+    dst = tmp_path / "out" / "model.ckpt"
+    args = ["restore", str(meta), "--from", str(src), "--map", "s/a=t/x", "--map", "s/a=t/y"]
+    assert cli_main([*args, "--out", str(dst)]) == 0
+    got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
+    for name, value in want.items():
+        assert same(got[name], value), name
+    assert same(got["t/x"], np.array([97.0, 97.0], np.float32))

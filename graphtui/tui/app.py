@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -35,6 +35,7 @@ from graphtui.core.workspace import (
     open_workspace,
 )
 from graphtui.errors import CoreError, GraphtuiError, NotFoundError
+from graphtui.tui import textual_fixes  # noqa: F401  (before any OptionList is used)
 from graphtui.tui.commands import GraphtuiCommands
 from graphtui.tui.screens.action_host import ACTION_BINDINGS, ActionsHost
 from graphtui.tui.screens.dialogs import ErrorDialog, ExportDialog
@@ -99,6 +100,10 @@ class GraphtuiApp(ActionsHost, App[int]):
         self.value_stats: TensorStats | None = None
         self.indexes_built = False  # the warm-up worker has built the graph's indexes
         self._shown_tabs: list[str] = []  # set when the panes are built
+        # keys typed ahead (over SSH people do) wait until every pane is mounted
+        self._panes_ready = False
+        self._typed_ahead: list[events.Key] = []
+        self._replaying: events.Key | None = None
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
 
@@ -153,7 +158,37 @@ class GraphtuiApp(ActionsHost, App[int]):
     def on_mount(self) -> None:
         self._start(notify=True)
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            if not self.screen_stack:
+                return  # typed while the app closes (also a key bubbling back up)
+            early = not self._panes_ready or (self._typed_ahead and event is not self._replaying)
+            if early and not event.is_forwarded:
+                self._typed_ahead.append(event)  # the bindings need the panes: replayed later
+                return
+        await super().on_event(event)
+
+    def _await_panes(self) -> None:
+        """Once the lazily mounted panes exist, replay the keys typed during start-up."""
+        if not self.screen_stack:
+            return
+        if self.screen_stack[0].query(Lazy):
+            self.set_timer(0.02, self._await_panes)
+            return
+        self._panes_ready = True
+        self._replay_typed_ahead()
+
+    def _replay_typed_ahead(self) -> None:
+        # one key per refresh, as typed: a tab switch settles before the next key acts
+        if self._typed_ahead:
+            key = self._typed_ahead.pop(0)
+            self._replaying = events.Key(key.key, key.character)
+            self.post_message(self._replaying)
+            self.call_after_refresh(self._replay_typed_ahead)
+
     def _start(self, notify: bool) -> None:
+        self._panes_ready = False
+        self.call_after_refresh(self._await_panes)
         self._update_subtitle()
         if notify:
             for warning in self.ws.warnings:

@@ -1,0 +1,90 @@
+"""Keys typed ahead during start-up (issue 11, item 2).
+
+Over SSH people type before the first frame arrives. Keys the terminal delivers while the app
+starts reach the app's queue before the lazily mounted panes exist; each binding must then be
+safe (the app queues them and replays them once every pane is mounted). The keys are posted to
+the app before it runs, exactly where the terminal driver puts them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual import events
+from textual.widgets import TabbedContent
+
+from graphtui.tui.app import _FOCUS, GraphtuiApp
+from graphtui.tui.widgets.graph_pane import GraphPane, SearchInput
+from graphtui.tui.widgets.node_details import NodeDetails
+
+from .conftest import DATA, SIZE, TRAIN, make_app, settle
+
+
+def every_key() -> list[str]:
+    """Every key bound by the app and by the panes' widgets (their merged, inherited bindings),
+    plus the keys Textual itself handles (focus movement, the command palette)."""
+    keys: list[str] = []
+    classes: list[Any] = [GraphtuiApp, GraphPane, SearchInput, NodeDetails, *_FOCUS.values()]
+    for cls in classes:
+        for key in cls._merged_bindings.key_to_bindings:
+            if key not in keys:
+                keys.append(key)
+    return keys + ["tab", "shift+tab", "escape", "ctrl+p", "x", "9", "0"]
+
+
+def key_event(key: str) -> events.Key:
+    char = key if len(key) == 1 else {"space": " ", "enter": "\r"}.get(key)
+    return events.Key(key, char)
+
+
+async def storm(path: Path | str | None, keys: list[str]) -> GraphtuiApp:
+    """Start the app on ``path`` with ``keys`` already typed; fail on any exception."""
+    app = make_app(path)
+    for key in keys:
+        app.post_message(key_event(key))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(len(keys) + 20):  # one key is replayed per refresh
+            await settle(pilot)
+            if not app._typed_ahead or app._exit:
+                break
+        assert app._typed_ahead == [] or app._exit
+    return app
+
+
+@pytest.mark.parametrize("key", ["2", "6", "q"])
+async def test_a_tab_or_quit_key_typed_during_start_up(key: str) -> None:
+    """The reported crash: 2-6 or q within half a second of start (NoMatches / MountError)."""
+    app = await storm(TRAIN, [key])
+    if key == "q":
+        assert app.return_code == 0
+    else:
+        assert app._panes_ready
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        TRAIN,
+        DATA / "tf2" / "saved_model",
+        DATA / "tf2" / "module",
+    ],
+    ids=["train", "saved_model", "tf2"],
+)
+async def test_every_key_at_once_during_start_up(path: Path) -> None:
+    keys = every_key()
+    assert {"1", "6", "8", "q", "slash", "question_mark", "R", "enter"} <= set(keys)
+    quit_keys = [k for k in keys if k in ("q", "ctrl+q")]
+    app = await storm(path, [k for k in keys if k not in quit_keys] + ["escape"] * 4 + ["q"])
+    assert app._exception is None
+
+
+async def test_typed_ahead_keys_act_in_order_once_the_panes_exist() -> None:
+    """Queued, not dropped: `3` then `4` lands on the value tab, as typed."""
+    app = make_app(TRAIN)
+    for key in ("3", "4"):
+        app.post_message(key_event(key))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.query_one(TabbedContent).active == "value"

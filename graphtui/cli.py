@@ -471,8 +471,9 @@ def _resolve_handler(name: str) -> Handler:
 def _run_app(path: str | None) -> int:
     if path is not None:
         from graphtui.core.locate import locate
+        from graphtui.formats import storage
 
-        if not locate(path).found and not os.path.exists(path):
+        if not locate(path).found and not storage.exists(path):
             sys.stderr.write(f"graphtui: error: {path}: no such file, checkpoint or directory\n")
             return EXIT_ERROR
     from graphtui.tui.app import run_app

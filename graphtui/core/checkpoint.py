@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import glob
 import math
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import FormatError, NotFoundError
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, storage
 from graphtui.formats.bundle import BundleReader
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
 
@@ -163,7 +162,7 @@ def list_variables(ckpt_dir_or_file: str | os.PathLike[str]) -> list[tuple[str, 
 def state_file_path(
     checkpoint_dir: str | os.PathLike[str], latest_filename: str | None = None
 ) -> str:
-    return os.path.join(os.fspath(checkpoint_dir), latest_filename or DEFAULT_NAME)
+    return storage.join(os.fspath(checkpoint_dir), latest_filename or DEFAULT_NAME)
 
 
 def get_checkpoint_state(
@@ -173,22 +172,22 @@ def get_checkpoint_state(
     the directory, or None when there is no state file. A malformed file raises FormatError."""
     checkpoint_dir = os.fspath(checkpoint_dir)
     path = state_file_path(checkpoint_dir, latest_filename)
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
         return None
     state = read_state(path)
     if not state.model_checkpoint_path:
         raise FormatError(path, "invalid checkpoint state: no model_checkpoint_path")
-    if not os.path.isabs(state.model_checkpoint_path):
-        state.model_checkpoint_path = os.path.join(checkpoint_dir, state.model_checkpoint_path)
+    if not storage.isabs(state.model_checkpoint_path):
+        state.model_checkpoint_path = storage.join(checkpoint_dir, state.model_checkpoint_path)
     for i, p in enumerate(state.all_model_checkpoint_paths):
-        if not os.path.isabs(p):
-            state.all_model_checkpoint_paths[i] = os.path.join(checkpoint_dir, p)
+        if not storage.isabs(p):
+            state.all_model_checkpoint_paths[i] = storage.join(checkpoint_dir, p)
     return state
 
 
 def checkpoint_exists(prefix: str) -> bool:
     """TensorFlow's test: files match ``PREFIX.index`` (V2) or ``PREFIX`` (V1), as glob patterns."""
-    return bool(glob.glob(prefix + ".index") or glob.glob(prefix))
+    return bool(storage.glob(prefix + ".index") or storage.glob(prefix))
 
 
 def latest_checkpoint(

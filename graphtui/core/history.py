@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphtui.errors import FormatError
+from graphtui.formats import storage
+from graphtui.formats.byte_source import is_url
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
 
 _STEP_RE = re.compile(r"-(\d+)$")
@@ -113,21 +116,62 @@ def _has_table_footer(path: str, size: int) -> bool:
         return False
 
 
-def _describe(rec: CheckpointRecord) -> None:
+class _Files:
+    """Sizes and times of a directory's files: asked of the disk one by one, or for a URL
+    directory read from one listing (objects appear whole: no footer check is needed)."""
+
+    def __init__(self, listing: list[storage.Entry] | None = None) -> None:
+        self.listing = None if listing is None else {e.path: e for e in listing}
+
+    def _listed(self, path: str) -> bool:
+        return self.listing is not None and is_url(path)
+
+    def size(self, path: str) -> int | None:
+        """The size of a regular file ``path``, None when it is not one (or gone)."""
+        if self._listed(path):
+            assert self.listing is not None
+            entry = self.listing.get(path)
+            return entry.size if entry is not None else None
+        if is_url(path):  # a URL outside the listed directory, or on a web server
+            return storage.getsize(path) if storage.isfile(path) else None
+        return _size(path) if os.path.isfile(path) else None
+
+    def glob(self, prefix: str, pattern: str) -> list[str]:
+        """Files named ``prefix`` + ``pattern`` (a shell pattern)."""
+        if self._listed(prefix):
+            assert self.listing is not None
+            return sorted(p for p in self.listing if fnmatch.fnmatchcase(p, prefix + pattern))
+        if is_url(prefix):
+            return storage.glob(prefix + pattern)
+        return sorted(glob.glob(glob.escape(prefix) + pattern))
+
+    def mtime(self, path: str) -> float | None:
+        if self._listed(path):
+            assert self.listing is not None
+            entry = self.listing.get(path)
+            return entry.mtime if entry is not None else None
+        return _mtime(path)
+
+    def whole_table(self, path: str, size: int) -> bool:
+        return self._listed(path) or _has_table_footer(path, size)
+
+
+def _describe(rec: CheckpointRecord, disk: _Files | None = None) -> None:
+    disk = disk or _Files()
     prefix = rec.prefix
     files: list[tuple[str, int]] = []
     index = prefix + ".index"
-    index_size = _size(index) if os.path.isfile(index) else None
+    index_size = disk.size(index)
     if index_size is not None:
         rec.format = "V2"
         files.append((index, index_size))
-        data = sorted(glob.glob(glob.escape(prefix) + ".data-[0-9]*-of-[0-9]*"))
+        data = disk.glob(prefix, ".data-[0-9]*-of-[0-9]*")
         shards: set[int] = set()
         total = None
         for path in data:
             m = _DATA_RE.search(path)
-            size = _size(path)
-            if not m or size is None or not os.path.isfile(path):  # gone, or a pipe
+            size = disk.size(path)
+            if not m or size is None:  # gone, or a pipe
                 continue
             shards.add(int(m.group(1)))
             total = int(m.group(2))
@@ -138,30 +182,37 @@ def _describe(rec: CheckpointRecord) -> None:
             rec.problem = (
                 f"{total - len(shards & set(range(total)))} of {total} data shards missing"
             )
-        elif not _has_table_footer(index, index_size):
+        elif not disk.whole_table(index, index_size):
             rec.problem = "index file truncated (still being written?)"
         else:
             rec.complete = True
     else:
         from graphtui.formats.v1 import v1_files
 
-        v1 = [(p, _size(p)) for p in v1_files(prefix) if os.path.isfile(p)]
+        if disk.listing is not None and is_url(prefix):
+            single = [prefix] if disk.size(prefix) is not None else []
+            names = single or disk.glob(
+                prefix, "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
+            )
+        else:
+            names = v1_files(prefix)
+        v1 = [(p, disk.size(p)) for p in names]
         files.extend((p, size) for p, size in v1 if size is not None)
         if files:
             rec.format = "V1"
-            rec.complete = all(_has_table_footer(p, size) for p, size in files)
+            rec.complete = all(disk.whole_table(p, size) for p, size in files)
             if not rec.complete:
                 rec.problem = "file truncated"
         else:
             rec.format = "?"
             rec.problem = "files missing"
     meta = prefix + ".meta"
-    meta_size = _size(meta) if os.path.isfile(meta) else None
+    meta_size = disk.size(meta)
     if meta_size is not None:
         files.append((meta, meta_size))
     rec.files = files
     if rec.timestamp is None and files:
-        stamps = [t for t in (_mtime(p) for p, _ in files) if t is not None]
+        stamps = [t for t in (disk.mtime(p) for p, _ in files) if t is not None]
         rec.timestamp = max(stamps) if stamps else None
 
 
@@ -172,7 +223,9 @@ def _mtime(path: str) -> float | None:
         return None
 
 
-def _disk_prefixes(directory: str) -> set[str]:
+def _disk_prefixes(directory: str, disk: _Files) -> set[str]:
+    if disk.listing is not None:
+        return {p[: -len(".index")] for p in disk.listing if p.endswith(".index")}
     found = set()
     for index in glob.glob(os.path.join(glob.escape(directory), "*.index")):
         found.add(index[: -len(".index")])
@@ -182,14 +235,17 @@ def _disk_prefixes(directory: str) -> set[str]:
 def scan_history(directory: str | os.PathLike[str], latest_filename: str | None = None) -> History:
     """Every checkpoint of ``directory``: the state file's entries (in its order, oldest first)
     then checkpoints found on disk that it does not list (by step, then name)."""
-    directory = os.path.abspath(os.fspath(directory))
-    if not os.path.isdir(directory):
+    directory = storage.abspath(os.fspath(directory))
+    disk = _Files()
+    if is_url(directory):  # one listing answers every question about the directory's files
+        disk = _Files(storage.listdir(directory))
+    if not (disk.listing or storage.isdir(directory)):
         raise FormatError(directory, "not a directory")
-    state_path = os.path.join(directory, latest_filename or DEFAULT_NAME)
+    state_path = storage.join(directory, latest_filename or DEFAULT_NAME)
     records: dict[str, CheckpointRecord] = {}
     state_error = ""
     last_preserved = None
-    has_state = os.path.isfile(state_path)
+    has_state = disk.size(state_path) is not None
     if has_state:
         try:
             state = read_state(state_path)
@@ -204,13 +260,13 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
             if state.last_preserved_timestamp:
                 last_preserved = float(state.last_preserved_timestamp)
             for i, raw in enumerate(paths):
-                joined = raw if os.path.isabs(raw) else os.path.join(directory, raw)
-                prefix = os.path.normpath(joined)
+                joined = raw if storage.isabs(raw) else storage.join(directory, raw)
+                prefix = storage.normpath(joined)
                 rec = records.get(prefix) or CheckpointRecord(
                     prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
                 )
                 rec.in_state = True
-                rec.outside = os.path.dirname(prefix) != directory and not _inside(
+                rec.outside = storage.dirname(prefix) != directory and not _inside(
                     prefix, directory
                 )
                 if i < len(stamps) and len(stamps) == len(state.all_model_checkpoint_paths):
@@ -218,14 +274,14 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
                 if raw == latest:
                     rec.latest = True
                 records[prefix] = rec
-    for prefix in sorted(_disk_prefixes(directory)):
-        prefix = os.path.normpath(prefix)
+    for prefix in sorted(_disk_prefixes(directory, disk)):
+        prefix = storage.normpath(prefix)
         if prefix not in records:
             records[prefix] = CheckpointRecord(
                 prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
             )
     for rec in records.values():
-        _describe(rec)
+        _describe(rec, disk)
     listed = [r for r in records.values() if r.in_state]
     extra = sorted(
         (r for r in records.values() if not r.in_state),
@@ -241,6 +297,8 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
 
 
 def _inside(path: str, directory: str) -> bool:
+    if is_url(path) or is_url(directory):
+        return path.startswith(directory.rstrip("/") + "/")
     try:
         return os.path.commonpath([path, directory]) == directory
     except ValueError:
@@ -248,4 +306,8 @@ def _inside(path: str, directory: str) -> bool:
 
 
 def _rel(prefix: str, directory: str) -> str:
-    return os.path.relpath(prefix, directory) if _inside(prefix, directory) else prefix
+    if not _inside(prefix, directory):
+        return prefix
+    if is_url(prefix):
+        return prefix[len(directory.rstrip("/")) + 1 :]
+    return os.path.relpath(prefix, directory)

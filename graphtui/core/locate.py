@@ -1,8 +1,12 @@
-"""What a PATH names: the one place that decides (and where remote URLs will be added).
+"""What a PATH names: the one place that decides, for local paths and URLs alike.
 
 Every entry point asks :func:`locate` — the workspace, the write commands' sources, the
 checkpoint reader, the object tree, the SavedModel reader and the app's start-up check — so a
 path means the same thing everywhere (a ``.pbtxt`` the app opens is also a graph to ``rename``).
+
+A PATH may be a URL (``gs://``, ``s3://``, ``https://``, any fsspec protocol): the questions
+asked of it (is it a file, a directory, what is beside it) go through
+:mod:`graphtui.formats.storage`, which answers for both.
 
 The rules, in order:
 
@@ -19,13 +23,13 @@ The rules, in order:
 
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass
 from typing import Literal
 
 from graphtui.core.natural import natural_key
 from graphtui.errors import GraphtuiError, MissingFileError, NotFoundError
+from graphtui.formats import storage
 
 Kind = Literal["saved_model", "directory", "meta", "checkpoint"]
 CheckpointFormat = Literal["V2", "V1"]
@@ -80,24 +84,24 @@ class Located:
 def find_saved_model_file(directory: str | os.PathLike[str]) -> str | None:
     """``saved_model.pb`` (preferred, as in TensorFlow) or ``saved_model.pbtxt``, else None."""
     for name in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
-        path = os.path.join(os.fspath(directory), name)
-        if os.path.isfile(path):
+        path = storage.join(os.fspath(directory), name)
+        if storage.isfile(path):
             return path
     return None
 
 
 def variables_prefix(directory: str | os.PathLike[str]) -> str:
     """The checkpoint prefix of a SavedModel's variables: ``DIR/variables/variables``."""
-    return os.path.join(os.fspath(directory), VARIABLES_DIR, VARIABLES_NAME)
+    return storage.join(os.fspath(directory), VARIABLES_DIR, VARIABLES_NAME)
 
 
 def saved_model_of(raw: str) -> tuple[str, str] | None:
     """``(directory, file)`` when ``raw`` is a SavedModel directory or its saved_model file."""
-    if os.path.isdir(raw):
+    if storage.isdir(raw):
         found = find_saved_model_file(raw)
         return None if found is None else (raw, found)
-    if os.path.isfile(raw) and os.path.basename(raw) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
-        return os.path.dirname(raw) or ".", raw
+    if storage.isfile(raw) and storage.basename(raw) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT):
+        return storage.dirname(raw) or ".", raw
     return None
 
 
@@ -120,7 +124,7 @@ def strip_suffix(path: str) -> str:
 def checkpoint_at(raw: str) -> tuple[CheckpointFormat, str] | None:
     """The checkpoint a file path or prefix names (not a directory), else None."""
     prefix = strip_suffix(raw)
-    if os.path.isfile(prefix + ".index"):
+    if storage.isfile(prefix + ".index"):
         return "V2", prefix
     from graphtui.formats.v1 import v1_files
 
@@ -133,12 +137,12 @@ def checkpoint_at(raw: str) -> tuple[CheckpointFormat, str] | None:
 
 def newest_meta(directory: str) -> str | None:
     """The last ``*.meta`` in ``directory`` in natural order (``model-100`` after ``model-20``)."""
-    found = glob.glob(os.path.join(glob.escape(directory), "*.meta"))
+    found = storage.glob_in(directory, "*.meta")
     return max(found, key=natural_key) if found else None
 
 
 def _beside(prefix: str | None) -> str | None:
-    return prefix + ".meta" if prefix is not None and os.path.isfile(prefix + ".meta") else None
+    return prefix + ".meta" if prefix is not None and storage.isfile(prefix + ".meta") else None
 
 
 def locate(path: str | os.PathLike[str]) -> Located:
@@ -150,17 +154,17 @@ def locate(path: str | os.PathLike[str]) -> Located:
     if saved is not None:
         directory, file = saved
         prefix = variables_prefix(directory)
-        has_vars = os.path.isfile(prefix + ".index")
+        has_vars = storage.isfile(prefix + ".index")
         return Located(
             raw,
             "saved_model",
-            os.path.abspath(directory),
+            storage.abspath(directory),
             prefix=prefix if has_vars else None,
             format="V2" if has_vars else None,
             saved_model_dir=directory,
             saved_model_file=file,
         )
-    if os.path.isdir(raw):
+    if storage.isdir(raw):
         from graphtui.core.checkpoint import latest_checkpoint
 
         problem: GraphtuiError | None = None
@@ -176,30 +180,30 @@ def locate(path: str | os.PathLike[str]) -> Located:
         return Located(
             raw,
             "directory",
-            os.path.abspath(raw),
+            storage.abspath(raw),
             prefix=latest_prefix,
             format=found[0] if found is not None else None,
             meta=_beside(latest_prefix) or newest_meta(raw),
             problem=problem,
         )
-    if os.path.isfile(raw) and looks_like_graph_file(raw):
+    if storage.isfile(raw) and looks_like_graph_file(raw):
         found = checkpoint_at(raw[: -len(".meta")]) if raw.endswith(".meta") else None
         return Located(
             raw,
             "meta",
-            os.path.dirname(os.path.abspath(raw)),
+            storage.dirname(storage.abspath(raw)),
             prefix=found[1] if found is not None else None,
             format=found[0] if found is not None else None,
             meta=raw,
         )
     found = checkpoint_at(raw)
     if found is None:  # names nothing: Located.checkpoint() says so, in TensorFlow's terms
-        return Located(raw, "checkpoint", os.path.dirname(os.path.abspath(raw)))
+        return Located(raw, "checkpoint", storage.dirname(storage.abspath(raw)))
     fmt, prefix = found
     return Located(
         raw,
         "checkpoint",
-        os.path.dirname(os.path.abspath(prefix)),
+        storage.dirname(storage.abspath(prefix)),
         prefix=prefix,
         format=fmt,
         meta=_beside(prefix),

@@ -35,6 +35,8 @@ from graphtui.core.locate import (  # noqa: F401 (re-exported: where a SavedMode
     variables_prefix,
 )
 from graphtui.errors import FormatError, GraphtuiError, MissingFileError, NotFoundError
+from graphtui.formats import storage
+from graphtui.formats.byte_source import read_file
 
 ASSETS_DIR = "assets"
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -59,7 +61,8 @@ __all__ = [
 
 
 def is_saved_model_dir(path: str | os.PathLike[str]) -> bool:
-    return os.path.isdir(path) and find_saved_model_file(path) is not None
+    raw = os.fspath(path)
+    return storage.isdir(raw) and find_saved_model_file(raw) is not None
 
 
 # -- signatures ----------------------------------------------------------------------------------
@@ -552,7 +555,7 @@ class SavedModelInfo:
     @property
     def has_variables(self) -> bool:
         """True when ``variables/variables.index`` exists (its contents are not checked)."""
-        return os.path.isfile(self.variables_prefix + ".index")
+        return storage.isfile(self.variables_prefix + ".index")
 
     def expects_variables(self) -> bool:
         """True when the model needs a variables checkpoint to load: a saver or a variable."""
@@ -571,7 +574,7 @@ class SavedModelInfo:
         """
         if self._reader is None:
             index = self.variables_prefix + ".index"
-            if not os.path.isfile(index):
+            if not storage.isfile(index):
                 raise MissingFileError(
                     index, "no such file: the SavedModel's variables are missing"
                 )
@@ -636,21 +639,17 @@ def open_saved_model(path: str | os.PathLike[str]) -> SavedModelInfo:
     saved = saved_model_of(raw)
     if saved is not None:
         directory, file = saved
-    elif os.path.isdir(raw):
+    elif storage.isdir(raw):
         raise NotFoundError(
             f"{raw}: not a SavedModel directory (no {SAVED_MODEL_PB} or {SAVED_MODEL_PBTXT})"
         )
-    elif os.path.exists(raw):
+    elif storage.exists(raw):
         raise NotFoundError(f"{raw}: not a SavedModel directory or {SAVED_MODEL_PB} file")
     else:
         raise NotFoundError(f"{raw}: no such directory")
     from graphtui.formats.metagraph_io import parse_message
 
-    try:
-        with open(file, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise FormatError(file, f"cannot read: {exc.strerror or exc}") from None
+    data = read_file(file)
     message = parse_message(data, "tensorflow.SavedModel", file)
     if not message.meta_graphs:
         raise FormatError(file, "SavedModel holds no meta graph")

@@ -26,7 +26,7 @@ from graphtui.core.history import History, scan_history
 from graphtui.core.locate import locate
 from graphtui.core.natural import natural_key
 from graphtui.errors import CoreError, GraphtuiError, NotFoundError
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, storage
 from graphtui.formats.bundle import LITTLE_ENDIAN, BundleEntry, slice_index, slice_shape
 
 if TYPE_CHECKING:
@@ -590,7 +590,7 @@ class Workspace:
 
     def reader(self, prefix: str) -> CheckpointReader:
         """A reader of checkpoint ``prefix`` (opened once, kept)."""
-        key = os.path.normpath(os.path.abspath(prefix))
+        key = storage.abspath(prefix)
         got = self._readers.get(key)
         if got is None:
             got = self._readers[key] = CheckpointReader(prefix)
@@ -968,7 +968,7 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
         # the active checkpoint is the history's latest complete one (which may be older than
         # the state file's latest, when that is being written or was deleted)
         active = _pick_active(history, directory)
-        if active is not None and os.path.isfile(active + ".meta"):
+        if active is not None and storage.isfile(active + ".meta"):
             beside_graph(active + ".meta")
         elif located.meta is not None:
             beside_graph(located.meta)
@@ -978,19 +978,19 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
         graph = _load_graph(raw)
         meta = raw
         history = _history_of(directory, warnings)
-        active = located.prefix and os.path.abspath(located.prefix)
+        active = located.prefix and storage.abspath(located.prefix)
         if active is None:
             active = _pick_active(history, directory)
     else:
-        if not located.found and not os.path.exists(raw):
+        if not located.found and not storage.exists(raw):
             raise NotFoundError(f"{raw}: no such file, directory or checkpoint prefix")
         _fmt, prefix = located.checkpoint()
-        active = os.path.abspath(prefix)
+        active = storage.abspath(prefix)
         history = _history_of(directory, warnings)
         if located.meta is not None:
             beside_graph(located.meta)
     ws = Workspace(
-        os.path.abspath(raw),
+        storage.abspath(raw),
         graph=graph,
         meta_path=meta,
         history=history,
@@ -1011,7 +1011,7 @@ def _open_saved_model(raw: str, directory: str) -> Workspace:
     from graphtui.core.savedmodel import open_saved_model
 
     model = open_saved_model(raw)
-    ws = Workspace(os.path.abspath(directory))
+    ws = Workspace(storage.abspath(directory))
     try:
         ws.use_saved_model(model)
     except BaseException:

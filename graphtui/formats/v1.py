@@ -7,7 +7,6 @@ several such files named ``PREFIX-00000-of-0000N``.
 
 from __future__ import annotations
 
-import glob
 import math
 import os
 import re
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphtui.errors import FormatError
-from graphtui.formats import dtypes, tensor_proto
+from graphtui.formats import dtypes, storage, tensor_proto
 from graphtui.formats.bundle import (
     Extents,
     extents_of,
@@ -32,11 +31,10 @@ _SHARD_RE = re.compile(r"-\d{5}-of-(\d{5})$")
 
 def v1_files(path: str) -> list[str]:
     """The files of a V1 checkpoint named ``path``: the file itself or its ``-?????-of-?????`` shards."""
-    if os.path.isfile(path):
+    if storage.isfile(path):
         return [path]
-    return sorted(
-        glob.glob(glob.escape(path) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]")
-    )
+    shards = storage.basename(path) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
+    return sorted(storage.glob_in(storage.dirname(path), shards))
 
 
 @dataclass(frozen=True)

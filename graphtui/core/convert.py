@@ -125,6 +125,7 @@ class ConvertResult:
     tensors: int
     bytes: int
     files: list[str]
+    write_result: Any = field(default=None, repr=False)  # the checkpoint write's WriteResult
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -600,4 +601,6 @@ def _write_checkpoint(
                 writer.add(item.name, arr.reshape(item.shape), dt)
 
     result = write_checkpoint(out, sources=[source.path], fill=fill, meta_graph=plan.graph)
-    return ConvertResult(result.prefix, "checkpoint", result.tensors, result.bytes, result.files)
+    return ConvertResult(
+        result.prefix, "checkpoint", result.tensors, result.bytes, result.files, result
+    )

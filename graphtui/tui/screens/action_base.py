@@ -69,6 +69,11 @@ KIND_STYLES = {
     "-": "bold red",
     "+": "bold green",
     "=": "dim",
+    "freeze": "green",
+    "input": "cyan",
+    "unresolved": "yellow",
+    "write": "green",
+    "skip": "yellow",
 }
 
 

@@ -43,6 +43,8 @@ ACTION_BINDINGS = [
     Binding("B", "rollback", "Roll back checkpoint…", show=False, id="action-rollback"),
     Binding("F", "fix_paths", "Repair state-file paths…", show=False, id="action-fix-paths"),
     Binding("U", "undo_write", "Undo last write…", show=False, id="action-undo"),
+    Binding("Z", "freeze", "Freeze for serving…", show=False, id="action-freeze"),
+    Binding("C", "convert", "Convert weights (safetensors, npz)…", show=False, id="action-convert"),
 ]
 
 if TYPE_CHECKING:
@@ -78,6 +80,11 @@ class UndoDialog(ModalScreen[str | None]):
             text.append("deletes the written files", style="bold")
             if rec.state_file:
                 text.append(", putting the state file back as it was")
+            text.append(".")
+        elif rec.state_file is None:
+            text.append(f"{rec.title} wrote {', '.join(short_path(f) for f in rec.files)}.\n")
+            text.append("The source was not changed. Undo ")
+            text.append("deletes the written file", style="bold")
             text.append(".")
         else:
             text.append(f"{rec.title} changed {short_path(rec.state_file or '')}.\n")
@@ -202,6 +209,27 @@ class ActionsHost(_Base):
             return
         self.push_screen(StripScreen(self.ws))
 
+    def action_freeze(self) -> None:
+        """Freeze the graph for serving; the outputs start as the node selected in the tree."""
+        if self._dialog_open():
+            return
+        from graphtui.tui.screens.serve_actions import FreezeScreen
+
+        graph = self.ws.graph
+        if graph is None or not graph.has_meta_graph:
+            self.notify("Freezing needs a graph (.meta or SavedModel)", severity="warning")
+            return
+        selected = self._selected_scope()
+        self.push_screen(FreezeScreen(self.ws, selected if selected in graph else ""))
+
+    def action_convert(self) -> None:
+        """Write the weights as .safetensors / .npz, or such a file back as a checkpoint."""
+        if self._dialog_open():
+            return
+        from graphtui.tui.screens.serve_actions import ConvertScreen
+
+        self.push_screen(ConvertScreen(self.ws))
+
     def action_rollback(self) -> None:
         """Make the checkpoint highlighted in History the latest (edits the state file)."""
         self._open_state_file_screen("rollback")
@@ -319,7 +347,9 @@ class ActionsHost(_Base):
             return
         self.undo_stack.remove(record)
         self.refresh_history()
-        what = short_path(record.prefix) if record.prefix else short_path(record.state_file or "")
+        what = short_path(
+            record.prefix or record.state_file or (record.files[0] if record.files else "")
+        )
         self.notify(
             "\n".join([f"Undid {record.title}: {what}", *notes]),
             title="Undone",

@@ -238,6 +238,11 @@ def _node_names(outputs: Iterable[str]) -> list[str]:
     return out
 
 
+def _input_node(text: str) -> str:
+    """The node of an input string (``a``, ``a:1``, ``^a``), without building an InputRef."""
+    return (text[1:] if text.startswith("^") else text).split(":", 1)[0]
+
+
 def _reachable(index: GraphIndex, targets: list[str]) -> set[str]:
     """``extract_sub_graph``'s walk: inputs (data and control) and ``_class`` colocation."""
     keep: set[str] = set()
@@ -250,7 +255,7 @@ def _reachable(index: GraphIndex, targets: list[str]) -> set[str]:
         if name not in index:
             continue
         node = index.node(name)
-        todo.extend(parse_input(text).node for text in node.input)
+        todo.extend(_input_node(text) for text in node.input)
         if "_class" in node.attr:
             for item in node.attr["_class"].list.s:
                 text = item.decode("utf-8", "replace")
@@ -258,9 +263,11 @@ def _reachable(index: GraphIndex, targets: list[str]) -> set[str]:
     return keep
 
 
-def _needs_pipeline(index: GraphIndex, targets: list[str]) -> list[str]:
+def _needs_pipeline(index: GraphIndex, targets: list[str], keep: set[str]) -> list[str]:
     """Queue / reader / iterator nodes the outputs read without a PlaceholderWithDefault in
     between (one that can be fed instead); colocation does not count."""
+    if not any(_PIPELINE.match(index.op(n)) for n in keep if n in index):
+        return []
     seen: set[str] = set()
     found: list[str] = []
     todo = list(targets)
@@ -274,7 +281,7 @@ def _needs_pipeline(index: GraphIndex, targets: list[str]) -> list[str]:
             found.append(f"{name} ({node.op})")
         if node.op == "PlaceholderWithDefault":
             continue
-        todo.extend(parse_input(text).node for text in node.input)
+        todo.extend(_input_node(text) for text in node.input)
     return sorted(found)
 
 
@@ -294,15 +301,27 @@ class _Var:
 
 
 def _variable_sources(index: GraphIndex, names: list[str]) -> dict[str, _Var]:
-    """Checkpoint key and slice of each variable node, from the saver and VariableDefs."""
-    from graphtui.core.variables import VariableTable, saver_info
+    """Checkpoint key and slice of each variable node, by VariableTable's rule (the saver's
+    key, else the partition's full name, else the node name) without building the whole table
+    (its roles and uses cost seconds on a 50,000-node graph)."""
+    from graphtui.core.collections import VARIABLE_COLLECTIONS, CollectionTable
+    from graphtui.core.graph import tensor_node
+    from graphtui.core.variables import saver_info
 
-    table = VariableTable.of(index) if index.has_meta_graph else None
-    saver = saver_info(index) if index.has_meta_graph else None
+    keys: dict[str, str] = {}
     specs: dict[str, str] = {}
-    for entry in saver.entries if saver else ():
-        if entry.variable is not None:
-            specs.setdefault(entry.variable, entry.slice_spec)
+    slices: dict[str, Any] = {}
+    if index.has_meta_graph:
+        for entry in saver.entries if (saver := saver_info(index)) else ():
+            if entry.variable is not None:
+                keys.setdefault(entry.variable, entry.key)
+                specs.setdefault(entry.variable, entry.slice_spec)
+        collections = CollectionTable.of(index)
+        for coll_key in VARIABLE_COLLECTIONS:
+            coll = collections.get(coll_key)
+            for item in coll.items if coll else ():
+                if hasattr(item, "save_slice_info_def") and item.HasField("save_slice_info_def"):
+                    slices.setdefault(tensor_node(item.variable_name), item.save_slice_info_def)
     out: dict[str, _Var] = {}
     for name in names:
         attrs = index.raw_attrs(name)
@@ -315,17 +334,16 @@ def _variable_sources(index: GraphIndex, names: list[str]) -> dict[str, _Var]:
             shape = [int(d.size) for d in attrs["shape"].shape.dim]
             if any(d < 0 for d in shape):
                 shape = None
-        key, extents, full = name, None, shape
-        info = table.get(name) if table is not None and name in table else None
-        if info is not None:
-            key = info.checkpoint_key
-            if info.save_slice is not None:
-                s = info.save_slice
-                extents = tuple(
-                    (int(o), int(n)) for o, n in zip(s.var_offset, s.var_shape, strict=True)
-                )
-                full = list(s.full_shape)
-        if extents is None and specs.get(name):
+        extents: Extents | None = None
+        full = shape
+        part = slices.get(name)
+        key = keys.get(name) or (str(part.full_name) if part is not None else name)
+        if part is not None:
+            extents = tuple(
+                (int(o), int(n)) for o, n in zip(part.var_offset, part.var_shape, strict=True)
+            )
+            full = [int(d) for d in part.full_shape]
+        elif specs.get(name):
             parsed = _spec_extents(specs[name])
             if parsed is not None:
                 full, extents = parsed
@@ -520,6 +538,8 @@ class _Converter:
 def _called_functions(graph_def: Any, nodes: Iterable[Any]) -> list[str]:
     """Library functions the nodes call (as an op or through a func attr), transitively,
     plus the gradient functions registered for them."""
+    if not graph_def.library.function:
+        return []
     library = {f.signature.name: f for f in graph_def.library.function}
     gradients = {g.function_name: g.gradient_func for g in graph_def.library.gradient}
     kept: set[str] = set()
@@ -578,7 +598,7 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
     keep = _reachable(index, present)
     missing_inputs = sorted(n for n in keep if n not in index)
     problems.extend(f"a kept node reads {n!r}, which is not in the graph" for n in missing_inputs)
-    pipeline = _needs_pipeline(index, present)
+    pipeline = _needs_pipeline(index, present, keep)
     if pipeline:
         problems.append(
             "the outputs need an input pipeline (feed a Placeholder instead): "
@@ -673,10 +693,15 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
 
 def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any:
     """The plan's GraphDef with every frozen variable's value read from the checkpoint (a copy;
-    the plan stays as it was)."""
+    the plan stays as it was). A whole tensor stored as TF would put it in ``tensor_content``
+    is copied as its checksum-verified bytes, without decoding."""
     import numpy as np
 
-    from graphtui.formats.tensor_proto import make_tensor_proto
+    from graphtui.formats.tensor_proto import (
+        make_tensor_proto,
+        make_tensor_proto_raw,
+        uses_tensor_content,
+    )
 
     graph = pb.GraphDef()
     graph.CopyFrom(plan.graph_def)
@@ -689,19 +714,30 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
     cache: dict[str, np.ndarray] = {}
     last_use = {v.key: i for i, v in enumerate(plan.variables)}
     with CheckpointReader(plan.checkpoint) as reader:
+        bundle = reader.bundle
         for i, var in enumerate(plan.variables):
-            value = cache.get(var.key)
-            if value is None:
-                value = np.asarray(reader.get_tensor(var.key))
-                if last_use[var.key] > i:
-                    cache[var.key] = value
-            if var.extents is not None:
-                value = value[tuple(slice(s, None if n == -1 else s + n) for s, n in var.extents)]
+            dt = dtypes.from_name(var.dtype)
+            proto = by_name[var.node].attr["value"].tensor
+            entry = bundle.entry(var.key) if bundle is not None and var.extents is None else None
+            if (
+                entry is not None
+                and not entry.is_sliced
+                and uses_tensor_content(dt, math.prod(var.shape))
+            ):
+                make_tensor_proto_raw(bundle.raw_bytes(entry), dt, var.shape, proto)  # type: ignore[union-attr]
+            else:
+                value = cache.get(var.key)
+                if value is None:
+                    value = np.asarray(reader.get_tensor(var.key))
+                    if last_use[var.key] > i:
+                        cache[var.key] = value
+                if var.extents is not None:
+                    value = value[
+                        tuple(slice(s, None if n == -1 else s + n) for s, n in var.extents)
+                    ]
+                make_tensor_proto(value, dt, proto)
             if last_use[var.key] == i:
                 cache.pop(var.key, None)
-            make_tensor_proto(
-                value, dtypes.from_name(var.dtype), by_name[var.node].attr["value"].tensor
-            )
             if on_step is not None:
                 on_step(i + 1, total, var.node)
     return graph
@@ -727,21 +763,25 @@ def apply_freeze(plan: FreezePlan, on_step: StepCallback | None = None) -> Freez
     if not os.path.isdir(directory):
         raise FormatError(directory, "no such directory for the output")
     graph = fill_constants(plan, on_step)
+    names = [n.name for n in graph.node]
     data = serialize_message(graph, as_text=plan.request.as_text)
-    if len(data) > MAX_GRAPH_BYTES:
+    del graph  # the serialized copy is what is written and read back
+    size = len(data)
+    if size > MAX_GRAPH_BYTES:
         raise ConflictError("refused: the frozen graph is larger than 2 GiB", [out])
     atomic_write(out, data)
+    del data
     try:
         with open(out, "rb") as fh:
             back = parse_message(fh.read(), "GraphDef", out)
-        if [n.name for n in back.node] != [n.name for n in graph.node]:
+        if [n.name for n in back.node] != names:
             raise FormatError(out, "the graph read back differs from what was written")
     except GraphtuiError as exc:
         os.unlink(out)
         raise FormatError(
             out, f"written output failed verification and was removed: {exc}"
         ) from None
-    return FreezeResult(out, len(graph.node), len(plan.variables), len(data))
+    return FreezeResult(out, len(names), len(plan.variables), size)
 
 
 def freeze(

@@ -168,6 +168,25 @@ _CONTENT_TYPES = frozenset(
 )  # fmt: skip
 
 
+def uses_tensor_content(dtype: dtypes.DType, count: int) -> bool:
+    """True when ``make_tensor_proto`` stores ``count`` elements as raw ``tensor_content``."""
+    return dtype.name in _CONTENT_TYPES and count > 1
+
+
+def make_tensor_proto_raw(
+    raw: bytes | memoryview, dtype: dtypes.DType, shape: tuple[int, ...], proto: Any
+) -> Any:
+    """``make_tensor_proto`` from stored little-endian bytes, for a tensor that
+    :func:`uses_tensor_content` (a frozen variable copied from a bundle without decoding)."""
+    proto.Clear()
+    proto.dtype = dtype.enum
+    proto.tensor_shape.SetInParent()
+    for d in shape:
+        proto.tensor_shape.dim.add().size = int(d)
+    proto.tensor_content = bytes(raw)
+    return proto
+
+
 def make_tensor_proto(array: np.ndarray, dtype: dtypes.DType, proto: Any) -> Any:
     """Fill ``proto`` exactly as TensorFlow's ``make_tensor_proto(array, dtype, array.shape)``
     does, so a frozen Const matches TF's own bytes: ``tensor_content`` for more than one element
@@ -187,7 +206,7 @@ def make_tensor_proto(array: np.ndarray, dtype: dtypes.DType, proto: Any) -> Any
     flat = np.ascontiguousarray(arr.astype(dtype.numpy, copy=False)).ravel()
     if flat.dtype.byteorder == ">":
         flat = flat.astype(flat.dtype.newbyteorder("<"))
-    if dtype.name in _CONTENT_TYPES and flat.size > 1:
+    if uses_tensor_content(dtype, flat.size):
         proto.tensor_content = flat.tobytes()
     elif dtype.name in _FLOAT8:
         proto.float8_val = flat.view(np.uint8).tobytes()

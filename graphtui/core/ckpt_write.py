@@ -94,8 +94,7 @@ def copy_tensors(
             expected[new] = Expected(entry.dtype.name, tuple(entry.shape))
             if entry.is_sliced:
                 parts = []
-                for extents in entry.slices:
-                    sub = bundle.slice_entry(old, extents)
+                for extents, sub in bundle.slice_entries(entry):
                     parts.append(
                         (extents, (bytes(bundle.raw_bytes(sub, verify=False)), sub.crc32c))
                     )

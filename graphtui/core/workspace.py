@@ -90,18 +90,12 @@ class TensorValue:
             pieces = [(full, entry, self.shape)]
         else:
             pieces = []
-            for extents in entry.slices:
+            for extents, sub in bundle.slice_entries(entry):
                 where = tuple(
                     (s.start or 0, d if s.stop is None else s.stop)
                     for s, d in zip(slice_index(self.shape, extents), self.shape, strict=True)
                 )
-                pieces.append(
-                    (
-                        where,
-                        bundle.slice_entry(self.name, extents),
-                        slice_shape(self.shape, extents),
-                    )
-                )
+                pieces.append((where, sub, slice_shape(self.shape, extents)))
         parts = []
         for where, sub, shape in pieces:
             # numpy reads unaligned buffers; windows are copied out aligned

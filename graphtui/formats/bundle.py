@@ -10,9 +10,10 @@ cache), so reading or verifying a whole checkpoint keeps a small resident set.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,81 @@ def slice_index(full: tuple[int, ...], extents: Extents) -> tuple[slice, ...]:
         slice(None) if length == FULL_EXTENT else slice(start, start + length)
         for (start, length) in extents
     )
+
+
+_MAX_TILING_CELLS = 1 << 22  # a grid this size is checked cell by cell; beyond, box by box
+
+
+def check_tiling(path: str, name: str, shape: tuple[int, ...], slices: Sequence[Extents]) -> None:
+    """Raise FormatError unless ``slices`` lie inside ``shape`` and cover it exactly once.
+
+    TensorFlow's readers trust the listed slices: an overlap with a gap returns uninitialised
+    memory, a slice out of range aborts. Extents follow TF's ``TensorSlice::BuildTensorSlice``:
+    a full extent is ``(0, -1)``; otherwise start >= 0 and length > 0.
+    """
+    boxes: list[tuple[tuple[int, int], ...]] = []
+    for extents in slices:
+        if len(extents) != len(shape):
+            raise FormatError(
+                path,
+                f"tensor {name!r}: slice {extents_text(extents)} has rank {len(extents)}, "
+                f"the tensor {len(shape)}",
+            )
+        box = []
+        for (start, length), dim in zip(extents, shape, strict=True):
+            if start == 0 and length == FULL_EXTENT:
+                box.append((0, dim))
+            elif start < 0 or length <= 0 or start + length > dim:
+                raise FormatError(
+                    path,
+                    f"tensor {name!r}: slice {extents_text(extents)} lies outside its shape "
+                    f"{list(shape)}",
+                )
+            else:
+                box.append((start, start + length))
+        boxes.append(tuple(box))
+    if math.prod(shape) == 0:
+        return  # nothing to cover
+    problem = _tiling_problem(shape, boxes)
+    if problem:
+        raise FormatError(path, f"tensor {name!r}: its slices {problem}")
+
+
+def _tiling_problem(shape: tuple[int, ...], boxes: list[tuple[tuple[int, int], ...]]) -> str:
+    """'' when ``boxes`` tile ``shape`` exactly once, else what is wrong."""
+    import numpy as np
+
+    if not boxes:
+        return "are not listed"
+    # the grid cut at every slice boundary: each cell is covered by whole slices only
+    cuts = [sorted({0, dim, *(b[d][0] for b in boxes), *(b[d][1] for b in boxes)})
+            for d, dim in enumerate(shape)]  # fmt: skip
+    cells = math.prod(len(c) - 1 for c in cuts)
+    if cells <= _MAX_TILING_CELLS:
+        grid = np.zeros([len(c) - 1 for c in cuts], dtype=np.int64)
+        for box in boxes:
+            grid[
+                tuple(
+                    slice(bisect.bisect_left(c, lo), bisect.bisect_left(c, hi))
+                    for c, (lo, hi) in zip(cuts, box, strict=True)
+                )
+            ] += 1
+        for bad, what in ((grid > 1, "overlap"), (grid == 0, "leave a gap")):
+            if bad.any():
+                cell = np.argwhere(bad)[0] if grid.ndim else ()
+                at = [int(c[i]) for c, i in zip(cuts, cell, strict=True)]
+                return f"{what} at index {at}"
+        return ""
+    covered = sum(math.prod(hi - lo for lo, hi in box) for box in boxes)
+    lo = np.array([[b[0] for b in box] for box in boxes], dtype=np.int64)
+    hi = np.array([[b[1] for b in box] for box in boxes], dtype=np.int64)
+    for i in range(len(boxes) - 1):
+        hit = np.all((lo[i] < hi[i + 1 :]) & (lo[i + 1 :] < hi[i]), axis=1)
+        if hit.any():
+            return f"overlap at index {lo[i + 1 + int(np.argmax(hit))].tolist()}"
+    if covered != math.prod(shape):
+        return f"hold {covered} of {math.prod(shape)} elements"
+    return ""
 
 
 class BundleReader:
@@ -250,6 +326,13 @@ class BundleReader:
             )
         return self._decode_entry(f"{name} slice {extents_text(extents)}", value)
 
+    def slice_entries(self, entry: BundleEntry) -> list[tuple[Extents, BundleEntry]]:
+        """The stored slices of a partitioned tensor, once they are known to tile its shape
+        exactly (FormatError otherwise: the tensor cannot be read, the rest of the checkpoint
+        still can)."""
+        check_tiling(self.index_file, entry.name, entry.shape, entry.slices)
+        return [(extents, self.slice_entry(entry.name, extents)) for extents in entry.slices]
+
     # -- data ----------------------------------------------------------------------------------
 
     def _shard(self, shard: int) -> ByteSource:
@@ -359,15 +442,8 @@ class BundleReader:
 
         dt = entry.dtype
         parts = []
-        covered = 0
-        for extents in entry.slices:
-            try:
-                part_shape = slice_shape(entry.shape, extents)
-            except ValueError:
-                raise FormatError(
-                    self.index_file, f"tensor {entry.name!r}: slice rank differs from its shape"
-                ) from None
-            sub = self.slice_entry(entry.name, extents)
+        for extents, sub in self.slice_entries(entry):
+            part_shape = slice_shape(entry.shape, extents)
             if sub.dtype != dt:
                 raise FormatError(
                     self.index_file,
@@ -380,13 +456,7 @@ class BundleReader:
                     f"tensor {entry.name!r}: slice {extents_text(extents)} has shape {list(sub.shape)}",
                 )
             self._check_stored(sub)  # before the output is allocated from the claimed shape
-            covered += math.prod(part_shape)
             parts.append((extents, sub))
-        if covered != entry.num_elements:
-            raise FormatError(
-                self.index_file,
-                f"tensor {entry.name!r}: its slices hold {covered} of {entry.num_elements} elements",
-            )
         out = np.empty(entry.shape, dtype=object if dt.numpy is None else dt.numpy)
         for extents, sub in parts:
             out[slice_index(entry.shape, extents)] = self._decode(sub)
@@ -415,9 +485,7 @@ class BundleReader:
             try:
                 entry = self.entry(name)
                 stored.extend(
-                    [self.slice_entry(name, ex) for ex in entry.slices]
-                    if entry.is_sliced
-                    else [entry]
+                    [sub for _, sub in self.slice_entries(entry)] if entry.is_sliced else [entry]
                 )
             except FormatError as exc:
                 problems.append(exc)

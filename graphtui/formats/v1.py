@@ -18,6 +18,7 @@ from graphtui.errors import FormatError
 from graphtui.formats import dtypes, storage, tensor_proto
 from graphtui.formats.bundle import (
     Extents,
+    check_tiling,
     extents_of,
     extents_text,
     slice_index,
@@ -102,22 +103,11 @@ class V1Reader:
 
     def read(self, name: str) -> np.ndarray:
         t = self.tensors[name]
-        covered = 0
-        parts = []
-        for extents, file_index in t.slices:
-            try:
-                part_shape = slice_shape(t.shape, extents)
-            except ValueError:
-                raise FormatError(
-                    self.files[file_index], f"tensor {name!r}: slice rank differs from its shape"
-                ) from None
-            covered += math.prod(part_shape)
-            parts.append((extents, self._read_slice(t, extents, file_index, part_shape)))
-        if covered != t.num_elements:
-            raise FormatError(
-                self.path,
-                f"tensor {name!r}: its slices hold {covered} of {t.num_elements} elements",
-            )
+        check_tiling(self.path, name, t.shape, [extents for extents, _ in t.slices])
+        parts = [
+            (extents, self._read_slice(t, extents, i, slice_shape(t.shape, extents)))
+            for extents, i in t.slices
+        ]
         # Allocated only now: every element came from at least one stored byte.
         out = np.empty(t.shape, dtype=object if t.dtype.numpy is None else t.dtype.numpy)
         for extents, value in parts:

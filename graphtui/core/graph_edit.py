@@ -19,6 +19,7 @@ from graphtui.errors import ConflictError
 VALID_NODE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 SAVE_OPS = frozenset({"SaveV2", "SaveSlices", "Save"})
 RESTORE_OPS = frozenset({"RestoreV2", "RestoreSlice", "Restore"})
+_ENTER_OPS = frozenset({"Enter", "RefEnter"})
 _TYPE_LIST_ATTR = {"SaveV2": "dtypes", "SaveSlices": "T", "Save": "T", "RestoreV2": "dtypes"}
 
 
@@ -32,6 +33,7 @@ class RenameReport:
     signature_tensors: int = 0
     saver_fields: int = 0
     checkpoint_keys: int = 0
+    frame_names: int = 0  # while-loop Enter nodes' frame_name attrs
     conflicts: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -42,6 +44,7 @@ class RenameReport:
             "signature_tensors": self.signature_tensors,
             "saver_fields": self.saver_fields,
             "checkpoint_keys": self.checkpoint_keys,
+            "frame_names": self.frame_names,
             "conflicts": self.conflicts,
         }
 
@@ -220,6 +223,14 @@ def rename_graph(
                 text = raw.decode("utf-8", "surrogateescape")
                 if text.startswith("loc:@"):
                     lst[i] = names.tensor(text).encode("utf-8", "surrogateescape")
+        if node.op in _ENTER_OPS and "frame_name" in node.attr:
+            # the while context's name, renamed with it (TF's WhileContext.from_proto
+            # rewrites the Enter ops of an imported context the same way)
+            frame = node.attr["frame_name"].s.decode("utf-8", "surrogateescape")
+            new_frame = names(frame)
+            if new_frame != frame:
+                node.attr["frame_name"].s = new_frame.encode("utf-8", "surrogateescape")
+                report.frame_names += 1
     # names TF would refuse, and inputs naming no node (TF's importer rejects both)
     for old in old_names:
         new = names(old)

@@ -12,17 +12,18 @@ class ScopeMap:
     """Ordered ``old -> new`` scope renames; each applies to the result of the previous one.
 
     ``old`` matches a whole name or a leading run of ``/``-separated components: ``a/b`` maps
-    ``a/b`` and ``a/b/c`` but not ``a/bc``. A trailing ``/`` on either side is ignored.
+    ``a/b`` and ``a/b/c`` but not ``a/bc``. A trailing ``/`` on either side is ignored. An empty
+    (or ``/``) ``old`` is the root: every name gets ``new/`` in front, as
+    ``import_meta_graph(import_scope=new)`` names them. An empty ``new`` moves ``old``'s
+    contents to the root (``old/x`` -> ``x``).
     """
 
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
         self.pairs: list[tuple[str, str]] = []
         for old, new in pairs:
-            old_s, new_s = old.strip().rstrip("/"), new.strip().rstrip("/")
-            if not old_s:
-                raise CoreError("a rename needs a scope to rename (OLD=NEW with OLD non-empty)")
-            if not new_s:
-                raise CoreError(f"cannot rename {old_s!r} to an empty name")
+            old_s, new_s = old.strip().strip("/"), new.strip().strip("/")
+            if not old_s and not new_s:
+                raise CoreError("a rename needs a scope on at least one side of OLD=NEW")
             self.pairs.append((old_s, new_s))
 
     @classmethod
@@ -38,10 +39,12 @@ class ScopeMap:
 
     def __call__(self, name: str) -> str:
         for old, new in self.pairs:
-            if name == old:
+            if not old:
+                name = f"{new}/{name}"
+            elif name == old:
                 name = new
             elif name.startswith(old) and name[len(old)] == "/":
-                name = new + name[len(old) :]
+                name = new + name[len(old) :] if new else name[len(old) + 1 :]
         return name
 
     def matches(self, name: str) -> bool:

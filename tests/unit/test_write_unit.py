@@ -110,10 +110,25 @@ def test_scope_map_trailing_slashes_and_refs() -> None:
     assert node_of("loc:@a/x") == "a/x"
 
 
-@pytest.mark.parametrize("spec", ["=b", "a=", "novalue", "/=x"])
-def test_scope_map_rejects_empty_sides(spec: str) -> None:
+@pytest.mark.parametrize("spec", ["novalue", "=", "/=/", " = "])
+def test_scope_map_rejects_a_rename_of_nothing(spec: str) -> None:
     with pytest.raises(CoreError):
         ScopeMap.parse([spec])
+
+
+def test_scope_map_root_prefix_and_strip() -> None:
+    """Issue 18.13: ``=scope/`` prefixes every name (import_scope); ``scope/=`` moves the
+    scope's contents to the root."""
+    for spec in ("=top/", "/=top", "=top"):
+        m = ScopeMap.parse([spec])
+        assert m("a/b") == "top/a/b"
+        assert m.tensor("^a:0") == "^top/a:0"
+        assert m.tensor("loc:@a") == "loc:@top/a"
+    strip = ScopeMap.parse(["top/="])
+    assert strip("top/a/b") == "a/b"
+    assert strip.tensor("top/a:1") == "a:1"
+    assert strip("topx/a") == "topx/a"
+    assert strip("top") == ""  # a node named like the scope: refused as an invalid name
 
 
 def test_plan_keys_lists_every_collision() -> None:

@@ -61,7 +61,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
     _out(
         f"renamed ({mode}): {r.nodes} nodes, {r.inputs} inputs, {r.collection_items} collection "
         f"items, {r.saver_fields} saver fields, {r.signature_tensors} signature tensors, "
-        f"{r.checkpoint_keys} checkpoint keys"
+        f"{r.frame_names} loop frame names, {r.checkpoint_keys} checkpoint keys"
     )
     _wrote(result)
     return EXIT_OK
@@ -159,6 +159,11 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-text", action="store_true", help="write the .meta in text format")
     p.add_argument("--clear-devices", action="store_true", help="drop device placements")
     p.add_argument(
+        "--strip-default-attrs",
+        action="store_true",
+        help="drop node attrs equal to their op's default (from the graph's stripped_op_list)",
+    )
+    p.add_argument(
         "--collection",
         action="append",
         metavar="NAME",
@@ -177,6 +182,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         as_text=args.as_text,
         clear_devices=args.clear_devices,
         collections=args.collection,
+        strip_default_attrs=args.strip_default_attrs,
         meta=args.meta,
     )
     if args.json:

@@ -21,6 +21,7 @@ def export(
     as_text: bool = False,
     clear_devices: bool = False,
     collections: Sequence[str] | None = None,
+    strip_default_attrs: bool = False,
     meta: str | None = None,
     fault: Fault | None = None,
 ) -> WriteResult:
@@ -32,6 +33,7 @@ def export(
             source.meta_graph,
             clear_devices=clear_devices,
             collection_list=list(collections) if collections else None,
+            strip_default_attrs=strip_default_attrs,
         )
     if source.prefix is None:
         return write_checkpoint(

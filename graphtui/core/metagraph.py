@@ -17,7 +17,13 @@ from graphtui.formats.atomic import atomic_write
 from graphtui.formats.byte_source import is_url, read_file
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
 
-__all__ = ["read_meta_graph", "export_meta_graph", "clear_devices", "prepare_export"]
+__all__ = [
+    "read_meta_graph",
+    "export_meta_graph",
+    "clear_devices",
+    "prepare_export",
+    "strip_default_valued_attrs",
+]
 
 
 def read_meta_graph(path: str | os.PathLike[str]) -> Any:
@@ -35,33 +41,80 @@ def export_meta_graph(
     as_text: bool = False,
     clear_devices: bool = False,
     collection_list: Iterable[str] | None = None,
+    strip_default_attrs: bool = False,
 ) -> Any:
     """Write ``mg`` to ``path`` atomically and return the ``MetaGraphDef`` written.
 
     ``clear_devices`` empties every node's device, in the graph and in its function library.
     ``collection_list`` keeps only the named collections (like TensorFlow, names the graph
-    does not have are ignored). ``mg`` itself is never modified.
+    does not have are ignored). ``strip_default_attrs`` drops attrs equal to their op's default
+    (see :func:`strip_default_valued_attrs`). ``mg`` itself is never modified.
     """
-    out = prepare_export(mg, clear_devices=clear_devices, collection_list=collection_list)
+    out = prepare_export(
+        mg,
+        clear_devices=clear_devices,
+        collection_list=collection_list,
+        strip_default_attrs=strip_default_attrs,
+    )
     atomic_write(path, serialize_meta_graph(out, as_text=as_text))
     return out
 
 
 def prepare_export(
-    mg: Any, *, clear_devices: bool = False, collection_list: Iterable[str] | None = None
+    mg: Any,
+    *,
+    clear_devices: bool = False,
+    collection_list: Iterable[str] | None = None,
+    strip_default_attrs: bool = False,
 ) -> Any:
     """``mg`` as ``export_meta_graph`` would write it (a copy when anything changes)."""
     out = mg
-    if clear_devices or collection_list is not None:
+    if clear_devices or collection_list is not None or strip_default_attrs:
         out = pb.MetaGraphDef()
         out.CopyFrom(mg)
         if clear_devices:
             _clear_devices(out)
+        if strip_default_attrs:
+            strip_default_valued_attrs(out)
         if collection_list is not None:
             keep = set(collection_list)
             for key in [k for k in out.collection_def if k not in keep]:
                 del out.collection_def[key]
     return out
+
+
+def strip_default_valued_attrs(mg: Any) -> int:
+    """Remove (in place) every node attr equal to its op's default, in the graph and its
+    function library, as ``export_meta_graph(strip_default_attrs=True)`` does; return how many.
+
+    TF looks the defaults up in its op registry; without TF they come from the graph's own
+    ``meta_info_def.stripped_op_list`` (the registry's OpDefs TF wrote for the ops used). A node
+    whose op is not listed, or is a function of the library, is left as it is (TF leaves
+    unregistered ops and function calls alone too)."""
+    defaults: dict[str, dict[str, Any]] = {}
+    for op_def in mg.meta_info_def.stripped_op_list.op:
+        defaults[op_def.name] = {
+            a.name: a.default_value for a in op_def.attr if a.HasField("default_value")
+        }
+    functions = {f.signature.name for f in mg.graph_def.library.function}
+    removed = 0
+
+    def strip(node: Any) -> int:
+        known = defaults.get(node.op)
+        if known is None or node.op in functions:
+            return 0
+        names = [k for k, v in node.attr.items() if k in known and v == known[k]]
+        for name in names:
+            del node.attr[name]
+        return len(names)
+
+    for node in mg.graph_def.node:
+        removed += strip(node)
+    for function in mg.graph_def.library.function:
+        for node in function.node_def:
+            removed += strip(node)
+    mg.meta_info_def.stripped_default_attrs = True
+    return removed
 
 
 def clear_devices(mg: Any) -> Any:

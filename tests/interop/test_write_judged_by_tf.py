@@ -306,3 +306,131 @@ def test_cli_one_tensor_to_two_variables(tmp_path: Path) -> None:
     for name, value in want.items():
         assert same(got[name], value), name
     assert same(got["t/x"], np.array([97.0, 97.0], np.float32))
+
+
+# -- 18.5 / 18.13: rename keeps while loops whole; the root as a scope ----------------------------
+
+
+def _loop_source(tmp_path: Path) -> tuple[Path, list[Any]]:
+    """A v1 while loop and cond under ``loops/`` reading a variable, saved with a checkpoint;
+    the gradient of the loop's output by the variable as TF computes it."""
+    src = tmp_path / "src" / "model.ckpt"
+    was = tf1.control_flow_v2_enabled()
+    tf1.disable_control_flow_v2()
+    try:
+        with tf.Graph().as_default() as graph:
+            with tf1.name_scope("loops"):
+                var = tf1.Variable(1.5, name="w", use_resource=False)
+                _, out = tf1.while_loop(
+                    lambda i, x: i < 4, lambda i, x: (i + 1, x * var), [0, tf.constant(2.0)]
+                )
+                out = tf1.cond(out > 1.0, lambda: out * 2.0, lambda: out, name="cond")
+                tf1.add_to_collection("out", out)
+            grad = tf.gradients([out], [var])
+            saver = tf1.train.Saver()
+            with tf1.Session(graph=graph) as sess:
+                sess.run(tf1.global_variables_initializer())
+                want = sess.run(grad)
+                saver.save(sess, str(src))
+    finally:
+        if was:
+            tf1.enable_control_flow_v2()
+    return src, want
+
+
+def _gradient_after(meta: str, prefix: str, var_name: str) -> list[Any]:
+    was = tf1.control_flow_v2_enabled()
+    tf1.disable_control_flow_v2()
+    try:
+        with tf.Graph().as_default() as graph:
+            saver = tf1.train.import_meta_graph(meta)
+            (out,) = tf1.get_collection("out")
+            var = graph.get_tensor_by_name(var_name)
+            grad = tf.gradients([out], [var])
+            with tf1.Session(graph=graph) as sess:
+                saver.restore(sess, prefix)
+                return list(sess.run(grad))
+    finally:
+        if was:
+            tf1.enable_control_flow_v2()
+
+
+def test_rename_renames_loop_frames(tmp_path: Path) -> None:
+    """Issue 18.5: the Enter nodes' frame_name (and the while context it names) follow the
+    rename; tf.gradients through the renamed loop works and equals the original's."""
+    from graphtui.core.names import ScopeMap
+    from graphtui.core.rename import rename
+
+    src, want = _loop_source(tmp_path)
+    dst = tmp_path / "out" / "model.ckpt"
+    plan, _ = rename(str(src), str(dst), ScopeMap.parse(["loops=renamed"]))
+    assert plan.report.frame_names > 0
+    from graphtui.core.metagraph import read_meta_graph
+
+    frames = {
+        n.attr["frame_name"].s.decode()
+        for n in read_meta_graph(f"{dst}.meta").graph_def.node
+        if n.op in ("Enter", "RefEnter") and n.name.startswith("renamed/")
+    }
+    assert frames == {"renamed/while/while_context"}
+    got = _gradient_after(f"{dst}.meta", str(dst), "renamed/w:0")
+    assert got == want
+
+
+@pytest.mark.parametrize("mode", ["all", "graph"])
+def test_rename_whole_graph_under_a_scope_and_back(tmp_path: Path, mode: str) -> None:
+    """Issue 18.13: ``=top/`` puts everything under ``top/`` (checkpoint keys too in mode
+    all, kept in mode graph as import_scope keeps them); ``top/=`` brings it back. TF restores
+    and differentiates each result; names equal TF's import_meta_graph(import_scope) + save."""
+    from graphtui.core.names import ScopeMap
+    from graphtui.core.rename import rename
+
+    src, want = _loop_source(tmp_path)
+    top = tmp_path / "top" / "model.ckpt"
+    rename(str(src), str(top), ScopeMap.parse(["=top/"]), mode=mode)
+    assert _gradient_after(f"{top}.meta", str(top), "top/loops/w:0") == want
+    keys = dict(tf.train.list_variables(str(top)))
+    # TF's import_scope + save: node names prefixed, checkpoint keys as the saver's constants
+    with tf.Graph().as_default() as graph:
+        saver = tf1.train.import_meta_graph(f"{src}.meta", import_scope="top")
+        tf_nodes = {op.name for op in graph.get_operations()}
+        with tf1.Session(graph=graph) as sess:
+            saver.restore(sess, str(src))
+            (tmp_path / "tf").mkdir()
+            saved = saver.save(sess, str(tmp_path / "tf" / "model.ckpt"))
+    tf_keys = dict(tf.train.list_variables(saved))
+    ours = {n.name for n in read_meta(f"{top}.meta").graph_def.node}
+    assert ours == tf_nodes
+    if mode == "graph":
+        assert keys == tf_keys
+    else:
+        assert keys == {f"top/{k}": v for k, v in tf_keys.items()}
+    back = tmp_path / "back" / "model.ckpt"
+    rename(str(top), str(back), ScopeMap.parse(["top/="]), mode=mode)
+    assert _gradient_after(f"{back}.meta", str(back), "loops/w:0") == want
+    assert dict(tf.train.list_variables(str(back))) == dict(tf.train.list_variables(str(src)))
+
+
+def read_meta(path: str) -> Any:
+    from graphtui.core.metagraph import read_meta_graph
+
+    return read_meta_graph(path)
+
+
+def test_rename_to_the_root_is_refused_on_collision(tmp_path: Path) -> None:
+    """Issue 18.13: moving a scope to the root goes through the same conflict checks."""
+    from graphtui.core.names import ScopeMap
+    from graphtui.core.rename import rename
+    from graphtui.errors import ConflictError
+
+    src = tmp_path / "src" / "model.ckpt"
+    with tf.Graph().as_default() as graph:
+        tf1.get_variable("a/w", [2])
+        tf1.get_variable("w", [2])
+        saver = tf1.train.Saver()
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            saver.save(sess, str(src))
+    with pytest.raises(ConflictError, match="would both become"):
+        rename(str(src), str(tmp_path / "out" / "m"), ScopeMap.parse(["a/="]))
+    assert not (tmp_path / "out").exists()

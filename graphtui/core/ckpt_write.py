@@ -18,6 +18,7 @@ from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, FormatError
 from graphtui.formats.bundle import data_path
 from graphtui.formats.bundle_writer import BundleWriter
+from graphtui.formats.byte_source import is_url
 from graphtui.formats.sstable import open_regular
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -99,6 +100,10 @@ def copy_tensors(
                         (extents, (bytes(bundle.raw_bytes(sub, verify=False)), sub.crc32c))
                     )
                 writer.add_sliced(new, entry.dtype, entry.shape, parts)
+                continue
+            if is_url(bundle.prefix):  # a remote source: the tensor's bytes by one range read
+                raw = bundle.raw_bytes(entry, verify=False)
+                writer.add_raw(new, entry.dtype, entry.shape, raw, entry.crc32c)
                 continue
             fd = fds.get(entry.shard_id)
             path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)

@@ -15,7 +15,9 @@ from typing import Any
 from graphtui.core.saver_upgrade import needs_upgrade, upgrade_saver
 from graphtui.core.write_check import Expected, verify_output
 from graphtui.errors import ConflictError, FormatError, GraphtuiError
+from graphtui.formats import storage
 from graphtui.formats.bundle_writer import BundleWriter
+from graphtui.formats.byte_source import is_url
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
 from graphtui.formats.state_file import DEFAULT_NAME, format_state, make_state, read_state
 from graphtui.formats.transaction import Fault, FileTransaction
@@ -106,12 +108,12 @@ def _remove_directories(created: list[str]) -> None:
 def state_after_adding(directory: str, prefix: str) -> str:
     """The state file text once ``prefix`` is the directory's latest checkpoint, keeping the
     existing history (TensorFlow's rule: the latest is also the last of all paths)."""
-    path = os.path.join(directory, DEFAULT_NAME)
-    rel = os.path.basename(prefix) if os.path.dirname(prefix) == directory else prefix
+    path = storage.join(directory, DEFAULT_NAME)
+    rel = storage.basename(prefix) if storage.dirname(prefix) == directory else prefix
     paths: list[str] = []
     stamps: list[float] = []
     last_preserved = None
-    if os.path.isfile(path):
+    if storage.isfile(path):
         try:
             old = read_state(path)
         except FormatError:
@@ -121,8 +123,8 @@ def state_after_adding(directory: str, prefix: str) -> str:
             old_stamps = list(old.all_model_checkpoint_timestamps)
             usable = len(old_stamps) == len(old_paths)
             for i, p in enumerate(old_paths):
-                full = p if os.path.isabs(p) else os.path.join(directory, p)
-                if os.path.normpath(full) == prefix:
+                full = p if storage.isabs(p) else storage.join(directory, p)
+                if storage.normpath(full) == prefix:
                     continue
                 paths.append(p)
                 if usable:
@@ -152,7 +154,20 @@ def write_checkpoint(
 
     ``fill`` adds the tensors and returns what each must be (see
     :func:`~graphtui.core.write_check.verify_output`; None: only checksums are checked). A
-    graph written beside a checkpoint gets a V2 saver (the checkpoint is V2)."""
+    graph written beside a checkpoint gets a V2 saver (the checkpoint is V2). A URL target
+    is written by :func:`~graphtui.core.remote_write.write_remote`."""
+    if is_url(out_prefix):
+        from graphtui.core.remote_write import write_remote
+
+        return write_remote(
+            out_prefix,
+            sources=sources,
+            fill=fill,
+            meta_graph=meta_graph,
+            as_text=as_text,
+            update_state=update_state,
+            fault=fault,
+        )
     out = check_target(out_prefix, sources)
     directory = os.path.dirname(out)
     result = WriteResult(prefix=out)

@@ -16,7 +16,7 @@ from graphtui.core.dataflow import Item, ItemKind, View
 from graphtui.core.layout import Box, Layout, layered_layout
 
 MIN_WIDTH = 8
-MAX_WIDTH = 30
+MAX_WIDTH = 34
 
 # corner tl, tr, bl, br, horizontal, vertical, port on the bottom, port on the top
 _BORDERS: dict[ItemKind, str] = {

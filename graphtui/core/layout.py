@@ -230,7 +230,7 @@ def _place(
     """Left column of every node: packed rows, then rounds of pulls towards the centres of
     the neighbours above, below, and both."""
     x = [0] * len(widths)
-    half = [w / 2 for w in widths]
+    half = [(w - 1) // 2 for w in widths]  # the column of a lone port (see _ports)
     for row in rows:
         col = 0
         for v in row:
@@ -410,6 +410,7 @@ def layered_layout(
                 seg = seg[1:]
             pts.extend(seg)
         pts = _simplify(pts)
+        right = max(right, max(x for x, _ in pts) + 1)  # dummies and doglegs may stick out
         if rev:
             pts.reverse()
         routes.append(Route(index, keys[u], keys[v], pts, rev))

@@ -41,6 +41,7 @@ from graphtui.tui.screens.action_host import ACTION_BINDINGS, ActionsHost
 from graphtui.tui.screens.dialogs import ErrorDialog, ExportDialog
 from graphtui.tui.screens.help import HelpScreen, KeyRow
 from graphtui.tui.widgets.collections_pane import CollectionsTree
+from graphtui.tui.widgets.dataflow_pane import DataflowPane, FlowCanvas
 from graphtui.tui.widgets.graph_pane import GraphPane, SearchInput
 from graphtui.tui.widgets.history_pane import DiffPane, DiffTable, HistoryPane, HistoryTable
 from graphtui.tui.widgets.node_details import NodeDetails
@@ -59,8 +60,9 @@ TABS = (
     ("history", "History"),
     ("diff", "Diff"),
 )
-# tabs 7 and 8 exist only when the workspace has what they show (a SavedModel; an object graph)
-EXTRA_TABS = (("signatures", "Signatures"), ("objects", "Objects"))
+# tabs 7 and 8 exist only when the workspace has what they show (a SavedModel; an object graph),
+# 9 when it has a graph
+EXTRA_TABS = (("signatures", "Signatures"), ("objects", "Objects"), ("dataflow", "Dataflow"))
 # moving around: the same in every pane, said once in the help title instead of per pane
 _NAVIGATION = frozenset(
     {
@@ -87,6 +89,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         Binding("slash", "search", "Search", id="search"),
         Binding("backspace", "go_back", "Back", show=False, id="back"),
         Binding("question_mark", "help", "Help", id="help"),
+        Binding("D", "dataflow_here", "Dataflow of this node", show=False, id="dataflow-here"),
         Binding("q", "quit", "Quit", show=False, id="quit"),
         *ACTION_BINDINGS,
     ]
@@ -122,6 +125,8 @@ class GraphtuiApp(ActionsHost, App[int]):
             tabs.append("signatures")
         if self.ws.has_objects:
             tabs.append("objects")
+        if self.ws.graph is not None:
+            tabs.append("dataflow")
         return tabs
 
     def _initial_tab(self) -> str:
@@ -142,6 +147,7 @@ class GraphtuiApp(ActionsHost, App[int]):
             "diff": lambda: DiffPane(self.ws, id="diff-pane"),
             "signatures": lambda: SignaturesPane(self.ws, id="signatures-pane"),
             "objects": lambda: ObjectsPane(self.ws, id="objects-pane"),
+            "dataflow": lambda: DataflowPane(self.ws.graph, id="dataflow-pane"),
         }
         shown = self._shown_tabs = self._wanted_tabs()
         yield Header(show_clock=False, icon="◆")
@@ -389,6 +395,54 @@ class GraphtuiApp(ActionsHost, App[int]):
             self.notify("No graph node for this", severity="warning")
             return
         self.jump_to_node(target)
+
+    # -- dataflow (9) ----------------------------------------------------------------------------
+
+    def action_dataflow_here(self) -> None:
+        """Draw the dataflow around the node of the tree, details, variable or value (tab 9)."""
+        focused = self.focused
+        target: str | None = None
+        if isinstance(focused, (NodeTree, NodeDetails)):
+            target = self.graph_pane.node_tree.cursor_path
+        elif isinstance(focused, VariablesTable):
+            row = self.variables_pane.current()
+            target = row.node if row is not None else None
+        elif isinstance(focused, TensorGrid) and self.value_key is not None:
+            target = self._node_of_key(self.value_key)
+        self.show_dataflow(target)
+
+    def show_dataflow(self, node: str | None = None, function: str | None = None) -> bool:
+        """Open tab 9 around ``node`` (a scope: its overview; None: as it was)."""
+        if "dataflow" not in self.tab_ids or self.ws.graph is None:
+            self.notify("No graph: nothing to draw", severity="warning")
+            return False
+        self.action_show_tab("dataflow")
+        pane = self.query_one(DataflowPane)
+        if function is not None:
+            pane.open_function_body(function)
+        elif node is not None and node in self.ws.graph:
+            pane.center_on(node)
+        elif node is not None:
+            pane.go(mode="scope", scope=node, cursor=None)
+        return True
+
+    @on(DataflowPane.OpenNode)
+    def _dataflow_details(self, event: DataflowPane.OpenNode) -> None:
+        if event.function is not None:
+            self.show_function(event.function, event.name)
+        elif self.ws.graph is not None and event.name in self.ws.graph:
+            if self.jump_to_node(event.name):
+                self.graph_pane.details.focus()
+        else:
+            self.jump_to_node(event.name)
+
+    @on(DataflowPane.OpenValue)
+    def _dataflow_value(self, event: DataflowPane.OpenValue) -> None:
+        key = self._key_of_node(event.name)
+        if key is None:
+            self.notify("Not a variable saved in the checkpoint", severity="warning")
+            return
+        self.open_value(key)
 
     # -- SavedModels and object graphs ----------------------------------------------------------
 
@@ -788,6 +842,7 @@ class GraphtuiApp(ActionsHost, App[int]):
             ("Diff (6)", DiffTable),
             ("Signatures (7)", SignaturesTree),
             ("Objects (8)", ObjectsTree),
+            ("Dataflow (9)", FlowCanvas),
         ):
             try:
                 widget = self.query_one(cls)
@@ -854,6 +909,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         if self.ws.meta_graph is not None:
             for fname in self.ws.meta_graph.function_names()[:PALETTE_VARIABLES]:
                 out.append((f"Function {fname}", "show it (7)", partial(self.show_function, fname)))
+        out.extend(dataflow_commands(self))
         if self.ws.graph is not None:
             from graphtui.core.collections import CollectionTable
 
@@ -881,7 +937,33 @@ _FOCUS: dict[str, type[Widget]] = {
     "diff": DiffTable,
     "signatures": SignaturesTree,
     "objects": ObjectsTree,
+    "dataflow": FlowCanvas,
 }
+
+
+def dataflow_commands(app: GraphtuiApp) -> list[tuple[str, str, Callable[[], Any]]]:
+    """Palette entries of the dataflow view: the overview, DOT export, each function's body."""
+    graph = app.ws.graph
+    if graph is None:
+        return []
+
+    def export() -> None:
+        if app.show_dataflow():
+            app.query_one(DataflowPane).export_dot()
+
+    out: list[tuple[str, str, Callable[[], Any]]] = [
+        ("Dataflow overview", "the model's top scopes drawn (9)", partial(app.show_dataflow, "")),
+        ("Export dataflow as DOT", "write the view of tab 9 as Graphviz DOT (key x)", export),
+    ]
+    for info in graph.functions()[:PALETTE_VARIABLES]:
+        out.append(
+            (
+                f"Dataflow of function {info.name}",
+                "draw its body (9)",
+                partial(app.show_dataflow, None, info.name),
+            )
+        )
+    return out
 
 
 def _runner(app: App[Any], action: str) -> Callable[[], Any]:

@@ -64,6 +64,7 @@ async def test_saved_model_signatures_equal_the_facts(name: str) -> None:
         assert tab(app) == "signatures"
         expected_tabs = ["graph", "collections", "variables", "value", "history", "diff"]
         expected_tabs += ["signatures"] + (["objects"] if object_based else [])
+        expected_tabs += ["dataflow"]  # tab 9: every workspace with a graph
         assert tab_labels(app) == expected_tabs
         pane = app.query_one(SignaturesPane)
         tree = app.query_one(SignaturesTree)
@@ -378,7 +379,8 @@ async def test_tf1_workspace_has_no_new_tabs_keys_or_help() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert tab_labels(app) == ["graph", "collections", "variables", "value", "history", "diff"]
+        tabs = ["graph", "collections", "variables", "value", "history", "diff", "dataflow"]
+        assert tab_labels(app) == tabs
         await pilot.press("7")
         await pilot.press("8")
         await settle(pilot)

@@ -73,6 +73,7 @@ def check(layout: Layout, nodes: list[tuple[str, int, int]], edges: list[tuple[s
         if not route.reversed and src != dst:
             assert boxes[src].layer < boxes[dst].layer, f"{src} -> {dst} goes up"
         path = cells(route.points)
+        assert all(0 <= x < layout.width and 0 <= y < layout.height for x, y in path)
         assert touches(boxes[src], *path[0]), (route, boxes[src])
         assert touches(boxes[dst], *path[-1]), (route, boxes[dst])
         for x, y in path:

@@ -42,7 +42,7 @@ async def open_around(pilot: Any, node: str) -> None:
 def big_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from bench.tui_bench import build
 
-    directory = tmp_path_factory.mktemp("big")
+    directory = tmp_path_factory.mktemp("graph50k", numbered=False)  # its name is on screen
     build(directory)
     return directory
 

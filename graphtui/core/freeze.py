@@ -80,6 +80,7 @@ class FreezeRequest:
     signature: str | None = None
     graph: Any = None
     checkpoint: str | None = None
+    checkpoint_keys: Any = None  # variable node -> checkpoint key (a TF2 SavedModel's links)
 
 
 @dataclass(frozen=True)
@@ -171,11 +172,18 @@ class _Loaded:
     prefix: str | None
     default_outputs: list[str]
     where: str
+    keys: dict[str, str] = field(default_factory=dict)  # variable node -> checkpoint key
 
 
 def _load(request: FreezeRequest) -> _Loaded:
     if request.graph is not None:
-        return _Loaded(request.graph, request.checkpoint, [], request.source)
+        return _Loaded(
+            request.graph,
+            request.checkpoint,
+            [],
+            request.source,
+            dict(request.checkpoint_keys or {}),
+        )
     from graphtui.core.locate import locate
 
     src = request.source
@@ -219,7 +227,29 @@ def _load_saved_model(request: FreezeRequest) -> _Loaded:
             for spec in sig.outputs:
                 names = [spec.name] if spec.encoding == "name" else list(spec.components.values())
                 outputs.extend(n for n in names if n)
-        return _Loaded(info.meta_graph, prefix, outputs, model.path)
+        return _Loaded(info.meta_graph, prefix, outputs, model.path, _object_links(model, info))
+
+
+def _object_links(model: Any, info: Any) -> dict[str, str]:
+    """A TF2 SavedModel's graph variables -> their checkpoint keys, joined through the object
+    graph (SavedObjectGraph and the checkpoint's object graph share node ids); empty for TF1."""
+    from graphtui.core.ckpt_write import OBJECT_GRAPH_KEY
+    from graphtui.core.objects import load_object_graph
+
+    if not model.has_variables:
+        return {}
+    reader = model.open_variables()
+    if not reader.has_tensor(OBJECT_GRAPH_KEY):
+        return {}
+    objects = load_object_graph(reader)
+    links: dict[str, str] = {}
+    for saved in info.saved_objects():
+        if saved.kind != "variable" or not saved.variable_name or saved.node_id >= len(objects):
+            continue
+        attr = objects.nodes[saved.node_id].value_attribute
+        if attr is not None:
+            links[saved.variable_name] = attr.checkpoint_key
+    return links
 
 
 # -- planning -------------------------------------------------------------------------------------
@@ -300,7 +330,9 @@ class _Var:
     dtype: dtypes.DType | None
 
 
-def _variable_sources(index: GraphIndex, names: list[str]) -> dict[str, _Var]:
+def _variable_sources(
+    index: GraphIndex, names: list[str], links: dict[str, str] | None = None
+) -> dict[str, _Var]:
     """Checkpoint key and slice of each variable node, by VariableTable's rule (the saver's
     key, else the partition's full name, else the node name) without building the whole table
     (its roles and uses cost seconds on a 50,000-node graph)."""
@@ -337,7 +369,11 @@ def _variable_sources(index: GraphIndex, names: list[str]) -> dict[str, _Var]:
         extents: Extents | None = None
         full = shape
         part = slices.get(name)
-        key = keys.get(name) or (str(part.full_name) if part is not None else name)
+        key = (
+            (links or {}).get(name)
+            or keys.get(name)
+            or (str(part.full_name) if part is not None else name)
+        )
         if part is not None:
             extents = tuple(
                 (int(o), int(n)) for o, n in zip(part.var_offset, part.var_shape, strict=True)
@@ -402,57 +438,109 @@ def _check_variables(
     return frozen, problems
 
 
-class _Converter:
-    """convert_to_constants' edge propagation over the kept nodes of the output GraphDef."""
+# Function-calling ops: (index of the first input passed to the functions, attr typing those
+# inputs, attrs naming the functions), as convert_to_constants' _FunctionCaller subclasses.
+_CALLERS: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    "If": (1, "Tin", ("then_branch", "else_branch")),
+    "StatelessIf": (1, "Tin", ("then_branch", "else_branch")),
+    "Case": (1, "Tin", ("branches",)),
+    "PartitionedCall": (0, "Tin", ("f",)),
+    "StatefulPartitionedCall": (0, "Tin", ("f",)),
+    "While": (0, "T", ("body", "cond")),
+    "StatelessWhile": (0, "T", ("body", "cond")),
+}
 
-    def __init__(self, graph_def: Any, kept: dict[str, Any]) -> None:
-        self.graph_def = graph_def
-        self.nodes = kept  # name -> NodeDef in graph_def (the copy being converted)
-        self.original_ops = {name: node.op for name, node in kept.items()}
+
+class _Body:
+    """The nodes of the main graph or of one function copy, with the data edges between them
+    (and, in a function, from its arguments), resolved as convert_to_constants resolves them."""
+
+    def __init__(self, nodes: dict[str, Any], function: Any = None) -> None:
+        self.nodes = nodes
+        self.function = function
+        self.where = "" if function is None else f" in function {function.signature.name}"
+        self.ops = {name: node.op for name, node in nodes.items()}
         self.originals: dict[str, Any] = {}
         self.consumers: dict[str, list[tuple[str, int]]] = {}
-        for name, node in kept.items():
+        self.arg_consumers: dict[int, list[tuple[str, int]]] = {}
+        args = (
+            {}
+            if function is None
+            else {a.name: i for i, a in enumerate(function.signature.input_arg)}
+        )
+        for name, node in nodes.items():
             for slot, text in enumerate(node.input):
                 if text.startswith("^"):
                     continue
-                src = parse_input(text).node
-                if src in kept:
-                    self.consumers.setdefault(src, []).append((name, slot))
-        self.problems: list[str] = []
-        self.unresolved: list[str] = []
+                parts = text.split(":")
+                src = parts[0]
+                port = int(parts[-1]) if len(parts) > 1 and parts[-1].isdigit() else 0
+                if function is None or port != 0 or src in nodes:
+                    if src in nodes:
+                        self.consumers.setdefault(src, []).append((name, slot))
+                elif src in args:
+                    self.arg_consumers.setdefault(args[src], []).append((name, slot))
 
-    def _original(self, name: str) -> Any:
+    def original(self, name: str) -> Any:
         node = self.originals.get(name)
         if node is None:
             node = self.originals[name] = pb.NodeDef()
             node.CopyFrom(self.nodes[name])
         return node
 
-    def freeze(self, name: str, dtype: int) -> None:
+
+class _Converter:
+    """convert_to_constants' edge propagation over the kept nodes of the output GraphDef and,
+    through function-calling ops, into copies of the functions they call (renamed
+    ``NAME_frozen_N`` as TF renames them; the originals stay for any other caller)."""
+
+    def __init__(self, graph_def: Any, kept: dict[str, Any], library: dict[str, Any]) -> None:
+        self.graph_def = graph_def
+        self.main = _Body(kept)
+        self.nodes = kept
+        self.library = library  # the source's functions, by name
+        self.copies: dict[str, tuple[str, _Body]] = {}  # source name -> (new name, body)
+        self.args_done: set[tuple[str, int]] = set()
+        self.problems: list[str] = []
+
+    def freeze(self, name: str, dtype: int, shape: tuple[int, ...]) -> None:
         node = self.nodes[name]
-        self._original(name)
+        self.main.original(name)
         node.Clear()
         node.name = name
         node.op = "Const"
         node.attr["dtype"].type = dtype
         node.attr["value"].tensor.dtype = dtype
-        todo = [(dest, slot, name) for dest, slot in self.consumers.get(name, ())]
+        self._spread(self.main, self.main.consumers.get(name, ()), name, dtype, shape)
+
+    def _spread(
+        self,
+        body: _Body,
+        edges: Iterable[tuple[str, int]],
+        var: str,
+        dtype: int,
+        shape: tuple[int, ...],
+    ) -> None:
+        todo = [(dest, slot) for dest, slot in edges]
         seen: set[tuple[str, int]] = set()
         while todo:
-            dest, slot, var = todo.pop()
+            dest, slot = todo.pop()
             if (dest, slot) in seen:
                 continue
             seen.add((dest, slot))
-            if self._convert(dest, slot, var, dtype):
-                todo.extend((d, s, var) for d, s in self.consumers.get(dest, ()))
+            if self._convert(body, dest, slot, var, dtype, shape):
+                todo.extend(body.consumers.get(dest, ()))
 
-    def _convert(self, name: str, slot: int, var: str, dtype: int) -> bool:
+    def _convert(
+        self, body: _Body, name: str, slot: int, var: str, dtype: int, shape: tuple[int, ...]
+    ) -> bool:
         """Convert ``name`` reading the frozen variable at input ``slot``; True to go on to its
         consumers."""
-        op = self.original_ops[name]
-        node = self.nodes[name]
+        op = body.ops[name]
+        node = body.nodes[name]
+        where = body.where
         if op in _INTERMEDIATE:
-            self._original(name)
+            body.original(name)
             attr = node.attr["T"]
             if attr.HasField("list") and len(attr.list.type) > slot:
                 attr.list.type[slot] = dtype
@@ -460,15 +548,15 @@ class _Converter:
                 attr.type = dtype
             else:
                 self.problems.append(
-                    f"{name} ({op}) reads frozen variable {var} at input {slot}, which its T attr "
-                    "does not type"
+                    f"{name}{where} ({op}) reads frozen variable {var} at input {slot}, which its "
+                    "T attr does not type"
                 )
                 return False
             if "_output_shapes" in node.attr:
                 del node.attr["_output_shapes"]
             return True
         if op == "ReadVariableOp":
-            orig = self._original(name)
+            orig = body.original(name)
             node.Clear()
             node.name = name
             node.op = "Identity"
@@ -476,10 +564,16 @@ class _Converter:
             node.attr["T"].CopyFrom(orig.attr["dtype"])
             if "_class" in orig.attr:
                 node.attr["_class"].CopyFrom(orig.attr["_class"])
-        elif op == "ResourceGather":
+            if body.function is not None:  # in a function body, "read:value:0" -> ":output:0"
+                for dest, dest_slot in body.consumers.get(name, ()):
+                    parts = body.nodes[dest].input[dest_slot].split(":")
+                    if len(parts) > 1 and parts[1] == "value":
+                        parts[1] = "output"
+                        body.nodes[dest].input[dest_slot] = ":".join(parts)
+        elif op == "ResourceGather" and body.function is None:
             self._gather(name, var)
         elif op == "ResourceGatherNd":
-            orig = self._original(name)
+            orig = body.original(name)
             node.Clear()
             node.name = name
             node.op = "GatherNd"
@@ -488,20 +582,115 @@ class _Converter:
             node.attr["Tindices"].CopyFrom(orig.attr["Tindices"])
             if "_class" in orig.attr:
                 node.attr["_class"].CopyFrom(orig.attr["_class"])
-        elif op in _FUNCTION_CALLERS:
+        elif op in _CALLERS:
+            self._call(body, name, slot, var, dtype, shape)
+        elif op == "ResourceGather" or _WRITERS.match(op):
             self.problems.append(
-                f"{name} ({op}) passes variable {var} into a function: freezing through function "
-                "calls is not supported"
-            )
-        elif _WRITERS.match(op):
-            self.problems.append(
-                f"{name} ({op}) writes or checks variable {var}, and the outputs need it: a "
-                "frozen graph cannot run it"
+                f"{name}{where} ({op}) writes, checks or gathers from variable {var}, and the "
+                "outputs need it: a frozen graph cannot run it"
             )
         return False
 
+    def _call(
+        self, body: _Body, name: str, slot: int, var: str, dtype: int, shape: tuple[int, ...]
+    ) -> None:
+        op = body.ops[name]
+        first, type_attr, func_attrs = _CALLERS[op]
+        if slot < first:
+            return
+        index = slot - first
+        node = body.nodes[name]
+        for attr_name in func_attrs:
+            attr = node.attr[attr_name]
+            funcs = [attr.func] if attr.HasField("func") else list(attr.list.func)
+            for func in funcs:
+                if func.name not in self.library and func.name not in {
+                    n for n, _ in self.copies.values()
+                }:
+                    self.problems.append(
+                        f"{name}{body.where} ({op}) calls {func.name!r}, which the library lacks"
+                    )
+                    continue
+                func.name = self._function_arg(func.name, index, var, dtype, shape)
+        attr = node.attr[type_attr]
+        if attr.HasField("list") and len(attr.list.type) > index:
+            attr.list.type[index] = dtype
+        elif attr.HasField("type") and index == 0:
+            attr.type = dtype
+        if op in ("While", "StatelessWhile"):
+            shapes = node.attr["output_shapes"].list.shape
+            if len(shapes) > index:
+                shapes[index].Clear()
+                for d in shape:
+                    shapes[index].dim.add().size = int(d)
+            body_name = node.attr["body"].func.name
+            copy = self._copy(body_name)
+            if len(copy.function.signature.output_arg) > index:
+                copy.function.signature.output_arg[index].type = dtype
+
+    def _source_name(self, fname: str) -> str:
+        for src, (new, _) in self.copies.items():
+            if new == fname:
+                return src
+        return fname
+
+    def _copy(self, fname: str) -> _Body:
+        """The converted copy of function ``fname`` (made on first use)."""
+        src = self._source_name(fname)
+        got = self.copies.get(src)
+        if got is None:
+            copy = pb.FunctionDef()
+            copy.CopyFrom(self.library[src])
+            base, _, number = src.rpartition("_")
+            stem = base if base and number.isdigit() else src
+            new = f"{stem}_frozen_{number}" if number.isdigit() else f"{stem}_frozen"
+            taken = set(self.library) | {n for n, _ in self.copies.values()}
+            n = 2
+            candidate = new
+            while candidate in taken:
+                candidate = f"{new}_{n}"
+                n += 1
+            copy.signature.name = candidate
+            got = self.copies[src] = (candidate, _Body({nd.name: nd for nd in copy.node_def}, copy))
+        return got[1]
+
+    def _function_arg(
+        self, fname: str, index: int, var: str, dtype: int, shape: tuple[int, ...]
+    ) -> str:
+        """Freeze argument ``index`` of function ``fname``; the converted copy's name."""
+        body = self._copy(fname)
+        function = body.function
+        key = (function.signature.name, index)
+        if key in self.args_done:
+            return str(function.signature.name)
+        self.args_done.add(key)
+        if len(function.signature.input_arg) <= index:
+            self.problems.append(f"function {function.signature.name} has no argument {index}")
+            return str(function.signature.name)
+        function.signature.input_arg[index].type = dtype
+        if "_input_shapes" in function.attr:
+            shapes = function.attr["_input_shapes"].list.shape
+            if len(shapes) > index:
+                shapes[index].unknown_rank = True
+                del shapes[index].dim[:]
+        if index in function.arg_attr:
+            arg_attrs = function.arg_attr[index].attr
+            if "_output_shapes" in arg_attrs and len(arg_attrs["_output_shapes"].list.shape):
+                first_shape = arg_attrs["_output_shapes"].list.shape[0]
+                first_shape.unknown_rank = True
+                del first_shape.dim[:]
+        self._spread(body, body.arg_consumers.get(index, ()), var, dtype, shape)
+        return str(function.signature.name)
+
+    def functions(self) -> dict[str, Any]:
+        """Every function a caller may now name: the source's and the converted copies."""
+        out = dict(self.library)
+        for new, body in self.copies.values():
+            out[new] = body.function
+        return out
+
     def _gather(self, name: str, var: str) -> None:
-        orig = self._original(name)
+        orig = self.main.original(name)
         if orig.attr["batch_dims"].i != 0:
             self.problems.append(
                 f"{name} (ResourceGather) has batch_dims {orig.attr['batch_dims'].i}; freezing "
@@ -517,7 +706,7 @@ class _Converter:
         if axis is None:
             axis = self.graph_def.node.add()
             self.nodes[axis_name] = axis
-            self.original_ops[axis_name] = "Const"
+            self.main.ops[axis_name] = "Const"
         axis.name = axis_name
         axis.op = "Const"
         tindices = orig.attr["Tindices"]
@@ -535,13 +724,13 @@ class _Converter:
             node.attr["_class"].CopyFrom(orig.attr["_class"])
 
 
-def _called_functions(graph_def: Any, nodes: Iterable[Any]) -> list[str]:
-    """Library functions the nodes call (as an op or through a func attr), transitively,
+def _called_functions(
+    library: dict[str, Any], gradients: dict[str, str], nodes: Iterable[Any]
+) -> list[str]:
+    """Functions of ``library`` the nodes call (as an op or through a func attr), transitively,
     plus the gradient functions registered for them."""
-    if not graph_def.library.function:
+    if not library:
         return []
-    library = {f.signature.name: f for f in graph_def.library.function}
-    gradients = {g.function_name: g.gradient_func for g in graph_def.library.gradient}
     kept: set[str] = set()
     todo: list[str] = []
 
@@ -621,7 +810,7 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
     try:
         if var_nodes and loaded.prefix is not None:
             reader = CheckpointReader(loaded.prefix)
-        sources = _variable_sources(index, var_nodes)
+        sources = _variable_sources(index, var_nodes, loaded.keys)
         frozen, var_problems = _check_variables(
             sources, reader, reader.prefix if reader else "(none)"
         )
@@ -634,16 +823,23 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
         for v in frozen
     ]
 
-    converter = _Converter(out, kept_nodes)
+    library = {f.signature.name: f for f in src_graph.library.function}
+    converter = _Converter(out, kept_nodes, library)
     for var in frozen:
-        converter.freeze(var.node, dtypes.from_name(var.dtype).enum)
+        converter.freeze(var.node, dtypes.from_name(var.dtype).enum, var.shape)
     problems.extend(converter.problems)
 
-    functions = _called_functions(src_graph, out.node)
+    available = converter.functions()
+    gradients = {g.function_name: g.gradient_func for g in src_graph.library.gradient}
+    functions = _called_functions(available, gradients, out.node)
     wanted = set(functions)
-    for fdef in src_graph.library.function:
-        if fdef.signature.name in wanted:
+    copies = {src: new for src, (new, _) in converter.copies.items()}
+    for fdef in src_graph.library.function:  # source order, each copy after its original
+        name = fdef.signature.name
+        if name in wanted:
             out.library.function.add().CopyFrom(fdef)
+        if name in copies and copies[name] in wanted:
+            out.library.function.add().CopyFrom(available[copies[name]])
     for grad in src_graph.library.gradient:
         if grad.function_name in wanted:
             out.library.gradient.add().CopyFrom(grad)
@@ -682,7 +878,7 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
         unresolved=unresolved,
         problems=problems,
         functions_kept=functions,
-        functions_dropped=len(src_graph.library.function) - len(functions),
+        functions_dropped=len(library) - len(wanted & set(library)),
         checkpoint=loaded.prefix,
         graph_def=out,
     )

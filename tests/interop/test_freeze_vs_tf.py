@@ -399,3 +399,75 @@ def test_const_encoding_is_tensorflows(dtype: str, shape: tuple[int, ...]) -> No
     assert ours.SerializeToString(deterministic=True) == theirs.SerializeToString(
         deterministic=True
     )
+
+
+def test_tf2_saved_model_through_function_calls(tmp_path: Path) -> None:
+    """A TF2 SavedModel: the variables reach the signature's function as resource arguments of
+    StatefulPartitionedCall (nested calls inside); the frozen copies of those functions read
+    constants. Translated from convert_to_constants_test.py (testConvertVariablesToConstsWith
+    FunctionCalls / the session-graph path over a loaded SavedModel)."""
+    import re
+
+    from google.protobuf import text_format
+
+    class Scale(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = tf.Variable(np.arange(12, dtype=np.float32).reshape(4, 3) / 7, name="w")
+            self.b = tf.Variable(np.array([0.5, -1.0, 2.0], np.float32), name="b")
+            self.table = tf.Variable(np.linspace(-1, 1, 10, dtype=np.float32), name="table")
+
+        @tf.function
+        def inner(self, x: Any) -> Any:
+            return tf.tanh(tf.matmul(x, self.w) + self.b)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
+        def __call__(self, x: Any) -> Any:
+            return self.inner(x) * tf.reduce_mean(self.table)
+
+    module = Scale()
+    export_dir = tmp_path / "tf2"
+    tf.saved_model.save(module, str(export_dir), signatures={"serving_default": module.__call__})
+    feed = np.random.default_rng(8).normal(size=(5, 4)).astype(np.float32)
+    loaded = tf.saved_model.load(str(export_dir))
+    expected = next(iter(loaded.signatures["serving_default"](tf.constant(feed)).values())).numpy()
+
+    out = tmp_path / "frozen.pb"
+    assert cli_main(["freeze", str(export_dir), "--out", str(out), "--keep-devices"]) == 0
+    frozen = tf1.GraphDef.FromString(out.read_bytes())
+    sig_in = next(n.name for n in frozen.node if n.op == "Placeholder")
+    call = next(n.name for n in frozen.node if n.op == "StatefulPartitionedCall")
+    got = _run_frozen(out, Case(export_dir, [call], {f"{sig_in}:0": feed}))[0]
+    assert same(expected, got)
+    assert not [n.name for n in frozen.node if n.op in VARIABLE_LIKE]
+    assert any("_frozen_" in f.signature.name for f in frozen.library.function)
+    for fdef in frozen.library.function:
+        assert not [n.name for n in fdef.node_def if n.op in VARIABLE_LIKE], fdef.signature.name
+
+    # TF's own session-graph conversion of the same SavedModel: same nodes, same functions
+    # (TF numbers its renamed copies with a process counter: compared modulo that number)
+    graph = tf.Graph()
+    with graph.as_default(), tf1.Session(graph=graph) as sess:
+        tf1.saved_model.loader.load(sess, ["serve"], str(export_dir))
+        from tensorflow.core.protobuf import saved_model_pb2
+
+        stored = saved_model_pb2.SavedModel.FromString((export_dir / "saved_model.pb").read_bytes())
+        # the graph as stored (the loader's copy has default attrs filled in)
+        reference = tf1.graph_util.convert_variables_to_constants(
+            sess, stored.meta_graphs[0].graph_def, [call]
+        )
+
+    def norm(msg: Any) -> str:
+        return re.sub(r"_frozen_\d+", "_frozen_N", text_format.MessageToString(msg))
+
+    assert [n.name for n in frozen.node] == [n.name for n in reference.node]
+    theirs = {n.name: norm(n) for n in reference.node}
+    for node in frozen.node:
+        assert norm(node) == theirs[node.name], node.name
+    their_funcs = {
+        re.sub(r"_frozen_\d+", "_frozen_N", f.signature.name): norm(f)
+        for f in reference.library.function
+    }
+    for fdef in frozen.library.function:
+        name = re.sub(r"_frozen_\d+", "_frozen_N", fdef.signature.name)
+        assert norm(fdef) == their_funcs[name], name

@@ -127,7 +127,7 @@ def test_refusals_name_the_problem_and_write_nothing(tmp_path: Path) -> None:
         apply_freeze(plan)
     # the training op writes variables: a frozen graph cannot run it
     plan = plan_freeze(FreezeRequest(str(TRAIN), ("train_op",), str(out)))
-    assert any("writes or checks variable" in p for p in plan.problems)
+    assert any("writes, checks or gathers from variable" in p for p in plan.problems)
     with pytest.raises(ConflictError):
         apply_freeze(plan)
     assert not list(tmp_path.iterdir())
@@ -184,3 +184,23 @@ def test_make_tensor_proto_layout_follows_tensorflow(dtype: str, values: list, f
     ]
     back = to_numpy(proto)
     assert back.shape == arr.shape and list(back.ravel()) == list(arr.ravel())
+
+
+def test_tf2_saved_model_variables_are_followed_into_functions(tmp_path: Path) -> None:
+    """Keys come from the object graph; the signature's functions are copied and renamed."""
+    source = DATA / "tf2" / "saved_model"
+    plan = plan_freeze(FreezeRequest(str(source), out=str(tmp_path / "f.pb")))
+    assert plan.ok, plan.problems
+    assert {v.node: v.key for v in plan.variables} == {
+        "scale": "scale/.ATTRIBUTES/VARIABLE_VALUE",
+        "offset": "offset/.ATTRIBUTES/VARIABLE_VALUE",
+    }
+    apply_freeze(plan)
+    graph = read_graph_def(tmp_path / "f.pb")
+    call = next(n for n in graph.node if n.op == "StatefulPartitionedCall")
+    assert "_frozen_" in call.attr["f"].func.name
+    assert list(call.attr["Tin"].list.type) == [dtypes.from_name("float32").enum] * 3
+    names = {f.signature.name for f in graph.library.function}
+    assert call.attr["f"].func.name in names
+    for fdef in graph.library.function:
+        assert not [n for n in fdef.node_def if n.op in ("ReadVariableOp", "VarHandleOp")]

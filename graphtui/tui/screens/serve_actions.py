@@ -132,6 +132,7 @@ class FreezeScreen(ActionScreen):
             keep_devices=values.keep_devices,
             graph=graph.meta_graph,
             checkpoint=self.ws.active_prefix,
+            checkpoint_keys=self.ws.object_links() if self.ws.saved_model else None,
         )
 
     def _signature_outputs(self) -> list[str]:

@@ -68,14 +68,22 @@ class CheckpointReader:
     def get_variable_to_dtype_map(self) -> dict[str, dtypes.DType]:
         return {info.name: info.dtype for info in self.tensors()}
 
-    def has_tensor(self, name: str) -> bool:
+    def has_tensor(self, name: str | bytes) -> bool:
+        name = _as_name(name)
         if self._v2 is not None:
             return name in self._v2
         assert self._v1 is not None
         return name in self._v1.tensors
 
-    def get_tensor(self, name: str) -> np.ndarray:
-        """The value of ``name``; raw bytes equal TensorFlow's ``get_tensor`` output."""
+    def get_tensor(self, name: str | bytes) -> Any:
+        """The value of ``name`` as TensorFlow's ``get_tensor`` returns it: an array, or for a
+        scalar a numpy scalar (``bytes`` for a string). :meth:`read` always gives an array."""
+        value = self.read(name)
+        return value[()] if value.ndim == 0 else value
+
+    def read(self, name: str | bytes) -> np.ndarray:
+        """The value of ``name`` as an array (0-d for a scalar); raw bytes equal TensorFlow's."""
+        name = _as_name(name)
         if not self.has_tensor(name):
             raise NotFoundError(f"{self.prefix}: tensor {name!r} not found in checkpoint")
         if self._v2 is not None:
@@ -141,6 +149,11 @@ class CheckpointReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _as_name(name: str | bytes) -> str:
+    """TensorFlow takes tensor names as ``str`` or ``bytes`` (UTF-8)."""
+    return name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
 
 
 def _is_partial(slices: tuple[Any, ...]) -> bool:

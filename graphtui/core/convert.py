@@ -187,7 +187,7 @@ class _CheckpointSource(_Source):
         ]
 
     def array(self, name: str) -> Any:
-        return self.reader.get_tensor(name)
+        return self.reader.read(name)
 
     def raw(self, name: str) -> Any:
         bundle = self.reader.bundle

@@ -924,7 +924,7 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
             else:
                 value = cache.get(var.key)
                 if value is None:
-                    value = np.asarray(reader.get_tensor(var.key))
+                    value = reader.read(var.key)
                     if last_use[var.key] > i:
                         cache[var.key] = value
                 if var.extents is not None:

@@ -336,7 +336,7 @@ class ObjectGraph:
                 )
             item = attr
         key = item.checkpoint_key if isinstance(item, ObjectAttribute) else item
-        return self.reader.get_tensor(key)
+        return self.reader.read(key)
 
     def walk(self) -> Iterator[TreeRow]:
         """Depth-first rows for display: children in stored order, then (for an optimizer) its
@@ -407,7 +407,7 @@ def load_object_graph(reader: CheckpointReader) -> ObjectGraph:
             f"{reader.prefix}: not an object-based checkpoint (no {OBJECT_GRAPH_KEY}; "
             "written by a name-based tf.compat.v1 Saver?)"
         )
-    value = reader.get_tensor(OBJECT_GRAPH_KEY)
+    value = reader.read(OBJECT_GRAPH_KEY)
     if value.dtype != object or value.shape != ():
         raise FormatError(
             reader.prefix, f"{OBJECT_GRAPH_KEY} is not a scalar string tensor ({value.shape})"

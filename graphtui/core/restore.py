@@ -322,7 +322,7 @@ def plan_restore(
                     )
                     continue
             if assignment.key not in cache:
-                cache[assignment.key] = np.asarray(reader.get_tensor(assignment.key)).reshape(want)
+                cache[assignment.key] = reader.read(assignment.key).reshape(want)
             value = cache[assignment.key]
             if assignment.extents is not None:
                 value = value[tuple(slice(s, s + n) for s, n in assignment.extents)]

@@ -106,7 +106,7 @@ class TensorValue:
 
     def _load_whole(self) -> np.ndarray:
         if self._whole is None:
-            self._whole = np.asarray(self._reader.get_tensor(self.name))
+            self._whole = self._reader.read(self.name)
         return self._whole
 
     def verify(self) -> None:

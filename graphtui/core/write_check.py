@@ -76,7 +76,7 @@ def check_checkpoint(reader: CheckpointReader, expected: Mapping[str, Expected])
                 f"{want.dtype}{list(want.shape)}"
             )
             continue
-        if want.value is not None and not values_equal(reader.get_tensor(key), want.value()):
+        if want.value is not None and not values_equal(reader.read(key), want.value()):
             problems.append(f"tensor {key!r} reads back with other values than were meant")
     return problems
 

@@ -73,7 +73,9 @@ def test_fixture_reads_like_tensorflow(prefix: Path) -> None:
             except Exception:  # noqa: BLE001 - V1 slices / float16: TF's CheckpointReader refuses
                 assert ours.format == "V1"
                 expected = _restore_v2(str(prefix), name, dtype_name)
-            value = ours.get_tensor(name)
+            else:  # the same type too: a numpy scalar, or bytes, for a scalar
+                assert type(ours.get_tensor(name)) is type(expected)
+            value = ours.read(name)
             _same_bytes(value, expected)
             if dtype_name != "string":
                 assert value.dtype == np.asarray(expected).dtype
@@ -85,7 +87,7 @@ def test_v1_through_restore_v2_every_tensor() -> None:
     prefix = DATA / "v1" / "model.ckpt-2"
     with load_checkpoint(prefix) as ours:
         for name, dt in ours.get_variable_to_dtype_map().items():
-            _same_bytes(ours.get_tensor(name), _restore_v2(str(prefix), name, dt.name))
+            _same_bytes(ours.read(name), _restore_v2(str(prefix), name, dt.name))
 
 
 # -- graphtui writes, TensorFlow reads ------------------------------------------------------------
@@ -198,7 +200,7 @@ def test_bundle_writer_every_dtype_loads_in_tensorflow(tmp_path: Path) -> None:
     with load_checkpoint(prefix) as ours:
         assert ours.verify() == []
         for name, value in expected.items():
-            _same_bytes(ours.get_tensor(name), value)
+            _same_bytes(ours.read(name), value)
 
 
 def test_bundle_writer_many_entries_multi_block_index(tmp_path: Path) -> None:

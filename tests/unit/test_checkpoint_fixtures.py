@@ -137,7 +137,7 @@ def test_tensor_value(root: Path, prefix: str, name: str, tensor: dict[str, Any]
     if "sha256" not in tensor:
         _tensor_tf_cannot_read(reader, name, tensor)
         return
-    value = reader.get_tensor(name)
+    value = reader.read(name)  # an array also for scalars (get_tensor: as TF)
     assert list(value.shape) == tensor["shape"]
     assert _numpy_dtype_ok(value, tensor["dtype"])
     assert hashing.tensor_sha256(value) == tensor["sha256"]

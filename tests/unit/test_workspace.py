@@ -221,7 +221,7 @@ def test_partitioned_windows_match_whole_tensor() -> None:
     for name in ("embeddings/table", "embeddings/wide", "embeddings/columns", "embeddings/ids"):
         value = ws.tensor(name)
         assert value.mapped
-        full = reader.get_tensor(name)
+        full = reader.read(name)
         np.testing.assert_array_equal(value.read(tuple((0, d) for d in value.shape)), full)
         if full.ndim == 2:
             np.testing.assert_array_equal(value.read(((1, 4), (1, 2))), full[1:4, 1:2])
@@ -245,7 +245,7 @@ def test_dtypes_read_through_values() -> None:
     assert reader is not None
     for name in reader.names():
         value = ws.tensor(name)
-        full = reader.get_tensor(name)
+        full = reader.read(name)
         got = value.read(tuple((0, d) for d in value.shape))
         if full.dtype == object:
             assert got.tolist() == full.tolist()

@@ -2,6 +2,7 @@
 
 * ``many``: a V2 checkpoint of ~2,000 float32 variables of mixed sizes (~2 GiB in all);
 * ``single``: a V2 checkpoint holding one ~1 GiB float32 tensor;
+* ``history``: a training directory of 10,000 small checkpoints listed by its state file;
 * ``graph_<n>``: ``.meta`` files of ``n`` nodes (nested scopes, Const / VariableV2 / Assign /
   Identity / MatMul per variable, a saver, variable collections).
 
@@ -73,6 +74,27 @@ def build_single(prefix: str, total_bytes: int) -> None:
     for row in range(0, side, 1024):  # fill in slabs: one big array, no temporary copy
         value[row : row + 1024] = rng.random((min(1024, side - row), side), dtype=np.float32)
     write_checkpoint(prefix, iter([("embedding/weights", value)]))
+
+
+def build_history(directory: str, count: int) -> None:
+    """A training directory of ``count`` small V2 checkpoints (``model.ckpt-<step>``, each with
+    its index, one data shard and a ``.meta``) and a state file listing them all with their
+    timestamps, as a long run with ``max_to_keep=None`` leaves it."""
+    import shutil
+
+    from graphtui.formats.atomic import atomic_write
+    from graphtui.formats.state_file import format_state, make_state
+
+    first = os.path.join(directory, "model.ckpt-0")
+    write_checkpoint(first, iter([("w", np.arange(4, dtype=np.float32))]))
+    with open(first + ".meta", "wb") as fh:
+        fh.write(b"")
+    names = [f"model.ckpt-{step}" for step in range(count)]
+    for name in names[1:]:
+        for suffix in (".index", ".data-00000-of-00001", ".meta"):
+            shutil.copyfile(first + suffix, os.path.join(directory, name + suffix))
+    state = make_state(names[-1], names, [1.7e9 + i for i in range(count)])
+    atomic_write(os.path.join(directory, "checkpoint"), format_state(state).encode())
 
 
 # -- meta graphs ---------------------------------------------------------------------------------

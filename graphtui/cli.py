@@ -233,7 +233,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
 
     with load_checkpoint(args.path) as reader:
         info = reader.tensor_info(args.name)
-        value = reader.get_tensor(args.name)
+        value = reader.read(args.name)
         if args.npy:
             from graphtui.formats.atomic import atomic_write
 
@@ -311,7 +311,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "*" if r.latest else "",
                 "-" if r.step is None else str(r.step),
                 r.name,
-                _fmt_time(r.timestamp),
+                f"invalid ({r.bad_timestamp})" if r.bad_timestamp else _fmt_time(r.timestamp),
                 _human_bytes(r.size),
                 r.format,
                 status,

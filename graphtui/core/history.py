@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-import glob
+import math
 import os
 import re
 import time
@@ -17,6 +17,11 @@ from graphtui.formats.state_file import DEFAULT_NAME, read_state
 
 _STEP_RE = re.compile(r"-(\d+)$")
 _DATA_RE = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
+_V1_SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})$")  # one file of a sharded V1 checkpoint
+_V1_PATTERN_RE = re.compile(r"-\?{5}-of-(\d{5})$")  # the name Saver.save gives the set
+_V1_SHARDS_RE = re.compile(r"-(\?{5}|\d{5})-of-\d{5}$")
+_MIN_TIME = -62135596800.0  # 0001-01-01 UTC
+_MAX_TIME = 253402214400.0  # 9999-12-31 UTC
 
 
 @dataclass
@@ -34,6 +39,7 @@ class CheckpointRecord:
     complete: bool = False  # index + every data shard present and non-empty
     problem: str = ""  # why it is incomplete or missing
     outside: bool = False  # the state file points outside the directory
+    bad_timestamp: str = ""  # the state file's timestamp when it is no time (nan, 1e18)
 
     @property
     def size(self) -> int:
@@ -57,6 +63,7 @@ class CheckpointRecord:
             "files": [{"path": p, "bytes": s} for p, s in self.files],
             "bytes": self.size,
             "timestamp": self.timestamp,
+            "invalid_timestamp": self.bad_timestamp or None,
             "in_state": self.in_state,
             "latest": self.latest,
             "complete": self.complete,
@@ -89,8 +96,112 @@ class History:
 
 
 def step_of(prefix: str) -> int | None:
-    match = _STEP_RE.search(os.path.basename(prefix))
+    """The global step in a checkpoint's name (``model.ckpt-150``, ``model.ckpt-5-?????-of-00002``)."""
+    match = _STEP_RE.search(_V1_SHARDS_RE.sub("", os.path.basename(prefix)))
     return int(match.group(1)) if match else None
+
+
+def valid_timestamp(value: float) -> bool:
+    """A time a date can show: finite and within the years 1..9999 (a state file may hold nan)."""
+    return math.isfinite(value) and _MIN_TIME < value < _MAX_TIME
+
+
+@dataclass(frozen=True)
+class _File:
+    size: int
+    mtime: float | None
+
+
+class _Listing:
+    """One listing of a directory (``scandir``, or one request for a URL directory), indexed
+    for the lookups a history needs: every regular file, V2 data shards and V1 shards by their
+    prefix's name. A history costs one listing per directory, not a glob per checkpoint."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.url = is_url(directory)
+        self.unlistable = self.url and directory.startswith(("http://", "https://"))
+        self._absent: set[str] = set()
+        self.files: dict[str, _File] = {}
+        self.data: dict[str, list[tuple[int, int, str]]] = {}  # base -> (shard, total, name)
+        self.v1_shards: dict[str, list[tuple[int, int, str]]] = {}
+        try:
+            entries = storage.listdir(directory)  # regular files only; gone ones left out
+        except OSError:
+            entries = []
+        for entry in entries:
+            name = storage.basename(entry.path)
+            self.files[name] = _File(entry.size, entry.mtime)
+            m = _DATA_RE.search(name)
+            if m:
+                self.data.setdefault(name[: m.start()], []).append(
+                    (int(m.group(1)), int(m.group(2)), name)
+                )
+                continue
+            m = _V1_SHARD_RE.search(name)
+            if m:
+                self.v1_shards.setdefault(name[: m.start()], []).append(
+                    (int(m.group(1)), int(m.group(2)), name)
+                )
+
+    def file(self, name: str) -> _File | None:
+        """The file ``name`` of this directory, None when there is none. A web server's
+        directory cannot be listed: there each name is asked for (and remembered)."""
+        found = self.files.get(name)
+        if found is None and self.unlistable and name not in self._absent:
+            path = self.path(name)
+            if storage.isfile(path):
+                found = self.files[name] = _File(storage.getsize(path), None)
+            else:
+                self._absent.add(name)
+        return found
+
+    def whole_table(self, name: str) -> bool:
+        """The file ends with a table footer; objects in a bucket appear whole (not read)."""
+        return self.url or _has_table_footer(self.path(name), self.files[name].size)
+
+    def path(self, name: str) -> str:
+        return storage.join(self.directory, name)
+
+    def v1_names(self, base: str) -> list[str]:
+        """The files of the V1 checkpoint ``base`` names, as :func:`v1_files` finds them."""
+        if self.file(base) is not None:
+            return [base]
+        pattern = _V1_PATTERN_RE.search(base)
+        if pattern:
+            total = int(pattern.group(1))
+            return sorted(
+                n for _, t, n in self.v1_shards.get(base[: pattern.start()], ()) if t == total
+            )
+        if any(c in base for c in "*?["):
+            return sorted(fnmatch.filter(self.files, base))
+        return sorted(n for _, _, n in self.v1_shards.get(base, ()))
+
+    def disk_prefixes(self) -> set[str]:
+        """Checkpoints in this directory: every ``X.index``, every V1 shard set (named as
+        ``Saver.save`` names it, ``X-?????-of-0000N``) and every single V1 table file."""
+        found = {n[: -len(".index")] for n in self.files if n.endswith(".index")}
+        for base, shards in self.v1_shards.items():
+            for total in {t for _, t, _ in shards}:
+                found.add(f"{base}-?????-of-{total:05d}")
+        for name in self.files:
+            if not _maybe_v1_file(name, found):
+                continue
+            # a bucket's object is not read for its footer: there, a .meta beside it decides
+            if (name + ".meta" in self.files) if self.url else self.whole_table(name):
+                found.add(name)
+        return {self.path(n) for n in found}
+
+
+_NOT_V1 = re.compile(
+    r"(^checkpoint$|^\.|^events\.out\.tfevents|\.(index|meta|json|txt|pb|pbtxt|tmp|py|md|csv|"
+    r"npy|npz|h5|hdf5|keras|log|png|jpg|svg|gz|zip|tar)$|\.data-\d{5}-of-\d{5}$)"
+)
+
+
+def _maybe_v1_file(name: str, found: set[str]) -> bool:
+    """A name a single-file V1 checkpoint could have (its footer is checked next)."""
+    return name not in found and not _NOT_V1.search(name) and not _V1_SHARD_RE.search(name)
 
 
 def _size(path: str) -> int | None:
@@ -116,136 +227,72 @@ def _has_table_footer(path: str, size: int) -> bool:
         return False
 
 
-class _Files:
-    """Sizes and times of a directory's files: asked of the disk one by one, or for a URL
-    directory read from one listing (objects appear whole: no footer check is needed)."""
-
-    def __init__(self, listing: list[storage.Entry] | None = None) -> None:
-        self.listing = None if listing is None else {e.path: e for e in listing}
-
-    def _listed(self, path: str) -> bool:
-        return self.listing is not None and is_url(path)
-
-    def size(self, path: str) -> int | None:
-        """The size of a regular file ``path``, None when it is not one (or gone)."""
-        if self._listed(path):
-            assert self.listing is not None
-            entry = self.listing.get(path)
-            return entry.size if entry is not None else None
-        if is_url(path):  # a URL outside the listed directory, or on a web server
-            return storage.getsize(path) if storage.isfile(path) else None
-        return _size(path) if os.path.isfile(path) else None
-
-    def glob(self, prefix: str, pattern: str) -> list[str]:
-        """Files named ``prefix`` + ``pattern`` (a shell pattern)."""
-        if self._listed(prefix):
-            assert self.listing is not None
-            return sorted(p for p in self.listing if fnmatch.fnmatchcase(p, prefix + pattern))
-        if is_url(prefix):
-            return storage.glob(prefix + pattern)
-        return sorted(glob.glob(glob.escape(prefix) + pattern))
-
-    def mtime(self, path: str) -> float | None:
-        if self._listed(path):
-            assert self.listing is not None
-            entry = self.listing.get(path)
-            return entry.mtime if entry is not None else None
-        return _mtime(path)
-
-    def whole_table(self, path: str, size: int) -> bool:
-        return self._listed(path) or _has_table_footer(path, size)
-
-
-def _describe(rec: CheckpointRecord, disk: _Files | None = None) -> None:
-    disk = disk or _Files()
-    prefix = rec.prefix
+def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
+    base = storage.basename(rec.prefix)
     files: list[tuple[str, int]] = []
-    index = prefix + ".index"
-    index_size = disk.size(index)
-    if index_size is not None:
+    index = listing.file(base + ".index")
+    if index is not None:
         rec.format = "V2"
-        files.append((index, index_size))
-        data = disk.glob(prefix, ".data-[0-9]*-of-[0-9]*")
+        index_path = listing.path(base + ".index")
+        files.append((index_path, index.size))
         shards: set[int] = set()
         total = None
-        for path in data:
-            m = _DATA_RE.search(path)
-            size = disk.size(path)
-            if not m or size is None:  # gone, or a pipe
-                continue
-            shards.add(int(m.group(1)))
-            total = int(m.group(2))
-            files.append((path, size))
+        for shard, count, name in sorted(listing.data.get(base, ())):
+            shards.add(shard)
+            total = count
+            files.append((listing.path(name), listing.files[name].size))
         if total is None:
             rec.problem = "no data file"
         elif shards != set(range(total)):
             rec.problem = (
                 f"{total - len(shards & set(range(total)))} of {total} data shards missing"
             )
-        elif not disk.whole_table(index, index_size):
+        elif not listing.whole_table(base + ".index"):
             rec.problem = "index file truncated (still being written?)"
         else:
             rec.complete = True
     else:
-        from graphtui.formats.v1 import v1_files
+        from graphtui.formats.v1 import missing_shards
 
-        if disk.listing is not None and is_url(prefix):
-            single = [prefix] if disk.size(prefix) is not None else []
-            names = single or disk.glob(
-                prefix, "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
-            )
-        else:
-            names = v1_files(prefix)
-        v1 = [(p, disk.size(p)) for p in names]
-        files.extend((p, size) for p, size in v1 if size is not None)
+        names = listing.v1_names(base)
+        files.extend((listing.path(n), listing.files[n].size) for n in names)
         if files:
             rec.format = "V1"
-            rec.complete = all(disk.whole_table(p, size) for p, size in files)
-            if not rec.complete:
-                rec.problem = "file truncated"
+            gaps = missing_shards(names)
+            if gaps:
+                rec.problem = f"{len(gaps)} V1 shards missing"
+            else:
+                rec.complete = all(listing.whole_table(n) for n in names)
+                if not rec.complete:
+                    rec.problem = "file truncated"
         else:
             rec.format = "?"
             rec.problem = "files missing"
-    meta = prefix + ".meta"
-    meta_size = disk.size(meta)
-    if meta_size is not None:
-        files.append((meta, meta_size))
+    meta_base = _V1_PATTERN_RE.sub("", base) if rec.format == "V1" else base
+    meta = listing.file(meta_base + ".meta")
+    if meta is not None:
+        files.append((listing.path(meta_base + ".meta"), meta.size))
     rec.files = files
-    if rec.timestamp is None and files:
-        stamps = [t for t in (disk.mtime(p) for p, _ in files) if t is not None]
-        rec.timestamp = max(stamps) if stamps else None
-
-
-def _mtime(path: str) -> float | None:
-    try:
-        return os.path.getmtime(path)
-    except OSError:
-        return None
-
-
-def _disk_prefixes(directory: str, disk: _Files) -> set[str]:
-    if disk.listing is not None:
-        return {p[: -len(".index")] for p in disk.listing if p.endswith(".index")}
-    found = set()
-    for index in glob.glob(os.path.join(glob.escape(directory), "*.index")):
-        found.add(index[: -len(".index")])
-    return found
+    if rec.timestamp is None and not rec.bad_timestamp and files:
+        stamps = [listing.files[storage.basename(p)].mtime for p, _ in files]
+        known = [t for t in stamps if t is not None]
+        rec.timestamp = max(known) if known else None
 
 
 def scan_history(directory: str | os.PathLike[str], latest_filename: str | None = None) -> History:
     """Every checkpoint of ``directory``: the state file's entries (in its order, oldest first)
     then checkpoints found on disk that it does not list (by step, then name)."""
     directory = storage.abspath(os.fspath(directory))
-    disk = _Files()
-    if is_url(directory):  # one listing answers every question about the directory's files
-        disk = _Files(storage.listdir(directory))
-    if not (disk.listing or storage.isdir(directory)):
+    listings = {directory: _Listing(directory)}
+    if not (
+        listings[directory].files or listings[directory].unlistable or storage.isdir(directory)
+    ):
         raise FormatError(directory, "not a directory")
     state_path = storage.join(directory, latest_filename or DEFAULT_NAME)
     records: dict[str, CheckpointRecord] = {}
     state_error = ""
     last_preserved = None
-    has_state = disk.size(state_path) is not None
+    has_state = listings[directory].file(latest_filename or DEFAULT_NAME) is not None
     if has_state:
         try:
             state = read_state(state_path)
@@ -257,7 +304,7 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
             latest = state.model_checkpoint_path
             if latest and latest not in paths:
                 paths.append(latest)
-            if state.last_preserved_timestamp:
+            if state.last_preserved_timestamp and valid_timestamp(state.last_preserved_timestamp):
                 last_preserved = float(state.last_preserved_timestamp)
             for i, raw in enumerate(paths):
                 joined = raw if storage.isabs(raw) else storage.join(directory, raw)
@@ -270,18 +317,25 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
                     prefix, directory
                 )
                 if i < len(stamps) and len(stamps) == len(state.all_model_checkpoint_paths):
-                    rec.timestamp = float(stamps[i])
+                    if valid_timestamp(stamps[i]):
+                        rec.timestamp = float(stamps[i])
+                    else:
+                        rec.bad_timestamp = repr(float(stamps[i]))
                 if raw == latest:
                     rec.latest = True
                 records[prefix] = rec
-    for prefix in sorted(_disk_prefixes(directory, disk)):
+    for prefix in sorted(listings[directory].disk_prefixes()):
         prefix = storage.normpath(prefix)
-        if prefix not in records:
+        # a shard set the state file names by its plain prefix is the same checkpoint
+        if prefix not in records and _V1_PATTERN_RE.sub("", prefix) not in records:
             records[prefix] = CheckpointRecord(
                 prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
             )
     for rec in records.values():
-        _describe(rec, disk)
+        parent = storage.dirname(rec.prefix)
+        if parent not in listings:
+            listings[parent] = _Listing(parent)
+        _describe(rec, listings[parent])
     listed = [r for r in records.values() if r.in_state]
     extra = sorted(
         (r for r in records.values() if not r.in_state),
@@ -296,18 +350,17 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
     )
 
 
+def _sep(path: str) -> str:
+    return "/" if is_url(path) else os.sep
+
+
 def _inside(path: str, directory: str) -> bool:
-    if is_url(path) or is_url(directory):
-        return path.startswith(directory.rstrip("/") + "/")
-    try:
-        return os.path.commonpath([path, directory]) == directory
-    except ValueError:
-        return False
+    """``path`` lies in ``directory`` (both absolute and normalised)."""
+    sep = _sep(directory)
+    return path.startswith(directory.rstrip(sep) + sep)
 
 
 def _rel(prefix: str, directory: str) -> str:
     if not _inside(prefix, directory):
         return prefix
-    if is_url(prefix):
-        return prefix[len(directory.rstrip("/")) + 1 :]
-    return os.path.relpath(prefix, directory)
+    return prefix[len(directory.rstrip(_sep(directory))) + 1 :]

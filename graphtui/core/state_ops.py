@@ -127,4 +127,7 @@ def fix_paths(directory: str, *, fault: Fault | None = None, dry_run: bool = Fal
 
 
 def _exists(prefix: str) -> bool:
-    return os.path.isfile(prefix + ".index") or os.path.isfile(prefix)
+    """A V2 index, a V1 file, or the shards a V1 pattern (``PREFIX-?????-of-00002``) names."""
+    from graphtui.formats.v1 import v1_files
+
+    return os.path.isfile(prefix + ".index") or bool(v1_files(prefix))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from graphtui.errors import FormatError
@@ -11,12 +12,62 @@ DEFAULT_NAME = "checkpoint"
 MAX_STATE_FILE_BYTES = 16 << 20
 
 
+_LINE = re.compile(
+    r'[ \t]*(model_checkpoint_path|all_model_checkpoint_paths)[ \t]*:[ \t]*"([^"\\\n]*)"[ \t]*'
+    r"|[ \t]*(all_model_checkpoint_timestamps|last_preserved_timestamp)[ \t]*:[ \t]*"
+    r"(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|-?(?:nan|inf|infinity))[ \t]*",
+    re.IGNORECASE,
+)
+
+
+def _parse_plain(text: str) -> Any:
+    """The state file as TensorFlow writes it (one field a line, plain strings and numbers)
+    without the generic text-format parser, which takes seconds for 10,000 checkpoints; None
+    for anything else (escapes, comments, other fields), which the full parser then reads."""
+    from graphtui._proto import pb
+
+    scalars: dict[str, Any] = {}
+    paths: list[str] = []
+    stamps: list[float] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        m = _LINE.fullmatch(line)
+        if m is None:
+            return None
+        if m.group(1) is not None:
+            field, value = m.group(1), m.group(2)
+            if field != m.group(1).lower():
+                return None
+            if field == "all_model_checkpoint_paths":
+                paths.append(value)
+                continue
+        else:
+            field, number = m.group(3), m.group(4)
+            if field != field.lower():
+                return None
+            if field == "all_model_checkpoint_timestamps":
+                stamps.append(float(number))
+                continue
+            value = float(number)
+        if field in scalars:  # text format lets the last one win; leave that to the parser
+            return None
+        scalars[field] = value
+    state = pb.CheckpointState(**scalars)
+    state.all_model_checkpoint_paths.extend(paths)
+    state.all_model_checkpoint_timestamps.extend(stamps)
+    return state
+
+
 def parse_state(text: str, path: str) -> Any:
     """Parse a state file's text into a CheckpointState message (paths as written)."""
     from google.protobuf import text_format
 
     from graphtui._proto import POOL, pb
 
+    plain = _parse_plain(text)
+    if plain is not None:
+        return plain
     state = pb.CheckpointState()
     try:
         text_format.Parse(text, state, descriptor_pool=POOL)

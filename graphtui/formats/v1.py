@@ -7,6 +7,7 @@ several such files named ``PREFIX-00000-of-0000N``.
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 import re
@@ -27,15 +28,32 @@ from graphtui.formats.bundle import (
 from graphtui.formats.ordered_code import encode_slice_key
 from graphtui.formats.sstable import Table
 
-_SHARD_RE = re.compile(r"-\d{5}-of-(\d{5})$")
+_SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+SHARD_GLOB = "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
 
 
 def v1_files(path: str) -> list[str]:
-    """The files of a V1 checkpoint named ``path``: the file itself or its ``-?????-of-?????`` shards."""
+    """The files of a V1 checkpoint named ``path``, as TensorFlow finds them: the file itself;
+    else, when the name is a pattern (``Saver.save`` returns ``PREFIX-?????-of-00002`` for a
+    sharded V1 checkpoint and writes it in the state file), the regular files matching it; else
+    the ``PREFIX-NNNNN-of-NNNNN`` shards of a prefix."""
     if storage.isfile(path):
         return [path]
-    shards = storage.basename(path) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
-    return sorted(storage.glob_in(storage.dirname(path), shards))
+    head, tail = storage.dirname(path), storage.basename(path)
+    if _GLOB_CHARS.search(tail):
+        return sorted(p for p in storage.glob_in(head, tail) if storage.isfile(p))
+    return sorted(storage.glob_in(head, glob.escape(tail) + SHARD_GLOB))
+
+
+def missing_shards(files: list[str]) -> list[int]:
+    """Shard numbers absent from a set of ``-NNNNN-of-NNNNN`` files (none for a single file)."""
+    totals = {int(m.group(2)) for m in (_SHARD_RE.search(f) for f in files) if m}
+    if len(totals) != 1 or len(files) != sum(1 for f in files if _SHARD_RE.search(f)):
+        return []
+    (total,) = totals
+    have = {int(m.group(1)) for m in (_SHARD_RE.search(f) for f in files) if m}
+    return [i for i in range(total) if i not in have]
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,13 @@ class V1Reader:
             from graphtui.errors import MissingFileError
 
             raise MissingFileError(self.path, "no V1 checkpoint file (or shards) found")
+        gaps = missing_shards(self.files)
+        if gaps:
+            from graphtui.errors import MissingFileError
+
+            raise MissingFileError(
+                self.path, f"{len(gaps)} V1 checkpoint shards missing (shard {gaps[0]} first)"
+            )
         self.tables = [Table(f, verify_checksums=verify_checksums) for f in self.files]
         self.tensors: dict[str, V1Tensor] = {}
         slices: dict[str, list[tuple[Extents, int]]] = {}
@@ -111,7 +136,9 @@ class V1Reader:
         # Allocated only now: every element came from at least one stored byte.
         out = np.empty(t.shape, dtype=object if t.dtype.numpy is None else t.dtype.numpy)
         for extents, value in parts:
-            out[slice_index(t.shape, extents)] = value
+            # ``...`` for a scalar: ``out[()] = value`` would store a 0-d object array as the
+            # element of a string scalar (array(array(b'k1'))) instead of its bytes.
+            out[slice_index(t.shape, extents) or ...] = value
         return out
 
     def _read_slice(

@@ -106,7 +106,7 @@ class HistoryPane(Vertical):
                 marks(rec, active),
                 Text(human_bytes(rec.size) if rec.files else "", justify="right"),
                 age_text(rec.age(now())),
-                time_text(rec.timestamp),
+                f"invalid ({rec.bad_timestamp})" if rec.bad_timestamp else time_text(rec.timestamp),
                 rec.format,
                 key=rec.prefix,
             )

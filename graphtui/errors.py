@@ -22,8 +22,11 @@ def _printable(char: str) -> str:
     return char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
 
 
-class FormatError(GraphtuiError):
-    """Bytes that do not decode: truncated, corrupt or unsupported files (the ``formats`` layer)."""
+class FormatError(GraphtuiError, ValueError):
+    """Bytes that do not decode: truncated, corrupt or unsupported files (the ``formats`` layer).
+
+    A ``ValueError`` too, as TensorFlow raises for an invalid state file, so ``except
+    ValueError:`` code written for TF keeps working."""
 
     def __init__(
         self, path: str | os.PathLike[str] | None, message: str, *, offset: int | None = None
@@ -41,8 +44,10 @@ class ChecksumError(FormatError):
     """A stored crc32c does not match the bytes it covers."""
 
 
-class MissingFileError(FormatError):
-    """A file the format needs (a data shard, a checkpoint named by a state file) is absent."""
+class MissingFileError(FormatError, FileNotFoundError):
+    """A file the format needs (a data shard, a checkpoint named by a state file) is absent.
+
+    A ``FileNotFoundError`` too (TF raises ``NotFoundError``)."""
 
 
 class RemoteError(FormatError):
@@ -61,8 +66,14 @@ class CoreError(GraphtuiError):
     """A request the domain model cannot satisfy (the ``core`` layer): unknown names, conflicts."""
 
 
-class NotFoundError(CoreError):
-    """No checkpoint, tensor, node or variable by that name."""
+class NotFoundError(CoreError, FileNotFoundError):
+    """No checkpoint, tensor, node or variable by that name.
+
+    A ``FileNotFoundError`` too: TensorFlow raises its ``NotFoundError`` for these."""
+
+
+class NoCheckpointError(NotFoundError, ValueError):
+    """A directory without a checkpoint to open: TF's ``load_checkpoint`` raises ``ValueError``."""
 
 
 class ConflictError(CoreError):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphtui.errors import FormatError, NotFoundError
+from graphtui.errors import FormatError, MissingFileError, NotFoundError
 from graphtui.formats import dtypes, storage
 from graphtui.formats.bundle import BundleReader
+from graphtui.formats.byte_source import is_url
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
 
 if TYPE_CHECKING:  # numpy and the V1 reader are imported when needed, not to list a V2 index
@@ -44,6 +46,23 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> tuple[str, str]:
     from graphtui.core.locate import locate
 
     return locate(path).checkpoint()
+
+
+def why_no_latest(directory: str) -> str:
+    """Why ``latest_checkpoint`` found nothing in ``directory``, in TensorFlow's terms."""
+    path = state_file_path(directory)
+    if not os.path.isfile(path):
+        return "couldn't find 'checkpoint' file or checkpoints in directory"
+    try:
+        state = read_state(path)
+    except FormatError as exc:
+        return f"the 'checkpoint' state file cannot be used ({exc.detail})"
+    if not state.model_checkpoint_path:
+        return "the 'checkpoint' state file names no model_checkpoint_path"
+    return (
+        f"the 'checkpoint' state file's latest checkpoint {state.model_checkpoint_path!r} "
+        "is missing (see 'graphtui history' for the others)"
+    )
 
 
 class CheckpointReader:
@@ -90,6 +109,42 @@ class CheckpointReader:
             return self._v2.read(name)
         assert self._v1 is not None
         return self._v1.read(name)
+
+    def debug_string(self) -> bytes:
+        """TensorFlow's ``debug_string()``: a ``NAME (DT_TYPE) [d0,d1]`` line per tensor.
+
+        V2 lists index entries in key order as TF's BundleReader does: a partitioned tensor
+        appears as its slices, each under its binary slice key. V1 adds ``, N slices`` to a
+        tensor saved in several slices (TF prints V1 tensors in hash order; these are sorted).
+        """
+        from graphtui._proto import pb
+        from graphtui.formats.bundle import slice_shape
+        from graphtui.formats.ordered_code import encode_slice_key
+
+        def line(key: bytes, enum: int, shape: tuple[int, ...], extra: str = "") -> bytes:
+            dims = "[" + ",".join(str(d) for d in shape) + "]"
+            return key + f" ({pb.DataType.Name(enum)}) {dims}{extra}\n".encode()
+
+        lines: list[tuple[bytes, bytes]] = []
+        if self._v2 is not None:
+            for name in self.names():
+                entry = self._v2.entry(name)
+                if not entry.is_sliced:
+                    key = name.encode("utf-8", "surrogateescape")
+                    lines.append((key, line(key, entry.dtype.enum, entry.shape)))
+                    continue
+                for extents in entry.slices:
+                    key = encode_slice_key(name, extents)
+                    part = slice_shape(entry.shape, extents)
+                    lines.append((key, line(key, entry.dtype.enum, part)))
+        else:
+            assert self._v1 is not None
+            for name in self.names():
+                t = self._v1.tensors[name]
+                key = name.encode("utf-8", "surrogateescape")
+                extra = f", {len(t.slices)} slices" if len(t.slices) > 1 else ""
+                lines.append((key, line(key, t.dtype.enum, t.shape, extra)))
+        return b"".join(text for _, text in sorted(lines))
 
     # -- more than TensorFlow offers -----------------------------------------------------------
 
@@ -165,6 +220,15 @@ def load_checkpoint(ckpt_dir_or_file: str | os.PathLike[str]) -> CheckpointReade
     return CheckpointReader(ckpt_dir_or_file)
 
 
+def load_variable(ckpt_dir_or_file: str | os.PathLike[str], name: str) -> Any:
+    """Like ``tf.train.load_variable``: one tensor's value (a ``:0`` suffix is dropped, as TF
+    does), an array or, for a scalar, a numpy scalar or ``bytes``."""
+    if name.endswith(":0"):
+        name = name[:-2]
+    with load_checkpoint(ckpt_dir_or_file) as reader:
+        return reader.get_tensor(name)
+
+
 def list_variables(ckpt_dir_or_file: str | os.PathLike[str]) -> list[tuple[str, list[int]]]:
     """Like ``tf.train.list_variables``: sorted ``(name, shape)`` pairs."""
     with load_checkpoint(ckpt_dir_or_file) as reader:
@@ -182,12 +246,21 @@ def get_checkpoint_state(
     checkpoint_dir: str | os.PathLike[str], latest_filename: str | None = None
 ) -> Any:
     """Like ``tf.train.get_checkpoint_state``: the CheckpointState with relative paths joined to
-    the directory, or None when there is no state file. A malformed file raises FormatError."""
+    the directory, or None when there is no state file or, as TensorFlow (which logs a warning),
+    when it cannot be read or parsed. A state file without ``model_checkpoint_path`` raises
+    FormatError (a ``ValueError``, as TF's)."""
     checkpoint_dir = os.fspath(checkpoint_dir)
     path = state_file_path(checkpoint_dir, latest_filename)
     if not storage.isfile(path):
         return None
-    state = read_state(path)
+    try:
+        state = read_state(path)
+    except FormatError:
+        return None
+    return _joined_state(state, checkpoint_dir, path)
+
+
+def _joined_state(state: Any, checkpoint_dir: str, path: str) -> Any:
     if not state.model_checkpoint_path:
         raise FormatError(path, "invalid checkpoint state: no model_checkpoint_path")
     if not storage.isabs(state.model_checkpoint_path):
@@ -198,16 +271,89 @@ def get_checkpoint_state(
     return state
 
 
-def checkpoint_exists(prefix: str) -> bool:
+def checkpoint_exists(prefix: str | os.PathLike[str]) -> bool:
     """TensorFlow's test: files match ``PREFIX.index`` (V2) or ``PREFIX`` (V1), as glob patterns."""
+    prefix = os.fspath(prefix)
     return bool(storage.glob(prefix + ".index") or storage.glob(prefix))
+
+
+def get_checkpoint_mtimes(checkpoint_prefixes: list[str]) -> list[float]:
+    """Like ``tf.compat.v1.train.get_checkpoint_mtimes``: the modification time of each
+    checkpoint's ``.index`` (V2) or first matching file (V1); checkpoints not found are left
+    out, as TF does."""
+    mtimes = []
+    for prefix in checkpoint_prefixes:
+        for pattern in (os.fspath(prefix) + ".index", os.fspath(prefix)):
+            found = sorted(storage.glob(pattern))
+            if found:
+                # whole seconds: TF's local file system reports st_mtime, not st_mtime_ns
+                mtimes.append(float(int(_mtime_of(found[0]))))
+                break
+    return mtimes
+
+
+def _mtime_of(path: str) -> float:
+    if not is_url(path):
+        return os.stat(path).st_mtime
+    for entry in storage.listdir(storage.dirname(path)):
+        if entry.path == path and entry.mtime is not None:
+            return entry.mtime
+    raise MissingFileError(path, "no modification time for this object")
 
 
 def latest_checkpoint(
     checkpoint_dir: str | os.PathLike[str], latest_filename: str | None = None
 ) -> str | None:
-    """Like ``tf.train.latest_checkpoint``: the latest prefix if its files exist, else None."""
+    """Like ``tf.train.latest_checkpoint``: the latest prefix if its files exist, else None
+    (also when the state file names a checkpoint that is gone: no other one is picked)."""
     state = get_checkpoint_state(checkpoint_dir, latest_filename)
     if state is not None and checkpoint_exists(state.model_checkpoint_path):
         return str(state.model_checkpoint_path)
     return None
+
+
+def wait_for_new_checkpoint(
+    checkpoint_dir: str | os.PathLike[str],
+    last_checkpoint: str | None = None,
+    seconds_to_sleep: float = 1,
+    timeout: float | None = None,
+) -> str | None:
+    """Like ``tf.train.wait_for_new_checkpoint``: poll ``latest_checkpoint`` every
+    ``seconds_to_sleep`` until it differs from ``last_checkpoint``; None after ``timeout``."""
+    import time
+
+    stop_time = time.time() + timeout if timeout is not None else None
+    while True:
+        path = latest_checkpoint(checkpoint_dir)
+        if path is not None and path != last_checkpoint:
+            return path
+        if stop_time is not None and time.time() + seconds_to_sleep > stop_time:
+            return None
+        time.sleep(seconds_to_sleep)
+
+
+def checkpoints_iterator(
+    checkpoint_dir: str | os.PathLike[str],
+    min_interval_secs: float = 0,
+    timeout: float | None = None,
+    timeout_fn: Callable[[], bool] | None = None,
+) -> Iterator[str]:
+    """Like ``tf.train.checkpoints_iterator``: yield each new latest checkpoint as it appears,
+    at most one per ``min_interval_secs``; stop after ``timeout`` without a new one unless
+    ``timeout_fn`` returns False (keep waiting)."""
+    import time
+
+    checkpoint_path = None
+    while True:
+        new_path = wait_for_new_checkpoint(checkpoint_dir, checkpoint_path, timeout=timeout)
+        if new_path:
+            start = time.time()
+            checkpoint_path = new_path
+            yield checkpoint_path
+            time_to_next = start + min_interval_secs - time.time()
+            if time_to_next > 0:
+                time.sleep(time_to_next)
+        elif timeout_fn is None:
+            return
+        if timeout_fn is not None and timeout_fn():
+            return

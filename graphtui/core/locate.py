@@ -11,7 +11,8 @@ asked of it (is it a file, a directory, what is beside it) go through
 The rules, in order:
 
 * a SavedModel: a directory holding ``saved_model.pb`` / ``.pbtxt``, or that file itself;
-  its checkpoint is ``variables/variables`` (when its ``.index`` exists);
+  its checkpoint is ``variables/variables`` (when its ``.index`` exists, or a V1 file of that
+  name, as TF 0.12 wrote);
 * a directory: a training directory; its checkpoint is the state file's latest (as
   ``tf.train.latest_checkpoint``), its graph that checkpoint's ``.meta``, else the newest
   ``.meta`` there;
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from graphtui.core.natural import natural_key
-from graphtui.errors import GraphtuiError, MissingFileError, NotFoundError
+from graphtui.errors import GraphtuiError, MissingFileError, NoCheckpointError
 from graphtui.formats import storage
 
 Kind = Literal["saved_model", "directory", "meta", "checkpoint"]
@@ -75,9 +76,9 @@ class Located:
                 "no such file: the SavedModel's variables are missing",
             )
         if self.kind == "directory":
-            raise NotFoundError(
-                f"{self.path}: no 'checkpoint' state file or checkpoints in directory"
-            )
+            from graphtui.core.checkpoint import why_no_latest
+
+            raise NoCheckpointError(f"{self.path}: {why_no_latest(self.path)}")
         raise MissingFileError(self.path, _NO_CHECKPOINT)
 
 
@@ -154,13 +155,20 @@ def locate(path: str | os.PathLike[str]) -> Located:
     if saved is not None:
         directory, file = saved
         prefix = variables_prefix(directory)
-        has_vars = storage.isfile(prefix + ".index")
+        fmt: CheckpointFormat | None = None
+        if storage.isfile(prefix + ".index"):
+            fmt = "V2"
+        else:
+            from graphtui.formats.v1 import v1_files
+
+            if v1_files(prefix):  # a TF 0.12-era SavedModel: its variables are a V1 checkpoint
+                fmt = "V1"
         return Located(
             raw,
             "saved_model",
             storage.abspath(directory),
-            prefix=prefix if has_vars else None,
-            format="V2" if has_vars else None,
+            prefix=prefix if fmt is not None else None,
+            format=fmt,
             saved_model_dir=directory,
             saved_model_file=file,
         )

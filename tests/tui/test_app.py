@@ -526,7 +526,7 @@ async def test_value_view_of_every_dtype_and_empty_tensors() -> None:
             await settle(pilot)
             assert not isinstance(app.screen, ErrorDialog), name
             text = screen_text(app)
-            full = reader.get_tensor(name)
+            full = reader.read(name)
             if full.size == 0:
                 assert "No elements" in text and grid.slice_count == 0
             elif full.ndim >= 2:

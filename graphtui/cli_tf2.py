@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-from graphtui.cli import EXIT_ERROR, EXIT_OK, _human_bytes, _out, _print_json, command
+from graphtui.cli import EXIT_OK, _human_bytes, _out, _print_json, command
 
 _NAMES_SHOWN = 20  # function names listed per meta graph without --full
 
@@ -53,10 +53,19 @@ def _tensor_lines(direction: str, specs: list[Any]) -> None:
         _out(f"        dtype: {spec.dtype_enum}")
         _out(f"        shape: {spec.shape_text}")
         _out(f"        name: {spec.name}")
-        if spec.encoding != "name":
-            parts = " ".join(f"{k}={v}" for k, v in spec.components.items())
-            kind = spec.encoding + (f" {spec.type_spec}" if spec.type_spec else "")
-            _out(f"        {kind}: {parts}".rstrip())
+
+
+def _composite_lines(sigs: list[Any]) -> None:
+    """Composite (sparse, ragged, ...) signature tensors and their components: below the
+    signatures, so the signature block stays what ``saved_model_cli show --all`` prints."""
+    for sig in sigs:
+        for label, specs in (("inputs", sig.inputs), ("outputs", sig.outputs)):
+            for spec in specs:
+                if spec.encoding == "name":
+                    continue
+                parts = " ".join(f"{k}={v}" for k, v in spec.components.items())
+                kind = spec.encoding + (f" {spec.type_spec}" if spec.type_spec else "")
+                _out(f"  {sig.key}: {label}['{spec.key}'] is {kind}: {parts}".rstrip())
 
 
 def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
@@ -72,6 +81,7 @@ def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
         if sig.defaults:
             _out(f"  Inputs with defaults: {', '.join(sig.defaults)}")
     if signature_key:
+        _composite_lines(sigs)
         return
     version = mg.tensorflow_version or "unknown"
     _out(f"\n  TensorFlow {version}; {len(mg.graph)} graph nodes; {len(mg.op_names())} op types")
@@ -82,6 +92,7 @@ def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
         _out(f"    {name}")
     if len(shown) < len(names):
         _out(f"    ... {len(names) - len(shown)} more (--full lists all)")
+    _composite_lines(sigs)
     summary = mg.object_graph_summary()
     if summary is not None:
         kinds = ", ".join(f"{k or 'unset'} {n}" for k, n in summary.kinds.items())
@@ -134,6 +145,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                     f"{variables['prefix']})"
                 )
         if variables["error"] is not None:
-            sys.stderr.write(f"graphtui: error: {variables['error']}\n")
-            return EXIT_ERROR
+            # The signatures were shown (TF's saved_model_cli shows them too): a warning, as
+            # the app gives; loading the model in TF would fail on the variables.
+            sys.stderr.write(f"graphtui: warning: {variables['error']}\n")
     return EXIT_OK

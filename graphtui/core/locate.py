@@ -142,6 +142,30 @@ def newest_meta(directory: str) -> str | None:
     return max(found, key=natural_key) if found else None
 
 
+def _graph_by_content(raw: str) -> bool:
+    """An existing file that is no checkpoint by its bytes (no table footer, no ``.index`` of
+    its prefix) and reads as a graph: text, or named ``*.pb``; TF's read_meta_graph_file also
+    tells text from binary by the content, not the name."""
+    if raw.endswith(_SUFFIXES) or not os.path.isfile(raw):
+        return False
+    if os.path.isfile(strip_suffix(raw) + ".index"):
+        return False
+    from graphtui.formats.metagraph_io import looks_like_text
+    from graphtui.formats.sstable import TABLE_MAGIC
+
+    try:
+        with open(raw, "rb") as fh:
+            head = fh.read(4096)
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - 8))
+            tail = fh.read(8)
+    except OSError:
+        return False
+    if len(tail) == 8 and int.from_bytes(tail, "little") == TABLE_MAGIC:
+        return False
+    return raw.endswith(".pb") or (bool(head) and looks_like_text(head))
+
+
 def _beside(prefix: str | None) -> str | None:
     return prefix + ".meta" if prefix is not None and storage.isfile(prefix + ".meta") else None
 
@@ -204,6 +228,8 @@ def locate(path: str | os.PathLike[str]) -> Located:
             format=found[0] if found is not None else None,
             meta=raw,
         )
+    if _graph_by_content(raw):  # a meta graph not named *.meta (metrics_export_meta_graph.pb)
+        return Located(raw, "meta", os.path.dirname(os.path.abspath(raw)), meta=raw)
     found = checkpoint_at(raw)
     if found is None:  # names nothing: Located.checkpoint() says so, in TensorFlow's terms
         return Located(raw, "checkpoint", storage.dirname(storage.abspath(raw)))

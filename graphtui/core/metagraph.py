@@ -32,7 +32,18 @@ def read_meta_graph(path: str | os.PathLike[str]) -> Any:
     if not is_url(path) and os.path.isdir(path):
         raise FormatError(path, "is a directory, expected a .meta file")
     data = read_file(path, missing="no such file")
-    return parse_meta_graph(data, path)
+    try:
+        return parse_meta_graph(data, path)
+    except FormatError:
+        if os.path.basename(os.fspath(path)) in ("saved_model.pb", "saved_model.pbtxt"):
+            # its bytes are a SavedModel message: decoding them as a MetaGraphDef fails deep
+            # inside ("string is not valid UTF-8"), which says nothing useful
+            raise FormatError(
+                path,
+                "is a SavedModel (one MetaGraphDef per tag-set), not a meta graph file: "
+                "give the SavedModel directory as the source, or a .meta file",
+            ) from None
+        raise
 
 
 def export_meta_graph(

@@ -554,8 +554,13 @@ class SavedModelInfo:
 
     @property
     def has_variables(self) -> bool:
-        """True when ``variables/variables.index`` exists (its contents are not checked)."""
-        return storage.isfile(self.variables_prefix + ".index")
+        """True when ``variables/variables.index`` exists, or (a TF 0.12-era SavedModel) a V1
+        checkpoint ``variables/variables`` or its shards (contents are not checked)."""
+        if storage.isfile(self.variables_prefix + ".index"):
+            return True
+        from graphtui.formats.v1 import v1_files
+
+        return bool(v1_files(self.variables_prefix))
 
     def expects_variables(self) -> bool:
         """True when the model needs a variables checkpoint to load: a saver or a variable."""
@@ -569,12 +574,12 @@ class SavedModelInfo:
     def open_variables(self) -> CheckpointReader:
         """The variables checkpoint (kept open until :meth:`close`).
 
-        MissingFileError when ``variables/variables.index`` is absent; FormatError when it
-        does not read.
+        MissingFileError when ``variables/variables.index`` (or a V1 ``variables/variables``)
+        is absent; FormatError when it does not read.
         """
         if self._reader is None:
             index = self.variables_prefix + ".index"
-            if not storage.isfile(index):
+            if not self.has_variables:
                 raise MissingFileError(
                     index, "no such file: the SavedModel's variables are missing"
                 )

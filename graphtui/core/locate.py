@@ -76,8 +76,12 @@ class Located:
                 "no such file: the SavedModel's variables are missing",
             )
         if self.kind == "directory":
-            from graphtui.core.checkpoint import why_no_latest
+            from graphtui.core.checkpoint import state_file_path, why_no_latest
+            from graphtui.formats.state_file import read_state
 
+            state = state_file_path(self.path)
+            if os.path.isfile(state):
+                read_state(state)  # a malformed state file: its own error, naming it
             raise NoCheckpointError(f"{self.path}: {why_no_latest(self.path)}")
         raise MissingFileError(self.path, _NO_CHECKPOINT)
 

@@ -90,8 +90,8 @@ def test_nothing_there(tmp_path: Path) -> None:
         located.checkpoint()
     with pytest.raises(NotFoundError, match="no such file, directory or checkpoint prefix"):
         open_workspace(tmp_path / "nope" / "model.ckpt")
-    with pytest.raises(NotFoundError, match="no 'checkpoint' state file"):
-        locate(tmp_path).checkpoint()
+    with pytest.raises(NotFoundError, match="couldn't find 'checkpoint' file or checkpoints"):
+        locate(tmp_path).checkpoint()  # TF's words (and a ValueError, as TF's)
 
 
 def test_a_malformed_state_file_is_the_directorys_problem_not_a_crash(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -51,7 +52,7 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> tuple[str, str]:
 def why_no_latest(directory: str) -> str:
     """Why ``latest_checkpoint`` found nothing in ``directory``, in TensorFlow's terms."""
     path = state_file_path(directory)
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
         return "couldn't find 'checkpoint' file or checkpoints in directory"
     try:
         state = read_state(path)
@@ -255,7 +256,8 @@ def get_checkpoint_state(
         return None
     try:
         state = read_state(path)
-    except FormatError:
+    except FormatError as exc:
+        logging.getLogger("graphtui").warning("%s: checkpoint state ignored", exc)
         return None
     return _joined_state(state, checkpoint_dir, path)
 

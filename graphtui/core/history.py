@@ -120,6 +120,8 @@ class _Listing:
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self.url = is_url(directory)
+        sep = "/" if self.url else os.sep
+        self._head = directory if directory.endswith(sep) else directory + sep
         self.unlistable = self.url and directory.startswith(("http://", "https://"))
         self._absent: set[str] = set()
         self.files: dict[str, _File] = {}
@@ -161,7 +163,7 @@ class _Listing:
         return self.url or _has_table_footer(self.path(name), self.files[name].size)
 
     def path(self, name: str) -> str:
-        return storage.join(self.directory, name)
+        return self._head + name
 
     def v1_names(self, base: str) -> list[str]:
         """The files of the V1 checkpoint ``base`` names, as :func:`v1_files` finds them."""
@@ -228,7 +230,7 @@ def _has_table_footer(path: str, size: int) -> bool:
 
 
 def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
-    base = storage.basename(rec.prefix)
+    base = rec.prefix[len(listing.path("")) :]
     files: list[tuple[str, int]] = []
     index = listing.file(base + ".index")
     if index is not None:
@@ -274,7 +276,8 @@ def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
         files.append((listing.path(meta_base + ".meta"), meta.size))
     rec.files = files
     if rec.timestamp is None and not rec.bad_timestamp and files:
-        stamps = [listing.files[storage.basename(p)].mtime for p, _ in files]
+        head = len(listing.path(""))
+        stamps = [listing.files[p[head:]].mtime for p, _ in files]
         known = [t for t in stamps if t is not None]
         rec.timestamp = max(known) if known else None
 

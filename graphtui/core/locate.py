@@ -80,7 +80,7 @@ class Located:
             from graphtui.formats.state_file import read_state
 
             state = state_file_path(self.path)
-            if os.path.isfile(state):
+            if storage.isfile(state):
                 read_state(state)  # a malformed state file: its own error, naming it
             raise NoCheckpointError(f"{self.path}: {why_no_latest(self.path)}")
         raise MissingFileError(self.path, _NO_CHECKPOINT)

@@ -182,6 +182,13 @@ class CheckpointReader:
         assert self._v1 is not None
         return list(self._v1.files)
 
+    def missing_files(self) -> list[str]:
+        """Data shards the index names that are not on disk (a V2 checkpoint whose shard was
+        deleted or never copied: TensorFlow fails with NOT_FOUND on the first read)."""
+        if self._v2 is None:
+            return []
+        return [path for path in self._v2.data_files() if not os.path.isfile(path)]
+
     @property
     def bundle(self) -> BundleReader | None:
         """The underlying V2 reader (None for V1), for raw-byte copies."""

@@ -37,7 +37,8 @@ class CheckpointRecord:
     in_state: bool = False  # listed by the state file
     latest: bool = False  # the state file's model_checkpoint_path
     complete: bool = False  # index + every data shard present and non-empty
-    problem: str = ""  # why it is incomplete or missing
+    problem: str = ""  # why it is incomplete, unreadable or missing
+    unreadable: bool = False  # the index is no table (empty, bad magic): damaged, not in progress
     outside: bool = False  # the state file points outside the directory
     bad_timestamp: str = ""  # the state file's timestamp when it is no time (nan, 1e18)
 
@@ -70,6 +71,7 @@ class CheckpointRecord:
             "missing": self.missing,
             "outside_directory": self.outside,
             "problem": self.problem,
+            "unreadable": self.unreadable,
         }
 
 
@@ -84,6 +86,29 @@ class History:
     @property
     def latest(self) -> CheckpointRecord | None:
         return next((r for r in self.records if r.latest), None)
+
+    def by_step(self) -> list[CheckpointRecord]:
+        """The records oldest first: by step (unnumbered ones by time), then name; the state
+        file's own order need not be chronological (a rollback lists 30, 40, 20)."""
+        return sorted(
+            self.records,
+            key=lambda r: (
+                r.step is None,
+                r.step if r.step is not None else 0,
+                r.timestamp or 0.0,
+                r.name,
+            ),
+        )
+
+    def readable_others(self, prefix: str | None) -> list[CheckpointRecord]:
+        """Complete checkpoints other than ``prefix``, newest first: what to offer when the
+        one asked for cannot be read."""
+        skip = os.path.normpath(prefix) if prefix else None
+        return sorted(
+            (r for r in self.records if r.complete and r.prefix != skip),
+            key=lambda r: (r.step if r.step is not None else -1, r.timestamp or 0.0),
+            reverse=True,  # stable: among equals, the first listed
+        )
 
     def find(self, step_or_prefix: str) -> CheckpointRecord | None:
         """A record by step number, by name, or by prefix path."""
@@ -215,8 +240,9 @@ def _size(path: str) -> int | None:
 
 
 def _has_table_footer(path: str, size: int) -> bool:
-    """True if ``path`` ends with a table footer's magic number: a file still being written
-    or cut short has none (a cheap test that reads 8 bytes)."""
+    """True if ``path`` ends with a table footer's magic number: a file cut short or damaged
+    has none (a cheap test that reads 8 bytes). TensorFlow writes the index to a temporary
+    file and renames it, so a bad footer means damage, not a save in progress."""
     from graphtui.formats.sstable import FOOTER_SIZE, TABLE_MAGIC
 
     if size < FOOTER_SIZE:
@@ -244,13 +270,17 @@ def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
             total = count
             files.append((listing.path(name), listing.files[name].size))
         if total is None:
-            rec.problem = "no data file"
+            rec.problem = "no data file (missing shard)"
         elif shards != set(range(total)):
             rec.problem = (
                 f"{total - len(shards & set(range(total)))} of {total} data shards missing"
             )
+        elif index.size == 0:
+            rec.problem = "index file is empty (truncated to 0 bytes): not an sstable"
+            rec.unreadable = True
         elif not listing.whole_table(base + ".index"):
-            rec.problem = "index file truncated (still being written?)"
+            rec.problem = "index is not an sstable (bad magic number): truncated or damaged"
+            rec.unreadable = True
         else:
             rec.complete = True
     else:
@@ -266,7 +296,8 @@ def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
             else:
                 rec.complete = all(listing.whole_table(n) for n in names)
                 if not rec.complete:
-                    rec.problem = "file truncated"
+                    rec.problem = "not an sstable (bad magic number): truncated or damaged"
+                    rec.unreadable = True
         else:
             rec.format = "?"
             rec.problem = "files missing"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Literal
 
 from graphtui.core.graph import GraphIndex
 from graphtui.core.natural import natural_key
@@ -36,6 +37,16 @@ class ScopeEntry:
     op: str | None
 
 
+ParamKind = Literal["model", "slots", "other", "all"]
+
+
+def param_kind(role: str, local: bool) -> ParamKind:
+    """Which parameter total a variable of graph ``role`` belongs to."""
+    if local or role == "global_step":
+        return "other"
+    return "slots" if role in ("slot", "ema", "optimizer") else "model"
+
+
 def _upper(prefix: str) -> str:
     """Smallest string above every string that starts with ``prefix`` (which ends in ``/``)."""
     return prefix[:-1] + "0"  # "0" follows "/" in code point order
@@ -48,7 +59,7 @@ class ScopeTree:
         self.index = index
         self._sorted: list[str] | None = None
         self._children: dict[str, list[ScopeEntry]] = {}
-        self._params: dict[tuple[str, bool], int] = {}
+        self._params: dict[tuple[str, bool, str], int] = {}
 
     @classmethod
     def of(cls, index: GraphIndex) -> ScopeTree:
@@ -147,13 +158,17 @@ class ScopeTree:
         parts = path.split("/") if path else []
         return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
-    def param_count(self, scope: str = "", *, trainable_only: bool = False) -> int:
+    def param_count(
+        self, scope: str = "", *, trainable_only: bool = False, kind: ParamKind = "all"
+    ) -> int:
         """Sum of element counts of the variables named ``scope`` or under ``scope/``.
 
-        Variables with an unknown shape add nothing. All variables count (optimizer slots and EMA
-        shadows too) unless ``trainable_only``.
+        Variables with an unknown shape add nothing. ``kind`` picks which count: ``model``
+        (the model's own variables: no optimizer slots, EMA shadows, optimizer state, global
+        step or local variables), ``slots`` (optimizer slots, EMA shadows, optimizer state),
+        ``other`` (global step, local variables) or ``all``; ``trainable_only`` narrows further.
         """
-        key = (scope, trainable_only)
+        key = (scope, trainable_only, kind)
         cached = self._params.get(key)
         if cached is not None:
             return cached
@@ -165,6 +180,8 @@ class ScopeTree:
             if scope and var.name != scope and not var.name.startswith(prefix):
                 continue
             if trainable_only and not var.trainable:
+                continue
+            if kind != "all" and param_kind(var.role, var.local) != kind:
                 continue
             total += var.num_elements or 0
         self._params[key] = total

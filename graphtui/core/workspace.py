@@ -69,6 +69,12 @@ class TensorValue:
         # (where the part sits in the whole tensor, its mapped array)
         self._parts: list[tuple[Window, np.ndarray]] | None = self._map_parts()
         self._whole: np.ndarray | None = None
+        self._verified = False
+
+    @property
+    def verified(self) -> bool:
+        """True once :meth:`verify` has passed (values may be shown as they are)."""
+        return self._verified
 
     @property
     def numeric(self) -> bool:
@@ -110,13 +116,16 @@ class TensorValue:
         return self._whole
 
     def verify(self) -> None:
-        """Check the stored checksums of this tensor's bytes (raises ChecksumError)."""
+        """Check the stored checksums of this tensor's bytes once (raises ChecksumError)."""
+        if self._verified:
+            return
         bundle = self._reader.bundle
         if bundle is not None and self._entries:
             for entry in self._entries:
                 bundle.raw_bytes(entry, verify=True)
         else:
             self._load_whole()  # V1 and strings: reading checks every block
+        self._verified = True
 
     def read(self, window: Window) -> np.ndarray:
         """A copy of the elements in ``window`` ((start, stop) per dimension, clipped)."""
@@ -374,6 +383,37 @@ def diff_values(
     return DiffRow(a.name, status, detail, a.shape, max_abs, rel)
 
 
+@dataclass(frozen=True)
+class SideBySide:
+    """The first elements of one tensor in checkpoints A and B, and B - A where numeric."""
+
+    index: list[tuple[int, ...]]
+    a: list[object]
+    b: list[object]
+    delta: list[float | None]
+
+
+def side_by_side(a: TensorValue, b: TensorValue, count: int = 8) -> SideBySide:
+    """The first ``count`` elements (C order) of A and B after checking both checksums."""
+    if a.shape != b.shape:
+        raise CoreError(
+            f"{a.name}: shape {list(a.shape)} in A, {list(b.shape)} in B: nothing to line up"
+        )
+    a.verify()
+    b.verify()
+    window = next(iter(iter_blocks(a.shape, max(count, 1))), None)
+    flat_a = a.read(window).ravel()[:count] if window is not None else np.array([])
+    flat_b = b.read(window).ravel()[:count] if window is not None else np.array([])
+    n = int(flat_a.size)
+    index = [tuple(int(i) for i in np.unravel_index(k, a.shape)) for k in range(n)]
+    delta: list[float | None] = [None] * n
+    if a.numeric and b.numeric and n:
+        with np.errstate(all="ignore"):
+            d = _as_float(flat_b) - _as_float(flat_a)
+        delta = [float(x) for x in d]
+    return SideBySide(index, list(flat_a), list(flat_b), delta)
+
+
 def _widened(dtype: np.dtype) -> np.dtype:
     """The plain numpy type holding every value of an ml_dtypes type."""
     if "float" in dtype.name:
@@ -393,7 +433,9 @@ class VariableRow:
     shape: tuple[int, ...] | None  # None when the graph does not know it
     params: int
     nbytes: int  # bytes in the checkpoint (0 when graph-only)
-    status: str  # "ok", "graph-only", "checkpoint-only", "mismatch"
+    # "ok", "graph-only", "checkpoint-only", "mismatch"; "local" (a local variable: TensorFlow
+    # never saves them); "unreadable" (the checkpoint that should hold it does not read)
+    status: str
     detail: str = ""  # for "mismatch": what differs, e.g. "shape [4, 8] vs [8, 4] in checkpoint"
     is_slot: bool = False  # optimizer slot, moving average or beta power
     key: str | None = None  # checkpoint key (None when graph-only)
@@ -456,6 +498,10 @@ class Workspace:
         self.meta_graph: MetaGraphInfo | None = None  # the SavedModel's chosen meta graph
         self.variables_problem: str | None = None  # why a SavedModel's variables do not read
         self._links: tuple[tuple[object, object], dict[str, str]] | None = None
+        # why the checkpoint that should give the values does not (fully) read; None when fine
+        self.checkpoint_problem: str | None = None
+        # (prefix, key) -> why: tensors whose stored checksum failed when they were read
+        self.corrupt: dict[tuple[str, str], str] = {}
         if active is not None:
             self.set_active(active)
 
@@ -591,10 +637,37 @@ class Workspace:
         return got
 
     def set_active(self, prefix: str) -> CheckpointReader:
-        """Make checkpoint ``prefix`` the one values, statistics and variables come from."""
+        """Make checkpoint ``prefix`` the one values, statistics and variables come from.
+
+        A checkpoint whose index does not read raises; one whose data shards are missing
+        becomes active with :attr:`checkpoint_problem` saying which."""
         self.active = self.reader(prefix)
         self._variables = None
+        missing = self.active.missing_files()
+        self.checkpoint_problem = (
+            f"{os.path.basename(missing[0])}: missing shard "
+            f"({len(missing)} of {len(self.active.files()) - 1} data files not found)"
+            if missing
+            else None
+        )
         return self.active
+
+    def set_unreadable(self, problem: str) -> None:
+        """No checkpoint gives values: ``problem`` says why (shown, never a silent fallback)."""
+        self.active = None
+        self._variables = None
+        self.checkpoint_problem = problem
+
+    def mark_corrupt(self, prefix: str, key: str, why: str) -> None:
+        """Remember that tensor ``key`` of ``prefix`` failed its checksum."""
+        self.corrupt[(os.path.normpath(prefix), key)] = why
+
+    def corrupt_reason(self, key: str | None, prefix: str | None = None) -> str | None:
+        """Why tensor ``key`` (of ``prefix``, default the active checkpoint) is corrupt, if it is."""
+        where = prefix or self.active_prefix
+        if key is None or where is None:
+            return None
+        return self.corrupt.get((os.path.normpath(where), key))
 
     @property
     def active_prefix(self) -> str | None:
@@ -716,7 +789,11 @@ class Workspace:
         """Variables of the graph joined with the active checkpoint's tensors (natural order)."""
         if self._variables is None:
             self._variables = _join_variables(
-                self.graph, self.active, self.object_links(), self._objects_or_none()
+                self.graph,
+                self.active,
+                self.object_links(),
+                self._objects_or_none(),
+                unreadable=self.active is None and self.checkpoint_problem is not None,
             )
         return list(self._variables)
 
@@ -796,11 +873,14 @@ def _join_variables(
     reader: CheckpointReader | None,
     links: dict[str, str] | None = None,
     objects: ObjectGraph | None = None,
+    *,
+    unreadable: bool = False,
 ) -> list[VariableRow]:
     """One row per graph variable (partitions of one variable share a row, keyed by its
     checkpoint key) plus one per checkpoint tensor no graph variable claims. ``links`` maps
     graph variables to keys found through a TF2 object graph; ``objects`` gives each key its
-    object path."""
+    object path. Local variables (never saved) read ``local``; with ``unreadable`` (the
+    checkpoint does not read) the others read ``unreadable``, not ``graph-only``."""
     rows: list[VariableRow] = []
     keys = set(reader.names()) if reader is not None else set()
     used: set[str] = set()
@@ -825,6 +905,10 @@ def _join_variables(
             dtype = var.dtype
             if info is None:
                 status, detail, nbytes = "graph-only", "", 0
+                if var.local:
+                    status, detail = "local", "a local variable: TensorFlow never saves it"
+                elif unreadable:
+                    status = "unreadable"
             else:
                 used.add(key)
                 detail = _describe_mismatch(dtype, shape, info)
@@ -889,18 +973,43 @@ def _load_graph(meta: str) -> GraphIndex:
     return GraphIndex.from_file(meta)
 
 
-def _pick_active(history: History | None, directory: str) -> str | None:
+def _pick_active(history: History | None) -> tuple[str | None, str | None]:
+    """(the checkpoint to make active, why the state file's latest cannot be it).
+
+    The state file's latest checkpoint when it is complete; when it is missing or damaged,
+    none (no silent fallback to another step: the problem names the others to pick from);
+    with no state file, the newest complete checkpoint on disk."""
     if history is None:
-        return None
+        return None, None
     latest = history.latest
-    if latest is not None and latest.complete:
-        return latest.prefix
-    complete = [r for r in history.records if r.complete]
-    if complete:
-        return max(
-            complete, key=lambda r: (r.step if r.step is not None else -1, r.timestamp or 0)
-        ).prefix
-    return None
+    if latest is not None:
+        if latest.complete:
+            return latest.prefix, None
+        why = "no such files (missing)" if latest.missing else latest.problem
+        return None, _latest_problem(history, latest.name, latest.prefix, why)
+    complete = history.readable_others(None)
+    return (complete[0].prefix if complete else None), None
+
+
+def _latest_problem(history: History | None, name: str, prefix: str, why: str) -> str:
+    """A checkpoint that should be active does not read: say why and what else there is."""
+    latest = history.latest if history is not None else None
+    what = " (the state file's latest)" if latest and latest.prefix == prefix else ""
+    problem = f"{name}{what}: {why}"
+    others = history.readable_others(prefix) if history is not None else []
+    if others:
+        names = ", ".join(r.name for r in others[:3]) + (", …" if len(others) > 3 else "")
+        problem += f"; readable: {names} (History, 5: Enter opens one)"
+    return problem
+
+
+def _why(exc: GraphtuiError, prefix: str) -> str:
+    """An open error without the path the message already names at its start."""
+    text = str(exc)
+    for path in (prefix + ".index", prefix):
+        if text.startswith(path):
+            return os.path.basename(path) + text[len(path) :]
+    return text
 
 
 def _history_of(directory: str, warnings: list[str]) -> History | None:
@@ -957,13 +1066,16 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
             warnings.append(str(exc))
 
     directory = located.directory
+    problem: str | None = None
     if located.kind == "directory":
         history = _history_of(directory, warnings)
-        # the active checkpoint is the history's latest complete one (which may be older than
-        # the state file's latest, when that is being written or was deleted)
-        active = _pick_active(history, directory)
-        if active is not None and storage.isfile(active + ".meta"):
-            beside_graph(active + ".meta")
+        # the state file's latest when it reads; when it is missing or damaged, none (the
+        # problem says so and names the others: no silent fallback)
+        active, problem = _pick_active(history)
+        latest = history.latest if history is not None else None
+        wanted = active or (latest.prefix if latest is not None else None)
+        if wanted is not None and storage.isfile(wanted + ".meta"):
+            beside_graph(wanted + ".meta")
         elif located.meta is not None:
             beside_graph(located.meta)
         if history is None and graph is None:
@@ -974,7 +1086,7 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
         history = _history_of(directory, warnings)
         active = located.prefix and storage.abspath(located.prefix)
         if active is None:
-            active = _pick_active(history, directory)
+            active, problem = _pick_active(history)
     else:
         if not located.found and not storage.exists(raw):
             raise NotFoundError(f"{raw}: no such file, directory or checkpoint prefix")
@@ -990,14 +1102,16 @@ def open_workspace(path: str | os.PathLike[str] | None) -> Workspace:
         history=history,
         warnings=warnings,
     )
-    if active is not None:
+    if problem is not None:
+        ws.set_unreadable(problem)
+    elif active is not None:
         try:
             ws.set_active(active)
         except GraphtuiError as exc:
-            if located.kind in ("directory", "meta"):  # found beside what was asked for
-                ws.warnings.append(str(exc))
-            else:
-                raise
+            if located.kind not in ("directory", "meta") and graph is None:
+                raise  # a checkpoint alone that does not read: nothing to show
+            name = os.path.relpath(active, directory)
+            ws.set_unreadable(_latest_problem(history, name, active, _why(exc, active)))
     return ws
 
 

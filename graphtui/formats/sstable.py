@@ -74,7 +74,7 @@ class Table:
             self._src = open_source(self.path, what="table file")
             if self._src.size == 0:
                 self._src.close()
-                raise FormatError(self.path, "file is empty, not a table")
+                raise FormatError(self.path, "file is empty: not an sstable")
             if whole and not isinstance(self._src, LocalSource):
                 remote, self._src = self._src, MemorySource(self._src.read_all(), self.path)
                 remote.close()
@@ -98,7 +98,7 @@ class Table:
         magic = int.from_bytes(footer[40:48], "little")
         if magic != TABLE_MAGIC:
             raise FormatError(
-                self.path, "not a TensorFlow table (bad magic number in footer)", offset=start + 40
+                self.path, "not an sstable (bad magic number in footer)", offset=start + 40
             )
         try:
             meta, pos = _decode_handle(footer, 0, 40)

@@ -34,7 +34,7 @@ from graphtui.core.workspace import (
     compute_stats,
     open_workspace,
 )
-from graphtui.errors import CoreError, GraphtuiError, NotFoundError
+from graphtui.errors import ChecksumError, GraphtuiError, NotFoundError
 from graphtui.tui import textual_fixes  # noqa: F401  (before any OptionList is used)
 from graphtui.tui.commands import GraphtuiCommands
 from graphtui.tui.screens.action_host import ACTION_BINDINGS, ActionsHost
@@ -199,6 +199,13 @@ class GraphtuiApp(ActionsHost, App[int]):
         if notify:
             for warning in self.ws.warnings:
                 self.notify(warning, title="Warning", severity="warning", timeout=8)
+            if self.ws.checkpoint_problem:
+                self.notify(
+                    self.ws.checkpoint_problem,
+                    title="Checkpoint unreadable",
+                    severity="error",
+                    timeout=20,
+                )
         self.indexes_built = False
         self.query_one(_FOCUS[self._initial_tab()]).focus()
         if self.ws.graph is not None:
@@ -221,6 +228,8 @@ class GraphtuiApp(ActionsHost, App[int]):
             parts.append(f"{len(self.ws.graph):,} nodes")
         if self.ws.active_prefix:
             parts.append("ckpt " + os.path.basename(self.ws.active_prefix))
+        if self.ws.checkpoint_problem:
+            parts.append("⚠ checkpoint unreadable: " + self.ws.checkpoint_problem)
         self.sub_title = "  ·  ".join(parts)
 
     def _warm_up(self) -> None:
@@ -243,7 +252,8 @@ class GraphtuiApp(ActionsHost, App[int]):
         scopes = ScopeTree.of(graph)
         for entry in scopes.children(""):
             if entry.is_scope:
-                scopes.param_count(entry.path)
+                scopes.param_count(entry.path, kind="model")
+                scopes.param_count(entry.path, kind="slots")
         self.call_from_thread(self._indexes_ready)
 
     def _indexes_ready(self) -> None:
@@ -583,8 +593,62 @@ class GraphtuiApp(ActionsHost, App[int]):
         pane = self.value_pane
         pane.show_value(value, os.path.basename(value.prefix))
         self.action_show_tab("value")
-        self._start_value_stats(value)
+        self._check_value(value)
         return True
+
+    def _check_value(self, value: TensorValue) -> None:
+        """Verify the value's checksum (in a worker) before any of it is drawn; then its
+        statistics. A known-corrupt tensor is not read again."""
+        known = self.ws.corrupt_reason(value.name, value.prefix)
+        if known is not None:
+            self._value_checked(value, known)
+            return
+        if value.verified:
+            self._value_checked(value, True)
+            return
+        self.workers.cancel_group(self, "value-stats")
+        self.run_worker(
+            lambda: self._verify_job(value),
+            thread=True,
+            group="value-stats",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _verify_job(self, value: TensorValue) -> None:
+        worker = get_current_worker()
+        result: bool | str = True
+        try:
+            value.verify()
+        except ChecksumError as exc:
+            result = str(exc)
+        except GraphtuiError as exc:  # a missing shard, a short file: nothing to draw either
+            result = str(exc)
+        if not worker.is_cancelled:
+            self.call_from_thread(self._value_checked, value, result)
+
+    def _value_checked(self, value: TensorValue, result: bool | str) -> None:
+        pane = self.value_pane
+        if pane.grid.value is not value:
+            return
+        pane.grid.set_checksum(result)
+        pane.update_title()
+        if result is True:
+            self._start_value_stats(value)
+            return
+        self.ws.mark_corrupt(value.prefix, value.name, str(result))
+        self.variables_pane.mark_corrupt(value.name, value.prefix)
+        pane.show_stats(None, "no statistics: the checksum does not match")
+
+    def action_show_unverified(self) -> None:
+        """Show the values of a tensor whose checksum failed (under a permanent banner)."""
+        grid = self.value_pane.grid
+        if grid.value is None or grid.checksum in (None, True):
+            self.notify("Nothing hidden: the values on screen are verified", severity="information")
+            return
+        grid.show_unverified = True
+        grid.refresh()
+        self.value_pane.update_title()
 
     def _start_value_stats(self, value: TensorValue) -> None:
         if not value.numeric:
@@ -679,39 +743,48 @@ class GraphtuiApp(ActionsHost, App[int]):
             if row is None or row.key is None:
                 self.notify("Not in the checkpoint: no value", severity="warning")
                 return
-            value = self._guard(lambda: self.ws.tensor(row.key or ""))
-            if value is not None:
-                self._start_table_stats([value])
+            self._start_table_stats([row.key])
         elif self.value_pane.grid.value is not None:
-            self._start_value_stats(self.value_pane.grid.value)
+            grid = self.value_pane.grid
+            if grid.checksum is not True:
+                self.notify("No statistics of unverified values", severity="warning")
+                return
+            self._start_value_stats(grid.value)  # type: ignore[arg-type]
 
     def action_stats_all(self) -> None:
-        """Compute statistics of every variable shown (in a worker, with progress)."""
-        values = []
+        """Compute statistics of every variable shown (in a worker, with progress); a tensor
+        that fails is marked on its row, the others carry on."""
         self.variables_pane.ensure_rows()
-        for row in self.variables_pane.rows:
-            if row.key is None:
-                continue
-            value = self._guard(partial(self.ws.tensor, row.key))
-            if value is None:
-                return
-            if value.numeric:
-                values.append(value)
-        self._start_table_stats(values)
+        keys = [row.key for row in self.variables_pane.rows if row.key is not None]
+        self._start_table_stats(keys)
 
-    def _start_table_stats(self, values: list[TensorValue]) -> None:
+    def _start_table_stats(self, keys: list[str]) -> None:
+        if self.ws.active is None:
+            self.notify("No readable checkpoint: no values", severity="warning")
+            return
         self.variables_pane.show_progress(0.0)
         self.run_worker(
-            lambda: self._table_stats_job(values),
+            lambda: self._table_stats_job(keys),
             thread=True,
             group="table-stats",
             exclusive=True,
             exit_on_error=False,
         )
 
-    def _table_stats_job(self, values: list[TensorValue]) -> None:
+    def _table_stats_job(self, keys: list[str]) -> None:
         worker = get_current_worker()
         pane = self.variables_pane
+        prefix = self.ws.active_prefix or ""
+        values: list[TensorValue] = []
+        failed: list[tuple[str, str]] = []  # (key, why)
+        for key in keys:
+            try:
+                value = self.ws.tensor(key, prefix)
+            except GraphtuiError as exc:
+                failed.append((key, str(exc)))
+                continue
+            if value.numeric:
+                values.append(value)
         total = sum(max(1, v.size) for v in values) or 1
         done = 0
         report = self._progress(pane.show_progress)
@@ -727,12 +800,32 @@ class GraphtuiApp(ActionsHost, App[int]):
                 )
             except OperationCancelled:
                 return
-            except CoreError:
-                continue  # not numeric
+            except ChecksumError as exc:
+                failed.append((value.name, str(exc)))
+                self.ws.mark_corrupt(value.prefix, value.name, str(exc))
+                continue
+            except GraphtuiError as exc:  # a missing shard, a short file
+                failed.append((value.name, str(exc)))
+                continue
+            finally:
+                done += max(1, value.size)
             self.call_from_thread(pane.set_stats, value.name, value.prefix, stats)
-            done += max(1, value.size)
-        self.call_from_thread(pane.show_progress, None)
-        self.call_from_thread(pane.show_detail)
+        self.call_from_thread(self._table_stats_done, prefix, failed)
+
+    def _table_stats_done(self, prefix: str, failed: list[tuple[str, str]]) -> None:
+        pane = self.variables_pane
+        pane.show_progress(None)
+        for key, why in failed:
+            pane.mark_failed(key, prefix, why)
+        pane.show_detail()
+        if failed:
+            names = ", ".join(k for k, _ in failed[:3]) + (", …" if len(failed) > 3 else "")
+            self.notify(
+                f"{len(failed)} of the tensors did not read (marked on their rows): {names}",
+                title="Statistics",
+                severity="warning",
+                timeout=8,
+            )
 
     # -- variables ------------------------------------------------------------------------------
 
@@ -782,23 +875,37 @@ class GraphtuiApp(ActionsHost, App[int]):
                 self.value_pane.show_value(value, os.path.basename(value.prefix))
                 self.value_pane.grid.set_value(value, lead)
                 self.value_pane.update_title()
-                self._start_value_stats(value)
+                self._check_value(value)
         self.notify(f"Active checkpoint: {os.path.basename(prefix)}")
         return True
 
     def action_diff_checkpoint(self) -> None:
-        """Compare the highlighted checkpoint with the active one."""
-        rec = self.query_one(HistoryPane).current()
-        active = self.ws.active_prefix
-        if rec is None or active is None:
-            self.notify("Need an active checkpoint and a highlighted one", severity="warning")
+        """Compare two checkpoints: the one marked A (``a``) to the highlighted one; with no
+        mark, the active one and the highlighted one, older to newer."""
+        history = self.query_one(HistoryPane)
+        rec = history.current()
+        if rec is None:
+            self.notify("Highlight a checkpoint to compare", severity="warning")
             return
-        if os.path.normpath(rec.prefix) == os.path.normpath(active):
-            self.notify(
-                "That is the active checkpoint: pick another one to compare", severity="warning"
+        marked = history.marked_a
+        if marked is not None:
+            first, second = marked, rec.prefix
+        else:
+            active = self.ws.active_prefix
+            if active is None:
+                self.notify(
+                    "No active checkpoint: mark one as A with a, then d on another",
+                    severity="warning",
+                )
+                return
+            order = {r.prefix: i for i, r in enumerate(history.records)}
+            first, second = sorted(
+                (active, rec.prefix), key=lambda p: order.get(os.path.normpath(p), -1)
             )
+        if os.path.normpath(first) == os.path.normpath(second):
+            self.notify("Pick another checkpoint than A to compare", severity="warning")
             return
-        self.start_diff(rec.prefix, active)
+        self.start_diff(first, second)
 
     def start_diff(self, prefix_a: str, prefix_b: str) -> None:
         pane = self.query_one(DiffPane)
@@ -811,6 +918,34 @@ class GraphtuiApp(ActionsHost, App[int]):
             exclusive=True,
             exit_on_error=False,
         )
+
+    def side_by_side(self, name: str) -> None:
+        """Read the first elements of ``name`` in the diff's A and B (in a worker)."""
+        pane = self.query_one(DiffPane)
+        if pane.prefixes is None:
+            return
+        prefix_a, prefix_b = pane.prefixes
+
+        def job() -> None:
+            from graphtui.core.workspace import side_by_side
+
+            try:
+                got: Any = side_by_side(
+                    self.ws.tensor(name, prefix_a), self.ws.tensor(name, prefix_b)
+                )
+            except GraphtuiError as exc:
+                got = f"{name}: {exc}"
+            if not get_current_worker().is_cancelled:
+                self.call_from_thread(pane.show_side_by_side, name, got)
+
+        self.run_worker(job, thread=True, group="diff-detail", exclusive=True, exit_on_error=False)
+
+    def action_view_value_a(self) -> None:
+        """Open the highlighted diff row's value in checkpoint A."""
+        diff = self.query_one(DiffPane)
+        row = diff.current()
+        if row is not None and diff.prefixes is not None and row.status != "only-b":
+            self.open_value(row.name, prefix=diff.prefixes[0])
 
     def _diff_job(self, prefix_a: str, prefix_b: str) -> None:
         worker = get_current_worker()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -10,10 +11,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Label, ProgressBar
+from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from graphtui.core.history import CheckpointRecord
-from graphtui.core.workspace import DiffRow, Workspace
+from graphtui.core.workspace import DiffRow, SideBySide, Workspace
 from graphtui.tui.fmt import (
     age_text,
     fit_name,
@@ -39,15 +40,20 @@ def short_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def marks(rec: CheckpointRecord, active: str | None) -> Text:
-    """The state of one checkpoint: active, latest, kept (listed by the state file), missing..."""
+def marks(rec: CheckpointRecord, active: str | None, marked_a: str | None = None) -> Text:
+    """The state of one checkpoint: A (the diff's first side), active, latest, kept (listed by
+    the state file), missing..."""
     text = Text()
+    if marked_a is not None and os.path.normpath(rec.prefix) == os.path.normpath(marked_a):
+        text.append("A ", style="bold reverse")
     if active is not None and os.path.normpath(rec.prefix) == os.path.normpath(active):
         text.append("▶ active ", style="bold")
     if rec.latest:
         text.append("latest ", style="green")
     if rec.missing:
         text.append("missing ", style="bold red")
+    elif rec.unreadable:
+        text.append(f"unreadable: {rec.problem} ", style="bold red")
     elif not rec.complete:
         text.append(f"incomplete: {rec.problem} ", style="red")
     if rec.in_state:
@@ -61,16 +67,42 @@ def marks(rec: CheckpointRecord, active: str | None) -> Text:
 
 class HistoryTable(DataTable[object]):
     BINDINGS = [
-        Binding("d", "app.diff_checkpoint", "Diff vs active", id="diff-checkpoint"),
+        Binding("d", "app.diff_checkpoint", "Diff A → this", id="diff-checkpoint"),
+        Binding("a", "mark_a", "Mark as A", id="mark-a"),
     ]
+
+    def action_mark_a(self) -> None:
+        """Mark the highlighted checkpoint as the diff's A side (again: unmark)."""
+        pane = self.parent
+        if isinstance(pane, HistoryPane):
+            pane.toggle_mark()
+
+
+HISTORY_COLUMNS = ("step", "name", "size", "age", "time", "fmt", "marks")  # marks last: they grow
+AGE_INTERVAL = 5.0  # seconds between refreshes of the age column
+
+
+def plural(count: int, word: str) -> str:
+    """``1 checkpoint``, ``3 checkpoints``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 class HistoryPane(Vertical):
-    """The directory's checkpoints; Enter makes one active; d diffs it against the active one."""
+    """The directory's checkpoints by step; Enter makes one active; d diffs it against the
+    active one. Ages tick while the pane is open."""
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.ws = ws
+        self.marked_a: str | None = None  # the diff's A side, chosen with ``a``
+
+    def toggle_mark(self) -> None:
+        rec = self.current()
+        if rec is None:
+            return
+        same = self.marked_a is not None and os.path.normpath(self.marked_a) == rec.prefix
+        self.marked_a = None if same else rec.prefix
+        self.refresh_rows()
 
     def compose(self) -> ComposeResult:
         yield Label("", id="history-summary")
@@ -82,13 +114,14 @@ class HistoryPane(Vertical):
 
     @property
     def records(self) -> list[CheckpointRecord]:
-        return self.ws.history.records if self.ws.history is not None else []
+        return self.ws.history.by_step() if self.ws.history is not None else []
 
     def on_mount(self) -> None:
         table = self.table
-        for col in ("step", "name", "marks", "size", "age", "time", "fmt"):
+        for col in HISTORY_COLUMNS:
             table.add_column(col, key=col)
         self.refresh_rows()
+        self.set_interval(AGE_INTERVAL, self.refresh_ages)
         active = self.ws.active_prefix
         for i, rec in enumerate(self.records):
             if active and os.path.normpath(rec.prefix) == os.path.normpath(active):
@@ -103,11 +136,11 @@ class HistoryPane(Vertical):
             table.add_row(
                 Text("" if rec.step is None else str(rec.step), justify="right"),
                 rec.name,
-                marks(rec, active),
                 Text(human_bytes(rec.size) if rec.files else "", justify="right"),
                 age_text(rec.age(now())),
                 f"invalid ({rec.bad_timestamp})" if rec.bad_timestamp else time_text(rec.timestamp),
                 rec.format,
+                marks(rec, active, self.marked_a),
                 key=rec.prefix,
             )
         if 0 <= cursor < len(self.records):
@@ -119,12 +152,20 @@ class HistoryPane(Vertical):
                 "No checkpoint history here (no state file, no checkpoints).", style="dim"
             )
         else:
-            summary.append(f"{len(hist.records)} checkpoints", style="bold")
+            summary.append(plural(len(hist.records), "checkpoint"), style="bold")
             summary.append("" if hist.state_file else "  (no state file)", style="yellow")
             summary.append(f"  {short_path(hist.directory)}", style="dim")
             if hist.state_error:
                 summary.append(f"\n{hist.state_error}", style="red")
         self.query_one("#history-summary", Label).update(summary)
+
+    def refresh_ages(self) -> None:
+        """Ages are relative to now: redraw that column only."""
+        table = self.table
+        clock = now()
+        for rec in self.records:
+            with contextlib.suppress(Exception):  # a row gone since (refresh in progress)
+                table.update_cell(rec.prefix, "age", age_text(rec.age(clock)))
 
     def current(self) -> CheckpointRecord | None:
         row = self.table.cursor_row
@@ -138,7 +179,10 @@ class HistoryPane(Vertical):
 
 
 class DiffTable(DataTable[object]):
-    BINDINGS = [Binding("v", "app.view_value", "Value", id="diff-view-value")]
+    BINDINGS = [
+        Binding("v", "app.view_value", "Value in B", id="diff-view-value"),
+        Binding("a", "app.view_value_a", "Value in A", id="diff-view-value-a"),
+    ]
 
 
 class DiffPane(Vertical):
@@ -157,6 +201,7 @@ class DiffPane(Vertical):
         )
         yield ProgressBar(total=1.0, show_eta=False, id="diff-progress")
         yield DiffTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="diff-detail")
 
     def on_mount(self) -> None:
         self.query_one("#diff-progress").display = False
@@ -213,7 +258,49 @@ class DiffPane(Vertical):
         row = self.query_one(DiffTable).cursor_row
         return self.rows[row] if 0 <= row < len(self.rows) else None
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        row = self.current()
+        detail = self.query_one("#diff-detail", Static)
+        if row is None or self.prefixes is None:
+            detail.update("")
+        elif row.status in ("only-a", "only-b", "mismatch"):
+            detail.update(Text(f"{row.name}: {row.status} {row.detail}", style="dim"))
+        else:
+            detail.update(Text(f"{row.name}: reading A and B…", style="dim"))
+            self.app.side_by_side(row.name)  # type: ignore[attr-defined]
+
+    def show_side_by_side(self, name: str, got: SideBySide | str) -> None:
+        """The first elements of ``name`` in A and B and their difference, in three columns."""
+        row = self.current()
+        if row is None or row.name != name:
+            return
+        detail = self.query_one("#diff-detail", Static)
+        if isinstance(got, str):
+            detail.update(Text(got, style="bold red"))
+            return
+        a, b = self.prefixes or ("", "")
+        text = Text()
+        text.append(f"{name}: first {len(got.index)} elements", style="bold")
+        text.append(f"   A = {os.path.basename(a)}   B = {os.path.basename(b)}\n", style="dim")
+        text.append(f"{'index':>12}  {'A':>14}  {'B':>14}  {'Δ = B - A':>14}\n", style="dim")
+        for idx, va, vb, d in zip(got.index, got.a, got.b, got.delta, strict=True):
+            where = "[" + ",".join(str(i) for i in idx) + "]"
+            text.append(f"{where:>12}  {_cell(va):>14}  {_cell(vb):>14}  ")
+            text.append(f"{number(d):>14}\n", style="bold" if d else "dim")
+        detail.update(text)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         row = self.current()
         if row is not None and self.prefixes is not None and row.status != "only-a":
             self.app.open_value(row.name, prefix=self.prefixes[1])  # type: ignore[attr-defined]
+
+
+def _cell(value: object) -> str:
+    from graphtui.tui.fmt import cell_text
+
+    if isinstance(value, (bytes, str)):
+        return cell_text(value, "O", 14)[:14]
+    try:
+        return number(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)[:14]

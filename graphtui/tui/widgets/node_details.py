@@ -156,10 +156,17 @@ def _scope_lines(ws: Workspace, path: str, indexed: bool) -> list[Line]:
         plain("scope", f"{human_count(scopes.node_count(path))} nodes, {len(children)} children")
     ]
     if indexed:
-        lines.append(plain("params", human_count(scopes.param_count(path))))
+        lines.append(plain("params", human_count(scopes.param_count(path, kind="model"))))
         lines.append(
-            plain("trainable params", human_count(scopes.param_count(path, trainable_only=True)))
+            plain(
+                "trainable params",
+                human_count(scopes.param_count(path, trainable_only=True, kind="model")),
+            )
         )
+        for label, kind in (("optimizer slots", "slots"), ("other (step, local)", "other")):
+            count = scopes.param_count(path, kind=kind)  # type: ignore[arg-type]
+            if count:
+                lines.append(plain(label, human_count(count)))
     return lines
 
 

@@ -66,10 +66,15 @@ class NodeTree(Tree[ScopeEntry | None]):
         text = Text()
         if entry.is_scope:
             text.append(entry.name + "/", style="bold")
-            params = self.scopes.param_count(entry.path) if self.params_ready else 0
+            params = slots = 0
+            if self.params_ready:
+                params = self.scopes.param_count(entry.path, kind="model")
+                slots = self.scopes.param_count(entry.path, kind="slots")
             detail = f"  {human_count(entry.node_count)} nodes"
             if params:
                 detail += f", {human_count(params)} params"
+            if slots:
+                detail += f" (+{human_count(slots)} slots)"
             if entry.op:
                 text.append(f"  {entry.op}", style="italic")
             text.append(detail, style="dim")

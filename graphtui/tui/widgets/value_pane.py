@@ -76,6 +76,10 @@ class ValuePane(Vertical):
                 "No value open: Enter on a variable (3) or a variable node (1).", style="dim"
             )
         else:
+            if grid.checksum not in (None, True):
+                # permanent while this value is open, shown or not
+                title.append("checksum mismatch: values unverified", style="bold white on red")
+                title.append("  ")
             title.append(value.name, style="bold")
             title.append(f"  {value.dtype.name} {shape_text(value.shape)}")
             title.append(f"  {human_bytes(value.nbytes)}", style="dim")

@@ -50,6 +50,13 @@ class TensorGrid(ScrollView, can_focus=True):
         Binding("e", "app.export_value", "Export", id="export-value"),
         Binding("t", "app.stats", "Stats", id="value-stats"),
         Binding("g", "app.goto_node", "Go to node", show=False, id="value-goto-node"),
+        Binding(
+            "exclamation_mark",
+            "app.show_unverified",
+            "Show unverified values",
+            show=False,
+            id="show-unverified",
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -57,6 +64,10 @@ class TensorGrid(ScrollView, can_focus=True):
         self.value: TensorValue | None = None
         self.lead: tuple[int, ...] = ()
         self.error: str | None = None
+        # the checksum: None while it is being checked, then True (values drawn) or the reason it
+        # failed (values hidden unless the user asked for them: ``show_unverified``)
+        self.checksum: bool | str | None = None
+        self.show_unverified = False
         self._cache: OrderedDict[tuple[tuple[int, ...], int, int], np.ndarray] = OrderedDict()
         self.reads = 0  # windows read from the checkpoint (tests check laziness with it)
 
@@ -115,6 +126,8 @@ class TensorGrid(ScrollView, can_focus=True):
     def set_value(self, value: TensorValue | None, lead: tuple[int, ...] | None = None) -> None:
         self.value = value
         self.error = None
+        self.checksum = True if value is not None and value.verified else None
+        self.show_unverified = False
         self._cache.clear()
         shape = self.lead_shape
         self.lead = (
@@ -159,6 +172,20 @@ class TensorGrid(ScrollView, can_focus=True):
         parts = [str(i) for i in self.lead] + [":", ":"]
         return "[" + ", ".join(parts) + "]"
 
+    def set_checksum(self, result: bool | str) -> None:
+        """The checksum check finished: True, or why it failed (values stay hidden)."""
+        self.checksum = result
+        self.refresh()
+
+    @property
+    def hidden_reason(self) -> str | None:
+        """Why no values are drawn yet (checking, or a failed checksum), else None."""
+        if self.value is None or self.checksum is True or self.show_unverified:
+            return None
+        if self.checksum is None:
+            return "checking the checksum…"
+        return f"Values not shown: {self.checksum}.\nPress ! to show them anyway (unverified)."
+
     # -- data -----------------------------------------------------------------------------------
 
     def _block(self, rb: int, cb: int) -> np.ndarray:
@@ -198,12 +225,17 @@ class TensorGrid(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        if self.value is not None and self.value.size == 0 and not self.error:
+        hidden = self.error or self.hidden_reason
+        if self.value is not None and self.value.size == 0 and not hidden:
             text = "" if y else "No elements (a dimension is 0)."
             return Strip([Segment(text[:width].ljust(width), _INDEX)])
-        if self.value is None or self.error:
-            text = self.error or ("" if y else "No value: open a variable (Enter in the table).")
-            return Strip([Segment(text[:width].ljust(width), _BAD if self.error else _INDEX)])
+        if self.value is None or hidden:
+            # said once, wrapped over the first lines (never repeated down the grid)
+            message = hidden or "No value: open a variable (Enter in the table)."
+            lines = _wrap(message, max(10, width - 1))
+            text = lines[y] if y < len(lines) else ""
+            bad = self.error is not None or (self.checksum not in (None, True))
+            return Strip([Segment(text[:width].ljust(width), _BAD if bad else _INDEX)])
         rows, cols = self.grid_shape
         kind = self.kind
         cw = cell_width(kind)
@@ -246,3 +278,15 @@ class TensorGrid(ScrollView, can_focus=True):
 
     def action_scroll_left(self) -> None:
         self.scroll_to(x=max(0, self.scroll_x - cell_width(self.kind)), animate=False)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken at spaces where possible."""
+    import textwrap
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        lines.extend(
+            textwrap.wrap(paragraph, width, break_long_words=True, break_on_hyphens=False) or [""]
+        )
+    return lines

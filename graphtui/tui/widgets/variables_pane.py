@@ -15,6 +15,10 @@ STATUS_STYLE = {
     "graph-only": "yellow",
     "checkpoint-only": "cyan",
     "mismatch": "bold red",
+    "corrupt": "bold white on red",
+    "unreadable": "bold red",
+    "failed": "bold red",
+    "local": "dim",
 }
 # sort key name -> (column title, key function)
 SORTS = ("name", "params", "bytes", "status", "dtype")
@@ -70,6 +74,7 @@ class VariablesPane(Vertical):
         self.reverse = False
         self.rows: list[VariableRow] = []
         self.stats: dict[tuple[str, str], TensorStats] = {}
+        self.failed: dict[tuple[str, str], str] = {}  # (prefix, key) -> why it did not read
         self._shown_width = MIN_NAME
         self.built = False
 
@@ -137,16 +142,27 @@ class VariablesPane(Vertical):
                     table.move_cursor(row=i, animate=False)
                     break
         hidden = sum(1 for r in all_rows if r.is_slot) if self.hide_slots else 0
-        params = sum(r.params for r in rows)
+        model = sum(r.params for r in rows if _is_model(r))
+        slots = sum(r.params for r in rows if r.is_slot)
         nbytes = sum(r.nbytes for r in rows)
         arrow = "↓" if self.reverse else "↑"
         where = self.ws.active_prefix or "no checkpoint"
         summary = (
-            f"{len(rows)} variables, {human_count(params)} params, {human_bytes(nbytes)}"
+            f"{len(rows)} variables, {human_count(model)} model params"
+            + (f" (+{human_count(slots)} in slots)" if slots else "")
+            + f", {human_bytes(nbytes)}"
             + (f"  ({hidden} slots hidden: o)" if hidden else "")
             + f"  sort: {self.sort} {arrow}  ·  {_short(where)}"
         )
-        self.query_one("#variables-summary", Label).update(summary)
+        if self.ws.checkpoint_problem:
+            from rich.text import Text
+
+            self.query_one("#variables-summary", Label).update(
+                Text(summary + "\n")
+                + Text("checkpoint unreadable: " + self.ws.checkpoint_problem, style="bold red")
+            )
+        else:
+            self.query_one("#variables-summary", Label).update(summary)
         self.show_detail()
 
     def _cells(self, row: VariableRow) -> list[object]:
@@ -155,7 +171,8 @@ class VariablesPane(Vertical):
         stats = self.stats.get((self.ws.active_prefix or "", row.key or ""))
         width = self._shown_width
         name = Text(fit_name(shown_name(row), width), style="dim" if row.is_slot else "")
-        status = Text(row.status, style=STATUS_STYLE.get(row.status, ""))
+        shown = self.status_of(row)
+        status = Text(shown, style=STATUS_STYLE.get(shown, ""))
         cells: list[object] = [
             name,
             status,
@@ -166,6 +183,40 @@ class VariablesPane(Vertical):
         ]
         cells.extend(_stat_cells(stats))
         return cells
+
+    def status_of(self, row: VariableRow) -> str:
+        """The row's status, or ``corrupt`` / ``failed`` once reading its tensor failed."""
+        if self.ws.corrupt_reason(row.key) is not None:
+            return "corrupt"
+        if (self.ws.active_prefix or "", row.key or "") in self.failed:
+            return "failed"
+        return row.status
+
+    def mark_corrupt(self, key: str, prefix: str) -> None:
+        """The tensor ``key`` of ``prefix`` failed its checksum: say so on its row."""
+        self._restatus(key, prefix)
+
+    def mark_failed(self, key: str, prefix: str, why: str) -> None:
+        """Reading ``key`` failed (``why``); a checksum failure reads ``corrupt``."""
+        if self.ws.corrupt_reason(key, prefix) is None:
+            self.failed[(prefix, key)] = why
+        self._restatus(key, prefix)
+
+    def _restatus(self, key: str, prefix: str) -> None:
+        from rich.text import Text
+
+        if not self.built or prefix != (self.ws.active_prefix or ""):
+            return
+        for row in self.rows:
+            if row.key == key:
+                shown = self.status_of(row)
+                self.table.update_cell(
+                    row.name,
+                    "status",
+                    Text(shown, style=STATUS_STYLE.get(shown, "")),
+                    update_width=True,
+                )
+                break
 
     def current(self) -> VariableRow | None:
         table = self.table
@@ -212,6 +263,11 @@ class VariablesPane(Vertical):
             parts.append(f"name {row.object_name}")
         if row.detail:
             parts.append(row.detail)
+        if self.ws.corrupt_reason(row.key):
+            parts.insert(0, "checksum mismatch: values unverified")
+        failed = self.failed.get((self.ws.active_prefix or "", row.key or ""))
+        if failed:
+            parts.insert(0, failed)
         label.update("  ·  ".join(parts))
 
     def cycle_sort(self) -> str:
@@ -239,6 +295,11 @@ class VariablesPane(Vertical):
             return
         bar.display = True
         bar.update(progress=fraction)
+
+
+def _is_model(row: VariableRow) -> bool:
+    """A model parameter: no optimizer slot, global step or local variable."""
+    return not row.is_slot and row.role != "global_step" and row.status != "local"
 
 
 def _stat_cells(stats: TensorStats | None) -> list[object]:

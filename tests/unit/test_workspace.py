@@ -143,8 +143,8 @@ def test_variables_join_graph_and_checkpoint() -> None:
     assert rows["model/layer_1/dense/kernel/ExponentialMovingAverage"].is_slot
     assert rows["beta1_power"].is_slot
     assert not rows["global_step"].is_slot
-    # local/metric variables are not saved: graph-only
-    assert rows["mean_loss/total"].status == "graph-only" and rows["mean_loss/total"].key is None
+    # local/metric variables are never saved (TF's Saver skips LOCAL_VARIABLES): local
+    assert rows["mean_loss/total"].status == "local" and rows["mean_loss/total"].key is None
     # every checkpoint tensor appears exactly once
     keys = [r.key for r in ws.variables() if r.key]
     assert sorted(keys) == sorted(reader.names())

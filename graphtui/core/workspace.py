@@ -468,6 +468,39 @@ def looks_like_slot(name: str) -> bool:
     return bool(head) and any(("/" + tail).startswith(s) for s in _SLOT_SUFFIXES)
 
 
+NAME_BASED_STRIP = ("*/Adam*", "*/ExponentialMovingAverage")
+
+
+def strip_patterns(rows: list[VariableRow]) -> list[str]:
+    """Glob patterns (``strip``'s) matching the optimizer state among ``rows`` and nothing
+    else: TF1's slot names (the app's defaults), and for an object-based checkpoint its slot keys (Keras 2's
+    ``*/.OPTIMIZER_SLOT/*``, Keras 3's ``optimizer/_variables/*`` momentums and velocities),
+    a numbered sibling group as one ``*`` pattern when that matches no model weight."""
+    import fnmatch
+
+    slots = [r.key for r in rows if r.is_slot and r.key and r.object_path is not None]
+    weights = [r.key for r in rows if not r.is_slot and r.key]
+    out = list(NAME_BASED_STRIP)
+
+    def safe(pattern: str) -> bool:
+        return not any(fnmatch.fnmatchcase(k, pattern) for k in weights)
+
+    if any("/.OPTIMIZER_SLOT/" in k for k in slots) and safe("*/.OPTIMIZER_SLOT/*"):
+        out.append("*/.OPTIMIZER_SLOT/*")
+    for key in slots:
+        if any(fnmatch.fnmatchcase(key, p) for p in out):
+            continue
+        head, _, rest = key.partition("/.ATTRIBUTES/")
+        parent, _, last = head.rpartition("/")
+        group = f"{_glob_literal(parent)}/*" if last.isdigit() and parent else ""
+        out.append(group if group and safe(group) else _glob_literal(key))
+    return out
+
+
+def _glob_literal(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 # -- the workspace --------------------------------------------------------------------------------
 
 
@@ -838,18 +871,20 @@ def _object_facts(objects: ObjectGraph | None) -> Callable[[str], tuple[str | No
     (Keras 3 lists the model's variables under the optimizer too; those stay model variables)."""
     if objects is None:
         return lambda key: (None, "", looks_like_slot(key))
-    outside: set[int] = set()  # nodes reached from a root child that is no optimizer
-    stack: list[ObjectNode] = [
-        c.node
-        for c in objects.root.children
-        if c.node.kind != "optimizer" and "optimizer" not in c.local_name.lower()
-    ]
+    # Nodes reached from the root without passing through an optimizer. A Keras 3 model keeps
+    # a reference to its optimizer (``model/optimizer``), so an optimizer is recognised on
+    # every edge, not only among the root's children.
+    def is_optimizer(edge: Any) -> bool:
+        return edge.node.kind == "optimizer" or "optimizer" in edge.local_name.lower()
+
+    outside: set[int] = set()
+    stack: list[ObjectNode] = [c.node for c in objects.root.children if not is_optimizer(c)]
     while stack:
         node = stack.pop()
         if node.node_id in outside:
             continue
         outside.add(node.node_id)
-        stack.extend(c.node for c in node.children)
+        stack.extend(c.node for c in node.children if not is_optimizer(c))
 
     def facts(key: str) -> tuple[str | None, str, bool]:
         try:
@@ -866,6 +901,15 @@ def _object_facts(objects: ObjectGraph | None) -> Callable[[str], tuple[str | No
         return node.path, attr.full_name, slot
 
     return facts
+
+
+def _row_name(key: str, path: str | None, full_name: str, is_slot: bool) -> str:
+    """A checkpoint-only row's name: its key, except for a model weight whose key runs
+    through the optimizer (Keras 3 saves ``optimizer/_trainable_variables/0``): there the
+    variable's own name (``sequential/dense_a/kernel``, as ``ls --objects`` shows it)."""
+    if is_slot or not full_name or path is None or not path.lower().startswith("optimizer"):
+        return key
+    return full_name
 
 
 def _join_variables(
@@ -948,7 +992,7 @@ def _join_variables(
             path, full_name, is_slot = facts(key)
             rows.append(
                 VariableRow(
-                    name=key,
+                    name=_row_name(key, path, full_name, is_slot),
                     dtype=info.dtype.name,
                     shape=tuple(info.shape),
                     params=info.num_elements,

@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, SelectionList, TextArea
 
 from graphtui.core.workspace import Workspace
-from graphtui.errors import ConflictError, CoreError
+from graphtui.errors import ConflictError, CoreError, GraphtuiError
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.action_base import (
     ActionScreen,
@@ -498,7 +498,7 @@ class StripScreen(ActionScreen):
     def compose_form(self) -> ComposeResult:
         yield labelled(
             "Drop keys matching",
-            TextArea("\n".join(STRIP_DEFAULTS), id="strip-patterns", compact=True),
+            TextArea("\n".join(self.default_patterns()), id="strip-patterns", compact=True),
         )
         yield Label("One glob per line; * also crosses /.", classes="hint")
         yield labelled(
@@ -510,6 +510,15 @@ class StripScreen(ActionScreen):
                 select_on_focus=False,
             ),
         )
+
+    def default_patterns(self) -> list[str]:
+        """The optimizer state of the open checkpoint (TF1 slot names, TF2/Keras slot keys)."""
+        from graphtui.core.workspace import strip_patterns
+
+        try:
+            return strip_patterns(self.ws.variables())
+        except GraphtuiError:
+            return list(STRIP_DEFAULTS)
 
     def first_focus(self) -> Widget | None:
         return self.query_one("#strip-patterns", TextArea)

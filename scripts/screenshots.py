@@ -94,6 +94,8 @@ SHOTS: list[tuple[str, list[Step], Path | None]] = [
     ("08-help", [keys("question_mark")], None),
     ("09-signatures", [call(expand_function("__inference_predict_1028"))], TF2 / "saved_model"),
     ("10-objects", [call(reveal_objects("optimizer", "model/hidden/w"))], TF2 / "module"),
+    ("11-dataflow", [call(lambda a: a.show_dataflow("mnist_like/conv2/Conv2D"))], None),
+    ("12-dataflow-overview", [keys("9")], None),
 ]
 
 

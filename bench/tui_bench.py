@@ -179,6 +179,38 @@ async def main():
         while not tree.loaded_all():
             await pilot.pause(0.01)
         out["expand_all_loaded"] = time.perf_counter() - t
+        from graphtui.tui.widgets.dataflow_pane import FlowCanvas
+
+        async def flow(do):
+            t = time.perf_counter()
+            do()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            return time.perf_counter() - t
+
+        def frame():
+            c = app.query_one(FlowCanvas)
+            t = time.perf_counter()
+            for y in range(c.size.height):
+                c.render_line(y)
+            return time.perf_counter() - t
+
+        out["flow_open_around"] = await flow(lambda: app.show_dataflow("model/block_5/layer_0/Relu"))
+        frames = [frame()]
+        keys_t = []
+        for key in ("down", "up", "left", "right", "up", "down"):
+            t = time.perf_counter()
+            await pilot.press(key)
+            keys_t.append(time.perf_counter() - t)
+            frames.append(frame())
+        out["flow_deeper"] = await flow(lambda: app.query_one(FlowCanvas).action_depth(1))
+        frames.append(frame())
+        out["flow_overview"] = await flow(lambda: app.show_dataflow(""))
+        frames.append(frame())
+        out["flow_scope_model"] = await flow(lambda: app.show_dataflow("model"))
+        frames.append(frame())
+        out["flow_frames"] = frames
+        out["flow_keys"] = keys_t
         await pilot.press("q")
 
 asyncio.run(main())
@@ -297,10 +329,13 @@ def main() -> int:
         flow_rows = dataflow_rows(meta, max(3, args.runs))
     med = {k: statistics.median(float(r[k]) for r in runs)  # type: ignore[arg-type]
            for k in ("import", "open", "mount", "first_screen", "warm_up_after_first_screen",
-                     "expand_first_chunk", "expand_all_loaded", "all_panes")}  # fmt: skip
+                     "expand_first_chunk", "expand_all_loaded", "all_panes", "flow_open_around",
+                     "flow_deeper", "flow_overview", "flow_scope_model")}  # fmt: skip
     direct = [x for r in runs for x in r["keystroke_direct"]]  # type: ignore[attr-defined]
     pilot = [x for r in runs for x in r["keystroke_pilot"]]  # type: ignore[attr-defined]
     event = [x for r in runs for x in r["keystroke_event"]]  # type: ignore[attr-defined]
+    frames = [x for r in runs for x in r["flow_frames"]]  # type: ignore[attr-defined]
+    flow_keys = [x for r in runs for x in r["flow_keys"]]  # type: ignore[attr-defined]
     matches = runs[0]["matches"]
     rows = [
         ("graph", f"{n_nodes:,} nodes, {n_vars:,} variables (+ checkpoint of them)"),
@@ -328,6 +363,21 @@ def main() -> int:
         ),
         ("expand a 5,000-child scope: first chunk", ms(med["expand_first_chunk"])),
         ("expand a 5,000-child scope: all children loaded", ms(med["expand_all_loaded"])),
+        (
+            "**dataflow frame** on the big graph (every visible row drawn), median / max",
+            f"**{ms(statistics.median(frames))}** / {ms(max(frames))}",
+        ),
+        (
+            "dataflow arrow key through Textual's pilot (key -> idle), median / max",
+            f"{ms(statistics.median(flow_keys))} / {ms(max(flow_keys))}",
+        ),
+        (
+            "dataflow: open around a node (D; worker: select, lay out, draw)",
+            ms(med["flow_open_around"]),
+        ),
+        ("dataflow: `+` (depth 3)", ms(med["flow_deeper"])),
+        ("dataflow: the model's overview (50,201 nodes aggregated)", ms(med["flow_overview"])),
+        ("dataflow: scope `model`", ms(med["flow_scope_model"])),
         *flow_rows,
     ]
     load = os.getloadavg()

@@ -409,7 +409,8 @@ class GraphtuiApp(ActionsHost, App[int]):
     # -- dataflow (9) ----------------------------------------------------------------------------
 
     def action_dataflow_here(self) -> None:
-        """Draw the dataflow around the node of the tree, details, variable or value (tab 9)."""
+        """Draw the dataflow around the node of the tree, details, variable, value, or of a
+        function or its node in tab 7 (tab 9)."""
         focused = self.focused
         target: str | None = None
         if isinstance(focused, (NodeTree, NodeDetails)):
@@ -419,16 +420,27 @@ class GraphtuiApp(ActionsHost, App[int]):
             target = row.node if row is not None else None
         elif isinstance(focused, TensorGrid) and self.value_key is not None:
             target = self._node_of_key(self.value_key)
+        elif isinstance(focused, SignaturesTree):
+            item = focused.current
+            if item is not None and item.kind == "function":
+                self.show_dataflow(None, item.name)
+                return
+            if item is not None and item.kind == "fnode":
+                self.show_dataflow(item.name, item.function)
+                return
         self.show_dataflow(target)
 
     def show_dataflow(self, node: str | None = None, function: str | None = None) -> bool:
-        """Open tab 9 around ``node`` (a scope: its overview; None: as it was)."""
+        """Open tab 9 around ``node`` (a scope: its overview; None: as it was), of the graph
+        or of library ``function``'s body (the whole body when ``node`` is None)."""
         if "dataflow" not in self.tab_ids or self.ws.graph is None:
             self.notify("No graph: nothing to draw", severity="warning")
             return False
         self.action_show_tab("dataflow")
         pane = self.query_one(DataflowPane)
-        if function is not None:
+        if function is not None and node:
+            pane.center_on(node, function)
+        elif function is not None:
             pane.open_function_body(function)
         elif node is not None and node in self.ws.graph:
             pane.center_on(node)

@@ -311,3 +311,19 @@ def test_snapshot_v2_while_body(snap_compare: Any) -> None:
 def test_snapshot_big_graph_scope(snap_compare: Any, big_dir: Path) -> None:
     steps = scenario(around("model/block_3"))
     assert snap_compare(make_app(big_dir), terminal_size=SIZE, run_before=steps)
+
+
+async def test_savedmodel_function_from_the_signatures_tab() -> None:
+    from .conftest import DATA
+
+    app = make_app(DATA / "tf2" / "saved_model")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.signatures_pane.reveal_function("__inference_predict_1028")
+        app.query_one("SignaturesTree").focus()
+        await pilot.press("D")
+        await settle(pilot)
+        assert app.active_tab == "dataflow"
+        assert pane_of(app).state.function == "__inference_predict_1028"
+        body = app.ws.graph.function_graph("__inference_predict_1028")
+        assert set(view_of(app).items) == set(body.names)  # a small body: every node

@@ -363,8 +363,11 @@ class DataflowPane(Vertical):
         self.query_one("#flow-list").display = False
         if self.graph is None:
             self.query_one("#flow-title", Label).update("No graph: nothing to draw.")
-            return
-        if self.canvas.drawn is None and not self.busy:
+
+    def on_show(self) -> None:
+        """The first time the tab is shown with nothing asked for: the overview. (Nothing is
+        computed before: the pane mounts in the background at start-up.)"""
+        if self.graph is not None and self.canvas.drawn is None and not self.busy:
             self._start(self.state)
 
     @property

@@ -144,7 +144,7 @@ def node_item(index: GraphIndex, name: str) -> Item:
 
 def scope_item(tree: ScopeTree, path: str, nodes: int | None = None) -> Item:
     count = tree.node_count(path) if nodes is None else nodes
-    params = tree.param_count(path)
+    params = tree.param_count(path, kind="model")  # as the graph tree counts: no slots
     info = f"{count:,} nodes" + (f" · {human_count(params)} params" if params else "")
     return Item(path, "scope", short_name(path) + "/", "scope", info, path)
 

@@ -194,8 +194,8 @@ def test_scope_view_aggregates_every_edge(demo: GraphIndex, scope: str) -> None:
 def test_scope_view_params_and_stubs(demo: GraphIndex) -> None:
     view = df.scope_view(demo, "mnist_like")
     conv2 = view.items["mnist_like/conv2"]
-    # (3*3*8*16 + 16) * 3: the variables and their two Adam slots, as the graph tree counts
-    assert conv2.info == "37 nodes · 3.5k params"
+    # 3*3*8*16 + 16: the model's variables, not their Adam slots (as the graph tree counts)
+    assert conv2.info == "37 nodes · 1.2k params"
     stubs = {k for k, i in view.items.items() if i.kind == "stub"}
     assert "stub:input" in stubs and "stub:train" in stubs
 

@@ -19,6 +19,7 @@ from typing import Any
 from graphtui._version import __version__
 from graphtui.core.units import human_bytes as _human_bytes
 from graphtui.errors import GraphtuiError
+from graphtui.formats.visible import visible
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -42,7 +43,13 @@ def command(
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """One or more lines of text output; names in them cannot reach the terminal as escapes."""
+    sys.stdout.write("\n".join(visible(line) for line in text.split("\n")) + "\n")
+
+
+def _err(text: str) -> None:
+    """One diagnostic line on stderr (``graphtui: error: ...``), control characters escaped."""
+    sys.stderr.write(visible(text) + "\n")
 
 
 def _print_json(data: Any) -> None:
@@ -87,6 +94,7 @@ def _table(rows: Sequence[Sequence[str]], align_right: set[int] | None = None) -
     if not rows:
         return
     align_right = align_right or set()
+    rows = [[visible(cell) for cell in row] for row in rows]  # a name's newline stays in its cell
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [
@@ -114,7 +122,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from graphtui.core.checkpoint import load_checkpoint
 
     if args.objects:
-        from graphtui.core.objects import print_object_tree
+        from graphtui.cli_tf2 import print_object_tree
 
         return print_object_tree(args.path, as_json=args.json)
     with load_checkpoint(args.path) as reader:
@@ -259,7 +267,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
         if args.npy:
             _out(f"wrote {args.npy} ({info.dtype.name} {list(info.shape)})")
             return EXIT_OK
-        _out(f"{info.name}  {info.dtype.name}  {list(info.shape)}")
+        _out(f"{visible(info.name)}  {info.dtype.name}  {list(info.shape)}")
         _out(_format_value(value, args.full))
     return EXIT_OK
 
@@ -298,7 +306,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if hist.state_error:
-        sys.stderr.write(f"graphtui: warning: {hist.state_error}\n")
+        _err(f"graphtui: warning: {hist.state_error}")
     rows = [["", "STEP", "NAME", "TIME", "SIZE", "FMT", "STATUS"]]
     for r in hist.records:
         status = "ok" if r.complete else (r.problem or "incomplete")
@@ -427,10 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = app_parser.parse_args(argv)
         return _run_app(args.path)
     except GraphtuiError as exc:
-        sys.stderr.write(f"graphtui: error: {exc}\n")
+        _err(f"graphtui: error: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        sys.stderr.write("graphtui: interrupted\n")
+        _err("graphtui: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `graphtui ls ... | head`: the reader went away; that is not an error of ours.
@@ -438,20 +446,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except MemoryError:
-        sys.stderr.write("graphtui: error: out of memory\n")
+        _err("graphtui: error: out of memory")
         return EXIT_ERROR
     except OSError as exc:  # the disk is full, a permission is missing: say which file
         where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(f"graphtui: error: {where}{exc.strerror or exc}\n")
+        _err(f"graphtui: error: {where}{exc.strerror or exc}")
         return EXIT_ERROR
     except SystemExit as exc:  # argparse: usage errors exit 2, --help/--version exit 0
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, unless debugging
         if os.environ.get("GRAPHTUI_DEBUG"):
             raise
-        sys.stderr.write(
+        _err(
             f"graphtui: internal error: {type(exc).__name__}: {exc} "
-            "(set GRAPHTUI_DEBUG=1 for a traceback)\n"
+            "(set GRAPHTUI_DEBUG=1 for a traceback)"
         )
         return EXIT_ERROR
 
@@ -474,7 +482,7 @@ def _run_app(path: str | None) -> int:
         from graphtui.formats import storage
 
         if not locate(path).found and not storage.exists(path):
-            sys.stderr.write(f"graphtui: error: {path}: no such file, checkpoint or directory\n")
+            _err(f"graphtui: error: {path}: no such file, checkpoint or directory")
             return EXIT_ERROR
     from graphtui.tui.app import run_app
 

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from graphtui.cli import EXIT_OK, _human_bytes, _out, _print_json, command
+from graphtui.cli import EXIT_OK, _err, _human_bytes, _out, _print_json, command
 
 
 @command("convert", "convert a checkpoint to .safetensors / .npz, or one of those to a checkpoint")
@@ -60,10 +59,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     )
     plan = plan_convert(request)
     if plan.skipped:
-        sys.stderr.write(
+        _err(
             f"graphtui: warning: skipped {len(plan.skipped)} tensors the target cannot hold: "
             + ", ".join(plan.skipped)
-            + "\n"
         )
     if plan.problems:
         raise ConflictError("refused: nothing was written", plan.problems)

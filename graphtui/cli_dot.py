@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from graphtui.cli import EXIT_ERROR, EXIT_OK, command
+from graphtui.cli import EXIT_ERROR, EXIT_OK, _err, command
 
 
 @command("dot", "write Graphviz DOT of a graph: around a node, a scope, or the whole graph")
@@ -36,13 +36,13 @@ def cmd_dot(args: argparse.Namespace) -> int:
     from graphtui.core.workspace import open_workspace
 
     if args.depth < 0 or args.fanout < 1:
-        sys.stderr.write("graphtui: error: --depth must be >= 0 and --fanout >= 1\n")
+        _err("graphtui: error: --depth must be >= 0 and --fanout >= 1")
         return EXIT_ERROR
     ws = open_workspace(args.src)
     try:
         graph = ws.graph
         if graph is None:
-            sys.stderr.write(f"graphtui: error: {args.src}: no graph (no .meta found)\n")
+            _err(f"graphtui: error: {args.src}: no graph (no .meta found)")
             return EXIT_ERROR
         if args.function:
             graph = graph.function_graph(args.function)

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import os
 
+from graphtui.formats.visible import visible
+
 
 class GraphtuiError(Exception):
     """Base of every error graphtui raises on purpose."""
 
     def __str__(self) -> str:
         # One line whatever a path or name holds: control characters are shown escaped.
-        text = super().__str__()
-        return text if text.isprintable() else "".join(_printable(c) for c in text)
-
-
-def _printable(char: str) -> str:
-    return char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        return visible(super().__str__())
 
 
 class FormatError(GraphtuiError, ValueError):

@@ -9,6 +9,7 @@ the node and every edge touching it.
 from __future__ import annotations
 
 from graphtui.core.dataflow import Item, ItemKind, View
+from graphtui.formats.visible import visible
 
 _SHAPES: dict[ItemKind, str] = {
     "op": "shape=box",
@@ -22,10 +23,11 @@ _SHAPES: dict[ItemKind, str] = {
 
 
 def quote(text: str) -> str:
-    """A DOT double-quoted ID: backslashes and quotes escaped, line breaks as ``\\n``."""
+    """A DOT double-quoted ID: backslashes and quotes escaped, line breaks as ``\\n``, other
+    control characters shown (``\\x1b``), never passed to a terminal."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     escaped = escaped.replace("\r", "").replace("\n", "\\n")
-    return f'"{escaped}"'
+    return f'"{visible(escaped)}"'
 
 
 def dot_name(item: Item) -> str:

@@ -35,6 +35,7 @@ from graphtui.core.workspace import (
     open_workspace,
 )
 from graphtui.errors import ChecksumError, GraphtuiError, NotFoundError
+from graphtui.formats.visible import visible
 from graphtui.tui import textual_fixes  # noqa: F401  (before any OptionList is used)
 from graphtui.tui.commands import GraphtuiCommands
 from graphtui.tui.screens.action_host import ACTION_BINDINGS, ActionsHost
@@ -230,7 +231,7 @@ class GraphtuiApp(ActionsHost, App[int]):
             parts.append("ckpt " + os.path.basename(self.ws.active_prefix))
         if self.ws.checkpoint_problem:
             parts.append("⚠ checkpoint unreadable: " + self.ws.checkpoint_problem)
-        self.sub_title = "  ·  ".join(parts)
+        self.sub_title = visible("  ·  ".join(parts))
 
     def _warm_up(self) -> None:
         """Build the graph's indexes off the UI thread, then let the panes use them: natural

@@ -1,4 +1,4 @@
-"""A guard around one Textual 8.2.8 bug that a fast typist hits (Textual is pinned exactly).
+"""Guards around Textual 8.2.8 (pinned exactly) for a fast typist and for hostile names.
 
 ``OptionList`` page up / page down index its line cache before the list has been laid out (a
 list with no size yet: the command palette's results while they arrive, a details pane on a tab
@@ -8,7 +8,11 @@ does nothing. Check again (and drop this module) when Textual is upgraded.
 
 from __future__ import annotations
 
+import rich.text
+import textual.content
 from textual.widgets import OptionList
+
+from graphtui.formats.visible import visible
 
 _move_page = OptionList._move_page
 
@@ -20,3 +24,22 @@ def _safe_move_page(self: OptionList, direction: int) -> None:
 
 
 OptionList._move_page = _safe_move_page  # type: ignore[method-assign]
+
+
+# -- names with terminal escapes -------------------------------------------------------------------
+# Rich's Text and Textual's Content strip only BEL, BS, VT, FF and CR from the text they are
+# given; ESC, CSI and OSC sequences in a tensor, node or file name would reach the terminal
+# (retitle it, clear the screen). Every text either builds is escaped instead, visibly, before
+# its width is measured; newlines and tabs keep their layout meaning.
+
+
+def _escape_controls(text: str, _translate_table: object = None) -> str:
+    if text.isprintable():
+        return text
+    return "\n".join(
+        "\t".join(visible(part) for part in line.split("\t")) for line in text.split("\n")
+    )
+
+
+rich.text.strip_control_codes = _escape_controls
+textual.content._strip_control_codes = _escape_controls

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
-from graphtui.cli import EXIT_OK, _human_bytes, _out, _print_json, command
+from graphtui.cli import EXIT_ERROR, EXIT_OK, _err, _human_bytes, _out, _print_json, command
 
 _NAMES_SHOWN = 20  # function names listed per meta graph without --full
 
@@ -147,5 +146,31 @@ def cmd_show(args: argparse.Namespace) -> int:
         if variables["error"] is not None:
             # The signatures were shown (TF's saved_model_cli shows them too): a warning, as
             # the app gives; loading the model in TF would fail on the variables.
-            sys.stderr.write(f"graphtui: warning: {variables['error']}\n")
+            _err(f"graphtui: warning: {variables['error']}")
     return EXIT_OK
+
+
+def print_object_tree(path: str, as_json: bool = False) -> int:
+    """``graphtui ls PATH --objects``: the object tree (or JSON), line by line; exit 1 with a
+    warning on stderr when keys the object graph names are missing from the checkpoint."""
+    from graphtui.core.objects import format_tree, load_object_graph, open_object_reader
+
+    with open_object_reader(path) as reader:
+        graph = load_object_graph(reader)
+        missing = graph.missing_keys()
+        if as_json:
+            _print_json(graph.to_json())
+        else:
+            for line in format_tree(graph):
+                _out(line)
+            variables = sum(1 for n in graph.nodes if n.kind in ("variable", "slot"))
+            _out(
+                f"{len(graph)} objects, {variables} variables ({len(graph.slot_links)} slot), "
+                f"{len(graph.attributes())} saved tensors ({reader.prefix})"
+            )
+        if missing:
+            _err(
+                f"graphtui: warning: {len(missing)} keys named by the object graph are missing "
+                f"from {reader.prefix} (first: {missing[0]!r})"
+            )
+    return EXIT_OK if not missing else EXIT_ERROR

@@ -14,11 +14,9 @@ the prefix of its checkpoint keys. Slot variables get ``<variable path>/.OPTIMIZ
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -41,17 +39,72 @@ __all__ = [
     "SlotLink",
     "TreeRow",
     "escape_local_name",
+    "format_tree",
     "has_object_graph",
     "load_object_graph",
     "object_tree",
+    "open_object_reader",
     "parse_object_graph",
-    "print_object_tree",
+    "short_path",
 ]
 
 
 def escape_local_name(name: str) -> str:
     """A local name as it appears in checkpoint keys: ``.`` -> ``..``, ``/`` -> ``.S``."""
     return name.replace(".", "..").replace("/", ".S")
+
+
+class TreePaths:
+    """Each node's path from the root (escaped local names joined by ``/``), built on demand
+    from parent links. A 20,000-deep chain keeps a parent, a name and a length per node, not
+    20,000 strings of up to 20,000 parts (1.25 GB for a 290 KB checkpoint when they were kept).
+    """
+
+    def __init__(self, count: int) -> None:
+        self.parent: list[int] = [-1] * count
+        self.name: list[str | None] = [None] * count  # None: not reached from the root
+        self.length: list[int] = [0] * count  # characters in the path
+        self.order: list[int] = []  # reached nodes, breadth-first
+        if count:
+            self.name[0] = ""
+
+    def reached(self, i: int) -> bool:
+        return self.name[i] is not None
+
+    def add(self, parent: int, child: int, local_name: str) -> bool:
+        """Give ``child`` its path under ``parent`` unless it has one; True if it was new."""
+        if self.name[child] is not None:
+            return False
+        name = escape_local_name(local_name)
+        self.parent[child] = parent
+        self.name[child] = name
+        self.length[child] = self.length[parent] + len(name) + (1 if parent else 0)
+        return True
+
+    def path(self, i: int) -> str | None:
+        if self.name[i] is None:
+            return None
+        parts: list[str] = []
+        while i > 0:
+            parts.append(self.name[i] or "")
+            i = self.parent[i]
+        return "/".join(reversed(parts))
+
+
+def breadth_first_paths(
+    count: int, children: Callable[[int], Iterable[tuple[str, int]]]
+) -> TreePaths:
+    """TensorFlow's naming: breadth-first from node 0 over ``children(i)`` -> (local name, id),
+    in order; ids out of range are skipped."""
+    paths = TreePaths(count)
+    queue = deque([0] if count else [])
+    while queue:
+        i = queue.popleft()
+        paths.order.append(i)
+        for local_name, j in children(i):
+            if 0 <= j < count and j != 0 and paths.add(i, j, local_name):
+                queue.append(j)
+    return paths
 
 
 @dataclass(frozen=True)
@@ -105,13 +158,42 @@ class ObjectNode:
 
     node_id: int
     graph: ObjectGraph = field(repr=False)
-    path: str | None = None
     children: list[ObjectChild] = field(default_factory=list, repr=False)
     attributes: list[ObjectAttribute] = field(default_factory=list)
     slot_variables: list[SlotLink] = field(default_factory=list, repr=False)  # as optimizer
     slots: list[SlotLink] = field(default_factory=list, repr=False)  # as the slotted variable
     slot_of: SlotLink | None = field(default=None, repr=False)  # as a slot variable
     parents: list[tuple[ObjectNode, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def path(self) -> str | None:
+        """TensorFlow's path of the node (built now: paths are not kept, see TreePaths)."""
+        graph = self.graph
+        if graph.paths.reached(self.node_id):
+            return graph.paths.path(self.node_id)
+        link = graph.slot_paths.get(self.node_id)
+        if link is None:
+            return None
+        variable = graph.nodes[link.variable_id].path
+        optimizer = graph.nodes[link.optimizer_id].path
+        return f"{variable}/{OPTIMIZER_SLOT_NAME}/{optimizer}/{escape_local_name(link.slot_name)}"
+
+    @property
+    def path_length(self) -> int:
+        """Characters in :attr:`path`, known without building it (0 when it has none)."""
+        graph = self.graph
+        if graph.paths.reached(self.node_id):
+            return graph.paths.length[self.node_id]
+        link = graph.slot_paths.get(self.node_id)
+        if link is None:
+            return 0
+        return (
+            graph.nodes[link.variable_id].path_length
+            + graph.nodes[link.optimizer_id].path_length
+            + len(OPTIMIZER_SLOT_NAME)
+            + len(escape_local_name(link.slot_name))
+            + 3
+        )
 
     @property
     def name(self) -> str:
@@ -252,30 +334,29 @@ class ObjectGraph:
     def _assign_paths(self) -> None:
         """TensorFlow's naming: breadth-first from the root over children, in order; then each
         slot variable after its variable and optimizer have paths."""
-        root = self.nodes[0]
-        root.path = ""
-        queue = deque([root])
-        while queue:
-            node = queue.popleft()
-            self._reached.add(node.node_id)
-            for edge in node.children:
-                child = edge.node
-                child.parents.append((node, edge.local_name))
-                if child.path is None and child is not root:
-                    name = escape_local_name(edge.local_name)
-                    child.path = f"{node.path}/{name}" if node.path else name
-                    queue.append(child)
+        nodes = self.nodes
+        self.paths = breadth_first_paths(
+            len(nodes), lambda i: ((e.local_name, e.node.node_id) for e in nodes[i].children)
+        )
+        for i in self.paths.order:  # parents[0] is the edge that gives the path
+            for edge in nodes[i].children:
+                edge.node.parents.append((nodes[i], edge.local_name))
+        self._reached = {i for i in range(len(nodes)) if self.paths.reached(i)}
+        # a slot variable's path: "<variable>/.OPTIMIZER_SLOT/<optimizer>/<slot>", built on demand
+        self.slot_paths: dict[int, SlotLink] = {}
         for link in self.slot_links:
-            slot = self.nodes[link.slot_id]
-            variable = self.nodes[link.variable_id]
-            optimizer = self.nodes[link.optimizer_id]
-            if optimizer.node_id in self._reached:
-                self._reached.add(slot.node_id)
-            if slot.path is None and variable.path is not None and optimizer.path is not None:
-                slot.path = (
-                    f"{variable.path}/{OPTIMIZER_SLOT_NAME}/{optimizer.path}/"
-                    f"{escape_local_name(link.slot_name)}"
-                )
+            if link.optimizer_id in self._reached:
+                self._reached.add(link.slot_id)
+            if (
+                link.slot_id not in self.slot_paths
+                and not self.paths.reached(link.slot_id)
+                and self._has_path(link.variable_id)
+                and self._has_path(link.optimizer_id)
+            ):
+                self.slot_paths[link.slot_id] = link
+
+    def _has_path(self, node_id: int) -> bool:
+        return self.paths.reached(node_id) or node_id in self.slot_paths
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -293,12 +374,16 @@ class ObjectGraph:
     def find(self, path: str) -> ObjectNode:
         """The node at ``path``: local names joined by ``/`` from the root (``""`` is the root)
         or a node's escaped TensorFlow path (slot variables included)."""
-        for node in self.nodes:
-            if node.path == path:
-                return node
+        parts = [p for p in path.split("/") if p]
+        if OPTIMIZER_SLOT_NAME in parts:
+            for slot_id in self.slot_paths:
+                if self.nodes[slot_id].path == path:
+                    return self.nodes[slot_id]
         node = self.root
-        for part in [p for p in path.split("/") if p]:
-            node = node.child(part)
+        for part in parts:
+            edges = node.children
+            edge = next((e for e in edges if escape_local_name(e.local_name) == part), None)
+            node = edge.node if edge is not None else node.child(part)
         return node
 
     def node_for_key(self, checkpoint_key: str) -> ObjectNode:
@@ -358,7 +443,7 @@ class ObjectGraph:
                 below.append(TreeRow(row.depth + 1, edge.local_name, edge.node, not primary, None))
             for link in node.slot_variables:
                 variable = self.nodes[link.variable_id]
-                label = f"{link.slot_name} of {variable.path or variable.name}"
+                label = f"{link.slot_name} of {short_path(variable)}"
                 slot = self.nodes[link.slot_id]
                 primary = slot.slot_of == link
                 below.append(TreeRow(row.depth + 1, label, slot, not primary, link))
@@ -431,56 +516,54 @@ def _type_text(attr: ObjectAttribute) -> str:
     return f"{attr.dtype}[{','.join(str(d) for d in attr.shape)}]"
 
 
-def format_tree(graph: ObjectGraph) -> list[str]:
-    """The readable tree: one line per object; a variable shows dtype[shape] and its key."""
-    lines: list[str] = []
+MAX_INDENT = 32  # levels shown by indentation; a deeper row says its depth instead
+SHOWN_PATH = 200  # characters: a longer path is named by node id (output linear in the input)
+
+
+def short_path(node: ObjectNode) -> str:
+    """Where ``node`` is listed, for a reference: its path, or ``node N`` when the path is
+    long (a 20,000-deep chain would print 20,000 paths of 20,000 parts) or missing."""
+    if node.node_id == 0:
+        return "(root)"
+    if 0 < node.path_length <= SHOWN_PATH:
+        return node.path or f"node {node.node_id}"
+    return f"node {node.node_id}"
+
+
+def _indent(depth: int) -> str:
+    if depth <= MAX_INDENT:
+        return "  " * depth
+    return "  " * MAX_INDENT + f"[depth {depth}] "
+
+
+def format_tree(graph: ObjectGraph) -> Iterator[str]:
+    """The readable tree, line by line: one line per object; a variable shows dtype[shape] and
+    its key. Shared objects are listed once; other places refer to them by path (by node id
+    when the path is long, and the object's own line then says its id)."""
     for row in graph.walk():
-        indent = "  " * row.depth
+        indent = _indent(row.depth)
         node = row.node
         if row.reference:
-            where = node.path if node.path is not None else f"node {node.node_id}"
-            lines.append(f"{indent}{row.label} -> {where or '(root)'}")
+            yield f"{indent}{row.label} -> {short_path(node)}"
             continue
         value = node.value_attribute
         label = row.label + ("/" if node.children and node.node_id != 0 else "")
+        if node.path_length > SHOWN_PATH:
+            label += f"  [node {node.node_id}]"
         if value is not None and len(node.attributes) == 1:
             extra = f"  ({value.full_name})" if value.full_name else ""
-            lines.append(f"{indent}{label}  {_type_text(value)}  {value.checkpoint_key}{extra}")
+            yield f"{indent}{label}  {_type_text(value)}  {value.checkpoint_key}{extra}"
             continue
-        lines.append(f"{indent}{label}")
+        yield f"{indent}{label}"
         for attr in node.attributes:
             extra = f"  ({attr.full_name})" if attr.full_name else ""
-            lines.append(
-                f"{indent}  .{attr.name}  {_type_text(attr)}  {attr.checkpoint_key}{extra}"
-            )
+            yield f"{indent}  .{attr.name}  {_type_text(attr)}  {attr.checkpoint_key}{extra}"
     for node in graph.unreachable():
-        lines.append(f"<unreachable node {node.node_id}>")
-    return lines
+        yield f"<unreachable node {node.node_id}>"
 
 
-def _open_reader(path: str | os.PathLike[str]) -> CheckpointReader:
+def open_object_reader(path: str | os.PathLike[str]) -> CheckpointReader:
     """A checkpoint reader for what ``path`` names (a SavedModel: its ``variables/variables``)."""
     from graphtui.core.locate import locate
 
     return load_checkpoint(locate(path).checkpoint()[1])
-
-
-def print_object_tree(path: str | os.PathLike[str], as_json: bool = False) -> int:
-    """``graphtui ls PATH --objects``: print the object tree (or JSON); the exit code."""
-    with _open_reader(path) as reader:
-        graph = load_object_graph(reader)
-        if as_json:
-            json.dump(graph.to_json(), sys.stdout, indent=2)
-            sys.stdout.write("\n")
-            return 0
-        lines = format_tree(graph)
-        variables = sum(1 for n in graph.nodes if n.kind in ("variable", "slot"))
-        lines.append(
-            f"{len(graph)} objects, {variables} variables ({len(graph.slot_links)} slot), "
-            f"{len(graph.attributes())} saved tensors ({reader.prefix})"
-        )
-        missing = graph.missing_keys()
-        if missing:
-            lines.append(f"warning: {len(missing)} keys named by the object graph are missing")
-        sys.stdout.write("\n".join(lines) + "\n")
-    return 0 if not missing else 1

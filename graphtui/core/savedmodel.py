@@ -17,10 +17,10 @@ Usage::
 from __future__ import annotations
 
 import os
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphtui._proto import pb
 from graphtui.core.checkpoint import CheckpointReader, TensorInfo
@@ -37,6 +37,9 @@ from graphtui.core.locate import (  # noqa: F401 (re-exported: where a SavedMode
 from graphtui.errors import FormatError, GraphtuiError, MissingFileError, NotFoundError
 from graphtui.formats import storage
 from graphtui.formats.byte_source import read_file
+
+if TYPE_CHECKING:
+    from graphtui.core.objects import TreePaths
 
 ASSETS_DIR = "assets"
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -199,7 +202,7 @@ class SavedObjectInfo:
     """
 
     node_id: int
-    path: str | None
+    paths: TreePaths = field(repr=False, compare=False)  # the path is built when asked for
     kind: str
     detail: str
     children: list[tuple[str, int]]
@@ -207,6 +210,11 @@ class SavedObjectInfo:
     dtype: str = ""  # variables only
     shape: list[int] | None = None  # variables only
     concrete_functions: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> str | None:
+        """The node's path from the root (None when no child edge reaches it)."""
+        return self.paths.path(self.node_id)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -256,7 +264,7 @@ class AssetInfo:
         }
 
 
-def _saved_object(node_id: int, path: str | None, obj: Any, assets: Sequence[Any]) -> Any:
+def _saved_object(node_id: int, paths: TreePaths, obj: Any, assets: Sequence[Any]) -> Any:
     kind = obj.WhichOneof("kind") or ""
     children = [(c.local_name, c.node_id) for c in obj.children]
     detail = ""
@@ -289,27 +297,16 @@ def _saved_object(node_id: int, path: str | None, obj: Any, assets: Sequence[Any
         detail = obj.captured_tensor.name
     if obj.registered_name:
         detail = f"{detail} [{obj.registered_name}]" if detail else obj.registered_name
-    return SavedObjectInfo(node_id, path, kind, detail, children, **extra)
+    return SavedObjectInfo(node_id, paths, kind, detail, children, **extra)
 
 
-def _object_paths(nodes: Sequence[Any]) -> list[str | None]:
+def _object_paths(nodes: Sequence[Any]) -> TreePaths:
     """Each node's path from the root, breadth-first over children (TensorFlow's naming)."""
-    from graphtui.core.objects import escape_local_name
+    from graphtui.core.objects import breadth_first_paths
 
-    paths: list[str | None] = [None] * len(nodes)
-    if not nodes:
-        return paths
-    paths[0] = ""
-    queue = deque([0])
-    while queue:
-        i = queue.popleft()
-        for ref in nodes[i].children:
-            j = ref.node_id
-            if 0 <= j < len(nodes) and paths[j] is None:
-                name = escape_local_name(ref.local_name)
-                paths[j] = f"{paths[i]}/{name}" if paths[i] else name
-                queue.append(j)
-    return paths
+    return breadth_first_paths(
+        len(nodes), lambda i: ((c.local_name, c.node_id) for c in nodes[i].children)
+    )
 
 
 # -- one meta graph ----------------------------------------------------------------------------
@@ -419,7 +416,7 @@ class MetaGraphInfo:
         nodes = self.meta_graph.object_graph_def.nodes
         assets = self.meta_graph.asset_file_def
         paths = _object_paths(nodes)
-        return [_saved_object(i, paths[i], n, assets) for i, n in enumerate(nodes)]
+        return [_saved_object(i, paths, n, assets) for i, n in enumerate(nodes)]
 
     def object_graph_summary(self) -> ObjectGraphSummary | None:
         """Node, kind and concrete function counts, or None without an object graph."""

@@ -145,3 +145,159 @@ def test_v1_slices_listed_twice_with_a_gap_are_refused(
         assert any("v1/emb" in str(p) for p in reader.verify())
     rc, _, err = _cli(capsys, "cat", path, "v1/emb")
     assert rc == 1 and "v1/emb" in err
+
+
+# -- 4: names with terminal escapes are shown escaped in every text output ----------------------
+
+
+def _no_raw_controls(text: str) -> None:
+    assert not any(c in text for c in ("\x1b", "\x07", "\x9b", "\u202e")), repr(text[:500])
+
+
+@pytest.fixture
+def hostile_files(tmp_path: Path) -> dict[str, Path]:
+    from tests.fixtures import hostile
+
+    return {
+        "run": hostile.tf1_run(tmp_path),
+        "tf2": hostile.tf2_checkpoint(tmp_path),
+        "sm": hostile.saved_model(tmp_path),
+    }
+
+
+def test_cli_text_output_escapes_control_characters(
+    hostile_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fixtures import hostile
+
+    run, tf2, sm = hostile_files["run"], hostile_files["tf2"], hostile_files["sm"]
+    prefix = run / hostile.PREFIX
+    commands: list[tuple[object, ...]] = [
+        ("ls", run),
+        ("ls", prefix),
+        ("history", run),
+        ("verify", run),
+        ("cat", prefix, hostile.WEIGHTS),
+        ("cat", prefix, "strings"),
+        ("ls", tf2, "--objects"),
+        ("show", sm),
+        ("cat", prefix, f"no such {hostile.OSC}"),  # the error line names it
+        ("ls", run / f"missing{hostile.CSI}"),
+    ]
+    for argv in commands:
+        rc, out, err = _cli(capsys, *argv)
+        _no_raw_controls(out + err)
+        assert "\\x1b" in out + err, (argv, out, err)
+    # a name's newline stays inside its row
+    rc, out, _ = _cli(capsys, "ls", prefix)
+    assert rc == 0 and "two\\nlines/b" in out and "bidi\\u202e/c" in out
+    rc, out, _ = _cli(capsys, "cat", prefix, hostile.NEWLINE_NAME)
+    assert rc == 0 and out.splitlines()[0].startswith("two\\nlines/b  float32")
+    # --json is JSON's own escaping, unchanged: it round-trips the names
+    import json
+
+    rc, out, _ = _cli(capsys, "ls", prefix, "--json")
+    names = {t["name"] for t in json.loads(out)["tensors"]}
+    assert hostile.WEIGHTS in names and hostile.NEWLINE_NAME in names
+
+
+def test_visible_escapes_every_unprintable_character() -> None:
+    from graphtui.formats.visible import visible
+
+    assert visible("model/dense/kernel:0 é 中") == "model/dense/kernel:0 é 中"
+    assert visible("a\x1b]0;t\x07b") == "a\\x1b]0;t\\x07b"
+    assert visible("x\ny\tz\r") == "x\\ny\\tz\\r"
+    assert visible("\x9b2J\x7f") == "\\x9b2J\\x7f"
+    assert visible("\u202eevil\u200b") == "\\u202eevil\\u200b"
+    assert visible(b"caf\xe9".decode("utf-8", "surrogateescape")) == "caf\\xe9"
+    for code in range(0x110000):
+        shown = visible(chr(code))
+        assert shown.isprintable(), hex(code)
+
+
+# -- 7: a deep object graph costs memory and output linear in its size --------------------------
+
+
+def _deep_object_graph(tmp_path: Path, depth: int) -> tuple[Path, int]:
+    graph = pb.TrackableObjectGraph()
+    for i in range(depth):
+        node = graph.nodes.add()
+        if i + 1 < depth:
+            child = node.children.add()
+            child.node_id = i + 1
+            child.local_name = f"layer{i % 10}"
+        if i > 1:  # a shared reference back up the chain
+            back = node.children.add()
+            back.node_id = i - 1
+            back.local_name = "parent"
+    key = "v/.ATTRIBUTES/VARIABLE_VALUE"
+    graph.nodes[depth - 1].attributes.add(name="VARIABLE_VALUE", full_name="v", checkpoint_key=key)
+    raw = graph.SerializeToString()
+    prefix = tmp_path / "deep"
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        writer.add("_CHECKPOINTABLE_OBJECT_GRAPH", np.array(raw, dtype=object))
+        writer.add(key, np.zeros(2, np.float32))
+        writer.finish()
+    return prefix, len(raw)
+
+
+def test_deep_object_graph_is_linear_in_memory_and_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """5,000 deep: every path kept (and printed) costs depth**2 (tens of MB here; 1.25 GB and
+    400 MB of output at 20,000 in the issue)."""
+    import tracemalloc
+
+    from graphtui.core.objects import load_object_graph
+
+    depth = 5000
+    prefix, size = _deep_object_graph(tmp_path, depth)
+    tracemalloc.start()
+    try:
+        with load_checkpoint(prefix) as reader:
+            graph = load_object_graph(reader)
+            deepest = graph.find("/".join(f"layer{i % 10}" for i in range(depth - 1)))
+            assert deepest.node_id == depth - 1
+            assert deepest.path is not None and deepest.path.count("/") == depth - 2
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 24 << 20, peak
+    rc, out, err = _cli(capsys, "ls", prefix, "--objects")
+    assert rc == 0 and err == ""
+    assert len(out) < 40 * size, (len(out), size)
+    assert out.count("\n") == 2 * depth - 2 + 1  # each object once, each back reference once
+
+
+def test_deep_saved_object_graph_is_linear_in_memory(tmp_path: Path) -> None:
+    """A SavedModel whose object graph is a 20,000-deep chain (a 0.7 MB saved_model.pb)."""
+    import tracemalloc
+
+    from graphtui.core.savedmodel import open_saved_model
+
+    depth = 20000
+    sm = pb.SavedModel(saved_model_schema_version=1)
+    mg = sm.meta_graphs.add()
+    mg.meta_info_def.tags.append("serve")
+    for i in range(depth):
+        node = mg.object_graph_def.nodes.add()
+        node.user_object.identifier = "_generic_user_object"
+        if i + 1 < depth:
+            child = node.children.add()
+            child.node_id = i + 1
+            child.local_name = f"l{i % 10}"
+    directory = tmp_path / "sm"
+    directory.mkdir()
+    (directory / "saved_model.pb").write_bytes(sm.SerializeToString())
+    tracemalloc.start()
+    try:
+        with open_saved_model(directory) as model:
+            objects = model.meta_graphs[0].saved_objects()
+            assert len(objects) == depth and objects[3].path == "l0/l1/l2"
+            summary = model.meta_graphs[0].object_graph_summary()
+            assert summary is not None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, peak

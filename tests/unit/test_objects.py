@@ -11,6 +11,7 @@ import pytest
 
 from graphtui._proto import pb
 from graphtui.cli import main
+from graphtui.cli_tf2 import print_object_tree
 from graphtui.core.checkpoint import load_checkpoint
 from graphtui.core.objects import (
     OBJECT_GRAPH_KEY,
@@ -20,7 +21,6 @@ from graphtui.core.objects import (
     load_object_graph,
     object_tree,
     parse_object_graph,
-    print_object_tree,
 )
 from graphtui.errors import CoreError, FormatError, NotFoundError
 from graphtui.formats import dtypes
@@ -142,7 +142,7 @@ def test_keras_shared_nodes_print_as_references() -> None:
         assert kernel is graph.find("optimizer/_trainable_variables/0")
         assert kernel.path == "optimizer/_trainable_variables/0"
         assert len(kernel.parents) == 2
-        lines = format_tree(graph)
+        lines = list(format_tree(graph))
     assert "          _kernel -> optimizer/_trainable_variables/0" in lines
     key = kernel.value_attribute
     assert key is not None
@@ -261,7 +261,7 @@ def test_cycles_and_unreachable_nodes_terminate() -> None:
         ("self", True),
     ]
     assert [n.node_id for n in graph.unreachable()] == [2]
-    assert format_tree(graph)[-1] == "<unreachable node 2>"
+    assert list(format_tree(graph))[-1] == "<unreachable node 2>"
     with pytest.raises(CoreError, match="without its checkpoint"):
         graph.value("a")
 

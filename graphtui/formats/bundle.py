@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from graphtui.errors import ChecksumError, FormatError
+from graphtui.errors import ChecksumError, FormatError, MissingFileError
 from graphtui.formats import dtypes
 from graphtui.formats.byte_source import ByteSource, LocalSource, open_source
 from graphtui.formats.crc import crc32c, mask
@@ -472,14 +472,61 @@ class BundleReader:
                 f"tensor {entry.name!r} claims {entry.num_elements} elements in {entry.size} bytes",
             )
 
+    def present_shards(self) -> set[int] | None:
+        """The shards whose data file exists, from one listing of the directory (a header may
+        claim 2**20 shards in a 100-byte index); None where a store cannot be listed."""
+        from graphtui.formats import storage
+
+        if self.prefix.startswith(("http://", "https://")):
+            return None  # a web server cannot be listed
+        directory, base = os.path.split(self.prefix)
+        suffix = f"-of-{self.num_shards:05d}"
+        head = f"{base}.data-"
+        present: set[int] = set()
+        try:
+            entries = [e.path for e in storage.listdir(directory or ".")]
+        except OSError:
+            return set()
+        for path in entries:
+            name = storage.basename(path)
+            number = name[len(head) : -len(suffix)]
+            if name.startswith(head) and name.endswith(suffix) and number.isdigit():
+                shard = int(number)
+                if shard < self.num_shards and name == data_path(base, shard, self.num_shards):
+                    present.add(shard)
+        return present
+
+    def _missing_shards(self, present: set[int], named: int = 8) -> list[FormatError]:
+        """The first ``named`` missing shards, then one line counting them all."""
+        missing = self.num_shards - len(present)
+        out: list[FormatError] = []
+        for shard in range(self.num_shards):
+            if len(out) == named:
+                break
+            if shard not in present:
+                path = data_path(self.prefix, shard, self.num_shards)
+                out.append(MissingFileError(path, "data shard is missing"))
+        if missing > named:
+            out.append(
+                FormatError(
+                    self.index_file,
+                    f"{missing} of {self.num_shards} data shards are missing "
+                    f"(the header's count; {len(present)} present)",
+                )
+            )
+        return out
+
     def verify(self) -> list[FormatError]:
         """Check every block and every tensor's checksum; return every problem found."""
         problems = self.table.verify()
-        for shard in range(self.num_shards):
+        present = self.present_shards()
+        for shard in range(self.num_shards) if present is None else sorted(present):
             try:
                 self._shard(shard)
             except FormatError as exc:
                 problems.append(exc)
+        if present is not None and len(present) < self.num_shards:
+            problems.extend(self._missing_shards(present))
         stored: list[BundleEntry] = []
         for name in self.names():
             try:

@@ -301,3 +301,43 @@ def test_deep_saved_object_graph_is_linear_in_memory(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 64 << 20, peak
+
+
+# -- 8: a header's shard count is checked against the files present -----------------------------
+
+
+def test_header_claiming_a_million_shards_in_a_tiny_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """2**20 shards claimed by a ~100-byte index: verify ran > 10 s at 1 GB, one error per
+    missing shard. Now one listing, a few named shards and one summary line."""
+    import tracemalloc
+
+    prefix = tmp_path / "m"
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        writer.add("x", np.arange(3, dtype=np.float32))
+        writer.finish()
+    index = Path(f"{prefix}.index")
+    items = _items(index)
+    header = pb.BundleHeaderProto()
+    header.ParseFromString(items[b""])
+    header.num_shards = 1 << 20
+    items[b""] = header.SerializeToString()
+    _write_table(index, items)
+    Path(f"{prefix}.data-00000-of-{1 << 20:05d}").write_bytes(
+        Path(f"{prefix}.data-00000-of-00001").read_bytes()
+    )
+    tracemalloc.start()
+    try:
+        with load_checkpoint(prefix) as reader:
+            assert reader.get_tensor("x").tolist() == [0, 1, 2]
+            problems = reader.verify()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, peak
+    assert 2 <= len(problems) <= 10, len(problems)
+    assert "1048575 of 1048576 data shards are missing" in str(problems[-1])
+    rc, out, err = _cli(capsys, "verify", prefix)
+    assert rc == 1 and out.count("\n") <= 12

@@ -47,20 +47,35 @@ class WriteResult:
 
 
 def existing_files(prefix: str) -> list[str]:
+    """Files a checkpoint written at ``prefix`` would collide with or shadow: its V2 files and
+    ``.meta``, and a V1 checkpoint of that name (the file ``prefix`` itself, or its shards)."""
     esc = glob.escape(prefix)
     return sorted(
         p
-        for p in [prefix + ".index", prefix + ".meta", *glob.glob(esc + ".data-*-of-*")]
+        for p in [
+            prefix,
+            prefix + ".index",
+            prefix + ".meta",
+            *glob.glob(esc + ".data-*-of-*"),
+            *glob.glob(esc + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"),
+        ]
         if os.path.lexists(p)
     )
 
 
 def check_target(out_prefix: str, sources: Iterable[str]) -> str:
-    """Absolute target prefix; refuse the source itself or any existing checkpoint files."""
+    """Absolute target prefix; refuse the source itself, a directory, or any existing
+    checkpoint files of that name (V2 or V1)."""
     out = os.path.abspath(out_prefix)
     for src in sources:
         if os.path.abspath(src) == out:
             raise ConflictError("refused: the output would overwrite the source", [out])
+    if os.path.isdir(out):
+        raise ConflictError(
+            "refused: the output prefix is a directory; give a prefix inside it "
+            f"(e.g. {os.path.join(out_prefix, 'model.ckpt')})",
+            [out],
+        )
     clash = existing_files(out)
     if clash:
         raise ConflictError(

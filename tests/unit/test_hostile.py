@@ -341,3 +341,28 @@ def test_header_claiming_a_million_shards_in_a_tiny_index(
     assert "1048575 of 1048576 data shards are missing" in str(problems[-1])
     rc, out, err = _cli(capsys, "verify", prefix)
     assert rc == 1 and out.count("\n") <= 12
+
+
+# -- 10: an output prefix naming an existing checkpoint of any format is refused -----------------
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("target", ["model.ckpt-2", "model.ckpt-1", "dir"])
+def test_export_refuses_a_prefix_that_names_a_v1_checkpoint_or_a_directory(
+    tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = tmp_path / "v1"
+    shutil.copytree(DATA / "v1", v1)
+    (v1 / "dir").mkdir()
+    before = _tree(v1)
+    rc, out, err = _cli(capsys, "export", DATA / "partitioned" / "model.ckpt", "--out", v1 / target)
+    assert rc == 1 and out == ""
+    assert "refused" in err and str(v1 / target) in err
+    if target == "dir":
+        assert "directory" in err and "failed verification" not in err
+    assert _tree(v1) == before

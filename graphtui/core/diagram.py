@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from graphtui.core.dataflow import Item, ItemKind, View
 from graphtui.core.layout import Box, Layout, layered_layout
+from graphtui.formats.visible import visible
 
 MIN_WIDTH = 8
 MAX_WIDTH = 34
@@ -39,15 +40,16 @@ _DASHED = {_UP | _DOWN: "╎", _LEFT | _RIGHT: "╌", _UP: "╎", _DOWN: "╎", 
 
 
 def box_lines(item: Item) -> list[str]:
-    """The text inside an item's box (one or two lines)."""
+    """The text inside an item's box (one or two lines; names escaped, see formats.visible)."""
     if item.kind == "more":
-        return [item.title]
-    if item.kind == "stub":
-        return ["◂ " + item.title if item.target else item.title]
-    if item.kind == "scope":
-        return ["▸ " + item.title, item.info]
-    second = f"{item.op} {item.info}".strip()
-    return [item.title, second]
+        lines = [item.title]
+    elif item.kind == "stub":
+        lines = ["◂ " + item.title if item.target else item.title]
+    elif item.kind == "scope":
+        lines = ["▸ " + item.title, item.info]
+    else:
+        lines = [item.title, f"{item.op} {item.info}".strip()]
+    return [visible(line) for line in lines]
 
 
 def _fit(text: str, width: int, keep_end: bool = False) -> str:

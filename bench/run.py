@@ -14,6 +14,7 @@ later runs show them as the "before" column.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -429,6 +430,102 @@ def bench_write(inp: Inputs, runs: int) -> list[Figure]:
     return figures
 
 
+def bench_serve(inp: Inputs, runs: int) -> list[Figure]:
+    """`graphtui convert` of the big checkpoint to safetensors vs `cp` in the same run; `graphtui
+    freeze` of the 50k-node graph (every variable on the output's path) as a whole process."""
+    import _serve
+
+    src_files = inp.files(inp.many)
+    nbytes = size_of(src_files)
+    warm(src_files)
+    out_dir = os.path.join(DATA, "out")
+
+    def fresh() -> str:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.makedirs(out_dir)
+        return out_dir
+
+    def cp() -> Run:
+        return run_cmd(["cp", *src_files, fresh()])
+
+    def convert() -> Run:
+        return run_cmd(
+            [GRAPHTUI, "convert", inp.many, "--to", os.path.join(fresh(), "model.safetensors")]
+        )
+
+    print(f"serve: convert of the {nbytes / GiB:.3g} GiB checkpoint to safetensors vs cp", flush=True)
+    got = interleave(runs, {"cp": cp, "graphtui convert": convert})
+    cp_s, ours = med(got["cp"]), med(got["graphtui convert"])
+    figures = [
+        Figure(
+            "convert_vs_cp",
+            f"`graphtui convert` of the {nbytes / GiB:.3g} GiB checkpoint to .safetensors "
+            "(checksums verified, written by the safetensors package, header read back) vs `cp`",
+            f"{_fmt_s(ours)} ({_rate(nbytes, ours)})",
+            f"`cp` {_fmt_s(cp_s)}",
+            ours / cp_s,
+            "x the time of cp",
+            "<= 1.5x",
+            ours / cp_s <= 1.5,
+            f"{runs}",
+        )
+    ]
+
+    ckpt = os.path.join(DATA, "graphs", "small_ckpt")
+    output = _serve.build_freeze_checkpoint(inp.graph_small, ckpt)
+    warm([inp.graph_small, *inp.files(ckpt)])
+    frozen = os.path.join(DATA, "out", "frozen.pb")
+
+    def freeze() -> Run:
+        fresh()
+        return run_cmd(
+            [GRAPHTUI, "freeze", ckpt, "--meta", inp.graph_small, "--outputs", output,
+             "--out", frozen],
+            rss=True,
+        )  # fmt: skip
+
+    def cp_frozen() -> Run:
+        if not os.path.isfile(frozen):
+            freeze()
+        return run_cmd(["cp", frozen, os.path.join(DATA, "frozen_copy.pb")])
+
+    def tf_freeze() -> Run:
+        out = os.path.join(DATA, "frozen_tf.pb")
+        run = run_cmd(
+            [PY, os.path.join(BENCH, "_serve.py"), "tf_freeze", inp.graph_small, ckpt, output,
+             out],
+            stdout_json=True,
+        )  # fmt: skip
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(out)
+        return run
+
+    print(f"serve: freeze of the {inp.small_nodes:,}-node graph", flush=True)
+    got = interleave(min(runs, 3), {"freeze": freeze, "cp": cp_frozen, "tf": tf_freeze})
+    ours, cp_s = med(got["freeze"]), med(got["cp"])
+    tf_s = med(got["tf"], "seconds")
+    out_mb = os.path.getsize(frozen) / MiB if os.path.isfile(frozen) else 0.0
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(DATA, "frozen_copy.pb"))
+    figures.append(
+        Figure(
+            "freeze_50k",
+            f"`graphtui freeze` of the {inp.small_nodes:,}-node graph, fresh process (every "
+            f"variable on the output's path: a {out_mb:.0f} MiB .pb written, read back)",
+            f"{_fmt_s(ours)} (peak RSS {med_rss_mb(got['freeze'], False):.0f} MB)",
+            f"TF import + restore + convert_variables_to_constants + write "
+            f"{_fmt_s(tf_s)} (import excluded); `cp` of the .pb {_fmt_s(cp_s)}",
+            tf_s / ours,
+            "x TF's speed",
+            "< 2 s",
+            ours < 2.0,
+            f"{min(runs, 3)}",
+        )
+    )
+    return figures
+
+
 def bench_meta(inp: Inputs, runs: int) -> tuple[list[Figure], dict[str, Any]]:
     figures = []
     detail: dict[str, Any] = {}
@@ -549,12 +646,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep bench/data for the next run")
     parser.add_argument("--results", help="write the report here (default bench/RESULTS.md)")
     parser.add_argument("--save-baseline", action="store_true", help="store figures as 'before'")
-    parser.add_argument("--only", help="comma list: ls,read,write,meta (default all)")
+    parser.add_argument("--only", help="comma list: ls,read,write,serve,meta (default all)")
     args = parser.parse_args(argv)
     command = ".venv/bin/python bench/run.py" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
     )
-    only = set((args.only or "ls,read,write,meta").split(","))
+    only = set((args.only or "ls,read,write,serve,meta").split(","))
     runs = 1 if args.quick else 5
     slow_runs = 1 if args.quick else 3
     info = machine()
@@ -578,6 +675,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures += got
         if "write" in only:
             figures += bench_write(inputs, runs)
+        if "serve" in only:
+            figures += bench_serve(inputs, runs)
         if "meta" in only:
             got, meta = bench_meta(inputs, runs)
             figures += got

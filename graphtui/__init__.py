@@ -20,6 +20,7 @@ _API = {
     "latest_checkpoint": "graphtui.core.checkpoint",
     "get_checkpoint_state": "graphtui.core.checkpoint",
     "CheckpointReader": "graphtui.core.checkpoint",
+    "TensorArray": "graphtui.core.values",
     "load_variable": "graphtui.core.checkpoint",
     "checkpoint_exists": "graphtui.core.checkpoint",
     "get_checkpoint_mtimes": "graphtui.core.checkpoint",

@@ -19,6 +19,7 @@ from graphtui.formats.state_file import DEFAULT_NAME, read_state
 if TYPE_CHECKING:  # numpy and the V1 reader are imported when needed, not to list a V2 index
     import numpy as np
 
+    from graphtui.core.values import TensorArray
     from graphtui.formats.v1 import V1Reader
 
 
@@ -87,6 +88,13 @@ class CheckpointReader:
 
     def get_variable_to_dtype_map(self) -> dict[str, dtypes.DType]:
         return {info.name: info.dtype for info in self.tensors()}
+
+    def get_slice(self, name: str) -> TensorArray:
+        """Tensor ``name`` as a lazy array: ``reader.get_slice(name)[:, ::8]`` reads only those
+        elements (safetensors' ``get_slice``, h5py's ``Dataset``); ``np.asarray()`` reads all."""
+        from graphtui.core.values import TensorArray, TensorValue
+
+        return TensorArray(TensorValue(self, name))
 
     def has_tensor(self, name: str | bytes) -> bool:
         name = _as_name(name)

@@ -200,17 +200,16 @@ class TensorGrid(ScrollView, can_focus=True):
         c0, c1 = cb * COL_BLOCK, min(cols, (cb + 1) * COL_BLOCK)
         shape = self.value.shape
         if not shape:
-            block = self.value.read(()).reshape(1, 1)
+            block = self.value[()].reshape(1, 1)
         elif len(shape) == 1:
-            flat = self.value.read(((r0 * WRAP, r1 * WRAP),))
+            flat = self.value[r0 * WRAP : r1 * WRAP]
             pad = (r1 - r0) * WRAP - flat.size
             if pad:
                 filler = np.empty(pad, dtype=object)
                 flat = np.concatenate([flat.astype(object), filler])
             block = flat.reshape(r1 - r0, WRAP)[:, c0:c1]
         else:
-            window = tuple((i, i + 1) for i in self.lead) + ((r0, r1), (c0, c1))
-            block = self.value.read(window).reshape(r1 - r0, c1 - c0)
+            block = self.value[(*self.lead, slice(r0, r1), slice(c0, c1))]
         self.reads += 1
         self._cache[key] = block
         while len(self._cache) > CACHE_BLOCKS:

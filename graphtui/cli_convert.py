@@ -44,8 +44,7 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from graphtui.core.convert import ConvertRequest, apply_convert, plan_convert
-    from graphtui.errors import ConflictError
+    from graphtui.core.operations import ConvertRequest, apply, plan
 
     request = ConvertRequest(
         source=args.src,
@@ -57,24 +56,24 @@ def cmd_convert(args: argparse.Namespace) -> int:
         meta=args.meta,
         allow_missing=args.allow_missing,
     )
-    plan = plan_convert(request)
-    if plan.skipped:
+    planned = plan(request)
+    conv = planned.report
+    if conv.skipped:
         _err(
-            f"graphtui: warning: skipped {len(plan.skipped)} tensors the target cannot hold: "
-            + ", ".join(plan.skipped)
+            f"graphtui: warning: skipped {len(conv.skipped)} tensors the target cannot hold: "
+            + ", ".join(conv.skipped)
         )
-    if plan.problems:
-        raise ConflictError("refused: nothing was written", plan.problems)
-    result = None if args.dry_run else apply_convert(plan)
+    planned.refuse()
+    result = None if args.dry_run else apply(planned).report
     if args.json:
-        _print_json({"plan": plan.to_json(), "output": result.to_json() if result else None})
+        _print_json({"plan": conv.to_json(), "output": result.to_json() if result else None})
         return EXIT_OK
     verb = "would write" if result is None else "wrote"
     _out(
-        f"{verb} {len(plan.items)} tensors ({_human_bytes(plan.total_bytes)}) as {plan.target}"
-        + (f"; dropped {len(plan.dropped)}" if plan.dropped else "")
+        f"{verb} {len(conv.items)} tensors ({_human_bytes(conv.total_bytes)}) as {conv.target}"
+        + (f"; dropped {len(conv.dropped)}" if conv.dropped else "")
     )
-    report = plan.report
+    report = conv.report
     if report is not None:
         _out(
             f"graph check: matched {len(report.matched)}, missing {len(report.missing)}, unused "

@@ -35,8 +35,8 @@ def _freeze_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
-    from graphtui.core.freeze import FreezeRequest, apply_freeze, plan_freeze
-    from graphtui.errors import ConflictError, CoreError
+    from graphtui.core.operations import FreezeRequest, apply, plan
+    from graphtui.errors import CoreError
 
     if not args.out and not args.dry_run:
         raise CoreError("freeze needs --out FILE (or --dry-run)")
@@ -50,25 +50,23 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         tag_set=args.tag_set,
         signature=args.signature,
     )
-    plan = plan_freeze(request)
-    if plan.problems:
-        raise ConflictError(
-            "refused: the graph cannot be frozen, nothing was written", plan.problems
-        )
-    result = None if args.dry_run else apply_freeze(plan)
+    planned = plan(request)
+    planned.refuse()
+    result = None if args.dry_run else apply(planned).report
+    frozen = planned.report
     if args.json:
-        _print_json({"plan": plan.to_json(), "output": result.to_json() if result else None})
+        _print_json({"plan": frozen.to_json(), "output": result.to_json() if result else None})
         return EXIT_OK
     _out(
-        f"outputs {', '.join(plan.outputs)}: {plan.nodes_before} nodes -> {plan.nodes_after}; "
-        f"{len(plan.variables)} variables frozen ({_human_bytes(plan.const_bytes)} of constants)"
+        f"outputs {', '.join(frozen.outputs)}: {frozen.nodes_before} nodes -> {frozen.nodes_after}; "
+        f"{len(frozen.variables)} variables frozen ({_human_bytes(frozen.const_bytes)} of constants)"
     )
-    if plan.inputs:
-        _out("inputs to feed: " + ", ".join(plan.inputs))
-    for line in plan.unresolved:
+    if frozen.inputs:
+        _out("inputs to feed: " + ", ".join(frozen.inputs))
+    for line in frozen.unresolved:
         _out(f"  unresolved: {line}")
-    if plan.functions_kept or plan.functions_dropped:
-        _out(f"functions: {len(plan.functions_kept)} kept, {plan.functions_dropped} dropped")
+    if frozen.functions_kept or frozen.functions_dropped:
+        _out(f"functions: {len(frozen.functions_kept)} kept, {frozen.functions_dropped} dropped")
     if result is not None:
         _out(f"wrote {result.path} ({_human_bytes(result.bytes)}, {result.nodes} nodes; verified)")
     return EXIT_OK

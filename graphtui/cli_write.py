@@ -43,21 +43,26 @@ def _rename_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_rename(args: argparse.Namespace) -> int:
     from graphtui.core.names import ScopeMap
-    from graphtui.core.rename import rename
+    from graphtui.core.operations import RenameMode, RenameRequest, apply, plan
 
-    mode = "graph" if args.graph_only else "checkpoint" if args.checkpoint_only else "all"
-    plan, result = rename(args.src, args.out, ScopeMap.parse(args.map), mode=mode, meta=args.meta)
+    mode: RenameMode = (
+        "graph" if args.graph_only else "checkpoint" if args.checkpoint_only else "all"
+    )
+    pairs = tuple(ScopeMap.parse(args.map).pairs)
+    planned = plan(RenameRequest(args.src, args.out, pairs, mode=mode, meta=args.meta))
+    result = apply(planned)
+    renamed = result.report
     if args.json:
         _print_json(
             {
                 "mode": mode,
-                "changes": plan.report.to_json(),
-                "renamed_keys": plan.renamed_keys,
+                "changes": renamed.report.to_json(),
+                "renamed_keys": renamed.renamed_keys,
                 "output": result.to_json(),
             }
         )
         return EXIT_OK
-    r = plan.report
+    r = renamed.report
     _out(
         f"renamed ({mode}): {r.nodes} nodes, {r.inputs} inputs, {r.collection_items} collection "
         f"items, {r.saver_fields} saver fields, {r.signature_tensors} signature tensors, "
@@ -115,16 +120,19 @@ def _restore_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from graphtui.core.restore import parse_map, restore
+    from graphtui.core.operations import RestoreRequest, apply, plan
+    from graphtui.core.restore import parse_map
 
-    report, result = restore(
+    request = RestoreRequest(
         args.meta,
         args.ckpt,
-        parse_map(args.map),
+        tuple(parse_map(args.map).items()),
         args.out,
         allow_missing=args.allow_missing,
         reshape=args.reshape,
     )
+    result = apply(plan(request))
+    report = result.report
     if args.json:
         _print_json({"report": report.to_json(), "output": result.to_json()})
         return EXIT_OK
@@ -174,17 +182,18 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from graphtui.core.export import export
+    from graphtui.core.operations import ExportRequest, apply, plan
 
-    result = export(
+    request = ExportRequest(
         args.src,
         args.out,
         as_text=args.as_text,
         clear_devices=args.clear_devices,
-        collections=args.collection,
+        collections=tuple(args.collection) if args.collection else None,
         strip_default_attrs=args.strip_default_attrs,
         meta=args.meta,
     )
+    result = apply(plan(request))
     if args.json:
         _print_json({"output": result.to_json()})
         return EXIT_OK
@@ -208,9 +217,10 @@ def _strip_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_strip(args: argparse.Namespace) -> int:
-    from graphtui.core.strip import strip
+    from graphtui.core.operations import StripRequest, apply, plan
 
-    report, result = strip(args.src, args.out, args.drop, meta=args.meta)
+    result = apply(plan(StripRequest(args.src, args.out, tuple(args.drop), meta=args.meta)))
+    report = result.report
     if args.json:
         _print_json({"report": report.to_json(), "output": result.to_json()})
         return EXIT_OK
@@ -235,9 +245,9 @@ def _rollback_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from graphtui.core.state_ops import rollback
+    from graphtui.core.operations import RollbackRequest, apply, plan
 
-    change = rollback(args.dir, args.target)
+    change = apply(plan(RollbackRequest(args.dir, args.target))).report
     if args.json:
         _print_json(change.to_json())
     else:
@@ -252,9 +262,9 @@ def _fix_paths_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_fix_paths(args: argparse.Namespace) -> int:
-    from graphtui.core.state_ops import fix_paths
+    from graphtui.core.operations import FixPathsRequest, apply, plan
 
-    change = fix_paths(args.dir)
+    change = apply(plan(FixPathsRequest(args.dir))).report
     if args.json:
         _print_json(change.to_json())
     else:

@@ -77,6 +77,7 @@ class ConflictError(CoreError):
     """A rename, restore or strip that would produce an inconsistent result; lists each conflict."""
 
     def __init__(self, message: str, conflicts: list[str]) -> None:
+        self.summary = message  # the one-line reason, without the conflicts
         self.conflicts = list(conflicts)
         shown = "; ".join(self.conflicts[:5])
         more = f" (+{len(self.conflicts) - 5} more)" if len(self.conflicts) > 5 else ""

@@ -20,7 +20,7 @@ from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.byte_source import is_url
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
 from graphtui.formats.state_file import DEFAULT_NAME, format_state, make_state, read_state
-from graphtui.formats.transaction import Fault, FileTransaction
+from graphtui.formats.transaction import FileTransaction, OnStep
 
 
 @dataclass
@@ -32,6 +32,7 @@ class WriteResult:
     meta: str | None = None
     state_file: str | None = None
     notes: list[str] = field(default_factory=list)  # graph changes made so TF can use it
+    report: Any = field(default=None, repr=False, compare=False)  # the operation's own report
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,7 +164,7 @@ def write_checkpoint(
     meta_graph: Any = None,
     as_text: bool = False,
     update_state: bool = True,
-    fault: Fault | None = None,
+    on_step: OnStep | None = None,
 ) -> WriteResult:
     """Write the target as one transaction (meta, data, index, state file), then verify it.
 
@@ -199,7 +200,7 @@ def write_checkpoint(
         meta_graph = upgraded
     expected: Mapping[str, Expected] | None = None
     created = _make_directory(directory)
-    txn = FileTransaction(fault)
+    txn = FileTransaction(on_step)
     try:
         if meta_graph is not None:
             result.meta = out + ".meta"
@@ -229,7 +230,7 @@ def write_checkpoint(
     if fill is not None and update_state:
         # Only a verified checkpoint becomes the directory's latest.
         result.state_file = os.path.join(directory, DEFAULT_NAME)
-        with FileTransaction(fault) as state_txn:
+        with FileTransaction(on_step) as state_txn:
             state_txn.write_bytes(result.state_file, state_after_adding(directory, out).encode())
         result.files.append(result.state_file)
     return result

@@ -39,7 +39,7 @@ from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, CoreError
 from graphtui.formats import dtypes
 from graphtui.formats.bundle import Extents
-from graphtui.formats.transaction import Fault
+from graphtui.formats.transaction import OnStep
 
 
 @dataclass(frozen=True)
@@ -382,13 +382,20 @@ def restore(
     *,
     allow_missing: bool = False,
     reshape: bool = False,
-    fault: Fault | None = None,
+    on_step: OnStep | None = None,
 ) -> tuple[RestoreReport, WriteResult]:
     """``graphtui restore``: DST.meta + a checkpoint of the values the map assigns."""
     meta_graph = read_meta_graph(meta)
     with CheckpointReader(ckpt) as reader:
         plan = plan_restore(meta_graph, reader, amap, allow_missing=allow_missing, reshape=reshape)
         sources = [meta, reader.prefix]
+    return plan.report, write_restored(plan, out, sources, on_step=on_step)
+
+
+def write_restored(
+    plan: RestorePlan, out: str, sources: list[str], *, on_step: OnStep | None = None
+) -> WriteResult:
+    """Write a planned restore: ``out.meta`` + the checkpoint of the planned values."""
 
     def fill(writer: Any) -> dict[str, Expected]:
         expected: dict[str, Expected] = {}
@@ -407,7 +414,6 @@ def restore(
             )
         return expected
 
-    result = write_checkpoint(
-        out, sources=sources, fill=fill, meta_graph=plan.meta_graph, fault=fault
+    return write_checkpoint(
+        out, sources=sources, fill=fill, meta_graph=plan.meta_graph, on_step=on_step
     )
-    return plan.report, result

@@ -9,7 +9,6 @@ dialog stays usable.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -41,10 +40,11 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from graphtui.core.output import WriteResult, existing_files, missing_dirs
+from graphtui.core.journal import JournalEntry, journaled, undo
+from graphtui.core.operations import Plan
+from graphtui.core.output import WriteResult, existing_files
 from graphtui.core.workspace import Workspace
-from graphtui.errors import GraphtuiError
-from graphtui.formats.atomic import atomic_write
+from graphtui.errors import ConflictError, GraphtuiError
 from graphtui.formats.state_file import DEFAULT_NAME
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.dialogs import ErrorDialog
@@ -87,31 +87,15 @@ class Preview:
     problems: list[str] = field(default_factory=list)  # conflicts, shown first in red
 
 
-@dataclass
-class WriteRecord:
-    """A finished write: what to tell the user, and what undoing it needs."""
+@dataclass(kw_only=True)
+class WriteRecord(JournalEntry):
+    """A finished write: what to tell the user, and (the journal entry) what undoing it needs."""
 
     title: str
     message: Text | str
-    prefix: str | None = None  # a checkpoint the workspace can open
-    files: list[str] = field(default_factory=list)  # written files, the state file excluded
-    state_file: str | None = None  # a state file the write created or changed
-    state_before: str | None = None  # its text before (None: there was none)
-    state_after: str | None = None  # its text right after the write
-    created_dirs: list[str] = field(default_factory=list)  # outermost first
     previous_path: str | None = None  # the workspace open when the write ran
     previous_active: str | None = None
     opened: bool = False  # the app switched to ``prefix``
-
-
-def read_text(path: str) -> str | None:
-    """A small text file's content, None when it does not exist."""
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
-
 
 
 def fresh_target(directory: str, stem: str) -> str:
@@ -147,24 +131,9 @@ def short_path(path: str) -> str:
 def record_write(
     title: str, target: str, write: Callable[[], WriteResult]
 ) -> tuple[WriteRecord, WriteResult]:
-    """Run ``write`` (a core write to ``target``), noting what undo needs: the directories it
-    creates and the state file text before and after."""
-    out = os.path.abspath(target)
-    state = os.path.join(os.path.dirname(out), DEFAULT_NAME)
-    before = read_text(state)
-    dirs = missing_dirs(os.path.dirname(out))
-    result = write()
-    files = [f for f in result.files if f != result.state_file]
-    record = WriteRecord(
-        title,
-        written_message(result),
-        prefix=result.prefix if os.path.isfile(result.prefix + ".index") else None,
-        files=files,
-        state_file=result.state_file,
-        state_before=before,
-        state_after=read_text(result.state_file) if result.state_file else None,
-        created_dirs=[d for d in dirs if os.path.isdir(d)],
-    )
+    """Run ``write`` (a core write to ``target``) through the undo journal."""
+    entry, result = journaled(target, write)
+    record = WriteRecord(title=title, message=written_message(result), **vars(entry))
     return record, result
 
 
@@ -183,39 +152,18 @@ def written_message(result: WriteResult) -> Text:
 
 
 def undo_write(record: WriteRecord) -> list[str]:
-    """Delete what ``record`` wrote and put its state file back; returns notes on what was left.
-
-    The state file is only restored when it still holds what the write left there (a later
-    change by someone else is kept)."""
-    notes: list[str] = []
-    for path in record.files:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-    restore_state(record, notes)
-    for directory in reversed(record.created_dirs):
-        try:
-            os.rmdir(directory)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            notes.append(f"{short_path(directory)} is not empty: kept")
-    return notes
+    """Take back what ``record`` wrote (see :func:`graphtui.core.journal.undo`)."""
+    return undo(record, short=short_path)
 
 
-def restore_state(record: WriteRecord, notes: list[str]) -> None:
-    path = record.state_file
-    if path is None:
-        return
-    current = read_text(path)
-    if current != record.state_after:
-        if current is not None:
-            notes.append(f"{short_path(path)} changed since: left as it is")
-        return
-    if record.state_before is None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-    else:
-        atomic_write(path, record.state_before.encode("utf-8", "surrogateescape"))
+def refused(planned: Plan) -> Preview:
+    """The preview of a plan with conflicts: why, and each conflict."""
+    summary = f"{planned.refusal} ({len(planned.conflicts)} listed)"
+    return Preview(False, Text(summary, style="red"), problems=list(planned.conflicts))
+
+
+def plan_rows(planned: Plan) -> list[tuple[str, str, str]]:
+    return [(r.kind, r.name, r.detail) for r in planned.rows]
 
 
 def labelled(label: str, widget: Widget, *, id: str | None = None) -> Horizontal:
@@ -429,13 +377,11 @@ class ActionScreen(ModalScreen[None]):
         worker = get_current_worker()
         try:
             preview = self.compute_preview(values)
+        except ConflictError as exc:
+            summary = f"{exc.summary} ({len(exc.conflicts)} listed)"
+            preview = Preview(False, Text(summary, style="red"), problems=list(exc.conflicts))
         except GraphtuiError as exc:
-            conflicts = list(getattr(exc, "conflicts", []))
-            summary = str(exc)
-            if conflicts:  # the message without the first conflicts it quotes
-                cut = summary.find(": " + conflicts[0])
-                summary = (summary[:cut] if cut > 0 else summary) + f" ({len(conflicts)} listed)"
-            preview = Preview(False, Text(summary, style="red"), problems=conflicts)
+            preview = Preview(False, Text(str(exc), style="red"))
         except Exception as exc:  # noqa: BLE001 - any failure is shown; the dialog stays usable
             preview = Preview(False, Text(f"{type(exc).__name__}: {exc}", style="red"))
         if not worker.is_cancelled:

@@ -18,8 +18,17 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, SelectionList, TextArea
 
+from graphtui.core.operations import (
+    ExportRequest,
+    RenameMode,
+    RenameRequest,
+    RestoreRequest,
+    StripRequest,
+    apply,
+    plan,
+)
 from graphtui.core.workspace import Workspace
-from graphtui.errors import ConflictError, CoreError, GraphtuiError
+from graphtui.errors import CoreError, GraphtuiError
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.action_base import (
     ActionScreen,
@@ -28,11 +37,13 @@ from graphtui.tui.screens.action_base import (
     WriteRecord,
     default_target,
     labelled,
+    plan_rows,
     record_write,
+    refused,
     short_path,
 )
 
-RENAME_MODES = (
+RENAME_MODES: tuple[tuple[RenameMode, str], ...] = (
     ("all", "graph and checkpoint"),
     ("graph", "graph only"),
     ("checkpoint", "checkpoint only"),
@@ -140,12 +151,24 @@ class RestoreScreen(ActionScreen):
             target=self.query_one("#restore-target", Input).value.strip(),
         )
 
-    def compute_preview(self, values: RestoreValues) -> Preview:
-        from graphtui.core.checkpoint import CheckpointReader, resolve_checkpoint
-        from graphtui.core.restore import parse_map, plan_restore
+    def _request(self, values: RestoreValues) -> RestoreRequest:
+        from graphtui.core.restore import parse_map
 
         graph = self.ws.graph
         if graph is None or not graph.has_meta_graph:
+            raise CoreError("restore needs a meta graph to restore into")
+        return RestoreRequest(
+            self.ws.meta_path or "",
+            values.source,
+            tuple(parse_map(list(values.amap)).items()),
+            values.target,
+            allow_missing=values.allow_missing,
+            reshape=values.reshape,
+            graph=graph.meta_graph,
+        )
+
+    def compute_preview(self, values: RestoreValues) -> Preview:
+        if self.ws.graph is None or not self.ws.graph.has_meta_graph:
             raise CoreError("restore needs a meta graph to restore into")
         if not values.source:
             return Preview(False, Text("Enter the checkpoint to take values from.", style="yellow"))
@@ -153,45 +176,21 @@ class RestoreScreen(ActionScreen):
             return Preview(
                 False, Text("Enter at least one map line: ckpt_scope/=graph_scope/", style="yellow")
             )
-        amap = parse_map(list(values.amap))
-        _fmt, prefix = resolve_checkpoint(values.source)
-        reader = CheckpointReader(prefix)
-        try:
-            # planned with allow_missing so the report lists what is missing either way
-            report = plan_restore(
-                graph.meta_graph, reader, amap, allow_missing=True, reshape=values.reshape
-            ).report
-        finally:
-            with contextlib.suppress(BufferError, OSError):
-                reader.close()
-        rows: list[tuple[str, str, str]] = []
-        for a in report.matched:
-            part = (
-                ""
-                if a.extents is None
-                else " [" + ", ".join(f"{s}:{s + n}" for s, n in a.extents) + "]"
-            )
-            rows.append(("matched", a.variable, f"← {a.key}{part}"))
-        rows += [("reshaped", r, "") for r in report.reshaped]
-        rows += [("initialized", v, "from its constant initializer") for v in report.initialized]
-        missing_note = "left to its initializer" if values.allow_missing else "no value: refused"
-        rows += [("missing", v, missing_note) for v in report.missing]
-        rows += [("unused", k, "checkpoint tensor nothing takes") for k in report.unused]
+        planned = plan(self._request(values))
+        if planned.report is None:
+            return refused(planned)
+        n = planned.counts
         summary = counts_text(
             [
-                (len(report.matched), "matched", "green"),
-                (
-                    len(report.missing),
-                    "missing",
-                    "bold red" if not values.allow_missing else "yellow",
-                ),
-                (len(report.initialized), "initialized", "cyan"),
-                (len(report.unused), "unused", ""),
-                (len(report.mismatched), "mismatched", "bold red"),
-                (len(report.reshaped), "reshaped", "yellow"),
+                (n["matched"], "matched", "green"),
+                (n["missing"], "missing", "bold red" if not values.allow_missing else "yellow"),
+                (n["initialized"], "initialized", "cyan"),
+                (n["unused"], "unused", ""),
+                (n["mismatched"], "mismatched", "bold red"),
+                (n["reshaped"], "reshaped", "yellow"),
             ]
         )
-        ok = not (report.missing and not values.allow_missing)
+        ok = planned.ok
         if not ok:
             summary.append(
                 "\nMissing variables would have no value: tick 'allow missing' to leave them to their initializers.",
@@ -200,7 +199,7 @@ class RestoreScreen(ActionScreen):
         if not values.target:
             ok = False
             summary.append("\nEnter where to write.", style="yellow")
-        return Preview(ok, summary, rows)
+        return Preview(ok, summary, plan_rows(planned))
 
     def confirm_text(self, values: RestoreValues) -> Text | str:
         n = len(self.preview.rows) if self.preview else 0
@@ -211,25 +210,10 @@ class RestoreScreen(ActionScreen):
         )
 
     def run_write(self, values: RestoreValues, step: Step) -> WriteRecord:
-        from graphtui.core.restore import parse_map, restore
-
-        meta = self.ws.meta_path
-        if meta is None:
+        if self.ws.meta_path is None:
             raise CoreError("restore needs a meta graph to restore into")
-        amap = parse_map(list(values.amap))
-        record, _ = record_write(
-            "Restore",
-            values.target,
-            lambda: restore(
-                meta,
-                values.source,
-                amap,
-                values.target,
-                allow_missing=values.allow_missing,
-                reshape=values.reshape,
-                fault=step,
-            )[1],
-        )
+        planned = plan(self._request(values))
+        record, _ = record_write("Restore", values.target, lambda: apply(planned, step))
         return record
 
 
@@ -240,7 +224,7 @@ class RestoreScreen(ActionScreen):
 class RenameValues:
     old: str
     new: str
-    mode: str
+    mode: RenameMode
     target: str
 
 
@@ -296,37 +280,38 @@ class RenameScreen(ActionScreen):
             target=self.query_one("#rename-target", Input).value.strip(),
         )
 
-    def compute_preview(self, values: RenameValues) -> Preview:
-        from graphtui.core.names import ScopeMap
-        from graphtui.core.rename import plan_rename
+    def _request(self, values: RenameValues) -> RenameRequest:
+        src = self.ws.active_prefix or self.ws.meta_path
+        if src is None:
+            raise CoreError("nothing to rename: no checkpoint and no meta graph")
+        meta = self.ws.meta_path if _writes_meta_graph(self.ws) else None
+        return RenameRequest(
+            src,
+            values.target,
+            ((values.old, values.new),),
+            mode=values.mode,
+            meta=meta,
+            graph=self.ws.graph.meta_graph if meta is not None and self.ws.graph else None,
+        )
 
+    def compute_preview(self, values: RenameValues) -> Preview:
         if not values.old or not values.new:
             return Preview(
                 False, Text("Enter the scope to rename and its new name.", style="yellow")
             )
         if values.old.rstrip("/") == values.new.rstrip("/"):
             return Preview(False, Text("Type the new name of the scope.", style="yellow"))
-        graph = self.ws.graph
-        meta_graph = graph.meta_graph if graph is not None and _writes_meta_graph(self.ws) else None
-        names = self.ws.active.names() if self.ws.active is not None else None
-        plan = plan_rename(ScopeMap([(values.old, values.new)]), meta_graph, names, values.mode)
-        report = plan.report
-        counts = [
-            (report.nodes, "nodes", "bold"),
-            (report.inputs, "inputs", "bold"),
-            (report.collection_items, "collection items", "bold"),
-            (report.saver_fields, "saver fields", "bold"),
-            (report.signature_tensors, "signature tensors", "bold"),
-            (report.checkpoint_keys, "checkpoint keys", "bold"),
-        ]
+        planned = plan(self._request(values))
+        if planned.report is None:
+            return refused(planned)
         summary = Text("Changes: ", style="bold")
-        summary.append_text(counts_text(counts))
-        rows = [("count", label, str(n)) for n, label, _ in counts]
-        rows += [("key", old, f"→ {new}") for old, new in plan.renamed_keys.items()]
+        summary.append_text(
+            counts_text([(n, label, "bold") for label, n in planned.counts.items()])
+        )
         ok = bool(values.target)
         if not ok:
             summary.append("\nEnter where to write.", style="yellow")
-        return Preview(ok, summary, rows)
+        return Preview(ok, summary, plan_rows(planned))
 
     def confirm_text(self, values: RenameValues) -> Text | str:
         mode = dict(RENAME_MODES)[values.mode]
@@ -336,20 +321,8 @@ class RenameScreen(ActionScreen):
         )
 
     def run_write(self, values: RenameValues, step: Step) -> WriteRecord:
-        from graphtui.core.names import ScopeMap
-        from graphtui.core.rename import rename
-
-        src = self.ws.active_prefix or self.ws.meta_path
-        if src is None:
-            raise CoreError("nothing to rename: no checkpoint and no meta graph")
-        scopes = ScopeMap([(values.old, values.new)])
-        record, _ = record_write(
-            "Rename",
-            values.target,
-            lambda: rename(
-                src, values.target, scopes, mode=values.mode, meta=self.ws.meta_path, fault=step
-            )[1],
-        )
+        planned = plan(self._request(values))
+        record, _ = record_write("Rename", values.target, lambda: apply(planned, step))
         return record
 
 
@@ -422,26 +395,40 @@ class ExportScreen(ActionScreen):
             collections=chosen,
         )
 
+    def _request(self, values: ExportValues) -> ExportRequest:
+        src = self.ws.active_prefix or self.ws.meta_path
+        if src is None:
+            raise CoreError("nothing to export: no checkpoint and no meta graph")
+        graph = self.ws.graph.meta_graph if self.ws.graph and _writes_meta_graph(self.ws) else None
+        return ExportRequest(
+            src,
+            values.target,
+            as_text=values.as_text,
+            clear_devices=values.clear_devices,
+            collections=values.collections,
+            meta=self.ws.meta_path,
+            graph=graph,
+        )
+
     def compute_preview(self, values: ExportValues) -> Preview:
-        reader = self.ws.active
-        rows: list[tuple[str, str, str]] = []
+        planned = plan(self._request(values))
+        n = planned.counts
         summary = Text()
-        if reader is not None:
-            infos = reader.tensors()
+        if "tensors" in n:
             summary.append(
-                f"{len(infos)} tensors ({human_bytes(sum(i.nbytes for i in infos))}) copied as they are",
+                f"{n['tensors']} tensors ({human_bytes(n['bytes'])}) copied as they are",
                 style="bold",
             )
         else:
             summary.append("No checkpoint: the meta graph alone", style="bold")
+        rows: list[tuple[str, str, str]] = []
         if _writes_meta_graph(self.ws):
             summary.append(f" · meta graph as {'text' if values.as_text else 'binary'}")
             summary.append(" · devices cleared" if values.clear_devices else " · devices kept")
-            kept = self.all_collections if values.collections is None else list(values.collections)
-            summary.append(f" · {len(kept)} of {len(self.all_collections)} collections")
-            rows += [
-                ("keep" if k in kept else "drop", k, "collection") for k in self.all_collections
-            ]
+            summary.append(
+                f" · {n.get('collections kept', 0)} of {n.get('collections', 0)} collections"
+            )
+            rows = plan_rows(planned)
         ok = bool(values.target)
         if not ok:
             summary.append("\nEnter where to write.", style="yellow")
@@ -453,30 +440,8 @@ class ExportScreen(ActionScreen):
         return f"Export to {values.target}? The source is not changed."
 
     def run_write(self, values: ExportValues, step: Step) -> WriteRecord:
-        from graphtui.core.export import export
-
-        src = self.ws.active_prefix or self.ws.meta_path
-        if src is None:
-            raise CoreError("nothing to export: no checkpoint and no meta graph")
-        # an empty selection keeps no collection; None keeps them all
-        collections: list[str] | None = (
-            None if values.collections is None else list(values.collections)
-        )
-        if collections == []:
-            collections = [""]  # a name no collection has: prepare_export keeps none
-        record, _ = record_write(
-            "Export",
-            values.target,
-            lambda: export(
-                src,
-                values.target,
-                as_text=values.as_text,
-                clear_devices=values.clear_devices,
-                collections=collections,
-                meta=self.ws.meta_path,
-                fault=step,
-            ),
-        )
+        planned = plan(self._request(values))
+        record, _ = record_write("Export", values.target, lambda: apply(planned, step))
         return record
 
 
@@ -529,59 +494,40 @@ class StripScreen(ActionScreen):
             target=self.query_one("#strip-target", Input).value.strip(),
         )
 
-    def compute_preview(self, values: StripValues) -> Preview:
-        from graphtui.core.strip import matcher
+    def _request(self, values: StripValues) -> StripRequest:
+        src = self.ws.active_prefix
+        if src is None:
+            raise CoreError("no checkpoint to strip")
+        return StripRequest(src, values.target, values.patterns, meta=self.ws.meta_path)
 
-        reader = self.ws.active
-        if reader is None:
+    def compute_preview(self, values: StripValues) -> Preview:
+        if self.ws.active is None:
             raise CoreError("no checkpoint to strip")
         if not values.patterns:
             return Preview(False, Text("Enter at least one pattern.", style="yellow"))
-        drop = matcher(list(values.patterns))
-        rows: list[tuple[str, str, str]] = []
-        dropped = kept = dropped_bytes = kept_bytes = 0
-        for info in reader.tensors():
-            if drop(info.name):
-                dropped += 1
-                dropped_bytes += info.nbytes
-                rows.append(("drop", info.name, human_bytes(info.nbytes)))
-            else:
-                kept += 1
-                kept_bytes += info.nbytes
+        planned = plan(self._request(values))
+        report = planned.report
+        dropped, kept = len(report.dropped), report.kept
         summary = Text(f"{dropped} keys match", style="bold yellow" if dropped else "dim")
-        summary.append(f" ({human_bytes(dropped_bytes)} saved)", style="bold")
-        summary.append(f" · {kept} kept ({human_bytes(kept_bytes)})")
-        ok = dropped > 0 and kept > 0 and bool(values.target)
+        summary.append(f" ({human_bytes(report.bytes_dropped)} saved)", style="bold")
+        summary.append(f" · {kept} kept ({human_bytes(report.bytes_kept)})")
+        ok = planned.ok and bool(values.target)
         if not dropped:
             summary.append("\nNo checkpoint key matches: nothing to strip.", style="yellow")
         elif not kept:
             summary.append("\nThe patterns match every tensor: nothing would be left.", style="red")
         elif not values.target:
             summary.append("\nEnter where to write.", style="yellow")
-        return Preview(ok, summary, rows)
+        return Preview(ok, summary, plan_rows(planned))
 
     def confirm_text(self, values: StripValues) -> Text | str:
         n = len(self.preview.rows) if self.preview else 0
         return f"Write {values.target} without the {n} matching keys? The source is not changed."
 
     def run_write(self, values: StripValues, step: Step) -> WriteRecord:
-        from graphtui.core.strip import strip
-
-        src = self.ws.active_prefix
-        if src is None:
-            raise CoreError("no checkpoint to strip")
-        record, _ = record_write(
-            "Strip",
-            values.target,
-            lambda: strip(
-                src, values.target, list(values.patterns), meta=self.ws.meta_path, fault=step
-            )[1],
-        )
+        planned = plan(self._request(values))
+        record, _ = record_write("Strip", values.target, lambda: apply(planned, step))
         return record
-
-
-def conflicts_of(exc: BaseException) -> list[str]:
-    return list(exc.conflicts) if isinstance(exc, ConflictError) else []
 
 
 __all__: list[Any] = ["ExportScreen", "RenameScreen", "RestoreScreen", "StripScreen"]

@@ -4,7 +4,6 @@ core before anything is written, and show the exact before/after diff once appli
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 
@@ -15,6 +14,8 @@ from textual.widgets import DataTable, Label, OptionList
 from textual.widgets.option_list import Option
 
 from graphtui.core.history import CheckpointRecord
+from graphtui.core.journal import read_text
+from graphtui.core.operations import FixPathsRequest, RollbackRequest, apply, line_diff, plan
 from graphtui.core.workspace import Workspace
 from graphtui.formats.state_file import DEFAULT_NAME
 from graphtui.tui.fmt import human_bytes
@@ -25,20 +26,9 @@ from graphtui.tui.screens.action_base import (
     Step,
     WriteRecord,
     labelled,
-    read_text,
+    plan_rows,
     short_path,
 )
-
-
-def diff_rows(before: str, after: str) -> list[tuple[str, str, str]]:
-    """The state file's lines, marked ``-`` removed, ``+`` added, ``=`` kept."""
-    rows: list[tuple[str, str, str]] = []
-    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
-        tag, text = line[:1], line[2:]
-        if tag == "?":
-            continue
-        rows.append(({"-": "-", "+": "+"}.get(tag, "="), text, ""))
-    return rows
 
 
 def _same(a: str, b: str) -> bool:
@@ -132,17 +122,21 @@ class StateFileScreen(ActionScreen):
             return [("state", "(no state file yet: one will be written)", "")]
         return [("state", line, "") for line in text.splitlines()]
 
-    def compute_preview(self, values: StateValues) -> Preview:
-        from graphtui.core.state_ops import fix_paths, rollback
-
-        rows = self._current_rows()
+    def _request(self, values: StateValues) -> RollbackRequest | FixPathsRequest:
         if self.mode == "rollback":
-            if not values.prefix:
-                return Preview(
-                    False, Text("No complete checkpoint to roll back to.", style="yellow"), rows
-                )
+            return RollbackRequest(self.directory, values.prefix)
+        return FixPathsRequest(self.directory)
+
+    def compute_preview(self, values: StateValues) -> Preview:
+        rows = self._current_rows()
+        if self.mode == "rollback" and not values.prefix:
+            return Preview(
+                False, Text("No complete checkpoint to roll back to.", style="yellow"), rows
+            )
+        planned = plan(self._request(values))
+        change = planned.report
+        if self.mode == "rollback":
             name = os.path.basename(values.prefix)
-            change = rollback(self.directory, values.prefix, dry_run=True)
             summary = Text(f"{name} becomes the latest checkpoint.", style="bold")
             rec = next((r for r in self.records if r.prefix == values.prefix), None)
             if rec is not None and rec.latest:
@@ -150,12 +144,11 @@ class StateFileScreen(ActionScreen):
                     " (It already is: only the order of the list may change.)", style="dim"
                 )
             summary.append("\nThe state file, before (-) and after (+):", style="dim")
-            return Preview(True, summary, _diff_rows(change.before, change.after))
-        change = fix_paths(self.directory, dry_run=True)
+            return Preview(True, summary, plan_rows(planned))
         if change.after != change.before:
             summary = Text("Paths will be rewritten relative to the directory.", style="bold")
             summary.append("\nThe state file, before (-) and after (+):", style="dim")
-            return Preview(True, summary, _diff_rows(change.before, change.after))
+            return Preview(True, summary, plan_rows(planned))
         kept = [c for c in change.changes if c != "nothing to fix"]
         summary = Text("Nothing to fix: ", style="yellow")
         summary.append("; ".join(kept) if kept else "every path is already relative.")
@@ -170,15 +163,9 @@ class StateFileScreen(ActionScreen):
         return f"Rewrite the paths in {short_path(self.state_path)}? U (undo) writes the old text back."
 
     def run_write(self, values: StateValues, step: Step) -> WriteRecord:
-        from graphtui.core.state_ops import fix_paths, rollback
-
         existed = os.path.isfile(self.state_path)
-        if self.mode == "rollback":
-            change = rollback(self.directory, values.prefix, fault=step)
-            title = "Roll back"
-        else:
-            change = fix_paths(self.directory, fault=step)
-            title = "Repair paths"
+        change = apply(plan(self._request(values)), step).report
+        title = "Roll back" if self.mode == "rollback" else "Repair paths"
         message = Text("✔ ", style="bold green")
         if change.after == change.before:
             message.append("Nothing changed: " + "; ".join(change.changes))
@@ -186,8 +173,8 @@ class StateFileScreen(ActionScreen):
             message.append(f"Updated {short_path(change.state_file)}: ", style="bold")
             message.append("; ".join(change.changes))
         return WriteRecord(
-            title,
-            message,
+            title=title,
+            message=message,
             state_file=change.state_file if change.after != change.before else None,
             state_before=change.before if existed else None,
             state_after=change.after,
@@ -201,25 +188,10 @@ class StateFileScreen(ActionScreen):
         )
         table = self.query_one("#action-table", DataTable)
         table.clear()
-        for kind, line, detail in diff_rows(before, after):
+        for tag, line in line_diff(before, after):
+            kind = "=" if tag == " " else tag
             table.add_row(
                 Text(kind, style=KIND_STYLES[kind]),
                 Text(line, style=KIND_STYLES[kind] if kind != "=" else ""),
-                detail,
+                "",
             )
-
-
-def _diff_rows(before: str, after: str) -> list[tuple[str, str, str]]:
-    """Line diff of two state-file texts as preview rows: unchanged, removed (-), added (+)."""
-    import difflib
-
-    rows: list[tuple[str, str, str]] = []
-    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
-        tag, text = line[:1], line[2:]
-        if tag == " ":
-            rows.append(("state", text, ""))
-        elif tag == "-":
-            rows.append(("-", text, "removed"))
-        elif tag == "+":
-            rows.append(("+", text, "added"))
-    return rows

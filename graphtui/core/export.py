@@ -11,7 +11,7 @@ from graphtui.core.metagraph import prepare_export
 from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.sources import open_source
 from graphtui.core.write_check import Expected
-from graphtui.formats.transaction import Fault
+from graphtui.formats.transaction import OnStep
 
 
 def export(
@@ -23,7 +23,7 @@ def export(
     collections: Sequence[str] | None = None,
     strip_default_attrs: bool = False,
     meta: str | None = None,
-    fault: Fault | None = None,
+    on_step: OnStep | None = None,
 ) -> WriteResult:
     """``graphtui export``: write SRC's meta graph and checkpoint under the new prefix ``out``."""
     source = open_source(src, meta)
@@ -37,7 +37,7 @@ def export(
         )
     if source.prefix is None:
         return write_checkpoint(
-            out, sources=source.paths, meta_graph=graph, as_text=as_text, fault=fault
+            out, sources=source.paths, meta_graph=graph, as_text=as_text, on_step=on_step
         )
     with source.reader() as reader:
         plan = {name: name for name in reader.names()}
@@ -46,5 +46,5 @@ def export(
             return copy_tensors(reader, writer, plan)
 
         return write_checkpoint(
-            out, sources=source.paths, fill=fill, meta_graph=graph, as_text=as_text, fault=fault
+            out, sources=source.paths, fill=fill, meta_graph=graph, as_text=as_text, on_step=on_step
         )

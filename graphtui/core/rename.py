@@ -18,7 +18,7 @@ from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.sources import open_source
 from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, CoreError
-from graphtui.formats.transaction import Fault
+from graphtui.formats.transaction import OnStep
 
 MODES = ("all", "graph", "checkpoint")
 
@@ -77,7 +77,7 @@ def rename(
     *,
     mode: str = "all",
     meta: str | None = None,
-    fault: Fault | None = None,
+    on_step: OnStep | None = None,
 ) -> tuple[RenamePlan, WriteResult]:
     """``graphtui rename``: write the renamed meta graph and checkpoint to ``out``."""
     source = open_source(src, meta, want_meta=mode != "checkpoint")
@@ -94,7 +94,7 @@ def rename(
                 return copy_tensors(reader, writer, plan.key_plan)
 
         result = write_checkpoint(
-            out, sources=source.paths, fill=fill, meta_graph=plan.graph, fault=fault
+            out, sources=source.paths, fill=fill, meta_graph=plan.graph, on_step=on_step
         )
     finally:
         if reader is not None:

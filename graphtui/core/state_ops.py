@@ -11,7 +11,7 @@ from graphtui.core.history import scan_history
 from graphtui.errors import CoreError, NotFoundError
 from graphtui.formats.atomic import atomic_write
 from graphtui.formats.state_file import DEFAULT_NAME, format_state, make_state, read_state
-from graphtui.formats.transaction import Fault
+from graphtui.formats.transaction import OnStep
 
 
 @dataclass
@@ -25,16 +25,16 @@ class StateChange:
         return {"state_file": self.state_file, "changes": self.changes, "state": self.after}
 
 
-def _write(path: str, text: str, fault: Fault | None, dry_run: bool = False) -> None:
+def _write(path: str, text: str, on_step: OnStep | None, dry_run: bool = False) -> None:
     if dry_run:
         return
-    if fault is not None:
-        fault(f"write {os.path.basename(path)}")
+    if on_step is not None:
+        on_step(f"write {os.path.basename(path)}")
     atomic_write(path, text.encode())
 
 
 def rollback(
-    directory: str, step_or_prefix: str, *, fault: Fault | None = None, dry_run: bool = False
+    directory: str, step_or_prefix: str, *, on_step: OnStep | None = None, dry_run: bool = False
 ) -> StateChange:
     """Make an older (complete) checkpoint the latest. As TF requires, the latest is moved to
     the end of ``all_model_checkpoint_paths`` with its timestamp; nothing is deleted.
@@ -79,11 +79,13 @@ def rollback(
         kept_stamps.append(chosen_stamp)
     new = make_state(chosen_raw, kept_paths, kept_stamps if usable else None, last_preserved)
     after = format_state(new)
-    _write(path, after, fault, dry_run)
+    _write(path, after, on_step, dry_run)
     return StateChange(path, before, after, [f"latest: {chosen_raw}"])
 
 
-def fix_paths(directory: str, *, fault: Fault | None = None, dry_run: bool = False) -> StateChange:
+def fix_paths(
+    directory: str, *, on_step: OnStep | None = None, dry_run: bool = False
+) -> StateChange:
     """Rewrite the state file's paths relative to its directory: absolute paths into the
     directory become relative; absolute paths elsewhere whose checkpoint now sits in the
     directory (it was moved) become that file's name. Other paths are reported, kept."""
@@ -122,7 +124,7 @@ def fix_paths(directory: str, *, fault: Fault | None = None, dry_run: bool = Fal
         float(state.last_preserved_timestamp) if state.last_preserved_timestamp else None,
     )
     after = format_state(new)
-    _write(path, after, fault, dry_run)
+    _write(path, after, on_step, dry_run)
     return StateChange(path, before, after, changes)
 
 

@@ -13,7 +13,7 @@ from graphtui.core.graph_edit import drop_from_collections, drop_saver_entries
 from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.sources import open_source
 from graphtui.errors import CoreError
-from graphtui.formats.transaction import Fault
+from graphtui.formats.transaction import OnStep
 
 
 @dataclass
@@ -53,7 +53,7 @@ def strip(
     patterns: Sequence[str],
     *,
     meta: str | None = None,
-    fault: Fault | None = None,
+    on_step: OnStep | None = None,
 ) -> tuple[StripReport, WriteResult]:
     """``graphtui strip``: write ``out`` without the checkpoint keys the patterns match."""
     drop = matcher(patterns)
@@ -89,6 +89,6 @@ def strip(
             sources=source.paths,
             fill=lambda writer: copy_tensors(reader, writer, plan),
             meta_graph=graph,
-            fault=fault,
+            on_step=on_step,
         )
     return report, result

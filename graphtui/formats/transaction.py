@@ -3,7 +3,8 @@ fsynced, then renamed in the order staged, so the last file staged is the commit
 
 For a checkpoint: data shards, ``.meta``, then ``.index`` (a prefix without its index is not a
 checkpoint), then the ``checkpoint`` state file. On any error before the commit every temporary
-file is removed and no target is touched. ``fault`` lets tests fail the writer at every step.
+file is removed and no target is touched. ``on_step`` is told each step: progress for a UI,
+and the hook tests use to fail the writer at every step.
 """
 
 from __future__ import annotations
@@ -14,20 +15,20 @@ import secrets
 from collections.abc import Callable
 from typing import BinaryIO
 
-Fault = Callable[[str], None]
+OnStep = Callable[[str], None]  # told each step: "open model.ckpt.index", "fsync ..."
 
 
-def _no_fault(step: str) -> None:
+def _no_step(step: str) -> None:
     return None
 
 
 class FileTransaction:
     """Stage files, then :meth:`commit` (or :meth:`abort`). Usable as a context manager."""
 
-    def __init__(self, fault: Fault | None = None) -> None:
+    def __init__(self, on_step: OnStep | None = None) -> None:
         self._staged: list[tuple[str, str, BinaryIO | None]] = []  # (tmp, target, open handle)
         self._new_targets: set[str] = set()  # targets that did not exist before this transaction
-        self._fault = fault or _no_fault
+        self._on_step = on_step or _no_step
         self.committed: list[str] = []
 
     def open(self, target: str | os.PathLike[str]) -> BinaryIO:
@@ -47,13 +48,13 @@ class FileTransaction:
         if not os.path.lexists(target):
             self._new_targets.add(target)
         self._staged.append((tmp, target, fh))
-        self._fault(f"open {name}")
+        self._on_step(f"open {name}")
         return fh
 
     def write_bytes(self, target: str | os.PathLike[str], data: bytes) -> None:
         fh = self.open(target)
         fh.write(data)
-        self._fault(f"write {os.path.basename(os.fspath(target))}")
+        self._on_step(f"write {os.path.basename(os.fspath(target))}")
 
     def targets(self) -> list[str]:
         return [target for _, target, _ in self._staged]
@@ -81,10 +82,10 @@ class FileTransaction:
                 os.fsync(fh.fileno())
                 fh.close()
                 self._staged[i] = (tmp, target, None)
-            self._fault(f"fsync {os.path.basename(target)}")
+            self._on_step(f"fsync {os.path.basename(target)}")
         directories = set()
         for tmp, target, _ in list(self._staged):
-            self._fault(f"rename {os.path.basename(target)}")
+            self._on_step(f"rename {os.path.basename(target)}")
             os.replace(tmp, target)
             self._staged = self._staged[1:]
             self.committed.append(target)

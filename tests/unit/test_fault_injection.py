@@ -1,10 +1,10 @@
 """Every write path interrupted at every step: the target is untouched or complete and valid
 (verified without TensorFlow), the sources are byte-identical, and no ``.tmp`` file is left.
 
-The steps are the ``fault=`` labels of the writers plus, beneath them, every ``os.fsync`` and
-``os.replace`` (so ``atomic_write`` users without a ``fault=`` -- ``cat --npy``, the state file
+The steps are the ``on_step=`` labels of the writers plus, beneath them, every ``os.fsync`` and
+``os.replace`` (so ``atomic_write`` users without a ``on_step=`` -- ``cat --npy``, the state file
 edits -- are covered too). tests/unit/test_write_unit.py already raises an ordinary exception
-at every ``fault=`` label of rename, strip, export (V1) and restore; here those paths get the
+at every ``on_step=`` label of rename, strip, export (V1) and restore; here those paths get the
 simulated kills (KeyboardInterrupt and a bare BaseException), and the other paths (export of a
 V2 checkpoint and of a meta graph alone, rename's two partial modes, strip of a partitioned
 checkpoint, rollback, fix-paths, ``cat --npy``) get all three. Two cases kill a real child
@@ -154,7 +154,7 @@ class WritePath:
 
 
 def _export_v2(src: Path, out: Path, fault: Fault) -> Any:
-    return export(str(src / "model.ckpt"), str(out / "model.ckpt"), clear_devices=True, fault=fault)
+    return export(str(src / "model.ckpt"), str(out / "model.ckpt"), clear_devices=True, on_step=fault)
 
 
 def _meta_alone(src: Path) -> None:
@@ -162,16 +162,16 @@ def _meta_alone(src: Path) -> None:
 
 
 def _export_meta_only(src: Path, out: Path, fault: Fault) -> Any:
-    return export(str(src / "graph.meta"), str(out / "model.ckpt"), as_text=True, fault=fault)
+    return export(str(src / "graph.meta"), str(out / "model.ckpt"), as_text=True, on_step=fault)
 
 
 def _export_v1(src: Path, out: Path, fault: Fault) -> Any:
-    return export(str(src / "model.ckpt-2"), str(out / "model.ckpt"), fault=fault)
+    return export(str(src / "model.ckpt-2"), str(out / "model.ckpt"), on_step=fault)
 
 
 def _rename_all(src: Path, out: Path, fault: Fault) -> Any:
     return rename(
-        str(src / "model.ckpt"), str(out / "model.ckpt"), ScopeMap([("tower_0", "t0")]), fault=fault
+        str(src / "model.ckpt"), str(out / "model.ckpt"), ScopeMap([("tower_0", "t0")]), on_step=fault
     )
 
 
@@ -181,7 +181,7 @@ def _rename_checkpoint_only(src: Path, out: Path, fault: Fault) -> Any:
         str(out / "model.ckpt"),
         ScopeMap([("model/layer_1", "model/first")]),
         mode="checkpoint",
-        fault=fault,
+        on_step=fault,
     )
 
 
@@ -191,16 +191,16 @@ def _rename_graph_only(src: Path, out: Path, fault: Fault) -> Any:
         str(out / "model.ckpt"),
         ScopeMap([("tower_1", "t1")]),
         mode="graph",
-        fault=fault,
+        on_step=fault,
     )
 
 
 def _strip_partitioned(src: Path, out: Path, fault: Fault) -> Any:
-    return strip(str(src / "model.ckpt"), str(out / "model.ckpt"), ["embeddings/wide"], fault=fault)
+    return strip(str(src / "model.ckpt"), str(out / "model.ckpt"), ["embeddings/wide"], on_step=fault)
 
 
 def _strip_train(src: Path, out: Path, fault: Fault) -> Any:
-    return strip(str(src / "model.ckpt-50"), str(out / "model.ckpt"), ["*/Adam*"], fault=fault)
+    return strip(str(src / "model.ckpt-50"), str(out / "model.ckpt"), ["*/Adam*"], on_step=fault)
 
 
 def _restore(src: Path, out: Path, fault: Fault) -> Any:
@@ -209,16 +209,16 @@ def _restore(src: Path, out: Path, fault: Fault) -> Any:
         str(src / "src" / "model.ckpt"),
         {"/": "new_scope/"},
         str(out / "model.ckpt"),
-        fault=fault,
+        on_step=fault,
     )
 
 
 def _rollback(src: Path, out: Path, fault: Fault) -> Any:
-    return rollback(str(src), "40", fault=fault)
+    return rollback(str(src), "40", on_step=fault)
 
 
 def _fix_paths(src: Path, out: Path, fault: Fault) -> Any:
-    return fix_paths(str(src), fault=fault)
+    return fix_paths(str(src), on_step=fault)
 
 
 NPY_OLD = b"old file, replaced only by a complete one"
@@ -417,7 +417,7 @@ stop = sys.argv[3]
 def fault(step):
     if step == stop:
         os.kill(os.getpid(), signal.SIGKILL)
-export(sys.argv[1], sys.argv[2], fault=fault)
+export(sys.argv[1], sys.argv[2], on_step=fault)
 """
 
 

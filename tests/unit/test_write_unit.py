@@ -227,10 +227,10 @@ def _prepare_target_dir(root: Path) -> Path:
 WRITERS: dict[str, tuple[Path, Callable[..., Any]]] = {
     "rename": (
         SHARDED,
-        lambda out, fault: rename(str(SHARDED), out, ScopeMap([("tower_0", "t0")]), fault=fault),
+        lambda out, fault: rename(str(SHARDED), out, ScopeMap([("tower_0", "t0")]), on_step=fault),
     ),
-    "strip": (TRAIN, lambda out, fault: strip(str(TRAIN), out, ["*/Adam*"], fault=fault)),
-    "export": (V1, lambda out, fault: export(str(V1), out, as_text=True, fault=fault)),
+    "strip": (TRAIN, lambda out, fault: strip(str(TRAIN), out, ["*/Adam*"], on_step=fault)),
+    "export": (V1, lambda out, fault: export(str(V1), out, as_text=True, on_step=fault)),
     "restore": (
         RESTORE / "src" / "model.ckpt",
         lambda out, fault: restore(
@@ -238,7 +238,7 @@ WRITERS: dict[str, tuple[Path, Callable[..., Any]]] = {
             str(RESTORE / "src" / "model.ckpt"),
             {"/": "new_scope/"},
             out,
-            fault=fault,
+            on_step=fault,
         ),
     ),
 }
@@ -366,7 +366,7 @@ def test_rollback_and_fix_paths_under_faults(tmp_path: Path) -> None:
     shutil.copytree(DATA / "train", train)
     before = digest(train)
     with pytest.raises(Boom):
-        rollback(str(train), "40", fault=fault_at("write checkpoint"))
+        rollback(str(train), "40", on_step=fault_at("write checkpoint"))
     assert digest(train) == before and temp_files(train) == []
     change = rollback(str(train), "40")
     state = read_state(str(train / "checkpoint"))
@@ -380,7 +380,7 @@ def test_rollback_and_fix_paths_under_faults(tmp_path: Path) -> None:
     shutil.copytree(DATA / "moved", moved)
     before = digest(moved)
     with pytest.raises(Boom):
-        fix_paths(str(moved), fault=fault_at("write checkpoint"))
+        fix_paths(str(moved), on_step=fault_at("write checkpoint"))
     assert digest(moved) == before and temp_files(moved) == []
     fix_paths(str(moved))
     state = read_state(str(moved / "checkpoint"))

@@ -126,7 +126,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     request = RestoreRequest(
         args.meta,
         args.ckpt,
-        tuple(parse_map(args.map).items()),
+        tuple(parse_map(args.map)),
         args.out,
         allow_missing=args.allow_missing,
         reshape=args.reshape,

@@ -197,7 +197,7 @@ def _plan_restore(request: RestoreRequest) -> Plan:
         sources = [p for p in (request.meta, reader.prefix) if p]
         try:  # planned with allow_missing so the report lists what is missing either way
             restore_plan = plan_restore(
-                meta_graph, reader, dict(request.amap), allow_missing=True, reshape=request.reshape
+                meta_graph, reader, list(request.amap), allow_missing=True, reshape=request.reshape
             )
         except ConflictError as exc:  # dtype or shape mismatches: no report to show
             result.conflicts, result.refusal = list(exc.conflicts), exc.summary
@@ -466,7 +466,7 @@ def _steps(on_step: OnStep | None) -> Callable[[int, int, str], None] | None:
         return None
 
     def step(done: int, total: int, what: str) -> None:
-        on_step(what)
+        on_step(f"{done}/{total} {what}")
 
     return step
 
@@ -514,6 +514,9 @@ def _apply_convert(plan: Plan, on_step: OnStep | None) -> WriteResult:
     from graphtui.core.convert import apply_convert
 
     converted = apply_convert(plan.state, _steps(on_step))
+    if converted.write_result is not None:  # a checkpoint: the writer's own result
+        converted.write_result.report = converted
+        return converted.write_result
     return WriteResult(
         prefix=converted.path,
         files=list(converted.files),

@@ -160,7 +160,7 @@ class RestoreScreen(ActionScreen):
         return RestoreRequest(
             self.ws.meta_path or "",
             values.source,
-            tuple(parse_map(list(values.amap)).items()),
+            tuple(parse_map(list(values.amap))),
             values.target,
             allow_missing=values.allow_missing,
             reshape=values.reshape,

@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, TextArea
 
+from graphtui.core import operations
 from graphtui.core.workspace import Workspace
 from graphtui.errors import CoreError
 from graphtui.tui.fmt import human_bytes
@@ -56,7 +57,7 @@ def _source_dir(ws: Workspace) -> str:
 
 def file_record(title: str, path: str, message: Text) -> WriteRecord:
     """A write of one new file (no checkpoint to open, no state file): undo deletes it."""
-    return WriteRecord(title, message, files=[os.path.abspath(path)])
+    return WriteRecord(title=title, message=message, files=[os.path.abspath(path)])
 
 
 # -- freeze ---------------------------------------------------------------------------------------
@@ -141,12 +142,10 @@ class FreezeScreen(ActionScreen):
         return [t.name for s in chosen for t in s.outputs if t.name]
 
     def compute_preview(self, values: FreezeValues) -> Preview:
-        from graphtui.core.freeze import plan_freeze
-
         request = self._request(values)
         if not request.outputs:
             return Preview(False, Text("Enter the output nodes to keep.", style="yellow"))
-        plan = plan_freeze(request)
+        plan = operations.plan(request).report
         summary = Text(f"{plan.nodes_before} nodes → {plan.nodes_after}", style="bold")
         summary.append(f" · {len(plan.variables)} variables frozen")
         summary.append(f" ({human_bytes(plan.const_bytes)} of constants)", style="bold")
@@ -177,10 +176,7 @@ class FreezeScreen(ActionScreen):
         return f"Write the frozen graph to {values.target}? The source is not changed."
 
     def run_write(self, values: FreezeValues, step: Step) -> WriteRecord:
-        from graphtui.core.freeze import apply_freeze, plan_freeze
-
-        plan = plan_freeze(self._request(values))
-        result = apply_freeze(plan, lambda done, total, name: step(f"{done}/{total} {name}"))
+        result = operations.apply(operations.plan(self._request(values)), step).report
         message = Text("✔ ", style="bold green")
         message.append(f"Wrote {short_path(result.path)}", style="bold")
         message.append(
@@ -284,11 +280,9 @@ class ConvertScreen(ActionScreen):
         )
 
     def compute_preview(self, values: ConvertValues) -> Preview:
-        from graphtui.core.convert import plan_convert
-
         if not values.target:
             return Preview(False, Text("Enter where to write.", style="yellow"))
-        plan = plan_convert(self._request(values))
+        plan = operations.plan(self._request(values)).report
         summary = Text(f"{len(plan.items)} tensors", style="bold")
         summary.append(f" ({human_bytes(plan.total_bytes)}) → {plan.target}")
         if plan.skipped:
@@ -324,32 +318,18 @@ class ConvertScreen(ActionScreen):
         return f"Write {n} tensors to {values.target}? The source is not changed."
 
     def run_write(self, values: ConvertValues, step: Step) -> WriteRecord:
-        from graphtui.core.convert import apply_convert, plan_convert
-
-        plan = plan_convert(self._request(values))
-
-        def on_step(done: int, total: int, name: str) -> None:
-            step(f"{done}/{total} {name}")
-
-        if plan.target == "checkpoint":
+        planned = operations.plan(self._request(values))
+        if planned.report.target == "checkpoint":
             record, _ = record_write(
-                "Convert", values.target, lambda: _checkpoint_write(plan, on_step)
+                "Convert", values.target, lambda: operations.apply(planned, step)
             )
             return record
-        result = apply_convert(plan, on_step)
+        result = operations.apply(planned, step).report
         message = Text("✔ ", style="bold green")
         message.append(f"Wrote {short_path(result.path)}", style="bold")
         message.append(f": {result.tensors} tensors, {human_bytes(result.bytes)}")
         message.append(" — read back and verified.", style="green")
         return file_record("Convert", result.path, message)
-
-
-def _checkpoint_write(plan: Any, on_step: Any) -> Any:
-    from graphtui.core.convert import apply_convert
-
-    result = apply_convert(plan, on_step)
-    assert result.write_result is not None
-    return result.write_result
 
 
 __all__ = ["ConvertScreen", "FreezeScreen"]

@@ -182,7 +182,7 @@ def write_checkpoint(
             meta_graph=meta_graph,
             as_text=as_text,
             update_state=update_state,
-            fault=fault,
+            on_step=on_step,
         )
     out = check_target(out_prefix, sources)
     directory = os.path.dirname(out)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from graphtui.core.output import WriteResult
     from graphtui.core.write_check import Expected
     from graphtui.formats.bundle_writer import BundleWriter
-    from graphtui.formats.transaction import Fault
+    from graphtui.formats.transaction import OnStep
 
 
 def upload_order(files: list[str]) -> list[str]:
@@ -66,7 +66,7 @@ def write_remote(
     meta_graph: Any = None,
     as_text: bool = False,
     update_state: bool = True,
-    fault: Fault | None = None,
+    on_step: OnStep | None = None,
 ) -> WriteResult:
     """:func:`~graphtui.core.output.write_checkpoint` for a URL target (see the module doc)."""
     from graphtui.core.output import WriteResult, state_after_adding, write_checkpoint
@@ -77,7 +77,7 @@ def write_remote(
     directory = storage.dirname(out)
     name = storage.basename(out)
     fs, _ = filesystem(out)
-    step = fault or (lambda _step: None)
+    step = on_step or (lambda _step: None)
     uploaded: list[str] = []
     with tempfile.TemporaryDirectory(prefix="graphtui-upload-") as staging:
         local = write_checkpoint(

@@ -117,7 +117,7 @@ def test_fault_between_uploads_leaves_no_state_naming_a_missing_checkpoint(
             raise OSError(f"injected fault at {step}")
 
     with pytest.raises(OSError):
-        export(store.url("train"), f"{scheme}://{directory}/model.ckpt-2", fault=fault)
+        export(store.url("train"), f"{scheme}://{directory}/model.ckpt-2", on_step=fault)
     assert _objects(store, directory) == [
         "checkpoint",
         "model.ckpt-1.data-00000-of-00001",

@@ -327,3 +327,52 @@ async def test_savedmodel_function_from_the_signatures_tab() -> None:
         assert pane_of(app).state.function == "__inference_predict_1028"
         body = app.ws.graph.function_graph("__inference_predict_1028")
         assert set(view_of(app).items) == set(body.names)  # a small body: every node
+
+
+async def test_click_and_double_click_on_boxes() -> None:
+    app = make_app(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_around(pilot, CENTER)
+        canvas = canvas_of(app)
+        box = canvas.box("mnist_like/conv2/BiasAdd")
+        assert box is not None
+        sx, sy = int(canvas.scroll_offset.x), int(canvas.scroll_offset.y)
+        offset = (box.x - sx + 2, box.y - sy + 1)
+        await pilot.click(FlowCanvas, offset=offset)
+        assert canvas.cursor == "mnist_like/conv2/BiasAdd"
+        await pilot.click(FlowCanvas, offset=offset, times=2)
+        await settle(pilot)
+        assert pane_of(app).state.center == "mnist_like/conv2/BiasAdd"
+
+
+async def test_an_empty_graph_draws_nothing_and_keys_do_no_harm(tmp_path: Path) -> None:
+    from graphtui._proto import pb
+
+    meta = pb.MetaGraphDef()
+    meta.meta_info_def.tensorflow_version = "1.15.5"  # a graph without a node
+    (tmp_path / "empty.meta").write_bytes(meta.SerializeToString())
+    app = make_app(tmp_path / "empty.meta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("9")
+        await settle(pilot)
+        assert view_of(app).items == {}
+        await pilot.press("down", "enter", "plus", "c", "s", "o", "m", "p", "u", "f", "d", "x")
+        await settle(pilot)
+        assert app.is_running
+
+
+async def test_fold_other_scopes_around_a_node() -> None:
+    app = make_app(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_around(pilot, CENTER)
+        await pilot.press("z")
+        await settle(pilot)
+        view = view_of(app)
+        expected = df.collapse(app.ws.graph, df.around(app.ws.graph, CENTER), "mnist_like/conv2")
+        assert set(view.items) == set(expected.items)
+        assert view.items["mnist_like/conv1"].kind == "scope"
+        canvas_of(app).set_cursor("mnist_like/conv1")
+        await pilot.press("enter")  # a folded scope opens as a scope
+        await settle(pilot)
+        assert pane_of(app).state.mode == "scope" and pane_of(app).state.scope == "mnist_like/conv1"

@@ -15,7 +15,7 @@ from typing import Literal
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -75,6 +75,7 @@ class FlowState:
     expanded: frozenset[str] = frozenset()  # "+N more" items opened
     scope_limit: int = df.SCOPE_LIMIT
     control: bool = True
+    collapsed: bool = False  # around: nodes outside the centre's scope folded per scope
     mark: str | None = None  # paths: the start node
     function: str | None = None  # a library function's body instead of the graph
     cursor: str | None = None
@@ -98,6 +99,8 @@ def build(graph: GraphIndex, state: FlowState) -> Drawn:
         view = df.around(
             graph, state.center, state.depth, expanded=state.expanded, control=state.control
         )
+        if state.collapsed:
+            view = df.collapse(graph, view, state.center.rpartition("/")[0])
     elif state.mode == "paths" and state.center is not None and state.mark is not None:
         view = df.paths(graph, state.mark, state.center, control=state.control).view
     elif state.function and not state.scope and len(graph) <= FLAT_FUNCTION:
@@ -139,6 +142,7 @@ class FlowCanvas(ScrollView, can_focus=True):
         Binding("plus,equals_sign", "depth(1)", "Depth +", id="flow-deeper"),
         Binding("minus", "depth(-1)", "Depth -", id="flow-shallower"),
         Binding("c", "toggle_control", "Control edges", id="flow-control"),
+        Binding("z", "toggle_collapse", "Fold scopes", id="flow-collapse"),
         Binding("s", "scope", "Scope", id="flow-scope"),
         Binding("o", "overview", "Overview", id="flow-overview"),
         Binding("m", "mark", "Mark", id="flow-mark"),
@@ -238,6 +242,21 @@ class FlowCanvas(ScrollView, can_focus=True):
             start = x
         return Strip(segments).extend_cell_length(width)
 
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on a box; a double click opens it as Enter does."""
+        drawn = self.drawn
+        if drawn is None:
+            return
+        x = event.x + int(self.scroll_offset.x)
+        y = event.y + int(self.scroll_offset.y)
+        for key, box in drawn.layout.boxes.items():
+            if box.x <= x < box.x + box.width and box.y <= y < box.y + box.height:
+                self.focus()
+                self.set_cursor(key)
+                if event.chain >= 2:
+                    self.pane.open_item(key)
+                return
+
     # -- keys -------------------------------------------------------------------------------
 
     def action_move(self, direction: str) -> None:
@@ -271,6 +290,9 @@ class FlowCanvas(ScrollView, can_focus=True):
 
     def action_toggle_control(self) -> None:
         self.pane.toggle_control()
+
+    def action_toggle_collapse(self) -> None:
+        self.pane.toggle_collapse()
 
     def action_scope(self) -> None:
         self.pane.show_scope_of(self.cursor)
@@ -484,6 +506,14 @@ class DataflowPane(Vertical):
     def toggle_control(self) -> None:
         self.go(control=not self.state.control, cursor=self.canvas.cursor, remember=False)
         self.app.notify("Control edges " + ("shown" if self.state.control else "hidden"))
+
+    def toggle_collapse(self) -> None:
+        """Around a node: fold the nodes outside its scope into one box per scope (as
+        ``graphtui dot --around NODE --collapse`` writes)."""
+        if self.state.mode != "around":
+            self.app.notify("Folding applies around a node (a scope is folded already)")
+            return
+        self.go(collapsed=not self.state.collapsed, cursor=self.canvas.cursor, remember=False)
 
     def show_scope_of(self, key: str | None) -> None:
         """Around a node: the scope holding the box under the cursor; at a scope: its parent."""

@@ -360,7 +360,9 @@ def drop_saver_entries(mg: Any, drop_key: Callable[[str], bool]) -> set[str]:
             tensors = data[fixed:]
             for i in drop:
                 if i < len(tensors):
-                    dropped_vars.add(node_of(tensors[i]))
+                    var = _variable_behind(nodes, tensors[i])
+                    if var is not None:
+                        dropped_vars.add(var)
             new_inputs = data[:fixed] + [t for i, t in enumerate(tensors) if i not in set(drop)]
             del node.input[:]
             node.input.extend(new_inputs + control)
@@ -430,6 +432,27 @@ def drop_saver_entries(mg: Any, drop_key: Callable[[str], bool]) -> set[str]:
         del graph.node[:]
         graph.node.extend(keep_nodes)
     return dropped_vars
+
+
+_VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
+_READS = frozenset({"Identity", "ReadVariableOp", "Snapshot"})
+
+
+def _variable_behind(nodes: dict[str, Any], ref: str) -> str | None:
+    """The variable node a save op's input reads (through Identity / ReadVariableOp), or
+    None when it is not a variable (a custom saveable's tensor)."""
+    name = node_of(ref)
+    for _ in range(8):
+        node = nodes.get(name)
+        if node is None:
+            return None
+        if node.op in _VARIABLE_OPS:
+            return name
+        data = [r for r in node.input if not r.startswith("^")]
+        if node.op not in _READS or not data:
+            return None
+        name = node_of(data[0])
+    return None
 
 
 def _remove_shard(graph: Any, nodes: dict[str, Any], save: Any) -> set[str]:

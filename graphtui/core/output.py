@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphtui.core.saver_upgrade import needs_upgrade, upgrade_saver
+from graphtui.core.saver_upgrade import with_v2_saver
 from graphtui.core.write_check import Expected, verify_output
 from graphtui.errors import ConflictError, FormatError, GraphtuiError
 from graphtui.formats import storage
@@ -187,17 +187,8 @@ def write_checkpoint(
     out = check_target(out_prefix, sources)
     directory = os.path.dirname(out)
     result = WriteResult(prefix=out)
-    if meta_graph is not None and fill is not None and needs_upgrade(meta_graph):
-        upgraded = type(meta_graph)()
-        upgraded.CopyFrom(meta_graph)
-        try:
-            result.notes = upgrade_saver(upgraded)
-        except ValueError as exc:
-            raise ConflictError(
-                "refused: the graph's V1 saver cannot be rewritten for a V2 checkpoint",
-                [str(exc)],
-            ) from None
-        meta_graph = upgraded
+    if meta_graph is not None and fill is not None:
+        meta_graph, result.notes = with_v2_saver(meta_graph)
     expected: Mapping[str, Expected] | None = None
     created = _make_directory(directory)
     txn = FileTransaction(on_step)

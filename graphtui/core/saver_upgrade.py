@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphtui.core.names import node_of
+from graphtui.errors import ConflictError
 
 V1_SAVE_OPS = frozenset({"SaveSlices", "Save"})
 V1_RESTORE_OPS = frozenset({"RestoreSlice", "Restore"})
@@ -256,3 +257,19 @@ def _merge_shards(
         _shapes_attr(spec, [[]])
     spec.device = device
     return [f"{spec.name}: ShardedFilespec -> MergeV2Checkpoints of {len(shard_files)} shards"]
+
+
+def with_v2_saver(mg: Any) -> tuple[Any, list[str]]:
+    """``mg`` itself when its saver already fits a V2 checkpoint, else an upgraded copy and
+    what changed; ConflictError when the saver is not built the way TF builds one."""
+    if not needs_upgrade(mg):
+        return mg, []
+    upgraded = type(mg)()
+    upgraded.CopyFrom(mg)
+    try:
+        notes = upgrade_saver(upgraded)
+    except ValueError as exc:
+        raise ConflictError(
+            "refused: the graph's V1 saver cannot be rewritten for a V2 checkpoint", [str(exc)]
+        ) from None
+    return upgraded, notes

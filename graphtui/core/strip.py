@@ -11,6 +11,7 @@ from graphtui._proto import pb
 from graphtui.core.ckpt_write import OBJECT_GRAPH_KEY, copy_tensors
 from graphtui.core.graph_edit import drop_from_collections, drop_saver_entries
 from graphtui.core.output import WriteResult, write_checkpoint
+from graphtui.core.saver_upgrade import with_v2_saver
 from graphtui.core.sources import open_source
 from graphtui.errors import CoreError
 from graphtui.formats.transaction import OnStep
@@ -78,9 +79,14 @@ def strip(
                 f"{reader.prefix}: the patterns match every tensor; nothing would be left"
             )
         graph = None
+        notes: list[str] = []
         if source.meta_graph is not None:
-            graph = pb.MetaGraphDef()
-            graph.CopyFrom(source.meta_graph)
+            # a V1 saver (per-variable RestoreSlice ops) becomes TF's V2 one first: the
+            # output is V2, and RestoreV2's lists can lose entries
+            graph, notes = with_v2_saver(source.meta_graph)
+            if graph is source.meta_graph:
+                graph = pb.MetaGraphDef()
+                graph.CopyFrom(source.meta_graph)
             dropped_vars = drop_saver_entries(graph, drop)
             report.graph_variables_dropped = sorted(dropped_vars)
             report.collection_items_dropped = drop_from_collections(graph, dropped_vars)
@@ -91,4 +97,5 @@ def strip(
             meta_graph=graph,
             on_step=on_step,
         )
+        result.notes = notes + result.notes
     return report, result

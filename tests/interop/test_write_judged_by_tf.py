@@ -434,3 +434,28 @@ def test_rename_to_the_root_is_refused_on_collision(tmp_path: Path) -> None:
     with pytest.raises(ConflictError, match="would both become"):
         rename(str(src), str(tmp_path / "out" / "m"), ScopeMap.parse(["a/="]))
     assert not (tmp_path / "out").exists()
+
+
+def test_strip_a_legacy_restore_slice_saver(tmp_path: Path) -> None:
+    """Issue 18.6 for strip: a TF 0.x graph's per-variable ``RestoreSlice`` saver was refused
+    ("cannot strip a V1 per-variable restore op"); it is rewritten to TF's V2 saver first,
+    then loses the dropped variable; TF restores and re-saves the output."""
+    from graphtui.core.strip import strip
+
+    path, meta, want = _legacy_graph(tmp_path)
+    dst = tmp_path / "out" / "model.ckpt"
+    report, result = strip(path, str(dst), ["b"], meta=meta)
+    assert report.dropped == ["b"] and report.graph_variables_dropped == ["b"]
+    assert any("RestoreSlice -> RestoreV2" in n for n in result.notes)
+    assert dict(tf.train.list_variables(str(dst))) == {"a": []}
+    with tf.Graph().as_default() as graph:
+        saver = tf1.train.import_meta_graph(f"{dst}.meta")
+        assert saver.saver_def.version == tf1.train.SaverDef.V2
+        (a,) = [v for v in tf1.global_variables() if v.op.name == "a"]
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            saver.restore(sess, str(dst))
+            assert same(sess.run(a), want["a"])
+            (tmp_path / "again").mkdir()
+            again = saver.save(sess, str(tmp_path / "again" / "m"))
+    assert dict(tf.train.list_variables(again)) == {"a": []}

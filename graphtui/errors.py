@@ -51,6 +51,10 @@ class RemoteError(FormatError):
     """A remote object could not be read or written: server, network or credentials."""
 
 
+class TransferCancelled(RemoteError):
+    """A remote read stopped because the user cancelled it (Esc / Ctrl+C in the app)."""
+
+
 class MissingExtraError(FormatError):
     """A URL whose scheme needs an optional package that is not installed."""
 

@@ -190,6 +190,25 @@ class _Listing:
     def path(self, name: str) -> str:
         return self._head + name
 
+    def named_shards(self, base: str) -> list[tuple[int, int, str]]:
+        """A web server's data files of checkpoint ``base``, as its index names them (a
+        directory there cannot be listed); none elsewhere."""
+        if not self.unlistable:
+            return []
+        from graphtui.formats.bundle import BundleReader
+
+        try:
+            with BundleReader(self.path(base)) as reader:
+                names = [storage.basename(p) for p in reader.data_files()]
+        except FormatError:
+            return []
+        out = []
+        for name in names:
+            m = _DATA_RE.search(name)
+            if m and self.file(name) is not None:
+                out.append((int(m.group(1)), int(m.group(2)), name))
+        return out
+
     def v1_names(self, base: str) -> list[str]:
         """The files of the V1 checkpoint ``base`` names, as :func:`v1_files` finds them."""
         if self.file(base) is not None:
@@ -265,7 +284,8 @@ def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
         files.append((index_path, index.size))
         shards: set[int] = set()
         total = None
-        for shard, count, name in sorted(listing.data.get(base, ())):
+        data = listing.data.get(base, []) or listing.named_shards(base)
+        for shard, count, name in sorted(data):
             shards.add(shard)
             total = count
             files.append((listing.path(name), listing.files[name].size))

@@ -17,7 +17,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from graphtui.errors import FormatError, MissingExtraError, MissingFileError, RemoteError
+from graphtui.errors import (
+    FormatError,
+    MissingExtraError,
+    MissingFileError,
+    RemoteError,
+    TransferCancelled,
+)
 from graphtui.formats.byte_source import ByteSource
 
 BLOCK_SIZE = 256 << 10  # a small read fetches this much ahead (one table block, many tensors)
@@ -42,13 +48,39 @@ T = TypeVar("T")
 
 @dataclass
 class TransferStats:
-    """Requests made and bytes received through graphtui's remote reads (all objects)."""
+    """Requests made and bytes received through graphtui's remote reads (all objects), and
+    the range requests in flight now (what the app shows while it waits)."""
 
     requests: int = 0
     bytes: int = 0
+    pending: int = 0  # range requests in flight
+    pending_bytes: int = 0  # bytes they asked for
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.generation = 0  # bumped by cancel(): requests started before it stop
+
+    def begin(self, nbytes: int) -> int:
+        with self._lock:
+            self.pending += 1
+            self.pending_bytes += nbytes
+            return self.generation
+
+    def end(self, nbytes: int) -> None:
+        with self._lock:
+            self.pending -= 1
+            self.pending_bytes -= nbytes
+
+    def in_flight(self) -> tuple[int, int]:
+        """``(requests, bytes asked for)`` in flight now."""
+        with self._lock:
+            return self.pending, self.pending_bytes
+
+    def cancel(self) -> int:
+        """Stop every range request in flight (each raises TransferCancelled); how many."""
+        with self._lock:
+            self.generation += 1
+            return self.pending
 
     def add(self, nbytes: int, requests: int = 1) -> None:
         with self._lock:
@@ -245,10 +277,37 @@ class RemoteSource(ByteSource):
                 self._cached_bytes -= len(dropped)
 
     def fetch(self, start: int, end: int) -> bytes:
-        """Bytes ``start..end`` in one range request (no cache)."""
-        data = call(self.name, self.fs.cat_file, self.path, start=start, end=end)
+        """Bytes ``start..end`` in one range request (no cache). :meth:`TransferStats.cancel`
+        (or Ctrl+C) stops it while it waits."""
+        generation = STATS.begin(end - start)
+        try:
+            data = self._cat(start, end, generation)
+        finally:
+            STATS.end(end - start)
         STATS.add(len(data))
         return self._checked(data, start, end)
+
+    def _cat(self, start: int, end: int, generation: int) -> bytes:
+        fs = self.fs
+        loop = getattr(fs, "loop", None) if getattr(fs, "async_impl", False) else None
+        if loop is None:  # a blocking filesystem: nothing to cancel it with
+            return call(self.name, fs.cat_file, self.path, start=start, end=end)
+        coro = asyncio.wait_for(
+            fs._cat_file(self.path, start=start, end=end), timeout=request_timeout()
+        )
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        while True:
+            try:
+                return bytes(future.result(timeout=0.1))
+            except KeyboardInterrupt:
+                future.cancel()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - made one line below
+                if future.done():
+                    raise remote_error(self.name, exc) from None
+                if STATS.generation != generation:  # still waiting, and cancelled
+                    future.cancel()
+                    raise TransferCancelled(self.name, "cancelled") from None
 
     def _checked(self, data: bytes, start: int, end: int) -> bytes:
         if len(data) == end - start:

@@ -26,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from graphtui.core.units import human_bytes
 from graphtui.core.workspace import (
     OperationCancelled,
     TensorStats,
@@ -34,7 +35,8 @@ from graphtui.core.workspace import (
     compute_stats,
     open_workspace,
 )
-from graphtui.errors import ChecksumError, GraphtuiError, NotFoundError
+from graphtui.errors import ChecksumError, GraphtuiError, NotFoundError, TransferCancelled
+from graphtui.formats.byte_source import is_url
 from graphtui.formats.visible import visible
 from graphtui.tui import textual_fixes  # noqa: F401  (before any OptionList is used)
 from graphtui.tui.commands import GraphtuiCommands
@@ -92,6 +94,14 @@ class GraphtuiApp(ActionsHost, App[int]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("D", "dataflow_here", "Dataflow of this node", show=False, id="dataflow-here"),
         Binding("q", "quit", "Quit", show=False, id="quit"),
+        Binding(
+            "escape,ctrl+c",
+            "cancel_fetch",
+            "Cancel fetch",
+            show=False,
+            priority=True,  # enabled only while a remote range is in flight
+            id="cancel-fetch",
+        ),
         *ACTION_BINDINGS,
     ]
 
@@ -108,6 +118,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         self._panes_ready = False
         self._typed_ahead: list[events.Key] = []
         self._replaying: events.Key | None = None
+        self._subtitle = ""
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
 
@@ -164,6 +175,8 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     def on_mount(self) -> None:
         self._start(notify=True)
+        if is_url(self.ws.path):
+            self.set_interval(0.2, self._show_transfer)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -216,13 +229,32 @@ class GraphtuiApp(ActionsHost, App[int]):
             )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_fetch":
+            return _transfers_in_flight()[0] > 0  # else Esc and Ctrl+C do what they always do
         if action == "show_tab" and parameters and parameters[0] not in self.tab_ids:
             return False  # tabs 7 and 8 when the workspace has no such data
         # a SavedModel with one tag-set has nothing to switch to
         return not (action == "next_tag_set" and len(self.ws.tag_sets) < 2)
 
+    def action_cancel_fetch(self) -> None:
+        """Stop the remote range requests in flight (a big tensor on a slow link)."""
+        from graphtui.formats.remote import STATS
+
+        STATS.cancel()
+        self.workers.cancel_group(self, "value-fetch")
+
+    def _show_transfer(self) -> None:
+        """The header says when remote bytes are on their way (polled while the app runs)."""
+        pending, nbytes = _transfers_in_flight()
+        note = f"  ·  fetching {human_bytes(nbytes)} (esc cancels)" if pending else ""
+        title = self._subtitle + note
+        if self.sub_title != title:
+            self.sub_title = title
+
     def _update_subtitle(self) -> None:
-        parts = [os.path.basename(self.ws.path) or self.ws.path]
+        # a URL is shown whole: where the checkpoint lives is the point
+        parts = [self.ws.path if is_url(self.ws.path) else os.path.basename(self.ws.path)]
+        parts[0] = parts[0] or self.ws.path
         if self.ws.tag_set is not None:
             parts.append(f"SavedModel [{self.ws.tag_set}]")
         if self.ws.graph is not None:
@@ -231,7 +263,8 @@ class GraphtuiApp(ActionsHost, App[int]):
             parts.append("ckpt " + os.path.basename(self.ws.active_prefix))
         if self.ws.checkpoint_problem:
             parts.append("⚠ checkpoint unreadable: " + self.ws.checkpoint_problem)
-        self.sub_title = visible("  ·  ".join(parts))
+        self._subtitle = visible("  ·  ".join(parts))
+        self.sub_title = self._subtitle
 
     def _warm_up(self) -> None:
         """Build the graph's indexes off the UI thread, then let the panes use them: natural
@@ -592,6 +625,15 @@ class GraphtuiApp(ActionsHost, App[int]):
                 key = row.key or key
             except GraphtuiError:
                 pass
+        if reader is not None and is_url(reader.prefix):  # the range is fetched off the UI
+            self.run_worker(
+                partial(self._fetch_value, key, prefix),
+                thread=True,
+                group="value-fetch",
+                exclusive=True,
+                exit_on_error=False,
+            )
+            return True
         try:
             value = self.ws.tensor(key, prefix)
         except NotFoundError as exc:
@@ -600,6 +642,25 @@ class GraphtuiApp(ActionsHost, App[int]):
         except GraphtuiError as exc:
             self.show_error(exc)
             return False
+        return self._show_opened(value, key, prefix)
+
+    def _fetch_value(self, key: str, prefix: str | None) -> None:
+        """Worker: read a remote tensor's range (the header shows it in flight; Esc cancels)."""
+        try:
+            value = self.ws.tensor(key, prefix)
+        except TransferCancelled:
+            self.call_from_thread(self.notify, f"Fetch of {key} cancelled", severity="warning")
+            return
+        except NotFoundError as exc:
+            self.call_from_thread(self.notify, str(exc), title="No value", severity="warning")
+            return
+        except GraphtuiError as exc:
+            self.call_from_thread(self.show_error, exc)
+            return
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._show_opened, value, key, prefix)
+
+    def _show_opened(self, value: TensorValue, key: str, prefix: str | None) -> bool:
         self.value_key = key
         self.value_prefix = prefix
         self.value_stats = None
@@ -1112,6 +1173,12 @@ def dataflow_commands(app: GraphtuiApp) -> list[tuple[str, str, Callable[[], Any
             )
         )
     return out
+
+
+def _transfers_in_flight() -> tuple[int, int]:
+    """Remote range requests in flight and their bytes (none when no URL was ever read)."""
+    remote = sys.modules.get("graphtui.formats.remote")
+    return remote.STATS.in_flight() if remote is not None else (0, 0)
 
 
 def _runner(app: App[Any], action: str) -> Callable[[], Any]:

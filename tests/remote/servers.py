@@ -4,7 +4,7 @@
 - GCS: gcp-storage-emulator, reached by gcsfs through ``STORAGE_EMULATOR_HOST`` (gcsfs's gRPC
   bucket-type probe is off: ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false``).
 - HTTP: :class:`RangeServer`, a static server with single-range ``Range`` support that counts
-  requests and bytes sent, and answers 403 under ``/forbidden/`` and slowly under ``/slow/``.
+  requests and bytes sent, and answers 403 under ``/forbidden/`` and, under ``/slow/``, data shards slowly.
 """
 
 from __future__ import annotations
@@ -155,8 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
         if rel.startswith("forbidden/"):
             self._reply(403, b"forbidden")
             return
-        if rel.startswith("slow/"):
-            time.sleep(self.server.slow_seconds)
+        if rel.startswith("slow/"):  # slow data shards: the index and state file come fast
+            if ".data-" in rel:
+                time.sleep(self.server.slow_seconds)
             self.path = self.path[len("/slow") :]
         path = self._target()
         if path is None or not path.is_file():

@@ -157,7 +157,7 @@ def test_connection_refused_is_one_line() -> None:
 
 def test_timeout_is_one_line(http_remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(remote_mod.TIMEOUT_ENV, "0.5")
-    url = http_remote.url("slow/train/checkpoint")
+    url = http_remote.url("slow/train/model.ckpt-50.data-00000-of-00001")
     with pytest.raises(FormatError) as err:
         read_file(url)
     assert str(err.value) == f"{url}: timed out waiting for the server"
@@ -206,3 +206,34 @@ def test_missing_extra_names_it(
         BundleReader(url)
     assert f"pip install 'graphtui[{extra}]'" in str(err.value)
     assert str(err.value).startswith(url)
+
+
+def test_cancel_stops_a_range_in_flight(http_remote: Remote) -> None:
+    """What the app's Esc does: every range request in flight raises TransferCancelled."""
+    import threading
+    import time
+
+    from graphtui.errors import TransferCancelled
+
+    url = http_remote.url("slow/train/model.ckpt-50")
+    far = BundleReader(url)  # the index is not slow
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            far.read("global_step")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while remote_mod.STATS.in_flight()[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert remote_mod.STATS.in_flight()[0] == 1
+    assert remote_mod.STATS.cancel() == 1
+    thread.join(2)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], TransferCancelled)
+    assert str(errors[0]).endswith(": cancelled") and url in str(errors[0])
+    far.close()

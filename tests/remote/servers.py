@@ -156,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(403, b"forbidden")
             return
         if rel.startswith("slow/"):  # slow data shards: the index and state file come fast
-            if ".data-" in rel:
+            if ".data-" in rel and self.command == "GET":
                 time.sleep(self.server.slow_seconds)
             self.path = self.path[len("/slow") :]
         path = self._target()

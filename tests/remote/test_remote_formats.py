@@ -230,7 +230,7 @@ def test_cancel_stops_a_range_in_flight(http_remote: Remote) -> None:
     deadline = time.monotonic() + 5
     while remote_mod.STATS.in_flight()[0] == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert remote_mod.STATS.in_flight()[0] == 1
+    assert remote_mod.STATS.in_flight()[0] == 1, errors
     assert remote_mod.STATS.cancel() == 1
     thread.join(2)
     assert not thread.is_alive()

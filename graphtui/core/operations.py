@@ -226,6 +226,14 @@ def _plan_restore(request: RestoreRequest) -> Plan:
     note = "left to its initializer" if request.allow_missing else "no value: refused"
     result.rows += [PlanRow("missing", v, note) for v in report.missing]
     result.rows += [PlanRow("unused", k, "checkpoint tensor nothing takes") for k in report.unused]
+    result.rows += [
+        PlanRow("not mapped", v, "a plain tf.Variable: scope maps skip it, as TF's do")
+        for v in report.not_in_store
+    ]
+    result.rows += [
+        PlanRow("assumed", v, "mapped by scope; the graph does not show tf.get_variable made it")
+        for v in report.assumed_in_store
+    ]
     if report.missing and not request.allow_missing:
         result.conflicts = list(report.missing)
         result.refusal = (

@@ -266,6 +266,13 @@ def test_scope_maps_skip_plain_variables_as_tf_does(tmp_path: Path) -> None:
     assert report.not_in_store == ["t/b", "t/c"]
     assert sorted(report.initialized) == ["t/b", "t/c"]
     assert report.assumed_in_store == []
+    from graphtui.core.operations import RestoreRequest, plan
+
+    planned = plan(RestoreRequest(str(meta), str(src), tuple(amap.items()), str(tmp_path / "p")))
+    assert [(r.kind, r.name) for r in planned.rows if r.kind == "not mapped"] == [
+        ("not mapped", "t/b"),
+        ("not mapped", "t/c"),
+    ]
     got = tf_round_trip(f"{dst}.meta", dst, tmp_path / "again")
     for name, value in want.items():
         assert same(got[name], value), name

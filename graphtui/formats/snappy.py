@@ -54,12 +54,14 @@ def decompress(buf: Buffer, max_size: int) -> bytes:
                 pos += nbytes
             if offset == 0 or offset > len(out):
                 raise SnappyError("copy offset outside the output")
+            if len(out) + size > length:
+                raise SnappyError("output longer than the declared length")
             start = len(out) - offset
             if offset >= size:
                 out += out[start : start + size]
-            else:  # overlapping copy repeats the pattern
-                for i in range(size):
-                    out.append(out[start + i])
+            else:  # an overlapping copy repeats the last ``offset`` bytes: whole runs at once
+                pattern = bytes(out[start:])
+                out += (pattern * (size // offset + 1))[:size]
         if len(out) > length:
             raise SnappyError("output longer than the declared length")
     if len(out) != length:

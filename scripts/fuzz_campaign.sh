@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The long fuzz campaign (tests/FUZZING.md): every target of tests/unit/test_fuzz.py with
+# GRAPHTUI_FUZZ_EXAMPLES random examples each (targets whose examples take seconds are capped
+# in the test file), in two processes. Not part of CI: it takes about an hour on 2 busy cores.
+#
+#   scripts/fuzz_campaign.sh [EXAMPLES_PER_TARGET] [LOG_DIR]      (defaults: 17000, ./fuzz-logs)
+#
+# Each process writes its pytest log with --hypothesis-show-statistics; the summary at the end
+# counts the examples hypothesis ran (passing + failing) and the failures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXAMPLES="${1:-17000}"
+LOGS="${2:-fuzz-logs}"
+mkdir -p "$LOGS"
+PY="${PYTHON:-.venv/bin/python}"
+export GRAPHTUI_FUZZ_EXAMPLES="$EXAMPLES" TF_CPP_MIN_LOG_LEVEL=2
+# the file readers (slow examples) in one process, everything else in the other
+READERS="bundle or meta_graph or sstable or v1 or sliced_tensor"
+start=$(date +%s)
+"$PY" -m pytest -q -p no:randomly -p no:cacheprovider tests/unit/test_fuzz.py -k "$READERS" \
+    --hypothesis-show-statistics >"$LOGS/readers.log" 2>&1 &
+a=$!
+"$PY" -m pytest -q -p no:randomly -p no:cacheprovider tests/unit/test_fuzz.py -k "not ($READERS)" \
+    --hypothesis-show-statistics >"$LOGS/rest.log" 2>&1 &
+b=$!
+status=0
+wait $a || status=1
+wait $b || status=1
+end=$(date +%s)
+"$PY" - "$LOGS" $((end - start)) <<'PY'
+import re, sys
+from pathlib import Path
+
+logs, seconds = Path(sys.argv[1]), int(sys.argv[2])
+total = failing = 0
+for log in sorted(logs.glob("*.log")):
+    text = log.read_text(errors="replace")
+    for target, passing, failed in re.findall(
+        r"tests/unit/test_fuzz.py::(\w+):\n\n  - during generate phase.*?- (\d+) passing, (\d+) failing",
+        text, flags=re.S,
+    ):
+        print(f"{log.stem:8} {target:58} {passing:>7} passing {failed:>3} failing")
+        total += int(passing) + int(failed)
+        failing += int(failed)
+    print(f"{log.stem}: {text.strip().splitlines()[-1]}")
+print(f"total examples {total:,}, failing {failing}, wall time {seconds // 60} min {seconds % 60} s")
+PY
+exit $status

@@ -866,7 +866,7 @@ def slice_layouts(draw: st.DrawFn) -> tuple[tuple[int, ...], list[tuple[tuple[in
     return shape, draw(st.permutations(boxes))
 
 
-@fuzz(ci_examples=200)
+@fuzz(ci_examples=100)
 @given(layout=slice_layouts())
 def test_fuzz_slice_tiling(layout: tuple[tuple[int, ...], list[Any]]) -> None:
     """check_tiling accepts exactly the box sets that cover every element once, in range."""
@@ -955,7 +955,7 @@ hostile_names = st.lists(
 ).map("".join)
 
 
-@fuzz(ci_examples=30, long_cap=2000)
+@fuzz(ci_examples=10, long_cap=2000)
 @given(names=st.lists(hostile_names, min_size=1, max_size=4, unique=True), tail=hostile_names)
 def test_fuzz_control_characters_in_names(workdir: Path, names: list[str], tail: str) -> None:
     """Tensor, node, collection and file names drawn with control characters: ls, cat,
@@ -1025,7 +1025,7 @@ def _storm_keys() -> list[str]:
     return every_key()
 
 
-@fuzz(ci_examples=3, long_cap=150)
+@fuzz(ci_examples=1, long_cap=150)
 @given(
     path=st.sampled_from(sorted(_STORM_PATHS)),
     keys=st.lists(st.sampled_from(_storm_keys()), min_size=1, max_size=40),

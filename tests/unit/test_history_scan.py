@@ -78,3 +78,15 @@ def test_one_listing_per_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert [r.name for r in hist.records] == ["model.ckpt-30", "model.ckpt-40", "model.ckpt-50"]
     assert all(r.complete for r in hist.records)
     assert calls == [str(run)]
+
+
+def test_app_workspace_opens_a_directory_with_invalid_times(tmp_path: Path) -> None:
+    """11.5: the app's workspace opens the directory (it crashed on nan) and keeps the
+    invalid times apart (the history pane shows them as "invalid (nan)")."""
+    from graphtui.core.workspace import open_workspace
+
+    run = _train_copy(tmp_path, ["nan", "1e18", "1700000100.25"], preserved="nan")
+    ws = open_workspace(run)
+    assert ws.history is not None
+    assert [r.bad_timestamp for r in ws.history.records] == ["nan", "1e+18", ""]
+    assert ws.active is not None and ws.active.prefix.endswith("model.ckpt-50")

@@ -232,7 +232,6 @@ class RemoteSource(ByteSource):
             except MissingFileError:
                 no_bucket(url, self.fs, self.path)
                 raise
-            STATS.add(0)
             if info.get("type") == "directory":
                 raise FormatError(url, "is a directory, not a file")
             got = info.get("size")

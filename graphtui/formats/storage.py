@@ -65,10 +65,33 @@ def _info(path: str) -> dict[str, Any] | None:
         return None
 
 
+def _listing(directory: str) -> dict[str, dict[str, Any]] | None:
+    """The entries of a URL directory by name (one listing; fsspec keeps it in its cache, so
+    every later question about the directory is answered without a request). None when the
+    store has no such directory."""
+    from graphtui.errors import MissingFileError
+
+    fs, p = _fs(directory)
+    try:
+        infos = _call(directory, fs.ls, p.rstrip("/"), detail=True)
+    except MissingFileError:
+        return None
+    return {posixpath.basename(str(i["name"]).rstrip("/")): i for i in infos}
+
+
+def _entry(path: str) -> dict[str, Any] | None:
+    """What the listing of ``path``'s directory says about it (None: nothing there)."""
+    scheme, rest = path.split("://", 1)
+    if "/" not in rest.strip("/"):  # a bucket: ask for it
+        return _info(path)
+    listing = _listing(dirname(path))
+    return None if listing is None else listing.get(basename(path))
+
+
 def isfile(path: str) -> bool:
     if not is_url(path):
         return os.path.isfile(path)
-    info = _info(path)
+    info = _info(path) if _is_http(path) else _entry(path)
     return info is not None and info.get("type") == "file"
 
 
@@ -79,8 +102,11 @@ def isdir(path: str) -> bool:
         return any(isfile(join(path, name)) for name in _DIR_MARKERS)
     if not path.split("://", 1)[1].strip("/"):
         return False
-    info = _info(path.rstrip("/"))
-    return info is not None and info.get("type") == "directory"
+    listing = _listing(path.rstrip("/"))  # its own listing: later questions are free
+    if not listing:
+        return False
+    only = next(iter(listing.values()))
+    return not (len(listing) == 1 and only.get("type") == "file" and basename(path) in listing)
 
 
 def missing_bucket(path: str) -> bool:

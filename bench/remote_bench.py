@@ -187,7 +187,7 @@ def main() -> int:
             direct.mkdir(BUCKET)
             t = time.perf_counter()
             for path in sorted((work / "run").iterdir()):
-                direct.put_file(str(path), f"{BUCKET}/run/{path.name}")
+                direct.put_file(str(path), f"{BUCKET}/run/{path.name}", max_concurrency=1)
             print(f"uploaded in {time.perf_counter() - t:.1f} s", flush=True)
             from graphtui.core.checkpoint import load_checkpoint
 

@@ -33,12 +33,21 @@ def _write(path: str, text: str, on_step: OnStep | None, dry_run: bool = False) 
     atomic_write(path, text.encode())
 
 
+def _local_only(directory: str, what: str) -> None:
+    """State-file edits replace a file in place: a bucket has no atomic rename to do it with."""
+    from graphtui.formats.byte_source import is_url
+
+    if is_url(directory):
+        raise CoreError(f"{directory}: {what} edits a local state file; it does not work on URLs")
+
+
 def rollback(
     directory: str, step_or_prefix: str, *, on_step: OnStep | None = None, dry_run: bool = False
 ) -> StateChange:
     """Make an older (complete) checkpoint the latest. As TF requires, the latest is moved to
     the end of ``all_model_checkpoint_paths`` with its timestamp; nothing is deleted.
     ``dry_run`` computes the new text (``after``) without writing it."""
+    _local_only(directory, "rollback")
     history = scan_history(directory)
     record = history.find(step_or_prefix)
     if record is None:
@@ -89,6 +98,7 @@ def fix_paths(
     """Rewrite the state file's paths relative to its directory: absolute paths into the
     directory become relative; absolute paths elsewhere whose checkpoint now sits in the
     directory (it was moved) become that file's name. Other paths are reported, kept."""
+    _local_only(directory, "fix-paths")
     directory = os.path.abspath(directory)
     path = os.path.join(directory, DEFAULT_NAME)
     if not os.path.isfile(path):

@@ -127,3 +127,33 @@ def test_fault_between_uploads_leaves_no_state_naming_a_missing_checkpoint(
     assert store.fs.cat_file(f"{directory}/checkpoint") == state_before
     state = read_state(f"{scheme}://{directory}/checkpoint")
     assert state.model_checkpoint_path == "model.ckpt-1"
+
+
+def test_restore_from_and_to_a_bucket(store: Remote, capsys: pytest.CaptureFixture[str]) -> None:
+    scheme = store.base.split("://")[0]
+    out = f"{scheme}://fixtures/out-{store.kind}/restored/model.ckpt"
+    code, _, err = _run(
+        capsys,
+        "restore",
+        store.url("restore/target_a_scope.meta"),
+        "--from",
+        store.url("restore/src/model.ckpt"),
+        "--map",
+        "old_scope/=new_scope/",
+        "--out",
+        out,
+        "--allow-missing",
+    )
+    assert code == 0, err
+    got = graphtui.load_checkpoint(out)
+    want = graphtui.load_checkpoint(str(FIXTURES / "restore" / "src" / "model.ckpt"))
+    assert np.array_equal(got.get_tensor("new_scope/var1"), want.get_tensor("old_scope/var1"))
+
+
+def test_state_edits_on_a_bucket_are_one_error_line(
+    store: Remote, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["rollback", store.url("train"), "40"], ["fix-paths", store.url("train")]):
+        code, out, err = _run(capsys, *argv)
+        assert code == 1 and err.count("\n") == 1 and err.startswith("graphtui: error: "), err
+        assert "does not work on URLs" in err

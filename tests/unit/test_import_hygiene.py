@@ -55,3 +55,42 @@ def test_core_never_imports_textual_in_source() -> None:
         for path in (root / layer).rglob("*.py"):
             text = path.read_text()
             assert "import textual" not in text and "from textual" not in text, path
+
+
+def test_core_never_prints_nor_imports_the_interfaces() -> None:
+    """Printing is the CLI's job; core and formats return data and raise errors."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "graphtui"
+    found: list[str] = []
+    for layer in ("core", "formats"):
+        for path in sorted((root / layer).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
+                if isinstance(node, ast.Call) and ast.unparse(node.func) == "print":
+                    found.append(f"{where} prints")
+                if isinstance(node, ast.Attribute) and ast.unparse(node) in (
+                    "sys.stdout",
+                    "sys.stderr",
+                ):
+                    found.append(f"{where} writes to {ast.unparse(node)}")
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                found += [
+                    f"{where} imports {n}"
+                    for n in names
+                    if n.startswith(("graphtui.cli", "graphtui.tui"))
+                ]
+    assert found == []
+
+
+def test_cli_handlers_are_registered_not_looked_up() -> None:
+    root = Path(__file__).resolve().parents[2] / "graphtui" / "cli"
+    for path in root.glob("*.py"):
+        text = path.read_text()
+        assert "globals()" not in text and "import_module" not in text, path

@@ -11,7 +11,7 @@ import pytest
 
 from graphtui._proto import pb
 from graphtui.cli import main
-from graphtui.cli_tf2 import print_object_tree
+from graphtui.cli.savedmodel import print_object_tree
 from graphtui.core.checkpoint import load_checkpoint
 from graphtui.core.objects import (
     OBJECT_GRAPH_KEY,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from graphtui.cli import EXIT_ERROR, EXIT_OK, _err, command
+from graphtui.cli.output import err
+from graphtui.cli.registry import EXIT_ERROR, EXIT_OK, command
 
 
-@command("dot", "write Graphviz DOT of a graph: around a node, a scope, or the whole graph")
 def _dot_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("src", help=".meta file, checkpoint prefix, training or SavedModel directory")
     where = p.add_mutually_exclusive_group()
@@ -30,19 +30,22 @@ def _dot_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE", help="write here (atomically) instead of stdout")
 
 
+@command(
+    "dot", "write Graphviz DOT of a graph: around a node, a scope, or the whole graph", _dot_args
+)
 def cmd_dot(args: argparse.Namespace) -> int:
     from graphtui.core.dataflow import select
     from graphtui.core.dot import to_dot
     from graphtui.core.workspace import open_workspace
 
     if args.depth < 0 or args.fanout < 1:
-        _err("graphtui: error: --depth must be >= 0 and --fanout >= 1")
+        err("graphtui: error: --depth must be >= 0 and --fanout >= 1")
         return EXIT_ERROR
     ws = open_workspace(args.src)
     try:
         graph = ws.graph
         if graph is None:
-            _err(f"graphtui: error: {args.src}: no graph (no .meta found)")
+            err(f"graphtui: error: {args.src}: no graph (no .meta found)")
             return EXIT_ERROR
         if args.function:
             graph = graph.function_graph(args.function)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from graphtui.cli import EXIT_OK, _err, _human_bytes, _out, _print_json, command
+from graphtui.cli.output import err, out, print_json
+from graphtui.cli.registry import EXIT_OK, command
+from graphtui.core.units import human_bytes
 
 
-@command("convert", "convert a checkpoint to .safetensors / .npz, or one of those to a checkpoint")
 def _convert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("src", help="checkpoint (prefix, .index or directory), .safetensors or .npz")
     target = p.add_mutually_exclusive_group(required=True)
@@ -43,6 +44,11 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable report")
 
 
+@command(
+    "convert",
+    "convert a checkpoint to .safetensors / .npz, or one of those to a checkpoint",
+    _convert_args,
+)
 def cmd_convert(args: argparse.Namespace) -> int:
     from graphtui.core.operations import ConvertRequest, apply, plan
 
@@ -59,30 +65,30 @@ def cmd_convert(args: argparse.Namespace) -> int:
     planned = plan(request)
     conv = planned.report
     if conv.skipped:
-        _err(
+        err(
             f"graphtui: warning: skipped {len(conv.skipped)} tensors the target cannot hold: "
             + ", ".join(conv.skipped)
         )
     planned.refuse()
     result = None if args.dry_run else apply(planned).report
     if args.json:
-        _print_json({"plan": conv.to_json(), "output": result.to_json() if result else None})
+        print_json({"plan": conv.to_json(), "output": result.to_json() if result else None})
         return EXIT_OK
     verb = "would write" if result is None else "wrote"
-    _out(
-        f"{verb} {len(conv.items)} tensors ({_human_bytes(conv.total_bytes)}) as {conv.target}"
+    out(
+        f"{verb} {len(conv.items)} tensors ({human_bytes(conv.total_bytes)}) as {conv.target}"
         + (f"; dropped {len(conv.dropped)}" if conv.dropped else "")
     )
     report = conv.report
     if report is not None:
-        _out(
+        out(
             f"graph check: matched {len(report.matched)}, missing {len(report.missing)}, unused "
             f"{len(report.unused)}, mismatched {len(report.mismatched)}"
         )
         for name in report.missing:
-            _out(f"  missing: {name}")
+            out(f"  missing: {name}")
         for name in report.unused:
-            _out(f"  unused: {name}")
+            out(f"  unused: {name}")
     if result is not None:
-        _out(f"wrote {result.path} (verified)")
+        out(f"wrote {result.path} (verified)")
     return EXIT_OK

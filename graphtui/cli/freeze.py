@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from graphtui.cli import EXIT_OK, _human_bytes, _out, _print_json, command
+from graphtui.cli.output import out, print_json
+from graphtui.cli.registry import EXIT_OK, command
+from graphtui.core.units import human_bytes
 
 
-@command("freeze", "freeze variables into constants: one GraphDef (.pb) for serving")
 def _freeze_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "src",
@@ -34,6 +35,7 @@ def _freeze_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable report")
 
 
+@command("freeze", "freeze variables into constants: one GraphDef (.pb) for serving", _freeze_args)
 def cmd_freeze(args: argparse.Namespace) -> int:
     from graphtui.core.operations import FreezeRequest, apply, plan
     from graphtui.errors import CoreError
@@ -55,18 +57,18 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     result = None if args.dry_run else apply(planned).report
     frozen = planned.report
     if args.json:
-        _print_json({"plan": frozen.to_json(), "output": result.to_json() if result else None})
+        print_json({"plan": frozen.to_json(), "output": result.to_json() if result else None})
         return EXIT_OK
-    _out(
+    out(
         f"outputs {', '.join(frozen.outputs)}: {frozen.nodes_before} nodes -> {frozen.nodes_after}; "
-        f"{len(frozen.variables)} variables frozen ({_human_bytes(frozen.const_bytes)} of constants)"
+        f"{len(frozen.variables)} variables frozen ({human_bytes(frozen.const_bytes)} of constants)"
     )
     if frozen.inputs:
-        _out("inputs to feed: " + ", ".join(frozen.inputs))
+        out("inputs to feed: " + ", ".join(frozen.inputs))
     for line in frozen.unresolved:
-        _out(f"  unresolved: {line}")
+        out(f"  unresolved: {line}")
     if frozen.functions_kept or frozen.functions_dropped:
-        _out(f"functions: {len(frozen.functions_kept)} kept, {frozen.functions_dropped} dropped")
+        out(f"functions: {len(frozen.functions_kept)} kept, {frozen.functions_dropped} dropped")
     if result is not None:
-        _out(f"wrote {result.path} ({_human_bytes(result.bytes)}, {result.nodes} nodes; verified)")
+        out(f"wrote {result.path} ({human_bytes(result.bytes)}, {result.nodes} nodes; verified)")
     return EXIT_OK

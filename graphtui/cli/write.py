@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from graphtui.cli import EXIT_OK, _human_bytes, _out, _print_json, command
+from graphtui.cli.output import out, print_json
+from graphtui.cli.registry import EXIT_OK, command
+from graphtui.core.units import human_bytes
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable report")
 
 
-@command("rename", "rename scopes in a meta graph and its checkpoint, consistently")
 def _rename_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("src", help="checkpoint prefix (SRC.meta is used when present)")
     p.add_argument(
@@ -41,6 +42,7 @@ def _rename_args(p: argparse.ArgumentParser) -> None:
     _common(p)
 
 
+@command("rename", "rename scopes in a meta graph and its checkpoint, consistently", _rename_args)
 def cmd_rename(args: argparse.Namespace) -> int:
     from graphtui.core.names import ScopeMap
     from graphtui.core.operations import RenameMode, RenameRequest, apply, plan
@@ -53,7 +55,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
     result = apply(planned)
     renamed = result.report
     if args.json:
-        _print_json(
+        print_json(
             {
                 "mode": mode,
                 "changes": renamed.report.to_json(),
@@ -63,7 +65,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     r = renamed.report
-    _out(
+    out(
         f"renamed ({mode}): {r.nodes} nodes, {r.inputs} inputs, {r.collection_items} collection "
         f"items, {r.saver_fields} saver fields, {r.signature_tensors} signature tensors, "
         f"{r.frame_names} loop frame names, {r.checkpoint_keys} checkpoint keys"
@@ -77,18 +79,15 @@ def _wrote(result: object) -> None:
 
     assert isinstance(result, WriteResult)
     what = (
-        f"{result.tensors} tensors, {_human_bytes(result.bytes)}"
-        if result.tensors
-        else "meta graph"
+        f"{result.tensors} tensors, {human_bytes(result.bytes)}" if result.tensors else "meta graph"
     )
     for note in result.notes:
-        _out(f"saver rewritten for the V2 checkpoint: {note}")
-    _out(f"wrote {result.prefix} ({what}; verified)")
+        out(f"saver rewritten for the V2 checkpoint: {note}")
+    out(f"wrote {result.prefix} ({what}; verified)")
     if result.state_file:
-        _out(f"updated {result.state_file}")
+        out(f"updated {result.state_file}")
 
 
-@command("restore", "bind a checkpoint's values to a graph's variables (init_from_checkpoint maps)")
 def _restore_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("meta", help="the graph (.meta) whose variables get values")
     p.add_argument(
@@ -119,6 +118,11 @@ def _restore_args(p: argparse.ArgumentParser) -> None:
     _common(p)
 
 
+@command(
+    "restore",
+    "bind a checkpoint's values to a graph's variables (init_from_checkpoint maps)",
+    _restore_args,
+)
 def cmd_restore(args: argparse.Namespace) -> int:
     from graphtui.core.operations import RestoreRequest, apply, plan
     from graphtui.core.restore import parse_map
@@ -134,24 +138,24 @@ def cmd_restore(args: argparse.Namespace) -> int:
     result = apply(plan(request))
     report = result.report
     if args.json:
-        _print_json({"report": report.to_json(), "output": result.to_json()})
+        print_json({"report": report.to_json(), "output": result.to_json()})
         return EXIT_OK
-    _out(
+    out(
         f"matched {len(report.matched)} variables; {len(report.missing)} without a value; "
         f"{len(report.initialized)} from constant initializers; {len(report.unused)} checkpoint "
         f"tensors unused; {len(report.reshaped)} reshaped"
     )
     for a in report.matched:
         part = "" if a.extents is None else f" slice {list(a.extents)}"
-        _out(f"  {a.variable} <- {a.key}{part}")
+        out(f"  {a.variable} <- {a.key}{part}")
     for name in report.missing:
-        _out(f"  {name}: no value (left to its initializer)")
+        out(f"  {name}: no value (left to its initializer)")
     for name in report.unused:
-        _out(f"  unused: {name}")
+        out(f"  unused: {name}")
     for name in report.not_in_store:
-        _out(f"  not mapped by scope: {name} (a plain tf.Variable; TF's scope maps skip it)")
+        out(f"  not mapped by scope: {name} (a plain tf.Variable; TF's scope maps skip it)")
     if report.assumed_in_store:
-        _out(
+        out(
             f"  {len(report.assumed_in_store)} variables mapped by scope although the graph does "
             "not show whether tf.get_variable made them (treated as if it did): "
             + ", ".join(report.assumed_in_store)
@@ -160,7 +164,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@command("export", "re-export a meta graph and checkpoint (text/binary, clear devices, V1 to V2)")
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("src", help="checkpoint prefix (with SRC.meta), or a .meta file alone")
     p.add_argument("--out", required=True, metavar="DST", help="output prefix (must not exist)")
@@ -181,6 +184,11 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     _common(p)
 
 
+@command(
+    "export",
+    "re-export a meta graph and checkpoint (text/binary, clear devices, V1 to V2)",
+    _export_args,
+)
 def cmd_export(args: argparse.Namespace) -> int:
     from graphtui.core.operations import ExportRequest, apply, plan
 
@@ -195,13 +203,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     result = apply(plan(request))
     if args.json:
-        _print_json({"output": result.to_json()})
+        print_json({"output": result.to_json()})
         return EXIT_OK
     _wrote(result)
     return EXIT_OK
 
 
-@command("strip", "drop variables (e.g. optimizer slots) from a checkpoint and its graph's saver")
 def _strip_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("src", help="checkpoint prefix (SRC.meta is used when present)")
     p.add_argument(
@@ -216,20 +223,25 @@ def _strip_args(p: argparse.ArgumentParser) -> None:
     _common(p)
 
 
+@command(
+    "strip",
+    "drop variables (e.g. optimizer slots) from a checkpoint and its graph's saver",
+    _strip_args,
+)
 def cmd_strip(args: argparse.Namespace) -> int:
     from graphtui.core.operations import StripRequest, apply, plan
 
     result = apply(plan(StripRequest(args.src, args.out, tuple(args.drop), meta=args.meta)))
     report = result.report
     if args.json:
-        _print_json({"report": report.to_json(), "output": result.to_json()})
+        print_json({"report": report.to_json(), "output": result.to_json()})
         return EXIT_OK
-    _out(
-        f"dropped {len(report.dropped)} tensors ({_human_bytes(report.bytes_dropped)}), kept "
-        f"{report.kept} ({_human_bytes(report.bytes_kept)})"
+    out(
+        f"dropped {len(report.dropped)} tensors ({human_bytes(report.bytes_dropped)}), kept "
+        f"{report.kept} ({human_bytes(report.bytes_kept)})"
     )
     if report.graph_variables_dropped:
-        _out(
+        out(
             f"removed {len(report.graph_variables_dropped)} variables from the saver and "
             f"{report.collection_items_dropped} collection items"
         )
@@ -237,40 +249,46 @@ def cmd_strip(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@command("rollback", "make an older checkpoint of DIR the latest (edits the state file)")
 def _rollback_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="training directory with a 'checkpoint' state file")
     p.add_argument("target", metavar="STEP_OR_PREFIX", help="global step or checkpoint name")
     _common(p)
 
 
+@command(
+    "rollback", "make an older checkpoint of DIR the latest (edits the state file)", _rollback_args
+)
 def cmd_rollback(args: argparse.Namespace) -> int:
     from graphtui.core.operations import RollbackRequest, apply, plan
 
     change = apply(plan(RollbackRequest(args.dir, args.target))).report
     if args.json:
-        _print_json(change.to_json())
+        print_json(change.to_json())
     else:
-        _out(f"{change.state_file}: " + "; ".join(change.changes))
+        out(f"{change.state_file}: " + "; ".join(change.changes))
     return EXIT_OK
 
 
-@command("fix-paths", "rewrite DIR's state file paths as relative (after moving a directory)")
 def _fix_paths_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="training directory with a 'checkpoint' state file")
     _common(p)
 
 
+@command(
+    "fix-paths",
+    "rewrite DIR's state file paths as relative (after moving a directory)",
+    _fix_paths_args,
+)
 def cmd_fix_paths(args: argparse.Namespace) -> int:
     from graphtui.core.operations import FixPathsRequest, apply, plan
 
     change = apply(plan(FixPathsRequest(args.dir))).report
     if args.json:
-        _print_json(change.to_json())
+        print_json(change.to_json())
     else:
         for line in change.changes:
-            _out(line)
-        _out(
+            out(line)
+        out(
             f"{change.state_file}: "
             + ("rewritten" if change.after != change.before else "unchanged")
         )

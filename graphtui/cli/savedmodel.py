@@ -9,12 +9,13 @@ import argparse
 import os
 from typing import Any
 
-from graphtui.cli import EXIT_ERROR, EXIT_OK, _err, _human_bytes, _out, _print_json, command
+from graphtui.cli.output import err, out, print_json
+from graphtui.cli.registry import EXIT_ERROR, EXIT_OK, command
+from graphtui.core.units import human_bytes
 
 _NAMES_SHOWN = 20  # function names listed per meta graph without --full
 
 
-@command("show", "describe a SavedModel: tag-sets, signatures, functions, objects, variables")
 def _show_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="SavedModel directory (or its saved_model.pb / .pbtxt)")
     p.add_argument(
@@ -45,13 +46,13 @@ def _variables_summary(sm: Any) -> dict[str, Any]:
 
 
 def _tensor_lines(direction: str, specs: list[Any]) -> None:
-    _out(f"  The given SavedModel SignatureDef contains the following {direction}(s):")
+    out(f"  The given SavedModel SignatureDef contains the following {direction}(s):")
     label = "inputs" if direction == "input" else "outputs"
     for spec in specs:
-        _out(f"    {label}['{spec.key}'] tensor_info:")
-        _out(f"        dtype: {spec.dtype_enum}")
-        _out(f"        shape: {spec.shape_text}")
-        _out(f"        name: {spec.name}")
+        out(f"    {label}['{spec.key}'] tensor_info:")
+        out(f"        dtype: {spec.dtype_enum}")
+        out(f"        shape: {spec.shape_text}")
+        out(f"        name: {spec.name}")
 
 
 def _composite_lines(sigs: list[Any]) -> None:
@@ -64,47 +65,50 @@ def _composite_lines(sigs: list[Any]) -> None:
                     continue
                 parts = " ".join(f"{k}={v}" for k, v in spec.components.items())
                 kind = spec.encoding + (f" {spec.type_spec}" if spec.type_spec else "")
-                _out(f"  {sig.key}: {label}['{spec.key}'] is {kind}: {parts}".rstrip())
+                out(f"  {sig.key}: {label}['{spec.key}'] is {kind}: {parts}".rstrip())
 
 
 def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
-    _out(
+    out(
         f"\nMetaGraphDef with tag-set: '{', '.join(mg.tags)}' contains the following SignatureDefs:"
     )
     sigs = [mg.signature(signature_key)] if signature_key else mg.signatures
     for sig in sigs:
-        _out(f"\nsignature_def['{sig.key}']:")
+        out(f"\nsignature_def['{sig.key}']:")
         _tensor_lines("input", sig.inputs)
         _tensor_lines("output", sig.outputs)
-        _out(f"  Method name is: {sig.method_name}")
+        out(f"  Method name is: {sig.method_name}")
         if sig.defaults:
-            _out(f"  Inputs with defaults: {', '.join(sig.defaults)}")
+            out(f"  Inputs with defaults: {', '.join(sig.defaults)}")
     if signature_key:
         _composite_lines(sigs)
         return
     version = mg.tensorflow_version or "unknown"
-    _out(f"\n  TensorFlow {version}; {len(mg.graph)} graph nodes; {len(mg.op_names())} op types")
+    out(f"\n  TensorFlow {version}; {len(mg.graph)} graph nodes; {len(mg.op_names())} op types")
     names = sorted(mg.function_names())
-    _out(f"  functions: {len(names)}")
+    out(f"  functions: {len(names)}")
     shown = names if full else names[:_NAMES_SHOWN]
     for name in shown:
-        _out(f"    {name}")
+        out(f"    {name}")
     if len(shown) < len(names):
-        _out(f"    ... {len(names) - len(shown)} more (--full lists all)")
+        out(f"    ... {len(names) - len(shown)} more (--full lists all)")
     _composite_lines(sigs)
     summary = mg.object_graph_summary()
     if summary is not None:
         kinds = ", ".join(f"{k or 'unset'} {n}" for k, n in summary.kinds.items())
-        _out(
+        out(
             f"  object graph: {summary.nodes} objects ({kinds}); "
             f"{summary.concrete_functions} concrete functions"
         )
     assets = mg.assets()
     for asset in assets:
-        state = _human_bytes(asset.size) if asset.size is not None else "MISSING"
-        _out(f"  asset: {asset.filename} -> {asset.tensor_name} ({state})")
+        state = human_bytes(asset.size) if asset.size is not None else "MISSING"
+        out(f"  asset: {asset.filename} -> {asset.tensor_name} ({state})")
 
 
+@command(
+    "show", "describe a SavedModel: tag-sets, signatures, functions, objects, variables", _show_args
+)
 def cmd_show(args: argparse.Namespace) -> int:
     from graphtui.core.savedmodel import open_saved_model
 
@@ -125,9 +129,9 @@ def cmd_show(args: argparse.Namespace) -> int:
                         s for s in entry["signatures"] if s["key"] == args.signature
                     ]
             data["variables"] = variables
-            _print_json(data)
+            print_json(data)
         else:
-            _out(
+            out(
                 f"SavedModel {sm.directory} ({sm.format} {os.path.basename(sm.path)}, "
                 f"schema {sm.schema_version}); tag-sets: "
                 + "; ".join(repr(",".join(t)) for t in sm.tag_sets)
@@ -135,18 +139,18 @@ def cmd_show(args: argparse.Namespace) -> int:
             for mg in graphs:
                 _print_meta_graph(mg, args.signature, args.full)
             if variables["error"] is None and not sm.has_variables:
-                _out("\nvariables: none")
+                out("\nvariables: none")
             elif variables["error"] is None:
                 kind = "object-based" if variables["object_based"] else "name-based"
-                _out(
+                out(
                     f"\nvariables: {variables['count']} tensors, {variables['parameters']:,} "
-                    f"parameters, {_human_bytes(variables['bytes'])} ({kind}: "
+                    f"parameters, {human_bytes(variables['bytes'])} ({kind}: "
                     f"{variables['prefix']})"
                 )
         if variables["error"] is not None:
             # The signatures were shown (TF's saved_model_cli shows them too): a warning, as
             # the app gives; loading the model in TF would fail on the variables.
-            _err(f"graphtui: warning: {variables['error']}")
+            err(f"graphtui: warning: {variables['error']}")
     return EXIT_OK
 
 
@@ -159,17 +163,17 @@ def print_object_tree(path: str, as_json: bool = False) -> int:
         graph = load_object_graph(reader)
         missing = graph.missing_keys()
         if as_json:
-            _print_json(graph.to_json())
+            print_json(graph.to_json())
         else:
             for line in format_tree(graph):
-                _out(line)
+                out(line)
             variables = sum(1 for n in graph.nodes if n.kind in ("variable", "slot"))
-            _out(
+            out(
                 f"{len(graph)} objects, {variables} variables ({len(graph.slot_links)} slot), "
                 f"{len(graph.attributes())} saved tensors ({reader.prefix})"
             )
         if missing:
-            _err(
+            err(
                 f"graphtui: warning: {len(missing)} keys named by the object graph are missing "
                 f"from {reader.prefix} (first: {missing[0]!r})"
             )

@@ -65,6 +65,9 @@ def check(layout: Layout, nodes: list[tuple[str, int, int]], edges: list[tuple[s
             assert apart, f"{a} overlaps {b}"
     # one route per edge, in the edge's direction, touching both boxes, never inside a box
     assert [r.index for r in layout.routes] == list(range(len(edges)))
+    covered = {
+        (x, y) for b in items for x in range(b.x, b.x + b.width) for y in range(b.y, b.y + b.height)
+    }
     vertical: dict[tuple[int, int], int] = {}
     horizontal: dict[tuple[int, int], int] = {}
     for route in layout.routes:
@@ -76,10 +79,8 @@ def check(layout: Layout, nodes: list[tuple[str, int, int]], edges: list[tuple[s
         assert all(0 <= x < layout.width and 0 <= y < layout.height for x, y in path)
         assert touches(boxes[src], *path[0]), (route, boxes[src])
         assert touches(boxes[dst], *path[-1]), (route, boxes[dst])
-        for x, y in path:
-            assert not any(inside(b, x, y) for b in items), (
-                f"route {src}->{dst} crosses a box at {(x, y)}"
-            )
+        crossed = [cell for cell in path if cell in covered]
+        assert not crossed, f"route {src}->{dst} crosses a box at {crossed[0]}"
         for (ax, ay), (bx, by) in zip(path, path[1:], strict=False):
             if ay == by:
                 for cell in ((ax, ay), (bx, by)):

@@ -466,3 +466,63 @@ def test_strip_a_legacy_restore_slice_saver(tmp_path: Path) -> None:
             (tmp_path / "again").mkdir()
             again = saver.save(sess, str(tmp_path / "again" / "m"))
     assert dict(tf.train.list_variables(again)) == {"a": []}
+
+
+# -- other people's files: ../shared/realworld -----------------------------------------------------
+
+REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "realworld"
+
+
+def _realworld_pairs() -> list[tuple[str, str]]:
+    """(checkpoint prefix, its .meta) of every real-world set that has both."""
+    if not REALWORLD.is_dir():
+        return []
+    pairs = []
+    for meta in sorted(REALWORLD.glob("*/**/*.meta")):
+        prefix = str(meta)[: -len(".meta")]
+        if tf1.train.checkpoint_exists(prefix):
+            pairs.append((prefix, str(meta)))
+    return pairs
+
+
+def _restored_by_tf(meta: str, prefix: str) -> dict[str, Any]:
+    with tf.Graph().as_default() as graph:
+        saver = tf1.train.import_meta_graph(meta, clear_devices=True)
+        variables = tf1.global_variables()
+        with tf1.Session(graph=graph) as sess:
+            saver.restore(sess, prefix)
+            return dict(zip([v.op.name for v in variables], sess.run(variables), strict=True))
+
+
+@pytest.mark.slow
+def test_realworld_whole_graph_under_a_scope(tmp_path: Path) -> None:
+    """Issue 18.13 on files this project did not write: ``rename --map =top/`` of every
+    real-world checkpoint with its graph, graph-only (import_scope's names, keys kept) and
+    all (keys renamed too); TF imports each output, restores it and finds every variable under
+    ``top/`` with the source's bytes."""
+    from graphtui.core.names import ScopeMap
+    from graphtui.core.rename import rename
+
+    pairs = _realworld_pairs()
+    if not pairs:
+        pytest.skip("../shared/realworld is absent")
+    checked = 0
+    for i, (prefix, meta) in enumerate(pairs):
+        try:
+            want = _restored_by_tf(meta, prefix)
+        except Exception:  # noqa: BLE001 - TF cannot restore the source itself
+            continue
+        for mode in ("graph", "all"):
+            out = tmp_path / f"{i}-{mode}" / "model.ckpt"
+            rename(prefix, str(out), ScopeMap.parse(["=top/"]), mode=mode, meta=meta)
+            got = _restored_by_tf(f"{out}.meta", str(out))
+            assert set(got) == {f"top/{k}" for k in want}, prefix
+            for key, value in want.items():
+                a, b = np.asarray(got[f"top/{key}"]), np.asarray(value)
+                assert a.dtype == b.dtype and a.shape == b.shape, (prefix, key)
+                if a.dtype != object:
+                    assert a.tobytes() == b.tobytes(), (prefix, key)
+                else:
+                    assert list(a.ravel()) == list(b.ravel()), (prefix, key)
+        checked += 1
+    assert checked >= 10  # the sets hold more than ten restorable graph + checkpoint pairs

@@ -132,6 +132,8 @@ def parse_header(
         header = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FormatError(path, f"header is not valid UTF-8 JSON: {exc}", offset=where) from None
+    except RecursionError:
+        raise FormatError(path, "header JSON is nested too deeply", offset=where) from None
     if not isinstance(header, dict):
         raise FormatError(path, "header is not a JSON object", offset=where)
     raw_meta = header.pop(METADATA_KEY, None) or {}

@@ -173,6 +173,7 @@ def _safetensors_bytes(header: object, data: bytes = b"") -> bytes:
         (struct.pack("<Q", 1 << 40), "exceeds the 100000000-byte limit"),
         (_safetensors_bytes([1, 2]), "not a JSON object"),
         (struct.pack("<Q", 3) + b"{x}", "not valid UTF-8 JSON"),
+        (struct.pack("<Q", 100_000) + b"[" * 100_000, "nested too deeply"),
         (_safetensors_bytes({"__metadata__": {"a": 1}}), "must map strings to strings"),
         (
             _safetensors_bytes(
@@ -266,3 +267,35 @@ def test_npz_round_trip_and_no_tf_dtype(tmp_path: Path) -> None:
         assert reader.names() == ["f", "w"]
         assert same(reader.get_tensor("w"), np.arange(4, dtype=np.float64))
         assert same(reader.get_tensor("f"), np.ascontiguousarray(fortran))
+
+
+def test_header_parser_fuzz() -> None:
+    """Arbitrary header bytes and buffer sizes: a FormatError or a consistent result, never
+    another exception (safetensors' own fuzz target checks the same)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    entry = st.fixed_dictionaries(
+        {
+            "dtype": st.sampled_from(["F32", "BF16", "U8", "I64", "F8_E4M3", "X"]),
+            "shape": st.lists(st.integers(-2, 5), max_size=3),
+            "data_offsets": st.lists(st.integers(-1, 64), min_size=0, max_size=3),
+        }
+    )
+    headers = st.one_of(
+        st.binary(max_size=64),
+        st.dictionaries(st.text(max_size=4), entry, max_size=4).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(headers, st.integers(0, 256))
+    def check(text: bytes, size: int) -> None:
+        try:
+            _, entries = parse_header(text, size)
+        except FormatError:
+            return
+        assert sum(e.nbytes for e in entries.values()) == size
+
+    check()

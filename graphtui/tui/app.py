@@ -9,10 +9,11 @@ to keys by the panes and listed by the help screen and the command palette.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.lazy import Lazy
 from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -40,6 +42,8 @@ from graphtui.formats.byte_source import is_url
 from graphtui.formats.visible import visible
 from graphtui.tui import textual_fixes  # noqa: F401  (before any OptionList is used)
 from graphtui.tui.commands import GraphtuiCommands
+from graphtui.tui.keymap import Keymap, load_keymap
+from graphtui.tui.screens.action_base import ActionScreen
 from graphtui.tui.screens.action_host import ACTION_BINDINGS, ActionsHost
 from graphtui.tui.screens.dialogs import ErrorDialog, ExportDialog
 from graphtui.tui.screens.help import HelpScreen, KeyRow
@@ -74,6 +78,20 @@ _NAVIGATION = frozenset(
         "page_left", "page_right", "scroll_top", "scroll_bottom", "first", "last",
     }
 )  # fmt: skip
+# the panes whose keys the help screen lists, in its order
+PANES: tuple[tuple[str, type[Widget]], ...] = (
+    ("Graph tree (1)", NodeTree),
+    ("Node details (1)", NodeDetails),
+    ("Search box (/)", SearchInput),
+    ("Collections (2)", CollectionsTree),
+    ("Variables (3)", VariablesTable),
+    ("Value (4)", TensorGrid),
+    ("History (5)", HistoryTable),
+    ("Diff (6)", DiffTable),
+    ("Signatures (7)", SignaturesTree),
+    ("Objects (8)", ObjectsTree),
+    ("Dataflow (9)", FlowCanvas),
+)
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports from a worker
 PALETTE_VARIABLES = 2000  # variables offered by name in the command palette
 
@@ -105,9 +123,15 @@ class GraphtuiApp(ActionsHost, App[int]):
         *ACTION_BINDINGS,
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(
+        self, workspace: Workspace, keymap: Keymap | None = None, notes: Sequence[str] = ()
+    ) -> None:
         super().__init__()
         self.ws = workspace
+        self._notes = list(notes)  # said once the app runs (a keymap that did not read)
+        self.keymap: Keymap = dict(keymap or {})  # binding id -> keys, from the user's config
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self.back_stack: list[str] = []
         self.value_key: str | None = None
         self.value_prefix: str | None = None
@@ -177,6 +201,14 @@ class GraphtuiApp(ActionsHost, App[int]):
         self._start(notify=True)
         if is_url(self.ws.path):
             self.set_interval(0.2, self._show_transfer)
+        for note in self._notes:
+            self.notify(note, severity="warning", timeout=10)
+
+    @classmethod
+    def binding_ids(cls) -> set[str]:
+        """Every binding id a ``[keymap]`` may rebind: the app's, the dialogs' and the panes'."""
+        nodes: list[type[DOMNode]] = [cls, ActionScreen, *(pane for _, pane in PANES)]
+        return {b.id for node in nodes for b in node.BINDINGS if isinstance(b, Binding) and b.id}
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -1040,19 +1072,7 @@ class GraphtuiApp(ActionsHost, App[int]):
     def help_sections(self) -> list[tuple[str, list[KeyRow]]]:
         """Key rows per pane, read from the live bindings of the app and each pane's widget."""
         sections: list[tuple[str, list[KeyRow]]] = [("Everywhere", self._rows_of(self))]
-        for title, cls in (
-            ("Graph tree (1)", NodeTree),
-            ("Node details (1)", NodeDetails),
-            ("Search box (/)", SearchInput),
-            ("Collections (2)", CollectionsTree),
-            ("Variables (3)", VariablesTable),
-            ("Value (4)", TensorGrid),
-            ("History (5)", HistoryTable),
-            ("Diff (6)", DiffTable),
-            ("Signatures (7)", SignaturesTree),
-            ("Objects (8)", ObjectsTree),
-            ("Dataflow (9)", FlowCanvas),
-        ):
+        for title, cls in PANES:
             try:
                 widget = self.query_one(cls)
             except Exception:  # noqa: BLE001 - a pane may be absent
@@ -1070,11 +1090,20 @@ class GraphtuiApp(ActionsHost, App[int]):
                     continue
                 if (binding.id or "").startswith("tab-") and binding.id[4:] not in self.tab_ids:
                     continue  # a tab this workspace does not show
-                shown = self.get_key_display(binding)
+                shown = self._key_shown(binding)
                 if (shown, binding.action) not in seen:
                     seen.add((shown, binding.action))
                     rows.append(KeyRow(shown, binding.description, binding.action))
         return rows
+
+    def _key_shown(self, binding: Binding) -> str:
+        """The key(s) a binding answers to now: the user's keymap, else its own."""
+        keys = self.keymap.get(binding.id or "")
+        if keys is None:
+            return self.get_key_display(binding)
+        return "/".join(
+            self.get_key_display(dataclasses.replace(binding, key=k)) for k in keys.split(",")
+        )
 
     def action_help(self) -> None:
         """Show every key binding."""
@@ -1198,7 +1227,8 @@ def run_app(path: str | None) -> int:
     except GraphtuiError as exc:
         sys.stderr.write(f"graphtui: error: {exc}\n")
         return 1
-    app = GraphtuiApp(ws)
+    keymap, problems = load_keymap(known=GraphtuiApp.binding_ids())
+    app = GraphtuiApp(ws, keymap=keymap, notes=problems)
     try:
         app.run()
     finally:

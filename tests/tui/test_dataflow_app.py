@@ -376,3 +376,18 @@ async def test_fold_other_scopes_around_a_node() -> None:
         await pilot.press("enter")  # a folded scope opens as a scope
         await settle(pilot)
         assert pane_of(app).state.mode == "scope" and pane_of(app).state.scope == "mnist_like/conv1"
+
+
+async def test_a_failed_view_keeps_the_one_on_screen() -> None:
+    app = make_app(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_around(pilot, CENTER)
+        pane = pane_of(app)
+        steps = len(pane.history)
+        pane.go(mode="scope", scope="no/such/scope")
+        await settle(pilot)
+        assert pane.state.mode == "around" and pane.state.center == CENTER
+        assert view_of(app).focus == CENTER and len(pane.history) == steps
+        await pilot.press("plus")  # the view still works
+        await settle(pilot)
+        assert pane.state.depth == 3

@@ -373,6 +373,7 @@ class DataflowPane(Vertical):
         self.graph = graph
         self.state = FlowState()
         self.history: list[FlowState] = []
+        self.pushed = False  # the last request put the view before it on the history
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -408,7 +409,8 @@ class DataflowPane(Vertical):
         """Show a new state (the current one goes on the history)."""
         if self.graph is None:
             return
-        if remember and self.canvas.drawn is not None:
+        self.pushed = remember and self.canvas.drawn is not None
+        if self.pushed:
             self.history.append(replace(self.state, cursor=self.canvas.cursor))
         self._start(replace(self.state, **changes))  # type: ignore[arg-type]
 
@@ -445,8 +447,10 @@ class DataflowPane(Vertical):
     def _failed(self, message: str) -> None:
         self.busy = False
         self.app.notify(message, title="Dataflow", severity="warning")
-        if self.history:
-            self.state = self.history.pop()
+        drawn = self.canvas.drawn  # back to what is on screen (keeping the mark)
+        self.state = replace(drawn.state if drawn else FlowState(), mark=self.state.mark)
+        if self.pushed and self.history:
+            self.history.pop()  # the view we stayed on is not a step back
         self.query_one("#flow-status", Label).update(message)
 
     def cursor_moved(self) -> None:
@@ -636,6 +640,7 @@ class DataflowPane(Vertical):
         if not self.history:
             self.app.notify("Nothing to go back to in the dataflow view")
             return
+        self.pushed = False
         self._start(self.history.pop())
 
     def export_dot(self) -> None:

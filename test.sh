@@ -7,6 +7,7 @@ scripts/dev-env.sh test
 V="${GRAPHTUI_VENV:-.venv}"
 "$V/bin/ruff" check .
 "$V/bin/mypy"
+"$V/bin/python" -m vulture  # dead code (pyproject [tool.vulture], vulture_whitelist.py)
 export TF_CPP_MIN_LOG_LEVEL=2
 export GRAPHTUI_PROTOBUF_FLOOR="$PWD/$V/protobuf-floor"
 exec "$V/bin/python" -m pytest -q "$@"

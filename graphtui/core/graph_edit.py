@@ -93,13 +93,6 @@ def saver_key_consts(graph_def: Any) -> list[Any]:
     return list(seen.values())
 
 
-def checkpoint_keys_of_graph(graph_def: Any) -> set[str]:
-    keys: set[str] = set()
-    for const in saver_key_consts(graph_def):
-        keys.update(const_strings(const))
-    return keys
-
-
 # -- collection items that are protos ----------------------------------------------------------------
 
 

@@ -250,14 +250,6 @@ def _maybe_v1_file(name: str, found: set[str]) -> bool:
     return name not in found and not _NOT_V1.search(name) and not _V1_SHARD_RE.search(name)
 
 
-def _size(path: str) -> int | None:
-    """The size of ``path``, or None when it is gone (a training job may delete it any time)."""
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return None
-
-
 def _has_table_footer(path: str, size: int) -> bool:
     """True if ``path`` ends with a table footer's magic number: a file cut short or damaged
     has none (a cheap test that reads 8 bytes). TensorFlow writes the index to a temporary

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from graphtui.core.natural import natural_key
 from graphtui.errors import GraphtuiError
+
+VariableStatus = Literal["ok", "graph-only", "checkpoint-only", "mismatch", "local", "unreadable"]
 
 if TYPE_CHECKING:
     from graphtui.core.checkpoint import CheckpointReader
@@ -30,9 +32,9 @@ class VariableRow:
     shape: tuple[int, ...] | None  # None when the graph does not know it
     params: int
     nbytes: int  # bytes in the checkpoint (0 when graph-only)
-    # "ok", "graph-only", "checkpoint-only", "mismatch"; "local" (a local variable: TensorFlow
-    # never saves them); "unreadable" (the checkpoint that should hold it does not read)
-    status: str
+    # "local": a local variable (TensorFlow never saves them); "unreadable": the checkpoint that
+    # should hold it does not read
+    status: VariableStatus
     detail: str = ""  # for "mismatch": what differs, e.g. "shape [4, 8] vs [8, 4] in checkpoint"
     is_slot: bool = False  # optimizer slot, moving average or beta power
     key: str | None = None  # checkpoint key (None when graph-only)
@@ -192,6 +194,7 @@ def join_variables(
                 name = var.name
             info = reader.tensor_info(key) if reader is not None and key in keys else None
             dtype = var.dtype
+            status: VariableStatus
             if info is None:
                 status, detail, nbytes = "graph-only", "", 0
                 if var.local:

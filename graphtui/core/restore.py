@@ -134,13 +134,6 @@ def _part_extents(var: VariableInfo) -> Extents | None:
     return tuple((int(o), int(n)) for o, n in zip(info.var_offset, info.var_shape, strict=True))
 
 
-def _full_shape(parts: list[VariableInfo]) -> list[int] | None:
-    first = parts[0]
-    if first.save_slice is not None:
-        return list(first.save_slice.full_shape)
-    return first.shape
-
-
 def resolve_assignment_map(
     variables: list[VariableInfo],
     reader: CheckpointReader,

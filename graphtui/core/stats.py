@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from graphtui.core.checkpoint import CheckpointReader
 
 HISTOGRAM_BINS = 24
+DiffStatus = Literal["changed", "same", "only-a", "only-b", "mismatch", "skipped"]
 
 Progress = Callable[[float], None]  # fraction done, 0..1
 Cancelled = Callable[[], bool]
@@ -143,7 +144,7 @@ class DiffRow:
     """How one tensor changed from checkpoint A to checkpoint B."""
 
     name: str
-    status: str  # "changed", "same", "only-a", "only-b", "mismatch", "skipped"
+    status: DiffStatus
     detail: str  # what differs, or why it was skipped
     shape: tuple[int, ...] | None
     max_abs: float | None  # max |b - a|
@@ -208,7 +209,7 @@ def diff_values(
         rel = math.sqrt(sq_diff / sq_a)
     else:
         rel = math.inf
-    status = "changed" if rel or max_abs or nan_mismatch else "same"
+    status: DiffStatus = "changed" if rel or max_abs or nan_mismatch else "same"
     detail = "NaN where the other is not" if nan_mismatch else ""
     return DiffRow(a.name, status, detail, a.shape, max_abs, rel)
 

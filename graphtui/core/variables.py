@@ -434,8 +434,3 @@ class VariableTable:
         for var in self._vars.values():
             out.setdefault(var.checkpoint_key, []).append(var)
         return out
-
-
-def variables_of(index: GraphIndex) -> list[VariableInfo]:
-    """Shortcut: ``VariableTable.of(index).variables()``."""
-    return VariableTable.of(index).variables()

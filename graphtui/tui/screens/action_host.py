@@ -13,7 +13,6 @@ back. Either only touches a state file that still holds what the write left ther
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -386,8 +385,3 @@ class ActionsHost(_Base):
             ),
             answered,
         )
-
-
-def output_files(record: WriteRecord) -> list[str]:
-    """The files undo would delete (for messages and tests)."""
-    return [f for f in record.files if os.path.exists(f)]

@@ -113,3 +113,25 @@ async def test_convert_to_safetensors_and_back_against_the_graph(tmp_path: Path)
         with graphtui.load_checkpoint(str(back)) as got:
             assert np.array_equal(got.get_tensor("model/layer_1/dense/kernel"), kernel)
         assert Path(f"{back}.meta").is_file()
+
+
+async def test_freeze_a_tf2_saved_model_from_its_signature(tmp_path: Path) -> None:
+    saved = tmp_path / "saved_model"
+    shutil.copytree(DATA / "tf2" / "saved_model", saved)
+    app = make_app(saved)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("Z")
+        screen = await wait_preview(pilot)
+        assert isinstance(screen, FreezeScreen)
+        assert screen.query_one("#freeze-outputs", Input).value == ""
+        text = summary(screen)
+        assert "2 variables frozen" in text, text
+        rows = table_rows(screen)
+        assert {r[1] for r in rows if r[0] == "freeze"} == {"scale", "offset"}
+        assert any("scale/.ATTRIBUTES/VARIABLE_VALUE" in r[2] for r in rows)
+        await confirm_write(pilot)
+        target = Path(screen.query_one("#freeze-target", Input).value)
+        graph = pb.GraphDef()
+        graph.ParseFromString(target.read_bytes())
+        assert any("_frozen_" in f.signature.name for f in graph.library.function)

@@ -209,7 +209,8 @@ class ActionsHost(_Base):
         self.push_screen(StripScreen(self.ws))
 
     def action_freeze(self) -> None:
-        """Freeze the graph for serving; the outputs start as the node selected in the tree."""
+        """Freeze the graph for serving; the outputs start as the node selected in the graph
+        tree (from another tab: empty, so a SavedModel's signature outputs are used)."""
         if self._dialog_open():
             return
         from graphtui.tui.screens.serve_actions import FreezeScreen
@@ -218,7 +219,8 @@ class ActionsHost(_Base):
         if graph is None or not graph.has_meta_graph:
             self.notify("Freezing needs a graph (.meta or SavedModel)", severity="warning")
             return
-        selected = self._selected_scope()
+        in_tree = getattr(self, "active_tab", "") == "graph"
+        selected = self._selected_scope() if in_tree else ""
         self.push_screen(FreezeScreen(self.ws, selected if selected in graph else ""))
 
     def action_convert(self) -> None:

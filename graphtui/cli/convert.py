@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from graphtui.cli.output import err, out, print_json
+from graphtui.cli.progress import add_quiet, progress
 from graphtui.cli.registry import EXIT_OK, command
 from graphtui.core.units import human_bytes
 
@@ -42,6 +43,7 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="print what would be written")
     p.add_argument("--json", action="store_true", help="machine-readable report")
+    add_quiet(p)
 
 
 @command(
@@ -70,7 +72,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
             + ", ".join(conv.skipped)
         )
     planned.refuse()
-    result = None if args.dry_run else apply(planned).report
+    result = None
+    if not args.dry_run:
+        with progress(args, "convert") as on_step:
+            result = apply(planned, on_step).report
     if args.json:
         print_json({"plan": conv.to_json(), "output": result.to_json() if result else None})
         return EXIT_OK

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from graphtui.cli.output import out, print_json
+from graphtui.cli.progress import add_quiet, progress
 from graphtui.cli.registry import EXIT_OK, command
 from graphtui.core.units import human_bytes
 
@@ -33,6 +34,7 @@ def _freeze_args(p: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="print what would be frozen; write nothing"
     )
     p.add_argument("--json", action="store_true", help="machine-readable report")
+    add_quiet(p)
 
 
 @command("freeze", "freeze variables into constants: one GraphDef (.pb) for serving", _freeze_args)
@@ -54,7 +56,10 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     )
     planned = plan(request)
     planned.refuse()
-    result = None if args.dry_run else apply(planned).report
+    result = None
+    if not args.dry_run:
+        with progress(args, "freeze") as on_step:
+            result = apply(planned, on_step).report
     frozen = planned.report
     if args.json:
         print_json({"plan": frozen.to_json(), "output": result.to_json() if result else None})

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graphtui.cli.output import err, out, print_json, table
+from graphtui.cli.progress import add_quiet, progress
 from graphtui.cli.registry import EXIT_ERROR, EXIT_OK, command
 from graphtui.core.units import human_bytes
 from graphtui.formats.visible import visible
@@ -85,6 +86,7 @@ def _cat_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--full", action="store_true", help="print every element (no summary)")
     p.add_argument("--npy", metavar="OUT", help="write the value to this .npy file (atomically)")
+    add_quiet(p)
 
 
 _JSON_ELEMENT_LIMIT = 1000
@@ -147,19 +149,16 @@ def _format_value(value: Any, full: bool) -> str:
 
 @command("cat", "print one tensor's value (numpy style), or write it to .npy", _cat_args)
 def cmd_cat(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from graphtui.core.checkpoint import load_checkpoint
 
     with load_checkpoint(args.path) as reader:
         info = reader.tensor_info(args.name)
-        value = reader.read(args.name)
-        if args.npy:
-            from graphtui.formats.atomic import atomic_write
-
-            buf = io.BytesIO()
-            np.save(buf, value, allow_pickle=value.dtype == object)
-            atomic_write(args.npy, buf.getvalue())
+        if not args.npy:
+            value = reader.read(args.name)
+        else:
+            with progress(args, "cat"):
+                value = _write_npy(reader, args.name, info.nbytes, args.npy)
         if args.json:
             data: dict[str, Any] = {
                 "name": info.name,
@@ -182,6 +181,32 @@ def cmd_cat(args: argparse.Namespace) -> int:
         out(f"{visible(info.name)}  {info.dtype.name}  {list(info.shape)}")
         out(_format_value(value, args.full))
     return EXIT_OK
+
+
+_NPY_CHUNK = 16 << 20
+
+
+def _write_npy(reader: Any, name: str, nbytes: int, path: str) -> Any:
+    """Read tensor ``name`` and write it to ``path`` as .npy, atomically, a chunk at a time
+    (so a progress bar moves and Ctrl+C stops within a chunk; the temporary file goes)."""
+    import numpy as np
+
+    from graphtui.formats import progress as meter
+    from graphtui.formats.atomic import atomic_writer
+
+    meter.expect(nbytes)
+    value = reader.read(name)
+    meter.advance(nbytes)
+    buf = io.BytesIO()
+    np.save(buf, value, allow_pickle=value.dtype == object)
+    data = buf.getbuffer()
+    meter.expect(len(data))
+    with atomic_writer(path, "wb") as fh:
+        for pos in range(0, len(data), _NPY_CHUNK):
+            chunk = data[pos : pos + _NPY_CHUNK]
+            fh.write(chunk)
+            meter.advance(len(chunk))
+    return value
 
 
 # -- history -------------------------------------------------------------------------------------
@@ -256,6 +281,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="checkpoint prefix, .index file, V1 file or directory")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_quiet(p)
 
 
 @command(
@@ -264,7 +290,7 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     from graphtui.core.checkpoint import load_checkpoint
 
-    with load_checkpoint(args.path) as reader:
+    with load_checkpoint(args.path) as reader, progress(args, "verify"):
         problems = reader.verify()
         count = len(reader.names())
         prefix = reader.prefix

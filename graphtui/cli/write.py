@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 
 from graphtui.cli.output import out, print_json
+from graphtui.cli.progress import add_quiet, progress
 from graphtui.cli.registry import EXIT_OK, command
 from graphtui.core.units import human_bytes
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable report")
+    add_quiet(p)
 
 
 def _rename_args(p: argparse.ArgumentParser) -> None:
@@ -52,7 +54,8 @@ def cmd_rename(args: argparse.Namespace) -> int:
     )
     pairs = tuple(ScopeMap.parse(args.map).pairs)
     planned = plan(RenameRequest(args.src, args.out, pairs, mode=mode, meta=args.meta))
-    result = apply(planned)
+    with progress(args, "rename") as on_step:
+        result = apply(planned, on_step)
     renamed = result.report
     if args.json:
         print_json(
@@ -135,7 +138,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         allow_missing=args.allow_missing,
         reshape=args.reshape,
     )
-    result = apply(plan(request))
+    with progress(args, "restore") as on_step:
+        result = apply(plan(request), on_step)
     report = result.report
     if args.json:
         print_json({"report": report.to_json(), "output": result.to_json()})
@@ -201,7 +205,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         strip_default_attrs=args.strip_default_attrs,
         meta=args.meta,
     )
-    result = apply(plan(request))
+    with progress(args, "export") as on_step:
+        result = apply(plan(request), on_step)
     if args.json:
         print_json({"output": result.to_json()})
         return EXIT_OK
@@ -231,7 +236,9 @@ def _strip_args(p: argparse.ArgumentParser) -> None:
 def cmd_strip(args: argparse.Namespace) -> int:
     from graphtui.core.operations import StripRequest, apply, plan
 
-    result = apply(plan(StripRequest(args.src, args.out, tuple(args.drop), meta=args.meta)))
+    planned = plan(StripRequest(args.src, args.out, tuple(args.drop), meta=args.meta))
+    with progress(args, "strip") as on_step:
+        result = apply(planned, on_step)
     report = result.report
     if args.json:
         print_json({"report": report.to_json(), "output": result.to_json()})

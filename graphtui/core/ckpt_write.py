@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, FormatError
+from graphtui.formats import progress
 from graphtui.formats.bundle import data_path
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.byte_source import is_url
@@ -82,6 +84,7 @@ def copy_tensors(
         return _copy_v1(reader, writer, plan)
     expected: dict[str, Expected] = {}
     fds: dict[int, int] = {}
+    progress.expect(_copied_bytes(bundle, plan))
     try:
         for old, new in plan.items():
             entry = bundle.entry(old)
@@ -100,10 +103,12 @@ def copy_tensors(
                         (extents, (bytes(bundle.raw_bytes(sub, verify=False)), sub.crc32c))
                     )
                 writer.add_sliced(new, entry.dtype, entry.shape, parts)
+                progress.advance(sum(len(raw) for _, (raw, _) in parts))
                 continue
             if is_url(bundle.prefix):  # a remote source: the tensor's bytes by one range read
                 raw = bundle.raw_bytes(entry, verify=False)
                 writer.add_raw(new, entry.dtype, entry.shape, raw, entry.crc32c)
+                progress.advance(len(raw))
                 continue
             fd = fds.get(entry.shard_id)
             path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
@@ -125,6 +130,18 @@ def copy_tensors(
     return expected
 
 
+def _copied_bytes(bundle: Any, plan: dict[str, str]) -> int:
+    """The stored bytes :func:`copy_tensors` copies (for a progress bar's total)."""
+    total = 0
+    for old in plan:
+        if old == OBJECT_GRAPH_KEY:
+            continue
+        entry = bundle.entry(old)
+        subs = [sub for _, sub in bundle.slice_entries(entry)] if entry.is_sliced else [entry]
+        total += sum(sub.size for sub in subs)
+    return total
+
+
 def _copy_v1(
     reader: CheckpointReader, writer: BundleWriter, plan: dict[str, str]
 ) -> dict[str, Expected]:
@@ -132,6 +149,7 @@ def _copy_v1(
     v1 = reader._v1  # noqa: SLF001 - the V1 reader's slice structure is needed here
     assert v1 is not None
     expected: dict[str, Expected] = {}
+    progress.expect(sum(_v1_nbytes(v1.tensors[old]) for old in plan))
     for old, new in plan.items():
         t = v1.tensors[old]
         partial = len(t.slices) > 1 or any(length != -1 for ext, _ in t.slices for _, length in ext)
@@ -144,7 +162,12 @@ def _copy_v1(
         else:
             writer.add(new, v1.read(old), t.dtype)
         expected[new] = Expected(t.dtype.name, tuple(t.shape), functools.partial(v1.read, old))
+        progress.advance(_v1_nbytes(t))
     return expected
+
+
+def _v1_nbytes(t: Any) -> int:
+    return t.num_elements * np.dtype(t.dtype.numpy).itemsize if t.dtype.numpy else 0
 
 
 def _same(value: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.ckpt_write import OBJECT_GRAPH_KEY
 from graphtui.core.restore import Assignment, RestoreReport
 from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, progress
 
 Kind = Literal["checkpoint", "safetensors", "npz"]
 CastTo = Literal["float16", "bfloat16", "float32"]
@@ -462,6 +462,7 @@ def _buffers(
     import numpy as np
 
     total = len(plan.items)
+    progress.expect(plan.total_bytes)
     for i, item in enumerate(plan.items):
         raw = source.raw(item.source_name) if item.out_dtype == item.dtype else None
         arr = None
@@ -472,6 +473,7 @@ def _buffers(
             arr = arr.astype(out_dt.numpy, order="C", copy=False)  # little-endian hosts
             raw = arr.reshape(-1).view(np.uint8)
         yield item, raw, arr
+        progress.advance(item.nbytes)
         if on_step is not None:
             on_step(i + 1, total, item.name)
 

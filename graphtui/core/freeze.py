@@ -35,7 +35,7 @@ from graphtui._proto import pb
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.graph import GraphIndex, parse_input
 from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import Extents
 
 # Ops TensorFlow turns into constants (plus the legacy ``Variable``, which TF 1.x froze too).
@@ -909,6 +909,7 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
     total = len(plan.variables)
     cache: dict[str, np.ndarray] = {}
     last_use = {v.key: i for i, v in enumerate(plan.variables)}
+    progress.expect(plan.const_bytes)
     with CheckpointReader(plan.checkpoint) as reader:
         bundle = reader.bundle
         for i, var in enumerate(plan.variables):
@@ -934,6 +935,7 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
                 make_tensor_proto(value, dt, proto)
             if last_use[var.key] == i:
                 cache.pop(var.key, None)
+            progress.advance(var.nbytes)
             if on_step is not None:
                 on_step(i + 1, total, var.node)
     return graph

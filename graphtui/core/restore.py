@@ -37,7 +37,7 @@ from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.variables import VariableInfo, VariableTable, saver_info
 from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, CoreError
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import Extents
 from graphtui.formats.transaction import OnStep
 
@@ -392,6 +392,7 @@ def write_restored(
 
     def fill(writer: Any) -> dict[str, Expected]:
         expected: dict[str, Expected] = {}
+        progress.expect(sum(np.asarray(arr).nbytes for ps in plan.values.values() for _, arr in ps))
         for key, parts in plan.values.items():
             dt = plan.dtypes[key]
             if len(parts) == 1 and parts[0][0] is None:
@@ -400,6 +401,7 @@ def write_restored(
                 writer.add_sliced(
                     key, dt, plan.shapes[key], [(ext, arr) for ext, arr in parts if ext is not None]
                 )
+            progress.advance(sum(np.asarray(arr).nbytes for _, arr in parts))
             expected[key] = Expected(
                 dt.name,
                 tuple(plan.shapes[key]),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import ChecksumError, FormatError, MissingFileError
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, progress
 from graphtui.formats.byte_source import ByteSource, LocalSource, open_source
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
@@ -541,11 +541,13 @@ class BundleReader:
 
             problems.extend(verify_streamed(self, stored))
             return problems
+        progress.expect(sum(sub.size for sub in stored))
         for sub in stored:
             try:
                 self.raw_bytes(sub, verify=True)
             except FormatError as exc:
                 problems.append(exc)
+            progress.advance(sub.size)
         return problems
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, progress  # the copy loop reports its bytes
 from graphtui.formats.bundle import LITTLE_ENDIAN, Extents, data_path, index_path
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
@@ -99,6 +99,7 @@ class BundleWriter:
                 os.write(dst_fd, data)
                 n = len(data)
             done += n
+            progress.advance(n)
         self._offset += size
         return offset
 

@@ -577,25 +577,6 @@ _INT32_LIMIT = 1 << 31
 _INT64_LIMIT = 1 << 63
 
 
-def _uvarint(buf: bytes, pos: int) -> tuple[int, int]:
-    """A varint at ``pos`` (IndexError when it runs off the end or past 64 bits)."""
-    byte = buf[pos]
-    if byte < 0x80:
-        return byte, pos + 1
-    result = byte & 0x7F
-    shift = 7
-    pos += 1
-    while True:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise IndexError("varint too long")
-
-
 def _scan_header(value: bytes) -> tuple[int, int, int, int] | None:
     """BundleHeaderProto -> (num_shards, endianness, producer, min_consumer), or None."""
     num_shards = endianness = producer = min_consumer = 0
@@ -606,13 +587,13 @@ def _scan_header(value: bytes) -> tuple[int, int, int, int] | None:
             tag = value[pos]
             pos += 1
             if tag == 0x1A:  # 3: version (VersionDef)
-                length, pos = _uvarint(value, pos)
+                length, pos = decode_varint(value, pos)
                 stop = pos + length
                 if seen_version or stop > end:
                     return None
                 while pos < stop:
                     inner = value[pos]
-                    number, pos = _uvarint(value, pos + 1)
+                    number, pos = decode_varint(value, pos + 1)
                     if number >= _INT32_LIMIT:
                         return None
                     if inner == 0x08:  # 1: producer
@@ -625,7 +606,7 @@ def _scan_header(value: bytes) -> tuple[int, int, int, int] | None:
                     return None
                 seen_version = True
                 continue
-            number, pos = _uvarint(value, pos)
+            number, pos = decode_varint(value, pos)
             if number >= _INT32_LIMIT:
                 return None
             if tag == 0x08:  # 1: num_shards
@@ -634,7 +615,7 @@ def _scan_header(value: bytes) -> tuple[int, int, int, int] | None:
                 endianness = number
             else:
                 return None
-    except IndexError:
+    except (IndexError, VarintError):
         return None
     return (num_shards, endianness, producer, min_consumer) if pos == end else None
 
@@ -655,7 +636,7 @@ def _scan_entry(value: bytes) -> _EntryFields | None:
                 crc = int.from_bytes(value[pos : pos + 4], "little")
                 pos += 4
             elif tag == 0x12:  # 2: shape (TensorShapeProto)
-                length, pos = _uvarint(value, pos)
+                length, pos = decode_varint(value, pos)
                 stop = pos + length
                 if seen_shape or stop > end:
                     return None
@@ -666,7 +647,7 @@ def _scan_entry(value: bytes) -> _EntryFields | None:
                 seen_shape = True
                 pos = stop
             else:
-                number, pos = _uvarint(value, pos)
+                number, pos = decode_varint(value, pos)
                 if tag == 0x20 and number < _INT64_LIMIT:  # 4: offset
                     offset = number
                 elif tag == 0x28 and number < _INT64_LIMIT:  # 5: size
@@ -677,7 +658,7 @@ def _scan_entry(value: bytes) -> _EntryFields | None:
                     shard = number
                 else:
                     return None
-    except IndexError:
+    except (IndexError, VarintError):
         return None
     if pos != end:
         return None
@@ -690,7 +671,7 @@ def _scan_shape(buf: bytes, pos: int, stop: int) -> tuple[int, ...] | None:
     while pos < stop:
         if buf[pos] != 0x12:  # 2: dim
             return None
-        length, pos = _uvarint(buf, pos + 1)
+        length, pos = decode_varint(buf, pos + 1)
         dim_stop = pos + length
         if dim_stop > stop:
             return None
@@ -698,7 +679,7 @@ def _scan_shape(buf: bytes, pos: int, stop: int) -> tuple[int, ...] | None:
         while pos < dim_stop:
             if buf[pos] != 0x08:  # 1: size (a name, or anything else: protobuf decides)
                 return None
-            size, pos = _uvarint(buf, pos + 1)
+            size, pos = decode_varint(buf, pos + 1)
             if size >= _INT64_LIMIT:
                 return None
         if pos != dim_stop:

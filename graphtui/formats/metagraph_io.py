@@ -21,6 +21,7 @@ from google.protobuf.message import DecodeError, EncodeError, Message
 
 from graphtui._proto import POOL, message_class
 from graphtui.errors import FormatError
+from graphtui.formats.varint import VarintError, decode_varint
 
 __all__ = [
     "MAX_DEPTH",
@@ -272,18 +273,11 @@ _FIXED_SIZES = {
 
 
 def _read_varint(data: memoryview, pos: int, end: int, what: str) -> tuple[int, int]:
-    start, result, shift = pos, 0, 0
-    while True:
-        if pos >= end:
-            raise _WireError(start, f"{what}: varint cut off by the end of its data")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise _WireError(start, f"{what}: varint longer than 10 bytes")
+    try:
+        return decode_varint(data, pos, end)
+    except VarintError as exc:
+        why = "varint cut off by the end of its data" if exc.cut else "varint longer than 10 bytes"
+        raise _WireError(pos, f"{what}: {why}") from None
 
 
 def _walk(

@@ -250,7 +250,8 @@ def _build_saver(index: GraphIndex) -> SaverInfo | None:
     )
 
 
-def _node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
+def node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
+    """A variable node's dtype (without ``_ref``) and shape, from its attrs."""
     attrs = index.raw_attrs(node)
     dtype = decode_attr(attrs["dtype"]) if "dtype" in attrs else None
     shape: list[int] | None = None
@@ -313,7 +314,7 @@ class VariableTable:
         index = self.index
         exists = node in index
         op = index.op(node) if exists else ""
-        dtype, shape = _node_dtype_shape(index, node) if exists else (None, None)
+        dtype, shape = node_dtype_shape(index, node) if exists else (None, None)
         save_slice = None
         if vdef is not None and vdef.HasField("save_slice_info_def"):
             s = vdef.save_slice_info_def

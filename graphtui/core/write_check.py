@@ -25,7 +25,7 @@ from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.graph import GraphIndex, dtype_name
 from graphtui.core.graph_edit import const_strings
 from graphtui.core.saver_upgrade import V1_RESTORE_OPS, V1_SAVE_OPS
-from graphtui.core.variables import VariableInfo, VariableTable, resolve_variable, saver_info
+from graphtui.core.variables import node_dtype_shape, resolve_variable, saver_info
 from graphtui.errors import FormatError
 
 _ASSIGN_OPS = frozenset({"Assign", "AssignVariableOp"})
@@ -81,27 +81,38 @@ def check_checkpoint(reader: CheckpointReader, expected: Mapping[str, Expected])
     return problems
 
 
-def _restore_target(
-    index: GraphIndex, table: VariableTable, op: str, port: int
-) -> VariableInfo | None:
-    """The variable that output ``port`` of restore op ``op`` is assigned to."""
-    frontier = [(op, port)]
-    for _ in range(8):
-        nxt: list[tuple[str, int]] = []
-        for node, out in frontier:
-            for c in index.consumers(node):
-                if c.control or c.port != out:
-                    continue
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    dtype: str | None
+    shape: list[int] | None
+
+
+def _restore_targets(index: GraphIndex, op: str) -> dict[int, _Target]:
+    """The variable each output port of restore op ``op`` is assigned to. The op's consumers
+    are listed once (a bulk RestoreV2 has one output per variable: asking per port would be
+    quadratic)."""
+    out: dict[int, _Target] = {}
+    for first in index.consumers(op):
+        if first.control or first.port in out:
+            continue
+        frontier = [first]
+        for _ in range(8):
+            nxt = []
+            for c in frontier:
                 kind = index.op(c.node)
                 if kind in _ASSIGN_OPS and c.input_index == 1:
-                    target = index.inputs(c.node)[0]
-                    var = resolve_variable(index, str(target))
-                    if var is not None and var in table:
-                        return table.get(var)
+                    var = resolve_variable(index, str(index.inputs(c.node)[0]))
+                    if var is not None:
+                        out[first.port] = _Target(var, *node_dtype_shape(index, var))
+                        break
                 elif kind in _PASS:
-                    nxt.append((c.node, 0))
-        frontier = nxt
-    return None
+                    nxt += [d for d in index.consumers(c.node) if not d.control and d.port == 0]
+            else:
+                frontier = nxt
+                continue
+            break
+    return out
 
 
 def _spec_shapes(spec: str) -> tuple[list[int], list[int]] | None:
@@ -129,7 +140,6 @@ def check_saver(meta_graph: Any, reader: CheckpointReader) -> list[str]:
     for name in index.nodes_with_op(*V1_SAVE_OPS, *V1_RESTORE_OPS, "ShardedFilespec"):
         if name.startswith(prefix):
             problems.append(f"saver op {name} ({index.op(name)}) is a V1 op")
-    table = VariableTable.of(index)
     for op in index.nodes_with_op("RestoreV2"):
         if not op.startswith(prefix):
             continue
@@ -144,6 +154,7 @@ def check_saver(meta_graph: Any, reader: CheckpointReader) -> list[str]:
         types = (
             list(index.raw_attrs(op)["dtypes"].list.type) if "dtypes" in index.raw_attrs(op) else []
         )
+        targets = _restore_targets(index, op)
         for i, key in enumerate(keys):
             if not reader.has_tensor(key):
                 problems.append(f"{op} restores {key!r}, which the checkpoint does not have")
@@ -164,7 +175,7 @@ def check_saver(meta_graph: Any, reader: CheckpointReader) -> list[str]:
                     )
                     continue
                 want = shapes[1]
-            var = _restore_target(index, table, op, i)
+            var = targets.get(i)
             if var is None:
                 continue
             if var.dtype and var.dtype != info.dtype.name:

@@ -63,6 +63,15 @@ class MissingExtraError(FormatError):
         super().__init__(url, f"{scheme}:// URLs need {package}: pip install 'graphtui[{extra}]'")
 
 
+class WriteError(GraphtuiError):
+    """A file could not be written (no space, no permission); nothing was left behind."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+        self.path = os.fspath(path)
+        self.detail = message
+        super().__init__(f"{self.path}: {message}")
+
+
 class CoreError(GraphtuiError):
     """A request the domain model cannot satisfy (the ``core`` layer): unknown names, conflicts."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from graphtui.cli.output import out, print_json
+from graphtui.cli.output import err, out, print_json
 from graphtui.cli.progress import add_quiet, progress
 from graphtui.cli.registry import EXIT_OK, command
 from graphtui.core.units import human_bytes
@@ -84,6 +84,8 @@ def _wrote(result: object) -> None:
     what = (
         f"{result.tensors} tensors, {human_bytes(result.bytes)}" if result.tensors else "meta graph"
     )
+    for line in result.cleaned:
+        err(f"graphtui: note: {line}")
     for note in result.notes:
         out(f"saver rewritten for the V2 checkpoint: {note}")
     out(f"wrote {result.prefix} ({what}; verified)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 
 from graphtui.core.saver_upgrade import with_v2_saver
 from graphtui.core.write_check import Expected, verify_output
-from graphtui.errors import ConflictError, FormatError, GraphtuiError
+from graphtui.errors import ConflictError, FormatError, GraphtuiError, WriteError
 from graphtui.formats import storage
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.byte_source import is_url
@@ -32,6 +33,7 @@ class WriteResult:
     meta: str | None = None
     state_file: str | None = None
     notes: list[str] = field(default_factory=list)  # graph changes made so TF can use it
+    cleaned: list[str] = field(default_factory=list)  # stale temporary files found (see below)
     report: Any = field(default=None, repr=False, compare=False)  # the operation's own report
 
     def to_json(self) -> dict[str, Any]:
@@ -191,7 +193,11 @@ def write_checkpoint(
         meta_graph, result.notes = with_v2_saver(meta_graph)
     expected: Mapping[str, Expected] | None = None
     created = _make_directory(directory)
+    result.cleaned = remove_stale_temporaries(directory)
     txn = FileTransaction(on_step)
+    # the state file is staged before the commit (a full disk fails here, before anything is
+    # renamed into place) and renamed only once the checkpoint is verified
+    state_txn = FileTransaction(on_step)
     try:
         if meta_graph is not None:
             result.meta = out + ".meta"
@@ -201,30 +207,90 @@ def write_checkpoint(
             made = fill(writer)
             expected = made if isinstance(made, Mapping) else None
             writer.finish()
+        if fill is not None and update_state and not _is_source_directory(directory, sources):
+            result.state_file = os.path.join(directory, DEFAULT_NAME)
+            state_txn.write_bytes(result.state_file, state_after_adding(directory, out).encode())
         txn.commit()
-    except BaseException:
+    except BaseException as exc:
+        where = state_txn.current or txn.current or out  # the file being written
         txn.abort()
+        state_txn.abort()
         _remove_directories(created)
+        if isinstance(exc, OSError) and not isinstance(exc, GraphtuiError):
+            where = exc.filename or where
+            raise WriteError(
+                where, f"cannot write: {exc.strerror or exc}; nothing was written"
+            ) from None
         raise
     result.files = list(txn.committed)
     try:
         _verify(result, meta_graph, expected)
     except GraphtuiError as exc:
-        for path in result.files:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        _remove_directories(created)
+        state_txn.abort()
+        _remove_written(result.files, created)
         why = exc.detail if isinstance(exc, FormatError) and exc.path == out else str(exc)
         raise FormatError(
             out, f"written output failed verification and was removed: {why}"
         ) from None
-    if fill is not None and update_state:
+    if result.state_file is not None:
         # Only a verified checkpoint becomes the directory's latest.
-        result.state_file = os.path.join(directory, DEFAULT_NAME)
-        with FileTransaction(on_step) as state_txn:
-            state_txn.write_bytes(result.state_file, state_after_adding(directory, out).encode())
+        try:
+            state_txn.commit()
+        except OSError as exc:
+            _remove_written(result.files, created)
+            raise WriteError(
+                result.state_file,
+                f"cannot write: {exc.strerror or exc}; the checkpoint written was removed again",
+            ) from None
         result.files.append(result.state_file)
     return result
+
+
+def _is_source_directory(directory: str, sources: Iterable[str]) -> bool:
+    """True when the output goes beside a source: its state file is the source's, left alone."""
+    for src in sources:
+        src = os.path.abspath(src)
+        if os.path.normpath(
+            src if os.path.isdir(src) else os.path.dirname(src)
+        ) == os.path.normpath(directory):
+            return True
+    return False
+
+
+def _remove_written(files: list[str], created: list[str]) -> None:
+    for path in files:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    _remove_directories(created)
+
+
+STALE_SECONDS = 3600.0  # a temporary file of ours older than this is a killed write's leftover
+_TEMPORARY = re.compile(r"^\.(.+)\.[0-9a-f]{8}\.tmp$")
+
+
+def remove_stale_temporaries(directory: str, now: float | None = None) -> list[str]:
+    """Remove the hidden ``.NAME.XXXXXXXX.tmp`` files an interrupted write of ours left in
+    ``directory`` (older than an hour: a running write's are fresh); a note per file."""
+    now = time.time() if now is None else now
+    notes = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        if not _TEMPORARY.match(entry.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < STALE_SECONDS:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            notes.append(f"stale temporary file left by an interrupted write: {entry.path}")
+            continue
+        notes.append(f"removed a stale temporary file left by an interrupted write: {entry.path}")
+    return notes
 
 
 def _verify(result: WriteResult, meta_graph: Any, expected: Mapping[str, Expected] | None) -> None:

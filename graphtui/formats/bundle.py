@@ -473,8 +473,9 @@ class BundleReader:
             )
 
     def present_shards(self) -> set[int] | None:
-        """The shards whose data file exists, from one listing of the directory (a header may
-        claim 2**20 shards in a 100-byte index); None where a store cannot be listed."""
+        """The shards whose data file exists (or is open already), from one listing of the
+        directory (a header may claim 2**20 shards in a 100-byte index); None where a store
+        cannot be listed."""
         from graphtui.formats import storage
 
         if self.prefix.startswith(("http://", "https://")):
@@ -482,11 +483,11 @@ class BundleReader:
         directory, base = os.path.split(self.prefix)
         suffix = f"-of-{self.num_shards:05d}"
         head = f"{base}.data-"
-        present: set[int] = set()
+        present = set(self._sources)  # already open: readable even if deleted since
         try:
             entries = [e.path for e in storage.listdir(directory or ".")]
         except OSError:
-            return set()
+            return present
         for path in entries:
             name = storage.basename(path)
             number = name[len(head) : -len(suffix)]

@@ -27,6 +27,7 @@ from graphtui.formats.varint import encode_varint
 # VersionDef of the bundles TF writes today (producer 1, min_consumer 0).
 BUNDLE_PRODUCER = 1
 _COPY_CHUNK = 64 << 20
+_RESERVE_FROM = 64 << 10  # a tensor this big is checked against the free space first
 
 
 def encode_strings(values: np.ndarray) -> tuple[bytes, int]:
@@ -74,12 +75,16 @@ class BundleWriter:
 
     def _append(self, raw: bytes | memoryview) -> int:
         offset = self._offset
+        if len(raw) >= _RESERVE_FROM:
+            self.txn.reserve(data_path(self.prefix, 0, 1), len(raw))
         self._data.write(raw)
         self._offset += len(raw)
         return offset
 
     def _append_from_file(self, src_fd: int, src_offset: int, size: int) -> int:
         offset = self._offset
+        if size >= _RESERVE_FROM:
+            self.txn.reserve(data_path(self.prefix, 0, 1), size)
         self._data.flush()
         dst_fd = self._data.fileno()
         done = 0

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 OnStep = Callable[[str], None]  # told each step: "open model.ckpt.index", "fsync ..."
+FREE_MARGIN = 1 << 20  # bytes left free on the target's file system, beyond what is written
 
 
 def _no_step(step: str) -> None:
@@ -52,9 +53,33 @@ class FileTransaction:
         return fh
 
     def write_bytes(self, target: str | os.PathLike[str], data: bytes) -> None:
+        self.reserve(target, len(data))
         fh = self.open(target)
         fh.write(data)
         self._on_step(f"write {os.path.basename(os.fspath(target))}")
+
+    @property
+    def current(self) -> str | None:
+        """The target being written (the last staged), to name in an error."""
+        return self._staged[-1][1] if self._staged else None
+
+    def reserve(self, target: str | os.PathLike[str], nbytes: int) -> None:
+        """Refuse before writing ``nbytes`` for ``target`` when its file system lacks the space
+        (a full disk would fail half-way, or later, on another file)."""
+        directory = os.path.dirname(os.path.abspath(os.fspath(target)))
+        try:
+            st = os.statvfs(directory)
+        except (OSError, AttributeError):
+            return  # unknown (no statvfs, or the directory is not made yet): write and see
+        free = st.f_bavail * st.f_frsize
+        if nbytes + FREE_MARGIN > free:
+            from graphtui.errors import WriteError
+
+            raise WriteError(
+                os.fspath(target),
+                f"not enough free space: {nbytes:,} bytes to write, {free:,} free on its file "
+                "system; nothing was written",
+            )
 
     def targets(self) -> list[str]:
         return [target for _, target, _ in self._staged]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -366,3 +367,128 @@ def test_export_refuses_a_prefix_that_names_a_v1_checkpoint_or_a_directory(
     if target == "dir":
         assert "directory" in err and "failed verification" not in err
     assert _tree(v1) == before
+
+
+# -- 9: a full file system fails before the commit, names the path, leaves nothing -------------
+
+
+def _listing(directory: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+def test_state_file_that_cannot_be_written_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state file used to be written after the commit: ENOSPC there left a complete
+    checkpoint that a retry refused, and the message named no file."""
+    import errno
+
+    from graphtui.core.export import export
+    from graphtui.errors import WriteError
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "keep.txt").write_text("x")
+    before = _listing(out_dir)
+
+    def full(step: str) -> None:
+        if step == "write checkpoint":
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(WriteError) as info:
+        export(
+            str(DATA / "partitioned" / "model.ckpt"), str(out_dir / "m"), on_step=full
+        )
+    assert str(out_dir / "checkpoint") in str(info.value)
+    assert "No space left on device" in str(info.value)
+    assert _listing(out_dir) == before
+    # the retry succeeds
+    export(str(DATA / "partitioned" / "model.ckpt"), str(out_dir / "m"))
+
+
+def test_free_space_checked_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    src = tmp_path / "src"
+    with FileTransaction() as txn:
+        writer = BundleWriter(src, txn)
+        writer.add("big", np.zeros(1 << 18, np.float32))  # 1 MiB
+        writer.finish()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    real = os.statvfs
+
+    class Tiny:
+        def __init__(self, st: Any) -> None:
+            self.f_frsize = st.f_frsize
+            self.f_bavail = (512 << 10) // st.f_frsize
+
+    monkeypatch.setattr(os, "statvfs", lambda p: Tiny(real(p)))
+    rc, out, err = _cli(capsys, "export", src, "--out", out_dir / "m")
+    assert rc == 1 and "not enough free space" in err and str(out_dir / "m") in err
+    assert _listing(out_dir) == []
+
+
+def test_a_really_full_file_system(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 384 KiB tmpfs (skipped where mounting is not allowed): small tensors (no free-space
+    check) fill it up; the error names the file, and nothing is left on it."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=384k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        src = tmp_path / "src"
+        with FileTransaction() as txn:
+            writer = BundleWriter(src, txn)
+            for i in range(40):
+                writer.add(f"t{i:02d}", np.full(8000, i, np.float32))  # 32 KB each, 1.25 MB
+            writer.finish()
+        rc, out, err = _cli(capsys, "export", src, "--out", mount / "m")
+        assert rc == 1 and str(mount / "m") in err, err
+        assert "No space left on device" in err or "not enough free space" in err
+        assert _listing(mount) == []
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_out_beside_the_source_leaves_its_state_file_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = tmp_path / "train"
+    shutil.copytree(DATA / "train", train)
+    state = (train / "checkpoint").read_bytes()
+    rc, out, err = _cli(capsys, "export", train / "model.ckpt-50", "--out", train / "copy")
+    assert rc == 0, err
+    assert (train / "checkpoint").read_bytes() == state
+    assert (train / "copy.index").exists()
+
+
+def test_stale_temporaries_of_ours_are_removed_on_the_next_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import time
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    stale = out_dir / ".m0.index.0123abcd.tmp"
+    fresh = out_dir / ".m1.index.89abcdef.tmp"
+    other = out_dir / ".not-ours.tmp"
+    for path in (stale, fresh, other):
+        path.write_bytes(b"partial")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    rc, out, err = _cli(
+        capsys, "export", DATA / "partitioned" / "model.ckpt", "--out", out_dir / "m"
+    )
+    assert rc == 0
+    assert not stale.exists() and fresh.exists() and other.exists()
+    assert str(stale) in err

@@ -46,6 +46,7 @@ from tests.fixtures.hang_guard import hang_guard
 from tests.fixtures.shared import DATA
 
 LONG_RUN = int(os.environ.get("GRAPHTUI_FUZZ_EXAMPLES", "0"))
+READER_CAP = 8000  # long runs: the file readers' examples take 10-50 ms each
 EXAMPLE_SECONDS = 20.0  # one example; the whole test has the suite's hang guard
 T = TypeVar("T")
 
@@ -66,6 +67,17 @@ def fuzz(ci_examples: int, long_cap: int | None = None) -> Callable[[T], T]:
             HealthCheck.function_scoped_fixture,
         ],
     )
+
+
+@pytest.fixture(autouse=True)
+def no_hang() -> Iterator[None]:
+    """The suite's per-test hang guard (tests/conftest.py), except in a long run: 20,000
+    examples take as long as they take, and each example keeps its own guard."""
+    if LONG_RUN:
+        yield
+        return
+    with hang_guard():
+        yield
 
 
 def one_line(exc: BaseException) -> None:
@@ -200,7 +212,7 @@ def table_bytes(draw: st.DrawFn) -> tuple[bytes, bytes]:
     return original, draw(st.binary(max_size=600))
 
 
-@fuzz(ci_examples=150)
+@fuzz(ci_examples=150, long_cap=READER_CAP)
 @given(case=table_bytes(), verify=st.booleans(), probe=st.binary(max_size=12))
 def test_fuzz_sstable(case: tuple[bytes, bytes], verify: bool, probe: bytes) -> None:
     original, data = case
@@ -307,7 +319,7 @@ def _safe(fn: Callable[[], object]) -> bool:
     return True
 
 
-@fuzz(ci_examples=60)
+@fuzz(ci_examples=60, long_cap=READER_CAP)
 @given(case=bundle_case(), verify=st.booleans())
 def test_fuzz_bundle(workdir: Path, case: tuple[str, dict[str, bytes], bool], verify: bool) -> None:
     fixture, files, untouched = case
@@ -337,7 +349,7 @@ def test_fuzz_bundle(workdir: Path, case: tuple[str, dict[str, bytes], bool], ve
         assert values == expected
 
 
-@fuzz(ci_examples=60)
+@fuzz(ci_examples=60, long_cap=READER_CAP)
 @given(
     data=st.one_of(
         mutated(INDEXES["v1"]),
@@ -659,7 +671,7 @@ def _explore_graph(mg: Any) -> None:
     ScopeTree.of(graph)
 
 
-@fuzz(ci_examples=80)
+@fuzz(ci_examples=80, long_cap=READER_CAP)
 @given(
     data=st.one_of(
         st.sampled_from(sorted(META_BINARY)).map(META_BINARY.__getitem__).flatmap(mutated),
@@ -759,7 +771,7 @@ def block_mutated(draw: st.DrawFn, original: bytes) -> bytes:
     return fix_block_checksums(data, handles)
 
 
-@fuzz(ci_examples=150)
+@fuzz(ci_examples=150, long_cap=READER_CAP)
 @given(name=st.sampled_from(sorted(INDEXES)), data=st.data(), probe=st.binary(max_size=12))
 def test_fuzz_sstable_blocks_behind_valid_checksums(name: str, data: Any, probe: bytes) -> None:
     mutated_table = data.draw(block_mutated(INDEXES[name]))
@@ -806,7 +818,7 @@ def bundle_with_fixed_tensor_crc(draw: st.DrawFn) -> tuple[str, dict[str, bytes]
     return fixture, files
 
 
-@fuzz(ci_examples=60)
+@fuzz(ci_examples=60, long_cap=READER_CAP)
 @given(case=bundle_with_fixed_tensor_crc())
 def test_fuzz_bundle_values_behind_valid_checksums(
     workdir: Path, case: tuple[str, dict[str, bytes]]
@@ -955,7 +967,7 @@ hostile_names = st.lists(
 ).map("".join)
 
 
-@fuzz(ci_examples=10, long_cap=2000)
+@fuzz(ci_examples=10, long_cap=1000)
 @given(names=st.lists(hostile_names, min_size=1, max_size=4, unique=True), tail=hostile_names)
 def test_fuzz_control_characters_in_names(workdir: Path, names: list[str], tail: str) -> None:
     """Tensor, node, collection and file names drawn with control characters: ls, cat,
@@ -1025,7 +1037,7 @@ def _storm_keys() -> list[str]:
     return every_key()
 
 
-@fuzz(ci_examples=1, long_cap=150)
+@fuzz(ci_examples=1, long_cap=60)
 @given(
     path=st.sampled_from(sorted(_STORM_PATHS)),
     keys=st.lists(st.sampled_from(_storm_keys()), min_size=1, max_size=40),

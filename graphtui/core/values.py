@@ -287,10 +287,3 @@ def as_float(block: np.ndarray) -> np.ndarray:
     if np.iscomplexobj(block):
         return np.abs(block).astype(np.float64).ravel()
     return block.astype(np.float64).ravel()
-
-
-def widened(dtype: np.dtype) -> np.dtype:
-    """The plain numpy type holding every value of an ml_dtypes type."""
-    if "float" in dtype.name:
-        return np.dtype(np.float32)
-    return np.dtype(np.uint8 if dtype.name.startswith("u") else np.int8)

@@ -38,7 +38,7 @@ from graphtui.core.stats import (
     diff_values,
     side_by_side,
 )
-from graphtui.core.values import CHUNK_ELEMENTS, TensorArray, TensorValue, iter_blocks, widened
+from graphtui.core.values import CHUNK_ELEMENTS, TensorArray, TensorValue, iter_blocks
 from graphtui.errors import CoreError, GraphtuiError, NotFoundError
 from graphtui.formats import storage
 
@@ -341,7 +341,7 @@ class Workspace:
             if not pickle:
                 arr = np.array(items or [b""], dtype=bytes)[: len(items)].reshape(arr.shape)
         elif arr.dtype.type.__module__.startswith("ml_dtypes"):
-            arr = arr.astype(widened(arr.dtype))
+            arr = arr.astype(value.dtype.npy_name)
         out = os.fspath(path)
         with atomic_writer(out, "wb") as f:
             np.save(f, arr, allow_pickle=pickle)

@@ -25,6 +25,8 @@ class DType:
     numpy_name: str | None  # numpy type name ("ml_dtypes.x" for ml_dtypes); None: no fixed size
     itemsize: int  # bytes per element in a bundle; 0 where variable
     safetensors: str | None = None  # the dtype code in a safetensors header; None: none exists
+    proto_field: str | None = None  # TensorProto's typed field for its values (no tensor_content)
+    npy_name: str | None = None  # the plain numpy type a .npy holds it in (ml_dtypes widened)
 
     @cached_property
     def numpy(self) -> np.dtype | None:
@@ -70,44 +72,53 @@ class DType:
 
 
 def _row(
-    enum: int, name: str, numpy_name: str | None, itemsize: int = 0, st: str | None = None
+    enum: int,
+    name: str,
+    numpy_name: str | None,
+    itemsize: int = 0,
+    st: str | None = None,
+    field: str | None = None,
 ) -> DType:
-    return DType(enum, name, numpy_name, itemsize, st)
+    npy = numpy_name
+    if numpy_name is not None and numpy_name.startswith("ml_dtypes."):
+        # every value of an ml_dtypes type fits losslessly in float32 / int8 / uint8
+        npy = "float32" if "float" in name else "uint8" if name.startswith("u") else "int8"
+    return DType(enum, name, numpy_name, itemsize, st, field, npy)
 
 
 _ROWS = [
-    _row(1, "float32", "float32", 4, "F32"),
-    _row(2, "float64", "float64", 8, "F64"),
-    _row(3, "int32", "int32", 4, "I32"),
-    _row(4, "uint8", "uint8", 1, "U8"),
-    _row(5, "int16", "int16", 2, "I16"),
-    _row(6, "int8", "int8", 1, "I8"),
-    _row(7, "string", None),
-    _row(8, "complex64", "complex64", 8, "C64"),
-    _row(9, "int64", "int64", 8, "I64"),
-    _row(10, "bool", "bool", 1, "BOOL"),
-    _row(11, "qint8", "int8", 1),
-    _row(12, "quint8", "uint8", 1),
-    _row(13, "qint32", "int32", 4),
-    _row(14, "bfloat16", "ml_dtypes.bfloat16", 2, "BF16"),
-    _row(15, "qint16", "int16", 2),
-    _row(16, "quint16", "uint16", 2),
-    _row(17, "uint16", "uint16", 2, "U16"),
-    _row(18, "complex128", "complex128", 16),
-    _row(19, "float16", "float16", 2, "F16"),
+    _row(1, "float32", "float32", 4, "F32", "float_val"),
+    _row(2, "float64", "float64", 8, "F64", "double_val"),
+    _row(3, "int32", "int32", 4, "I32", "int_val"),
+    _row(4, "uint8", "uint8", 1, "U8", "int_val"),
+    _row(5, "int16", "int16", 2, "I16", "int_val"),
+    _row(6, "int8", "int8", 1, "I8", "int_val"),
+    _row(7, "string", None, 0, None, "string_val"),
+    _row(8, "complex64", "complex64", 8, "C64", "scomplex_val"),
+    _row(9, "int64", "int64", 8, "I64", "int64_val"),
+    _row(10, "bool", "bool", 1, "BOOL", "bool_val"),
+    _row(11, "qint8", "int8", 1, None, "int_val"),
+    _row(12, "quint8", "uint8", 1, None, "int_val"),
+    _row(13, "qint32", "int32", 4, None, "int_val"),
+    _row(14, "bfloat16", "ml_dtypes.bfloat16", 2, "BF16", "half_val"),
+    _row(15, "qint16", "int16", 2, None, "int_val"),
+    _row(16, "quint16", "uint16", 2, None, "int_val"),
+    _row(17, "uint16", "uint16", 2, "U16", "int_val"),
+    _row(18, "complex128", "complex128", 16, None, "dcomplex_val"),
+    _row(19, "float16", "float16", 2, "F16", "half_val"),
     _row(20, "resource", None),
     _row(21, "variant", None),
-    _row(22, "uint32", "uint32", 4, "U32"),
-    _row(23, "uint64", "uint64", 8, "U64"),
+    _row(22, "uint32", "uint32", 4, "U32", "uint32_val"),
+    _row(23, "uint64", "uint64", 8, "U64", "uint64_val"),
     _row(24, "float8_e5m2", "ml_dtypes.float8_e5m2", 1, "F8_E5M2"),
     _row(25, "float8_e4m3fn", "ml_dtypes.float8_e4m3fn", 1, "F8_E4M3"),
     _row(26, "float8_e4m3fnuz", "ml_dtypes.float8_e4m3fnuz", 1, "F8_E4M3FNUZ"),
     _row(27, "float8_e4m3b11fnuz", "ml_dtypes.float8_e4m3b11fnuz", 1),
     _row(28, "float8_e5m2fnuz", "ml_dtypes.float8_e5m2fnuz", 1, "F8_E5M2FNUZ"),
-    _row(29, "int4", "ml_dtypes.int4", 1),
-    _row(30, "uint4", "ml_dtypes.uint4", 1),
-    _row(31, "int2", "ml_dtypes.int2", 1),
-    _row(32, "uint2", "ml_dtypes.uint2", 1),
+    _row(29, "int4", "ml_dtypes.int4", 1, None, "int_val"),
+    _row(30, "uint4", "ml_dtypes.uint4", 1, None, "int_val"),
+    _row(31, "int2", "ml_dtypes.int2", 1, None, "int_val"),
+    _row(32, "uint2", "ml_dtypes.uint2", 1, None, "int_val"),
     _row(33, "float4_e2m1fn", "ml_dtypes.float4_e2m1fn", 1),
 ]
 

@@ -9,34 +9,6 @@ import numpy as np
 
 from graphtui.formats import dtypes
 
-# TensorProto typed field that holds the values of each dtype name (when tensor_content is empty).
-_VALUE_FIELD = {
-    "float32": "float_val",
-    "float64": "double_val",
-    "int32": "int_val",
-    "int16": "int_val",
-    "int8": "int_val",
-    "uint8": "int_val",
-    "uint16": "int_val",
-    "qint8": "int_val",
-    "quint8": "int_val",
-    "qint16": "int_val",
-    "quint16": "int_val",
-    "qint32": "int_val",
-    "int4": "int_val",
-    "uint4": "int_val",
-    "int2": "int_val",
-    "uint2": "int_val",
-    "int64": "int64_val",
-    "uint32": "uint32_val",
-    "uint64": "uint64_val",
-    "bool": "bool_val",
-    "string": "string_val",
-    "complex64": "scomplex_val",
-    "complex128": "dcomplex_val",
-    "float16": "half_val",
-    "bfloat16": "half_val",
-}
 _FLOAT8 = {
     "float8_e5m2",
     "float8_e4m3fn",
@@ -109,7 +81,7 @@ def to_numpy(
         raw = bytes(proto.float8_val)
         arr = np.frombuffer(raw, dtype=np.uint8).view(dt.numpy)
         return _fill(arr, count, shape, 0)
-    field = _VALUE_FIELD.get(dt.name)
+    field = dt.proto_field
     if field is None:
         raise TensorProtoError(f"cannot decode a {dt.name} tensor to numpy")
     values = list(getattr(proto, field))
@@ -213,9 +185,9 @@ def make_tensor_proto(array: np.ndarray, dtype: dtypes.DType, proto: Any) -> Any
     elif dtype.name in ("float16", "bfloat16"):
         proto.half_val.extend(flat.view(np.uint16).tolist())
     elif dtype.name in ("complex64", "complex128"):
-        getattr(proto, _VALUE_FIELD[dtype.name]).extend(flat.view(flat.real.dtype).tolist())
+        getattr(proto, str(dtype.proto_field)).extend(flat.view(flat.real.dtype).tolist())
     else:
-        value_field = _VALUE_FIELD.get(dtype.name)
+        value_field = dtype.proto_field
         if value_field is None:
             raise TensorProtoError(f"cannot encode a {dtype.name} tensor")
         getattr(proto, value_field).extend(flat.tolist())

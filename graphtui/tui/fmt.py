@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -87,3 +88,12 @@ def name_width(names: list[str], available: int, others: int, minimum: int = 24)
     """Width of a name column: the longest name, or what is left beside the other columns."""
     longest = max((len(n) for n in names), default=minimum)
     return max(4, min(longest, max(minimum, available - others)))
+
+
+def short_path(path: str) -> str:
+    """``path`` relative to the working directory when inside it, else as given."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel

@@ -413,3 +413,36 @@ def test_sstable_snappy_block() -> None:
         (b"key2", b"x"),
     ]
     assert bytes(snappy_table.get(b"key1") or b"") == b"value" * 20
+
+
+
+def test_dtype_rows_carry_their_npy_type_and_proto_field() -> None:
+    """The .npy type of each row is plain numpy and holds the type's extreme and smallest
+    values exactly (ml_dtypes widened); each TensorProto value field named exists."""
+    import ml_dtypes
+    import numpy as np
+
+    from graphtui._proto import pb
+    from graphtui.formats import dtypes
+
+    fields = {f.name for f in pb.TensorProto.DESCRIPTOR.fields}
+    for row in dtypes.BY_ENUM.values():
+        assert row.proto_field is None or row.proto_field in fields, row.name
+        if row.numpy is None:
+            assert row.npy_name is None, row.name
+            continue
+        npy = np.dtype(row.npy_name)
+        assert npy.type.__module__ == "numpy", row.name  # loads without ml_dtypes
+        if row.numpy.kind in "iu" or row.numpy.kind == "V" and "int" in row.name:
+            ml = "ml_dtypes" in (row.numpy_name or "")
+            info = ml_dtypes.iinfo(row.numpy) if ml else np.iinfo(row.numpy)
+            sample = [info.min, 0, info.max]
+        elif row.numpy.kind in "fV":
+            info = ml_dtypes.finfo(row.numpy)
+            tiny, sub = float(info.tiny), float(info.smallest_subnormal)
+            sample = [float(info.min), -tiny, 0.0, sub, float(info.max)]
+        else:
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            values = np.array(sample).astype(row.numpy)
+        assert np.array_equal(values.astype(npy).astype(row.numpy), values), row.name

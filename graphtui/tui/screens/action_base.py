@@ -46,7 +46,7 @@ from graphtui.core.output import WriteResult, existing_files
 from graphtui.core.workspace import Workspace
 from graphtui.errors import ConflictError, GraphtuiError
 from graphtui.formats.state_file import DEFAULT_NAME
-from graphtui.tui.fmt import human_bytes
+from graphtui.tui.fmt import human_bytes, short_path
 from graphtui.tui.screens.dialogs import ErrorDialog
 
 Step = Callable[[str], None]  # told each step of a write: "write model.ckpt.index", ...
@@ -117,15 +117,6 @@ def default_target(ws: Workspace, kind: str) -> str:
     base = os.path.dirname(os.path.abspath(source))
     stem = os.path.basename(ws.active_prefix) if ws.active_prefix else "model.ckpt"
     return short_path(fresh_target(os.path.join(base, kind), stem))
-
-
-def short_path(path: str) -> str:
-    """``path`` relative to the working directory when inside it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def record_write(

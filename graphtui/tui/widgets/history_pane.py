@@ -22,6 +22,7 @@ from graphtui.tui.fmt import (
     name_width,
     number,
     shape_text,
+    short_path,
     time_text,
 )
 
@@ -29,15 +30,6 @@ from graphtui.tui.fmt import (
 def now() -> float:
     """The clock ages are measured against (tests pin it)."""
     return time.time()
-
-
-def short_path(path: str) -> str:
-    """``path`` relative to the working directory when inside it, else as given."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def marks(rec: CheckpointRecord, active: str | None, marked_a: str | None = None) -> Text:

@@ -202,10 +202,11 @@ class CheckpointReader:
         """The underlying V2 reader (None for V1), for raw-byte copies."""
         return self._v2
 
-    def verify(self) -> list[FormatError]:
-        """Check every checksum of every block and tensor; every problem found, not just the first."""
+    def verify(self, *, data: bool = True) -> list[FormatError]:
+        """Check every checksum of every block and tensor; every problem found, not just the first.
+        ``data=False``: a V2 bundle's index and tensor extents only (see BundleReader.verify)."""
         if self._v2 is not None:
-            return self._v2.verify()
+            return self._v2.verify(data=data)
         assert self._v1 is not None
         return self._v1.verify()
 

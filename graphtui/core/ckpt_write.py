@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -78,56 +79,111 @@ def copy_tensors(
     reader: CheckpointReader, writer: BundleWriter, plan: dict[str, str]
 ) -> dict[str, Expected]:
     """Write every tensor of ``plan`` (old -> new name) from ``reader`` into ``writer``; return
-    what each written tensor must be (for :func:`~graphtui.core.write_check.verify_output`)."""
+    what each written tensor must be (for :func:`~graphtui.core.write_check.verify_output`).
+
+    Every tensor's checksum is checked on the bytes as they are copied, not by a second read of
+    the output after commit: a local tensor's source bytes are summed (in a thread, beside the
+    copy) from the same pages the kernel copies, and a run of tensors that follow each other in
+    the source is copied by one ``copy_file_range`` (a whole unchanged shard in one call, which
+    XFS and btrfs turn into a clone of its extents)."""
     bundle = reader.bundle
     if bundle is None:
         return _copy_v1(reader, writer, plan)
     expected: dict[str, Expected] = {}
     fds: dict[int, int] = {}
+    batch: list[tuple[str, Any]] = []  # (new name, entry): whole local tensors of one shard
     progress.expect(_copied_bytes(bundle, plan))
+    entries = {old: bundle.entry(old) for old in plan}
+    # in the source's own order: tensors that follow each other there are copied as one run
+    order = sorted(plan, key=lambda old: (entries[old].shard_id, entries[old].offset))
     try:
-        for old, new in plan.items():
-            entry = bundle.entry(old)
+        for old in order:
+            new, entry = plan[old], entries[old]
             if old == OBJECT_GRAPH_KEY:
+                _flush(bundle, writer, batch, fds)
                 value = reader.read(old)
                 rewritten = np.array(rewrite_object_graph(bytes(value[()]), plan), dtype=object)
                 writer.add(new, rewritten, entry.dtype)
                 expected[new] = Expected(entry.dtype.name, (), functools.partial(_same, rewritten))
                 continue
-            # raw copies keep the source's checksum: the read-back checks the values against it
+            # raw copies keep the source's checksum, checked on the bytes copied
             expected[new] = Expected(entry.dtype.name, tuple(entry.shape))
             if entry.is_sliced:
+                _flush(bundle, writer, batch, fds)
                 parts = []
                 for extents, sub in bundle.slice_entries(entry):
-                    parts.append(
-                        (extents, (bytes(bundle.raw_bytes(sub, verify=False)), sub.crc32c))
-                    )
+                    parts.append((extents, (bytes(bundle.raw_bytes(sub, verify=True)), sub.crc32c)))
                 writer.add_sliced(new, entry.dtype, entry.shape, parts)
                 progress.advance(sum(len(raw) for _, (raw, _) in parts))
                 continue
             if is_url(bundle.prefix):  # a remote source: the tensor's bytes by one range read
-                raw = bundle.raw_bytes(entry, verify=False)
+                raw = bundle.raw_bytes(entry, verify=True)
                 writer.add_raw(new, entry.dtype, entry.shape, raw, entry.crc32c)
                 progress.advance(len(raw))
                 continue
-            fd = fds.get(entry.shard_id)
-            path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
-            if fd is None:
+            if entry.shard_id not in fds:
+                path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
                 try:
                     with open_regular(path) as fh:
-                        fd = os.dup(fh.fileno())
+                        fds[entry.shard_id] = os.dup(fh.fileno())
                 except OSError as exc:
                     raise FormatError(path, f"cannot read data shard: {exc.strerror}") from None
-                fds[entry.shard_id] = fd
-            if entry.offset + entry.size > os.fstat(fd).st_size:
-                raise FormatError(path, f"tensor {old!r} runs past the end of the file: truncated")
-            writer.add_copy(
-                new, entry.dtype, entry.shape, fd, entry.offset, entry.size, entry.crc32c
-            )
+            if batch and batch[-1][1].shard_id != entry.shard_id:
+                _flush(bundle, writer, batch, fds)
+            batch.append((new, entry))
+        _flush(bundle, writer, batch, fds)
     finally:
         for fd in fds.values():
             os.close(fd)
     return expected
+
+
+def _flush(
+    bundle: Any, writer: BundleWriter, batch: list[tuple[str, Any]], fds: dict[int, int]
+) -> None:
+    """Copy ``batch`` (whole tensors of one local shard) while a thread checks each one's
+    checksum on the source's bytes; a bad checksum fails the write (nothing is committed)."""
+    if not batch:
+        return
+    entries = [entry for _, entry in batch]
+    fd = fds[entries[0].shard_id]
+    size = os.fstat(fd).st_size
+    path = data_path(bundle.prefix, entries[0].shard_id, bundle.num_shards)
+    for entry in entries:
+        if entry.offset + entry.size > size:
+            raise FormatError(
+                path, f"tensor {entry.name!r} runs past the end of the file: truncated"
+            )
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            for entry in entries:
+                if stop.is_set():
+                    return
+                bundle.raw_bytes(entry, verify=True)
+        except BaseException as exc:  # noqa: BLE001 - handed to the copying thread
+            failure.append(exc)
+
+    checker = threading.Thread(target=check, name="graphtui-crc", daemon=True)
+    checker.start()
+    try:
+        writer.add_copies(
+            fd,
+            [
+                (new, entry.dtype, entry.shape, entry.offset, entry.size, entry.crc32c)
+                for new, entry in batch
+            ],
+        )
+    except BaseException:  # the copy failed or Ctrl+C: the checker stops at its next tensor
+        stop.set()
+        checker.join()
+        raise
+    checker.join()
+    batch.clear()
+    if failure:
+        raise failure[0]
 
 
 def _copied_bytes(bundle: Any, plan: dict[str, str]) -> int:

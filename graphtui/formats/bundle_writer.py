@@ -176,6 +176,29 @@ class BundleWriter:
         offset = self._append_from_file(src_fd, src_offset, size)
         self._put(_key(name), self._entry(dtype, shape, offset, size, crc))
 
+    def add_copies(
+        self,
+        src_fd: int,
+        tensors: Sequence[tuple[str, dtypes.DType, Sequence[int], int, int, int]],
+    ) -> None:
+        """Add whole tensors ``(name, dtype, shape, src_offset, size, crc)`` copied from an
+        open source data file, in order. Tensors that follow each other in the source are
+        copied by one call: an unchanged shard is copied (or, on XFS/btrfs, cloned) whole."""
+        i = 0
+        while i < len(tensors):
+            start = tensors[i][3]
+            end = start + tensors[i][4]
+            j = i + 1
+            while j < len(tensors) and tensors[j][3] == end:
+                end += tensors[j][4]
+                j += 1
+            base = self._append_from_file(src_fd, start, end - start)
+            for name, dtype, shape, src_offset, size, crc in tensors[i:j]:
+                self._put(
+                    _key(name), self._entry(dtype, shape, base + src_offset - start, size, crc)
+                )
+            i = j
+
     def add_sliced(
         self,
         name: str,

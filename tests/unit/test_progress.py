@@ -120,8 +120,8 @@ def test_no_bar_when_quiet_or_piped(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["rename", "strip"])
 def test_ctrl_c_mid_write_leaves_nothing(tmp_path: Path, command: str) -> None:
-    """The child stalls inside the copy of the third tensor (after two are written) and says
-    so; the parent sends a real SIGINT then."""
+    """The child stalls after copying the tensors' bytes, before the index and the commit, and
+    says so; the parent sends a real SIGINT then."""
     prefix = _checkpoint(tmp_path)
     marker = tmp_path / "writing"
     out_dir = tmp_path / "out"
@@ -131,13 +131,11 @@ def test_ctrl_c_mid_write_leaves_nothing(tmp_path: Path, command: str) -> None:
         import sys, time
         from graphtui.formats.bundle_writer import BundleWriter
         real = BundleWriter._append_from_file
-        calls = []
         def slow(self, *a):
-            calls.append(1)
-            if len(calls) == 3:
-                open({str(marker)!r}, "w").close()
-                time.sleep(60)
-            return real(self, *a)
+            offset = real(self, *a)
+            open({str(marker)!r}, "w").close()
+            time.sleep(60)
+            return offset
         BundleWriter._append_from_file = slow
         from graphtui.cli import main
         sys.exit(main(sys.argv[1:]))

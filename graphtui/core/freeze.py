@@ -33,7 +33,7 @@ from typing import Any
 
 from graphtui._proto import pb
 from graphtui.core.checkpoint import CheckpointReader
-from graphtui.core.graph import GraphIndex, parse_input
+from graphtui.core.graph import GraphIndex, node_calls, parse_input
 from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError
 from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import Extents
@@ -735,10 +735,7 @@ def _called_functions(
     todo: list[str] = []
 
     def visit(node: Any) -> None:
-        if node.op in library:
-            todo.append(node.op)
-        for attr in node.attr.values():
-            _funcs_of(attr, todo)
+        todo.extend(node_calls(node, library))
 
     for node in nodes:
         visit(node)
@@ -752,19 +749,6 @@ def _called_functions(
         for node in library[fname].node_def:
             visit(node)
     return sorted(kept)
-
-
-def _funcs_of(attr: Any, out: list[str]) -> None:
-    kind = attr.WhichOneof("value")
-    if kind == "func":
-        out.append(attr.func.name)
-        for inner in attr.func.attr.values():
-            _funcs_of(inner, out)
-    elif kind == "list":
-        for func in attr.list.func:
-            out.append(func.name)
-            for inner in func.attr.values():
-                _funcs_of(inner, out)
 
 
 def plan_freeze(request: FreezeRequest) -> FreezePlan:

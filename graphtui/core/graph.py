@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -450,6 +450,17 @@ class GraphIndex:
             )
         return out
 
+    def calls(self, node: str | Any) -> list[str]:
+        """The library functions a node calls (a node of this graph by name, or a NodeDef of a
+        function body): see :func:`node_calls`."""
+        node_def = self.node(node) if isinstance(node, str) else node
+        return node_calls(node_def, self._function_map())
+
+    def callers(self, fname: str) -> list[tuple[Literal["graph", "fn"], str]]:
+        """Who calls function ``fname``: ``("graph", node)`` and ``("fn", function)`` pairs
+        (a function calling itself is left out). Indexed once."""
+        return self.derived("callers", _callers_index).get(fname, [])
+
     def function_nodes(self, fname: str) -> list[Any]:
         """The body of function ``fname``: its NodeDef messages, in stored order.
 
@@ -464,6 +475,52 @@ class GraphIndex:
         body node has that name), so edges from arguments and to results resolve. Built once.
         """
         return self.derived(f"function:{fname}", lambda index: _function_graph(index, fname))
+
+
+def node_calls(node: Any, library: Mapping[str, Any]) -> list[str]:
+    """The one call graph: the functions of ``library`` a NodeDef calls, each once, in order —
+    its op, and every function-valued attribute at any depth (``f`` of a
+    ``(Stateful)PartitionedCall``, ``then_branch`` / ``else_branch`` of ``If``, ``cond`` /
+    ``body`` of ``While``, ``list(func)``, functions passed to those functions)."""
+    names = [node.op] if node.op in library else []
+    for attr in node.attr.values():
+        _funcs_of(attr, names)
+    out: list[str] = []
+    for name in names:
+        if name in library and name not in out:
+            out.append(name)
+    return out
+
+
+def _funcs_of(attr: Any, out: list[str]) -> None:
+    kind = attr.WhichOneof("value")
+    if kind == "func":
+        out.append(attr.func.name)
+        for inner in attr.func.attr.values():
+            _funcs_of(inner, out)
+    elif kind == "list":
+        for func in attr.list.func:
+            out.append(func.name)
+            for inner in func.attr.values():
+                _funcs_of(inner, out)
+
+
+def _callers_index(index: GraphIndex) -> dict[str, list[tuple[Literal["graph", "fn"], str]]]:
+    library = index._function_map()
+    found: dict[str, list[tuple[Literal["graph", "fn"], str]]] = {}
+    if not library:
+        return found
+    for node in index.graph_def.node:
+        for called in node_calls(node, library):
+            found.setdefault(called, []).append(("graph", node.name))
+    for fname, fdef in library.items():
+        seen: set[str] = set()
+        for node in fdef.node_def:
+            for called in node_calls(node, library):
+                if called not in seen and called != fname:
+                    seen.add(called)
+                    found.setdefault(called, []).append(("fn", fname))
+    return found
 
 
 def _function_graph(index: GraphIndex, fname: str) -> GraphIndex:

@@ -311,3 +311,33 @@ def test_big_graph_index_and_root_children_stay_lazy(monkeypatch: pytest.MonkeyP
     assert index._ops is None and index._lower is None and index._natural is None
     assert index._consumers is None
     assert index.index_of("tower_7/block_99/op_49999") == 49_999
+
+
+def test_one_call_graph_over_if_while_partitioned_call_and_nested_functions() -> None:
+    """calls()/callers(): the op, f of PartitionedCall, both If branches, While cond and body,
+    list(func) and a function passed to a function, each once; a self call is not a caller."""
+    graph = pb.GraphDef()
+    for name in ("then_f", "else_f", "cond_f", "body_f", "inner_f", "listed_f", "op_f"):
+        graph.library.function.add().signature.name = name
+    body = next(f for f in graph.library.function if f.signature.name == "body_f")
+    loop = body.node_def.add(name="again", op="body_f")  # calls itself: no caller entry
+    loop.attr["g"].func.name = "inner_f"
+    node = graph.node.add(name="if", op="If")
+    node.attr["then_branch"].func.name = "then_f"
+    node.attr["else_branch"].func.name = "else_f"
+    node.attr["then_branch"].func.attr["nested"].func.name = "inner_f"
+    loop_node = graph.node.add(name="while", op="While")
+    loop_node.attr["cond"].func.name = "cond_f"
+    loop_node.attr["body"].func.name = "body_f"
+    graph.node.add(name="listed", op="X").attr["fs"].list.func.add(name="listed_f")
+    graph.node.add(name="direct", op="op_f")
+    graph.node.add(name="plain", op="Add")
+    index = GraphIndex(graph)
+    assert sorted(index.calls("if")) == ["else_f", "inner_f", "then_f"]
+    assert sorted(index.calls("while")) == ["body_f", "cond_f"]
+    assert index.calls("listed") == ["listed_f"] and index.calls("direct") == ["op_f"]
+    assert index.calls("plain") == []
+    assert index.calls(loop) == ["body_f", "inner_f"]  # a NodeDef of a function body: op first
+    assert index.callers("inner_f") == [("graph", "if"), ("fn", "body_f")]
+    assert index.callers("body_f") == [("graph", "while")]
+    assert index.callers("nobody") == []

@@ -604,9 +604,7 @@ class DataflowPane(Vertical):
         graph = self.current_graph
         if node is None or graph is None or self.graph is None:
             return
-        from graphtui.tui.widgets.node_details import called_functions
-
-        called = called_functions(self.graph, graph.op(node), graph.attrs(node, max_elements=0))
+        called = self.graph.calls(graph.node(node))
         if not called:
             self.app.notify(f"{node} calls no library function", severity="warning")
         elif len(called) == 1:

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from graphtui.core.variables import VARIABLE_OPS
 from graphtui.core.workspace import Workspace
-from graphtui.errors import GraphtuiError, NotFoundError
+from graphtui.errors import GraphtuiError
 from graphtui.tui.fmt import human_bytes, human_count, shape_text, short_value
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def describe(
     for key, value in attrs.items():
         shown = short_value(value) if isinstance(value, np.ndarray) else _attr_text(value)
         lines.append(plain(f"{key} =", shown))
-    lines.extend(function_lines(library or graph, str(node.op), attrs))
+    lines.extend(function_lines(library or graph, node))
     if indexed:
         lines.extend(_collection_lines(ws, path))
     if indexed or node.op in VARIABLE_OPS:
@@ -105,27 +105,9 @@ def describe(
     return lines
 
 
-def called_functions(library: GraphIndex, op: str, attrs: dict[str, Any]) -> list[str]:
-    """Library functions a node calls: its op, or a function-valued attribute (``f`` of a
-    ``PartitionedCall``, the branches of ``If``, ``body`` / ``cond`` of ``While``)."""
-    if not library.graph_def.library.function:
-        return []
-    names = [op] + [v for v in attrs.values() if isinstance(v, str)]
-    found: list[str] = []
-    for name in names:
-        if name in found:
-            continue
-        try:
-            library.function(name)
-        except NotFoundError:
-            continue
-        found.append(name)
-    return found
-
-
-def function_lines(library: GraphIndex, op: str, attrs: dict[str, Any]) -> list[Line]:
+def function_lines(library: GraphIndex, node: Any) -> list[Line]:
     """Links to the library functions a node calls (Enter shows the function, tab 7)."""
-    called = called_functions(library, op, attrs)
+    called = library.calls(node)
     if not called:
         return []
     lines = [heading(f"Calls ({len(called)})")]

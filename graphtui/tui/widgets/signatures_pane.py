@@ -89,17 +89,6 @@ def signature_lines(sig: Signature) -> list[Line]:
     return lines
 
 
-def _calls(node: Any, library: dict[str, Any]) -> list[str]:
-    """Library functions a NodeDef calls: by op, or through function-valued attributes."""
-    names = [node.op] if node.op in library else []
-    for value in node.attr.values():
-        if value.HasField("func"):
-            names.append(value.func.name)
-        elif value.HasField("list"):
-            names.extend(f.name for f in value.list.func)
-    return [n for n in names if n in library]
-
-
 def _default_signature(keys: list[str]) -> str | None:
     """The signature shown first: ``serving_default``, else the first callable one."""
     from graphtui.core.savedmodel import INIT_OP_SIGNATURE_KEY
@@ -143,7 +132,6 @@ class SignaturesPane(Vertical):
         self.ws = ws
         self._bodies: dict[str, GraphIndex] = {}
         self._body_ws: dict[str, Workspace] = {}
-        self._callers: dict[str, list[tuple[str, str]]] | None = None
         self._pending: dict[int, tuple[list[SigItem], int]] = {}
         self._more: dict[int, TreeNode[SigItem | None]] = {}
         self._function_lines: dict[str, TreeNode[SigItem | None]] = {}
@@ -289,23 +277,8 @@ class SignaturesPane(Vertical):
 
     def callers(self, fname: str) -> list[tuple[str, str]]:
         """Who calls function ``fname``: ``("graph", node)`` and ``("fn", function)`` pairs."""
-        if self._callers is None:
-            graph = self.ws.graph
-            index: dict[str, list[tuple[str, str]]] = {}
-            if graph is not None:
-                library = {f.signature.name: f for f in graph.graph_def.library.function}
-                for node in graph.graph_def.node:
-                    for called in _calls(node, library):
-                        index.setdefault(called, []).append(("graph", node.name))
-                for fname, fdef in library.items():
-                    seen: set[str] = set()
-                    for node in fdef.node_def:
-                        for called in _calls(node, library):
-                            if called not in seen and called != fname:
-                                seen.add(called)
-                                index.setdefault(called, []).append(("fn", fname))
-            self._callers = index
-        return self._callers.get(fname, [])
+        graph = self.ws.graph
+        return [] if graph is None else list(graph.callers(fname))
 
     def _function_details(self, fname: str) -> list[Line]:
         info = self._infos.get(fname)

@@ -24,10 +24,11 @@ or shape, a queue or reader on the path, an op that would write to a frozen vari
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -875,8 +876,21 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
     """The plan's GraphDef with every frozen variable's value read from the checkpoint (a copy;
     the plan stays as it was). A whole tensor stored as TF would put it in ``tensor_content``
     is copied as its checksum-verified bytes, without decoding."""
+    with _filled(plan, on_step, stream=False) as (graph, _):
+        return graph
+
+
+@contextlib.contextmanager
+def _filled(
+    plan: FreezePlan, on_step: StepCallback | None, *, stream: bool
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A copy of the plan's GraphDef with the constant values, while the checkpoint is open.
+    With ``stream``, a whole tensor stored as TF would put it in ``tensor_content`` is left out
+    of its node and given as a :class:`StreamedValue` (its checksum-verified bytes in the
+    checkpoint's map, for :func:`write_graph_def`); the rest are filled in."""
     import numpy as np
 
+    from graphtui.formats.graph_stream import StreamedValue
     from graphtui.formats.tensor_proto import (
         make_tensor_proto,
         make_tensor_proto_raw,
@@ -885,8 +899,10 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
 
     graph = pb.GraphDef()
     graph.CopyFrom(plan.graph_def)
+    streamed: dict[str, StreamedValue] = {}
     if not plan.variables:
-        return graph
+        yield graph, streamed
+        return
     if plan.checkpoint is None:
         raise CoreError("the frozen variables need a checkpoint and there is none")
     by_name = {node.name: node for node in graph.node}
@@ -894,18 +910,29 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
     cache: dict[str, np.ndarray] = {}
     last_use = {v.key: i for i, v in enumerate(plan.variables)}
     progress.expect(plan.const_bytes)
+    header = pb.TensorProto()
     with CheckpointReader(plan.checkpoint) as reader:
         bundle = reader.bundle
         for i, var in enumerate(plan.variables):
             dt = dtypes.from_name(var.dtype)
-            proto = by_name[var.node].attr["value"].tensor
+            node = by_name[var.node]
+            proto = node.attr["value"].tensor
             entry = bundle.entry(var.key) if bundle is not None and var.extents is None else None
             if (
                 entry is not None
                 and not entry.is_sliced
                 and uses_tensor_content(dt, math.prod(var.shape))
             ):
-                make_tensor_proto_raw(bundle.raw_bytes(entry), dt, var.shape, proto)  # type: ignore[union-attr]
+                raw = bundle.raw_bytes(entry)  # type: ignore[union-attr]
+                if stream:
+                    make_tensor_proto_raw(b"", dt, var.shape, header)
+                    del node.attr["value"]
+                    streamed[var.node] = StreamedValue(
+                        header.SerializeToString(deterministic=True), raw
+                    )
+                else:
+                    make_tensor_proto_raw(raw, dt, var.shape, proto)
+                    progress.advance(var.nbytes)
             else:
                 value = cache.get(var.key)
                 if value is None:
@@ -917,19 +944,23 @@ def fill_constants(plan: FreezePlan, on_step: StepCallback | None = None) -> Any
                         tuple(slice(s, None if n == -1 else s + n) for s, n in var.extents)
                     ]
                 make_tensor_proto(value, dt, proto)
+                progress.advance(var.nbytes)
             if last_use[var.key] == i:
                 cache.pop(var.key, None)
-            progress.advance(var.nbytes)
             if on_step is not None:
                 on_step(i + 1, total, var.node)
-    return graph
+        yield graph, streamed
 
 
 def apply_freeze(plan: FreezePlan, on_step: StepCallback | None = None) -> FreezeResult:
     """Write the frozen graph to ``plan.request.out`` (refused when the plan has problems or the
-    file exists), atomically, and read it back before reporting success."""
-    from graphtui.formats.atomic import atomic_write
-    from graphtui.formats.metagraph_io import parse_message, serialize_message
+    file exists), atomically, and read it back before reporting success.
+
+    A binary graph is streamed: the constants' bytes go from the checkpoint's map to the file
+    without being copied into the message (see :mod:`graphtui.formats.graph_stream`)."""
+    from graphtui.formats.atomic import atomic_writer
+    from graphtui.formats.graph_stream import write_graph_def
+    from graphtui.formats.metagraph_io import serialize_message
 
     if plan.problems:
         raise ConflictError(
@@ -944,15 +975,32 @@ def apply_freeze(plan: FreezePlan, on_step: StepCallback | None = None) -> Freez
     directory = os.path.dirname(out)
     if not os.path.isdir(directory):
         raise FormatError(directory, "no such directory for the output")
-    graph = fill_constants(plan, on_step)
-    names = [n.name for n in graph.node]
-    data = serialize_message(graph, as_text=plan.request.as_text)
-    del graph  # the serialized copy is what is written and read back
-    size = len(data)
-    if size > MAX_GRAPH_BYTES:
-        raise ConflictError("refused: the frozen graph is larger than 2 GiB", [out])
-    atomic_write(out, data)
-    del data
+    too_large = ConflictError("refused: the frozen graph is larger than 2 GiB", [out])
+    with _filled(plan, on_step, stream=not plan.request.as_text) as (graph, streamed):
+        names = [n.name for n in graph.node]
+        if plan.request.as_text:
+            data = serialize_message(graph, as_text=True)
+            if len(data) > MAX_GRAPH_BYTES:
+                raise too_large
+        elif graph.ByteSize() + sum(len(v.content) for v in streamed.values()) > MAX_GRAPH_BYTES:
+            raise too_large
+        with atomic_writer(out, "wb") as fh:
+            if plan.request.as_text:
+                fh.write(data)
+                size = len(data)
+                del data
+            else:
+                size = write_graph_def(fh, graph, streamed, progress.advance)
+        del graph, streamed
+    _verify_written(out, names)
+    return FreezeResult(out, len(names), len(plan.variables), size)
+
+
+def _verify_written(out: str, names: list[str]) -> None:
+    """Parse the written file whole (as TF will) and check it holds the nodes meant; on any
+    failure the file is removed."""
+    from graphtui.formats.metagraph_io import parse_message
+
     try:
         with open(out, "rb") as fh:
             back = parse_message(fh.read(), "GraphDef", out)
@@ -963,7 +1011,6 @@ def apply_freeze(plan: FreezePlan, on_step: StepCallback | None = None) -> Freez
         raise FormatError(
             out, f"written output failed verification and was removed: {exc}"
         ) from None
-    return FreezeResult(out, len(names), len(plan.variables), size)
 
 
 def freeze(

@@ -60,7 +60,7 @@ def s3_remote() -> Iterator[Remote]:
         import fsspec
 
         fs = fsspec.filesystem("s3")
-        fs.mkdir(BUCKET)
+        fs.mkdir(BUCKET, exist_ok=True)
         upload_tree(fs, FIXTURES, BUCKET)
         yield Remote("s3", f"s3://{BUCKET}", fs)
     clear_fs_caches()
@@ -74,7 +74,7 @@ def gcs_remote() -> Iterator[Remote]:
         import fsspec
 
         fs = fsspec.filesystem("gs")
-        fs.mkdir(BUCKET)
+        fs.mkdir(BUCKET, exist_ok=True)
         upload_tree(fs, FIXTURES, BUCKET)
         yield Remote("gcs", f"gs://{BUCKET}", fs)
     clear_fs_caches()

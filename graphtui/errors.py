@@ -31,7 +31,7 @@ class FormatError(GraphtuiError, ValueError):
         self.path = os.fspath(path) if path is not None else None
         self.offset = offset
         self.detail = message
-        where = self.path or "<bytes>"
+        where = "<bytes>" if self.path is None else self.path or "(an empty path)"
         if offset is not None:
             where += f" (at byte {offset})"
         super().__init__(f"{where}: {message}")

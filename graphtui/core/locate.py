@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from graphtui.core.natural import natural_key
-from graphtui.errors import GraphtuiError, MissingFileError, NoCheckpointError
+from graphtui.errors import FormatError, GraphtuiError, MissingFileError, NoCheckpointError
 from graphtui.formats import storage
 
 Kind = Literal["saved_model", "directory", "meta", "checkpoint"]
@@ -83,6 +83,17 @@ class Located:
             if storage.isfile(state):
                 read_state(state)  # a malformed state file: its own error, naming it
             raise NoCheckpointError(f"{self.path}: {why_no_latest(self.path)}")
+        index = self.path if self.path.endswith(".index") else self.path + ".index"
+        if (
+            self.path
+            and not storage.is_url(index)
+            and os.path.lexists(index)
+            and not os.path.isfile(index)
+        ):
+            what = (
+                "a directory" if os.path.isdir(index) else "not a regular file (a pipe or device)"
+            )
+            raise FormatError(index, f"is {what}, not a checkpoint index")
         raise MissingFileError(self.path, _NO_CHECKPOINT)
 
 

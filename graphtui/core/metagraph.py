@@ -15,7 +15,12 @@ from graphtui._proto import pb
 from graphtui.errors import FormatError
 from graphtui.formats.atomic import atomic_write
 from graphtui.formats.byte_source import is_url, read_file
-from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
+from graphtui.formats.metagraph_io import (
+    MAX_MESSAGE_BYTES,
+    TOO_LARGE,
+    parse_meta_graph,
+    serialize_meta_graph,
+)
 
 __all__ = [
     "read_meta_graph",
@@ -31,7 +36,7 @@ def read_meta_graph(path: str | os.PathLike[str]) -> Any:
     path = os.fspath(path)
     if not is_url(path) and os.path.isdir(path):
         raise FormatError(path, "is a directory, expected a .meta file")
-    data = read_file(path, missing="no such file")
+    data = read_file(path, missing="no such file", limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE)
     try:
         return parse_meta_graph(data, path)
     except FormatError:

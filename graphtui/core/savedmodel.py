@@ -649,9 +649,9 @@ def open_saved_model(path: str | os.PathLike[str]) -> SavedModelInfo:
         raise NotFoundError(f"{raw}: not a SavedModel directory or {SAVED_MODEL_PB} file")
     else:
         raise NotFoundError(f"{raw}: no such directory")
-    from graphtui.formats.metagraph_io import parse_message
+    from graphtui.formats.metagraph_io import MAX_MESSAGE_BYTES, TOO_LARGE, parse_message
 
-    data = read_file(file)
+    data = read_file(file, limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE)
     message = parse_message(data, "tensorflow.SavedModel", file)
     if not message.meta_graphs:
         raise FormatError(file, "SavedModel holds no meta graph")

@@ -38,6 +38,11 @@ PathLike = str | os.PathLike[str] | None
 
 # Message nesting limit of protobuf's decoders (upb's default, and TensorFlow's C++ default).
 MAX_DEPTH = 100
+MAX_MESSAGE_BYTES = (2 << 30) - 1  # protobuf's limit: TensorFlow cannot parse a bigger message
+TOO_LARGE = (
+    "is larger than 2 GiB, the most a protobuf message can be: TensorFlow could not read it "
+    "either (a sparse or damaged file?)"
+)
 _SNIFF_BYTES = 4096
 # Bytes that never occur in a text-format file: C0 controls except \t \n \v \f \r, and DEL.
 _BINARY_ONLY = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])

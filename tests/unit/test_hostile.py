@@ -492,3 +492,50 @@ def test_stale_temporaries_of_ours_are_removed_on_the_next_write(
     assert rc == 0
     assert not stale.exists() and fresh.exists() and other.exists()
     assert str(stale) in err
+
+
+# -- low: sizes checked against sane limits, messages that say what is wrong -------------------
+
+
+def test_a_sparse_terabyte_meta_or_saved_model_is_refused_by_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1 TB of holes: reading it whole was a MemoryError ('out of memory')."""
+    import os
+
+    from graphtui.core.metagraph import read_meta_graph
+
+    meta = tmp_path / "huge.meta"
+    with open(meta, "wb") as fh:
+        fh.truncate(1 << 40)
+    sm = tmp_path / "sm"
+    sm.mkdir()
+    with open(sm / "saved_model.pb", "wb") as fh:
+        fh.truncate(1 << 40)
+    assert os.path.getsize(meta) == 1 << 40
+    with pytest.raises(FormatError, match="larger than 2 GiB"):
+        read_meta_graph(meta)
+    rc, out, err = _cli(capsys, "show", sm)
+    assert rc == 1 and "larger than 2 GiB" in err and str(sm / "saved_model.pb") in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_an_index_that_is_not_a_file_is_named_as_such(
+    tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: 'no checkpoint here (neither PREFIX.index nor ...)' though the .index is there."""
+    import os
+
+    index = tmp_path / "m.index"
+    if kind == "fifo":
+        os.mkfifo(index)
+    else:
+        index.mkdir()
+    rc, _, err = _cli(capsys, "ls", tmp_path / "m")
+    assert rc == 1 and str(index) in err and "not a checkpoint index" in err
+    assert ("directory" in err) == (kind == "directory")
+
+
+def test_an_empty_path_is_called_that(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _cli(capsys, "ls", "")
+    assert rc == 1 and "<bytes>" not in err and "empty path" in err

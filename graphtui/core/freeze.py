@@ -294,10 +294,11 @@ def _reachable(index: GraphIndex, targets: list[str]) -> set[str]:
     return keep
 
 
-def _needs_pipeline(index: GraphIndex, targets: list[str], keep: set[str]) -> list[str]:
+def _needs_pipeline(index: GraphIndex, targets: list[str], kept_ops: Iterable[str]) -> list[str]:
     """Queue / reader / iterator nodes the outputs read without a PlaceholderWithDefault in
-    between (one that can be fed instead); colocation does not count."""
-    if not any(_PIPELINE.match(index.op(n)) for n in keep if n in index):
+    between (one that can be fed instead); colocation does not count. ``kept_ops``: the ops
+    of the nodes kept (the walk is skipped when none is a pipeline op)."""
+    if not any(_PIPELINE.match(op) for op in set(kept_ops)):
         return []
     seen: set[str] = set()
     found: list[str] = []
@@ -772,24 +773,30 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
     keep = _reachable(index, present)
     missing_inputs = sorted(n for n in keep if n not in index)
     problems.extend(f"a kept node reads {n!r}, which is not in the graph" for n in missing_inputs)
-    pipeline = _needs_pipeline(index, present, keep)
+
+    src_graph = index.graph_def
+    out = pb.GraphDef()
+    # graph order, the first node of a duplicated name; copied by one C-level extend
+    positions = sorted(index.index_of(n) for n in keep if n in index)
+    src_nodes = src_graph.node
+    out.node.extend(src_nodes[i] for i in positions)
+    out.versions.CopyFrom(src_graph.versions)
+    kept_nodes: dict[str, Any] = {}
+    kept_ops: dict[str, str] = {}
+    clear_devices = not request.keep_devices
+    for node in out.node:  # one pass for names, ops and devices
+        kept_nodes[node.name] = node
+        kept_ops[node.name] = node.op
+        if clear_devices and node.device:
+            node.device = ""
+    pipeline = _needs_pipeline(index, present, kept_ops.values())
     if pipeline:
         problems.append(
             "the outputs need an input pipeline (feed a Placeholder instead): "
             + ", ".join(pipeline)
         )
-
-    src_graph = index.graph_def
-    out = pb.GraphDef()
-    kept_nodes: dict[str, Any] = {}
-    for node in src_graph.node:
-        if node.name in keep and node.name not in kept_nodes:
-            copy = out.node.add()
-            copy.CopyFrom(node)
-            kept_nodes[node.name] = copy
-    out.versions.CopyFrom(src_graph.versions)
-    var_nodes = [n for n, node in kept_nodes.items() if node.op in VARIABLE_OPS]
-    var_ops = {n: kept_nodes[n].op for n in var_nodes}
+    var_nodes = [n for n, op in kept_ops.items() if op in VARIABLE_OPS]
+    var_ops = {n: kept_ops[n] for n in var_nodes}
 
     reader: CheckpointReader | None = None
     try:
@@ -828,9 +835,7 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
     for grad in src_graph.library.gradient:
         if grad.function_name in wanted:
             out.library.gradient.add().CopyFrom(grad)
-    if not request.keep_devices:
-        for node in out.node:
-            node.device = ""
+    if clear_devices:  # the nodes' own were cleared above (the converter adds none)
         for fdef in out.library.function:
             for node in fdef.node_def:
                 node.device = ""
@@ -841,17 +846,15 @@ def plan_freeze(request: FreezeRequest) -> FreezePlan:
             f"the frozen graph would hold {const_bytes} bytes of constants: a GraphDef cannot "
             "exceed 2 GiB"
         )
-    inputs = [n for n, node in kept_nodes.items() if node.op in _INPUT_OPS]
+    # ops as in the source (the converter's new nodes are Consts of no interest here)
+    inputs = [n for n, op in kept_ops.items() if op in _INPUT_OPS]
     unresolved = [
-        f"{n} ({node.op}): needs its initializer run before use"
-        for n, node in kept_nodes.items()
-        if _TABLES.search(node.op)
+        f"{n} ({op}): needs its initializer run before use"
+        for n, op in kept_ops.items()
+        if _TABLES.search(op)
     ]
-    unresolved += [
-        f"{n} ({node.op}): still a variable"
-        for n, node in kept_nodes.items()
-        if node.op in VARIABLE_OPS
-    ]
+    done = {v.node for v in frozen}
+    unresolved += [f"{n} ({var_ops[n]}): still a variable" for n in var_nodes if n not in done]
     return FreezePlan(
         request=request,
         outputs=outputs,

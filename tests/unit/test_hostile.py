@@ -396,9 +396,7 @@ def test_state_file_that_cannot_be_written_leaves_nothing(
             raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(WriteError) as info:
-        export(
-            str(DATA / "partitioned" / "model.ckpt"), str(out_dir / "m"), on_step=full
-        )
+        export(str(DATA / "partitioned" / "model.ckpt"), str(out_dir / "m"), on_step=full)
     assert str(out_dir / "checkpoint") in str(info.value)
     assert "No space left on device" in str(info.value)
     assert _listing(out_dir) == before

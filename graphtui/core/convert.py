@@ -17,6 +17,7 @@ the result back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -30,6 +31,9 @@ from graphtui.core.ckpt_write import OBJECT_GRAPH_KEY
 from graphtui.core.restore import Assignment, RestoreReport
 from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError
 from graphtui.formats import dtypes, progress
+from graphtui.formats.bundle import data_path
+from graphtui.formats.bundle_writer import copy_file_bytes
+from graphtui.formats.byte_source import is_url, open_regular
 
 Kind = Literal["checkpoint", "safetensors", "npz"]
 CastTo = Literal["float16", "bfloat16", "float32"]
@@ -165,6 +169,11 @@ class _Source:
         """Little-endian C-order bytes of ``name`` without a copy, or None."""
         return None
 
+    def file_ranges(self, names: list[str]) -> dict[str, tuple[int, int]]:
+        """``name -> (fd, offset)`` of the tensors among ``names`` stored whole, as the output
+        holds them, in a local file (to be copied in the kernel); valid until close."""
+        return {}
+
     def step(self) -> int | None:
         return None
 
@@ -178,6 +187,8 @@ class _CheckpointSource(_Source):
     def __init__(self, path: str) -> None:
         self.reader = CheckpointReader(path)
         self.path = self.reader.prefix
+        self._fds: dict[int, int] = {}  # data shard -> fd (file_ranges)
+        self._sizes: dict[int, int] = {}
 
     def tensors(self) -> list[_Tensor]:
         return [
@@ -198,6 +209,31 @@ class _CheckpointSource(_Source):
             return None
         return bundle.raw_bytes(entry)  # checksum verified
 
+    def file_ranges(self, names: list[str]) -> dict[str, tuple[int, int]]:
+        bundle = self.reader.bundle
+        if bundle is None or is_url(bundle.prefix):
+            return {}
+        out: dict[str, tuple[int, int]] = {}
+        for name in names:
+            entry = bundle.entry(name)
+            if entry.is_sliced or not entry.dtype.is_fixed_size:
+                continue
+            fd = self._fds.get(entry.shard_id)
+            if fd is None:
+                path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
+                try:
+                    with open_regular(path) as fh:
+                        fd = self._fds[entry.shard_id] = os.dup(fh.fileno())
+                        size = os.fstat(fd).st_size
+                except OSError as exc:
+                    raise FormatError(path, f"cannot read data shard: {exc.strerror}") from None
+                self._sizes[entry.shard_id] = size
+            if entry.offset + entry.size > self._sizes[entry.shard_id]:
+                path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
+                raise FormatError(path, f"tensor {name!r} runs past the end of the file: truncated")
+            out[name] = (fd, entry.offset)
+        return out
+
     def step(self) -> int | None:
         import numpy as np
 
@@ -209,6 +245,9 @@ class _CheckpointSource(_Source):
         return int(found.group(1)) if found else None
 
     def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
         self.reader.close()
 
 
@@ -459,19 +498,10 @@ def _buffers(
 ) -> Iterator[tuple[ConvertItem, Any, Any]]:
     """(item, little-endian bytes, array or None) per item; bytes without a copy when the
     source stores them as the output needs them."""
-    import numpy as np
-
     total = len(plan.items)
     progress.expect(plan.total_bytes)
     for i, item in enumerate(plan.items):
-        raw = source.raw(item.source_name) if item.out_dtype == item.dtype else None
-        arr = None
-        if raw is None:
-            out_dt = dtypes.from_name(item.out_dtype)
-            assert out_dt.numpy is not None
-            arr = np.asarray(source.array(item.source_name))
-            arr = arr.astype(out_dt.numpy, order="C", copy=False)  # little-endian hosts
-            raw = arr.reshape(-1).view(np.uint8)
+        raw, arr = _item_bytes(source, item)
         yield item, raw, arr
         progress.advance(item.nbytes)
         if on_step is not None:
@@ -513,17 +543,90 @@ def apply_convert(plan: ConvertPlan, on_step: StepCallback | None = None) -> Con
 def _write_safetensors(
     plan: ConvertPlan, source: _Source, out: str, on_step: StepCallback | None
 ) -> None:
+    """The header as the ``safetensors`` package lays it out, then each tensor's bytes: a
+    checkpoint's whole tensors copied in the kernel from its data file (``copy_file_range``,
+    as ``cp`` does) while a thread checks their checksums on the same pages, the rest
+    (converted dtypes, sliced or remote tensors) written from memory. The file is read back by
+    our parser and the package's ``safe_open`` before it replaces ``out``."""
     from graphtui.formats.atomic import staged_path
-    from graphtui.formats.safetensors import write_safetensors
+    from graphtui.formats.safetensors import safetensors_header
 
-    tensors: dict[str, tuple[dtypes.DType, tuple[int, ...], Any]] = {}
-    keep: list[Any] = []
-    for item, raw, arr in _buffers(source, plan, on_step):
-        keep.append(arr)
-        tensors[item.name] = (dtypes.from_name(item.out_dtype), item.shape, raw)
+    by_name = {item.name: item for item in plan.items}
+    header, order = safetensors_header(
+        {i.name: (dtypes.from_name(i.out_dtype), i.shape, i.nbytes) for i in plan.items},
+        plan.metadata,
+    )
+    ranges = source.file_ranges([i.source_name for i in plan.items if i.out_dtype == i.dtype])
+    progress.expect(plan.total_bytes)
     with staged_path(out) as tmp:
-        write_safetensors(tmp, tensors, plan.metadata)
+        with open(tmp, "wb", buffering=0) as fh, _checking(source, list(ranges)) as failed:
+            _write_all(fh.fileno(), header)
+            for done, name in enumerate(order, 1):
+                item = by_name[name]
+                where = ranges.get(item.source_name)
+                if where is not None:
+                    fd, offset = where
+                    copy_file_bytes(fd, fh.fileno(), offset, item.nbytes)
+                else:
+                    _write_all(fh.fileno(), _item_bytes(source, item)[0])
+                    progress.advance(item.nbytes)
+                if failed:
+                    raise failed[0]
+                if on_step is not None:
+                    on_step(done, len(order), name)
+        if failed:
+            raise failed[0]
         _verify_file(plan, tmp, out)
+
+
+def _item_bytes(source: _Source, item: ConvertItem) -> tuple[Any, Any]:
+    """Little-endian bytes of ``item`` as the output holds them (without a copy when the
+    source stores them so), and the array when it had to be converted (else None)."""
+    import numpy as np
+
+    raw = source.raw(item.source_name) if item.out_dtype == item.dtype else None
+    if raw is not None:
+        return raw, None
+    out_dt = dtypes.from_name(item.out_dtype)
+    assert out_dt.numpy is not None
+    arr = np.asarray(source.array(item.source_name))
+    arr = arr.astype(out_dt.numpy, order="C", copy=False)  # little-endian hosts
+    return arr.reshape(-1).view(np.uint8), arr
+
+
+def _write_all(fd: int, data: Any) -> None:
+    view = memoryview(data).cast("B")
+    while len(view):
+        view = view[os.write(fd, view) :]
+
+
+@contextlib.contextmanager
+def _checking(source: _Source, names: list[str]) -> Iterator[list[BaseException]]:
+    """Check the stored checksums of ``names`` in a thread while the body copies them; the
+    first failure is put in the yielded list (the body raises it) and stops the check."""
+    import threading
+
+    failed: list[BaseException] = []
+    stop = threading.Event()
+
+    def check() -> None:
+        try:
+            for name in names:
+                if stop.is_set():
+                    return
+                source.raw(name)  # checksum verified
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+            failed.append(exc)
+
+    checker = threading.Thread(target=check, name="graphtui-crc", daemon=True)
+    checker.start()
+    try:
+        yield failed
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        checker.join()
 
 
 def _write_npz(plan: ConvertPlan, source: _Source, out: str, on_step: StepCallback | None) -> None:

@@ -58,6 +58,30 @@ def tensor_bytes(array: np.ndarray, dtype: dtypes.DType) -> tuple[bytes | memory
     return raw, mask(crc32c(raw))
 
 
+def copy_file_bytes(src_fd: int, dst_fd: int, src_offset: int, size: int) -> None:
+    """Append ``size`` bytes at ``src_offset`` of ``src_fd`` at ``dst_fd``'s position, in the
+    kernel (``copy_file_range``; ``pread``/``write`` where it is refused), telling
+    :mod:`progress` as it goes."""
+    done = 0
+    copy_range = getattr(os, "copy_file_range", None)
+    while done < size:
+        chunk = min(_COPY_CHUNK, size - done)
+        n = 0
+        if copy_range is not None:
+            try:
+                n = copy_range(src_fd, dst_fd, chunk, src_offset + done)
+            except OSError:
+                copy_range = None
+        if n <= 0:
+            data = os.pread(src_fd, chunk, src_offset + done)
+            if not data:
+                raise OSError("source data file ended early")
+            os.write(dst_fd, data)
+            n = len(data)
+        done += n
+        progress.advance(n)
+
+
 class BundleWriter:
     """Build one V2 checkpoint. Call :meth:`finish` to stage the data and index files."""
 
@@ -86,25 +110,7 @@ class BundleWriter:
         if size >= _RESERVE_FROM:
             self.txn.reserve(data_path(self.prefix, 0, 1), size)
         self._data.flush()
-        dst_fd = self._data.fileno()
-        done = 0
-        copy_range = getattr(os, "copy_file_range", None)
-        while done < size:
-            chunk = min(_COPY_CHUNK, size - done)
-            n = 0
-            if copy_range is not None:
-                try:
-                    n = copy_range(src_fd, dst_fd, chunk, src_offset + done)
-                except OSError:
-                    copy_range = None
-            if n <= 0:
-                data = os.pread(src_fd, chunk, src_offset + done)
-                if not data:
-                    raise OSError("source data file ended early")
-                os.write(dst_fd, data)
-                n = len(data)
-            done += n
-            progress.advance(n)
+        copy_file_bytes(src_fd, self._data.fileno(), src_offset, size)
         self._offset += size
         return offset
 

@@ -1,5 +1,6 @@
 """safetensors files: the header read safely by our own code, tensors served as zero-copy views of
-a memory map, and files written by the ``safetensors`` package itself.
+a memory map; files are laid out by the ``safetensors`` package itself (its header order), the
+tensor bytes copied into place by the caller.
 
 Layout: an 8-byte little-endian header length N, N bytes of UTF-8 JSON
 (``{"__metadata__": {str: str}, NAME: {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}}``),
@@ -192,26 +193,43 @@ def _entry(name: str, info: Any, path: str | None) -> SafeEntry:
     return SafeEntry(name, code, dt, tuple(shape), offsets[0], offsets[1])
 
 
-def write_safetensors(
-    path: str | os.PathLike[str],
-    tensors: Mapping[str, tuple[dtypes.DType, tuple[int, ...], Any]],
+def safetensors_header(
+    tensors: Mapping[str, tuple[dtypes.DType, tuple[int, ...], int]],
     metadata: Mapping[str, str],
-) -> None:
-    """Write ``name -> (dtype, shape, buffer)`` with the ``safetensors`` package (buffers are
-    passed by address: no copy). ``path`` is written in place; callers stage it atomically."""
-    import numpy as np
-    from safetensors import TensorSpec, serialize_file
+) -> tuple[bytes, list[str]]:
+    """The header the ``safetensors`` package writes for ``name -> (dtype, shape, nbytes)``
+    (length prefix, JSON, space padding to 8 bytes) and the order of the tensors in the data
+    buffer, so that the data can be copied into place without passing through the package.
 
-    keep: list[Any] = []
-    specs = {}
-    for name, (dt, shape, buf) in tensors.items():
-        arr = np.frombuffer(buf, dtype=np.uint8) if len(memoryview(buf)) else np.zeros(1, np.uint8)
-        keep.append(arr)
-        specs[name] = TensorSpec(
-            dtype=dt.name,
-            shape=list(shape),
-            data_ptr=arr.ctypes.data,
-            data_len=len(memoryview(buf)),
-        )
-    serialize_file(specs, os.fspath(path), metadata=dict(metadata))
-    del keep
+    The order is the package's own, asked of it with every tensor empty (its header lists
+    tensors in buffer order); the offsets follow from the sizes. The result is the file
+    ``serialize_file`` writes (tests compare them byte for byte, but for the order of the
+    metadata keys, which the package keeps in a hash map)."""
+    import numpy as np
+    from safetensors import TensorSpec, serialize
+
+    empty = np.zeros(1, np.uint8)
+    specs = {
+        name: TensorSpec(dtype=dt.name, shape=[0], data_ptr=empty.ctypes.data, data_len=0)
+        for name, (dt, _, _) in tensors.items()
+    }
+    probe = serialize(specs, metadata=dict(metadata) or None)
+    length = int.from_bytes(probe[:HEADER_LENGTH_BYTES], "little")
+    laid_out = json.loads(probe[HEADER_LENGTH_BYTES : HEADER_LENGTH_BYTES + length])
+    order = [k for k in laid_out if k != METADATA_KEY]
+    header: dict[str, Any] = {}
+    if METADATA_KEY in laid_out:  # in the package's order (a hash map's: any)
+        header[METADATA_KEY] = laid_out[METADATA_KEY]
+    offset = 0
+    for name in order:
+        dt, shape, nbytes = tensors[name]
+        assert dt.safetensors is not None
+        header[name] = {
+            "dtype": dt.safetensors,
+            "shape": list(shape),
+            "data_offsets": [offset, offset + nbytes],
+        }
+        offset += nbytes
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-(HEADER_LENGTH_BYTES + len(text)) % 8)
+    return len(text).to_bytes(HEADER_LENGTH_BYTES, "little") + text, order

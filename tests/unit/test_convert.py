@@ -299,3 +299,66 @@ def test_header_parser_fuzz() -> None:
         assert sum(e.nbytes for e in entries.values()) == size
 
     check()
+
+
+@pytest.mark.parametrize(
+    ("source", "extra"),
+    [(TRAIN, {}), (PARTITIONED, {}), (DTYPES, {}), (TRAIN, {"dtype": "float16"})],
+)  # fmt: skip
+def test_safetensors_file_is_the_one_the_package_writes(
+    tmp_path: Path, source: Path, extra: dict
+) -> None:
+    """Our writer copies the bytes into the package's layout: the file equals what the
+    package's own serialize_file writes for the same tensors and metadata (same header length,
+    entries, order and offsets, same data bytes; whole tensors copied from the data file,
+    partitioned ones reassembled, converted dtypes)."""
+    from safetensors import TensorSpec, serialize_file
+
+    out = tmp_path / "ours.safetensors"
+    plan = plan_convert(ConvertRequest(str(source), str(out), **extra))
+    if not plan.ok:  # the dtypes fixture: drop what safetensors cannot hold
+        bad = [p.split(":")[0] for p in plan.problems]
+        plan = plan_convert(ConvertRequest(str(source), str(out), drop=tuple(bad)))
+    assert plan.ok, plan.problems
+    apply_convert(plan)
+    keep, specs = [], {}
+    with CheckpointReader(source) as reader:
+        for item in plan.items:
+            arr = np.ascontiguousarray(reader.get_tensor(item.source_name))
+            if item.out_dtype != item.dtype:
+                arr = arr.astype(np.float16)
+            flat = arr.reshape(-1).view(np.uint8) if arr.size else np.zeros(1, np.uint8)
+            keep.append(flat)
+            specs[item.name] = TensorSpec(
+                dtype=item.out_dtype, shape=list(item.shape), data_ptr=flat.ctypes.data,
+                data_len=arr.nbytes,
+            )  # fmt: skip
+    theirs = tmp_path / "theirs.safetensors"
+    serialize_file(specs, str(theirs), metadata=plan.metadata)
+    ours_b, theirs_b = out.read_bytes(), theirs.read_bytes()
+    n = int.from_bytes(ours_b[:8], "little")
+    assert n == int.from_bytes(theirs_b[:8], "little") and len(ours_b) == len(theirs_b)
+    # the package keeps the metadata in a hash map: its key order varies from call to call
+    assert list(json.loads(ours_b[8 : 8 + n])) == list(json.loads(theirs_b[8 : 8 + n]))
+    assert json.loads(ours_b[8 : 8 + n]) == json.loads(theirs_b[8 : 8 + n])
+    assert ours_b[8 + n :] == theirs_b[8 + n :]
+
+
+def test_a_bad_checksum_in_the_source_fails_the_write(tmp_path: Path) -> None:
+    import shutil
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in TRAIN.parent.glob(TRAIN.name + ".*"):
+        shutil.copy(f, src / f.name)
+    prefix = src / TRAIN.name
+    with CheckpointReader(prefix) as reader:
+        entry = reader.bundle.entry("model/layer_1/dense/kernel")  # type: ignore[union-attr]
+    data = next(src.glob("*.data-*"))
+    raw = bytearray(data.read_bytes())
+    raw[entry.offset] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    out = tmp_path / "model.safetensors"
+    with pytest.raises(FormatError, match="checksum"):
+        apply_convert(plan_convert(ConvertRequest(str(prefix), str(out))))
+    assert not out.exists() and list(tmp_path.glob("*.tmp")) == [] == list(tmp_path.glob(".*"))

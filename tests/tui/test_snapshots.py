@@ -139,6 +139,23 @@ def test_rename_dialog_conflicts(snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=steps)
 
 
+def test_freeze_dialog_preview(snap_compare: Any) -> None:
+    async def outputs(pilot: Any) -> None:
+        box = pilot.app.screen.query_one("#freeze-outputs")
+        box.value = "prediction"
+        box.cursor_position = len(box.value)
+        await pilot.press("s")
+
+    app = make_app(TRAIN)
+    steps = scenario(keys("Z"), outputs, _action_preview)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps)
+
+
+def test_convert_dialog_preview(snap_compare: Any) -> None:
+    app = make_app(TRAIN)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(keys("C"), _action_preview))
+
+
 async def _action_preview(pilot: Any) -> None:
     """Wait until the open action dialog shows its preview."""
     screen = pilot.app.screen

@@ -129,3 +129,18 @@ def test_errors_are_one_line(remote: Remote, capsys: pytest.CaptureFixture[str])
     code, out, err = _run(capsys, "ls", url)
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith("graphtui: error: ") and url in err
+
+
+def test_ls_of_a_directory_sends_the_state_file_and_index_only(
+    http_remote: Remote, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server's own count: `ls` of a training directory is its state file plus the latest
+    checkpoint's index, a few KiB of slack at most (no data shard, no .meta)."""
+    assert http_remote.server is not None
+    before = http_remote.server.counters.snapshot()
+    code, _, err = _run(capsys, "ls", http_remote.url("train"), "--json")
+    assert code == 0, err
+    sent = http_remote.server.counters.snapshot()[1] - before[1]
+    state = (FIXTURES / "train" / "checkpoint").stat().st_size
+    index = (FIXTURES / "train" / "model.ckpt-50.index").stat().st_size
+    assert state + index <= sent <= state + index + 4096

@@ -511,7 +511,8 @@ def bench_serve(inp: Inputs, runs: int) -> list[Figure]:
         Figure(
             "convert_vs_cp",
             f"`graphtui convert` of the {nbytes / GiB:.3g} GiB checkpoint to .safetensors "
-            "(checksums verified, written by the safetensors package, header read back) vs `cp`",
+            "(header laid out by the safetensors package, data by copy_file_range, checksums "
+            "verified, read back by the package) vs `cp`",
             f"{_fmt_s(ours)} ({_rate(nbytes, ours)})",
             f"`cp` {_fmt_s(cp_s)}",
             ours / cp_s,

@@ -91,7 +91,7 @@ def write_remote(
             for path in upload_order(list(local.files)):
                 url = storage.join(directory, os.path.basename(path))
                 step(f"upload {os.path.basename(path)}")
-                call(url, fs.put_file, path, fs._strip_protocol(url))
+                call(url, fs.put_file, path, fs._strip_protocol(url), **_upload_meter())
                 uploaded.append(url)
             storage.invalidate(directory)
             _verify_uploaded(out, local, fill is not None)
@@ -121,6 +121,31 @@ def write_remote(
                 ) from None
             raise
     return result
+
+
+def _upload_meter() -> dict[str, Any]:
+    """``put_file``'s ``callback`` reporting the upload's bytes to the progress meter (nothing
+    when no meter watches)."""
+    from graphtui.formats import progress
+
+    if not progress.watched():
+        return {}
+    from fsspec.callbacks import Callback
+
+    class _Meter(Callback):
+        seen = 0
+        sized = False
+
+        def call(self, hook_name: str | None = None, **kwargs: Any) -> None:
+            if self.size and not self.sized:
+                self.sized = True
+                progress.expect(int(self.size))
+            done = int(self.value or 0)
+            if done > self.seen:
+                progress.advance(done - self.seen)
+                self.seen = done
+
+    return {"callback": _Meter()}
 
 
 def _verify_uploaded(out: str, local: WriteResult, has_checkpoint: bool) -> None:

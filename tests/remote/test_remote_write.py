@@ -157,3 +157,32 @@ def test_state_edits_on_a_bucket_are_one_error_line(
         code, out, err = _run(capsys, *argv)
         assert code == 1 and err.count("\n") == 1 and err.startswith("graphtui: error: "), err
         assert "does not work on URLs" in err
+
+
+def test_an_upload_reports_its_bytes_to_the_progress_meter(store: Remote) -> None:
+    """Issue 17.4: with a meter watching (the CLI's bar on a terminal), the upload's bytes
+    count too (fsspec's put_file callback): the local write's, then every uploaded byte."""
+    from graphtui.formats import progress
+
+    class Count:
+        total = done = 0
+
+        def expect(self, n: int) -> None:
+            self.total += n
+
+        def advance(self, n: int) -> None:
+            self.done += n
+
+    scheme = store.base.split("://")[0]
+    out = f"{scheme}://fixtures/out-{store.kind}/metered/model.ckpt"
+    meter = Count()
+    with progress.metered(meter):
+        export(str(FIXTURES / "train" / "model.ckpt-50"), out)
+    uploaded = sum(
+        store.fs.info(f"fixtures/out-{store.kind}/metered/{name}")["size"]
+        for name in ("model.ckpt.index", "model.ckpt.data-00000-of-00001", "model.ckpt.meta")
+    )
+    copied = sum(i.nbytes for i in graphtui.load_checkpoint(out).tensors())
+    assert meter.done == meter.total
+    assert meter.total >= copied + uploaded  # the local copy, then the upload (and read-back)
+    assert uploaded > 0

@@ -278,6 +278,7 @@ def _reachable(index: GraphIndex, targets: list[str]) -> set[str]:
     """``extract_sub_graph``'s walk: inputs (data and control) and ``_class`` colocation."""
     keep: set[str] = set()
     todo = list(targets)
+    nodes = index.graph_def.node
     while todo:
         name = todo.pop()
         if name in keep:
@@ -285,8 +286,9 @@ def _reachable(index: GraphIndex, targets: list[str]) -> set[str]:
         keep.add(name)
         if name not in index:
             continue
-        node = index.node(name)
-        todo.extend(_input_node(text) for text in node.input)
+        node = nodes[index.index_of(name)]
+        for text in node.input:
+            todo.append((text[1:] if text.startswith("^") else text).split(":", 1)[0])
         if "_class" in node.attr:
             for item in node.attr["_class"].list.s:
                 text = item.decode("utf-8", "replace")
@@ -914,6 +916,7 @@ def _filled(
     last_use = {v.key: i for i, v in enumerate(plan.variables)}
     progress.expect(plan.const_bytes)
     header = pb.TensorProto()
+    headers: dict[tuple[int, tuple[int, ...]], bytes] = {}  # (dtype, shape) -> serialised
     with CheckpointReader(plan.checkpoint) as reader:
         bundle = reader.bundle
         for i, var in enumerate(plan.variables):
@@ -928,11 +931,14 @@ def _filled(
             ):
                 raw = bundle.raw_bytes(entry)  # type: ignore[union-attr]
                 if stream:
-                    make_tensor_proto_raw(b"", dt, var.shape, header)
+                    head = headers.get((dt.enum, var.shape))
+                    if head is None:
+                        make_tensor_proto_raw(b"", dt, var.shape, header)
+                        head = headers[dt.enum, var.shape] = header.SerializeToString(
+                            deterministic=True
+                        )
                     del node.attr["value"]
-                    streamed[var.node] = StreamedValue(
-                        header.SerializeToString(deterministic=True), raw
-                    )
+                    streamed[var.node] = StreamedValue(head, raw)
                 else:
                     make_tensor_proto_raw(raw, dt, var.shape, proto)
                     progress.advance(var.nbytes)

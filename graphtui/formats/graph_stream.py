@@ -26,12 +26,14 @@ _SMALL = [bytes((n,)) for n in range(0x80)]
 
 
 def _varint(n: int) -> bytes:
-    """``encode_varint`` with the one- and two-byte cases (tags, most lengths) inline: it runs
+    """``encode_varint`` with the one- to three-byte cases (tags, most lengths) inline: it runs
     several times per node."""
     if n < 0x80:
         return _SMALL[n]
     if n < 0x4000:
         return bytes((n & 0x7F | 0x80, n >> 7))
+    if n < 0x200000:
+        return bytes((n & 0x7F | 0x80, n >> 7 & 0x7F | 0x80, n >> 14))
     return encode_varint(n)
 
 

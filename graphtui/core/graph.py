@@ -31,6 +31,24 @@ _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural 
 _T = TypeVar("_T")
 
 
+OP_PREFIX = "op:"  # a search for an op type: ``op:Conv2D``
+
+
+def name_matcher(pattern: str, *, lowered: bool = False) -> Callable[[str], bool]:
+    """The one name filter of the app and the graph search: case-insensitive; a substring,
+    or a glob over the whole name when ``pattern`` holds ``*``, ``?`` or ``[`` (``*`` crosses
+    ``/``). ``lowered``: the names given are already lower case."""
+    needle = pattern.lower()
+    if _GLOB_CHARS.intersection(needle):
+        match = re.compile(fnmatch.translate(needle), re.DOTALL).match
+        if lowered:
+            return lambda name: match(name) is not None
+        return lambda name: match(name.lower()) is not None
+    if lowered:
+        return lambda name: needle in name
+    return lambda name: needle in name.lower()
+
+
 class InputRef(NamedTuple):
     """One entry of ``NodeDef.input``: ``name:port`` (data) or ``^name`` (control, port -1)."""
 
@@ -400,16 +418,23 @@ class GraphIndex:
         """Names matching ``pattern``, in natural order, at most ``limit`` of them.
 
         Case-insensitive; a plain pattern matches as a substring, one with ``*``, ``?`` or ``[``
-        is a glob over the whole name (``*`` crosses ``/``).
+        is a glob over the whole name (``*`` crosses ``/``). ``op:Conv2D`` finds the nodes of
+        an op type instead (the whole op name, or a glob: ``op:Conv*``), as Netron's and
+        TensorBoard's op search do.
         """
-        if self._lower is None:
-            self._lower = [n.lower() for n in self.names]
-        needle = pattern.lower()
-        if _GLOB_CHARS.intersection(needle):
-            match = re.compile(fnmatch.translate(needle), re.DOTALL).match
-            hits = [i for i, low in enumerate(self._lower) if match(low)]
+        if pattern[:3].lower() == OP_PREFIX:
+            ops = self.ops
+            want = pattern[3:].strip().lower()
+            if _GLOB_CHARS.intersection(want):
+                op_match = re.compile(fnmatch.translate(want), re.DOTALL).match
+                hits = [i for i, op in enumerate(ops) if op_match(op.lower())]
+            else:
+                hits = [i for i, op in enumerate(ops) if op.lower() == want]
         else:
-            hits = [i for i, low in enumerate(self._lower) if needle in low]
+            if self._lower is None:
+                self._lower = [n.lower() for n in self.names]
+            match = name_matcher(pattern, lowered=True)
+            hits = [i for i, low in enumerate(self._lower) if match(low)]
         names = self.names
         if len(hits) > _SORT_HITS_MAX and (self._natural is not None or limit is None):
             wanted = set(hits)  # many hits: walk the graph's natural order (built once)

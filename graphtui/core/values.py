@@ -19,6 +19,7 @@ from graphtui.formats.bundle import LITTLE_ENDIAN, BundleEntry, slice_index, sli
 
 if TYPE_CHECKING:
     from graphtui.core.checkpoint import CheckpointReader
+    from graphtui.core.graph import GraphIndex
 
 CHUNK_ELEMENTS = 1 << 20  # elements per block for statistics and diffs (8 MiB as float64)
 
@@ -249,6 +250,40 @@ class TensorArray:
 
     def __repr__(self) -> str:
         return f"<TensorArray {self.name!r} shape={self.shape} dtype={self.tf_dtype.name}>"
+
+
+CONST_MAX_ELEMENTS = 1 << 24  # a Const bigger than this is not decoded for the value view
+
+
+class ArrayValue(TensorValue):
+    """A value held in the graph (a ``Const`` node's tensor), read like a checkpoint tensor:
+    the value view, statistics and export take it as they take a :class:`TensorValue`."""
+
+    def __init__(self, name: str, source: str, array: np.ndarray, dtype: dtypes.DType) -> None:
+        self.name = name
+        self.prefix = source  # where it comes from: the graph file
+        self.dtype = dtype
+        self.shape = tuple(int(d) for d in array.shape)
+        self.size = math.prod(self.shape)
+        self.nbytes = int(array.nbytes) if array.dtype != object else 0
+        self._entries = []
+        self._parts = None
+        self._whole = array
+        self._verified = True  # nothing stored to check: the graph file is the value
+
+
+def const_value(graph: GraphIndex, name: str) -> ArrayValue:
+    """The tensor of ``Const`` node ``name`` (raises CoreError for other ops)."""
+    from graphtui.errors import CoreError
+    from graphtui.formats.tensor_proto import to_numpy
+
+    node = graph.node(name)
+    if "value" not in node.attr or not node.attr["value"].HasField("tensor"):
+        raise CoreError(f"{name}: a {node.op} node holds no tensor value")
+    proto = node.attr["value"].tensor
+    dtype = dtypes.from_enum(int(proto.dtype))
+    array = np.asarray(to_numpy(proto, CONST_MAX_ELEMENTS))
+    return ArrayValue(name, graph.path or "graph", array, dtype)
 
 
 def iter_blocks(shape: tuple[int, ...], max_elements: int) -> Iterator[Window]:

@@ -70,6 +70,15 @@ TABS = (
 # tabs 7 and 8 exist only when the workspace has what they show (a SavedModel; an object graph),
 # 9 when it has a graph
 EXTRA_TABS = (("signatures", "Signatures"), ("objects", "Objects"), ("dataflow", "Dataflow"))
+# tab titles when the full ones do not fit (80 columns with tabs 7-9)
+SHORT_TITLES = {
+    "collections": "Colls",
+    "variables": "Vars",
+    "history": "Hist",
+    "signatures": "Sigs",
+    "objects": "Objs",
+    "dataflow": "Flow",
+}
 # moving around: the same in every pane, said once in the help title instead of per pane
 _NAVIGATION = frozenset(
     {
@@ -157,8 +166,11 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     def _wanted_tabs(self) -> list[str]:
         tabs = [tab for tab, _ in TABS]
-        if self.ws.saved_model is not None:
-            tabs.append("signatures")
+        graph = self.ws.graph
+        if self.ws.saved_model is not None or (
+            graph is not None and len(graph.graph_def.library.function) > 0
+        ):
+            tabs.append("signatures")  # a .meta graph's function library too
         if self.ws.has_objects:
             tabs.append("objects")
         if self.ws.graph is not None:
@@ -191,6 +203,8 @@ class GraphtuiApp(ActionsHost, App[int]):
             for i, (tab, title) in enumerate(TABS + EXTRA_TABS, start=1):
                 if tab not in shown:
                     continue
+                if tab == "signatures" and self.ws.saved_model is None:
+                    title = "Functions"  # a .meta graph's library: no signatures
                 with TabPane(f"{i} {title}", id=tab):
                     # hidden panes mount after the first frame
                     pane = panes[tab]()
@@ -203,6 +217,28 @@ class GraphtuiApp(ActionsHost, App[int]):
             self.set_interval(0.2, self._show_transfer)
         for note in self._notes:
             self.notify(note, severity="warning", timeout=10)
+        self._fit_tabs()
+
+    def on_resize(self) -> None:
+        self._fit_tabs()
+
+    def _fit_tabs(self) -> None:
+        """Short tab titles when the full ones would not fit the width (80 columns)."""
+        with contextlib.suppress(NoMatches):
+            tabs = self.query_one(TabbedContent)
+            titles = {
+                tab: ("Functions" if tab == "signatures" and self.ws.saved_model is None else t)
+                for tab, t in TABS + EXTRA_TABS
+            }
+            number = {tab: i for i, (tab, _) in enumerate(TABS + EXTRA_TABS, start=1)}
+            full = sum(len(f"{number[t]} {titles[t]}") + 2 for t in self.tab_ids)
+            short = full > self.size.width
+            for tab in self.tab_ids:
+                title = SHORT_TITLES.get(tab, titles[tab]) if short else titles[tab]
+                if tab == "signatures" and short and self.ws.saved_model is None:
+                    title = "Fns"
+                with contextlib.suppress(Exception):  # a tab not built yet
+                    tabs.get_tab(tab).label = f"{number[tab]} {title}"
 
     @classmethod
     def binding_ids(cls) -> set[str]:
@@ -399,12 +435,37 @@ class GraphtuiApp(ActionsHost, App[int]):
         self.refresh_bindings()
 
     def action_search(self) -> None:
-        """Search node names (substring, or glob with * ? [)."""
+        """Search node names (substring, glob with * ? [, or op:Conv2D); in the Variables,
+        History and Diff panes, filter their rows in place."""
+        tab = self.active_tab
+        pane_of = {"variables": VariablesPane, "history": HistoryPane, "diff": DiffPane}
+        if tab in pane_of:
+            with contextlib.suppress(NoMatches):
+                self.query_one(pane_of[tab]).open_filter()  # type: ignore[attr-defined]
+                return
         if self.ws.graph is None:
             self.notify("No graph loaded: nothing to search", severity="warning")
             return
         self.action_show_tab("graph")
         self.graph_pane.open_search()
+
+    def action_model_overview(self) -> None:
+        """Show the model overview (versions, saver, optimizer, parameters, global steps)."""
+        if self.ws.graph is None:
+            self.notify("No graph loaded: nothing to describe", severity="warning")
+            return
+        self.action_show_tab("graph")
+        self.graph_pane.details.show_overview(self.ws)
+        self.graph_pane.details.focus()
+
+    def action_op_histogram(self) -> None:
+        """Show the op types by count; Enter lists the nodes of one (op:NAME search)."""
+        if self.ws.graph is None:
+            self.notify("No graph loaded", severity="warning")
+            return
+        self.action_show_tab("graph")
+        self.graph_pane.details.show_op_histogram(self.ws)
+        self.graph_pane.details.focus()
 
     def action_close_search(self) -> None:
         self.graph_pane.close_search()
@@ -545,7 +606,7 @@ class GraphtuiApp(ActionsHost, App[int]):
     def show_function(self, name: str, node: str | None = None) -> bool:
         """Show library function ``name`` (or its node ``node``) in the signatures tab (7)."""
         if "signatures" not in self.tab_ids:
-            self.notify("Functions are listed for SavedModels (tab 7)", severity="warning")
+            self.notify("This graph has no function library", severity="warning")
             return False
         before = None
         if self.ws.graph is not None:
@@ -616,6 +677,11 @@ class GraphtuiApp(ActionsHost, App[int]):
         if isinstance(focused, (NodeTree, NodeDetails)):
             path = self.graph_pane.node_tree.cursor_path
             key = self._key_of_node(path) if path else None
+            graph = self.ws.graph
+            if key is None and path and graph is not None and path in graph:  # noqa: SIM102
+                if graph.op(path) == "Const":
+                    self.open_const(path)
+                    return
             if key is None:
                 self.notify("Not a variable saved in the checkpoint", severity="warning")
                 return
@@ -698,6 +764,24 @@ class GraphtuiApp(ActionsHost, App[int]):
         self.value_stats = None
         pane = self.value_pane
         pane.show_value(value, os.path.basename(value.prefix))
+        self.action_show_tab("value")
+        self._check_value(value)
+        return True
+
+    def open_const(self, node: str) -> bool:
+        """Show the tensor of ``Const`` node ``node`` in the value view."""
+        from graphtui.core.workspace import const_value
+
+        if self.ws.graph is None:
+            return False
+        try:
+            value = const_value(self.ws.graph, node)
+        except GraphtuiError as exc:
+            self.show_error(exc)
+            return False
+        self.value_key = self.value_prefix = None  # not a checkpoint tensor
+        self.value_stats = None
+        self.value_pane.show_value(value, "Const in the graph")
         self.action_show_tab("value")
         self._check_value(value)
         return True
@@ -815,6 +899,35 @@ class GraphtuiApp(ActionsHost, App[int]):
             pane.update_title()
         elif pane.grid.value is not None and pane.grid.slice_count <= 1:
             self.notify("This value has a single slice", severity="information")
+
+    def action_jump_index(self) -> None:
+        """Jump to an index of the open value (``3,0,:,:``)."""
+        if self.value_pane.grid.value is None:
+            self.notify("Open a value first", severity="warning")
+            return
+        self.value_pane.open_jump()
+
+    def action_transpose_value(self) -> None:
+        """Swap the two dimensions shown (rows and columns)."""
+        grid = self.value_pane.grid
+        if grid.value is None or len(grid.value.shape) < 2:
+            self.notify("Transpose needs a value of rank 2 or more", severity="information")
+            return
+        grid.set_axes((grid.axes[1], grid.axes[0]))
+        self.value_pane.update_title()
+
+    def action_next_axes(self) -> None:
+        """Show the next pair of dimensions (rank 3 and more)."""
+        grid = self.value_pane.grid
+        if grid.value is None or len(grid.value.shape) < 3:
+            self.notify("A value of rank 3 or more has other axes to show", severity="information")
+            return
+        import itertools
+
+        pairs = list(itertools.combinations(range(len(grid.value.shape)), 2))
+        current = tuple(sorted(grid.axes))
+        grid.set_axes(pairs[(pairs.index(current) + 1) % len(pairs)])  # type: ignore[arg-type]
+        self.value_pane.update_title()
 
     def action_export_value(self) -> None:
         """Write the value on screen to a .npy file."""

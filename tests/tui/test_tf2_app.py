@@ -376,7 +376,8 @@ async def test_variables_show_object_paths() -> None:
 
 
 async def test_tf1_workspace_has_no_new_tabs_keys_or_help() -> None:
-    app = make_app(TRAIN)
+    # a graph without a function library (TRAIN's library shows as tab 7 Functions)
+    app = make_app(DATA / "sharded")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         tabs = ["graph", "collections", "variables", "value", "history", "diff", "dataflow"]

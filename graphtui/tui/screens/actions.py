@@ -32,6 +32,7 @@ from graphtui.errors import CoreError, GraphtuiError
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.action_base import (
     ActionScreen,
+    ConfirmDialog,
     Preview,
     Step,
     WriteRecord,
@@ -136,10 +137,27 @@ class RestoreScreen(ActionScreen):
         return [short_path(r.prefix) for r in hist.records if r.complete] if hist else []
 
     def first_focus(self) -> Widget | None:
-        return (
-            self.query_one("#restore-map", TextArea)
-            if self.source
-            else self.query_one("#restore-source", Input)
+        return self.query_one("#restore-source", Input)  # where a user starts: the source
+
+    def action_close(self) -> None:
+        """Close; a typed assignment map is not thrown away without asking."""
+        typed = self.query_one("#restore-map", TextArea).text.strip()
+        if self.busy or not typed or self.record is not None:
+            super().action_close()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                super(RestoreScreen, self).action_close()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Discard the assignment map?",
+                f"{len(lines_of(typed))} map line(s) typed and not restored yet.",
+                yes="Discard",
+                no="Keep editing",
+            ),
+            answered,
         )
 
     def values(self) -> RestoreValues:

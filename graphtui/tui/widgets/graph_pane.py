@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, OptionList, Tree
+from textual.worker import get_current_worker
 
 from graphtui.core.scopes import ScopeEntry, ScopeTree
 from graphtui.core.workspace import Workspace
@@ -37,7 +38,7 @@ class GraphPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="search-bar"):
-            yield SearchInput(placeholder="search nodes: substring or glob (*, ?)", id="search")
+            yield SearchInput(placeholder="search nodes: substring, glob (*, ?) or op:Conv2D", id="search")
             yield Label("", id="search-status")
         with Horizontal(id="graph-split"):
             yield NodeTree(self.scopes, id="node-tree")
@@ -77,7 +78,11 @@ class GraphPane(Vertical):
     @on(Tree.NodeSelected, "#node-tree")
     def _selected(self, event: Tree.NodeSelected[ScopeEntry | None]) -> None:
         entry = event.node.data
-        if entry is not None and not entry.is_scope:
+        if entry is None:
+            return
+        if entry.is_scope:
+            event.node.toggle()  # Enter expands or collapses a scope, as Space does
+        else:
             self.details.focus()
 
     @on(OptionList.OptionSelected, "#node-details")
@@ -95,6 +100,10 @@ class GraphPane(Vertical):
             app.open_value(target)  # type: ignore[attr-defined]
         elif kind == "fn":
             app.show_function(target)  # type: ignore[attr-defined]
+        elif kind == "const":
+            app.open_const(target)  # type: ignore[attr-defined]
+        elif kind == "op":
+            self.search_for(f"op:{target}")
 
     def reveal(self, path: str) -> bool:
         found = self.node_tree.reveal(path)
@@ -110,13 +119,41 @@ class GraphPane(Vertical):
         box = self.query_one(SearchInput)
         box.focus()
 
+    def search_for(self, pattern: str) -> None:
+        """Open the search with ``pattern`` (``op:Conv2D`` from the op-type list)."""
+        self.open_search()
+        self.query_one(SearchInput).value = pattern  # its Changed event runs the search
+
     def close_search(self) -> None:
         self.query_one("#search-bar").display = False
         self.node_tree.focus()
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self.search(event.value)
+        """Each keystroke: search in a thread worker (the newest keystroke cancels the one
+        before), so typing never waits for a scan of a big graph."""
+        pattern = event.value
+        graph = self.ws.graph
+        if graph is None or not pattern:
+            self.search(pattern)
+            return
+
+        def job() -> None:
+            hits = graph.search(pattern, limit=MAX_MATCHES)
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self._show_matches, pattern, hits)
+
+        self.run_worker(job, thread=True, group="search", exclusive=True, exit_on_error=False)
+
+    def _show_matches(self, pattern: str, hits: list[str]) -> None:
+        if self.query_one(SearchInput).value != pattern:
+            return  # a later keystroke's search is on its way
+        self.pattern = pattern
+        self.matches = hits
+        self.match_index = 0 if hits else -1
+        if hits:
+            self.node_tree.reveal(hits[0])
+        self._show_status()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:

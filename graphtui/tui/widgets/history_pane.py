@@ -25,6 +25,8 @@ from graphtui.tui.fmt import (
     short_path,
     time_text,
 )
+from graphtui.tui.widgets.filter_bar import FilterInput
+from graphtui.tui.widgets.variables_pane import HomeEndTable
 
 
 def now() -> float:
@@ -57,7 +59,7 @@ def marks(rec: CheckpointRecord, active: str | None, marked_a: str | None = None
     return text
 
 
-class HistoryTable(DataTable[object]):
+class HistoryTable(HomeEndTable):
     BINDINGS = [
         Binding("d", "app.diff_checkpoint", "Diff A → this", id="diff-checkpoint"),
         Binding("a", "mark_a", "Mark as A", id="mark-a"),
@@ -98,6 +100,7 @@ class HistoryPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="history-summary")
+        yield FilterInput(id="history-filter")
         yield HistoryTable(id="history-table", cursor_type="row", zebra_stripes=True)
 
     @property
@@ -106,7 +109,26 @@ class HistoryPane(Vertical):
 
     @property
     def records(self) -> list[CheckpointRecord]:
-        return self.ws.history.by_step() if self.ws.history is not None else []
+        """The checkpoints shown: by step, through the ``/`` filter."""
+        records = self.ws.history.by_step() if self.ws.history is not None else []
+        match = self.query_one(FilterInput).matcher() if self.is_mounted else None
+        return records if match is None else [r for r in records if match(r.name)]
+
+    def open_filter(self) -> None:
+        self.query_one(FilterInput).open()
+
+    def focus_table(self) -> None:
+        self.table.focus()
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.refresh_rows()
+
+    def on_input_submitted(self, event: FilterInput.Submitted) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.focus_table()
 
     def on_mount(self) -> None:
         table = self.table
@@ -170,7 +192,7 @@ class HistoryPane(Vertical):
             self.app.activate_checkpoint(rec.prefix)  # type: ignore[attr-defined]
 
 
-class DiffTable(DataTable[object]):
+class DiffTable(HomeEndTable):
     BINDINGS = [
         Binding("v", "app.view_value", "Value in B", id="diff-view-value"),
         Binding("a", "app.view_value_a", "Value in A", id="diff-view-value-a"),
@@ -183,7 +205,8 @@ class DiffPane(Vertical):
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.ws = ws
-        self.rows: list[DiffRow] = []
+        self.rows: list[DiffRow] = []  # shown (filtered)
+        self.all_rows: list[DiffRow] = []
         self.prefixes: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
@@ -192,6 +215,7 @@ class DiffPane(Vertical):
             id="diff-summary",
         )
         yield ProgressBar(total=1.0, show_eta=False, id="diff-progress")
+        yield FilterInput(id="diff-filter")
         yield DiffTable(id="diff-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="diff-detail")
 
@@ -199,12 +223,13 @@ class DiffPane(Vertical):
         self.query_one("#diff-progress").display = False
 
     def on_resize(self) -> None:
-        if self.rows:
-            self.show_rows(self.rows)
+        if self.all_rows:
+            self.show_rows(self.all_rows)
 
     def start(self, prefix_a: str, prefix_b: str) -> None:
         self.prefixes = (prefix_a, prefix_b)
         self.rows = []
+        self.all_rows = []
         self.query_one(DiffTable).clear(columns=True)
         self.query_one("#diff-summary", Label).update(
             f"Comparing {os.path.basename(prefix_a)} → {os.path.basename(prefix_b)} …"
@@ -217,7 +242,28 @@ class DiffPane(Vertical):
         if fraction is not None:
             bar.update(progress=fraction)
 
+    def open_filter(self) -> None:
+        self.query_one(FilterInput).open()
+
+    def focus_table(self) -> None:
+        self.query_one(DiffTable).focus()
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            if self.all_rows:
+                self.show_rows(self.all_rows)
+
+    def on_input_submitted(self, event: FilterInput.Submitted) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.focus_table()
+
     def show_rows(self, rows: list[DiffRow]) -> None:
+        """Show the diff's rows (those the ``/`` filter keeps)."""
+        self.all_rows = rows
+        match = self.query_one(FilterInput).matcher()
+        rows = rows if match is None else [r for r in rows if match(r.name)]
         self.rows = rows
         self.show_progress(None)
         table = self.query_one(DiffTable)

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from graphtui.core.outputs import OutputInfo, output, outputs
 from graphtui.core.variables import VARIABLE_OPS
 from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
@@ -78,21 +79,37 @@ def describe(
     lines.append(heading(f"Inputs ({len(inputs)})"))
     for ref in inputs[:MAX_EDGES]:
         note = graph.op(ref.node) if ref.node in graph else "missing"
+        carried = None if ref.control else output(graph, ref.node, ref.port)
+        if carried is not None:
+            note += f"  {tensor_text(carried)}"
         lines.append(link("node", ref.node, str(ref), note))
     if len(inputs) > MAX_EDGES:
         lines.append(plain(f"… {len(inputs) - MAX_EDGES} more"))
+    outs = outputs(graph, path)
+    lines.append(heading(f"Outputs ({len(outs)})"))
+    for out in outs:
+        lines.append(plain(f":{out.index} {out.arg}".rstrip(), tensor_text(out)))
     if not indexed:
         lines.append(heading("Consumers (indexing the graph…)"))
         consumers = []
     else:
         consumers = graph.consumers(path)
         lines.append(heading(f"Consumers ({len(consumers)})"))
+    # which output each reads (``reads loop:2``) when more than the first output is read
+    ports = any(c.port > 0 for c in consumers)
     for consumer in consumers[:MAX_EDGES]:
-        shown = ("^" if consumer.control else "") + consumer.node
+        if consumer.control:
+            shown = "^" + consumer.node
+        elif ports:
+            shown = f"{consumer.node}  reads {path.rpartition('/')[2]}:{consumer.port}"
+        else:
+            shown = consumer.node
         lines.append(link("node", consumer.node, shown, graph.op(consumer.node)))
     if len(consumers) > MAX_EDGES:
         lines.append(plain(f"… {len(consumers) - MAX_EDGES} more"))
     attrs = graph.attrs(path)
+    if node.op == "Const":
+        lines.append(link("const", path, "open the value view", "(v)"))
     lines.append(heading(f"Attributes ({len(attrs)})"))
     for key, value in attrs.items():
         shown = short_value(value) if isinstance(value, np.ndarray) else _attr_text(value)
@@ -102,6 +119,83 @@ def describe(
         lines.extend(_collection_lines(ws, path))
     if indexed or node.op in VARIABLE_OPS:
         lines.extend(_variable_lines(ws, path))
+    return lines
+
+
+def tensor_text(out: OutputInfo) -> str:
+    """``float32 [?,8]`` (``?`` for what the graph does not record)."""
+    return f"{out.dtype or '?'} {shape_text(out.shape) if out.shape is not None else '[unknown rank]'}"
+
+
+def overview_lines(ws: Workspace) -> list[Line]:
+    """The model overview (the root's details): who wrote the graph, its versions and ops, the
+    saver, the optimizer, parameter totals and each checkpoint's global step."""
+    from graphtui.core.overview import model_overview
+
+    graph = ws.graph
+    if graph is None:
+        return [Line(Text("No graph loaded (.meta).", style="dim"))]
+    o = model_overview(graph, ws.history, ws.reader)
+    lines = [Line(Text("Model overview", style="bold"))]
+    lines.append(plain("TensorFlow", o.tensorflow_version or "(not recorded)"))
+    if o.tensorflow_git_version:
+        lines.append(plain("git version", o.tensorflow_git_version))
+    if o.tags:
+        lines.append(plain("tags", ", ".join(o.tags)))
+    lines.append(plain("stripped default attrs", "yes" if o.stripped_default_attrs else "no"))
+    lines.append(plain("GraphDef producer", str(o.producer)))
+    lines.append(plain("min_consumer", str(o.min_consumer)))
+    if o.bad_consumers:
+        lines.append(plain("bad_consumers", ", ".join(map(str, o.bad_consumers))))
+    lines.append(plain("nodes", f"{o.nodes:,}"))
+    lines.append(plain("functions", str(o.functions)))
+    lines.append(heading("Parameters"))
+    lines.append(plain("model", f"{o.params_model:,}"))
+    lines.append(plain("optimizer slots", f"{o.params_slots:,}"))
+    lines.append(plain("other (step, local)", f"{o.params_other:,}"))
+    lines.append(heading("Training"))
+    lines.append(plain("optimizer", ", ".join(o.optimizers) or "(none found)"))
+    lines.append(plain("moving averages", "yes" if o.moving_average else "no"))
+    if o.global_step:
+        lines.append(link("node", o.global_step, o.global_step, "global step"))
+    if o.saver is not None:
+        sv = o.saver
+        lines.append(heading(f"Saver ({sv.version})"))
+        lines.append(plain("sharded", "yes" if sv.sharded else "no"))
+        lines.append(plain("max_to_keep", str(sv.max_to_keep)))
+        lines.append(plain("keep_checkpoint_every_n_hours", f"{sv.keep_checkpoint_every_n_hours:g}"))
+        for label, name in (
+            ("filename tensor", sv.filename_tensor_name),
+            ("save tensor", sv.save_tensor_name),
+            ("restore op", sv.restore_op_name),
+        ):
+            node = name.split(":")[0]
+            if node in graph:
+                lines.append(link("node", node, name, label))
+            else:
+                lines.append(plain(label, name))
+    if o.steps:
+        lines.append(heading(f"Global step per checkpoint ({len(o.steps)})"))
+        for step in o.steps:
+            value = str(step.step) if step.step is not None else step.problem
+            lines.append(plain(step.name, value, "" if step.step is not None else "red"))
+    lines.append(heading(f"Ops used ({len(o.stripped_ops)}, stripped_op_list)"))
+    histogram = graph.op_histogram()
+    for op in o.stripped_ops:
+        count = histogram.get(op, 0)
+        lines.append(link("op", op, op, f"{count} nodes" if count else "in functions"))
+    return lines
+
+
+def op_histogram_lines(graph: GraphIndex) -> list[Line]:
+    """Op types by node count with their share; Enter on one lists its nodes (``op:NAME``)."""
+    histogram = graph.op_histogram()
+    total = max(1, len(graph))
+    lines = [Line(Text(f"Op types ({len(histogram)}) of {len(graph):,} nodes", style="bold"))]
+    width = max((len(op) for op in histogram), default=0)
+    for op, count in histogram.items():
+        shown = f"{op:<{width}}  {count:>7,}  {100.0 * count / total:5.1f}%"
+        lines.append(link("op", op, shown))
     return lines
 
 
@@ -250,13 +344,34 @@ class NodeDetails(OptionList):
         self._ws = ws
         self.clear_options()
         if path is None:
-            self.add_option(Option(Text("Select a node in the tree.", style="dim")))
+            self.add_option(
+                Option(Text("Select a node in the tree; i: the model overview.", style="dim"))
+            )
             return
         try:
             lines = describe(ws, path, self.indexed)
         except GraphtuiError as exc:
             lines = [Line(Text(str(exc), style="red"))]
         set_lines(self, lines)
+
+    def show_op_histogram(self, ws: Workspace) -> None:
+        self.path = None
+        self._ws = ws
+        if ws.graph is not None:
+            set_lines(self, op_histogram_lines(ws.graph))
+
+    def show_overview(self, ws: Workspace) -> None:
+        """The model overview in place of a node's details (the root's details)."""
+        self.path = None
+        self._ws = ws
+        try:
+            lines = overview_lines(ws)
+        except GraphtuiError as exc:
+            lines = [Line(Text(str(exc), style="red"))]
+        set_lines(self, lines)
+
+    def on_focus(self) -> None:
+        highlight_first(self)
 
     def on_resize(self) -> None:
         if self.path is not None and self._ws is not None:
@@ -282,6 +397,17 @@ def set_lines(options: OptionList, lines: list[Line]) -> None:
     options.scroll_home(animate=False)
 
 
+def highlight_first(options: OptionList) -> None:
+    """On focus (Tab), show where the cursor is: the first link line, else the first line."""
+    if options.highlighted is not None or not options.option_count:
+        return
+    for i in range(options.option_count):
+        if link_of(options.get_option_at_index(i).id):
+            options.highlighted = i
+            return
+    options.highlighted = 0
+
+
 def link_of(option_id: str | None) -> str | None:
     """The link (``kind:target``) of an option made by :func:`set_lines`, if any."""
     if not option_id:
@@ -291,11 +417,20 @@ def link_of(option_id: str | None) -> str | None:
 
 
 def fold(text: Text, width: int, indent: int = 4) -> Text:
-    """Hard-wrap a link line at ``width`` cells, continuation lines indented (names have no
-    spaces to wrap at, so the terminal would otherwise leave the arrow alone on a line)."""
+    """Hard-wrap a link line at ``width`` cells, continuation lines indented, breaking after a
+    ``/`` or a space where one is near the end of the line (a name is cut at a scope boundary,
+    not mid-word; names have no spaces, so the terminal would cut them anywhere)."""
     if width < indent + 8 or text.cell_len <= width:
         return text
-    offsets = list(range(width, len(text), width - indent))
+    plain_text = text.plain
+    offsets: list[int] = []
+    start, room = 0, width
+    while len(plain_text) - start > room:
+        end = start + room
+        cut = max(plain_text.rfind("/", start, end), plain_text.rfind(" ", start, end))
+        cut = cut + 1 if cut >= start + room // 2 else end
+        offsets.append(cut)
+        start, room = cut, width - indent
     parts = text.divide(offsets)
     out = parts[0]
     for part in parts[1:]:

@@ -29,6 +29,7 @@ from graphtui.tui.fmt import human_bytes, shape_text
 from graphtui.tui.widgets.node_details import (
     Line,
     heading,
+    highlight_first,
     link,
     link_of,
     plain,
@@ -254,6 +255,9 @@ class ObjectDetails(OptionList):
     """The object under the cursor: path, kind, saved tensors with keys, slots, references."""
 
     BINDINGS = [Binding("backspace", "app.go_back", "Back", show=False, id="object-details-back")]
+
+    def on_focus(self) -> None:
+        highlight_first(self)
 
 
 def describe_object(

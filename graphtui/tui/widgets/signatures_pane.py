@@ -28,6 +28,7 @@ from graphtui.tui.widgets.node_details import (
     Line,
     describe,
     heading,
+    highlight_first,
     link,
     link_of,
     plain,
@@ -123,6 +124,9 @@ class SignatureDetails(OptionList):
 
     BINDINGS = [Binding("backspace", "app.go_back", "Back", show=False, id="sig-details-back")]
 
+    def on_focus(self) -> None:
+        highlight_first(self)
+
 
 class SignaturesPane(Vertical):
     """Tag-set line, the tree of signatures / functions / assets, and details."""
@@ -156,21 +160,25 @@ class SignaturesPane(Vertical):
         self._summary()
         mg = self.ws.meta_graph
         tree = self.sig_tree
-        if mg is None:
+        graph = self.ws.graph
+        if mg is None and (graph is None or not graph.graph_def.library.function):
             tree.root.add_leaf(Text("Not a SavedModel: no signatures.", style="dim"))
             return
-        sigs = tree.root.add(
-            Text(f"signatures ({len(mg.signatures)})", style="bold"), SigItem("signatures")
-        )
-        for sig in mg.signatures:
-            label = Text(sig.key)
-            if sig.is_init_op:
-                label.append("  init op", style="dim italic")
-            else:
-                label.append(f"  {len(sig.inputs)} in, {len(sig.outputs)} out", style="dim")
-            sigs.add_leaf(label, SigItem("signature", sig.key))
-        sigs.expand()
-        functions = mg.functions()
+        if mg is not None:
+            sigs = tree.root.add(
+                Text(f"signatures ({len(mg.signatures)})", style="bold"), SigItem("signatures")
+            )
+            for sig in mg.signatures:
+                label = Text(sig.key)
+                if sig.is_init_op:
+                    label.append("  init op", style="dim italic")
+                else:
+                    label.append(f"  {len(sig.inputs)} in, {len(sig.outputs)} out", style="dim")
+                sigs.add_leaf(label, SigItem("signature", sig.key))
+            sigs.expand()
+        # a .meta graph's library too: While/If/PartitionedCall bodies
+        assert graph is not None
+        functions = graph.functions()
         fbranch = tree.root.add(
             Text(f"functions ({len(functions)})", style="bold"), SigItem("functions")
         )
@@ -179,7 +187,7 @@ class SignaturesPane(Vertical):
         self._add_chunk(fbranch)
         fbranch.expand()
         try:
-            assets = mg.assets()
+            assets = mg.assets() if mg is not None else []
         except GraphtuiError as exc:
             tree.root.add_leaf(Text(f"assets: {exc}", style="red"))
             assets = []
@@ -195,7 +203,7 @@ class SignaturesPane(Vertical):
                 )
                 abranch.add_leaf(label, SigItem("asset", asset.filename))
         tree.cursor_line = 0
-        default = _default_signature([s.key for s in mg.signatures])
+        default = _default_signature([s.key for s in mg.signatures] if mg is not None else [])
         if default is not None:
             self.reveal_signature(default)
         self.show_item(tree.current)
@@ -204,6 +212,10 @@ class SignaturesPane(Vertical):
         ws = self.ws
         text = Text()
         if ws.meta_graph is None:
+            if ws.graph is not None:
+                count = len(ws.graph.graph_def.library.function)
+                text.append(f"function library of the graph: {count} functions", style="bold")
+                text.append(f"  ·  {ws.meta_path or ws.path}", style="dim")
             self.query_one("#sig-summary", Label).update(text)
             return
         sets = ws.tag_sets
@@ -251,8 +263,8 @@ class SignaturesPane(Vertical):
         """Function ``fname``'s body as a graph (built once)."""
         graph = self._bodies.get(fname)
         if graph is None:
-            assert self.ws.meta_graph is not None
-            graph = self._bodies[fname] = self.ws.meta_graph.function_graph(fname)
+            assert self.ws.graph is not None
+            graph = self._bodies[fname] = self.ws.graph.function_graph(fname)
         return graph
 
     def _expand_function(self, line: TreeNode[SigItem | None], fname: str) -> None:
@@ -308,7 +320,13 @@ class SignaturesPane(Vertical):
     def _overview(self) -> list[Line]:
         mg = self.ws.meta_graph
         if mg is None:
-            return [Line(Text("Not a SavedModel.", style="dim"))]
+            graph = self.ws.graph
+            count = len(graph.graph_def.library.function) if graph is not None else 0
+            return [
+                Line(Text("graph function library", style="bold")),
+                plain("functions", str(count)),
+                plain("graph", self.ws.meta_path or self.ws.path),
+            ]
         lines = [Line(Text(f"meta graph {mg.tag_set}", style="bold"))]
         lines.append(plain("signatures", str(len(mg.signatures))))
         lines.append(plain("graph nodes", str(len(mg.graph))))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, ProgressBar, Sparkline, Static
+from textual.widgets import Input, Label, ProgressBar, Sparkline, Static
 
 from graphtui.core.workspace import TensorStats, TensorValue
 from graphtui.tui.fmt import human_bytes, number, shape_text
@@ -37,11 +38,29 @@ def stats_text(stats: TensorStats | None, note: str = "") -> Text:
     return text
 
 
+class JumpInput(Input):
+    """``g``: an index to jump to, ``3,0,:,:`` (``:`` marks the two dimensions shown)."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="close-jump")]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="index: 3,0,:,:  (: marks the two shown)", id=id, compact=True)
+        self.display = False
+
+    def action_close(self) -> None:
+        self.display = False
+        self.value = ""
+        pane = self.parent
+        if isinstance(pane, ValuePane):
+            pane.grid.focus()
+
+
 class ValuePane(Vertical):
     """A checkpoint tensor: paged grid, statistics, histogram."""
 
     def compose(self) -> ComposeResult:
         yield Label("", id="value-title")
+        yield JumpInput(id="value-jump")
         with Horizontal(id="value-split"):
             yield TensorGrid(id="value-grid")
             with Vertical(id="value-side"):
@@ -58,6 +77,24 @@ class ValuePane(Vertical):
     @property
     def grid(self) -> TensorGrid:
         return self.query_one(TensorGrid)
+
+    def open_jump(self) -> None:
+        box = self.query_one(JumpInput)
+        box.display = True
+        box.value = self.grid.slice_text().replace(" transposed", "").strip("[]")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not isinstance(event.input, JumpInput):
+            return
+        event.stop()
+        try:
+            self.grid.jump(event.value)
+        except ValueError as exc:
+            self.app.notify(f"Cannot jump there: {exc}", severity="warning")
+            return
+        event.input.action_close()
+        self.update_title()
 
     def show_value(self, value: TensorValue | None, step_name: str = "") -> None:
         self.grid.set_value(value)

@@ -49,7 +49,10 @@ class TensorGrid(ScrollView, can_focus=True):
         ),
         Binding("e", "app.export_value", "Export", id="export-value"),
         Binding("t", "app.stats", "Stats", id="value-stats"),
-        Binding("g", "app.goto_node", "Go to node", show=False, id="value-goto-node"),
+        Binding("G", "app.goto_node", "Go to node", show=False, id="value-goto-node"),
+        Binding("g", "app.jump_index", "Jump to index", id="value-jump"),
+        Binding("x", "app.transpose_value", "Transpose", id="value-transpose"),
+        Binding("A", "app.next_axes", "Next axes", show=False, id="value-axes"),
         Binding(
             "exclamation_mark",
             "app.show_unverified",
@@ -68,6 +71,8 @@ class TensorGrid(ScrollView, can_focus=True):
         # failed (values hidden unless the user asked for them: ``show_unverified``)
         self.checksum: bool | str | None = None
         self.show_unverified = False
+        # (row axis, column axis) shown for tensors of rank >= 2; the others are paged
+        self.axes: tuple[int, int] = (0, 1)
         self._cache: OrderedDict[tuple[tuple[int, ...], int, int], np.ndarray] = OrderedDict()
         self.reads = 0  # windows read from the checkpoint (tests check laziness with it)
 
@@ -84,10 +89,17 @@ class TensorGrid(ScrollView, can_focus=True):
         return "f" if kind == "V" and "float" in self.value.dtype.name else kind
 
     @property
+    def lead_axes(self) -> tuple[int, ...]:
+        """The dimensions paged (every one but the two shown), in order."""
+        if self.value is None or len(self.value.shape) < 2:
+            return ()
+        return tuple(i for i in range(len(self.value.shape)) if i not in self.axes)
+
+    @property
     def lead_shape(self) -> tuple[int, ...]:
         if self.value is None:
             return ()
-        return self.value.shape[:-2] if len(self.value.shape) >= 2 else ()
+        return tuple(self.value.shape[i] for i in self.lead_axes)
 
     @property
     def grid_shape(self) -> tuple[int, int]:
@@ -99,7 +111,7 @@ class TensorGrid(ScrollView, can_focus=True):
             return 1, 1
         if len(shape) == 1:
             return math.ceil(shape[0] / WRAP), min(WRAP, shape[0])
-        return shape[-2], shape[-1]
+        return shape[self.axes[0]], shape[self.axes[1]]
 
     @property
     def slice_count(self) -> int:
@@ -128,6 +140,8 @@ class TensorGrid(ScrollView, can_focus=True):
         self.error = None
         self.checksum = True if value is not None and value.verified else None
         self.show_unverified = False
+        ndim = len(value.shape) if value is not None else 0
+        self.axes = (ndim - 2, ndim - 1) if ndim >= 2 else (0, 1)
         self._cache.clear()
         shape = self.lead_shape
         self.lead = (
@@ -163,14 +177,63 @@ class TensorGrid(ScrollView, can_focus=True):
         return True
 
     def slice_text(self) -> str:
-        """``[2, 0, :, :]`` for the current slice."""
+        """``[2, 0, :, :]`` for the current slice (``:`` on the two axes shown)."""
         if self.value is None:
             return ""
         ndim = len(self.value.shape)
         if ndim < 2:
             return ""
-        parts = [str(i) for i in self.lead] + [":", ":"]
-        return "[" + ", ".join(parts) + "]"
+        parts = [":"] * ndim
+        for axis, i in zip(self.lead_axes, self.lead, strict=True):
+            parts[axis] = str(i)
+        text = "[" + ", ".join(parts) + "]"
+        if self.axes[0] > self.axes[1]:
+            text += " transposed"
+        return text
+
+    def set_axes(self, axes: tuple[int, int]) -> None:
+        """Show dimensions ``axes`` (rows, columns); the lead indexes restart at 0."""
+        self.axes = axes
+        self.lead = tuple(0 for _ in self.lead_shape)
+        self._cache.clear()
+        self._layout()
+        self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def jump(self, spec: str) -> None:
+        """Go to ``3,0,:,:``: a number fixes that dimension, ``:`` marks the two shown (when
+        given, they become the shown axes); a number on a shown axis scrolls to that row or
+        column. Raises ValueError on a spec that does not fit the shape."""
+        if self.value is None:
+            raise ValueError("no value open")
+        shape = self.value.shape
+        parts = [p.strip() for p in spec.strip().strip("[]").split(",")]
+        if len(parts) != len(shape):
+            raise ValueError(f"{len(parts)} indexes for a tensor of rank {len(shape)}")
+        shown = [i for i, p in enumerate(parts) if p == ":"]
+        fixed: dict[int, int] = {}
+        for i, p in enumerate(parts):
+            if p == ":":
+                continue
+            k = int(p)
+            if k < 0:
+                k += shape[i]
+            if not 0 <= k < shape[i]:
+                raise ValueError(f"index {p} is outside dimension {i} of size {shape[i]}")
+            fixed[i] = k
+        if len(shape) >= 2:
+            if len(shown) == 2:
+                self.set_axes((shown[0], shown[1]))
+            elif shown:
+                raise ValueError("mark the two dimensions to show with ':' (or none)")
+            self.lead = tuple(fixed.get(a, 0) for a in self.lead_axes)
+            self._cache.clear()
+            row = fixed.get(self.axes[0], 0)
+            col = fixed.get(self.axes[1], 0)
+            self.scroll_to(x=col * cell_width(self.kind), y=row, animate=False)
+        elif len(shape) == 1:
+            self.scroll_to(y=fixed.get(0, 0) // WRAP, animate=False)
+        self.refresh()
 
     def set_checksum(self, result: bool | str) -> None:
         """The checksum check finished: True, or why it failed (values stay hidden)."""
@@ -209,7 +272,17 @@ class TensorGrid(ScrollView, can_focus=True):
                 flat = np.concatenate([flat.astype(object), filler])
             block = flat.reshape(r1 - r0, WRAP)[:, c0:c1]
         else:
-            block = self.value[(*self.lead, slice(r0, r1), slice(c0, c1))]
+            spans: list[tuple[int, int]] = [(0, 1)] * len(shape)
+            for axis, i in zip(self.lead_axes, self.lead, strict=True):
+                spans[axis] = (i, i + 1)
+            row_axis, col_axis = self.axes
+            spans[row_axis] = (r0, r1)
+            spans[col_axis] = (c0, c1)
+            raw = self.value.read(tuple(spans))
+            if row_axis < col_axis:
+                block = raw.reshape(r1 - r0, c1 - c0)
+            else:
+                block = raw.reshape(c1 - c0, r1 - r0).T
         self.reads += 1
         self._cache[key] = block
         while len(self._cache) > CACHE_BLOCKS:

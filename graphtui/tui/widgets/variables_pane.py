@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Label, ProgressBar
 
 from graphtui.core.workspace import TensorStats, VariableRow, Workspace
 from graphtui.tui.fmt import fit_name, human_bytes, human_count, name_width, number, shape_text
+from graphtui.tui.widgets.filter_bar import FilterInput
 
 STATUS_STYLE = {
     "ok": "green",
@@ -23,8 +24,13 @@ STATUS_STYLE = {
 # sort key name -> (column title, key function)
 SORTS = ("name", "params", "bytes", "status", "dtype")
 COLUMNS = ("name", "status", "dtype", "shape", "params", "bytes", "mean", "std", "nan/inf")
+# below this width dtype and bytes leave the table (they stay in the detail line), so that at 80
+# columns every other column is whole
+NARROW = 100
+NARROW_DROPS = ("dtype", "bytes")
+NARROW_OTHERS = 64  # status, shape, params, mean, std, nan/inf with padding and a scrollbar
 OTHER_WIDTH = 58  # room the columns after the name need before the statistics (with padding)
-MIN_NAME = 24
+MIN_NAME = 16  # at 80 columns every other column still fits whole
 
 
 def shown_name(row: VariableRow) -> str:
@@ -52,7 +58,24 @@ def _sort_key(sort: str, row: VariableRow) -> object:
     return natural_key(row.name)
 
 
-class VariablesTable(DataTable[object]):
+class HomeEndTable(DataTable[object]):
+    """A table where Home / End go to the first / last row (DataTable scrolls sideways)."""
+
+    BINDINGS = [
+        Binding("home", "first_row", "First", show=False),
+        Binding("end", "last_row", "Last", show=False),
+    ]
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0, animate=False)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+
+
+class VariablesTable(HomeEndTable):
     BINDINGS = [
         Binding("o", "app.toggle_slots", "Slots", id="toggle-slots"),
         Binding("s", "app.sort_variables", "Sort", id="sort-variables"),
@@ -80,6 +103,7 @@ class VariablesPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="variables-summary")
+        yield FilterInput(id="variables-filter")
         table = VariablesTable(id="variables-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Label("", id="variables-detail")
@@ -98,12 +122,25 @@ class VariablesPane(Vertical):
             self.refresh_rows()
 
     def on_resize(self) -> None:
-        if self.rows and self._name_width() != self._shown_width:
+        if self.rows and (
+            self._name_width() != self._shown_width
+            or len(self.columns) != len(self.table.columns)
+        ):
             self.refresh_rows()
+
+    @property
+    def narrow(self) -> bool:
+        return 0 < self.size.width < NARROW
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The table's columns at the pane's width."""
+        return tuple(c for c in COLUMNS if not (self.narrow and c in NARROW_DROPS))
 
     def _name_width(self) -> int:
         names = [shown_name(r) for r in self.ws_rows]
-        return name_width(names, self.size.width, OTHER_WIDTH, MIN_NAME)
+        others = NARROW_OTHERS if self.narrow else OTHER_WIDTH
+        return name_width(names, self.size.width, others, MIN_NAME)
 
     @property
     def ws_rows(self) -> list[VariableRow]:
@@ -128,9 +165,12 @@ class VariablesPane(Vertical):
             self.app.show_error(exc)  # type: ignore[attr-defined]
             all_rows = []
         rows = [r for r in all_rows if not (self.hide_slots and r.is_slot)]
+        match = self.query_one(FilterInput).matcher()
+        if match is not None:
+            rows = [r for r in rows if match(shown_name(r)) or match(r.key or "")]
         self._shown_width = self._name_width()
         table.clear(columns=True)
-        for col in COLUMNS:
+        for col in self.columns:
             table.add_column(col, key=col, width=self._shown_width if col == "name" else None)
         rows.sort(key=lambda r: _sort_key(self.sort, r), reverse=self.reverse)  # type: ignore[arg-type, return-value]
         self.rows = rows
@@ -152,6 +192,11 @@ class VariablesPane(Vertical):
             + (f" (+{human_count(slots)} in slots)" if slots else "")
             + f", {human_bytes(nbytes)}"
             + (f"  ({hidden} slots hidden: o)" if hidden else "")
+            + (
+                f"  filter: {self.query_one(FilterInput).value}"
+                if self.query_one(FilterInput).value
+                else ""
+            )
             + f"  sort: {self.sort} {arrow}  ·  {_short(where)}"
         )
         if self.ws.checkpoint_problem:
@@ -173,16 +218,16 @@ class VariablesPane(Vertical):
         name = Text(fit_name(shown_name(row), width), style="dim" if row.is_slot else "")
         shown = self.status_of(row)
         status = Text(shown, style=STATUS_STYLE.get(shown, ""))
-        cells: list[object] = [
-            name,
-            status,
-            row.dtype,
-            shape_text(row.shape),
-            Text(human_count(row.params), justify="right"),
-            Text(human_bytes(row.nbytes) if row.nbytes else "", justify="right"),
-        ]
-        cells.extend(_stat_cells(stats))
-        return cells
+        cells: dict[str, object] = {
+            "name": name,
+            "status": status,
+            "dtype": row.dtype,
+            "shape": shape_text(row.shape),
+            "params": Text(human_count(row.params), justify="right"),
+            "bytes": Text(human_bytes(row.nbytes) if row.nbytes else "", justify="right"),
+        }
+        cells.update(zip(COLUMNS[-3:], _stat_cells(stats), strict=True))
+        return [cells[c] for c in self.columns]
 
     def status_of(self, row: VariableRow) -> str:
         """The row's status, or ``corrupt`` / ``failed`` once reading its tensor failed."""
@@ -218,6 +263,23 @@ class VariablesPane(Vertical):
                 )
                 break
 
+    def open_filter(self) -> None:
+        self.ensure_rows()
+        self.query_one(FilterInput).open()
+
+    def focus_table(self) -> None:
+        self.table.focus()
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.refresh_rows()
+
+    def on_input_submitted(self, event: FilterInput.Submitted) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.focus_table()
+
     def current(self) -> VariableRow | None:
         table = self.table
         if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
@@ -251,6 +313,8 @@ class VariablesPane(Vertical):
             label.update("")
             return
         parts = [row.key and f"key {row.key}" or "not in checkpoint"]
+        if self.narrow:
+            parts.append(row.dtype + (f" {human_bytes(row.nbytes)}" if row.nbytes else ""))
         if row.role:
             parts.append(row.role)
         if row.trainable is not None:
@@ -309,8 +373,8 @@ def _stat_cells(stats: TensorStats | None) -> list[object]:
         return ["", "", ""]
     bad = stats.nan + stats.inf
     return [
-        Text(number(stats.mean), justify="right"),
-        Text(number(stats.std), justify="right"),
+        Text(number(stats.mean, 3), justify="right"),
+        Text(number(stats.std, 3), justify="right"),
         Text(f"{stats.nan}/{stats.inf}", style="bold red" if bad else "dim", justify="right"),
     ]
 

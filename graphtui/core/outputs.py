@@ -1,0 +1,88 @@
+"""A node's output tensors: dtype from its op's OpDef (the meta graph's ``stripped_op_list``)
+and the node's type attrs, shape from the ``_output_shapes`` attr TensorFlow adds on export.
+
+This is what Netron and TensorBoard show for a node's outputs, and what an input edge carries:
+``outputs(graph, "x")[1]`` is tensor ``x:1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphtui.errors import GraphtuiError
+from graphtui.formats import dtypes
+
+if TYPE_CHECKING:
+    from graphtui.core.graph import GraphIndex
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    """Output ``index`` of a node: its dtype (None: unknown) and shape (None: unknown; -1 for an
+    unknown dimension), and the OpDef's name for it (``output``, ``y``...)."""
+
+    index: int
+    arg: str
+    dtype: str | None
+    shape: tuple[int, ...] | None
+
+
+def _op_defs(graph: GraphIndex) -> dict[str, Any]:
+    def build(g: GraphIndex) -> dict[str, Any]:
+        return {op.name: op for op in g.meta_graph.meta_info_def.stripped_op_list.op}
+
+    return graph.derived("op_defs", build)
+
+
+def _dtype_name(value: int) -> str | None:
+    try:
+        return dtypes.from_enum(value).name
+    except GraphtuiError:
+        return None
+
+
+def outputs(graph: GraphIndex, name: str) -> list[OutputInfo]:
+    """The outputs of node ``name`` (empty when neither the OpDef nor ``_output_shapes`` is
+    known; then nothing is guessed)."""
+    node = graph.node(name)
+    attr = node.attr
+    shapes: list[tuple[int, ...] | None] = []
+    if "_output_shapes" in attr:
+        for shape in attr["_output_shapes"].list.shape:
+            shapes.append(None if shape.unknown_rank else tuple(int(d.size) for d in shape.dim))
+    op_def = _op_defs(graph).get(str(node.op))
+    found: list[tuple[str, str | None]] = []  # (arg name, dtype) per output
+    if op_def is not None:
+        for arg in op_def.output_arg:
+            if arg.type_list_attr:
+                types = list(attr[arg.type_list_attr].list.type) if arg.type_list_attr in attr else []
+                found.extend((f"{arg.name}[{i}]", _dtype_name(t)) for i, t in enumerate(types))
+                continue
+            if arg.type:
+                dtype = _dtype_name(arg.type)
+            elif arg.type_attr and arg.type_attr in attr:
+                dtype = _dtype_name(attr[arg.type_attr].type)
+            else:
+                dtype = None
+            count = int(attr[arg.number_attr].i) if arg.number_attr in attr else 1
+            if arg.number_attr:
+                found.extend((f"{arg.name}[{i}]", dtype) for i in range(count))
+            else:
+                found.append((str(arg.name), dtype))
+    n = max(len(found), len(shapes))
+    out = []
+    for i in range(n):
+        arg, dtype = found[i] if i < len(found) else ("", None)
+        if dtype is not None and dtype.endswith("_ref"):
+            dtype = dtype[: -len("_ref")]
+        out.append(OutputInfo(i, arg, dtype, shapes[i] if i < len(shapes) else None))
+    return out
+
+
+def output(graph: GraphIndex, name: str, index: int) -> OutputInfo | None:
+    """Output ``index`` of node ``name`` (what an input edge ``name:index`` carries)."""
+    if name not in graph:
+        return None
+    found = outputs(graph, name)
+    return found[index] if 0 <= index < len(found) else None

@@ -78,8 +78,22 @@ def reveal_objects(*paths: str) -> Callable[[Any], None]:
 
 TF2 = ROOT / "tests" / "fixtures" / "data" / "tf2"
 
+
+def damaged_demo() -> Path:
+    """A copy of the demo whose latest checkpoint's index is no sstable (bad magic number)."""
+    import shutil
+    import tempfile
+
+    from graphtui.demo import demo_path
+
+    directory = Path(tempfile.mkdtemp(prefix="graphtui-shot-")) / "demo"
+    shutil.copytree(demo_path(), directory)
+    index = directory / "model.ckpt-300.index"
+    index.write_bytes(index.read_bytes()[:-8] + b"\0" * 8)
+    return directory
+
 # (file name, steps, what to open: None for the demo)
-SHOTS: list[tuple[str, list[Step], Path | None]] = [
+SHOTS: list[tuple[str, list[Step], Path | Callable[[], Path] | None]] = [
     ("01-graph", [call(lambda a: a.query_one("NodeTree").reveal(first_weights(a)))], None),
     ("02-search", [keys("slash", *"kernel", "enter", "n")], None),
     (
@@ -96,6 +110,9 @@ SHOTS: list[tuple[str, list[Step], Path | None]] = [
     ("10-objects", [call(reveal_objects("optimizer", "model/hidden/w"))], TF2 / "module"),
     ("11-dataflow", [call(lambda a: a.show_dataflow("mnist_like/conv2/Conv2D"))], None),
     ("12-dataflow-overview", [keys("9")], None),
+    ("13-overview", [keys("i")], None),
+    ("14-op-types", [keys("H")], None),
+    ("15-damaged", [keys("3")], damaged_demo),
 ]
 
 
@@ -105,7 +122,8 @@ async def shoot(out: Path, size: tuple[int, int]) -> list[Path]:
 
     written = []
     for name, steps, source in SHOTS:
-        app = GraphtuiApp(open_workspace(None if source is None else str(source)))
+        where = source() if callable(source) else source
+        app = GraphtuiApp(open_workspace(None if where is None else str(where)))
         async with app.run_test(size=size) as pilot:
             await settle(pilot)
             for step in steps:

@@ -56,7 +56,9 @@ def outputs(graph: GraphIndex, name: str) -> list[OutputInfo]:
     if op_def is not None:
         for arg in op_def.output_arg:
             if arg.type_list_attr:
-                types = list(attr[arg.type_list_attr].list.type) if arg.type_list_attr in attr else []
+                types = (
+                    list(attr[arg.type_list_attr].list.type) if arg.type_list_attr in attr else []
+                )
                 found.extend((f"{arg.name}[{i}]", _dtype_name(t)) for i, t in enumerate(types))
                 continue
             if arg.type:

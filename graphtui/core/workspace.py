@@ -259,6 +259,24 @@ class Workspace:
         self._variables = None
         self.checkpoint_problem = problem
 
+    def rescan_history(self) -> list[str] | None:
+        """Scan the history's directory again (as ``checkpoints_iterator`` polls it). None when
+        nothing changed (the history object stays); else the prefixes of checkpoints that
+        appeared, the history replaced whole (a reader on another thread sees old or new)."""
+        if self.history is None:
+            return None
+        old = self.history
+        fresh = scan_history(old.directory)
+
+        def shape(h: History) -> list[tuple[object, ...]]:
+            return [(r.prefix, tuple(r.files), r.complete, r.latest, r.in_state) for r in h.records]
+
+        if shape(fresh) == shape(old):
+            return None
+        before = {r.prefix for r in old.records}
+        self.history = fresh
+        return [r.prefix for r in fresh.records if r.prefix not in before]
+
     def mark_corrupt(self, prefix: str, key: str, why: str) -> None:
         """Remember that tensor ``key`` of ``prefix`` failed its checksum."""
         self.corrupt[(os.path.normpath(prefix), key)] = why

@@ -907,6 +907,20 @@ class GraphtuiApp(ActionsHost, App[int]):
             return
         self.value_pane.open_jump()
 
+    def action_full_strings(self) -> None:
+        """Show the string cells on screen in full (the grid cuts them to its column width)."""
+        from graphtui.tui.fmt import cell_text
+        from graphtui.tui.screens.dialogs import TextDialog
+
+        grid = self.value_pane.grid
+        cells = grid.visible_cells()
+        if not cells:
+            self.notify("No values on screen", severity="information")
+            return
+        lines = [f"[{where}] {cell_text(item, grid.kind, 1 << 20)}" for where, item in cells]
+        name = grid.value.name if grid.value is not None else ""
+        self.push_screen(TextDialog(f"{name} {grid.slice_text()}: cells on screen", "\n".join(lines)))
+
     def action_transpose_value(self) -> None:
         """Swap the two dimensions shown (rows and columns)."""
         grid = self.value_pane.grid

@@ -14,6 +14,20 @@ from graphtui.core.units import human_count as human_count
 from graphtui.core.units import shape_text as shape_text
 
 
+def short_path(path: str) -> str:
+    """``path`` relative to the working directory when inside it (never ``.``: the working
+    directory itself is named absolutely), else as given."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    if rel == ".":
+        return os.path.abspath(path)
+    return path if rel.startswith("..") else rel
+
+
 def age_text(seconds: float | None) -> str:
     if seconds is None:
         return ""

@@ -159,3 +159,64 @@ async def test_value_view_transposes_and_jumps(tmp_path: object) -> None:
         await settle(pilot)
         assert grid.axes == (0, 2) and grid.element(2, 3) == arr[2, 1, 3]
         assert app.value_stats is histogram  # the statistics and histogram stay
+
+
+async def test_history_notices_a_checkpoint_written_while_open(tmp_path: object) -> None:
+    """As ``tf.train.checkpoints_iterator`` polls a directory, the History pane does."""
+    import shutil
+    from pathlib import Path
+
+    from graphtui.tui.widgets.history_pane import HistoryPane
+
+    directory = Path(str(tmp_path)) / "live"
+    directory.mkdir()
+    for name in sorted(p.name for p in TRAIN.iterdir()):
+        if not name.startswith("model.ckpt-50") and name != "checkpoint":
+            shutil.copy(TRAIN / name, directory / name)
+    app = make_app(directory)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        pane = app.query_one(HistoryPane)
+        assert [r.name for r in pane.records] == ["model.ckpt-30", "model.ckpt-40"]
+        pane.poll()
+        await settle(pilot)
+        assert not pane.new  # nothing changed
+        for path in TRAIN.glob("model.ckpt-50.*"):
+            shutil.copy(path, directory / path.name)  # the trainer saves step 50
+        pane.poll()
+        await settle(pilot)
+        assert [r.name for r in pane.records][-1] == "model.ckpt-50"
+        assert pane.new == {str(directory / "model.ckpt-50")}
+        row = next(x for x in screen_text(app).splitlines() if "model.ckpt-50" in x and " 50 " in x)
+        assert "new" in row
+
+
+async def test_long_string_cells_open_in_full() -> None:
+    from graphtui.core.checkpoint import load_checkpoint
+    from graphtui.tui.screens.dialogs import TextDialog
+
+    from .conftest import DATA
+
+    prefix = DATA / "dtypes" / "model.ckpt"
+    strings = load_checkpoint(prefix).get_tensor("t_string")
+
+    def readable(s: bytes) -> bool:
+        try:
+            return s.decode("utf-8").isprintable()
+        except UnicodeDecodeError:
+            return False
+
+    longest = max((s for s in strings.ravel() if readable(s)), key=len)
+    assert len(longest) == 20000  # the fixture's 20,000-byte string
+    app = make_app(prefix)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.open_value("t_string")
+        await settle(pilot)
+        assert longest.decode("utf-8", "replace") not in screen_text(app)  # cut in the grid
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, TextDialog)
+        assert longest.decode("utf-8", "replace") in app.screen.text

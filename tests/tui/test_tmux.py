@@ -89,18 +89,45 @@ class Terminal:
         return self.tmux("has-session", "-t", self.session, check=False).returncode == 0
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+def _start(tmp_path: Path, path: Path) -> tuple[Terminal, Path]:
     term = Terminal(f"graphtui-test-{os.getpid()}", "app")
     status = tmp_path / "exit-status"
-    app = shlex.join([sys.executable, "-m", "graphtui", str(TRAIN)])
+    app = shlex.join([sys.executable, "-m", "graphtui", str(path)])
     command = f"cd {shlex.quote(str(REPO))} && {app}; echo $? > {shlex.quote(str(status))}"
     term.tmux(
         "new-session", "-d", "-s", term.session, "-x", "100", "-y", "30",
         "-e", "TERM=xterm-256color", "sh", "-c", command,
     )  # fmt: skip
+    return term, status
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    term, status = _start(tmp_path, TRAIN)
     try:
         yield term, status
+    finally:
+        term.tmux("kill-server", check=False)
+
+
+def test_damaged_checkpoint_is_said_in_a_real_terminal(tmp_path: Path) -> None:
+    """A latest checkpoint whose index is no sstable: the header and the Variables pane say so
+    in TensorFlow's words, and offer the readable ones."""
+    directory = tmp_path / "train"
+    shutil.copytree(TRAIN, directory)
+    index = directory / "model.ckpt-50.index"
+    index.write_bytes(index.read_bytes()[:-8] + b"\0" * 8)
+    term, _status = _start(tmp_path, directory)
+    try:
+        screen = term.wait_for("checkpoint unreadable")
+        assert "model.ckpt-50" in screen
+        term.keys("3")
+        term.wait_for("30 variables")
+        screen = " ".join(term.stable().split())  # the message wraps at word boundaries
+        assert "not an sstable (bad magic number)" in screen, screen
+        assert "readable: model.ckpt-40, model.ckpt-30" in screen, screen
+        assert "unreadable" in screen and "graph-only" not in screen
+        term.keys("q")
     finally:
         term.tmux("kill-server", check=False)
 
@@ -109,10 +136,13 @@ def test_app_in_a_real_terminal(terminal: tuple[Terminal, Path]) -> None:
     term, status = terminal
     screen = term.wait_for("1 Graph")
     assert "551 nodes" in screen and "ckpt model.ckpt-50" in screen
-    term.wait_for("model/  166 nodes, 556 params")
+    term.wait_for("model/  166 nodes, 139 params (+417 slots)")
     term.keys("3")
     screen = term.wait_for("30 variables")
-    assert "model/layer_1/dense/kernel" in screen and "graph-only" in screen, screen
+    assert "model/layer_1/dense/kernel" in screen and "local" in screen, screen
+    term.keys("1")  # in the Variables pane / filters its rows; the node search is tab 1's
+    term.wait_gone("30 variables")
+    term.stable()
     term.keys("/")
     term.keys("-l", "kernel/read")
     term.keys("Enter")

@@ -1,4 +1,4 @@
-"""Small modal dialogs: an error message, and the path to export a value to."""
+"""Small modal dialogs: an error message, long text in full, and the path to export a value to."""
 
 from __future__ import annotations
 
@@ -35,6 +35,35 @@ class ErrorDialog(ModalScreen[None]):
 
     @on(Button.Pressed, "#dialog-ok")
     def action_dismiss_dialog(self) -> None:
+        self.dismiss(None)
+
+
+class TextDialog(ModalScreen[None]):
+    """Long text to read in full (string cells of a tensor); Escape or Enter closes it."""
+
+    DEFAULT_CSS = """
+    TextDialog { align: center middle; }
+    TextDialog #text-body { height: auto; max-height: 24; }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="text-close"),
+        Binding("enter", "close", "Close", show=False, id="text-close-enter"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, id="dialog-title")
+            with VerticalScroll(id="text-body"):
+                yield Static(self.text, id="text-content", markup=False)
+
+    def action_close(self) -> None:
         self.dismiss(None)
 
 

@@ -7,7 +7,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, OptionList, Tree
-from textual.worker import get_current_worker
 
 from graphtui.core.scopes import ScopeEntry, ScopeTree
 from graphtui.core.workspace import Workspace
@@ -35,6 +34,7 @@ class GraphPane(Vertical):
         self.matches: list[str] = []
         self.match_index = -1
         self.pattern = ""
+        self._wanted = ""  # the newest pattern typed (searches for older ones are dropped)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="search-bar"):
@@ -118,6 +118,8 @@ class GraphPane(Vertical):
         bar.display = True
         box = self.query_one(SearchInput)
         box.focus()
+        if self.app.focused is not box:  # not focusable until the bar is laid out
+            self.call_after_refresh(box.focus)
 
     def search_for(self, pattern: str) -> None:
         """Open the search with ``pattern`` (``op:Conv2D`` from the op-type list)."""
@@ -130,20 +132,24 @@ class GraphPane(Vertical):
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        """Each keystroke: search in a thread worker (the newest keystroke cancels the one
-        before), so typing never waits for a scan of a big graph."""
+        """Each keystroke: search in a thread worker, so typing never waits for a scan of a
+        big graph; a search a later keystroke superseded skips its scan, and its result is
+        dropped (workers are not cancelled: each ends on its own)."""
         pattern = event.value
         graph = self.ws.graph
+        self._wanted = pattern
         if graph is None or not pattern:
             self.search(pattern)
             return
 
         def job() -> None:
+            if self._wanted != pattern:
+                return  # typed on since
             hits = graph.search(pattern, limit=MAX_MATCHES)
-            if not get_current_worker().is_cancelled:
+            if self._wanted == pattern and self.is_attached:
                 self.app.call_from_thread(self._show_matches, pattern, hits)
 
-        self.run_worker(job, thread=True, group="search", exclusive=True, exit_on_error=False)
+        self.run_worker(job, thread=True, group="search", exit_on_error=False)
 
     def _show_matches(self, pattern: str, hits: list[str]) -> None:
         if self.query_one(SearchInput).value != pattern:

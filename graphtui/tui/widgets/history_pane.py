@@ -34,10 +34,14 @@ def now() -> float:
     return time.time()
 
 
-def marks(rec: CheckpointRecord, active: str | None, marked_a: str | None = None) -> Text:
-    """The state of one checkpoint: A (the diff's first side), active, latest, kept (listed by
-    the state file), missing..."""
+def marks(
+    rec: CheckpointRecord, active: str | None, marked_a: str | None = None, new: bool = False
+) -> Text:
+    """The state of one checkpoint: A (the diff's first side), new (written while the app was
+    open), active, latest, kept (listed by the state file), missing..."""
     text = Text()
+    if new:
+        text.append("new ", style="bold cyan")
     if marked_a is not None and os.path.normpath(rec.prefix) == os.path.normpath(marked_a):
         text.append("A ", style="bold reverse")
     if active is not None and os.path.normpath(rec.prefix) == os.path.normpath(active):
@@ -74,6 +78,7 @@ class HistoryTable(HomeEndTable):
 
 HISTORY_COLUMNS = ("step", "name", "size", "age", "time", "fmt", "marks")  # marks last: they grow
 AGE_INTERVAL = 5.0  # seconds between refreshes of the age column
+POLL_INTERVAL = 3.0  # seconds between scans for new checkpoints (checkpoints_iterator: 1 s)
 
 
 def plural(count: int, word: str) -> str:
@@ -89,6 +94,7 @@ class HistoryPane(Vertical):
         super().__init__(id=id)
         self.ws = ws
         self.marked_a: str | None = None  # the diff's A side, chosen with ``a``
+        self.new: set[str] = set()  # checkpoints that appeared while the app was open
 
     def toggle_mark(self) -> None:
         rec = self.current()
@@ -135,11 +141,33 @@ class HistoryPane(Vertical):
         for col in HISTORY_COLUMNS:
             table.add_column(col, key=col)
         self.refresh_rows()
-        self.set_interval(AGE_INTERVAL, self.refresh_ages)
         active = self.ws.active_prefix
         for i, rec in enumerate(self.records):
             if active and os.path.normpath(rec.prefix) == os.path.normpath(active):
                 table.move_cursor(row=i, animate=False)
+        self.set_interval(AGE_INTERVAL, self.refresh_ages)
+        if self.ws.history is not None:
+            self.set_interval(POLL_INTERVAL, self.poll)
+
+    def poll(self) -> None:
+        """Look for new checkpoints in a thread worker (a directory listing, no tensor read)."""
+        self.run_worker(self._poll_job, thread=True, group="history-poll", exclusive=True)
+
+    def _poll_job(self) -> None:
+        try:
+            found = self.ws.rescan_history()
+        except Exception:  # noqa: BLE001 - a directory gone or unreadable: keep what is shown
+            return
+        self.app.call_from_thread(self._polled, found)
+
+    def _polled(self, found: list[str] | None) -> None:
+        if found is None:
+            return  # nothing changed on disk
+        self.new.update(found)
+        self.refresh_rows()
+        if found:
+            names = ", ".join(os.path.basename(p) for p in found)
+            self.app.notify(f"New checkpoint: {names}", title="History")
 
     def refresh_rows(self) -> None:
         table = self.table
@@ -154,7 +182,7 @@ class HistoryPane(Vertical):
                 age_text(rec.age(now())),
                 f"invalid ({rec.bad_timestamp})" if rec.bad_timestamp else time_text(rec.timestamp),
                 rec.format,
-                marks(rec, active, self.marked_a),
+                marks(rec, active, self.marked_a, rec.prefix in self.new),
                 key=rec.prefix,
             )
         if 0 <= cursor < len(self.records):

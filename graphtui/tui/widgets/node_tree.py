@@ -39,8 +39,8 @@ class NodeTree(Tree[ScopeEntry | None]):
         Binding("n", "app.next_match", "Next match", id="next-match"),
         Binding("N", "app.previous_match", "Prev match", id="previous-match"),
         Binding("v", "app.view_value", "Value", id="view-value"),
-        Binding("i", "app.model_overview", "Model overview", id="model-overview"),
-        Binding("H", "app.op_histogram", "Op types", id="op-histogram"),
+        Binding("i", "app.model_overview", "Model overview", show=False, id="model-overview"),
+        Binding("H", "app.op_histogram", "Op types", show=False, id="op-histogram"),
     ]
 
     def __init__(self, scopes: ScopeTree | None, *, id: str | None = None) -> None:

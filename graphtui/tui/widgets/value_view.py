@@ -50,8 +50,9 @@ class TensorGrid(ScrollView, can_focus=True):
         Binding("e", "app.export_value", "Export", id="export-value"),
         Binding("t", "app.stats", "Stats", id="value-stats"),
         Binding("G", "app.goto_node", "Go to node", show=False, id="value-goto-node"),
-        Binding("g", "app.jump_index", "Jump to index", id="value-jump"),
-        Binding("x", "app.transpose_value", "Transpose", id="value-transpose"),
+        Binding("g", "app.jump_index", "Jump to index", show=False, id="value-jump"),
+        Binding("f", "app.full_strings", "Full strings", show=False, id="value-full-strings"),
+        Binding("x", "app.transpose_value", "Transpose", show=False, id="value-transpose"),
         Binding("A", "app.next_axes", "Next axes", show=False, id="value-axes"),
         Binding(
             "exclamation_mark",
@@ -248,6 +249,24 @@ class TensorGrid(ScrollView, can_focus=True):
         if self.checksum is None:
             return "checking the checksum…"
         return f"Values not shown: {self.checksum}.\nPress ! to show them anyway (unverified)."
+
+    def visible_cells(self, limit: int = 200) -> list[tuple[str, object]]:
+        """(index text, element) of the cells on screen, row by row, at most ``limit``."""
+        if self.value is None or self.hidden_reason or self.error:
+            return []
+        rows, cols = self.grid_shape
+        first = int(self.scroll_offset.y)
+        out: list[tuple[str, object]] = []
+        for row in range(first, min(rows, first + max(1, self.size.height - 1))):
+            for col in range(cols):
+                item = self.element(row, col)
+                if item is None and self._wrapped:
+                    continue
+                where = str(row * WRAP + col) if self._wrapped else f"{row},{col}"
+                out.append((where, item))
+                if len(out) >= limit:
+                    return out
+        return out
 
     # -- data -----------------------------------------------------------------------------------
 

@@ -770,7 +770,7 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     def open_const(self, node: str) -> bool:
         """Show the tensor of ``Const`` node ``node`` in the value view."""
-        from graphtui.core.workspace import const_value
+        from graphtui.core.values import const_value
 
         if self.ws.graph is None:
             return False

@@ -17,7 +17,6 @@ from graphtui.core.units import shape_text as shape_text
 def short_path(path: str) -> str:
     """``path`` relative to the working directory when inside it (never ``.``: the working
     directory itself is named absolutely), else as given."""
-    import os
 
     try:
         rel = os.path.relpath(path)
@@ -102,12 +101,3 @@ def name_width(names: list[str], available: int, others: int, minimum: int = 24)
     """Width of a name column: the longest name, or what is left beside the other columns."""
     longest = max((len(n) for n in names), default=minimum)
     return max(4, min(longest, max(minimum, available - others)))
-
-
-def short_path(path: str) -> str:
-    """``path`` relative to the working directory when inside it, else as given."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel

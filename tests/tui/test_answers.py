@@ -118,7 +118,7 @@ async def test_const_values_open_in_the_value_view() -> None:
         pane = app.query_one(ValuePane)
         grid = pane.grid
         assert app.active_tab == "value" and grid.value is not None
-        from graphtui.core.workspace import const_value
+        from graphtui.core.values import const_value
 
         want = const_value(app.ws.graph, "inputs/input").whole()  # type: ignore[arg-type]
         assert grid.grid_shape == want.shape

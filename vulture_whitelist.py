@@ -161,3 +161,4 @@ _.on_resize  # unused method (graphtui/tui/widgets/variables_pane.py:100)
 _.on_data_table_row_highlighted  # unused method (graphtui/tui/widgets/variables_pane.py:231)
 _.on_data_table_row_selected  # unused method (graphtui/tui/widgets/variables_pane.py:234)
 _.on_data_table_header_selected  # unused method (graphtui/tui/widgets/variables_pane.py:239)
+hook_name  # unused variable (graphtui/core/remote_write.py:139): fsspec's Callback.call signature

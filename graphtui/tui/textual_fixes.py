@@ -1,5 +1,10 @@
 """Guards around Textual 8.2.8 (pinned exactly) for a fast typist and for hostile names.
 
+The command palette searches in a worker that looks up its result list; when the palette is
+dismissed while that worker starts (ctrl+p, a few letters and another key typed ahead; found by
+the start-up key-storm fuzz target), the list is gone and ``NoMatches`` ends the app. A search
+for a palette that no longer has its list now just stops.
+
 ``OptionList`` page up / page down index its line cache before the list has been laid out (a
 list with no size yet: the command palette's results while they arrive, a details pane on a tab
 not drawn yet) and raise ``KeyError``, which ends the app. Until the list has lines, the key
@@ -10,6 +15,9 @@ from __future__ import annotations
 
 import rich.text
 import textual.content
+from textual import work
+from textual.command import CommandList, CommandPalette
+from textual.css.query import NoMatches
 from textual.widgets import OptionList
 
 from graphtui.formats.visible import visible
@@ -24,6 +32,21 @@ def _safe_move_page(self: OptionList, direction: int) -> None:
 
 
 OptionList._move_page = _safe_move_page  # type: ignore[method-assign]
+
+_gather_commands = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
+
+
+@work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+async def _safe_gather_commands(self: CommandPalette, search_value: str) -> None:
+    try:
+        await _gather_commands(self, search_value)
+    except NoMatches:
+        if self.query(CommandList):
+            raise
+        # the palette was dismissed while it searched: nothing to show the results in
+
+
+CommandPalette._gather_commands = _safe_gather_commands  # type: ignore[method-assign]
 
 
 # -- names with terminal escapes -------------------------------------------------------------------

@@ -88,3 +88,12 @@ async def test_typed_ahead_keys_act_in_order_once_the_panes_exist() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.query_one(TabbedContent).active == "value"
+
+
+async def test_palette_dismissed_while_it_searches() -> None:
+    """Found by the key-storm fuzz target (flaky, a race): the palette opened, letters typed,
+    then keys that dismiss it while its search worker starts (NoMatches: CommandList)."""
+    keys = ["T", "ctrl+p", "8", "Z", "R", "T", "R", "C", "pageup", "escape", "escape", "q"]
+    for _ in range(3):
+        app = await storm(DATA / "tf2" / "module", keys)
+        assert app._exception is None

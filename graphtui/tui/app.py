@@ -47,7 +47,7 @@ from graphtui.tui.screens.action_base import ActionScreen
 from graphtui.tui.screens.action_host import ACTION_BINDINGS, ActionsHost
 from graphtui.tui.screens.dialogs import ErrorDialog, ExportDialog
 from graphtui.tui.screens.help import HelpScreen, KeyRow
-from graphtui.tui.widgets.collections_pane import CollectionsTree
+from graphtui.tui.widgets.collections_pane import CollectionsPane, CollectionsTree
 from graphtui.tui.widgets.dataflow_pane import DataflowPane, FlowCanvas
 from graphtui.tui.widgets.graph_pane import GraphPane, SearchInput
 from graphtui.tui.widgets.history_pane import DiffPane, DiffTable, HistoryPane, HistoryTable
@@ -188,7 +188,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         initial = self._initial_tab()
         panes: dict[str, Callable[[], Widget]] = {
             "graph": lambda: GraphPane(self.ws, id="graph-pane"),
-            "collections": lambda: CollectionsTree(self.ws, id="collections-tree"),
+            "collections": lambda: CollectionsPane(self.ws, id="collections-pane"),
             "variables": lambda: VariablesPane(self.ws, id="variables-pane"),
             "value": lambda: ValuePane(id="value-pane"),
             "history": lambda: HistoryPane(self.ws, id="history-pane"),
@@ -438,7 +438,12 @@ class GraphtuiApp(ActionsHost, App[int]):
         """Search node names (substring, glob with * ? [, or op:Conv2D); in the Variables,
         History and Diff panes, filter their rows in place."""
         tab = self.active_tab
-        pane_of = {"variables": VariablesPane, "history": HistoryPane, "diff": DiffPane}
+        pane_of = {
+            "variables": VariablesPane,
+            "history": HistoryPane,
+            "diff": DiffPane,
+            "collections": CollectionsPane,
+        }
         if tab in pane_of:
             with contextlib.suppress(NoMatches):
                 self.query_one(pane_of[tab]).open_filter()  # type: ignore[attr-defined]

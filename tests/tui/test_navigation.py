@@ -177,3 +177,29 @@ async def test_restore_dialog_starts_in_the_source_and_asks_before_discarding() 
         await pilot.press("y")  # discard
         await settle(pilot)
         assert not isinstance(app.screen, ActionScreen)
+
+
+async def test_slash_filters_the_collections() -> None:
+    from graphtui.tui.widgets.collections_pane import CollectionsTree
+
+    app = make_app(TRAIN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        tree = app.query_one(CollectionsTree)
+        everything = len(tree.root.children)
+        await pilot.press("slash", *"layer_10")
+        await settle(pilot)
+        keys = [n.data[1] for n in tree.root.children if n.data]
+        assert 0 < len(keys) < everything  # collections holding a layer_10 item
+        assert "trainable_variables" in keys
+        trainable = next(
+            n for n in tree.root.children if n.data == ("collection", "trainable_variables")
+        )
+        items = [str(c.label.plain) for c in trainable.children]
+        assert items and all("layer_10" in x for x in items)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(tree.root.children) == everything
+        assert app.focused is tree

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Tree
+from textual.containers import Vertical
+from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
 
 from graphtui.core.collections import Collection, CollectionTable, describe_item
 from graphtui.core.graph import tensor_node
 from graphtui.core.workspace import Workspace
+from graphtui.tui.widgets.filter_bar import FilterInput
 
 CHUNK = 500
 
@@ -43,22 +47,36 @@ class CollectionsTree(Tree[Any]):
         self.guide_depth = 2
         self._filled: dict[int, int] = {}
         self.table = CollectionTable.of(ws.graph) if ws.graph is not None else None
+        self.match: Callable[[str], bool] | None = None  # the ``/`` filter
 
     def on_mount(self) -> None:
+        self.build()
+
+    def build(self) -> None:
+        """(Re)build the top level: every collection, or those the filter matches by key or by
+        an item (then expanded, listing the matching items only)."""
+        self.root.remove_children()
+        self._filled.clear()
         if self.table is None:
             self.root.add_leaf(Text("No graph loaded: no collections.", style="dim"))
             return
         if not len(self.table):
             self.root.add_leaf(Text("This graph has no collections.", style="dim"))
         kinds = self.table.kinds()
+        match = self.match
         for key in self.table.keys():  # noqa: SIM118 - iterating yields Collections
             coll = self.table[key]
+            hits = match is not None and not match(key)
+            if hits and not any(match(describe_item(i)) for i in coll.items):  # type: ignore[misc]
+                continue
             label = Text(key, style="bold")
             label.append(f"  {kinds[key]}", style="italic")
             label.append(f"  {len(coll)} items", style="dim")
             if coll.proto_type:
                 label.append(f"  {coll.proto_type.rsplit('.', 1)[-1]}", style="dim")
-            self.root.add(label, ("collection", key), allow_expand=bool(len(coll)))
+            node = self.root.add(label, ("collection", key), allow_expand=bool(len(coll)))
+            if hits:
+                node.expand()  # matched by its items: show them
         self.root.expand()
 
     def get_label_width(self, node: TreeNode[Any]) -> int:
@@ -77,8 +95,11 @@ class CollectionsTree(Tree[Any]):
         stop = min(len(coll), start + CHUNK)
         if start and node.children and node.children[-1].data is None:
             node.children[-1].remove()  # the "more" placeholder
+        match = self.match if self.match is not None and not self.match(coll.key) else None
         for i in range(start, stop):
             item = coll.items[i]
+            if match is not None and not match(describe_item(item)):
+                continue
             target = item_target(item)
             text = Text(describe_item(item))
             if target is not None and self.ws.graph is not None and target not in self.ws.graph:
@@ -104,3 +125,36 @@ class CollectionsTree(Tree[Any]):
             return None
         target = node.data[1]
         return target if isinstance(target, str) else None
+
+
+class CollectionsPane(Vertical):
+    """The collections tree with its ``/`` filter (collection keys and item descriptions)."""
+
+    def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ws = ws
+
+    def compose(self) -> ComposeResult:
+        yield FilterInput(id="collections-filter")
+        yield CollectionsTree(self.ws, id="collections-tree")
+
+    @property
+    def collections_tree(self) -> CollectionsTree:
+        return self.query_one(CollectionsTree)
+
+    def open_filter(self) -> None:
+        self.query_one(FilterInput).open()
+
+    def focus_table(self) -> None:
+        self.collections_tree.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.collections_tree.match = event.input.matcher()
+            self.collections_tree.build()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.focus_table()

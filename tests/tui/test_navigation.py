@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, TextArea
 
-from graphtui.tui.screens.action_base import ActionScreen, ConfirmDialog
+from graphtui.tui.screens.action_base import ActionScreen
 from graphtui.tui.screens.actions import RestoreScreen
 from graphtui.tui.widgets.graph_pane import GraphPane
 from graphtui.tui.widgets.history_pane import DiffPane, HistoryPane
@@ -165,16 +165,16 @@ async def test_restore_dialog_starts_in_the_source_and_asks_before_discarding() 
         screen = app.screen
         assert isinstance(screen, RestoreScreen)
         assert app.focused is screen.query_one("#restore-source", Input)
-        screen.query_one("#restore-map", TextArea).text = "model/=model/"
-        await pilot.press("escape")
+        area = screen.query_one("#restore-map", TextArea)
+        area.text = "model/=model/"
+        await pilot.press("escape")  # asks (a warning), keeps the dialog
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
-        await pilot.press("n")  # keep editing
+        assert app.screen is screen and area.text == "model/=model/"
+        area.text = "model/=model/\nother/=other/"  # edited since: asks again
+        await pilot.press("escape")
         await settle(pilot)
         assert app.screen is screen
-        await pilot.press("escape")
-        await settle(pilot)
-        await pilot.press("y")  # discard
+        await pilot.press("escape")  # the second Escape discards
         await settle(pilot)
         assert not isinstance(app.screen, ActionScreen)
 

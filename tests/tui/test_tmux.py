@@ -90,7 +90,7 @@ class Terminal:
 
 
 def _start(tmp_path: Path, path: Path) -> tuple[Terminal, Path]:
-    term = Terminal(f"graphtui-test-{os.getpid()}", "app")
+    term = Terminal(f"graphtui-test-{os.getpid()}-{tmp_path.name}", "app")  # one server each
     status = tmp_path / "exit-status"
     app = shlex.join([sys.executable, "-m", "graphtui", str(path)])
     command = f"cd {shlex.quote(str(REPO))} && {app}; echo $? > {shlex.quote(str(status))}"

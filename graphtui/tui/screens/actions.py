@@ -32,7 +32,6 @@ from graphtui.errors import CoreError, GraphtuiError
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.action_base import (
     ActionScreen,
-    ConfirmDialog,
     Preview,
     Step,
     WriteRecord,
@@ -88,6 +87,7 @@ class RestoreScreen(ActionScreen):
     def __init__(self, ws: Workspace, source: str = "") -> None:
         super().__init__(ws)
         self.source = source
+        self._discard_armed: str | None = None  # the map the last Escape warned about
 
     def compose_form(self) -> ComposeResult:
         yield labelled(
@@ -140,24 +140,18 @@ class RestoreScreen(ActionScreen):
         return self.query_one("#restore-source", Input)  # where a user starts: the source
 
     def action_close(self) -> None:
-        """Close; a typed assignment map is not thrown away without asking."""
+        """Close; a typed assignment map is not thrown away silently: the first Escape says
+        so, a second one discards it (any edit in between asks again)."""
         typed = self.query_one("#restore-map", TextArea).text.strip()
-        if self.busy or not typed or self.record is not None:
+        if self.busy or not typed or self.record is not None or self._discard_armed == typed:
             super().action_close()
             return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                super(RestoreScreen, self).action_close()
-
-        self.app.push_screen(
-            ConfirmDialog(
-                "Discard the assignment map?",
-                f"{len(lines_of(typed))} map line(s) typed and not restored yet.",
-                yes="Discard",
-                no="Keep editing",
-            ),
-            answered,
+        self._discard_armed = typed
+        self.notify(
+            f"{len(lines_of(typed))} assignment map line(s) not restored: Escape again to "
+            "discard them, or keep editing",
+            title="Discard the assignment map?",
+            severity="warning",
         )
 
     def values(self) -> RestoreValues:

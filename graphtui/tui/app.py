@@ -267,12 +267,21 @@ class GraphtuiApp(ActionsHost, App[int]):
         self._replay_typed_ahead()
 
     def _replay_typed_ahead(self) -> None:
-        # one key per refresh, as typed: a tab switch settles before the next key acts
-        if self._typed_ahead:
-            key = self._typed_ahead.pop(0)
-            self._replaying = events.Key(key.key, key.character)
-            self.post_message(self._replaying)
-            self.call_after_refresh(self._replay_typed_ahead)
+        # one key per refresh, as typed: a tab switch settles before the next key acts; a timer
+        # as well, so a refresh that does not come (a modal screen) never stalls the rest
+        if not self._typed_ahead:
+            return
+        key = self._typed_ahead.pop(0)
+        self._replaying = events.Key(key.key, key.character)
+        self.post_message(self._replaying)
+        sent = self._replaying
+
+        def next_key() -> None:
+            if self._replaying is sent:
+                self._replay_typed_ahead()
+
+        self.call_after_refresh(next_key)
+        self.set_timer(0.25, next_key)
 
     def _start(self, notify: bool) -> None:
         self._panes_ready = False

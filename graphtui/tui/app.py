@@ -455,7 +455,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         }
         if tab in pane_of:
             with contextlib.suppress(NoMatches):
-                self.query_one(pane_of[tab]).open_filter()  # type: ignore[attr-defined]
+                self.query_one(pane_of[tab]).open_filter()
                 return
         if self.ws.graph is None:
             self.notify("No graph loaded: nothing to search", severity="warning")

@@ -8,14 +8,13 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Input, Tree
+from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from graphtui.core.collections import Collection, CollectionTable, describe_item
 from graphtui.core.graph import tensor_node
 from graphtui.core.workspace import Workspace
-from graphtui.tui.widgets.filter_bar import FilterInput
+from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 
 CHUNK = 500
 
@@ -127,7 +126,7 @@ class CollectionsTree(Tree[Any]):
         return target if isinstance(target, str) else None
 
 
-class CollectionsPane(Vertical):
+class CollectionsPane(FilteredPane):
     """The collections tree with its ``/`` filter (collection keys and item descriptions)."""
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
@@ -142,19 +141,9 @@ class CollectionsPane(Vertical):
     def collections_tree(self) -> CollectionsTree:
         return self.query_one(CollectionsTree)
 
-    def open_filter(self) -> None:
-        self.query_one(FilterInput).open()
-
     def focus_table(self) -> None:
         self.collections_tree.focus()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            self.collections_tree.match = event.input.matcher()
-            self.collections_tree.build()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            self.focus_table()
+    def filter_changed(self) -> None:
+        self.collections_tree.match = self.query_one(FilterInput).matcher()
+        self.collections_tree.build()

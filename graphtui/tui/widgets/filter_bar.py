@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.widgets import Input
 
 from graphtui.core.graph import name_matcher
@@ -32,5 +33,30 @@ class FilterInput(Input):
         self.value = ""  # posts Changed: the pane shows every row again
         self.display = False
         parent = self.parent
-        if parent is not None:
-            parent.focus_table()  # type: ignore[attr-defined]
+        if isinstance(parent, FilteredPane):
+            parent.focus_table()
+
+
+class FilteredPane(Vertical):
+    """A pane with a :class:`FilterInput` above its table or tree: the one place that wires
+    ``/`` (open the box), typing (:meth:`filter_changed`) and Enter (back to the table)."""
+
+    def open_filter(self) -> None:
+        self.query_one(FilterInput).open()
+
+    def focus_table(self) -> None:
+        raise NotImplementedError
+
+    def filter_changed(self) -> None:
+        """Show the rows the box's current :meth:`FilterInput.matcher` keeps."""
+        raise NotImplementedError
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.filter_changed()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if isinstance(event.input, FilterInput):
+            event.stop()
+            self.focus_table()

@@ -10,7 +10,6 @@ import time
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from graphtui.core.history import CheckpointRecord
@@ -25,7 +24,7 @@ from graphtui.tui.fmt import (
     short_path,
     time_text,
 )
-from graphtui.tui.widgets.filter_bar import FilterInput
+from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 from graphtui.tui.widgets.variables_pane import HomeEndTable
 
 
@@ -86,7 +85,7 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-class HistoryPane(Vertical):
+class HistoryPane(FilteredPane):
     """The directory's checkpoints by step; Enter makes one active; d diffs it against the
     active one. Ages tick while the pane is open."""
 
@@ -120,21 +119,11 @@ class HistoryPane(Vertical):
         match = self.query_one(FilterInput).matcher() if self.is_mounted else None
         return records if match is None else [r for r in records if match(r.name)]
 
-    def open_filter(self) -> None:
-        self.query_one(FilterInput).open()
-
     def focus_table(self) -> None:
         self.table.focus()
 
-    def on_input_changed(self, event: FilterInput.Changed) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            self.refresh_rows()
-
-    def on_input_submitted(self, event: FilterInput.Submitted) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            self.focus_table()
+    def filter_changed(self) -> None:
+        self.refresh_rows()
 
     def on_mount(self) -> None:
         table = self.table
@@ -227,7 +216,7 @@ class DiffTable(HomeEndTable):
     ]
 
 
-class DiffPane(Vertical):
+class DiffPane(FilteredPane):
     """Tensors of two checkpoints, biggest relative change first."""
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
@@ -270,22 +259,12 @@ class DiffPane(Vertical):
         if fraction is not None:
             bar.update(progress=fraction)
 
-    def open_filter(self) -> None:
-        self.query_one(FilterInput).open()
-
     def focus_table(self) -> None:
         self.query_one(DiffTable).focus()
 
-    def on_input_changed(self, event: FilterInput.Changed) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            if self.all_rows:
-                self.show_rows(self.all_rows)
-
-    def on_input_submitted(self, event: FilterInput.Submitted) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            self.focus_table()
+    def filter_changed(self) -> None:
+        if self.all_rows:
+            self.show_rows(self.all_rows)
 
     def show_rows(self, rows: list[DiffRow]) -> None:
         """Show the diff's rows (those the ``/`` filter keeps)."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import DataTable, Label, ProgressBar
 
 from graphtui.core.workspace import TensorStats, VariableRow, Workspace
 from graphtui.tui.fmt import fit_name, human_bytes, human_count, name_width, number, shape_text
-from graphtui.tui.widgets.filter_bar import FilterInput
+from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 
 STATUS_STYLE = {
     "ok": "green",
@@ -86,7 +85,7 @@ class VariablesTable(HomeEndTable):
     ]
 
 
-class VariablesPane(Vertical):
+class VariablesPane(FilteredPane):
     """Sortable variables table; optimizer slots can be hidden; statistics fill in per row."""
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
@@ -265,20 +264,13 @@ class VariablesPane(Vertical):
 
     def open_filter(self) -> None:
         self.ensure_rows()
-        self.query_one(FilterInput).open()
+        super().open_filter()
 
     def focus_table(self) -> None:
         self.table.focus()
 
-    def on_input_changed(self, event: FilterInput.Changed) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            self.refresh_rows()
-
-    def on_input_submitted(self, event: FilterInput.Submitted) -> None:
-        if isinstance(event.input, FilterInput):
-            event.stop()
-            self.focus_table()
+    def filter_changed(self) -> None:
+        self.refresh_rows()
 
     def current(self) -> VariableRow | None:
         table = self.table

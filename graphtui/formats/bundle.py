@@ -343,6 +343,14 @@ class BundleReader:
             self._sources[shard] = src
         return src
 
+    def shard_source(self, shard: int) -> ByteSource:
+        """The bytes of data shard ``shard`` (opened once, kept; FormatError when missing)."""
+        return self._shard(shard)
+
+    def check_checksum(self, entry: BundleEntry, raw: memoryview) -> None:
+        """ChecksumError when ``raw`` (the entry's stored bytes) does not match its crc32c."""
+        self._check_crc(entry, raw, data_path(self.prefix, entry.shard_id, self.num_shards))
+
     def raw_bytes(self, entry: BundleEntry, *, verify: bool | None = None) -> memoryview:
         """The stored bytes of a (non-sliced) entry, checksum verified; a view into the map
         (or the bytes of one range request for a remote shard)."""

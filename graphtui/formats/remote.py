@@ -10,10 +10,11 @@ graphtui stores none. Nothing is written to local disk. Every failure becomes on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,8 +30,9 @@ from graphtui.formats.byte_source import ByteSource
 BLOCK_SIZE = 256 << 10  # a small read fetches this much ahead (one table block, many tensors)
 CACHE_BYTES = 32 << 20  # the read-ahead cache of one object
 _CACHE_MAX_READ = 8 << 20  # bigger reads are not kept (a view of a big tensor pages it anyway)
-STREAM_CHUNK = 8 << 20  # verify streams objects in ranges of this size ...
-STREAM_IN_FLIGHT = 8  # ... this many at a time
+STREAM_CHUNK = 8 << 20  # a range that cannot be streamed is fetched this much at a time
+STREAM_IN_FLIGHT = 8  # verify streams this many ranges at a time
+STREAM_PIECE = 4 << 20  # a streamed range is handed to its reader this much at a time
 TIMEOUT_ENV = "GRAPHTUI_REMOTE_TIMEOUT"  # seconds one request may take (default 60)
 
 # scheme -> (the package that serves it, the graphtui extra that installs it)
@@ -286,18 +288,26 @@ class RemoteSource(ByteSource):
         STATS.add(len(data))
         return self._checked(data, start, end)
 
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop of an async filesystem (None: a blocking one)."""
+        return getattr(self.fs, "loop", None) if getattr(self.fs, "async_impl", False) else None
+
     def _cat(self, start: int, end: int, generation: int) -> bytes:
-        fs = self.fs
-        loop = getattr(fs, "loop", None) if getattr(fs, "async_impl", False) else None
-        if loop is None:  # a blocking filesystem: nothing to cancel it with
-            return call(self.name, fs.cat_file, self.path, start=start, end=end)
-        coro = asyncio.wait_for(
-            fs._cat_file(self.path, start=start, end=end), timeout=request_timeout()
+        if self._loop() is None:  # a blocking filesystem: nothing to cancel it with
+            return call(self.name, self.fs.cat_file, self.path, start=start, end=end)
+        return bytes(self._wait(self.fs._cat_file(self.path, start=start, end=end), generation))
+
+    def _wait(self, coro: Any, generation: int) -> Any:
+        """Run ``coro`` on the filesystem's loop within the request timeout; stop it when
+        :meth:`TransferStats.cancel` is called (or Ctrl+C) while it waits."""
+        loop = self._loop()
+        assert loop is not None
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(coro, timeout=request_timeout()), loop
         )
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
         while True:
             try:
-                return bytes(future.result(timeout=0.1))
+                return future.result(timeout=0.1)
             except KeyboardInterrupt:
                 future.cancel()
                 raise
@@ -307,6 +317,42 @@ class RemoteSource(ByteSource):
                 if STATS.generation != generation:  # still waiting, and cancelled
                     future.cancel()
                     raise TransferCancelled(self.name, "cancelled") from None
+
+    def stream_range(self, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start..end`` in order, about :data:`STREAM_PIECE` at a time.
+
+        S3 and HTTP(S) stream the range from one request (one round trip and one server-side
+        lookup however long it is; memory stays at one piece); other filesystems fetch it in
+        consecutive :data:`STREAM_CHUNK` ranges. Closing the iterator early closes the
+        request."""
+        opener = _range_opener(self.fs) if self._loop() is not None else None
+        if opener is None:
+            for a in range(start, end, STREAM_CHUNK):
+                yield self.fetch(a, min(end, a + STREAM_CHUNK))
+            return
+        if end <= start:
+            return
+        generation = STATS.begin(end - start)
+        body: _RangeBody | None = None
+        try:
+            body = self._wait(opener(self.fs, self.path, start, end), generation)
+            STATS.add(0)
+            pos = start
+            while pos < end:
+                data = self._wait(body.read(min(STREAM_PIECE, end - pos)), generation)
+                if not data:
+                    raise RemoteError(
+                        self.name,
+                        f"asked for bytes {start}..{end}, the server sent {pos - start} bytes "
+                        "(object changed while reading?)",
+                    )
+                STATS.add(len(data), requests=0)
+                pos += len(data)
+                yield data
+        finally:
+            STATS.end(end - start)
+            if body is not None:
+                body.close()
 
     def _checked(self, data: bytes, start: int, end: int) -> bytes:
         if len(data) == end - start:
@@ -319,51 +365,73 @@ class RemoteSource(ByteSource):
             "(object changed while reading?)",
         )
 
-    def stream(
-        self, start: int = 0, end: int | None = None, *, chunk: int = STREAM_CHUNK
-    ) -> Iterator[tuple[int, bytes]]:
-        """``(offset, bytes)`` of ``start..end`` in order, with :data:`STREAM_IN_FLIGHT` range
-        requests in flight (memory stays at about ``chunk * STREAM_IN_FLIGHT``)."""
-        from concurrent.futures import Future, ThreadPoolExecutor
-
-        stop = self.size if end is None else end
-        ranges = iter([(a, min(stop, a + chunk)) for a in range(start, stop, chunk)])
-        pending: deque[tuple[int, Future[bytes]]] = deque()
-        with ThreadPoolExecutor(STREAM_IN_FLIGHT, thread_name_prefix="graphtui-fetch") as pool:
-            try:
-                for a, b in ranges:
-                    pending.append((a, pool.submit(self.fetch, a, b)))
-                    if len(pending) >= STREAM_IN_FLIGHT:
-                        first, fut = pending.popleft()
-                        yield first, fut.result()
-                while pending:
-                    first, fut = pending.popleft()
-                    yield first, fut.result()
-            finally:
-                for _, fut in pending:
-                    fut.cancel()
-
-    def fetch_many(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        """Several ranges concurrently (one request each)."""
-        if not ranges:
-            return []
-        got = call(
-            self.name,
-            self.fs.cat_ranges,
-            [self.path] * len(ranges),
-            [a for a, _ in ranges],
-            [b for _, b in ranges],
-            on_error="raise",
-        )
-        out = []
-        for (a, b), data in zip(ranges, got, strict=True):
-            if isinstance(data, BaseException):
-                raise remote_error(self.name, data)
-            STATS.add(len(data))
-            out.append(self._checked(data, a, b))
-        return out
-
     def close(self) -> None:
         with self._lock:
             self._cache.clear()
             self._cached_bytes = 0
+
+
+class _RangeBody:
+    """The body of one streamed range request: ``read(n)`` gathers up to ``n`` bytes (fewer
+    only at the end), ``close()`` releases the connection."""
+
+    def __init__(self, read: Callable[[int], Any], close: Callable[[], Any], skip: int = 0) -> None:
+        self._read = read
+        self._close = close
+        self._skip = skip  # a server that ignored Range: bytes to drop first
+
+    async def read(self, n: int) -> bytes:
+        while self._skip:
+            dropped = await self._read(min(self._skip, STREAM_PIECE))
+            if not dropped:
+                return b""
+            self._skip -= len(dropped)
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            data = await self._read(n - got)
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._close()
+
+
+async def _open_s3_range(fs: Any, path: str, start: int, end: int) -> _RangeBody:
+    bucket, key, version = fs.split_path(path)
+    extra = {"VersionId": version} if version else {}
+    resp = await fs._call_s3(
+        "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **extra
+    )
+    body = resp["Body"]
+    return _RangeBody(body.read, body.close)
+
+
+async def _open_http_range(fs: Any, path: str, start: int, end: int) -> _RangeBody:
+    session = await fs.set_session()
+    kw = dict(fs.kwargs)
+    headers = dict(kw.pop("headers", None) or {})
+    headers["Range"] = f"bytes={start}-{end - 1}"
+    resp = await session.get(fs.encode_url(path), headers=headers, **kw)
+    if resp.status >= 400:
+        resp.release()
+        if resp.status == 404:
+            raise FileNotFoundError(path)
+        resp.raise_for_status()
+    skip = start if resp.status == 200 else 0  # Range ignored: the whole object comes
+    return _RangeBody(resp.content.read, resp.release, skip)
+
+
+def _range_opener(fs: Any) -> Callable[[Any, str, int, int], Any] | None:
+    """How to stream one range from ``fs`` (None: it cannot be streamed, fetch it)."""
+    if hasattr(fs, "_call_s3") and hasattr(fs, "split_path"):
+        return _open_s3_range
+    try:
+        from fsspec.implementations.http import HTTPFileSystem
+    except ImportError:
+        return None
+    return _open_http_range if isinstance(fs, HTTPFileSystem) else None

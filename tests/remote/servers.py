@@ -4,7 +4,8 @@
 - GCS: gcp-storage-emulator, reached by gcsfs through ``STORAGE_EMULATOR_HOST`` (gcsfs's gRPC
   bucket-type probe is off: ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false``).
 - HTTP: :class:`RangeServer`, a static server with single-range ``Range`` support that counts
-  requests and bytes sent, and answers 403 under ``/forbidden/`` and, under ``/slow/``, data shards slowly.
+  requests and bytes sent, and answers 403 under ``/forbidden/``, under ``/slow/`` data shards
+  slowly, and under ``/norange/`` every Range request with the whole file.
 """
 
 from __future__ import annotations
@@ -159,13 +160,16 @@ class _Handler(BaseHTTPRequestHandler):
             if ".data-" in rel and self.command == "GET":
                 time.sleep(self.server.slow_seconds)
             self.path = self.path[len("/slow") :]
+        ignore_range = rel.startswith("norange/")  # a server without Range support
+        if ignore_range:
+            self.path = self.path[len("/norange") :]
         path = self._target()
         if path is None or not path.is_file():
             self._reply(404, b"not found")
             return
         data = path.read_bytes()
         size = len(data)
-        spec = self.headers.get("Range")
+        spec = None if ignore_range else self.headers.get("Range")
         if spec:
             m = _RANGE_RE.match(spec.strip())
             if not m or (not m.group(1) and not m.group(2)):

@@ -352,8 +352,8 @@ def bench_read(inp: Inputs, runs: int, tf_runs: int) -> tuple[list[Figure], dict
 
 
 def bench_write(inp: Inputs, runs: int, many: str | None = None, where: str = "") -> list[Figure]:
-    """rename / export / strip of the big checkpoint vs cp and cp + sync; ``many`` and
-    ``where``: the same checkpoint copied onto another filesystem (the XFS image below)."""
+    """rename / export / strip / restore of the big checkpoint vs cp and cp + sync; ``many``
+    and ``where``: the same checkpoint copied onto another filesystem (the XFS image below)."""
     many = many or inp.many
     src_files = inp.files(many)
     nbytes = size_of(src_files)
@@ -400,11 +400,17 @@ def bench_write(inp: Inputs, runs: int, many: str | None = None, where: str = ""
     def strip() -> Run:  # drops the first tensor: the rest is one run of the source's bytes
         return run_cmd([GRAPHTUI, "strip", many, "--drop", first_tensor, "--out", fresh()])
 
+    def restore() -> Run:  # every variable of a TF-built graph takes its tensor whole
+        return run_cmd(
+            [GRAPHTUI, "restore", graph, "--from", many, "--map", "model/=model/", "--out", fresh()]
+        )
+
     first_tensor = _first_tensor(many)
+    graph = _restore_graph(inp.many)
 
     print(
-        f"write{where}: rename / export / strip of the {nbytes / GiB:.3g} GiB checkpoint vs cp "
-        "(and cp + sync)",
+        f"write{where}: rename / export / strip / restore of the {nbytes / GiB:.3g} GiB "
+        "checkpoint vs cp (and cp + sync)",
         flush=True,
     )
     got = interleave(
@@ -415,12 +421,13 @@ def bench_write(inp: Inputs, runs: int, many: str | None = None, where: str = ""
             "graphtui rename": rename,
             "graphtui export": export,
             "graphtui strip": strip,
+            "graphtui restore": restore,
         },
     )
     shutil.rmtree(out_dir, ignore_errors=True)
     cp_s, cps_s = med(got["cp"]), med(got["cp + sync"])
     figures = []
-    for name in ("graphtui rename", "graphtui export", "graphtui strip"):
+    for name in ("graphtui rename", "graphtui export", "graphtui strip", "graphtui restore"):
         ours = med(got[name])
         for label, base in (("cp", cp_s), ("cp + sync", cps_s)):
             figures.append(
@@ -470,6 +477,30 @@ def bench_reflink(inp: Inputs, runs: int) -> list[Figure]:
     finally:
         subprocess.run(["umount", mnt], check=False)
         os.unlink(image)
+
+
+def _restore_graph(prefix: str) -> str:
+    """A meta graph made by TensorFlow (``tf.compat.v1.get_variable`` per tensor of ``prefix``,
+    a V2 ``Saver``) for the restore row; built once beside the checkpoint."""
+    path = os.path.join(os.path.dirname(prefix), "restore_graph.meta")
+    if os.path.isfile(path):
+        return path
+    code = (
+        "import sys, tensorflow as tf\n"
+        "from graphtui.core.checkpoint import CheckpointReader\n"
+        "tf.compat.v1.disable_eager_execution()\n"
+        "with CheckpointReader(sys.argv[1]) as r:\n"
+        "    shapes = r.get_variable_to_shape_map()\n"
+        "with tf.Graph().as_default():\n"
+        "    for name in sorted(shapes):\n"
+        "        tf.compat.v1.get_variable(name, shape=shapes[name], dtype=tf.float32)\n"
+        "    tf.compat.v1.train.Saver()\n"
+        "    tf.compat.v1.train.export_meta_graph(filename=sys.argv[2])\n"
+    )
+    tmp = path + ".tmp"
+    subprocess.run([PY, "-c", code, prefix, tmp], check=True, env=child_env(), cwd=ROOT)
+    os.replace(tmp, path)
+    return path
 
 
 def _first_tensor(prefix: str) -> str:

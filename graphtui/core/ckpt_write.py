@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
-from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.write_check import Expected
 from graphtui.errors import ConflictError, FormatError
 from graphtui.formats import progress
 from graphtui.formats.bundle import data_path
-from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.byte_source import is_url
 from graphtui.formats.sstable import open_regular
+
+if TYPE_CHECKING:  # numpy only for tensors that are decoded (V1 sources, the object graph)
+    import numpy as np
+
+    from graphtui.formats.bundle_writer import BundleWriter
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
@@ -76,49 +77,65 @@ def rewrite_object_graph(raw: bytes, plan: dict[str, str]) -> bytes:
 
 
 def copy_tensors(
-    reader: CheckpointReader, writer: BundleWriter, plan: dict[str, str]
+    reader: CheckpointReader,
+    writer: BundleWriter,
+    plan: Mapping[str, str] | Sequence[tuple[str, str]],
+    shapes: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, Expected]:
-    """Write every tensor of ``plan`` (old -> new name) from ``reader`` into ``writer``; return
-    what each written tensor must be (for :func:`~graphtui.core.write_check.verify_output`).
+    """Write every tensor of ``plan`` (old -> new name; as pairs, one old tensor may become
+    several) from ``reader`` into ``writer``; return what each written tensor must be (for
+    :func:`~graphtui.core.write_check.verify_output`). ``shapes``: a new name's shape where it
+    differs from the old one's (the same elements, reshaped).
 
     Every tensor's checksum is checked on the bytes as they are copied, not by a second read of
-    the output after commit: a local tensor's source bytes are summed (in a thread, beside the
-    copy) from the same pages the kernel copies, and a run of tensors that follow each other in
-    the source is copied by one ``copy_file_range`` (a whole unchanged shard in one call, which
-    XFS and btrfs turn into a clone of its extents)."""
+    the output after commit: a run of tensors that follow each other in the source is summed
+    on the source's mapped pages and written from those same pages
+    (:class:`~graphtui.formats.data_sink.DataSink`; a whole unchanged shard is one run, cloned
+    where the file system shares extents)."""
+    pairs = list(plan.items()) if isinstance(plan, Mapping) else list(plan)
+    shapes = shapes or {}
     bundle = reader.bundle
     if bundle is None:
-        return _copy_v1(reader, writer, plan)
+        return _copy_v1(reader, writer, pairs, shapes)
     expected: dict[str, Expected] = {}
     fds: dict[int, int] = {}
-    batch: list[tuple[str, Any]] = []  # (new name, entry): whole local tensors of one shard
-    progress.expect(_copied_bytes(bundle, plan))
-    entries = {old: bundle.entry(old) for old in plan}
-    # in the source's own order: tensors that follow each other there are copied as one run
-    order = sorted(plan, key=lambda old: (entries[old].shard_id, entries[old].offset))
+    batch: list[tuple[str, Any, Sequence[int]]] = []  # (new, entry, shape) of one local shard
+    entries = {old: bundle.entry(old) for old, _ in pairs}
+    progress.expect(_copied_bytes(bundle, [entries[old] for old, _ in pairs]))
+    # in the source's own order: tensors that follow each other there are copied as one run;
+    # the object graph (rewritten, not copied) last, so it does not break a run
+    order = sorted(
+        pairs,
+        key=lambda p: (p[0] == OBJECT_GRAPH_KEY, entries[p[0]].shard_id, entries[p[0]].offset),
+    )
     try:
-        for old in order:
-            new, entry = plan[old], entries[old]
+        for old, new in order:
+            entry = entries[old]
+            shape = tuple(shapes.get(new, entry.shape))
             if old == OBJECT_GRAPH_KEY:
+                import numpy as np
+
                 _flush(bundle, writer, batch, fds)
                 value = reader.read(old)
-                rewritten = np.array(rewrite_object_graph(bytes(value[()]), plan), dtype=object)
+                rewritten = np.array(
+                    rewrite_object_graph(bytes(value[()]), dict(pairs)), dtype=object
+                )
                 writer.add(new, rewritten, entry.dtype)
                 expected[new] = Expected(entry.dtype.name, (), functools.partial(_same, rewritten))
                 continue
             # raw copies keep the source's checksum, checked on the bytes copied
-            expected[new] = Expected(entry.dtype.name, tuple(entry.shape))
+            expected[new] = Expected(entry.dtype.name, shape)
             if entry.is_sliced:
                 _flush(bundle, writer, batch, fds)
                 parts = []
                 for extents, sub in bundle.slice_entries(entry):
                     parts.append((extents, (bytes(bundle.raw_bytes(sub, verify=True)), sub.crc32c)))
-                writer.add_sliced(new, entry.dtype, entry.shape, parts)
+                writer.add_sliced(new, entry.dtype, shape, parts)
                 progress.advance(sum(len(raw) for _, (raw, _) in parts))
                 continue
             if is_url(bundle.prefix):  # a remote source: the tensor's bytes by one range read
                 raw = bundle.raw_bytes(entry, verify=True)
-                writer.add_raw(new, entry.dtype, entry.shape, raw, entry.crc32c)
+                writer.add_raw(new, entry.dtype, shape, raw, entry.crc32c)
                 progress.advance(len(raw))
                 continue
             if entry.shard_id not in fds:
@@ -130,7 +147,7 @@ def copy_tensors(
                     raise FormatError(path, f"cannot read data shard: {exc.strerror}") from None
             if batch and batch[-1][1].shard_id != entry.shard_id:
                 _flush(bundle, writer, batch, fds)
-            batch.append((new, entry))
+            batch.append((new, entry, shape))
         _flush(bundle, writer, batch, fds)
     finally:
         for fd in fds.values():
@@ -139,13 +156,18 @@ def copy_tensors(
 
 
 def _flush(
-    bundle: Any, writer: BundleWriter, batch: list[tuple[str, Any]], fds: dict[int, int]
+    bundle: Any,
+    writer: BundleWriter,
+    batch: list[tuple[str, Any, Sequence[int]]],
+    fds: dict[int, int],
 ) -> None:
-    """Copy ``batch`` (whole tensors of one local shard) while a thread checks each one's
-    checksum on the source's bytes; a bad checksum fails the write (nothing is committed)."""
+    """Copy ``batch`` (whole tensors of one local shard); the writer checks each tensor's
+    checksum on the bytes it copies (a bad one fails the write: nothing is committed). String
+    and variant tensors, whose stored checksum covers more than their bytes, are checked here
+    first."""
     if not batch:
         return
-    entries = [entry for _, entry in batch]
+    entries = [entry for _, entry, _ in batch]
     fd = fds[entries[0].shard_id]
     size = os.fstat(fd).st_size
     path = data_path(bundle.prefix, entries[0].shard_id, bundle.num_shards)
@@ -154,60 +176,45 @@ def _flush(
             raise FormatError(
                 path, f"tensor {entry.name!r} runs past the end of the file: truncated"
             )
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def check() -> None:
-        try:
-            for entry in entries:
-                if stop.is_set():
-                    return
-                bundle.raw_bytes(entry, verify=True)
-        except BaseException as exc:  # noqa: BLE001 - handed to the copying thread
-            failure.append(exc)
-
-    checker = threading.Thread(target=check, name="graphtui-crc", daemon=True)
-    checker.start()
-    try:
-        writer.add_copies(
-            fd,
-            [
-                (new, entry.dtype, entry.shape, entry.offset, entry.size, entry.crc32c)
-                for new, entry in batch
-            ],
-        )
-    except BaseException:  # the copy failed or Ctrl+C: the checker stops at its next tensor
-        stop.set()
-        checker.join()
-        raise
-    checker.join()
+        if entry.dtype.name in ("string", "variant"):
+            bundle.raw_bytes(entry, verify=True)
+    writer.add_copies(
+        fd,
+        [
+            (new, entry.dtype, shape, entry.offset, entry.size, entry.crc32c)
+            for new, entry, shape in batch
+        ],
+        path,
+        [entry.name for entry in entries],
+    )
     batch.clear()
-    if failure:
-        raise failure[0]
 
 
-def _copied_bytes(bundle: Any, plan: dict[str, str]) -> int:
+def _copied_bytes(bundle: Any, entries: list[Any]) -> int:
     """The stored bytes :func:`copy_tensors` copies (for a progress bar's total)."""
     total = 0
-    for old in plan:
-        if old == OBJECT_GRAPH_KEY:
+    for entry in entries:
+        if entry.name == OBJECT_GRAPH_KEY:
             continue
-        entry = bundle.entry(old)
         subs = [sub for _, sub in bundle.slice_entries(entry)] if entry.is_sliced else [entry]
         total += sum(sub.size for sub in subs)
     return total
 
 
 def _copy_v1(
-    reader: CheckpointReader, writer: BundleWriter, plan: dict[str, str]
+    reader: CheckpointReader,
+    writer: BundleWriter,
+    pairs: list[tuple[str, str]],
+    shapes: Mapping[str, Sequence[int]],
 ) -> dict[str, Expected]:
     """V1 tensors are decoded and encoded again: each is compared by value after writing."""
     v1 = reader._v1  # noqa: SLF001 - the V1 reader's slice structure is needed here
     assert v1 is not None
     expected: dict[str, Expected] = {}
-    progress.expect(sum(_v1_nbytes(v1.tensors[old]) for old in plan))
-    for old, new in plan.items():
+    progress.expect(sum(_v1_nbytes(v1.tensors[old]) for old, _ in pairs))
+    for old, new in pairs:
         t = v1.tensors[old]
+        shape = tuple(shapes.get(new, t.shape))
         partial = len(t.slices) > 1 or any(length != -1 for ext, _ in t.slices for _, length in ext)
         if partial:
             value = v1.read(old)
@@ -216,15 +223,25 @@ def _copy_v1(
             parts = [(ext, value[slice_index(t.shape, ext)]) for ext, _ in t.slices]
             writer.add_sliced(new, t.dtype, t.shape, parts)
         else:
-            writer.add(new, v1.read(old), t.dtype)
-        expected[new] = Expected(t.dtype.name, tuple(t.shape), functools.partial(v1.read, old))
+            writer.add(new, v1.read(old).reshape(shape), t.dtype)
+        expected[new] = Expected(
+            t.dtype.name,
+            shape,
+            functools.partial(_reshaped, functools.partial(v1.read, old), shape),
+        )
         progress.advance(_v1_nbytes(t))
     return expected
 
 
 def _v1_nbytes(t: Any) -> int:
+    import numpy as np
+
     return t.num_elements * np.dtype(t.dtype.numpy).itemsize if t.dtype.numpy else 0
 
 
 def _same(value: np.ndarray) -> np.ndarray:
     return value
+
+
+def _reshaped(read: Callable[[], np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    return read().reshape(shape)

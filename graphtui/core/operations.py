@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from graphtui.core.output import WriteResult
 from graphtui.errors import ConflictError, CoreError
@@ -119,19 +119,34 @@ class FixPathsRequest:
     directory: str
 
 
-from graphtui.core.convert import ConvertRequest  # noqa: E402 (their own requests, re-exported)
-from graphtui.core.freeze import FreezeRequest  # noqa: E402
+if TYPE_CHECKING:
+    from graphtui.core.convert import ConvertRequest
+    from graphtui.core.freeze import FreezeRequest
 
-Request = (
-    RestoreRequest
-    | RenameRequest
-    | StripRequest
-    | ExportRequest
-    | RollbackRequest
-    | FixPathsRequest
-    | FreezeRequest
-    | ConvertRequest
-)
+    Request = (
+        RestoreRequest
+        | RenameRequest
+        | StripRequest
+        | ExportRequest
+        | RollbackRequest
+        | FixPathsRequest
+        | FreezeRequest
+        | ConvertRequest
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Freeze's and convert's requests, re-exported: their modules (the graph code, numpy) are
+    imported when asked for, so the other writes start without them."""
+    if name == "ConvertRequest":
+        from graphtui.core.convert import ConvertRequest
+
+        return ConvertRequest
+    if name == "FreezeRequest":
+        from graphtui.core.freeze import FreezeRequest
+
+        return FreezeRequest
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- the plan -------------------------------------------------------------------------------------
@@ -172,14 +187,14 @@ class Plan:
 
 def plan(request: Request) -> Plan:
     """What ``request`` would write (see the module docstring)."""
-    planner, _ = _OPERATIONS[type(request)]
+    planner, _ = _operation(request)
     return planner(request)
 
 
 def apply(plan: Plan, on_step: OnStep | None = None) -> WriteResult:
     """Write what ``plan`` describes (refused with ConflictError when it has conflicts)."""
     plan.refuse()
-    _, applier = _OPERATIONS[type(plan.request)]
+    _, applier = _operation(plan.request)
     return applier(plan, on_step)
 
 
@@ -534,14 +549,24 @@ def _apply_convert(plan: Plan, on_step: OnStep | None) -> WriteResult:
     )
 
 
-_OPERATIONS: dict[type, tuple[Callable[[Any], Plan], Callable[[Plan, OnStep | None], WriteResult]]]
-_OPERATIONS = {
+_Operation = tuple[Callable[[Any], Plan], Callable[[Plan, OnStep | None], WriteResult]]
+_OPERATIONS: dict[type, _Operation] = {
     RestoreRequest: (_plan_restore, _apply_restore),
     RenameRequest: (_plan_rename, _apply_rename),
     StripRequest: (_plan_strip, _apply_strip),
     ExportRequest: (_plan_export, _apply_export),
     RollbackRequest: (_plan_rollback, _apply_rollback),
     FixPathsRequest: (_plan_fix_paths, _apply_fix_paths),
-    FreezeRequest: (_plan_freeze, _apply_freeze),
-    ConvertRequest: (_plan_convert, _apply_convert),
 }
+
+
+def _operation(request: Any) -> _Operation:
+    """The planner and applier of ``request``'s type (freeze and convert registered on first
+    use, see :func:`__getattr__`)."""
+    if type(request) not in _OPERATIONS:
+        from graphtui.core.convert import ConvertRequest
+        from graphtui.core.freeze import FreezeRequest
+
+        _OPERATIONS[FreezeRequest] = (_plan_freeze, _apply_freeze)
+        _OPERATIONS[ConvertRequest] = (_plan_convert, _apply_convert)
+    return _OPERATIONS[type(request)]

@@ -11,17 +11,17 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphtui.core.saver_upgrade import with_v2_saver
-from graphtui.core.write_check import Expected, verify_output
 from graphtui.errors import ConflictError, FormatError, GraphtuiError, WriteError
 from graphtui.formats import storage
-from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.byte_source import is_url
-from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
 from graphtui.formats.state_file import DEFAULT_NAME, format_state, make_state, read_state
 from graphtui.formats.transaction import FileTransaction, OnStep
+
+if TYPE_CHECKING:  # imported where used: a checkpoint-only write never loads the graph code
+    from graphtui.core.write_check import Expected
+    from graphtui.formats.bundle_writer import BundleWriter
 
 
 @dataclass
@@ -190,6 +190,8 @@ def write_checkpoint(
     directory = os.path.dirname(out)
     result = WriteResult(prefix=out)
     if meta_graph is not None and fill is not None:
+        from graphtui.core.saver_upgrade import with_v2_saver
+
         meta_graph, result.notes = with_v2_saver(meta_graph)
     expected: Mapping[str, Expected] | None = None
     created = _make_directory(directory)
@@ -200,9 +202,13 @@ def write_checkpoint(
     state_txn = FileTransaction(on_step)
     try:
         if meta_graph is not None:
+            from graphtui.formats.metagraph_io import serialize_meta_graph
+
             result.meta = out + ".meta"
             txn.write_bytes(result.meta, serialize_meta_graph(meta_graph, as_text=as_text))
         if fill is not None:
+            from graphtui.formats.bundle_writer import BundleWriter
+
             writer = BundleWriter(out, txn)
             made = fill(writer)
             expected = made if isinstance(made, Mapping) else None
@@ -294,8 +300,12 @@ def remove_stale_temporaries(directory: str, now: float | None = None) -> list[s
 
 
 def _verify(result: WriteResult, meta_graph: Any, expected: Mapping[str, Expected] | None) -> None:
+    from graphtui.core.write_check import verify_output
+
     back = None
     if result.meta is not None:
+        from graphtui.formats.metagraph_io import parse_meta_graph
+
         with open(result.meta, "rb") as fh:
             back = parse_meta_graph(fh.read(), result.meta)
         if back.SerializeToString(deterministic=True) != meta_graph.SerializeToString(

@@ -251,6 +251,10 @@ class RestorePlan:
     dtypes: dict[str, dtypes.DType]
     shapes: dict[str, list[int]]
     meta_graph: Any  # what DST.meta gets (the saver trimmed of missing variables if allowed)
+    # output key -> source tensor taken whole: its stored bytes are copied (checksum checked
+    # in flight), never decoded, read at plan time or read back
+    copies: dict[str, str] = field(default_factory=dict)
+    checkpoint: str | None = None  # the source checkpoint the copies come from
 
 
 def plan_restore(
@@ -281,6 +285,7 @@ def plan_restore(
     key_dtypes: dict[str, dtypes.DType] = {}
     key_shapes: dict[str, list[int]] = {}
     missing_keys: set[str] = set()
+    copies: dict[str, str] = {}
     cache: dict[str, np.ndarray] = {}
     for entry in saver.entries:
         var = table.get(entry.variable) if entry.variable and entry.variable in table else None
@@ -314,6 +319,16 @@ def plan_restore(
                         f"tensor {assignment.key} ({have}) from checkpoint reader."
                     )
                     continue
+            if (
+                assignment.extents is None
+                and spec is None
+                and entry.key not in values
+                and _copyable(reader, assignment.key)
+            ):
+                copies[entry.key] = assignment.key
+                key_dtypes[entry.key] = dt
+                key_shapes[entry.key] = list(want)
+                continue
             if assignment.key not in cache:
                 cache[assignment.key] = reader.read(assignment.key).reshape(want)
             value = cache[assignment.key]
@@ -353,7 +368,19 @@ def plan_restore(
         drop_saver_entries(out_graph, lambda k: k in missing_keys)
         for key in missing_keys:
             values.pop(key, None)
-    return RestorePlan(report, values, key_dtypes, key_shapes, out_graph)
+            copies.pop(key, None)
+    for key in copies.keys() & values.keys():  # a key also written from values: decode it too
+        source = copies.pop(key)
+        values[key].insert(0, (None, reader.read(source).reshape(key_shapes[key])))
+    return RestorePlan(
+        report, values, key_dtypes, key_shapes, out_graph, copies, str(reader.prefix)
+    )
+
+
+def _copyable(reader: CheckpointReader, key: str) -> bool:
+    """A tensor whose stored bytes can be copied as they are (a whole V2 tensor)."""
+    bundle = reader.bundle
+    return bundle is not None and not bundle.entry(key).is_sliced
 
 
 def _assembled(parts: list[tuple[Extents | None, np.ndarray]], shape: list[int]) -> np.ndarray:
@@ -388,10 +415,23 @@ def restore(
 def write_restored(
     plan: RestorePlan, out: str, sources: list[str], *, on_step: OnStep | None = None
 ) -> WriteResult:
-    """Write a planned restore: ``out.meta`` + the checkpoint of the planned values."""
+    """Write a planned restore: ``out.meta`` + the checkpoint of the planned values; tensors
+    taken whole are copied from the source as stored bytes (see :func:`copy_tensors`), the
+    others encoded from their values (and compared by value after writing)."""
 
     def fill(writer: Any) -> dict[str, Expected]:
         expected: dict[str, Expected] = {}
+        if plan.copies:
+            from graphtui.core.ckpt_write import copy_tensors
+
+            assert plan.checkpoint is not None
+            with CheckpointReader(plan.checkpoint) as reader:
+                expected |= copy_tensors(
+                    reader,
+                    writer,
+                    [(old, new) for new, old in plan.copies.items()],
+                    {new: plan.shapes[new] for new in plan.copies},
+                )
         progress.expect(sum(np.asarray(arr).nbytes for ps in plan.values.values() for _, arr in ps))
         for key, parts in plan.values.items():
             dt = plan.dtypes[key]

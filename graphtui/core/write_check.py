@@ -19,16 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from graphtui.core.checkpoint import CheckpointReader
-from graphtui.core.graph import GraphIndex, dtype_name
-from graphtui.core.graph_edit import const_strings
-from graphtui.core.saver_upgrade import V1_RESTORE_OPS, V1_SAVE_OPS
-from graphtui.core.variables import node_dtype_shape, resolve_variable, saver_info
 from graphtui.errors import FormatError
+
+if TYPE_CHECKING:  # the graph code is imported by check_saver: not every write has a graph
+    from graphtui.core.graph import GraphIndex
 
 _ASSIGN_OPS = frozenset({"Assign", "AssignVariableOp"})
 _PASS = frozenset({"Identity", "Reshape"})
@@ -47,6 +44,8 @@ class Expected:
 def values_equal(a: Any, b: Any) -> bool:
     """Equal shape and elements; strings element by element as bytes (a nested array or a
     ``str`` where bytes belong is a difference, not a match)."""
+    import numpy as np
+
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         return False
@@ -97,6 +96,8 @@ def _restore_targets(index: GraphIndex, op: str) -> dict[int, _Target]:
     """The variable each output port of restore op ``op`` is assigned to. The op's consumers
     are listed once (a bulk RestoreV2 has one output per variable: asking per port would be
     quadratic)."""
+    from graphtui.core.variables import node_dtype_shape, resolve_variable
+
     out: dict[int, _Target] = {}
     for first in index.consumers(op):
         if first.control or first.port in out:
@@ -134,6 +135,11 @@ def _spec_shapes(spec: str) -> tuple[list[int], list[int]] | None:
 
 def check_saver(meta_graph: Any, reader: CheckpointReader) -> list[str]:
     """Problems ``import_meta_graph`` + ``Saver.restore`` of this checkpoint would hit."""
+    from graphtui.core.graph import GraphIndex, dtype_name
+    from graphtui.core.graph_edit import const_strings
+    from graphtui.core.saver_upgrade import V1_RESTORE_OPS, V1_SAVE_OPS
+    from graphtui.core.variables import saver_info
+
     index = GraphIndex(meta_graph)
     saver = saver_info(index)
     if saver is None:

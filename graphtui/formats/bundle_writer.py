@@ -12,22 +12,25 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import numpy as np
-
-from graphtui.formats import dtypes, progress  # the copy loop reports its bytes
+from graphtui.formats import dtypes
 from graphtui.formats.bundle import LITTLE_ENDIAN, Extents, data_path, index_path
 from graphtui.formats.crc import crc32c, mask
+from graphtui.formats.data_sink import CopiedTensor, DataSink
+from graphtui.formats.data_sink import copy_file_bytes as copy_file_bytes  # re-exported
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
 from graphtui.formats.sstable_writer import TableWriter
 from graphtui.formats.transaction import FileTransaction
 from graphtui.formats.varint import encode_varint
 
+if TYPE_CHECKING:  # numpy is imported by the calls that encode arrays: a copy needs none
+    import numpy as np
+
 # VersionDef of the bundles TF writes today (producer 1, min_consumer 0).
 BUNDLE_PRODUCER = 1
-_COPY_CHUNK = 64 << 20
 _RESERVE_FROM = 64 << 10  # a tensor this big is checked against the free space first
+_OWN_CHECKSUM = frozenset({"string", "variant"})  # stored crc is not the crc of the raw bytes
 
 
 def encode_strings(values: np.ndarray) -> tuple[bytes, int]:
@@ -47,6 +50,8 @@ def encode_strings(values: np.ndarray) -> tuple[bytes, int]:
 
 def tensor_bytes(array: np.ndarray, dtype: dtypes.DType) -> tuple[bytes | memoryview, int]:
     """Stored bytes and masked crc32c of a whole tensor."""
+    import numpy as np
+
     if dtype.name == "string":
         return encode_strings(np.asarray(array, dtype=object))
     if dtype.numpy is None:
@@ -58,30 +63,6 @@ def tensor_bytes(array: np.ndarray, dtype: dtypes.DType) -> tuple[bytes | memory
     return raw, mask(crc32c(raw))
 
 
-def copy_file_bytes(src_fd: int, dst_fd: int, src_offset: int, size: int) -> None:
-    """Append ``size`` bytes at ``src_offset`` of ``src_fd`` at ``dst_fd``'s position, in the
-    kernel (``copy_file_range``; ``pread``/``write`` where it is refused), telling
-    :mod:`progress` as it goes."""
-    done = 0
-    copy_range = getattr(os, "copy_file_range", None)
-    while done < size:
-        chunk = min(_COPY_CHUNK, size - done)
-        n = 0
-        if copy_range is not None:
-            try:
-                n = copy_range(src_fd, dst_fd, chunk, src_offset + done)
-            except OSError:
-                copy_range = None
-        if n <= 0:
-            data = os.pread(src_fd, chunk, src_offset + done)
-            if not data:
-                raise OSError("source data file ended early")
-            os.write(dst_fd, data)
-            n = len(data)
-        done += n
-        progress.advance(n)
-
-
 class BundleWriter:
     """Build one V2 checkpoint. Call :meth:`finish` to stage the data and index files."""
 
@@ -91,27 +72,37 @@ class BundleWriter:
         self._pb = pb
         self.prefix = os.fspath(prefix)
         self.txn = txn
-        self._data: BinaryIO = txn.open(data_path(self.prefix, 0, 1))
-        self._offset = 0
+        path = data_path(self.prefix, 0, 1)
+        self._data: BinaryIO = txn.open(path)
+        self._sink = DataSink(self._data, txn.temp_path(path))
+        txn.on_abort(self._sink.abort)
         self._entries: dict[bytes, bytes] = {}
 
     # -- data ----------------------------------------------------------------------------------
 
     def _append(self, raw: bytes | memoryview) -> int:
-        offset = self._offset
+        offset = self._sink.position
         if len(raw) >= _RESERVE_FROM:
             self.txn.reserve(data_path(self.prefix, 0, 1), len(raw))
-        self._data.write(raw)
-        self._offset += len(raw)
+        self._sink.write(raw)
         return offset
 
-    def _append_from_file(self, src_fd: int, src_offset: int, size: int) -> int:
-        offset = self._offset
+    def _append_from_file(
+        self,
+        src_fd: int,
+        src_offset: int,
+        size: int,
+        checks: Sequence[CopiedTensor] = (),
+        src_path: str = "source data file",
+    ) -> int:
+        """Append ``size`` bytes of an open source file at ``src_offset``; ``checks``: the
+        tensors those bytes hold, each checked against its checksum as it is copied."""
+        offset = self._sink.position
         if size >= _RESERVE_FROM:
             self.txn.reserve(data_path(self.prefix, 0, 1), size)
-        self._data.flush()
-        copy_file_bytes(src_fd, self._data.fileno(), src_offset, size)
-        self._offset += size
+        self._sink.copy(
+            src_fd, src_path, src_offset, checks or [CopiedTensor("", src_offset, size, None)]
+        )
         return offset
 
     def _entry(
@@ -150,6 +141,8 @@ class BundleWriter:
 
     def add(self, name: str, array: Any, dtype: dtypes.DType | None = None) -> None:
         """Add a whole tensor from a numpy array (object arrays of bytes are strings)."""
+        import numpy as np
+
         arr = np.asarray(array)
         dt = dtype or dtypes.from_numpy(arr.dtype)
         raw, crc = tensor_bytes(arr, dt)
@@ -178,18 +171,24 @@ class BundleWriter:
         size: int,
         crc: int,
     ) -> None:
-        """Add a whole tensor by copying ``size`` bytes of an open source data file."""
-        offset = self._append_from_file(src_fd, src_offset, size)
-        self._put(_key(name), self._entry(dtype, shape, offset, size, crc))
+        """Add a whole tensor by copying ``size`` bytes of an open source data file (its
+        checksum checked on the bytes copied)."""
+        self.add_copies(src_fd, [(name, dtype, shape, src_offset, size, crc)])
 
     def add_copies(
         self,
         src_fd: int,
         tensors: Sequence[tuple[str, dtypes.DType, Sequence[int], int, int, int]],
+        src_path: str = "source data file",
+        src_names: Sequence[str] | None = None,
     ) -> None:
         """Add whole tensors ``(name, dtype, shape, src_offset, size, crc)`` copied from an
-        open source data file, in order. Tensors that follow each other in the source are
-        copied by one call: an unchanged shard is copied (or, on XFS/btrfs, cloned) whole."""
+        open source data file, in order, each one's checksum checked on the bytes copied (a
+        string or variant tensor's stored checksum is not the crc of its bytes: the caller
+        checks those); an error names ``src_path`` and the tensor's name there (``src_names``,
+        when it had another). Tensors that follow each other in the source are copied as one
+        run: an unchanged shard whole (on XFS/btrfs, cloned)."""
+        names = list(src_names) if src_names is not None else [t[0] for t in tensors]
         i = 0
         while i < len(tensors):
             start = tensors[i][3]
@@ -198,7 +197,11 @@ class BundleWriter:
             while j < len(tensors) and tensors[j][3] == end:
                 end += tensors[j][4]
                 j += 1
-            base = self._append_from_file(src_fd, start, end - start)
+            checks = [
+                CopiedTensor(old, off, size, None if dt.name in _OWN_CHECKSUM else crc)
+                for old, (_, dt, _, off, size, crc) in zip(names[i:j], tensors[i:j], strict=True)
+            ]
+            base = self._append_from_file(src_fd, start, end - start, checks, src_path)
             for name, dtype, shape, src_offset, size, crc in tensors[i:j]:
                 self._put(
                     _key(name), self._entry(dtype, shape, base + src_offset - start, size, crc)
@@ -223,6 +226,8 @@ class BundleWriter:
             if isinstance(value, tuple):
                 raw, crc = value
             else:
+                import numpy as np
+
                 arr = np.asarray(value)
                 if list(arr.shape) != shape:
                     raise ValueError(f"slice {extents} of {name!r} has shape {arr.shape}")
@@ -233,7 +238,9 @@ class BundleWriter:
             )
 
     def finish(self) -> None:
-        """Stage the index (after the data file) with the header and every entry, key-sorted."""
+        """Finish the data file, then stage the index with the header and every entry,
+        key-sorted."""
+        self._sink.close()
         header = self._pb.BundleHeaderProto(num_shards=1, endianness=LITTLE_ENDIAN)
         header.version.producer = BUNDLE_PRODUCER
         index = self.txn.open(index_path(self.prefix))

@@ -30,6 +30,7 @@ class FileTransaction:
         self._staged: list[tuple[str, str, BinaryIO | None]] = []  # (tmp, target, open handle)
         self._new_targets: set[str] = set()  # targets that did not exist before this transaction
         self._on_step = on_step or _no_step
+        self._on_abort: list[Callable[[], None]] = []
         self.committed: list[str] = []
 
     def open(self, target: str | os.PathLike[str]) -> BinaryIO:
@@ -57,6 +58,18 @@ class FileTransaction:
         fh = self.open(target)
         fh.write(data)
         self._on_step(f"write {os.path.basename(os.fspath(target))}")
+
+    def temp_path(self, target: str | os.PathLike[str]) -> str:
+        """The temporary file a staged ``target`` is written to (to open it another way)."""
+        target = os.path.abspath(os.fspath(target))
+        for tmp, staged, _ in self._staged:
+            if staged == target:
+                return tmp
+        raise KeyError(target)
+
+    def on_abort(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (e.g. stop a writer thread) before the files are removed."""
+        self._on_abort.append(callback)
 
     @property
     def current(self) -> str | None:
@@ -122,6 +135,10 @@ class FileTransaction:
 
     def abort(self) -> None:
         """Remove every temporary file not yet renamed."""
+        callbacks, self._on_abort = self._on_abort, []
+        for callback in callbacks:
+            with contextlib.suppress(Exception):
+                callback()
         for tmp, _, fh in self._staged:
             if fh is not None:
                 with contextlib.suppress(OSError):

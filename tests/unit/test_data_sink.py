@@ -1,0 +1,152 @@
+"""The data file writer of every checkpoint write (issue 17.2, writes at copy speed): copied
+runs go to the disk straight from the source's mapped pages (O_DIRECT) when they line up with
+the output, through an aligned staging buffer when they do not, and through the page cache
+where O_DIRECT is refused; in every mode each copied tensor's checksum is checked on the bytes
+copied, a bad one or a failed disk write leaves nothing, and the bytes come out exactly."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphtui.core.checkpoint import CheckpointReader
+from graphtui.core.names import ScopeMap
+from graphtui.core.rename import rename
+from graphtui.core.strip import strip
+from graphtui.errors import FormatError, WriteError
+from graphtui.formats import data_sink
+from graphtui.formats.bundle import BundleReader
+from graphtui.formats.bundle_writer import BundleWriter
+from graphtui.formats.transaction import FileTransaction
+
+DATA = ".data-00000-of-00001"
+
+
+@pytest.fixture(params=["direct", "page cache"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Small chunks (so a test's tensors span several), with and without O_DIRECT."""
+    monkeypatch.setattr(data_sink, "_CHUNK", 16 << 10)
+    if request.param == "page cache":
+        monkeypatch.delattr(os, "O_DIRECT", raising=False)
+    elif not hasattr(os, "O_DIRECT"):
+        pytest.skip("no O_DIRECT on this system")
+    return str(request.param)
+
+
+def _source(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """Tensors of awkward sizes (a few bytes to several chunks), in a known order."""
+    prefix = tmp_path / "src" / "model.ckpt"
+    prefix.parent.mkdir()
+    rng = np.random.default_rng(7)
+    sizes = [3, 5000, 1, 40_000, 777, 0, 20_000, 9, 70_001]
+    values = {f"a/v{i}": rng.random(n).astype(np.float32) for i, n in enumerate(sizes)}
+    values["a/s"] = np.array([b"x", b"yz" * 3000], dtype=object)
+    values["a/w"] = rng.integers(0, 1 << 40, size=(33, 41)).astype(np.int64)
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        for name, value in values.items():
+            writer.add(name, value)
+        writer.finish()
+    return prefix, values
+
+
+def _check_values(out: Path, values: dict[str, np.ndarray], rename_to: str = "a") -> None:
+    with CheckpointReader(str(out)) as reader:
+        assert reader.verify() == []
+        assert sorted(reader.names()) == sorted(rename_to + n[1:] for n in values)
+        for name, value in values.items():
+            got = reader.read(rename_to + name[1:])
+            assert got.dtype == value.dtype and got.tolist() == value.tolist()
+
+
+def test_an_unchanged_shard_comes_out_byte_for_byte(tmp_path: Path, mode: str) -> None:
+    prefix, values = _source(tmp_path)
+    out = tmp_path / "out" / "m"
+    rename(str(prefix), str(out), ScopeMap([("a", "b")]), mode="checkpoint")
+    assert Path(str(out) + DATA).read_bytes() == Path(str(prefix) + DATA).read_bytes()
+    _check_values(out, values, "b")
+
+
+@pytest.mark.parametrize("drop", [["a/v0"], ["a/v1", "a/v4"], ["a/v3", "a/v8", "a/w"]])
+def test_runs_that_do_not_line_up_come_out_exactly(
+    tmp_path: Path, mode: str, drop: list[str]
+) -> None:
+    """Dropping tensors shifts every later run against its place in the source."""
+    prefix, values = _source(tmp_path)
+    out = tmp_path / "out" / "m"
+    strip(str(prefix), str(out), drop)
+    src = Path(str(prefix) + DATA).read_bytes()
+    with BundleReader(str(prefix)) as bundle:
+        kept = sorted((bundle.entry(n) for n in values if n not in drop), key=lambda e: e.offset)
+        want = b"".join(src[e.offset : e.offset + e.size] for e in kept)
+    assert Path(str(out) + DATA).read_bytes() == want
+    _check_values(out, {k: v for k, v in values.items() if k not in drop})
+
+
+@pytest.mark.parametrize("victim", ["a/v0", "a/v3", "a/v8", "a/s"])
+def test_a_corrupt_tensor_anywhere_fails_the_write(tmp_path: Path, mode: str, victim: str) -> None:
+    prefix, _ = _source(tmp_path)
+    with BundleReader(str(prefix)) as bundle:
+        entry = bundle.entry(victim)
+    data = Path(str(prefix) + DATA)
+    raw = bytearray(data.read_bytes())
+    raw[entry.offset + entry.size - 1] ^= 0x10  # the last byte: found only at the tensor's end
+    data.write_bytes(bytes(raw))
+    out_dir = tmp_path / "out"
+    for drop in (None, ["a/v1"]):  # lined up, and shifted
+        with pytest.raises(FormatError, match=f"checksum mismatch in tensor '{victim}'"):
+            if drop is None:
+                rename(str(prefix), str(out_dir / "m"), ScopeMap([("a", "b")]), mode="checkpoint")
+            else:
+                strip(str(prefix), str(out_dir / "m"), drop)
+        assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+def test_a_failed_disk_write_leaves_nothing(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up from the third write call on (in the writer thread, or in the
+    kernel's copy and its fallback)."""
+    prefix, _ = _source(tmp_path)
+    calls = {"n": 0}
+
+    def failing(real: object) -> object:
+        def call(*args: object) -> object:
+            calls["n"] += 1
+            if calls["n"] >= 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(*args)  # type: ignore[operator]
+
+        return call
+
+    for name in ("pwrite", "write", "copy_file_range"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, failing(getattr(os, name)))
+    out_dir = tmp_path / "out"
+    with pytest.raises(WriteError, match="No space left"):
+        rename(str(prefix), str(out_dir / "m"), ScopeMap([("a", "b")]), mode="checkpoint")
+    assert calls["n"] >= 3
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+def test_encoded_arrays_between_copies(tmp_path: Path, mode: str) -> None:
+    """Arrays written from memory and runs copied from a file, interleaved, land where their
+    entries say."""
+    prefix, values = _source(tmp_path)
+    out = tmp_path / "out" / "m"
+    with BundleReader(str(prefix)) as bundle, open(str(prefix) + DATA, "rb") as fh:
+        entries = {n: bundle.entry(n) for n in values}
+        with FileTransaction() as txn:
+            writer = BundleWriter(out.parent.mkdir() or out, txn)
+            for i, (name, value) in enumerate(values.items()):
+                e = entries[name]
+                if i % 2:
+                    writer.add(name, value)
+                else:
+                    writer.add_copy(name, e.dtype, e.shape, fh.fileno(), e.offset, e.size, e.crc32c)
+            writer.finish()
+    _check_values(out, values)

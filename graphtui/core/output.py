@@ -20,6 +20,7 @@ from graphtui.formats.state_file import DEFAULT_NAME, format_state, make_state, 
 from graphtui.formats.transaction import FileTransaction, OnStep
 
 if TYPE_CHECKING:  # imported where used: a checkpoint-only write never loads the graph code
+    from graphtui.core.graph import GraphIndex
     from graphtui.core.write_check import Expected
     from graphtui.formats.bundle_writer import BundleWriter
 
@@ -167,6 +168,7 @@ def write_checkpoint(
     as_text: bool = False,
     update_state: bool = True,
     on_step: OnStep | None = None,
+    graph_index: GraphIndex | None = None,
 ) -> WriteResult:
     """Write the target as one transaction (meta, data, index, state file), then verify it.
 
@@ -193,6 +195,8 @@ def write_checkpoint(
         from graphtui.core.saver_upgrade import with_v2_saver
 
         meta_graph, result.notes = with_v2_saver(meta_graph)
+    if graph_index is not None and graph_index.meta_graph is not meta_graph:
+        graph_index = None  # the graph was changed: its index no longer describes it
     expected: Mapping[str, Expected] | None = None
     created = _make_directory(directory)
     result.cleaned = remove_stale_temporaries(directory)
@@ -230,7 +234,7 @@ def write_checkpoint(
         raise
     result.files = list(txn.committed)
     try:
-        _verify(result, meta_graph, expected)
+        _verify(result, meta_graph, expected, graph_index)
     except GraphtuiError as exc:
         state_txn.abort()
         _remove_written(result.files, created)
@@ -299,7 +303,12 @@ def remove_stale_temporaries(directory: str, now: float | None = None) -> list[s
     return notes
 
 
-def _verify(result: WriteResult, meta_graph: Any, expected: Mapping[str, Expected] | None) -> None:
+def _verify(
+    result: WriteResult,
+    meta_graph: Any,
+    expected: Mapping[str, Expected] | None,
+    index: GraphIndex | None = None,
+) -> None:
     from graphtui.core.write_check import verify_output
 
     back = None
@@ -313,4 +322,5 @@ def _verify(result: WriteResult, meta_graph: Any, expected: Mapping[str, Expecte
         ):
             raise FormatError(result.meta, "meta graph read back differs from what was written")
     prefix = result.prefix if os.path.isfile(result.prefix + ".index") else None
-    result.tensors, result.bytes = verify_output(prefix, back, expected)
+    # ``back`` serializes to ``meta_graph``'s bytes (checked above): an index of either is one
+    result.tensors, result.bytes = verify_output(prefix, back, expected, index)

@@ -255,6 +255,7 @@ class RestorePlan:
     # in flight), never decoded, read at plan time or read back
     copies: dict[str, str] = field(default_factory=dict)
     checkpoint: str | None = None  # the source checkpoint the copies come from
+    index: GraphIndex | None = None  # of ``meta_graph``, reused by the check after writing
 
 
 def plan_restore(
@@ -373,7 +374,14 @@ def plan_restore(
         source = copies.pop(key)
         values[key].insert(0, (None, reader.read(source).reshape(key_shapes[key])))
     return RestorePlan(
-        report, values, key_dtypes, key_shapes, out_graph, copies, str(reader.prefix)
+        report,
+        values,
+        key_dtypes,
+        key_shapes,
+        out_graph,
+        copies,
+        str(reader.prefix),
+        index if out_graph is meta_graph else None,
     )
 
 
@@ -450,5 +458,10 @@ def write_restored(
         return expected
 
     return write_checkpoint(
-        out, sources=sources, fill=fill, meta_graph=plan.meta_graph, on_step=on_step
+        out,
+        sources=sources,
+        fill=fill,
+        meta_graph=plan.meta_graph,
+        on_step=on_step,
+        graph_index=plan.index,
     )

@@ -133,14 +133,17 @@ def _spec_shapes(spec: str) -> tuple[list[int], list[int]] | None:
     return full, part
 
 
-def check_saver(meta_graph: Any, reader: CheckpointReader) -> list[str]:
-    """Problems ``import_meta_graph`` + ``Saver.restore`` of this checkpoint would hit."""
+def check_saver(
+    meta_graph: Any, reader: CheckpointReader, index: GraphIndex | None = None
+) -> list[str]:
+    """Problems ``import_meta_graph`` + ``Saver.restore`` of this checkpoint would hit.
+    ``index``: a GraphIndex already built over a graph equal to ``meta_graph`` (reused)."""
     from graphtui.core.graph import GraphIndex, dtype_name
     from graphtui.core.graph_edit import const_strings
     from graphtui.core.saver_upgrade import V1_RESTORE_OPS, V1_SAVE_OPS
     from graphtui.core.variables import saver_info
 
-    index = GraphIndex(meta_graph)
+    index = index if index is not None else GraphIndex(meta_graph)
     saver = saver_info(index)
     if saver is None:
         return []
@@ -202,9 +205,13 @@ def check_saver(meta_graph: Any, reader: CheckpointReader) -> list[str]:
 
 
 def verify_output(
-    prefix: str | None, meta_graph: Any, expected: Mapping[str, Expected] | None
+    prefix: str | None,
+    meta_graph: Any,
+    expected: Mapping[str, Expected] | None,
+    index: GraphIndex | None = None,
 ) -> tuple[int, int]:
-    """Raise FormatError with every problem; return (tensors, bytes) of the checkpoint."""
+    """Raise FormatError with every problem; return (tensors, bytes) of the checkpoint.
+    ``index``: see :func:`check_saver`."""
     problems: list[str] = []
     tensors = nbytes = 0
     where = prefix or "output"
@@ -215,7 +222,7 @@ def verify_output(
             else:
                 problems += [str(p) for p in reader.verify()]
             if meta_graph is not None and not problems:
-                problems += check_saver(meta_graph, reader)
+                problems += check_saver(meta_graph, reader, index)
             infos = reader.tensors()
         tensors, nbytes = len(infos), sum(i.nbytes for i in infos)
     if problems:

@@ -191,7 +191,7 @@ class CollectionTable:
     def of(cls, index: GraphIndex) -> CollectionTable:
         """The table of ``index``'s meta graph, built once and cached on the index."""
         def build(ix: GraphIndex) -> CollectionTable:
-            meta = ix.meta_graph if ix.has_meta_graph else None
+            meta = ix.meta_graph_header if ix.has_meta_graph else None
             if meta is None:
                 from graphtui._proto import pb
 

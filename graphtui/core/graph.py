@@ -13,6 +13,7 @@ import heapq
 import itertools
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ import numpy as np
 
 from graphtui._proto import pb
 from graphtui.core.natural import natural_key
-from graphtui.errors import NotFoundError
+from graphtui.errors import FormatError, NotFoundError
 from graphtui.formats import dtypes, tensor_proto
+from graphtui.formats.node_scan import NodeTable
 
 DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
 _GLOB_CHARS = frozenset("*?[")
@@ -222,7 +224,13 @@ class GraphIndex:
     TensorFlow) resolve to the first node; they are listed in :attr:`duplicates`.
     """
 
-    def __init__(self, graph: Any, *, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        graph: Any,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        nodes: NodeTable | None = None,
+    ) -> None:
         self.path = os.fspath(path) if path is not None else None
         self._from_meta = _is_meta_graph(graph)
         if self._from_meta:
@@ -233,8 +241,21 @@ class GraphIndex:
             self._graph_def = graph
         else:
             raise TypeError(f"expected a MetaGraphDef or GraphDef, got {graph.DESCRIPTOR.full_name}")
-        self._nodes = self._graph_def.node
-        self.names: list[str] = [n.name for n in self._nodes]
+        # ``nodes``: the graph's nodes are still bytes (see ``from_file``); each is decoded when
+        # first asked for, all of them when the whole message is.
+        self._table = nodes
+        self._decode_lock = threading.Lock()
+        self._decoded: dict[int, Any] = {}
+        self._ops: list[str] | None = None
+        self._index_names(nodes.names if nodes is not None else [n.name for n in self._nodes])
+        self._consumers: dict[int, list[tuple[int, int, int]]] | None = None
+        self._lower: list[str] | None = None
+        self._natural: list[int] | None = None
+        self._functions: dict[str, Any] | None = None
+        self._derived: dict[str, Any] = {}
+
+    def _index_names(self, names: list[str]) -> None:
+        self.names: list[str] = names
         # One C-level pass (a Python loop costs several times more on 200,000 names); with
         # duplicates, positions are rebuilt so that the first node of a name wins.
         self._pos: dict[str, int] = dict(zip(self.names, range(len(self.names)), strict=True))
@@ -244,19 +265,19 @@ class GraphIndex:
             for i, name in enumerate(self.names):
                 if self._pos.setdefault(name, i) != i:
                     self.duplicates.append(name)
-        self._ops: list[str] | None = None
-        self._consumers: dict[int, list[tuple[int, int, int]]] | None = None
-        self._lower: list[str] | None = None
-        self._natural: list[int] | None = None
-        self._functions: dict[str, Any] | None = None
-        self._derived: dict[str, Any] = {}
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> GraphIndex:
-        """Read a ``.meta`` file (see :func:`graphtui.core.metagraph.read_meta_graph`)."""
-        from graphtui.core.metagraph import read_meta_graph
+        """Read a ``.meta`` file (see :func:`graphtui.core.metagraph.read_meta_graph`).
 
-        return cls(read_meta_graph(path), path=path)
+        A binary file's nodes are not decoded here: names and ops come from a scan of the
+        wire format, each NodeDef is decoded when first asked for, and the whole message when
+        ``meta_graph`` or ``graph_def`` is (so a 1,000,000-node graph opens in a fraction of
+        its decoding time and memory)."""
+        from graphtui.core.metagraph import open_meta_graph
+
+        meta, nodes = open_meta_graph(path)
+        return cls(meta, path=path, nodes=nodes)
 
     def derived(self, key: str, factory: Callable[[GraphIndex], _T]) -> _T:
         """A view built from this index once and cached on it (``ScopeTree.of(index)`` etc.)."""
@@ -271,10 +292,21 @@ class GraphIndex:
     @property
     def meta_graph(self) -> Any:
         """The MetaGraphDef (for a bare GraphDef: an empty one holding a copy, made on demand)."""
+        self._decode_all()
         if self._meta is None:
             meta = pb.MetaGraphDef()
             meta.graph_def.CopyFrom(self._graph_def)
             self._meta = meta
+        return self._meta
+
+    @property
+    def meta_graph_header(self) -> Any:
+        """The MetaGraphDef for reading all but its nodes (collections, saver_def, signatures,
+        meta_info_def, graph_def's library and versions) without decoding every node: its
+        ``graph_def.node`` may still be empty (``meta_graph`` is the same message, completed).
+        For a bare GraphDef, as ``meta_graph``."""
+        if self._meta is None:
+            return self.meta_graph
         return self._meta
 
     @property
@@ -284,7 +316,75 @@ class GraphIndex:
 
     @property
     def graph_def(self) -> Any:
+        self._decode_all()
         return self._graph_def
+
+    @property
+    def library(self) -> Any:
+        """The graph's FunctionDefLibrary (without decoding any node)."""
+        return self._graph_def.library
+
+    @property
+    def _nodes(self) -> Any:
+        """``graph_def.node``, every node decoded."""
+        return self.graph_def.node
+
+    def _decode_all(self) -> None:
+        """Decode the nodes still held as bytes into ``graph_def`` (once)."""
+        if self._table is None:
+            return
+        with self._decode_lock:  # the app's warm-up worker and the UI thread may both ask
+            self._decode_locked()
+
+    def _decode_locked(self) -> None:
+        table = self._table
+        if table is None:
+            return
+        from google.protobuf.message import DecodeError
+
+        from graphtui.formats.metagraph_io import parse_meta_graph
+
+        graph_def = self._graph_def
+        view = memoryview(table.data)
+        try:
+            for start, end in table.runs:
+                graph_def.MergeFromString(view[start:end])
+        except DecodeError:
+            graph_def.ClearField("node")
+            parse_meta_graph(bytes(table.data), self.path)  # raises, saying where and why
+            raise FormatError(
+                self.path, "not a valid MetaGraphDef: a node does not decode"
+            ) from None
+        scanned_ops = self.ops
+        self._table = None
+        self._decoded.clear()
+        names = [n.name for n in graph_def.node]
+        if names != self.names or [n.op for n in graph_def.node] != scanned_ops:
+            # a node holding a second name or op field (the last one wins): index the decoded
+            # nodes instead of the scan's
+            self._ops = None
+            self._consumers = self._lower = self._natural = None
+            self._derived.clear()
+            self._index_names(names)
+
+    def _node_at(self, i: int) -> Any:
+        """The NodeDef at position ``i``; decodes only that node while the rest are bytes."""
+        table = self._table
+        if table is None:
+            return self._graph_def.node[i]
+        node = self._decoded.get(i)
+        if node is None:
+            node = pb.NodeDef()
+            try:
+                node.ParseFromString(table.node_bytes(i))
+            except Exception:  # noqa: BLE001 - any decode failure: decode all to say where
+                self._decode_all()
+                return self._graph_def.node[i]
+            if node.name != self.names[i] or node.op != table.op(i):
+                self._decode_all()  # the scan misread it: index the decoded nodes instead
+                return self._graph_def.node[self.index_of(node.name)]
+            self._decoded[i] = node
+        return node
 
     def __len__(self) -> int:
         return len(self.names)
@@ -307,7 +407,7 @@ class GraphIndex:
 
     def node(self, name: str) -> Any:
         """The NodeDef message."""
-        return self._nodes[self.index_of(name)]
+        return self._node_at(self.index_of(name))
 
     def op(self, name: str) -> str:
         return str(self.node(name).op)
@@ -391,7 +491,8 @@ class GraphIndex:
     def ops(self) -> list[str]:
         """Op type of every node, parallel to :attr:`names` (built on first use)."""
         if self._ops is None:
-            self._ops = [n.op for n in self._nodes]
+            table = self._table
+            self._ops = table.ops() if table is not None else [n.op for n in self._nodes]
         return self._ops
 
     def op_histogram(self) -> dict[str, int]:

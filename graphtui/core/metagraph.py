@@ -18,12 +18,16 @@ from graphtui.formats.byte_source import is_url, read_file
 from graphtui.formats.metagraph_io import (
     MAX_MESSAGE_BYTES,
     TOO_LARGE,
+    looks_like_text,
+    parse_binary_message,
     parse_meta_graph,
     serialize_meta_graph,
 )
+from graphtui.formats.node_scan import NodeTable, scan_meta_graph
 
 __all__ = [
     "read_meta_graph",
+    "open_meta_graph",
     "export_meta_graph",
     "clear_devices",
     "prepare_export",
@@ -34,13 +38,42 @@ __all__ = [
 def read_meta_graph(path: str | os.PathLike[str]) -> Any:
     """The ``MetaGraphDef`` stored in ``path`` (binary or text format)."""
     path = os.fspath(path)
+    return _parse(_read(path), path)
+
+
+def open_meta_graph(path: str | os.PathLike[str]) -> tuple[Any, NodeTable | None]:
+    """``path``'s MetaGraphDef for indexing, its nodes left undecoded when that is possible.
+
+    For a binary file the nodes are found by :func:`scan_meta_graph`: the message returned
+    holds everything but ``graph_def.node``, and the table says where each node's bytes are
+    (``GraphIndex`` decodes them on demand). Text files, and bytes the scanner does not read,
+    are decoded whole (table None), with the same errors as :func:`read_meta_graph`.
+    """
+    path = os.fspath(path)
+    data = _read(path)
+    table = None if looks_like_text(data) else scan_meta_graph(data)
+    if table is not None:
+        try:
+            shell = parse_binary_message(table.shell, "MetaGraphDef", path)
+        except FormatError:
+            pass  # decoded whole below, which says where the fault is in the file
+        else:
+            if len(table) or shell.ListFields():
+                return shell, table
+    return _parse(data, path), None
+
+
+def _read(path: str) -> bytes:
     if not is_url(path) and os.path.isdir(path):
         raise FormatError(path, "is a directory, expected a .meta file")
-    data = read_file(path, missing="no such file", limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE)
+    return read_file(path, missing="no such file", limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE)
+
+
+def _parse(data: bytes, path: str) -> Any:
     try:
         return parse_meta_graph(data, path)
     except FormatError:
-        if os.path.basename(os.fspath(path)) in ("saved_model.pb", "saved_model.pbtxt"):
+        if os.path.basename(path) in ("saved_model.pb", "saved_model.pbtxt"):
             # its bytes are a SavedModel message: decoding them as a MetaGraphDef fails deep
             # inside ("string is not valid UTF-8"), which says nothing useful
             raise FormatError(

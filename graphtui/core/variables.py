@@ -210,7 +210,7 @@ def _build_saver(index: GraphIndex) -> SaverInfo | None:
     saver_def: Any = None
     source = "graph"
     if index.has_meta_graph:
-        meta = index.meta_graph
+        meta = index.meta_graph_header
         if meta.HasField("saver_def"):
             saver_def, source = meta.saver_def, "saver_def"
         else:

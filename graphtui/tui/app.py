@@ -168,7 +168,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         tabs = [tab for tab, _ in TABS]
         graph = self.ws.graph
         if self.ws.saved_model is not None or (
-            graph is not None and len(graph.graph_def.library.function) > 0
+            graph is not None and len(graph.library.function) > 0
         ):
             tabs.append("signatures")  # a .meta graph's function library too
         if self.ws.has_objects:

@@ -695,6 +695,50 @@ def test_fuzz_meta_graph(data: bytes) -> None:
             one_line(exc)
 
 
+@fuzz(ci_examples=300)
+@given(
+    data=st.one_of(
+        st.sampled_from(sorted(META_BINARY)).map(META_BINARY.__getitem__).flatmap(mutated),
+        st.binary(max_size=60),
+    )
+)
+def test_fuzz_node_scanner_agrees_with_protobuf(data: bytes) -> None:
+    """The protobuf-free node scanner (GraphIndex.from_file's path for binary graphs) gives
+    the names, ops and, once completed, the message protobuf decodes; where protobuf refuses
+    the bytes, completing the lazily built index refuses them too, with a one-line error."""
+    from google.protobuf.message import DecodeError
+
+    from graphtui.formats.node_scan import scan_meta_graph
+
+    with hang_guard(EXAMPLE_SECONDS):
+        table = scan_meta_graph(data)
+        if table is None:
+            return
+        shell = pb.MetaGraphDef()
+        try:
+            shell.ParseFromString(table.shell)
+        except DecodeError:
+            with pytest.raises(DecodeError):
+                pb.MetaGraphDef().ParseFromString(data)
+            return
+        index = GraphIndex(shell, path="fuzz.meta", nodes=table)
+        proto = pb.MetaGraphDef()
+        try:
+            proto.ParseFromString(data)
+        except DecodeError:
+            with pytest.raises(FormatError) as caught:
+                index.meta_graph  # noqa: B018 - completing the index decodes every node
+            one_line(caught.value)
+            return
+        nodes = proto.graph_def.node
+        assert table.names == [n.name for n in nodes]
+        assert index.ops == [n.op for n in nodes]
+        for i in range(0, len(nodes), max(1, len(nodes) // 7)):
+            assert index.node(nodes[i].name) == nodes[index.index_of(nodes[i].name)]
+        full = index.meta_graph.SerializeToString(deterministic=True)
+        assert full == proto.SerializeToString(deterministic=True)
+
+
 @fuzz(ci_examples=100)
 @given(
     text=st.one_of(

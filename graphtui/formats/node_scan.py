@@ -1,0 +1,323 @@
+"""Where each node of a binary MetaGraphDef is, found without decoding the nodes.
+
+Decoding a 1,000,000-node graph into messages takes seconds and gigabytes, while listing its
+scopes needs only each node's name and op. This scanner walks the wire format instead: the
+MetaGraphDef's own fields and the GraphDef's non-node fields in Python (a handful), and the
+GraphDef's ``node`` records with numpy, all at once (candidates are the bytes where a record
+``0a <length> 0a <name>`` can start; a candidate counts only as part of the chain of records
+that starts at the first node, each starting where the one before ended). It returns a
+:class:`NodeTable`: each NodeDef's byte range, name and op, and the MetaGraphDef with its nodes
+left out (the *shell*, small, decoded normally by the caller).
+
+Names and ops are read from the fields that open each node (TensorFlow and every protobuf
+serializer write fields in number order: ``name`` = 1, ``op`` = 2). A node that opens
+otherwise is walked field by field in Python. A node holding a second ``name`` or ``op`` later
+on (legal protobuf, never written by a serializer: the last one wins) is caught when the node
+is decoded (see ``GraphIndex``). Anything unexpected in the framing (a record running past its
+parent, a group, a varint cut off, a name that is not UTF-8) makes the scan give up (None): the
+caller decodes the whole message, which reports the fault where protobuf finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at, encode_varint
+
+__all__ = ["NodeTable", "scan_meta_graph"]
+
+_NODE_TAG = 0x0A  # GraphDef.node = 1, length-delimited (NodeDef.name = 1 has the same tag)
+_OP_TAG = 0x12  # NodeDef.op = 2, length-delimited
+_GRAPH_DEF = 2  # MetaGraphDef.graph_def
+_CHUNK = 8 << 20  # bytes looked at per numpy pass when finding candidates
+_ROUNDS = 32  # fields of every node checked at once; a node with more is walked in Python
+_CHAIN_MIN = 4096  # bytes left in a node for its walk to try skipping a run with numpy
+
+
+class _GiveUp(Exception):
+    """The bytes are not what the scanner reads; decode the whole message instead."""
+
+
+@dataclass(frozen=True)
+class NodeTable:
+    """The nodes of a MetaGraphDef as byte ranges into ``data`` (int64 arrays, graph order).
+
+    ``shell`` is the MetaGraphDef's bytes without its nodes; ``runs`` the byte ranges of
+    ``data`` holding the GraphDef's node fields (tags included), in order: decoding the shell
+    and merging the runs into its ``graph_def`` gives exactly the whole message.
+    """
+
+    data: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+    name_starts: np.ndarray
+    name_ends: np.ndarray
+    op_starts: np.ndarray
+    op_ends: np.ndarray
+    shell: bytes
+    runs: list[tuple[int, int]]
+    names: list[str]  # every node's name, decoded by the scan (proto3: must be UTF-8)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def ops(self) -> list[str]:
+        """Every node's op (one string object per distinct op)."""
+        data = self.data
+        seen: dict[bytes, str] = {}
+        out = []
+        for a, b in zip(self.op_starts.tolist(), self.op_ends.tolist(), strict=True):
+            raw = data[a:b]
+            text = seen.get(raw)
+            if text is None:
+                text = seen[raw] = str(raw, "utf-8")
+            out.append(text)
+        return out
+
+    def op(self, i: int) -> str:
+        """The op of the node at position ``i``."""
+        return str(self.data[int(self.op_starts[i]) : int(self.op_ends[i])], "utf-8")
+
+    def node_bytes(self, i: int) -> bytes:
+        """The serialized NodeDef at position ``i``."""
+        return bytes(self.data[int(self.starts[i]) : int(self.ends[i])])
+
+
+def _strings(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    return [str(data[a:b], "utf-8") for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def scan_meta_graph(data: bytes) -> NodeTable | None:
+    """The node table of a binary MetaGraphDef, or None when the bytes are not one the scanner
+    reads (text format, damaged, or framed unusually): decode the whole message then."""
+    if not len(data):
+        return None
+    try:
+        return _Scan(data).table()
+    except (_GiveUp, VarintError, UnicodeDecodeError):
+        return None
+
+
+class _Scan:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.starts: list[np.ndarray] = []
+        self.ends: list[np.ndarray] = []
+        self.runs: list[tuple[int, int]] = []
+        self._cand: _Candidates | None = None
+
+    def table(self) -> NodeTable:
+        data = self.data
+        shell: list[bytes | memoryview] = []
+        view = memoryview(data)
+        pos, end = 0, len(data)
+        while pos < end:
+            start = pos
+            tag, pos = decode_varint(data, pos, end)
+            pos, payload = _skip(data, tag, pos, end)
+            if tag == (_GRAPH_DEF << 3 | 2):
+                rest = self._graph_def(payload, pos)
+                shell.append(encode_varint(tag) + encode_varint(len(rest)) + rest)
+            else:
+                shell.append(view[start:pos])
+        starts = np.concatenate(self.starts) if self.starts else np.zeros(0, np.int64)
+        ends = np.concatenate(self.ends) if self.ends else np.zeros(0, np.int64)
+        fields = _name_and_op(self.buf, data, starts, ends)
+        names = _strings(data, fields[0], fields[1])
+        return NodeTable(data, starts, ends, *fields, b"".join(shell), self.runs, names)
+
+    def _graph_def(self, pos: int, end: int) -> bytes:
+        """Collect the node records of the GraphDef in data[pos:end]; return its other fields."""
+        data, rest = self.data, []
+        while pos < end:
+            start = pos
+            if data[pos] == _NODE_TAG:
+                pos = self._node_run(pos, end)
+                if self.runs and self.runs[-1][1] == start:
+                    self.runs[-1] = (self.runs[-1][0], pos)
+                else:
+                    self.runs.append((start, pos))
+                continue
+            tag, pos = decode_varint(data, pos, end)
+            pos, payload = _skip(data, tag, pos, end)
+            if tag == _NODE_TAG:  # the node tag written in more bytes than needed
+                self.starts.append(np.array([payload], np.int64))
+                self.ends.append(np.array([pos], np.int64))
+                self.runs.append((start, pos))
+            else:
+                rest.append(bytes(data[start:pos]))
+        return b"".join(rest)
+
+    def _node_run(self, pos: int, end: int) -> int:
+        """Take the chain of node records starting at ``pos``; return where it ends."""
+        if self._cand is None:
+            self._cand = _Candidates(self.buf, pos, end)
+        cand = self._cand
+        i = int(np.searchsorted(cand.pos, pos))
+        if i < len(cand.pos) and cand.pos[i] == pos:
+            k = cand.run_end(i)
+            self.starts.append(cand.inner[i : k + 1])
+            self.ends.append(cand.next[i : k + 1])
+            return int(cand.next[k])
+        length, inner = decode_varint(self.data, pos + 1, end)
+        if inner + length > end:
+            raise _GiveUp
+        self.starts.append(np.array([inner], np.int64))
+        self.ends.append(np.array([inner + length], np.int64))
+        return inner + length
+
+
+class _Candidates:
+    """Positions in [start, end) where a node record that opens with its name can start, with
+    where its payload starts (``inner``) and where the record ends (``next``)."""
+
+    def __init__(self, buf: np.ndarray, start: int, end: int) -> None:
+        found = []
+        for a in range(start, end, _CHUNK):
+            n = min(_CHUNK, end - a)
+            seg = buf[a : min(a + n + 4, end)]
+            if len(seg) < n + 4:
+                seg = np.concatenate([seg, np.zeros(n + 4 - len(seg), np.uint8)])
+            tag = seg == _NODE_TAG
+            at = np.flatnonzero(tag[:n])
+            # 0a L 0a | 0a L L 0a | 0a L L L 0a: a 1-, 2- or 3-byte length, then the name tag
+            hit = tag[at + 2] | (
+                (seg[at + 1] >= 0x80) & (tag[at + 3] | ((seg[at + 2] >= 0x80) & tag[at + 4]))
+            )
+            found.append(at[hit] + a)
+        pos = np.concatenate(found) if found else np.zeros(0, np.int64)
+        lengths = decode_varints_at(buf, pos + 1, np.full(len(pos), end, np.int64))
+        inner = lengths.next
+        nxt = inner + lengths.value
+        keep = lengths.ok & (lengths.value >= 0) & (nxt <= end) & (inner < end)
+        keep[keep] &= buf[inner[keep]] == _NODE_TAG
+        self.pos = pos[keep]
+        self.inner = inner[keep]
+        self.next = nxt[keep]
+        # where the chain breaks: record i does not end where candidate i + 1 starts
+        self._breaks = np.flatnonzero(self.pos[1:] != self.next[:-1])
+
+    def run_end(self, i: int) -> int:
+        """The last candidate of the unbroken chain that starts at candidate ``i``."""
+        j = int(np.searchsorted(self._breaks, i))
+        return int(self._breaks[j]) if j < len(self._breaks) else len(self.pos) - 1
+
+
+def _skip(data: bytes, tag: int, pos: int, end: int) -> tuple[int, int]:
+    """Skip the value of a field whose tag was read; return (end of field, payload start)."""
+    number, wire = tag >> 3, tag & 7
+    if number == 0:
+        raise _GiveUp
+    if wire == 0:
+        _, pos = decode_varint(data, pos, end)
+        return pos, pos
+    if wire == 2:
+        length, payload = decode_varint(data, pos, end)
+        pos = payload + length
+    elif wire in (1, 5):
+        payload = pos
+        pos += 8 if wire == 1 else 4
+    else:  # groups: legal, rare; the full decoder handles them
+        raise _GiveUp
+    if pos > end:
+        raise _GiveUp
+    return pos, payload
+
+
+def _name_and_op(
+    buf: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Byte ranges of each node's name and op (protobuf's: the last occurrence wins).
+
+    Numpy, all nodes at once, where a node opens with its name and op and every later field
+    is plainly framed and neither a name nor an op; other nodes are walked in Python."""
+    n = len(starts)
+    name = decode_varints_at(buf, starts + 1, ends)
+    name_end = name.next + name.value
+    fast = (buf[np.minimum(starts, len(buf) - 1)] == _NODE_TAG) & name.ok & (name.value >= 0)
+    fast &= name_end < ends
+    fast[fast] &= buf[name_end[fast]] == _OP_TAG
+    op = decode_varints_at(buf, np.minimum(name_end + 1, ends), ends)
+    op_end = op.next + op.value
+    fast &= op.ok & (op.value >= 0) & (op_end <= ends)
+    fast[fast] = _plain_tails(buf, op_end[fast], ends[fast])
+    out = (name.next.copy(), name_end, op.next.copy(), op_end)
+    for i in np.flatnonzero(~fast).tolist() if n else []:
+        ranges = _walk_node(buf, data, int(starts[i]), int(ends[i]))
+        for array, value in zip(out, ranges, strict=True):
+            array[i] = value
+    return out
+
+
+def _plain_tails(buf: np.ndarray, pos: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For each node, whether its fields in [pos, end) are all length-delimited with a
+    one-byte tag and a one- or two-byte length, fit the node exactly, and hold no name or op
+    (so the ones that open the node stand). Numpy, one field of every node per round."""
+    plain = np.ones(len(pos), dtype=bool)
+    active = np.flatnonzero(pos < ends)
+    p, e = pos[active], ends[active]
+    last = len(buf) - 1
+    for _ in range(_ROUNDS):
+        if not len(active):
+            break
+        tag = buf[p]
+        b1 = buf[np.minimum(p + 1, last)].astype(np.int64)
+        b2 = buf[np.minimum(p + 2, last)].astype(np.int64)
+        two = b1 >= 0x80
+        ok = ((tag & 0x87) == 2) & (tag != 2) & (tag != _NODE_TAG) & (tag != _OP_TAG) & (~two | (b2 < 0x80))
+        p = p + np.where(two, 3 + ((b1 & 0x7F) | (b2 << 7)), 2 + b1)
+        ok &= p <= e
+        plain[active[~ok]] = False
+        more = ok & (p < e)
+        active, p, e = active[more], p[more], e[more]
+    plain[active] = False  # many fields (a save op's inputs): walked in Python
+    return plain
+
+
+def _walk_node(buf: np.ndarray, data: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
+    """Name and op ranges of one NodeDef by walking all its fields (the last one wins); a run
+    of one repeated field (a save op's thousands of inputs) is skipped with numpy."""
+    name = op = (pos, pos)
+    fields = 0
+    while pos < end:
+        fields += 1
+        if fields % _ROUNDS == 0 and end - pos > _CHAIN_MIN and data[pos] < 0x80:
+            pos, last = _chain(buf, data, pos, end, data[pos])
+            if last is not None:
+                if data[last[0]] == _NODE_TAG:
+                    name = last[1]
+                elif data[last[0]] == _OP_TAG:
+                    op = last[1]
+            continue
+        tag, pos = decode_varint(data, pos, end)
+        pos, payload = _skip(data, tag, pos, end)
+        if tag == _NODE_TAG:
+            name = (payload, pos)
+        elif tag == _OP_TAG:
+            op = (payload, pos)
+    return (*name, *op)
+
+
+def _chain(
+    buf: np.ndarray, data: bytes, pos: int, end: int, tag: int
+) -> tuple[int, tuple[int, tuple[int, int]] | None]:
+    """Skip the unbroken run of length-delimited ``tag`` fields at ``pos`` (at least one when
+    it is one); return where it ends and (start, payload range) of its last field."""
+    if tag & 7 != 2:
+        return pos, None
+    at = pos + np.flatnonzero(buf[pos:end] == tag)
+    lengths = decode_varints_at(buf, at + 1, end)
+    nxt = lengths.next + lengths.value
+    keep = lengths.ok & (lengths.value >= 0) & (nxt <= end)
+    at, inner, nxt = at[keep], lengths.next[keep], nxt[keep]
+    if not len(at) or at[0] != pos:
+        length, payload = decode_varint(data, pos + 1, end)
+        if payload + length > end:
+            raise _GiveUp
+        return payload + length, (pos, (payload, payload + length))
+    breaks = np.flatnonzero(at[1:] != nxt[:-1])
+    k = int(breaks[0]) if len(breaks) else len(at) - 1
+    return int(nxt[k]), (int(at[k]), (int(inner[k]), int(nxt[k])))

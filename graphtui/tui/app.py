@@ -289,10 +289,10 @@ class GraphtuiApp(ActionsHost, App[int]):
         self._update_subtitle()
         if notify:
             for warning in self.ws.warnings:
-                self.notify(warning, title="Warning", severity="warning", timeout=8)
+                self.notify(visible(warning), title="Warning", severity="warning", timeout=8)
             if self.ws.checkpoint_problem:
                 self.notify(
-                    self.ws.checkpoint_problem,
+                    visible(self.ws.checkpoint_problem),
                     title="Checkpoint unreadable",
                     severity="error",
                     timeout=20,
@@ -673,7 +673,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         self.value_key = self.value_prefix = self.value_stats = None
         await self.recompose()
         self._start(notify=False)
-        self.notify(f"Tag-set {tags}")
+        self.notify(visible(f"Tag-set {tags}"))
         return True
 
     def _node_of_key(self, key: str) -> str | None:
@@ -933,7 +933,9 @@ class GraphtuiApp(ActionsHost, App[int]):
             return
         lines = [f"[{where}] {cell_text(item, grid.kind, 1 << 20)}" for where, item in cells]
         name = grid.value.name if grid.value is not None else ""
-        self.push_screen(TextDialog(f"{name} {grid.slice_text()}: cells on screen", "\n".join(lines)))
+        self.push_screen(
+            TextDialog(f"{visible(name)} {grid.slice_text()}: cells on screen", "\n".join(lines))
+        )
 
     def action_transpose_value(self) -> None:
         """Swap the two dimensions shown (rows and columns)."""
@@ -978,7 +980,7 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     def _export_job(self, key: str, path: str, prefix: str | None) -> None:
         written = self.ws.export_npy(key, path, prefix)
-        self.call_from_thread(self.notify, f"Wrote {written}", title="Exported")
+        self.call_from_thread(self.notify, visible(f"Wrote {written}"), title="Exported")
 
     # -- statistics -----------------------------------------------------------------------------
 
@@ -1066,7 +1068,9 @@ class GraphtuiApp(ActionsHost, App[int]):
             pane.mark_failed(key, prefix, why)
         pane.show_detail()
         if failed:
-            names = ", ".join(k for k, _ in failed[:3]) + (", …" if len(failed) > 3 else "")
+            names = visible(", ".join(k for k, _ in failed[:3])) + (
+                ", …" if len(failed) > 3 else ""
+            )
             self.notify(
                 f"{len(failed)} of the tensors did not read (marked on their rows): {names}",
                 title="Statistics",
@@ -1123,7 +1127,7 @@ class GraphtuiApp(ActionsHost, App[int]):
                 self.value_pane.grid.set_value(value, lead)
                 self.value_pane.update_title()
                 self._check_value(value)
-        self.notify(f"Active checkpoint: {os.path.basename(prefix)}")
+        self.notify(visible(f"Active checkpoint: {os.path.basename(prefix)}"))
         return True
 
     def action_diff_checkpoint(self) -> None:

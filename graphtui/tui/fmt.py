@@ -12,6 +12,7 @@ import numpy as np
 from graphtui.core.units import human_bytes as human_bytes  # re-exported for the panes
 from graphtui.core.units import human_count as human_count
 from graphtui.core.units import shape_text as shape_text
+from graphtui.formats.visible import visible
 
 
 def short_path(path: str) -> str:
@@ -91,7 +92,9 @@ def short_value(arr: Any, limit: int = 8) -> str:
 
 
 def fit_name(name: str, width: int) -> str:
-    """``name`` cut to ``width`` cells from the left (the end of a name says the most)."""
+    """``name`` (control characters escaped) cut to ``width`` cells from the left (the end of a
+    name says the most)."""
+    name = visible(name)
     if len(name) <= width:
         return name
     return "…" + name[-(max(1, width - 1)) :]
@@ -99,5 +102,5 @@ def fit_name(name: str, width: int) -> str:
 
 def name_width(names: list[str], available: int, others: int, minimum: int = 24) -> int:
     """Width of a name column: the longest name, or what is left beside the other columns."""
-    longest = max((len(n) for n in names), default=minimum)
+    longest = max((len(visible(n)) for n in names), default=minimum)
     return max(4, min(longest, max(minimum, available - others)))

@@ -18,7 +18,7 @@ import textual.content
 from textual import work
 from textual.command import CommandList, CommandPalette
 from textual.css.query import NoMatches
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from graphtui.formats.visible import visible
 
@@ -66,3 +66,25 @@ def _escape_controls(text: str, _translate_table: object = None) -> str:
 
 rich.text.strip_control_codes = _escape_controls
 textual.content._strip_control_codes = _escape_controls
+
+
+# -- control characters in an input's value --------------------------------------------------------
+# An Input holds the real text (a path to write to may hold a newline), which a one-line field
+# cannot draw: a newline broke the dialog's layout. The value is drawn with each unprintable
+# character as one cell (a control picture, ``␊``, else ``�``) so the cursor stays in step; the
+# value itself is unchanged.
+CONTROL_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
+
+_input_value = Input._value
+
+
+def _shown_input_value(self: Input) -> rich.text.Text:
+    value = self.value
+    if self.password or value.isprintable():
+        return _input_value.fget(self)  # type: ignore[attr-defined,no-any-return]
+    shown = "".join(c if c.isprintable() else CONTROL_PICTURES.get(ord(c), "\ufffd") for c in value)
+    text = rich.text.Text(shown, no_wrap=True, overflow="ignore", end="")
+    return text if self.highlighter is None else self.highlighter(text)
+
+
+Input._value = property(_shown_input_value)  # type: ignore[method-assign,assignment]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from graphtui.formats.visible import visible
+from graphtui.tui.textual_fixes import CONTROL_PICTURES
 from tests.fixtures import hostile
 
 from .conftest import SIZE, make_app, screen_text, settle
@@ -45,3 +47,75 @@ async def test_every_tab_shows_names_escaped(tmp_path: Path, kind: str) -> None:
             seen.append(text)
         _clean(app.sub_title)
         assert any("\\x1b" in text for text in seen)
+
+
+# -- newline, tab, CR and ESC inside names (issue 11, item 4, round two) ---------------------------
+# Textual keeps newline and tab as layout, so a name holding one was drawn as a line break or a
+# run of blanks. Every tail token on the screen must follow its escape (or a "…" cut).
+
+
+def _layout_check(text: str, where: str) -> int:
+    """Fails when a tail token is drawn after a raw control character; returns how many tails
+    the screen shows."""
+    seen = 0
+    for tail, control in hostile.LAYOUT_CONTROLS.items():
+        escaped = visible(control)
+        picture = control.translate(CONTROL_PICTURES)  # an input field's one-cell form
+        start = 0
+        while (i := text.find(tail, start)) >= 0:
+            before = text[:i]
+            cut = any(before.endswith("…" + escaped[k:]) for k in range(len(escaped) + 1))
+            assert before.endswith((escaped, picture)) or cut, (
+                f"{where}: {tail} drawn raw: {before[-80:]!r}"
+            )
+            seen += 1
+            start = i + len(tail)
+    assert not any(c in text for c in "\x1b\r\t\x07"), where
+    return seen
+
+
+async def _look(pilot: object, app: object, where: str, counts: dict[str, int]) -> None:
+    await settle(pilot)
+    text = screen_text(app)
+    counts[where] = counts.get(where, 0) + _layout_check(text, where)
+    for attr in ("title", "sub_title"):
+        _layout_check(getattr(app.screen, attr) or "", f"{where} {attr}")  # type: ignore[attr-defined]
+
+
+async def test_layout_characters_in_names_are_escaped(tmp_path: Path) -> None:
+    app = make_app(hostile.layout_run(tmp_path))
+    counts: dict[str, int] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await _look(pilot, app, "start", counts)
+        await app.run_action("show_tab('graph')")
+        for _ in range(12):  # open every scope, select every node: tree and details
+            await pilot.press("down", "enter")
+            await _look(pilot, app, "graph", counts)
+        for key in ("i", "H"):  # model overview, op histogram
+            await pilot.press(key)
+            await _look(pilot, app, f"graph {key}", counts)
+            await pilot.press("escape")
+        await pilot.press("D")
+        await _look(pilot, app, "dataflow", counts)
+        await app.run_action("show_tab('collections')")
+        for _ in range(3):
+            await pilot.press("down", "enter")
+            await _look(pilot, app, "collections", counts)
+        await app.run_action("show_tab('variables')")
+        await _look(pilot, app, "variables", counts)
+        for _ in range(4):  # each variable's value view (title, header)
+            await app.run_action("show_tab('variables')")
+            await pilot.press("down", "enter")
+            await _look(pilot, app, "value", counts)
+        await app.run_action("show_tab('history')")
+        await _look(pilot, app, "history", counts)
+        await pilot.press("a", "d")  # diff the checkpoint with itself
+        await _look(pilot, app, "diff", counts)
+        await app.run_action("show_tab('graph')")
+        for key in ("R", "E", "S", "Z", "C"):  # the write dialogs name the source
+            await pilot.press(key)
+            await _look(pilot, app, f"dialog {key}", counts)
+            await pilot.press("escape", "escape")
+            await settle(pilot)
+    shown = {where for where, n in counts.items() if n}
+    assert {"start", "graph", "dataflow", "variables", "value", "history"} <= shown, counts

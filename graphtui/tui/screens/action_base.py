@@ -46,6 +46,7 @@ from graphtui.core.output import WriteResult, existing_files
 from graphtui.core.workspace import Workspace
 from graphtui.errors import ConflictError, GraphtuiError
 from graphtui.formats.state_file import DEFAULT_NAME
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, short_path
 from graphtui.tui.screens.dialogs import ErrorDialog
 
@@ -130,7 +131,7 @@ def record_write(
 
 def written_message(result: WriteResult) -> Text:
     text = Text("✔ ", style="bold green")
-    text.append(f"Wrote {short_path(result.prefix)}", style="bold")
+    text.append(f"Wrote {visible(short_path(result.prefix))}", style="bold")
     parts = []
     if result.tensors or os.path.isfile(result.prefix + ".index"):
         parts.append(f"{result.tensors} tensors, {human_bytes(result.bytes)}")
@@ -392,7 +393,9 @@ class ActionScreen(ModalScreen[None]):
         table.clear()
         rows = [("conflict", p, "") for p in preview.problems] + preview.rows
         for kind, name, detail in rows[:MAX_ROWS]:
-            table.add_row(Text(kind, style=KIND_STYLES.get(kind, "")), name, detail)
+            table.add_row(
+                Text(kind, style=KIND_STYLES.get(kind, "")), visible(name), visible(detail)
+            )
         if len(rows) > MAX_ROWS:
             table.add_row("…", f"{len(rows) - MAX_ROWS} more", "")
 
@@ -443,7 +446,9 @@ class ActionScreen(ModalScreen[None]):
             now = time.monotonic()
             if now - last[0] >= STEP_INTERVAL:
                 last[0] = now
-                self.app.call_from_thread(self._status, Text(f"Writing… {name}", style="bold"))
+                self.app.call_from_thread(
+                    self._status, Text(f"Writing… {visible(name)}", style="bold")
+                )
 
         try:
             record = self.run_write(values, step)

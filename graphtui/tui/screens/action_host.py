@@ -26,6 +26,7 @@ from textual.widgets import Button, Label, Static
 
 from graphtui.core.workspace import Workspace, open_workspace
 from graphtui.errors import GraphtuiError
+from graphtui.formats.visible import visible
 from graphtui.tui.screens.action_base import (
     ActionScreen,
     ConfirmDialog,
@@ -70,23 +71,27 @@ class UndoDialog(ModalScreen[str | None]):
         rec = self.record
         text = Text()
         if rec.prefix is not None:
-            text.append(f"{rec.title} wrote {short_path(rec.prefix)} ({len(rec.files)} files)")
+            text.append(
+                visible(f"{rec.title} wrote {short_path(rec.prefix)} ({len(rec.files)} files)")
+            )
             if rec.state_file:
-                text.append(f" and listed it in {short_path(rec.state_file)}")
+                text.append(visible(f" and listed it in {short_path(rec.state_file)}"))
             text.append(".\nThe source was not changed. Undo ")
             if rec.opened and rec.previous_path:
-                text.append(f"reopens {short_path(rec.previous_path)} and ")
+                text.append(visible(f"reopens {short_path(rec.previous_path)} and "))
             text.append("deletes the written files", style="bold")
             if rec.state_file:
                 text.append(", putting the state file back as it was")
             text.append(".")
         elif rec.state_file is None:
-            text.append(f"{rec.title} wrote {', '.join(short_path(f) for f in rec.files)}.\n")
+            text.append(
+                visible(f"{rec.title} wrote {', '.join(short_path(f) for f in rec.files)}.") + "\n"
+            )
             text.append("The source was not changed. Undo ")
             text.append("deletes the written file", style="bold")
             text.append(".")
         else:
-            text.append(f"{rec.title} changed {short_path(rec.state_file or '')}.\n")
+            text.append(visible(f"{rec.title} changed {short_path(rec.state_file or '')}.") + "\n")
             text.append("Undo writes its previous text back.", style="bold")
         with Vertical(id="dialog"):
             yield Label(f"Undo: {rec.title}", id="dialog-title")
@@ -288,7 +293,9 @@ class ActionsHost(_Base):
         await self.switch_workspace(ws)
         record.opened = True
         self.notify(
-            f"Opened {short_path(record.prefix)}. U (undo) reopens {short_path(record.previous_path or '')}.",
+            visible(
+                f"Opened {short_path(record.prefix)}. U (undo) reopens {short_path(record.previous_path or '')}."
+            ),
             title=f"{record.title} result",
             timeout=6,
         )
@@ -338,7 +345,9 @@ class ActionsHost(_Base):
             record.opened = False
         if not delete:
             self.notify(
-                f"Reopened {short_path(record.previous_path or '')}; the written files are kept"
+                visible(
+                    f"Reopened {short_path(record.previous_path or '')}; the written files are kept"
+                )
             )
             return
         try:
@@ -348,8 +357,10 @@ class ActionsHost(_Base):
             return
         self.undo_stack.remove(record)
         self.refresh_history()
-        what = short_path(
-            record.prefix or record.state_file or (record.files[0] if record.files else "")
+        what = visible(
+            short_path(
+                record.prefix or record.state_file or (record.files[0] if record.files else "")
+            )
         )
         self.notify(
             "\n".join([f"Undid {record.title}: {what}", *notes]),

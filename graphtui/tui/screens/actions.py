@@ -29,6 +29,7 @@ from graphtui.core.operations import (
 )
 from graphtui.core.workspace import Workspace
 from graphtui.errors import CoreError, GraphtuiError
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.action_base import (
     ActionScreen,
@@ -102,7 +103,7 @@ class RestoreScreen(ActionScreen):
             ),
         )
         yield labelled(
-            "Graph", Label(short_path(self.ws.meta_path or "(none)"), id="restore-graph")
+            "Graph", Label(visible(short_path(self.ws.meta_path or "(none)")), id="restore-graph")
         )
         yield labelled(
             "Assignment map",
@@ -382,7 +383,7 @@ class ExportScreen(ActionScreen):
             ),
         )
         if self.all_collections:
-            items = [(key, key, True) for key in self.all_collections]
+            items = [(visible(key), key, True) for key in self.all_collections]
             yield labelled(
                 "Collections", SelectionList[str](*items, id="export-collections", compact=True)
             )

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from graphtui.formats.visible import visible
+
 
 class ErrorDialog(ModalScreen[None]):
     """An error, in words; Enter or Escape closes it and the app carries on."""
@@ -79,7 +81,7 @@ class ExportDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Export {self.tensor_name} to .npy", id="dialog-title")
+            yield Label(f"Export {visible(self.tensor_name)} to .npy", id="dialog-title")
             yield Input(self.default_path, id="export-path", select_on_focus=False)
             yield Label("Enter: write (atomically)  Escape: cancel", classes="hint")
 

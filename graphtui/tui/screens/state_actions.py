@@ -18,6 +18,7 @@ from graphtui.core.journal import read_text
 from graphtui.core.operations import FixPathsRequest, RollbackRequest, apply, line_diff, plan
 from graphtui.core.workspace import Workspace
 from graphtui.formats.state_file import DEFAULT_NAME
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.screens.action_base import (
     KIND_STYLES,
@@ -62,11 +63,11 @@ class StateFileScreen(ActionScreen):
             self.WRITE_LABEL = "Repair"
 
     def compose_form(self) -> ComposeResult:
-        yield labelled("State file", Label(short_path(self.state_path), id="state-path"))
+        yield labelled("State file", Label(visible(short_path(self.state_path)), id="state-path"))
         if self.mode == "rollback":
             options = []
             for rec in self.records:
-                text = Text(rec.name, style="bold")
+                text = Text(visible(rec.name), style="bold")
                 if rec.step is not None:
                     text.append(f"  step {rec.step}", style="dim")
                 text.append(f"  {human_bytes(rec.size)}", style="dim")
@@ -157,10 +158,10 @@ class StateFileScreen(ActionScreen):
     def confirm_text(self, values: StateValues) -> Text | str:
         if self.mode == "rollback":
             return (
-                f"Make {os.path.basename(values.prefix)} the latest checkpoint in\n"
-                f"{short_path(self.state_path)}? U (undo) writes the old text back."
+                visible(f"Make {os.path.basename(values.prefix)} the latest checkpoint in")
+                + f"\n{visible(short_path(self.state_path))}? U (undo) writes the old text back."
             )
-        return f"Rewrite the paths in {short_path(self.state_path)}? U (undo) writes the old text back."
+        return f"Rewrite the paths in {visible(short_path(self.state_path))}? U (undo) writes the old text back."
 
     def run_write(self, values: StateValues, step: Step) -> WriteRecord:
         existed = os.path.isfile(self.state_path)
@@ -168,10 +169,10 @@ class StateFileScreen(ActionScreen):
         title = "Roll back" if self.mode == "rollback" else "Repair paths"
         message = Text("✔ ", style="bold green")
         if change.after == change.before:
-            message.append("Nothing changed: " + "; ".join(change.changes))
+            message.append(visible("Nothing changed: " + "; ".join(change.changes)))
         else:
-            message.append(f"Updated {short_path(change.state_file)}: ", style="bold")
-            message.append("; ".join(change.changes))
+            message.append(visible(f"Updated {short_path(change.state_file)}: "), style="bold")
+            message.append(visible("; ".join(change.changes)))
         return WriteRecord(
             title=title,
             message=message,

@@ -14,6 +14,7 @@ from textual.widgets.tree import TreeNode
 from graphtui.core.collections import Collection, CollectionTable, describe_item
 from graphtui.core.graph import tensor_node
 from graphtui.core.workspace import Workspace
+from graphtui.formats.visible import visible
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 
 CHUNK = 500
@@ -68,11 +69,11 @@ class CollectionsTree(Tree[Any]):
             hits = match is not None and not match(key)
             if hits and not any(match(describe_item(i)) for i in coll.items):  # type: ignore[misc]
                 continue
-            label = Text(key, style="bold")
+            label = Text(visible(key), style="bold")
             label.append(f"  {kinds[key]}", style="italic")
             label.append(f"  {len(coll)} items", style="dim")
             if coll.proto_type:
-                label.append(f"  {coll.proto_type.rsplit('.', 1)[-1]}", style="dim")
+                label.append(f"  {visible(coll.proto_type.rsplit('.', 1)[-1])}", style="dim")
             node = self.root.add(label, ("collection", key), allow_expand=bool(len(coll)))
             if hits:
                 node.expand()  # matched by its items: show them
@@ -100,7 +101,7 @@ class CollectionsTree(Tree[Any]):
             if match is not None and not match(describe_item(item)):
                 continue
             target = item_target(item)
-            text = Text(describe_item(item))
+            text = Text(visible(describe_item(item)))
             if target is not None and self.ws.graph is not None and target not in self.ws.graph:
                 text.append("  (not in graph)", style="dim")
             node.add_leaf(text, ("item", target))

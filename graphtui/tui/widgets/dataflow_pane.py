@@ -32,6 +32,7 @@ from graphtui.core.dot import to_dot
 from graphtui.core.graph import GraphIndex
 from graphtui.core.layout import Box, Layout
 from graphtui.errors import GraphtuiError
+from graphtui.formats.visible import visible
 from graphtui.tui.screens.dialogs import ExportDialog
 
 MAX_DEPTH = 8
@@ -127,7 +128,7 @@ class DotExportDialog(ExportDialog):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#dialog-title", Label).update(f"Export {self.tensor_name} as DOT")
+        self.query_one("#dialog-title", Label).update(f"Export {visible(self.tensor_name)} as DOT")
 
 
 class FlowCanvas(ScrollView, can_focus=True):
@@ -441,7 +442,7 @@ class DataflowPane(Vertical):
             return  # a newer request is on its way
         self.busy = False
         self.canvas.show(drawn)
-        self.query_one("#flow-title", Label).update(drawn.view.title)
+        self.query_one("#flow-title", Label).update(visible(drawn.view.title))
         self.cursor_moved()
 
     def _failed(self, message: str) -> None:
@@ -467,7 +468,7 @@ class DataflowPane(Vertical):
             parts.append(f"mark: {self.state.mark}")
         if not self.state.control:
             parts.append("control edges hidden")
-        self.query_one("#flow-status", Label).update("  ·  ".join(parts))
+        self.query_one("#flow-status", Label).update(visible("  ·  ".join(parts)))
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -539,7 +540,7 @@ class DataflowPane(Vertical):
         self.state = replace(self.state, mark=node)
         self.canvas.refresh()
         self.cursor_moved()
-        self.app.notify(f"Marked {node}: go to another node and press p for the paths")
+        self.app.notify(f"Marked {visible(node)}: go to another node and press p for the paths")
 
     def show_paths(self, key: str | None) -> None:
         node = self._node(key)
@@ -573,9 +574,9 @@ class DataflowPane(Vertical):
         the node, on ``f:FUNCTION`` opens the function's body; Escape hides the list."""
         box = self.query_one("#flow-list", OptionList)
         box.clear_options()
-        box.add_option(Option(title, id="title", disabled=True))
+        box.add_option(Option(visible(title), id="title", disabled=True))
         for label, option_id in rows:
-            box.add_option(Option(label, id=option_id))
+            box.add_option(Option(visible(label), id=option_id))
         box.display = True
         box.highlighted = 1 if rows else None
         box.focus()
@@ -606,7 +607,7 @@ class DataflowPane(Vertical):
             return
         called = self.graph.calls(graph.node(node))
         if not called:
-            self.app.notify(f"{node} calls no library function", severity="warning")
+            self.app.notify(f"{visible(node)} calls no library function", severity="warning")
         elif len(called) == 1:
             self.open_function_body(called[0])
         else:

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from graphtui.core.history import CheckpointRecord
 from graphtui.core.workspace import DiffRow, SideBySide, Workspace
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import (
     age_text,
     fit_name,
@@ -156,7 +157,7 @@ class HistoryPane(FilteredPane):
         self.refresh_rows()
         if found:
             names = ", ".join(os.path.basename(p) for p in found)
-            self.app.notify(f"New checkpoint: {names}", title="History")
+            self.app.notify(visible(f"New checkpoint: {names}"), title="History")
 
     def refresh_rows(self) -> None:
         table = self.table
@@ -166,7 +167,7 @@ class HistoryPane(FilteredPane):
         for rec in self.records:
             table.add_row(
                 Text("" if rec.step is None else str(rec.step), justify="right"),
-                rec.name,
+                visible(rec.name),
                 Text(human_bytes(rec.size) if rec.files else "", justify="right"),
                 age_text(rec.age(now())),
                 f"invalid ({rec.bad_timestamp})" if rec.bad_timestamp else time_text(rec.timestamp),
@@ -185,7 +186,7 @@ class HistoryPane(FilteredPane):
         else:
             summary.append(plural(len(hist.records), "checkpoint"), style="bold")
             summary.append("" if hist.state_file else "  (no state file)", style="yellow")
-            summary.append(f"  {short_path(hist.directory)}", style="dim")
+            summary.append(f"  {visible(short_path(hist.directory))}", style="dim")
             if hist.state_error:
                 summary.append(f"\n{hist.state_error}", style="red")
         self.query_one("#history-summary", Label).update(summary)
@@ -249,7 +250,7 @@ class DiffPane(FilteredPane):
         self.all_rows = []
         self.query_one(DiffTable).clear(columns=True)
         self.query_one("#diff-summary", Label).update(
-            f"Comparing {os.path.basename(prefix_a)} → {os.path.basename(prefix_b)} …"
+            visible(f"Comparing {os.path.basename(prefix_a)} → {os.path.basename(prefix_b)} …")
         )
         self.show_progress(0.0)
 
@@ -295,8 +296,8 @@ class DiffPane(FilteredPane):
         changed = sum(1 for r in rows if r.status == "changed")
         a, b = self.prefixes or ("", "")
         self.query_one("#diff-summary", Label).update(
-            f"{os.path.basename(a)} → {os.path.basename(b)}: {len(rows)} tensors, {changed} changed, "
-            "sorted by relative change"
+            visible(f"{os.path.basename(a)} → {os.path.basename(b)}: ")
+            + f"{len(rows)} tensors, {changed} changed, sorted by relative change"
         )
 
     def current(self) -> DiffRow | None:
@@ -309,9 +310,9 @@ class DiffPane(FilteredPane):
         if row is None or self.prefixes is None:
             detail.update("")
         elif row.status in ("only-a", "only-b", "mismatch"):
-            detail.update(Text(f"{row.name}: {row.status} {row.detail}", style="dim"))
+            detail.update(Text(visible(f"{row.name}: {row.status} {row.detail}"), style="dim"))
         else:
-            detail.update(Text(f"{row.name}: reading A and B…", style="dim"))
+            detail.update(Text(f"{visible(row.name)}: reading A and B…", style="dim"))
             self.app.side_by_side(row.name)  # type: ignore[attr-defined]
 
     def show_side_by_side(self, name: str, got: SideBySide | str) -> None:
@@ -325,8 +326,10 @@ class DiffPane(FilteredPane):
             return
         a, b = self.prefixes or ("", "")
         text = Text()
-        text.append(f"{name}: first {len(got.index)} elements", style="bold")
-        text.append(f"   A = {os.path.basename(a)}   B = {os.path.basename(b)}\n", style="dim")
+        text.append(f"{visible(name)}: first {len(got.index)} elements", style="bold")
+        text.append(
+            visible(f"   A = {os.path.basename(a)}   B = {os.path.basename(b)}") + "\n", style="dim"
+        )
         text.append(f"{'index':>12}  {'A':>14}  {'B':>14}  {'Δ = B - A':>14}\n", style="dim")
         for idx, va, vb, d in zip(got.index, got.a, got.b, got.delta, strict=True):
             where = "[" + ",".join(str(i) for i in idx) + "]"

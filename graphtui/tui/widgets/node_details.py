@@ -19,6 +19,7 @@ from graphtui.core.outputs import OutputInfo, output, outputs
 from graphtui.core.variables import VARIABLE_OPS
 from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, human_count, shape_text, short_value
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def heading(title: str) -> Line:
 
 def link(prefix: str, target: str, shown: str | None = None, note: str = "") -> Line:
     text = Text("  → ", style="dim")
-    text.append(shown or target, style="underline")
+    text.append(visible(shown or target), style="underline")
     if note:
         text.append(f"  {note}", style="dim")
     return Line(text, f"{prefix}:{target}")
@@ -50,9 +51,9 @@ def link(prefix: str, target: str, shown: str | None = None, note: str = "") -> 
 
 def plain(label: str, value: str = "", style: str = "") -> Line:
     text = Text("  ")
-    text.append(label, style="dim" if value else style)
+    text.append(visible(label), style="dim" if value else style)
     if value:
-        text.append(" " + value, style=style)
+        text.append(" " + visible(value), style=style)
     return Line(text)
 
 
@@ -69,7 +70,7 @@ def describe(
     graph = ws.graph
     if graph is None:
         return [Line(Text("No graph loaded (.meta).", style="dim"))]
-    lines: list[Line] = [Line(Text(path, style="bold"))]
+    lines: list[Line] = [Line(Text(visible(path), style="bold"))]
     if path not in graph:
         return lines + _scope_lines(ws, path, indexed)
     node = graph.node(path)

@@ -16,6 +16,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from graphtui.core.scopes import ScopeEntry, ScopeTree
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_count
 
 FIRST_CHUNK = 200
@@ -67,7 +68,7 @@ class NodeTree(Tree[ScopeEntry | None]):
         assert self.scopes is not None
         text = Text()
         if entry.is_scope:
-            text.append(entry.name + "/", style="bold")
+            text.append(visible(entry.name) + "/", style="bold")
             params = slots = 0
             if self.params_ready:
                 params = self.scopes.param_count(entry.path, kind="model")
@@ -78,11 +79,11 @@ class NodeTree(Tree[ScopeEntry | None]):
             if slots:
                 detail += f" (+{human_count(slots)} slots)"
             if entry.op:
-                text.append(f"  {entry.op}", style="italic")
+                text.append(f"  {visible(entry.op)}", style="italic")
             text.append(detail, style="dim")
         else:
-            text.append(entry.name)
-            text.append(f"  {entry.op}", style="dim italic")
+            text.append(visible(entry.name))
+            text.append(f"  {visible(entry.op)}", style="dim italic")
         return text
 
     def get_label_width(self, node: TreeNode[ScopeEntry | None]) -> int:

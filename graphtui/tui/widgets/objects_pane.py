@@ -25,6 +25,7 @@ from textual.widgets.tree import TreeNode
 from graphtui.core.objects import VARIABLE_VALUE, ObjectAttribute, ObjectGraph, ObjectNode, SlotLink
 from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, shape_text
 from graphtui.tui.widgets.node_details import (
     Line,
@@ -105,16 +106,16 @@ def _label(item: ObjectItem) -> Text:
     node = item.node
     text = Text()
     if item.kind == "ref":
-        text.append(item.label)
-        text.append(f"  → {node.path or '(root)'}", style="dim italic")
+        text.append(visible(item.label))
+        text.append(f"  → {visible(node.path) or '(root)'}", style="dim italic")
         return text
     if item.kind == "attr":
         assert item.attribute is not None
-        text.append("." + item.label, style="italic")
+        text.append("." + visible(item.label), style="italic")
         text.append_text(_type_text(item.attribute))
         return text
     if _is_branch(node):
-        text.append(item.label + "/", style="bold")
+        text.append(visible(item.label) + "/", style="bold")
         count = len(node.children) + len(node.slot_variables)
         kind = f"  {node.kind}" if node.kind in ("optimizer", "variable", "slot") else ""
         if kind:
@@ -122,7 +123,7 @@ def _label(item: ObjectItem) -> Text:
         if count:
             text.append(f"  {count} child" + ("" if count == 1 else "ren"), style="dim")
         return text
-    text.append(item.label, style="cyan" if node.kind == "slot" else "")
+    text.append(visible(item.label), style="cyan" if node.kind == "slot" else "")
     value = node.value_attribute
     if value is not None:
         text.append_text(_type_text(value))
@@ -265,7 +266,7 @@ def describe_object(
 ) -> list[Line]:
     """The detail lines of one tree line of the objects pane."""
     node = item.node
-    lines = [Line(Text(node.path or "(root)", style="bold"))]
+    lines = [Line(Text(visible(node.path) or "(root)", style="bold"))]
     if item.kind == "ref":
         lines.append(plain("reference", f"{item.label} is listed at its own path"))
         lines.append(link("obj", str(node.node_id), node.path or "(root)", "go there"))
@@ -369,7 +370,7 @@ class ObjectsPane(Vertical):
         variables = sum(1 for n in graph.nodes if n.kind in ("variable", "slot"))
         text = Text(
             f"{len(graph)} objects, {variables} variables ({len(graph.slot_links)} slot), "
-            f"{len(graph.attributes())} saved tensors  ·  {os.path.basename(prefix or '')}"
+            f"{len(graph.attributes())} saved tensors  ·  {visible(os.path.basename(prefix or ''))}"
         )
         missing = graph.missing_keys()
         if missing:

@@ -23,6 +23,7 @@ from textual.widgets.tree import TreeNode
 
 from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes
 from graphtui.tui.widgets.node_details import (
     Line,
@@ -55,12 +56,12 @@ class SigItem:
 def spec_text(spec: TensorSpec) -> Text:
     """``key: dtype (shape)`` of a signature input or output."""
     text = Text("  ")
-    text.append(spec.key, style="bold")
-    text.append(f"  {spec.dtype} {spec.shape_text}")
+    text.append(visible(spec.key), style="bold")
+    text.append(visible(f"  {spec.dtype} {spec.shape_text}"))
     if spec.encoding == "coo_sparse":
         text.append("  sparse", style="italic")
     elif spec.encoding == "composite_tensor":
-        text.append(f"  composite {spec.type_spec}".rstrip(), style="italic")
+        text.append(visible(f"  composite {spec.type_spec}".rstrip()), style="italic")
     return text
 
 
@@ -75,7 +76,7 @@ def _spec_lines(spec: TensorSpec) -> list[Line]:
 
 def signature_lines(sig: Signature) -> list[Line]:
     """A signature: method name, then each input and output with dtype, shape and tensor."""
-    lines = [Line(Text(sig.key, style="bold"))]
+    lines = [Line(Text(visible(sig.key), style="bold"))]
     if sig.is_init_op:
         lines.append(plain("init op", "run once when the model loads (not callable)"))
     lines.append(plain("method", sig.method_name or "(none)"))
@@ -169,7 +170,7 @@ class SignaturesPane(Vertical):
                 Text(f"signatures ({len(mg.signatures)})", style="bold"), SigItem("signatures")
             )
             for sig in mg.signatures:
-                label = Text(sig.key)
+                label = Text(visible(sig.key))
                 if sig.is_init_op:
                     label.append("  init op", style="dim italic")
                 else:
@@ -196,7 +197,7 @@ class SignaturesPane(Vertical):
                 Text(f"assets ({len(assets)})", style="bold"), SigItem("assets")
             )
             for asset in assets:
-                label = Text(asset.filename)
+                label = Text(visible(asset.filename))
                 label.append(
                     f"  {human_bytes(asset.size)}" if asset.exists else "  missing",
                     style="dim" if asset.exists else "bold red",
@@ -215,19 +216,19 @@ class SignaturesPane(Vertical):
             if ws.graph is not None:
                 count = len(ws.graph.graph_def.library.function)
                 text.append(f"function library of the graph: {count} functions", style="bold")
-                text.append(f"  ·  {ws.meta_path or ws.path}", style="dim")
+                text.append(f"  ·  {visible(ws.meta_path or ws.path)}", style="dim")
             self.query_one("#sig-summary", Label).update(text)
             return
         sets = ws.tag_sets
         text.append("tag-set ", style="dim")
-        text.append(ws.tag_set or "(none)", style="bold")
+        text.append(visible(ws.tag_set or "(none)"), style="bold")
         if len(sets) > 1:
             text.append(f"  ({sets.index(ws.tag_set or '') + 1} of {len(sets)}, t: next)")
         version = ws.meta_graph.tensorflow_version
         if version:
             text.append(f"  ·  TF {version}")
         if ws.saved_model is not None:
-            text.append(f"  ·  {os.path.basename(ws.saved_model.path)}")
+            text.append(f"  ·  {visible(os.path.basename(ws.saved_model.path))}")
         if ws.variables_problem:
             text.append("  ·  variables: ", style="dim")
             text.append("unreadable (see Variables)", style="bold red")
@@ -244,14 +245,14 @@ class SignaturesPane(Vertical):
         for item in items[done:stop]:
             if item.kind == "function":
                 info = self._infos.get(item.name)
-                label = Text(item.name)
+                label = Text(visible(item.name))
                 if info is not None:
                     label.append(f"  {info.node_count} nodes", style="dim")
                 self._function_lines[item.name] = parent.add(label, item)
             else:
                 graph = self._bodies[item.function]
-                label = Text(item.name)
-                label.append(f"  {graph.op(item.name)}", style="dim italic")
+                label = Text(visible(item.name))
+                label.append(f"  {visible(graph.op(item.name))}", style="dim italic")
                 parent.add_leaf(label, item)
         self._pending[parent.id] = (items, stop)
         left = len(items) - stop
@@ -294,7 +295,7 @@ class SignaturesPane(Vertical):
 
     def _function_details(self, fname: str) -> list[Line]:
         info = self._infos.get(fname)
-        lines = [Line(Text(fname, style="bold"))]
+        lines = [Line(Text(visible(fname), style="bold"))]
         if info is None:
             return lines + [plain("not in the function library", style="red")]
         lines.append(plain("nodes", str(info.node_count)))
@@ -327,7 +328,7 @@ class SignaturesPane(Vertical):
                 plain("functions", str(count)),
                 plain("graph", self.ws.meta_path or self.ws.path),
             ]
-        lines = [Line(Text(f"meta graph {mg.tag_set}", style="bold"))]
+        lines = [Line(Text(visible(f"meta graph {mg.tag_set}"), style="bold"))]
         lines.append(plain("signatures", str(len(mg.signatures))))
         lines.append(plain("graph nodes", str(len(mg.graph))))
         lines.append(plain("functions", str(len(mg.function_names()))))
@@ -348,13 +349,13 @@ class SignaturesPane(Vertical):
         for asset in self.ws.meta_graph.assets():
             if asset.filename == filename:
                 return [
-                    Line(Text(filename, style="bold")),
+                    Line(Text(visible(filename), style="bold")),
                     plain("path", asset.path),
                     plain("size", human_bytes(asset.size) if asset.exists else "missing"),
                     plain("fed to"),
                     link("graph", asset.tensor_name),
                 ]
-        return [Line(Text(filename, style="bold"))]
+        return [Line(Text(visible(filename), style="bold"))]
 
     def lines_of(self, item: SigItem) -> list[Line]:
         mg = self.ws.meta_graph

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, ProgressBar, Sparkline, Static
 
 from graphtui.core.workspace import TensorStats, TensorValue
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, number, shape_text
 from graphtui.tui.widgets.value_view import TensorGrid
 
@@ -117,11 +118,11 @@ class ValuePane(Vertical):
                 # permanent while this value is open, shown or not
                 title.append("checksum mismatch: values unverified", style="bold white on red")
                 title.append("  ")
-            title.append(value.name, style="bold")
+            title.append(visible(value.name), style="bold")
             title.append(f"  {value.dtype.name} {shape_text(value.shape)}")
             title.append(f"  {human_bytes(value.nbytes)}", style="dim")
             if getattr(self, "step_name", ""):
-                title.append(f"  @ {self.step_name}", style="dim")
+                title.append(f"  @ {visible(self.step_name)}", style="dim")
             if grid.slice_count > 1:
                 title.append(
                     f"  slice {grid.slice_text()} {grid.slice_number + 1}/{grid.slice_count}  [ ] to page",

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Label, ProgressBar
 
 from graphtui.core.workspace import TensorStats, VariableRow, Workspace
+from graphtui.formats.visible import visible
 from graphtui.tui.fmt import fit_name, human_bytes, human_count, name_width, number, shape_text
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 
@@ -196,7 +197,7 @@ class VariablesPane(FilteredPane):
                 if self.query_one(FilterInput).value
                 else ""
             )
-            + f"  sort: {self.sort} {arrow}  ·  {_short(where)}"
+            + f"  sort: {self.sort} {arrow}  ·  {visible(_short(where))}"
         )
         if self.ws.checkpoint_problem:
             from rich.text import Text
@@ -324,7 +325,7 @@ class VariablesPane(FilteredPane):
         failed = self.failed.get((self.ws.active_prefix or "", row.key or ""))
         if failed:
             parts.insert(0, failed)
-        label.update("  ·  ".join(parts))
+        label.update(visible("  ·  ".join(parts)))
 
     def cycle_sort(self) -> str:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]

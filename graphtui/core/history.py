@@ -122,7 +122,8 @@ class History:
 
 def step_of(prefix: str) -> int | None:
     """The global step in a checkpoint's name (``model.ckpt-150``, ``model.ckpt-5-?????-of-00002``)."""
-    match = _STEP_RE.search(_V1_SHARDS_RE.sub("", os.path.basename(prefix)))
+    name = os.path.basename(prefix)
+    match = _STEP_RE.search(_V1_SHARDS_RE.sub("", name) if "-of-" in name else name)
     return int(match.group(1)) if match else None
 
 
@@ -156,9 +157,14 @@ class _Listing:
             entries = storage.listdir(directory)  # regular files only; gone ones left out
         except OSError:
             entries = []
+        head = len(self._head)
         for entry in entries:
-            name = storage.basename(entry.path)
+            path = entry.path
+            # a local listing joins the directory and the name: slicing is the basename
+            name = storage.basename(path) if self.url else path[head:]
             self.files[name] = _File(entry.size, entry.mtime)
+            if "-of-" not in name:  # neither a data shard nor a V1 shard
+                continue
             m = _DATA_RE.search(name)
             if m:
                 self.data.setdefault(name[: m.start()], []).append(
@@ -247,7 +253,11 @@ _NOT_V1 = re.compile(
 
 def _maybe_v1_file(name: str, found: set[str]) -> bool:
     """A name a single-file V1 checkpoint could have (its footer is checked next)."""
-    return name not in found and not _NOT_V1.search(name) and not _V1_SHARD_RE.search(name)
+    if name in found or name.endswith((".index", ".meta")):
+        return False  # the common names, answered without a regular expression
+    if "-of-" in name and _V1_SHARD_RE.search(name):
+        return False
+    return not _NOT_V1.search(name)
 
 
 def _has_table_footer(path: str, size: int) -> bool:
@@ -258,12 +268,16 @@ def _has_table_footer(path: str, size: int) -> bool:
 
     if size < FOOTER_SIZE:
         return False
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(size - 8)
-            return int.from_bytes(fh.read(8), "little") == TABLE_MAGIC
+    try:  # os.pread: a history of 10,000 checkpoints reads 10,000 footers
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
+    try:
+        return int.from_bytes(os.pread(fd, 8, size - 8), "little") == TABLE_MAGIC
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
@@ -329,6 +343,9 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
     """Every checkpoint of ``directory``: the state file's entries (in its order, oldest first)
     then checkpoints found on disk that it does not list (by step, then name)."""
     directory = storage.abspath(os.fspath(directory))
+    local = not is_url(directory)
+    # local paths by os.path directly: storage's asks is_url for each of 10,000 checkpoints
+    dirname = os.path.dirname if local else storage.dirname
     listings = {directory: _Listing(directory)}
     if not (
         listings[directory].files or listings[directory].unlistable or storage.isdir(directory)
@@ -359,7 +376,7 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
                     prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
                 )
                 rec.in_state = True
-                rec.outside = storage.dirname(prefix) != directory and not _inside(
+                rec.outside = dirname(prefix) != directory and not _inside(
                     prefix, directory
                 )
                 if i < len(stamps) and len(stamps) == len(state.all_model_checkpoint_paths):
@@ -371,14 +388,17 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
                     rec.latest = True
                 records[prefix] = rec
     for prefix in sorted(listings[directory].disk_prefixes()):
-        prefix = storage.normpath(prefix)
+        if not local:
+            prefix = storage.normpath(prefix)  # a local one is: a normalised directory + a name
+        if prefix in records:
+            continue
         # a shard set the state file names by its plain prefix is the same checkpoint
-        if prefix not in records and _V1_PATTERN_RE.sub("", prefix) not in records:
+        if "?????" not in prefix or _V1_PATTERN_RE.sub("", prefix) not in records:
             records[prefix] = CheckpointRecord(
                 prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
             )
     for rec in records.values():
-        parent = storage.dirname(rec.prefix)
+        parent = dirname(rec.prefix)
         if parent not in listings:
             listings[parent] = _Listing(parent)
         _describe(rec, listings[parent])

@@ -376,9 +376,7 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
                     prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
                 )
                 rec.in_state = True
-                rec.outside = dirname(prefix) != directory and not _inside(
-                    prefix, directory
-                )
+                rec.outside = dirname(prefix) != directory and not _inside(prefix, directory)
                 if i < len(stamps) and len(stamps) == len(state.all_model_checkpoint_paths):
                     if valid_timestamp(stamps[i]):
                         rec.timestamp = float(stamps[i])

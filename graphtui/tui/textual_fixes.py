@@ -81,7 +81,7 @@ _input_value = Input._value
 def _shown_input_value(self: Input) -> rich.text.Text:
     value = self.value
     if self.password or value.isprintable():
-        return _input_value.fget(self)  # type: ignore[attr-defined,no-any-return]
+        return _input_value.fget(self)  # type: ignore[attr-defined]
     shown = "".join(c if c.isprintable() else CONTROL_PICTURES.get(ord(c), "\ufffd") for c in value)
     text = rich.text.Text(shown, no_wrap=True, overflow="ignore", end="")
     return text if self.highlighter is None else self.highlighter(text)

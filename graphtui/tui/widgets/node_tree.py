@@ -83,7 +83,7 @@ class NodeTree(Tree[ScopeEntry | None]):
             text.append(detail, style="dim")
         else:
             text.append(visible(entry.name))
-            text.append(f"  {visible(entry.op)}", style="dim italic")
+            text.append(f"  {visible(str(entry.op))}", style="dim italic")
         return text
 
     def get_label_width(self, node: TreeNode[ScopeEntry | None]) -> int:

@@ -107,7 +107,7 @@ def _label(item: ObjectItem) -> Text:
     text = Text()
     if item.kind == "ref":
         text.append(visible(item.label))
-        text.append(f"  → {visible(node.path) or '(root)'}", style="dim italic")
+        text.append(f"  → {visible(node.path or '(root)')}", style="dim italic")
         return text
     if item.kind == "attr":
         assert item.attribute is not None
@@ -266,7 +266,7 @@ def describe_object(
 ) -> list[Line]:
     """The detail lines of one tree line of the objects pane."""
     node = item.node
-    lines = [Line(Text(visible(node.path) or "(root)", style="bold"))]
+    lines = [Line(Text(visible(node.path or "(root)"), style="bold"))]
     if item.kind == "ref":
         lines.append(plain("reference", f"{item.label} is listed at its own path"))
         lines.append(link("obj", str(node.node_id), node.path or "(root)", "go there"))

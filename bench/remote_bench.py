@@ -1,7 +1,7 @@
 """Checkpoints in a bucket: bytes and requests for ls, cat, the app's first screen and verify.
 
 A 2 GiB / 2,000-tensor V2 checkpoint (bench/_build.py's ``many``, log-uniform sizes, in 16
-data shards) is put in a local S3 server (moto, server mode) and read through a delaying proxy that adds 20 ms to
+data shards) is put in a local S3 server (moto, server mode) and read through a delaying proxy (tests/remote/servers.py ``Proxy``) that adds 20 ms to
 every request (a far-away bucket) and counts requests and response bytes. graphtui runs as a
 fresh process (``graphtui ls`` / ``cat`` / ``verify``) against ``AWS_ENDPOINT_URL`` = the
 proxy; the app's first screen is measured in-process (``App.run_test`` until every worker is
@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,91 +33,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from bench._build import GiB, _random, many_shapes, write_checkpoint  # noqa: E402
-from tests.remote.servers import S3_ENV, clear_fs_caches, env, s3_server  # noqa: E402
+from tests.remote.servers import S3_ENV, Proxy, clear_fs_caches, env, s3_server  # noqa: E402
 
 DELAY = 0.020
 BUCKET = "bench"
 MiB = 1 << 20
-
-
-class DelayingProxy:
-    """HTTP reverse proxy on 127.0.0.1: waits ``delay`` per request, then forwards it to the
-    upstream and streams the answer back; counts requests and response body bytes."""
-
-    def __init__(self, upstream: str, delay: float = DELAY) -> None:
-        self.upstream = upstream.rstrip("/")
-        self.delay = delay
-        self.requests = 0
-        self.bytes = 0
-        self._lock = threading.Lock()
-        self._ready = threading.Event()
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def snapshot(self) -> tuple[int, int]:
-        with self._lock:
-            return self.requests, self.bytes
-
-    def __enter__(self) -> DelayingProxy:
-        self._thread.start()
-        self._ready.wait()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-
-    def _run(self) -> None:
-        from aiohttp import ClientSession, TCPConnector, web
-
-        loop = self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        session: Any = None
-
-        async def handle(request: web.Request) -> web.StreamResponse:
-            nonlocal session
-            if session is None:
-                session = ClientSession(connector=TCPConnector(limit=64), auto_decompress=False)
-            await asyncio.sleep(self.delay)
-            body = await request.read()
-            headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-            headers["Host"] = self.upstream.split("://", 1)[1]
-            async with session.request(
-                request.method,
-                self.upstream + request.rel_url.raw_path_qs,
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-            ) as up:
-                out = web.StreamResponse(status=up.status)
-                for k, v in up.headers.items():
-                    if k.lower() not in ("transfer-encoding", "content-encoding", "connection"):
-                        out.headers[k] = v
-                await out.prepare(request)
-                sent = 0
-                async for chunk in up.content.iter_chunked(1 << 20):
-                    sent += len(chunk)
-                    await out.write(chunk)
-                await out.write_eof()
-            with self._lock:
-                self.requests += 1
-                self.bytes += sent
-            return out
-
-        app = web.Application(client_max_size=1 << 30)
-        app.router.add_route("*", "/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        loop.run_forever()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 def build_sharded(prefix: Path, total: int, shards: int = 16) -> None:
@@ -172,7 +91,7 @@ def _fresh(argv: list[str], proxy_url: str) -> tuple[float, int, str]:
     return time.perf_counter() - start, done.returncode, done.stdout + done.stderr
 
 
-def _measure(proxy: DelayingProxy, fn: Any) -> tuple[float, int, int, Any]:
+def _measure(proxy: Proxy, fn: Any) -> tuple[float, int, int, Any]:
     before = proxy.snapshot()
     start = time.perf_counter()
     out = fn()
@@ -235,7 +154,7 @@ def main() -> int:
             small = min(names, key=lambda n: abs(infos[n] - 4096))
             big = max(names, key=lambda n: infos[n])
             reader.close()
-            with DelayingProxy(endpoint) as proxy, env({"AWS_ENDPOINT_URL": proxy.url}):
+            with Proxy(endpoint, delay=DELAY) as proxy, env({"AWS_ENDPOINT_URL": proxy.url}):
                 url = f"s3://{BUCKET}/run"
                 cases = [
                     ("ls", ["ls", url, "--json"]),

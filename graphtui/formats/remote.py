@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -101,10 +102,25 @@ def scheme_of(url: str) -> str:
     return url.split("://", 1)[0].lower()
 
 
+# The client libraries log the failures they raise (gcsfs logs a refused request with its
+# traceback); with no logging configured Python prints such records on stderr. A handler that
+# drops them keeps errors to graphtui's one line; an application that configures logging still
+# receives them (they propagate to its root handlers).
+_QUIET_LOGGERS = ("gcsfs", "s3fs", "fsspec", "aiobotocore", "botocore", "google")
+
+
+def _quiet_libraries() -> None:
+    for name in _QUIET_LOGGERS:
+        log = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+            log.addHandler(logging.NullHandler())
+
+
 def filesystem(url: str) -> tuple[Any, str]:
     """The fsspec filesystem serving ``url`` and the path inside it.
 
     A missing library is one line naming the extra to install."""
+    _quiet_libraries()
     scheme = scheme_of(url)
     package, extra = _EXTRAS.get(scheme, ("fsspec", "remote"))
     try:
@@ -153,11 +169,20 @@ def remote_error(url: str, exc: BaseException, *, missing: str = "not found") ->
         return MissingFileError(url, "no such bucket")
     if isinstance(exc, FileNotFoundError) or status == 404:
         return MissingFileError(url, f"{missing} (404)")
-    if "credential" in lower or name in ("NoCredentialsError", "PartialCredentialsError"):
+    if (
+        "credential" in lower
+        or name in ("NoCredentialsError", "PartialCredentialsError")
+        or status == 401  # gcsfs without credentials goes on anonymously: the bucket says 401
+        or "anonymous caller" in lower
+    ):
         return RemoteError(
             url, "no credentials found (set the usual environment variables or config files)"
         )
-    if isinstance(exc, PermissionError) or status in (401, 403):
+    if (
+        isinstance(exc, PermissionError)
+        or status == 403
+        or lower.startswith("forbidden")  # gcsfs: OSError("Forbidden: ...")
+    ):
         return RemoteError(url, "access denied (403): the credentials may not read this")
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "timeout" in name.lower():
         return RemoteError(url, "timed out waiting for the server")

@@ -6,17 +6,21 @@
 - HTTP: :class:`RangeServer`, a static server with single-range ``Range`` support that counts
   requests and bytes sent, and answers 403 under ``/forbidden/``, under ``/slow/`` data shards
   slowly, and under ``/norange/`` every Range request with the whole file.
+- :class:`Proxy`: in front of any of them, adds latency (the bench) and injects faults (403,
+  401, stalls) into a real server's conversation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -103,6 +107,125 @@ def gcs_server() -> Iterator[str]:
             yield url
     finally:
         server.stop()
+
+
+@dataclass
+class Fault:
+    """What a :class:`Proxy` does instead of forwarding a request: answer ``status`` with
+    ``body``, or (``sleep``) wait that long first and then forward it."""
+
+    status: int = 0
+    body: bytes = b""
+    content_type: str = "application/xml"
+    sleep: float = 0.0
+
+
+# (method, path and query, request headers) -> what to do instead of forwarding, or None
+FaultRule = Callable[[str, str, Any], "Fault | None"]
+
+
+class Proxy:
+    """HTTP reverse proxy on 127.0.0.1 in front of ``upstream`` (moto, the GCS emulator):
+    waits ``delay`` per request (a far-away bucket, for the bench), counts requests and
+    response bytes, and lets ``fault`` answer a request itself (403, 401, a stall) to test
+    what the client libraries make of a real server's errors."""
+
+    def __init__(self, upstream: str, delay: float = 0.0, fault: FaultRule | None = None) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.delay = delay
+        self.fault = fault
+        self.requests = 0
+        self.bytes = 0
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.requests, self.bytes
+
+    def __enter__(self) -> Proxy:
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        from aiohttp import ClientSession, TCPConnector, web
+
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        session: Any = None
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            nonlocal session
+            if session is None:
+                session = ClientSession(connector=TCPConnector(limit=64), auto_decompress=False)
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            fault = (
+                self.fault(request.method, request.rel_url.raw_path_qs, request.headers)
+                if self.fault
+                else None
+            )
+            if fault is not None and fault.sleep:
+                await asyncio.sleep(fault.sleep)
+            elif fault is not None:
+                with self._lock:
+                    self.requests += 1
+                return web.Response(
+                    status=fault.status, body=fault.body, content_type=fault.content_type
+                )
+            body = await request.read()
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+            headers["Host"] = self.upstream.split("://", 1)[1]
+            async with session.request(
+                request.method,
+                self.upstream + request.rel_url.raw_path_qs,
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+            ) as up:
+                out = web.StreamResponse(status=up.status)
+                for k, v in up.headers.items():
+                    if k.lower() not in ("transfer-encoding", "content-encoding", "connection"):
+                        out.headers[k] = v
+                await out.prepare(request)
+                sent = 0
+                async for chunk in up.content.iter_chunked(1 << 20):
+                    sent += len(chunk)
+                    await out.write(chunk)
+                await out.write_eof()
+            with self._lock:
+                self.requests += 1
+                self.bytes += sent
+            return out
+
+        app = web.Application(client_max_size=1 << 30)
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(runner.cleanup())
+            if session is not None:
+                loop.run_until_complete(session.close())
+            loop.close()
 
 
 class _Counters:

@@ -4,8 +4,10 @@ says while a range is in flight, and Esc cancels the fetch."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
+from textual.worker import WorkerCancelled
 
 import graphtui
 from graphtui.core.workspace import open_workspace
@@ -13,7 +15,20 @@ from graphtui.formats import remote as remote_mod
 from graphtui.tui.app import GraphtuiApp
 from graphtui.tui.widgets.value_view import TensorGrid
 from tests.remote.conftest import FIXTURES, Remote
-from tests.tui.conftest import SIZE, settle
+from tests.tui.conftest import SIZE
+from tests.tui.conftest import settle as _settle
+
+
+async def settle(pilot: Any) -> None:
+    """tests/tui's settle, again when an exclusive worker was replaced (cancelled) by a newer
+    one while it waited (seen once under load: WorkerCancelled from wait_for_complete)."""
+    for _ in range(5):
+        try:
+            await _settle(pilot)
+            return
+        except WorkerCancelled:
+            continue
+    await _settle(pilot)
 
 
 async def test_app_on_a_bucket_shows_the_url_and_values(remote: Remote) -> None:

@@ -3,10 +3,13 @@ says while a range is in flight, and Esc cancels the fetch."""
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from textual.worker import WorkerCancelled
 
 import graphtui
@@ -69,3 +72,27 @@ async def test_esc_cancels_a_slow_fetch(http_remote: Remote) -> None:
         assert app.value_key == before  # nothing half-shown
         assert any("cancelled" in str(n.message) for n in app._notifications)
     app.ws.close()
+
+
+@pytest.mark.tmux
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_graphtui_on_a_bucket_in_a_real_terminal(gcs_remote: Remote, tmp_path: Path) -> None:
+    """The issue's `graphtui gs://bucket/run`: the installed app in tmux, against the GCS
+    emulator, shows the URL in its header and the run's latest checkpoint, and quits."""
+    from tests.tui.test_tmux import _start
+
+    url = gcs_remote.url("train")
+    term, status = _start(tmp_path, url)  # type: ignore[arg-type]
+    try:
+        screen = term.wait_for("ckpt model.ckpt-50", timeout=60)
+        assert url in screen, screen
+        term.keys("3")
+        screen = term.wait_for("30 variables")
+        assert "model/layer_1/dense/kernel" in screen
+        term.keys("q")
+        deadline = time.monotonic() + 20
+        while term.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert status.read_text().strip() == "0"
+    finally:
+        term.tmux("kill-server", check=False)

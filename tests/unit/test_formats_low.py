@@ -277,6 +277,39 @@ def test_snappy_bad_input_raises(block: bytes, max_size: int) -> None:
         snappy.decompress(block, max_size)
 
 
+def _densest_block(copies: int) -> bytes:
+    """The block that decodes to the most bytes for its size: a 1-byte literal, then copies of
+    64 bytes with a 2-byte offset (3 bytes each)."""
+    return _block(1 + 64 * copies, _literal(b"z"), *[_copy2(1, 64)] * copies)
+
+
+def test_snappy_size_bound_matches_snappy_and_keeps_every_valid_block() -> None:
+    """The decompressed-size bound against upstream: TF's ``ReadBlock``
+    (tensorflow/tensorflow third_party/xla/xla/tsl/lib/io/format.cc, like leveldb
+    table/format.cc) allocates what snappy's ``GetUncompressedLength`` says, and snappy reads it
+    with ``Varint::Parse32WithLimit`` (snappy-stubs-internal.h): at most 5 bytes, the fifth
+    below 16. Ours refuses the same headers, and any length the block's size cannot reach."""
+    # the densest valid blocks decode, at the bound's ratio (64 bytes per 3)
+    for copies in (1, 100, 5000):
+        block = _densest_block(copies)
+        assert 1 + 64 * copies <= snappy.max_output(len(block))
+        assert snappy.decompress(block) == b"z" * (1 + 64 * copies)
+    # a block claiming more than its size can reach is refused before any decoding
+    block = _densest_block(100)
+    body = block[len(encode_varint(1 + 64 * 100)) :]
+    claim = snappy.max_output(len(encode_varint(1 << 20)) + len(body)) + 1
+    with pytest.raises(snappy.SnappyError, match="more than the allowed"):
+        snappy.decompress(encode_varint(claim) + body)
+    # snappy's varint32: 2**32 - 1 is the largest length; 2**32, or a sixth byte, is corrupt
+    assert snappy.MAX_LENGTH == 0xFFFFFFFF
+    assert snappy.max_output(1 << 40) == snappy.MAX_LENGTH
+    for header in (encode_varint(1 << 32), b"\x80\x80\x80\x80\x80\x00"):
+        with pytest.raises(snappy.SnappyError, match="32-bit varint"):
+            snappy.decompress(header + b"\x00a", max_size=1 << 62)
+    with pytest.raises(snappy.SnappyError, match="more than the allowed"):
+        snappy.decompress(encode_varint(0xFFFFFFFF) + b"\x00a")  # a varint32, beyond the bound
+
+
 # -- sstable ---------------------------------------------------------------------------------------
 
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The long fuzz campaign (tests/FUZZING.md): every target of tests/unit/test_fuzz.py with
 # GRAPHTUI_FUZZ_EXAMPLES random examples each (targets whose examples take seconds are capped
-# in the test file), in three processes. Not part of CI: it takes about an hour on 2 busy cores.
+# in the test file), in three processes, and the app's start-up key storm (about a second an
+# example) in a fourth with STORM examples. Not part of CI: it takes about an hour on 2 busy
+# cores. Run it at low priority on a shared machine (nice -n 19 scripts/fuzz_campaign.sh).
 #
-#   scripts/fuzz_campaign.sh [EXAMPLES_PER_TARGET] [LOG_DIR]      (defaults: 21000, ./fuzz-logs)
+#   scripts/fuzz_campaign.sh [EXAMPLES_PER_TARGET] [LOG_DIR] [STORM]
+#                                                     (defaults: 21000, ./fuzz-logs, 400)
 #
 # Each process writes its pytest log with --hypothesis-show-statistics; the summary at the end
 # counts the examples hypothesis ran (passing + failing) and the failures.
@@ -11,15 +14,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EXAMPLES="${1:-21000}"
 LOGS="${2:-fuzz-logs}"
+export GRAPHTUI_FUZZ_STORM_EXAMPLES="${3:-400}"
 mkdir -p "$LOGS"
 PY="${PYTHON:-.venv/bin/python}"
 export GRAPHTUI_FUZZ_EXAMPLES="$EXAMPLES" TF_CPP_MIN_LOG_LEVEL=2
 # the file readers (slow examples, capped at READER_CAP in the test file) in two processes,
-# everything else in a third
+# the key storm in a third, everything else in a fourth
 SETS=(
     "bundle or sliced_tensor"
     "sstable or v1 or meta_graph"
-    "not (bundle or sliced_tensor or sstable or v1 or meta_graph)"
+    "key_storm"
+    "not (bundle or sliced_tensor or sstable or v1 or meta_graph or key_storm)"
 )
 start=$(date +%s)
 pids=()

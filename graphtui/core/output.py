@@ -198,6 +198,7 @@ def write_checkpoint(
     if graph_index is not None and graph_index.meta_graph is not meta_graph:
         graph_index = None  # the graph was changed: its index no longer describes it
     expected: Mapping[str, Expected] | None = None
+    meta_bytes = b""
     created = _make_directory(directory)
     result.cleaned = remove_stale_temporaries(directory)
     txn = FileTransaction(on_step)
@@ -209,7 +210,8 @@ def write_checkpoint(
             from graphtui.formats.metagraph_io import serialize_meta_graph
 
             result.meta = out + ".meta"
-            txn.write_bytes(result.meta, serialize_meta_graph(meta_graph, as_text=as_text))
+            meta_bytes = serialize_meta_graph(meta_graph, as_text=as_text)
+            txn.write_bytes(result.meta, meta_bytes)
         if fill is not None:
             from graphtui.formats.bundle_writer import BundleWriter
 
@@ -234,7 +236,7 @@ def write_checkpoint(
         raise
     result.files = list(txn.committed)
     try:
-        _verify(result, meta_graph, expected, graph_index)
+        _verify(result, meta_graph, expected, graph_index, None if as_text else meta_bytes)
     except GraphtuiError as exc:
         state_txn.abort()
         _remove_written(result.files, created)
@@ -308,19 +310,27 @@ def _verify(
     meta_graph: Any,
     expected: Mapping[str, Expected] | None,
     index: GraphIndex | None = None,
+    written: bytes | None = None,
 ) -> None:
+    """``written``: the binary ``.meta`` bytes written; a file that reads back as exactly those
+    bytes (which the readers take for binary) parses to ``meta_graph`` itself, so it is not
+    parsed and serialized again (seconds for a big graph)."""
     from graphtui.core.write_check import verify_output
 
     back = None
     if result.meta is not None:
-        from graphtui.formats.metagraph_io import parse_meta_graph
+        from graphtui.formats.metagraph_io import looks_like_text, parse_meta_graph
 
         with open(result.meta, "rb") as fh:
-            back = parse_meta_graph(fh.read(), result.meta)
-        if back.SerializeToString(deterministic=True) != meta_graph.SerializeToString(
-            deterministic=True
-        ):
-            raise FormatError(result.meta, "meta graph read back differs from what was written")
+            data = fh.read()
+        if written is not None and data == written and not looks_like_text(data):
+            back = meta_graph
+        else:
+            back = parse_meta_graph(data, result.meta)
+            if back.SerializeToString(deterministic=True) != meta_graph.SerializeToString(
+                deterministic=True
+            ):
+                raise FormatError(result.meta, "meta graph read back differs from what was written")
     prefix = result.prefix if os.path.isfile(result.prefix + ".index") else None
     # ``back`` serializes to ``meta_graph``'s bytes (checked above): an index of either is one
     result.tensors, result.bytes = verify_output(prefix, back, expected, index)

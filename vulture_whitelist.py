@@ -159,5 +159,6 @@ _.on_show  # unused method (graphtui/tui/widgets/variables_pane.py:91)
 _.on_resize  # unused method (graphtui/tui/widgets/variables_pane.py:100)
 _.on_data_table_row_highlighted  # unused method (graphtui/tui/widgets/variables_pane.py:231)
 _.on_data_table_row_selected  # unused method (graphtui/tui/widgets/variables_pane.py:234)
-_.on_data_table_header_selected  # unused method (graphtui/tui/widgets/variables_pane.py:239)
+_.on_virtual_table_header_selected  # unused method (graphtui/tui/widgets/variables_pane.py): Textual calls it
 hook_name  # unused variable (graphtui/core/remote_write.py:139): fsspec's Callback.call signature
+COMPONENT_CLASSES  # unused variable (graphtui/tui/widgets/virtual_table.py: Textual reads it)

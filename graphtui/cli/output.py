@@ -4,11 +4,16 @@ line). The only place outside the app that writes to the terminal."""
 from __future__ import annotations
 
 import json
+import operator
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
 
 from graphtui.formats.visible import visible
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def out(text: str = "") -> None:
@@ -22,7 +27,12 @@ def err(text: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json_text(data) + "\n")
+    """``data`` as :func:`json_text`, written a part at a time (a million rows are never one
+    string)."""
+    write = sys.stdout.write
+    for part in _json_parts(data, 0):
+        write(part)
+    write("\n")
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -43,20 +53,54 @@ def _is_leaf(value: Any) -> bool:
     return False
 
 
+class EncodedRows:
+    """A JSON list whose items are encoded already, one line each: ``rows(start, stop)`` gives
+    items ``start`` to ``stop``. A million tensors' rows are put together from a few distinct
+    parts by the caller, a batch at a time, not encoded one by one."""
+
+    def __init__(self, count: int, rows: Callable[[int, int], Iterable[str]]) -> None:
+        self.count = count
+        self.rows = rows
+
+
+_ROWS_PER_WRITE = 1 << 16
+
+
 def json_text(value: Any, level: int = 0) -> str:
     """Indented JSON with each leaf (a tensor's row, a list of numbers) on one line.
 
     ``json.dumps(indent=...)`` runs the pure-Python encoder and takes longer than reading a
     2,000-tensor checkpoint; leaves go through the C encoder instead.
     """
+    return "".join(_json_parts(value, level))
+
+
+def _json_parts(value: Any, level: int) -> Iterator[str]:
+    if isinstance(value, EncodedRows):
+        if not value.count:
+            yield "[]"
+            return
+        pad = "  " * (level + 1)
+        yield "[\n"
+        for at in range(0, value.count, _ROWS_PER_WRITE):
+            rows = value.rows(at, min(at + _ROWS_PER_WRITE, value.count))
+            yield (",\n" if at else "") + ",\n".join(map(pad.__add__, rows))
+        yield "\n" + "  " * level + "]"
+        return
     if _is_leaf(value) or not isinstance(value, (dict, list)) or not value:
-        return json.dumps(value)
+        yield json.dumps(value)
+        return
     pad = "  " * (level + 1)
-    if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(str(k))}: {json_text(v, level + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
-    items = [pad + json_text(v, level + 1) for v in value]
-    return "[\n" + ",\n".join(items) + "\n" + "  " * level + "]"
+    items: Iterable[tuple[str, Any]] = (
+        ((f"{pad}{json.dumps(str(k))}: ", v) for k, v in value.items())
+        if isinstance(value, dict)
+        else ((pad, v) for v in value)
+    )
+    yield "{\n" if isinstance(value, dict) else "[\n"
+    for i, (head, item) in enumerate(items):
+        yield (",\n" + head) if i else head
+        yield from _json_parts(item, level + 1)
+    yield "\n" + "  " * level + ("}" if isinstance(value, dict) else "]")
 
 
 def table(rows: Sequence[Sequence[str]], align_right: set[int] | None = None) -> None:
@@ -71,3 +115,48 @@ def table(rows: Sequence[Sequence[str]], align_right: set[int] | None = None) ->
             for i, cell in enumerate(row)
         ]
         out("  ".join(cells).rstrip())
+
+
+def keyed_table(
+    header: Sequence[str],
+    keys: list[str],
+    kinds: Sequence[Sequence[str]],
+    codes: np.ndarray,
+    align_right: set[int] | None = None,
+) -> None:
+    """:func:`table` of rows ``[keys[i], *kinds[codes[i]]]``, written at once.
+
+    The columns after the first repeat (a million tensors have a few dtypes and shapes): each
+    kind's cells are aligned once, and the rows are joined by C loops, not Python per row.
+    """
+    import numpy as np
+
+    align_right = align_right or set()
+    names = "\n".join(keys)
+    if not names.replace("\n", "").isprintable():
+        keys = [visible(k) for k in keys]
+    header = [visible(cell) for cell in header]
+    kinds = [[visible(cell) for cell in kind] for kind in kinds]
+    widths = [max(len(header[0]), max(map(len, keys), default=0))] + [
+        max(len(header[i]), max((len(k[i - 1]) for k in kinds), default=0))
+        for i in range(1, len(header))
+    ]
+
+    def tail(cells: Sequence[str]) -> str:
+        return "".join(
+            "  " + (cell.rjust(widths[i]) if i in align_right else cell.ljust(widths[i]))
+            for i, cell in enumerate(cells, start=1)
+        ).rstrip()
+
+    first = header[0].rjust(widths[0]) if 0 in align_right else header[0].ljust(widths[0])
+    sys.stdout.write((first + tail(header[1:])).rstrip() + "\n")
+    just = str.rjust if 0 in align_right else str.ljust
+    tails = np.array([tail(kind) for kind in kinds] or [""], dtype=object)
+    for at in range(0, len(keys), _ROWS_PER_WRITE):
+        chunk = keys[at : at + _ROWS_PER_WRITE]
+        lines = map(
+            operator.add, map(just, chunk, repeat(widths[0])), tails[codes[at : at + len(chunk)]]
+        )
+        if len(header) == 1:
+            lines = map(str.rstrip, lines)
+        sys.stdout.write("\n".join(lines) + "\n")

@@ -6,12 +6,13 @@ import argparse
 import io
 import json
 import math
+import operator
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from graphtui.cli.output import err, out, print_json, table
+from graphtui.cli.output import EncodedRows, err, keyed_table, out, print_json, table
 from graphtui.cli.progress import add_quiet, progress
 from graphtui.cli.registry import EXIT_ERROR, EXIT_OK, command
 from graphtui.core.units import human_bytes
@@ -32,6 +33,10 @@ def _ls_args(p: argparse.ArgumentParser) -> None:
 
 @command("ls", "list a checkpoint's tensors: name, dtype, shape, bytes, parameter count", _ls_args)
 def cmd_ls(args: argparse.Namespace) -> int:
+    from json.encoder import encode_basestring_ascii
+
+    import numpy as np
+
     from graphtui.core.checkpoint import load_checkpoint
 
     if args.objects:
@@ -39,40 +44,55 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
         return print_object_tree(args.path, as_json=args.json)
     with load_checkpoint(args.path) as reader:
-        infos = reader.tensors()
+        listing = reader.listing()
         fmt, prefix = reader.format, reader.prefix
-    params = sum(i.num_elements for i in infos if i.dtype.name != "string")
-    total_bytes = sum(i.nbytes for i in infos)
+    codes, kinds = listing.distinct()
+    counts = np.bincount(codes, minlength=len(kinds)).tolist()
+    params = sum(
+        count * kind[4]
+        for count, kind in zip(counts, kinds, strict=True)
+        if kind[0].name != "string"
+    )
+    total_bytes = sum(count * kind[2] for count, kind in zip(counts, kinds, strict=True))
     if args.json:
+        rests = [
+            json.dumps(
+                {
+                    "name": "",
+                    "dtype": dt.name,
+                    "shape": list(shape),
+                    "num_elements": num_elements,
+                    "bytes": nbytes,
+                    "partitions": slices,
+                }
+            )[len('{"name": ""') :]
+            for dt, shape, nbytes, slices, num_elements in kinds
+        ]
+        tails = np.array(rests or [""], dtype=object)
+
+        def rows(start: int, stop: int) -> Iterable[str]:
+            names = map(encode_basestring_ascii, listing.names[start:stop])
+            return map(operator.add, map('{"name": '.__add__, names), tails[codes[start:stop]])
+
         print_json(
             {
                 "checkpoint": prefix,
                 "format": fmt,
-                "tensors": [
-                    {
-                        "name": i.name,
-                        "dtype": i.dtype.name,
-                        "shape": list(i.shape),
-                        "num_elements": i.num_elements,
-                        "bytes": i.nbytes,
-                        "partitions": i.num_slices,
-                    }
-                    for i in infos
-                ],
+                "tensors": EncodedRows(len(listing), rows),
                 "total_parameters": params,
                 "total_bytes": total_bytes,
             }
         )
         return EXIT_OK
-    rows = [["NAME", "DTYPE", "SHAPE", "BYTES"]]
-    for i in infos:
-        shape = "[" + ",".join(map(str, i.shape)) + "]"
-        if i.num_slices:
-            shape += f" ({i.num_slices} parts)"
-        rows.append([i.name, i.dtype.name, shape, str(i.nbytes)])
-    table(rows, align_right={3})
+    cells = []
+    for dt, shape, nbytes, slices, _ in kinds:
+        text = "[" + ",".join(map(str, shape)) + "]"
+        if slices:
+            text += f" ({slices} parts)"
+        cells.append([dt.name, text, str(nbytes)])
+    keyed_table(["NAME", "DTYPE", "SHAPE", "BYTES"], listing.names, cells, codes, align_right={3})
     out(
-        f"{len(infos)} tensors, {params:,} parameters, {human_bytes(total_bytes)} ({fmt}: {prefix})"
+        f"{len(listing)} tensors, {params:,} parameters, {human_bytes(total_bytes)} ({fmt}: {prefix})"
     )
     return EXIT_OK
 

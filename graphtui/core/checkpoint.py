@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import FormatError, MissingFileError, NotFoundError
 from graphtui.formats import dtypes, storage
-from graphtui.formats.bundle import BundleReader
+from graphtui.formats.bundle import BundleReader, Listing
 from graphtui.formats.byte_source import is_url
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
 
@@ -84,10 +84,14 @@ class CheckpointReader:
     # -- TensorFlow's API ----------------------------------------------------------------------
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
-        return {info.name: list(info.shape) for info in self.tensors()}
+        listing = self.listing()
+        return dict(zip(listing.names, listing.shapes(), strict=True))
 
     def get_variable_to_dtype_map(self) -> dict[str, dtypes.DType]:
-        return {info.name: info.dtype for info in self.tensors()}
+        listing = self.listing()
+        return dict(
+            zip(listing.names, [listing.dtypes[c] for c in listing.codes.tolist()], strict=True)
+        )
 
     def get_slice(self, name: str) -> TensorArray:
         """Tensor ``name`` as a lazy array: ``reader.get_slice(name)[:, ::8]`` reads only those
@@ -181,7 +185,27 @@ class CheckpointReader:
         return TensorInfo(name, t.dtype, t.shape, t.num_elements * t.dtype.itemsize, nslices)
 
     def tensors(self) -> list[TensorInfo]:
-        return [self.tensor_info(name) for name in self.names()]
+        listing = self.listing()
+        kinds = listing.dtypes
+        return [
+            TensorInfo(name, kinds[code], tuple(shape), nbytes, slices)
+            for name, code, shape, nbytes, slices in zip(
+                listing.names,
+                listing.codes.tolist(),
+                listing.shapes(),
+                listing.nbytes.tolist(),
+                listing.slices.tolist(),
+                strict=True,
+            )
+        ]
+
+    def listing(self) -> Listing:
+        """What :meth:`tensors` gives, column by column: a V2 index is decoded in bulk."""
+        if self._v2 is not None:
+            return self._v2.listing()
+        infos = [self.tensor_info(name) for name in self.names()]
+        rows = [(i.dtype, i.shape, i.nbytes, i.num_slices) for i in infos]
+        return Listing.of([i.name for i in infos], rows)
 
     def files(self) -> list[str]:
         """Every file of the checkpoint (index and data shards, or V1 files)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,10 @@ from graphtui.errors import ChecksumError, FormatError, MissingFileError
 from graphtui.formats import dtypes, progress
 from graphtui.formats.byte_source import ByteSource, LocalSource, open_source
 from graphtui.formats.crc import crc32c, mask
+from graphtui.formats.dtypes import DType
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
 from graphtui.formats.sstable import Table
-from graphtui.formats.varint import VarintError, decode_varint
+from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at
 
 if TYPE_CHECKING:  # numpy is imported when a value is decoded, not to list a checkpoint
     import numpy as np
@@ -67,6 +69,117 @@ class BundleEntry:
     @property
     def is_sliced(self) -> bool:
         return bool(self.slices)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every tensor of a checkpoint, column by column (what ``ls`` shows; no data read).
+
+    Row ``i``: ``names[i]``, dtype ``dtypes[codes[i]]``, shape
+    ``dims[dim_starts[i]:dim_starts[i + 1]]``, ``num_elements[i]``, ``nbytes[i]`` stored (the
+    slices' sum for a partitioned tensor) and ``slices[i]`` partitions (0: a whole tensor).
+    A million rows take a few arrays, not a million objects.
+    """
+
+    names: list[str]
+    dtypes: list[DType]
+    codes: np.ndarray
+    dims: np.ndarray
+    dim_starts: np.ndarray
+    num_elements: np.ndarray
+    nbytes: np.ndarray  # int64, or object where a partitioned tensor's sum needs more
+    slices: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def shapes(self) -> list[list[int]]:
+        """Each row's shape as a list, as TensorFlow's ``get_variable_to_shape_map`` gives it."""
+        import numpy as np
+
+        ranks = np.diff(self.dim_starts)
+        if not len(ranks):
+            return []
+        by_rank: dict[int, Iterator[list[int]]] = {}
+        for rank in np.unique(ranks).tolist():
+            rows = np.flatnonzero(ranks == rank)
+            at = self.dim_starts[rows][:, None] + np.arange(rank)
+            by_rank[rank] = iter(self.dims[at].reshape(len(rows), rank).tolist())
+        if len(by_rank) == 1:
+            return list(next(iter(by_rank.values())))
+        return [next(by_rank[rank]) for rank in ranks.tolist()]
+
+    def distinct(self) -> tuple[np.ndarray, list[tuple[DType, tuple[int, ...], Any, int, int]]]:
+        """Rows alike but for their name, grouped: ``(codes, kinds)``, where ``kinds[codes[i]]``
+        is row ``i``'s ``(dtype, shape, nbytes, slices, num_elements)``. What ``ls`` prints
+        beside a name is formatted once per kind, not once per row."""
+        import numpy as np
+
+        n = len(self.names)
+        ranks = np.diff(self.dim_starts)
+        width = int(ranks.max()) if n else 0
+        if not n or width > _BULK_RANK or self.nbytes.dtype == object:  # rare: by tuples
+            seen: dict[tuple[Any, ...], int] = {}
+            shapes = self.shapes()
+            codes = [
+                seen.setdefault((c, tuple(sh), nb, sl), len(seen))
+                for c, sh, nb, sl in zip(
+                    self.codes.tolist(),
+                    shapes,
+                    self.nbytes.tolist(),
+                    self.slices.tolist(),
+                    strict=True,
+                )
+            ]
+            firsts = {code: i for i, code in reversed(list(enumerate(codes)))}
+            order = np.array([firsts[k] for k in range(len(seen))], dtype=np.int64)
+            return np.array(codes, dtype=np.int64), self._kinds(order)
+        padded = np.full((n, width), -1, dtype=np.int64)
+        at = np.arange(width) < ranks[:, None]
+        padded[at] = self.dims
+        key = np.column_stack([self.codes, ranks, self.nbytes, self.slices, padded])
+        # runs of equal rows first (neighbours in name order are often alike), then the runs'
+        # distinct rows
+        change = np.ones(n, dtype=bool)
+        change[1:] = (key[1:] != key[:-1]).any(axis=1)
+        starts = np.flatnonzero(change)
+        _, first, inverse = np.unique(key[starts], axis=0, return_index=True, return_inverse=True)
+        codes = inverse.reshape(-1)[np.cumsum(change) - 1]
+        return codes, self._kinds(starts[first])
+
+    def _kinds(self, rows: np.ndarray) -> list[tuple[DType, tuple[int, ...], Any, int, int]]:
+        return [
+            (
+                self.dtypes[int(self.codes[i])],
+                tuple(self.dims[self.dim_starts[i] : self.dim_starts[i + 1]].tolist()),
+                int(self.nbytes[i]),
+                int(self.slices[i]),
+                int(self.num_elements[i]),
+            )
+            for i in rows.tolist()
+        ]
+
+    @classmethod
+    def of(
+        cls, names: list[str], rows: Sequence[tuple[DType, tuple[int, ...], int, int]]
+    ) -> Listing:
+        """From one ``(dtype, shape, nbytes, slices)`` per name (the entry-by-entry way)."""
+        import numpy as np
+
+        kinds: dict[DType, int] = {}
+        codes = [kinds.setdefault(dt, len(kinds)) for dt, _, _, _ in rows]
+        ranks = [len(shape) for _, shape, _, _ in rows]
+        nbytes = [n for _, _, n, _ in rows]
+        return cls(
+            names=names,
+            dtypes=list(kinds),
+            codes=np.array(codes, dtype=np.int64),
+            dims=np.array([d for _, shape, _, _ in rows for d in shape], dtype=np.int64),
+            dim_starts=np.concatenate([[0], np.cumsum(ranks, dtype=np.int64)]),
+            num_elements=np.array([math.prod(shape) for _, shape, _, _ in rows], dtype=np.int64),
+            nbytes=np.array(nbytes, dtype=np.int64 if max(nbytes, default=0) < 1 << 63 else object),
+            slices=np.array([n for _, _, _, n in rows], dtype=np.int64),
+        )
 
 
 def extents_of(slice_proto: object) -> Extents:
@@ -184,17 +297,32 @@ class BundleReader:
         self.index_file = index_path(self.prefix)
         self.verify_checksums = verify_checksums
         self.table = Table(self.index_file, verify_checksums=verify_checksums, whole=True)
-        # Copies, not views into the mapped index: a file cut short later cannot fault them.
-        self._entries: dict[str, bytes] = {}
-        self._slice_values: dict[bytes, bytes] = {}
+        # One copy of the index's data blocks (a file cut short later cannot fault it), and
+        # each key's value as a span of it.
+        self._scan = scan = self.table.scan()
+        keys = scan.keys
         header_value: bytes | None = None
-        for key, value in self.table.items():
-            if key == HEADER_KEY:
-                header_value = bytes(value)
-            elif key[:1] == b"\x00":
-                self._slice_values[key] = bytes(value)
-            else:
-                self._entries[key.decode("utf-8", "surrogateescape")] = bytes(value)
+        self._slice_values: dict[bytes, bytes] = {}
+        if all(map(operator.lt, keys, keys[1:])):  # in order, as every writer writes them
+            header_value = scan.value(0) if keys and keys[0] == "" else None
+            first = bisect.bisect_left(keys, "\x01")  # slice keys start with a zero byte
+            for i in range(int(header_value is not None), first):
+                self._slice_values[keys[i].encode("latin-1")] = scan.value(i)
+            self._names = _decoded_names(keys[first:])
+            self._rows: Sequence[int] = range(first, len(keys))
+            self._by_name: dict[str, int] | None = None  # built when first looked up
+        else:  # out of order or repeated: the last value of a key counts, as in a dict
+            by_name: dict[str, int] = {}
+            for i, key in enumerate(keys):
+                if key == "":
+                    header_value = scan.value(i)
+                elif key[:1] == "\x00":
+                    self._slice_values[key.encode("latin-1")] = scan.value(i)
+                else:
+                    by_name[_decoded_names([key])[0]] = i
+            self._names = list(by_name)
+            self._rows = list(by_name.values())
+            self._by_name = by_name
         if header_value is None:
             raise FormatError(self.index_file, "no bundle header (empty key) in the index")
         header = _scan_header(header_value) or self._parse_header(header_value)
@@ -231,16 +359,23 @@ class BundleReader:
 
     def names(self) -> list[str]:
         """Every tensor name in key order (slice keys are not names)."""
-        return list(self._entries)
+        return list(self._names)
+
+    @property
+    def _entries(self) -> dict[str, int]:
+        """Tensor name -> its row in the index scan."""
+        if self._by_name is None:
+            self._by_name = dict(zip(self._names, self._rows, strict=True))
+        return self._by_name
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._names)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        return iter(self._names)
 
     def data_files(self) -> list[str]:
         return [data_path(self.prefix, i, self.num_shards) for i in range(self.num_shards)]
@@ -249,7 +384,7 @@ class BundleReader:
         """The decoded entry of ``name`` (KeyError if absent)."""
         got = self._decoded.get(name)
         if got is None:
-            got = self._decode_entry(name, self._entries[name])
+            got = self._decode_entry(name, self._scan.value(self._entries[name]))
             self._decoded[name] = got
         return got
 
@@ -315,6 +450,77 @@ class BundleReader:
             int(proto.size),
             int(proto.crc32c),
             tuple(extents_of(s) for s in proto.slices),
+        )
+
+    def listing(self) -> Listing:
+        """Every tensor's dtype, shape and stored bytes, decoded in bulk.
+
+        Entries as writers produce them are decoded and checked all at once
+        (:func:`_scan_entries`); the rest (partitioned tensors, anything unusual or wrong)
+        go through :meth:`entry`, in order, so the first bad entry raises the error that
+        reading it alone raises."""
+        import numpy as np
+
+        names = self._names
+        rows = (
+            np.arange(self._rows.start, self._rows.stop)
+            if isinstance(self._rows, range)
+            else np.array(self._rows, dtype=np.int64)
+        )
+        starts, ends = self._scan.starts[rows], self._scan.ends[rows]
+        scanned = _scan_entries(np.frombuffer(self._scan.data, np.uint8), starts, ends)
+        ok, dtype_enum, dims, ranks, shard, size = scanned
+        kinds = sorted(dtypes.BY_ENUM.values(), key=lambda dt: dt.enum)
+        code_of = np.full(max(dt.enum for dt in kinds) + 1, -1, dtype=np.int64)
+        code_of[[dt.enum for dt in kinds]] = np.arange(len(kinds))
+        base = np.where(dtype_enum > dtypes.REF_OFFSET, dtype_enum - dtypes.REF_OFFSET, dtype_enum)
+        codes = np.where(base < len(code_of), code_of[np.minimum(base, len(code_of) - 1)], -1)
+        ok &= codes >= 0
+        # exact while the product stays below 2**53; larger ones are checked one by one
+        nonzero = np.where(dims > 0, dims, 1).astype(np.float64).prod(axis=1)
+        ok &= nonzero < 2.0**53
+        in_shape = (np.arange(dims.shape[1]) < ranks[:, None]) & ok[:, None]
+        num_elements = np.where(in_shape, dims, 1).prod(axis=1)
+        itemsize = np.array([dt.itemsize if dt.is_fixed_size else -1 for dt in kinds])
+        item = itemsize[np.maximum(codes, 0)]
+        ok &= (shard < self.num_shards) & ((item < 0) | (size == num_elements * item))
+
+        # the rest, entry by entry
+        slices = np.zeros(len(names), dtype=np.int64)
+        nbytes: np.ndarray = size.copy()
+        extra: dict[int, tuple[int, ...]] = {}
+        for i in np.flatnonzero(~ok).tolist():
+            entry = self.entry(names[i])
+            codes[i] = kinds.index(entry.dtype)
+            extra[i] = entry.shape
+            num_elements[i] = entry.num_elements
+            if entry.is_sliced:
+                total = sum(self.slice_entry(entry.name, e).size for e in entry.slices)
+                if total >= 1 << 63 and nbytes.dtype != object:
+                    nbytes = nbytes.astype(object)
+                nbytes[i] = total
+                slices[i] = len(entry.slices)
+            else:
+                nbytes[i] = entry.size
+        for i, shape in extra.items():
+            ranks[i] = len(shape)
+        dim_starts = np.zeros(len(names) + 1, dtype=np.int64)
+        np.cumsum(ranks, out=dim_starts[1:])
+        flat = np.zeros(int(dim_starts[-1]), dtype=np.int64)
+        at_row, at_dim = np.nonzero(in_shape)
+        flat[dim_starts[at_row] + at_dim] = dims[at_row, at_dim]
+        for i, shape in extra.items():
+            flat[dim_starts[i] : dim_starts[i + 1]] = shape
+        used, codes = np.unique(codes, return_inverse=True)
+        return Listing(
+            names=list(names),
+            dtypes=[kinds[c] for c in used.tolist()],
+            codes=codes.reshape(-1),
+            dims=flat,
+            dim_starts=dim_starts,
+            num_elements=num_elements,
+            nbytes=nbytes,
+            slices=slices,
         )
 
     def slice_entry(self, name: str, extents: Extents) -> BundleEntry:
@@ -711,6 +917,129 @@ def _scan_shape(buf: bytes, pos: int, stop: int) -> tuple[int, ...] | None:
             return None
         dims.append(size)
     return tuple(dims) if pos == stop else None
+
+
+_BULK_RANK = 8  # entries of more dimensions are left to _scan_entry
+_BULK_FIELDS = 12  # and entries of more fields
+
+
+def _scan_entries(
+    u8: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_scan_entry` of every value ``u8[starts[i]:ends[i]]`` at once (numpy).
+
+    Returns ``(ok, dtype, dims, ranks, shard, size)``: where ``ok[i]``, the entry is one
+    :func:`_scan_entry` decodes and these are its fields (``dims[i, :ranks[i]]`` its shape);
+    elsewhere the entry is left to the entry-by-entry scanner (whatever it is). Only the
+    common case is taken: one-byte tags, varints of at most 9 bytes, each dim a single size
+    field, at most ``_BULK_RANK`` dims and ``_BULK_FIELDS`` fields.
+    """
+    import numpy as np
+
+    n = len(starts)
+    ok = np.ones(n, dtype=bool)
+    dtype, shard, size = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    dims = np.zeros((n, 0), dtype=np.int64)
+    ranks = np.zeros(n, dtype=np.int64)
+    seen_shape = np.zeros(n, dtype=bool)
+    pos = starts.copy()
+    live = np.flatnonzero(pos < ends)
+    for _ in range(_BULK_FIELDS):
+        if not live.size:
+            break
+        tag = u8[pos[live]]
+        crc = live[tag == 0x35]  # 6: crc32c, fixed32 (its value is not listed)
+        if crc.size:
+            fits = pos[crc] + 5 <= ends[crc]
+            ok[crc[~fits]] = False
+            pos[crc] += 5
+        shaped = live[tag == 0x12]  # 2: shape
+        if shaped.size:
+            length, at, fine = decode_varints_at(u8, pos[shaped] + 1, ends[shaped], 9)
+            bad = ~fine | seen_shape[shaped] | (length > ends[shaped] - at)
+            stop = np.where(bad, at, at + length)
+            got, got_ranks, good = _scan_dims(u8, at, stop)
+            ok[shaped[bad | ~good]] = False
+            if got.shape[1] > dims.shape[1]:
+                dims = np.pad(dims, ((0, 0), (0, got.shape[1] - dims.shape[1])))
+            dims[shaped, : got.shape[1]] = got
+            ranks[shaped] = got_ranks
+            seen_shape[shaped] = True
+            pos[shaped] = np.where(bad, ends[shaped], stop)
+        plain = live[(tag != 0x35) & (tag != 0x12)]
+        if plain.size:
+            number, at, fine = decode_varints_at(u8, pos[plain] + 1, ends[plain], 9)
+            bad = ~fine
+            kind = tag[(tag != 0x35) & (tag != 0x12)]
+            small = number < _INT32_LIMIT  # 9 bytes hold at most 63 bits: int64 always fits
+            for field_tag, column, limit in (
+                (0x08, dtype, True),  # 1: dtype
+                (0x18, shard, True),  # 3: shard_id
+                (0x20, None, False),  # 4: offset (not listed)
+                (0x28, size, False),  # 5: size
+            ):
+                hit = kind == field_tag
+                if limit:
+                    bad |= hit & ~small
+                if column is not None:
+                    column[plain[hit]] = number[hit]
+            bad |= ~np.isin(kind, (0x08, 0x18, 0x20, 0x28))
+            ok[plain[bad]] = False
+            pos[plain] = at
+        live = live[ok[live] & (pos[live] < ends[live])]
+    ok[live] = False  # more fields than _BULK_FIELDS
+    ok &= pos == ends  # nothing ran past the value
+    return ok, dtype, dims, ranks, shard, size
+
+
+def _scan_dims(
+    u8: np.ndarray, pos: np.ndarray, stop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_scan_shape` of many TensorShapeProtos at once: ``(dims, ranks, good)``; ``dims``
+    has a column per dimension any of them has (none for scalars)."""
+    import numpy as np
+
+    n = len(pos)
+    columns: list[np.ndarray] = []
+    ranks = np.zeros(n, dtype=np.int64)
+    good = np.ones(n, dtype=bool)
+    pos = pos.copy()
+    live = np.flatnonzero(pos < stop)
+    for _ in range(_BULK_RANK):
+        if not live.size:
+            break
+        at, end = pos[live], stop[live]
+        bad = u8[at] != 0x12  # 2: dim
+        length, at, fine = decode_varints_at(u8, at + 1, end, 9)
+        bad |= ~fine | (length > end - at)
+        dim_stop = np.where(bad, end, at + length)
+        sized = at < dim_stop  # an empty dim is size 0
+        bad |= sized & (u8[np.where(sized & ~bad, at, 0)] != 0x08)  # 1: size (no name)
+        value, after, fine = decode_varints_at(u8, at + 1, dim_stop, 9)
+        bad |= sized & (~fine | (after != dim_stop))
+        good[live[bad]] = False
+        column = np.zeros(n, dtype=np.int64)
+        column[live] = np.where(sized, value, 0)
+        columns.append(column)
+        ranks[live] += 1
+        pos[live] = np.where(bad, end, dim_stop)
+        live = live[good[live] & (pos[live] < stop[live])]
+    good[live] = False  # more dims than _BULK_RANK
+    dims = np.stack(columns, axis=1) if columns else np.zeros((n, 0), dtype=np.int64)
+    return dims, ranks, good
+
+
+def _decoded_names(keys: list[str]) -> list[str]:
+    """Keys (latin-1 text of their bytes) as names: UTF-8, a byte that is not UTF-8 as its
+    surrogate escape. ASCII keys are names already; others are decoded in one call, joined by
+    a zero byte, unless a key holds one."""
+    joined = "\x00".join(keys)
+    if joined.isascii():
+        return keys
+    names = joined.encode("latin-1").decode("utf-8", "surrogateescape").split("\x00")
+    if len(names) == len(keys):  # a zero byte ends any incomplete UTF-8 sequence before it
+        return names
+    return [key.encode("latin-1").decode("utf-8", "surrogateescape") for key in keys]
 
 
 def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[list[int], int]:

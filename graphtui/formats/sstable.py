@@ -12,6 +12,7 @@ import bisect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from graphtui.errors import ChecksumError, FormatError
 from graphtui.formats import snappy
@@ -23,7 +24,10 @@ from graphtui.formats.byte_source import (
     open_source,
 )
 from graphtui.formats.crc import crc32c, unmask
-from graphtui.formats.varint import VarintError, decode_varint
+from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at
+
+if TYPE_CHECKING:  # numpy is imported by the bulk scan only
+    import numpy as np
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48  # 2 handles padded to 40 bytes + 8-byte magic
@@ -31,6 +35,27 @@ BLOCK_TRAILER_SIZE = 5
 NO_COMPRESSION = 0
 SNAPPY_COMPRESSION = 1
 MAX_BLOCK_SIZE = 1 << 31  # a block handle claiming more than this is corrupt for our purposes
+
+
+_CHUNK = 1 << 16  # keys put together per batch
+_MAX_RUN = 32  # entries from one restart point to the next decoded in bulk; more: one by one
+
+
+@dataclass(frozen=True)
+class TableScan:
+    """Every entry of a table at once: key ``keys[i]`` and its value ``data[starts[i]:ends[i]]``,
+    where ``data`` holds the data blocks' contents (one copy, not a view into the file).
+
+    Keys are latin-1 text, one character per byte: they compare, slice and join as the bytes
+    do, and an ASCII key is its name already (no second decoding of a million keys)."""
+
+    data: bytes
+    keys: list[str]
+    starts: np.ndarray  # int64
+    ends: np.ndarray
+
+    def value(self, i: int) -> bytes:
+        return self.data[int(self.starts[i]) : int(self.ends[i])]
 
 
 @dataclass(frozen=True)
@@ -130,10 +155,22 @@ class Table:
             )
 
     def _read_block(self, handle: BlockHandle, what: str) -> _Block:
-        self._check_not_shrunk()
         cached = self._blocks.get(handle.offset)
         if cached is not None:
+            self._check_not_shrunk()
             return cached
+        block = _Block(
+            memoryview(self._block_contents(handle, what)), self.path, handle.offset, what
+        )
+        if len(self._blocks) > 256:
+            self._blocks.clear()
+        self._blocks[handle.offset] = block
+        return block
+
+    def _block_contents(self, handle: BlockHandle, what: str) -> memoryview | bytes:
+        """A block's bytes, checksum checked and decompressed (a view into the file when it
+        is stored uncompressed)."""
+        self._check_not_shrunk()
         self._check_handle(handle, what)
         stored_block = self._src.read(handle.offset, handle.size + BLOCK_TRAILER_SIZE)
         contents = stored_block[: handle.size]
@@ -148,22 +185,16 @@ class Table:
         if ctype == SNAPPY_COMPRESSION:
             try:
                 # a length no valid block of this size reaches is refused before decoding
-                raw: memoryview | bytes = snappy.decompress(contents)
+                return snappy.decompress(contents)
             except snappy.SnappyError as exc:
                 raise FormatError(
                     self.path, f"{what}: bad snappy data: {exc}", offset=handle.offset
                 ) from None
-        elif ctype == NO_COMPRESSION:
-            raw = contents
-        else:
-            raise FormatError(
-                self.path, f"{what} uses unknown compression type {ctype}", offset=handle.offset
-            )
-        block = _Block(memoryview(raw), self.path, handle.offset, what)
-        if len(self._blocks) > 256:
-            self._blocks.clear()
-        self._blocks[handle.offset] = block
-        return block
+        if ctype == NO_COMPRESSION:
+            return contents
+        raise FormatError(
+            self.path, f"{what} uses unknown compression type {ctype}", offset=handle.offset
+        )
 
     def _parse_index(self) -> tuple[list[bytes], list[BlockHandle]]:
         keys: list[bytes] = []
@@ -188,6 +219,70 @@ class Table:
         """Every ``(key, value)`` in key order. Values are views into the file or block."""
         for handle in self._index_handles:
             yield from self._read_block(handle, "data").entries()
+
+    def scan(self) -> TableScan:
+        """What :meth:`items` yields, all at once and decoded in bulk, with the same first error.
+
+        Each block's checksum is checked as by :meth:`items`. The entries are walked from every
+        restart point at once (numpy over all blocks), each run of entries checked to end exactly
+        at the next restart point; a block where anything is unusual (a corrupt restart array,
+        long varints, runs longer than ``_MAX_RUN``, entries that cross a restart point) is
+        walked entry by entry by :class:`_Block`, whose answers and errors are the reference.
+        """
+        import numpy as np
+
+        contents: list[memoryview | bytes] = []
+        pending: FormatError | None = None
+        for handle in self._index_handles:
+            try:
+                contents.append(self._block_contents(handle, "data"))
+            except FormatError as exc:
+                pending = exc  # raised after the blocks before it, as items() would
+                break
+        data = b"".join(contents)
+        sizes = np.array([len(c) for c in contents], dtype=np.int64)
+        bases = np.zeros(len(contents), dtype=np.int64)
+        np.cumsum(sizes[:-1], out=bases[1:])
+        runs = _bulk_runs(data, bases, sizes)
+        bulk, keys, starts, ends = runs
+        handles = self._index_handles[: len(contents)]
+        if not all(bulk):  # the blocks left to the entry-by-entry walk, spliced in in order
+            keys, starts, ends = self._splice(data, handles, bases, sizes, runs)
+        if pending is not None:
+            raise pending
+        return TableScan(data, keys, starts, ends)
+
+    def _splice(
+        self,
+        data: bytes,
+        handles: list[BlockHandle],
+        bases: np.ndarray,
+        sizes: np.ndarray,
+        runs: tuple[list[bool], list[str], np.ndarray, np.ndarray],
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        import numpy as np
+
+        bulk, bulk_keys, bulk_starts, bulk_ends = runs
+        keys: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        done = 0  # entries of bulk_keys used so far
+        view = memoryview(data)
+        for block, handle in enumerate(handles):
+            base, size = int(bases[block]), int(sizes[block])
+            if bulk[block]:
+                count = int(np.searchsorted(bulk_starts, base + size, "left")) - done
+                keys += bulk_keys[done : done + count]
+                starts += bulk_starts[done : done + count].tolist()
+                ends += bulk_ends[done : done + count].tolist()
+                done += count
+                continue
+            walk = _Block(view[base : base + size], self.path, handle.offset, "data")
+            for key, start, end in walk.spans():
+                keys.append(key.decode("latin-1"))
+                starts.append(base + start)
+                ends.append(base + end)
+        return keys, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
     def get(self, key: bytes) -> memoryview | None:
         """The value stored under ``key``, reading only the one data block that can hold it."""
@@ -250,6 +345,12 @@ class _Block:
 
     def entries(self, start: int = 0) -> Iterator[tuple[bytes, memoryview]]:
         data = self.data
+        for key, value_start, value_end in self.spans(start):
+            yield key, data[value_start:value_end]
+
+    def spans(self, start: int = 0) -> Iterator[tuple[bytes, int, int]]:
+        """Each entry's key and where its value lies in the block: the one entry-by-entry walk."""
+        data = self.data
         end = self.entries_end
         pos = start
         key = b""
@@ -264,7 +365,7 @@ class _Block:
                 raise self._fail("entry runs past the end of the block", pos)
             key = key[:shared] + bytes(data[pos : pos + non_shared])
             pos += non_shared
-            yield key, data[pos : pos + value_len]
+            yield key, pos, pos + value_len
             pos += value_len
 
     def get(self, target: bytes) -> memoryview | None:
@@ -296,3 +397,113 @@ class _Block:
         if shared != 0 or pos + non_shared > self.entries_end:
             raise self._fail("corrupt restart entry", pos)
         return bytes(data[pos : pos + non_shared])
+
+
+def _bulk_runs(
+    data: bytes, bases: np.ndarray, sizes: np.ndarray
+) -> tuple[list[bool], list[str], np.ndarray, np.ndarray]:
+    """The entries of every block whose layout is regular, decoded restart run by restart run.
+
+    Returns ``(bulk, keys, starts, ends)``: ``bulk[b]`` says block ``b`` was decoded here (else
+    it is left to :meth:`_Block.spans`); keys and value spans (offsets into ``data``) of the
+    bulk blocks' entries, in order. A run must start with a whole key (``shared == 0``), stay
+    inside the block's entries, and end exactly on the next restart point (or the restart
+    array): then walking entry by entry from the block's start passes the same points and
+    yields the same entries.
+    """
+    import numpy as np
+
+    u8 = np.frombuffer(data, np.uint8)
+    nblocks = len(sizes)
+    ok = sizes >= 4
+    if len(u8) >= 4:
+        num_restarts = _u32(u8, np.where(ok, bases + sizes - 4, 0))
+    else:
+        num_restarts = np.zeros(nblocks, dtype=np.int64)
+    entries_end = sizes - 4 - 4 * num_restarts
+    ok &= (num_restarts <= sizes // 4) & (entries_end >= 0)
+    has = ok & (entries_end > 0)
+    ok &= ~has | (num_restarts > 0)
+    counts = np.where(has & ok, num_restarts, 0)
+    # every restart point of every block, as an offset into the data
+    total = int(counts.sum())
+    run_block = np.repeat(np.arange(nblocks), counts)
+    within = np.arange(total) - (np.cumsum(counts) - counts)[run_block]
+    run_start = _u32(u8, bases[run_block] + entries_end[run_block] + 4 * within)
+    is_last = within == counts[run_block] - 1
+    run_end = np.empty_like(run_start)
+    run_end[:-1] = run_start[1:]
+    run_end[is_last] = entries_end[run_block[is_last]]
+    good = (run_start < run_end) & ((within > 0) | (run_start == 0))
+    ok[run_block[~good]] = False
+    run_start += bases[run_block]
+    run_end += bases[run_block]
+
+    # walk every run at once, one entry per step
+    steps: list[tuple[np.ndarray, ...]] = []
+    live = np.flatnonzero(ok[run_block])
+    pos = run_start[live]
+    prev_len = np.zeros(len(live), dtype=np.int64)
+    for _ in range(_MAX_RUN):
+        if not live.size:
+            break
+        end = run_end[live]
+        # at most 5 bytes each (35 bits): the sums below cannot overflow
+        shared, at, ok1 = decode_varints_at(u8, pos, end, 5)
+        non_shared, at, ok2 = decode_varints_at(u8, at, end, 5)
+        value_len, at, ok3 = decode_varints_at(u8, at, end, 5)
+        key_end = at + non_shared
+        value_end = key_end + value_len
+        bad = ~(ok1 & ok2 & ok3) | (value_end > end) | (shared > prev_len)
+        if bad.any():
+            ok[run_block[live[bad]]] = False
+            keep = ~bad
+            live, end, shared, at, key_end, value_end, non_shared = (
+                a[keep] for a in (live, end, shared, at, key_end, value_end, non_shared)
+            )
+        steps.append((live, shared, at, key_end, value_end))
+        going = value_end < end
+        live, pos, prev_len = live[going], value_end[going], (shared + non_shared)[going]
+    ok[run_block[live]] = False  # runs longer than _MAX_RUN
+
+    empty = np.zeros(0, dtype=np.int64)
+    if not steps:
+        return ok.tolist(), [], empty, empty
+    # entry i of run r goes to (the entries of the runs before r) + i, in file order
+    run_of = np.concatenate([s[0] for s in steps])
+    step_of = np.repeat(np.arange(len(steps)), [len(s[0]) for s in steps])
+    keep = ok[run_block[run_of]]
+    run_of, step_of = run_of[keep], step_of[keep]
+    per_run = np.bincount(run_of, minlength=total)
+    slot = (np.cumsum(per_run) - per_run)[run_of] + step_of
+    shared, key_start, key_end, value_end = (
+        _placed(np.concatenate([s[i] for s in steps])[keep], slot) for i in range(1, 5)
+    )
+    text = data.decode("latin-1")
+    keys: list[str] = []
+    append = keys.append
+    key = ""
+    for row in range(0, len(shared), _CHUNK):  # a chunk of Python ints at a time, not millions
+        cuts, starts, stops = (a[row : row + _CHUNK].tolist() for a in (shared, key_start, key_end))
+        for cut, start, stop in zip(cuts, starts, stops, strict=True):
+            key = key[:cut] + text[start:stop]
+            append(key)
+    return ok.tolist(), keys, key_end, value_end
+
+
+def _placed(values: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    out = np.empty_like(values)
+    out[slot] = values
+    return out
+
+
+def _u32(u8: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The little-endian uint32 at each offset ``at`` (every ``at + 4 <= len(u8)``), as int64."""
+    import numpy as np
+
+    value = u8[at].astype(np.int64)
+    for k in (1, 2, 3):
+        value |= u8[at + k].astype(np.int64) << (8 * k)
+    return value

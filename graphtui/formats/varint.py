@@ -67,12 +67,15 @@ def encode_varint(value: int) -> bytes:
     return bytes(out)
 
 
-def decode_varints_at(buf: np.ndarray, pos: np.ndarray, end: np.ndarray | int) -> VarintArrays:
+def decode_varints_at(
+    buf: np.ndarray, pos: np.ndarray, end: np.ndarray | int, max_bytes: int = 10
+) -> VarintArrays:
     """Decode one varint at each of ``pos`` (int64) in ``buf`` (uint8) at once, each bounded
     by its ``end``: the vectorised form of :func:`decode_varint` for scanners that visit
     millions of records (one-byte varints, the most, cost one pass). ``ok`` is False where a
-    varint is cut off by its end or longer than 10 bytes; values are only meaningful where
-    ``ok``. Values of 2**63 and more wrap negative: callers bound them against their data.
+    varint is cut off by its end or longer than ``max_bytes`` (10); values are only meaningful
+    where ``ok``. Values of 2**63 and more wrap negative: callers bound them against their
+    data, or pass ``max_bytes=9`` (63 bits: every value fits, exactly).
     """
     ends = np.broadcast_to(np.asarray(end, dtype=np.int64), pos.shape)
     last = len(buf) - 1
@@ -82,7 +85,7 @@ def decode_varints_at(buf: np.ndarray, pos: np.ndarray, end: np.ndarray | int) -
     ok = inside & (byte < 0x80)
     nxt = pos + 1
     todo = np.flatnonzero(inside & (byte >= 0x80))
-    for shift in range(7, 70, 7):
+    for shift in range(7, 7 * max_bytes, 7):
         if not len(todo):
             break
         at = nxt[todo]

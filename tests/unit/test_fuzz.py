@@ -1099,3 +1099,275 @@ def test_fuzz_start_up_key_storm(path: str, keys: list[str]) -> None:
     with hang_guard(EXAMPLE_SECONDS * 3):
         app = asyncio.run(storm(_STORM_PATHS[path], [*keys, "escape", "escape", "q"]))
     assert app._exception is None
+
+
+# -- round three (issue 17): the bulk decoders agree with the entry-by-entry ones -----------------
+
+
+def _outcome(fn: Callable[[], T]) -> T | tuple[type, str]:
+    """What ``fn`` returns, or the type and message of the GraphtuiError it raises."""
+    try:
+        return fn()
+    except GraphtuiError as exc:
+        one_line(exc)
+        return type(exc), str(exc)
+
+
+def _scanned(table: Table) -> list[tuple[bytes, bytes]]:
+    scan = table.scan()
+    return [(k.encode("latin-1"), scan.value(i)) for i, k in enumerate(scan.keys)]
+
+
+def _walked(table: Table) -> list[tuple[bytes, bytes]]:
+    return [(key, bytes(value)) for key, value in table.items()]
+
+
+def _assert_scan_agrees(data: bytes, verify: bool) -> None:
+    """``Table.scan()`` (restart runs decoded with numpy) gives what ``items()`` gives, entry
+    for entry, or raises the same error (type and message)."""
+    try:
+        table = Table("fuzz.index", data, verify_checksums=verify)
+    except GraphtuiError as exc:
+        one_line(exc)
+        return
+    with table:
+        with hang_guard(EXAMPLE_SECONDS):
+            walked = _outcome(lambda: _walked(table))
+        table._blocks.clear()
+        with hang_guard(EXAMPLE_SECONDS):
+            scanned = _outcome(lambda: _scanned(table))
+    assert scanned == walked
+
+
+@fuzz(ci_examples=150, long_cap=READER_CAP)
+@given(case=table_bytes(), verify=st.booleans())
+def test_fuzz_table_scan_agrees_with_items(case: tuple[bytes, bytes], verify: bool) -> None:
+    _assert_scan_agrees(case[1], verify)
+
+
+@fuzz(ci_examples=150, long_cap=READER_CAP)
+@given(name=st.sampled_from(sorted(INDEXES)), data=st.data(), verify=st.booleans())
+def test_fuzz_table_scan_agrees_behind_valid_checksums(name: str, data: Any, verify: bool) -> None:
+    """Corrupt restart arrays, shared prefixes and varints that pass the crc32c check."""
+    _assert_scan_agrees(data.draw(block_mutated(INDEXES[name])), verify)
+
+
+@fuzz(ci_examples=100)
+@given(
+    items=st.dictionaries(
+        st.one_of(st.binary(max_size=40), st.text(max_size=30).map(str.encode)),
+        st.binary(max_size=300),
+        max_size=120,
+    ),
+    block_size=st.integers(16, 4096),
+    restart=st.integers(1, 40),
+)
+def test_table_scan_of_random_tables(
+    items: dict[bytes, bytes], block_size: int, restart: int
+) -> None:
+    """Random tables, restart intervals past the bulk walk's limit (32) included."""
+    buf = io.BytesIO()
+    writer = TableWriter(buf, block_size=block_size, restart_interval=restart)
+    for key in sorted(items):
+        writer.add(key, items[key])
+    writer.finish()
+    with Table("rt.index", buf.getvalue()) as table:
+        assert _scanned(table) == sorted(items.items())
+
+
+@fuzz(ci_examples=300)
+@given(
+    values=st.lists(
+        st.one_of(st.sampled_from(ENTRY_VALUES).flatmap(mutated), st.sampled_from(ENTRY_VALUES),
+                  st.binary(max_size=40)),
+        min_size=1,
+        max_size=8,
+    )
+)  # fmt: skip
+def test_fuzz_bulk_entry_scanner_agrees(values: list[bytes]) -> None:
+    """``_scan_entries`` (numpy, many entries side by side in one buffer) answers only where
+    ``_scan_entry`` does, with the same dtype, shape, shard and size."""
+    from graphtui.formats import bundle
+
+    data = b"".join(values)
+    ends = np.cumsum([len(v) for v in values])
+    starts = ends - [len(v) for v in values]
+    with hang_guard(EXAMPLE_SECONDS):
+        ok, dtype, dims, ranks, shard, size = bundle._scan_entries(
+            np.frombuffer(data, np.uint8), starts.astype(np.int64), ends.astype(np.int64)
+        )
+    for i, value in enumerate(values):
+        if not ok[i]:
+            continue
+        scanned = bundle._scan_entry(value)
+        assert scanned is not None, value
+        assert (int(dtype[i]), tuple(dims[i, : ranks[i]].tolist())) == scanned[:2]
+        assert (int(shard[i]), int(size[i])) == (scanned[3], scanned[5])
+
+
+def _infos_one_by_one(reader: CheckpointReader) -> list[Any]:
+    return [reader.tensor_info(name) for name in reader.names()]
+
+
+@fuzz(ci_examples=60, long_cap=READER_CAP)
+@given(case=bundle_case(), verify=st.booleans())
+def test_fuzz_listing_agrees_with_entries(
+    workdir: Path, case: tuple[str, dict[str, bytes], bool], verify: bool
+) -> None:
+    """``tensors()`` (the index decoded in bulk) equals ``tensor_info`` of each name read alone
+    (the per-entry scanner and protobuf), or raises the first of their errors."""
+    fixture, files, _ = case
+    directory = workdir / "listing"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir()
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+    prefix = directory / BUNDLES[fixture][1]
+    with hang_guard(EXAMPLE_SECONDS):
+        try:
+            bulk = CheckpointReader(prefix, verify_checksums=verify)
+            alone = CheckpointReader(prefix, verify_checksums=verify)
+        except GraphtuiError as exc:
+            one_line(exc)
+            return
+        with bulk, alone:
+            assert _outcome(bulk.tensors) == _outcome(lambda: _infos_one_by_one(alone))
+            shapes = _outcome(bulk.get_variable_to_shape_map)
+            if not isinstance(shapes, tuple):
+                assert shapes == {i.name: list(i.shape) for i in bulk.tensors()}
+
+
+_VARINT_VALUES = [0, 1, 2, 4, 127, 128, 300, 2**31 - 1, 2**31, 2**53, 2**59, 2**62, 2**63 - 1, 2**63,
+                  2**64 - 1]  # fmt: skip
+
+
+@st.composite
+def varint_bytes(draw: st.DrawFn, values: list[int] | None = None) -> bytes:
+    """A varint as a writer encodes it, or with redundant continuation bytes (protobuf reads
+    those too), or cut short."""
+    value = draw(st.sampled_from(values or _VARINT_VALUES) | st.integers(0, 2**64 - 1))
+    out = bytearray(encode_varint(value))
+    how = draw(st.sampled_from(["plain", "plain", "plain", "padded", "cut"]))
+    if how == "padded":
+        out[-1] |= 0x80
+        out += b"\x80" * draw(st.integers(0, 9)) + b"\x00"
+    elif how == "cut" and len(out) > 1:
+        del out[-1]
+    return bytes(out)
+
+
+@st.composite
+def entry_like(draw: st.DrawFn, dtype_enums: list[int]) -> bytes:
+    """Bytes built field by field like a BundleEntryProto: the fields writers use, in any
+    order and number, dims with extra or missing fields, wrong lengths, unknown fields."""
+
+    def message(parts: list[bytes], tag: int) -> bytes:
+        body = b"".join(parts)
+        length = len(body) + (draw(st.sampled_from([-1, 1])) if draw(st.integers(0, 9)) == 0 else 0)
+        return bytes([tag]) + encode_varint(max(length, 0)) + body
+
+    def dim() -> bytes:
+        fields = draw(
+            st.lists(st.sampled_from(["size"] * 6 + ["name", "junk"]), min_size=0, max_size=3)
+        )
+        parts = []
+        for kind in fields:
+            if kind == "size":
+                parts.append(b"\x08" + draw(varint_bytes([0, 1, 3, 7, 1000, 2**31, 2**40])))
+            elif kind == "name":
+                parts.append(b"\x12\x01a")
+            else:
+                parts.append(draw(st.binary(min_size=1, max_size=3)))
+        return message(parts, 0x12)
+
+    fields = []
+    kinds = st.sampled_from(
+        ["dtype", "shape", "shard", "offset", "size", "crc"] * 4 + ["slices", "unknown"]
+    )
+    for kind in draw(st.lists(kinds, min_size=0, max_size=9)):
+        if kind == "dtype":
+            fields.append(b"\x08" + draw(varint_bytes(dtype_enums)))
+        elif kind == "shape":
+            dims = [dim() for _ in range(draw(st.integers(0, 4) | st.integers(5, 10)))]
+            rank = [b"\x18\x01"] if draw(st.integers(0, 9)) == 0 else []  # unknown_rank
+            fields.append(message(dims + rank, 0x12))
+        elif kind in ("shard", "offset", "size"):
+            tag = {"shard": 0x18, "offset": 0x20, "size": 0x28}[kind]
+            fields.append(bytes([tag]) + draw(varint_bytes()))
+        elif kind == "crc":
+            fields.append(b"\x35" + draw(st.binary(min_size=4, max_size=4) | st.binary(max_size=3)))
+        elif kind == "slices":
+            fields.append(message([b"\x0a\x02\x08\x00"], 0x3A))
+        else:
+            fields.append(bytes([draw(st.integers(0, 255))]) + draw(varint_bytes()))
+    return b"".join(fields)
+
+
+_DTYPE_ENUMS = [1, 2, 3, 7, 9, 14, 21, 101, 107, 0, 30, 99, 200, 2**31]
+
+
+@fuzz(ci_examples=200)
+@given(values=st.lists(entry_like(_DTYPE_ENUMS), min_size=1, max_size=3))
+def test_bulk_entry_scanner_on_built_entries(values: list[bytes]) -> None:
+    """The bulk scanner on entries built field by field (layouts mutation rarely reaches)."""
+    test_fuzz_bulk_entry_scanner_agrees.hypothesis.inner_test(values)  # type: ignore[attr-defined]
+
+
+@st.composite
+def listed_index(draw: st.DrawFn) -> dict[bytes, bytes]:
+    """A bundle index of entries built field by field, most of them well formed (dtype, shape,
+    a size that fits or not), next to a real header claiming one or two shards."""
+    header = pb.BundleHeaderProto(num_shards=draw(st.sampled_from([1, 2])))
+    items = {b"": header.SerializeToString()}
+    names = draw(st.lists(st.text(alphabet="ab/_\u00e9", min_size=1, max_size=6), max_size=12))
+    wrong = draw(st.integers(0, 3))  # how many entries may be wrong (the first one raises)
+    for name in names:
+        if wrong and draw(st.integers(0, 5)) == 0:
+            wrong -= 1
+            items[name.encode()] = draw(entry_like(_DTYPE_ENUMS))
+            continue
+        dtype = draw(st.sampled_from([1, 2, 7, 9, 101, 1, 2]))
+        shape = draw(st.lists(st.sampled_from([0, 1, 2, 3, 5, 2**20]), max_size=4))
+        if draw(st.integers(0, 19)) == 0:  # larger than any array (or exactly not)
+            shape += draw(st.sampled_from([[2**31, 2**28], [2**31, 2**27, 3], [2**53, 0]]))
+        itemsize = {1: 4, 2: 8, 9: 8, 101: 4}.get(dtype, 1)
+        size = math.prod(shape) * itemsize
+        entry = pb.BundleEntryProto(dtype=dtype)
+        if wrong and draw(st.integers(0, 3)) == 0:  # a dtype, shard or size that cannot be
+            wrong -= 1
+            what = draw(st.sampled_from(["dtype", "shard", "size"]))
+            if what == "dtype":
+                entry.dtype = draw(st.sampled_from([0, 30, 300, 2**31 - 1]))
+            elif what == "shard":
+                entry.shard_id = draw(st.sampled_from([1, 2, 5]))
+            else:
+                size += draw(st.sampled_from([1, -1, itemsize]))
+        entry.size = max(size, 0) % 2**63
+        entry.offset = draw(st.sampled_from([0, 4, 2**40]))
+        for d in shape:
+            entry.shape.dim.add(size=d)
+        items[name.encode()] = entry.SerializeToString()
+    return items
+
+
+@fuzz(ci_examples=100)
+@given(items=listed_index())
+def test_listing_of_built_entries(workdir: Path, items: dict[bytes, bytes]) -> None:
+    """The bulk listing's checks (dtype known, shape not too large, shard in range, size that
+    fits the shape) refuse or pass exactly the entries ``tensor_info`` refuses or passes."""
+    directory = workdir / "built"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir()
+    (directory / "m.index").write_bytes(write_table(items))
+    for shard in range(2):
+        for count in (1, 2):
+            (directory / f"m.data-{shard:05d}-of-{count:05d}").write_bytes(b"")
+    with hang_guard(EXAMPLE_SECONDS):
+        try:
+            bulk = CheckpointReader(directory / "m")
+            alone = CheckpointReader(directory / "m")
+        except GraphtuiError as exc:
+            one_line(exc)
+            return
+        with bulk, alone:
+            assert _outcome(bulk.tensors) == _outcome(lambda: _infos_one_by_one(alone))

@@ -7,7 +7,6 @@ from typing import Any
 
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.locate import locate
-from graphtui.core.metagraph import read_meta_graph
 from graphtui.errors import MissingFileError
 
 
@@ -37,5 +36,9 @@ def open_source(src: str, meta: str | None = None, *, want_meta: bool = True) ->
     if prefix is None and located.kind != "meta":
         located.checkpoint()  # raises what is missing
     meta_path = meta or located.meta
-    mg = read_meta_graph(meta_path) if (meta_path and want_meta) else None
+    mg = None
+    if meta_path and want_meta:
+        from graphtui.core.metagraph import read_meta_graph  # the graph code: only for a graph
+
+        mg = read_meta_graph(meta_path)
     return Source(prefix=prefix, meta_path=meta_path if want_meta else None, meta_graph=mg)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-import numpy as np
+from typing import TYPE_CHECKING, NamedTuple
 
 from graphtui.formats._buffer import Buffer
+
+if TYPE_CHECKING:  # numpy is imported by the bulk decoder only: every reader imports this module
+    import numpy as np
 
 
 class VarintError(ValueError):
@@ -77,6 +78,8 @@ def decode_varints_at(
     where ``ok``. Values of 2**63 and more wrap negative: callers bound them against their
     data, or pass ``max_bytes=9`` (63 bits: every value fits, exactly).
     """
+    import numpy as np
+
     ends = np.broadcast_to(np.asarray(end, dtype=np.int64), pos.shape)
     last = len(buf) - 1
     inside = pos < ends

@@ -138,10 +138,11 @@ def test_encoded_arrays_between_copies(tmp_path: Path, mode: str) -> None:
     entries say."""
     prefix, values = _source(tmp_path)
     out = tmp_path / "out" / "m"
+    out.parent.mkdir()
     with BundleReader(str(prefix)) as bundle, open(str(prefix) + DATA, "rb") as fh:
         entries = {n: bundle.entry(n) for n in values}
         with FileTransaction() as txn:
-            writer = BundleWriter(out.parent.mkdir() or out, txn)
+            writer = BundleWriter(out, txn)
             for i, (name, value) in enumerate(values.items()):
                 e = entries[name]
                 if i % 2:
@@ -150,3 +151,54 @@ def test_encoded_arrays_between_copies(tmp_path: Path, mode: str) -> None:
                     writer.add_copy(name, e.dtype, e.shape, fh.fileno(), e.offset, e.size, e.crc32c)
             writer.finish()
     _check_values(out, values)
+
+
+def test_restore_copies_whole_tensors_without_decoding_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variable that takes a checkpoint tensor whole gets its stored bytes (checksum checked
+    in flight): never decoded, neither at plan time nor read back after writing; partitions
+    taking parts of a tensor are still cut from its decoded value (and that tensor is read back
+    and compared by value). The result equals the committed expectation (TF's own
+    init_from_checkpoint + save, tests/fixtures)."""
+    import json
+
+    from graphtui.core.metagraph import read_meta_graph
+    from graphtui.core.restore import plan_restore, write_restored
+
+    data = Path(__file__).resolve().parents[1] / "fixtures" / "data"
+    facts = json.loads((data.parent / "facts.json").read_text())["restore"]
+    case = facts["cases"]["a_scope"]
+    src = str(data / facts["source_prefix"])
+    read: list[str] = []
+    real = CheckpointReader.read
+
+    def spy(self: CheckpointReader, name: str) -> np.ndarray:
+        read.append(name)
+        return real(self, name)
+
+    monkeypatch.setattr(CheckpointReader, "read", spy)
+    graph = read_meta_graph(str(data / case["target_meta"]))
+    with CheckpointReader(src) as reader:
+        planned = plan_restore(graph, reader, case["assignment_map"], allow_missing=True)
+    assert sorted(planned.copies) == ["new_scope/inner/var3", "new_scope/var1", "new_scope/var2"]
+    assert read == ["old_scope/part"]  # decoded once for its partitions, nothing else
+    out = tmp_path / "out" / "model.ckpt"
+    write_restored(planned, str(out), [src])
+    # read back: only the tensor written from decoded values, compared by value
+    assert read == ["old_scope/part", "new_scope/part"]
+    monkeypatch.setattr(CheckpointReader, "read", real)
+    with CheckpointReader(src) as source, BundleReader(str(out)) as written:
+        for new in planned.copies:
+            old = "old_scope" + new[len("new_scope") :]
+            a, b = source.bundle.entry(old), written.entry(new)  # type: ignore[union-attr]
+            assert (a.dtype, a.shape, a.crc32c) == (b.dtype, b.shape, b.crc32c)
+            assert bytes(written.raw_bytes(b)) == bytes(source.bundle.raw_bytes(a))  # type: ignore[union-attr]
+    with (
+        CheckpointReader(str(out)) as got,
+        CheckpointReader(str(data / case["expected_prefix"])) as want,
+    ):
+        assert set(got.names()) <= set(want.names())  # extra/bias: no value, left out
+        assert len(got.names()) == len(want.names()) - 1
+        for name in got.names():
+            assert got.read(name).tobytes() == want.read(name).tobytes(), name

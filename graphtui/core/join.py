@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from graphtui.core.natural import natural_key
+from graphtui.core.slot_names import looks_like_slot
 from graphtui.errors import GraphtuiError
 
 VariableStatus = Literal["ok", "graph-only", "checkpoint-only", "mismatch", "local", "unreadable"]
@@ -45,26 +46,6 @@ class VariableRow:
     partitions: int = 0  # graph partitions saved under this key (0: not partitioned)
     object_path: str | None = None  # TF2: the path of the object that saved the key
     object_name: str = ""  # TF2: the attribute's full name (the Python-side name)
-
-
-_SLOT_SUFFIXES = (
-    "/Adam", "/Adam_1", "/Momentum", "/RMSProp", "/RMSProp_1", "/Adagrad", "/Adadelta",
-    "/Adadelta_1", "/Ftrl", "/Ftrl_1", "/ExponentialMovingAverage", "/AdamWeightDecay",
-    "/AdamWeightDecay_1", "/accumulator", "/update_accumulator", "/gradient_accumulator",
-    "/ProximalAdagrad",
-)  # fmt: skip
-_SLOT_NAMES = ("beta1_power", "beta2_power")
-
-
-def looks_like_slot(name: str) -> bool:
-    """Heuristic for checkpoint keys with no graph to ask: optimizer slots, EMA, beta powers."""
-    base = name.rsplit("/", 1)[-1]
-    if base.split("_", 2)[0:2] == ["beta1", "power"] or base.startswith(_SLOT_NAMES):
-        return True
-    if "/.OPTIMIZER_SLOT/" in name or name.startswith("optimizer/"):
-        return True
-    head, _, tail = name.rpartition("/")
-    return bool(head) and any(("/" + tail).startswith(s) for s in _SLOT_SUFFIXES)
 
 
 NAME_BASED_STRIP = ("*/Adam*", "*/ExponentialMovingAverage")

@@ -18,6 +18,7 @@ import numpy as np
 from graphtui.core.collections import VARIABLE_COLLECTIONS, CollectionTable
 from graphtui.core.graph import GraphIndex, decode_attr, shape_list, tensor_node
 from graphtui.core.natural import natural_key
+from graphtui.core.slot_names import is_optimizer_state, slot_role
 from graphtui.errors import NotFoundError
 
 VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
@@ -28,12 +29,6 @@ _PASS_THROUGH = frozenset({"Identity", "ReadVariableOp", "Snapshot", "StopGradie
 # An op updating a variable with an optimizer: ApplyAdam, ResourceSparseApplyMomentum, ...
 _APPLY_OP = re.compile(r"^(Resource)?(Sparse)?Apply[A-Z]")
 _EMA_UPDATE_OPS = frozenset({"AssignSub", "AssignSubVariableOp"})
-_OPTIMIZER_NAME = re.compile(r"^beta[12]_power(_\d+)?$")
-_SLOT_NAME = re.compile(
-    r"^(Adam|Momentum|RMSProp|Adagrad|AdagradDA|ProximalAdagrad|Ftrl|Adadelta|Nadam|Adamax"
-    r"|LazyAdam|AMSGrad|accumulator|gradient_accumulator|linear|momentum|rms)(_\d+)?$"
-)
-_EMA_NAME = re.compile(r"ExponentialMovingAverage|MovingAverage|ema", re.IGNORECASE)
 
 ROLES = ("model", "slot", "ema", "optimizer", "global_step")
 
@@ -369,13 +364,13 @@ class VariableTable:
         ema_update = any(op in _EMA_UPDATE_OPS and slot == 0 for op, slot in uses)
         if base is not None:
             rest = node[len(base) + 1:]
-            if applies_other or _SLOT_NAME.match(rest):
+            by_name = slot_role(rest, under_variable=True)
+            if applies_other or by_name == "slot":
                 return "slot", base, rest
-            if ema_update or _EMA_NAME.search(rest):
+            if ema_update or by_name == "ema":
                 return "ema", base, rest
             return "model", None, None
-        last = node.rpartition("/")[2]
-        if _OPTIMIZER_NAME.match(last) or applies_other:
+        if is_optimizer_state(node) or applies_other:
             return "optimizer", None, None
         return "model", None, None
 

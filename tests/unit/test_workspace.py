@@ -240,7 +240,7 @@ def test_window_reads_only_its_elements(tmp_path: Path) -> None:
 
 
 def test_dtypes_read_through_values() -> None:
-    ws = open_workspace(DATA / "dtypes")
+    ws = open_workspace(DATA / "dtypes" / "model.ckpt")
     reader = ws.active
     assert reader is not None
     for name in reader.names():
@@ -285,7 +285,7 @@ def test_stats_of_partitioned_and_empty_and_strings() -> None:
     full = ws.active.get_tensor("embeddings/wide").astype(np.float64)  # type: ignore[union-attr]
     stats = ws.stats("embeddings/wide", max_elements=3)
     assert stats.mean == pytest.approx(full.mean()) and stats.std == pytest.approx(full.std())
-    dt = open_workspace(DATA / "dtypes")
+    dt = open_workspace(DATA / "dtypes" / "model.ckpt")
     empty = dt.stats("empty_float64_0x2x3")
     assert empty.count == 0 and empty.mean is None and empty.histogram == ()
     with pytest.raises(CoreError, match="not numeric"):
@@ -362,7 +362,7 @@ def test_diff_reports_missing_and_mismatched(tmp_path: Path) -> None:
 
 
 def test_export_npy_roundtrip_and_widening(tmp_path: Path) -> None:
-    ws = open_workspace(DATA / "dtypes")
+    ws = open_workspace(DATA / "dtypes" / "model.ckpt")
     reader = ws.active
     assert reader is not None
     for name in (

@@ -30,6 +30,7 @@ from graphtui.formats.node_scan import NodeTable
 DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
 _GLOB_CHARS = frozenset("*?[")
 _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural order
+_SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
 _T = TypeVar("_T")
 
 
@@ -256,15 +257,43 @@ class GraphIndex:
 
     def _index_names(self, names: list[str]) -> None:
         self.names: list[str] = names
-        # One C-level pass (a Python loop costs several times more on 200,000 names); with
-        # duplicates, positions are rebuilt so that the first node of a name wins.
-        self._pos: dict[str, int] = dict(zip(self.names, range(len(self.names)), strict=True))
-        self.duplicates: list[str] = []
-        if len(self._pos) != len(self.names):
-            self._pos = {}
-            for i, name in enumerate(self.names):
-                if self._pos.setdefault(name, i) != i:
-                    self.duplicates.append(name)
+        self._pos_map: dict[str, int] | None = None  # name -> position, built on demand
+        self._duplicates: list[str] = []
+        self._scans = 0  # lookups answered by scanning ``names`` before the dict was built
+
+    @property
+    def _pos(self) -> dict[str, int]:
+        pos = self._pos_map
+        if pos is None:
+            # One C-level pass (a Python loop costs several times more on 200,000 names);
+            # with duplicates, positions are rebuilt so that the first node of a name wins.
+            names = self.names
+            pos = dict(zip(names, range(len(names)), strict=True))
+            duplicates: list[str] = []
+            if len(pos) != len(names):
+                pos = {}
+                for i, name in enumerate(names):
+                    if pos.setdefault(name, i) != i:
+                        duplicates.append(name)
+            self._duplicates = duplicates
+            self._pos_map = pos
+        return pos
+
+    @property
+    def duplicates(self) -> list[str]:
+        """Names held by more than one node (invalid in TensorFlow), once per extra node."""
+        self._pos  # noqa: B018 - found while building the name -> position dict
+        return self._duplicates
+
+    def _scan_instead(self) -> bool:
+        """Answer this lookup by scanning ``names`` (C speed; the first node of a name wins)
+        rather than building the name -> position dict: the first few lookups of a fresh
+        index (the root scope listing asks one per top-level node), so that opening a
+        1,000,000-node graph does not wait for a dict that the warm-up builds later."""
+        if self._pos_map is not None or self._scans >= _SCANNED_LOOKUPS:
+            return False
+        self._scans += 1
+        return True
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> GraphIndex:
@@ -390,6 +419,8 @@ class GraphIndex:
         return len(self.names)
 
     def __contains__(self, name: object) -> bool:
+        if self._scan_instead():
+            return name in self.names
         return name in self._pos
 
     def __iter__(self) -> Iterator[str]:
@@ -401,8 +432,8 @@ class GraphIndex:
     def index_of(self, name: str) -> int:
         """Position of the node in ``graph_def.node``."""
         try:
-            return self._pos[name]
-        except KeyError:
+            return self.names.index(name) if self._scan_instead() else self._pos[name]
+        except (KeyError, ValueError):
             raise NotFoundError(f"{self._where()}: no node named {name!r}") from None
 
     def node(self, name: str) -> Any:

@@ -257,23 +257,26 @@ def _plain_tails(buf: np.ndarray, pos: np.ndarray, ends: np.ndarray) -> np.ndarr
     one-byte tag and a one- or two-byte length, fit the node exactly, and hold no name or op
     (so the ones that open the node stand). Numpy, one field of every node per round."""
     plain = np.ones(len(pos), dtype=bool)
-    active = np.flatnonzero(pos < ends)
-    p, e = pos[active], ends[active]
-    last = len(buf) - 1
+    idx = np.flatnonzero(pos < ends)
+    p, e = pos[idx], ends[idx]
     for _ in range(_ROUNDS):
-        if not len(active):
+        if not len(idx):
             break
         tag = buf[p]
-        b1 = buf[np.minimum(p + 1, last)].astype(np.int64)
-        b2 = buf[np.minimum(p + 2, last)].astype(np.int64)
-        two = b1 >= 0x80
-        ok = ((tag & 0x87) == 2) & (tag != 2) & (tag != _NODE_TAG) & (tag != _OP_TAG) & (~two | (b2 < 0x80))
-        p = p + np.where(two, 3 + ((b1 & 0x7F) | (b2 << 7)), 2 + b1)
-        ok &= p <= e
-        plain[active[~ok]] = False
-        more = ok & (p < e)
-        active, p, e = active[more], p[more], e[more]
-    plain[active] = False  # many fields (a save op's inputs): walked in Python
+        b1 = np.take(buf, p + 1, mode="clip")
+        bad = ((tag & 0x87) != 2) | (tag == 2) | (tag == _NODE_TAG) | (tag == _OP_TAG)
+        nxt = p + 2 + b1
+        two = np.flatnonzero(b1 >= 0x80)
+        if len(two):  # a two-byte length (a field of 128 bytes to 16 KiB)
+            b2 = np.take(buf, p[two] + 2, mode="clip").astype(np.int64)
+            bad[two] |= b2 >= 0x80
+            nxt[two] = p[two] + 3 + (b1[two] & 0x7F) + (b2 << 7)
+        bad |= nxt > e
+        if bad.any():
+            plain[idx[bad]] = False
+        more = ~bad & (nxt < e)
+        idx, p, e = idx[more], nxt[more], e[more]
+    plain[idx] = False  # many fields (a save op's inputs): walked in Python
     return plain
 
 

@@ -14,6 +14,7 @@ import itertools
 import os
 import re
 import threading
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -258,6 +259,7 @@ class GraphIndex:
     def _index_names(self, names: list[str]) -> None:
         self.names: list[str] = names
         self._pos_map: dict[str, int] | None = None  # name -> position, built on demand
+        self._sorted: list[str] | None = None
         self._duplicates: list[str] = []
         self._scans = 0  # lookups answered by scanning ``names`` before the dict was built
 
@@ -419,9 +421,21 @@ class GraphIndex:
         return len(self.names)
 
     def __contains__(self, name: object) -> bool:
+        ordered = self._sorted
+        if self._pos_map is None and ordered is not None and isinstance(name, str):
+            at = bisect_left(ordered, name)  # the scope tree sorted the names: no dict needed
+            return at < len(ordered) and ordered[at] == name
         if self._scan_instead():
             return name in self.names
         return name in self._pos
+
+    @property
+    def sorted_names(self) -> list[str]:
+        """All node names in plain string order (built on first use; the scope tree's)."""
+        ordered = self._sorted
+        if ordered is None:
+            ordered = self._sorted = sorted(self.names)
+        return ordered
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)

@@ -57,7 +57,6 @@ class ScopeTree:
 
     def __init__(self, index: GraphIndex) -> None:
         self.index = index
-        self._sorted: list[str] | None = None
         self._children: dict[str, list[ScopeEntry]] = {}
         self._params: dict[tuple[str, bool, str], int] = {}
 
@@ -68,10 +67,8 @@ class ScopeTree:
 
     @property
     def sorted_names(self) -> list[str]:
-        """All node names in plain string order (built on first use)."""
-        if self._sorted is None:
-            self._sorted = sorted(self.index.names)
-        return self._sorted
+        """All node names in plain string order (built on first use, kept by the index)."""
+        return self.index.sorted_names
 
     def _range(self, scope: str) -> tuple[int, int]:
         """Index range in :attr:`sorted_names` of the names under ``scope/``."""

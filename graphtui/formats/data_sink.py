@@ -85,9 +85,12 @@ class _Job(NamedTuple):
 class _RunCheck:
     """Checks the tensors of one run of source bytes as the bytes are fed in order."""
 
-    def __init__(self, path: str, tensors: Sequence[CopiedTensor]) -> None:
+    def __init__(
+        self, path: str, tensors: Sequence[CopiedTensor], src_fd: int = -1, need: int = 0
+    ) -> None:
         self._path = path
         self._tensors = tensors
+        self._fd, self._need = src_fd, need
         self._i = 0
         self._done = 0  # bytes of tensor ``_i`` summed so far
         self._crc = 0
@@ -109,7 +112,21 @@ class _RunCheck:
             self._done = 0
             self._crc = 0
 
+    def guard(self) -> None:
+        """Before the source's mapped pages are touched: a file cut short since it was mapped
+        would kill the process (SIGBUS) instead of failing the write."""
+        if self._fd < 0:
+            return
+        now = os.fstat(self._fd).st_size
+        if now < self._need:
+            raise FormatError(
+                self._path,
+                f"the file shrank to {now} bytes while being copied (rewritten by another "
+                "process?)",
+            )
+
     def feed(self, data: memoryview) -> None:
+        self.guard()
         pos, end = 0, len(data)
         while pos < end:
             t = self._tensors[self._i]
@@ -165,7 +182,7 @@ class DataSink:
         if not tensors:
             return
         size = tensors[-1].offset + tensors[-1].size - start
-        check = _RunCheck(src_path, tensors)
+        check = _RunCheck(src_path, tensors, src_fd, start + size)
         if size == 0:
             return
         mapped = self._map(src_fd)
@@ -288,6 +305,8 @@ class DataSink:
                 self._stage = self._buffer()
                 self._stage_at = self.position + pos - self._fill
             n = min(_CHUNK - self._fill, end - pos)
+            if check is not None:
+                check.guard()
             self._stage[self._fill : self._fill + n] = data[pos : pos + n]
             if check is not None:
                 with memoryview(self._stage) as staged:

@@ -202,3 +202,26 @@ def test_restore_copies_whole_tensors_without_decoding_them(
         assert len(got.names()) == len(want.names()) - 1
         for name in got.names():
             assert got.read(name).tobytes() == want.read(name).tobytes(), name
+
+
+def test_a_source_cut_short_while_copying_fails_cleanly(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process truncates the data shard mid-copy: one clear error naming it, nothing
+    left (touching the mapped pages past the new end would kill the process: SIGBUS)."""
+    prefix, _ = _source(tmp_path)
+    data = str(prefix) + DATA
+    real = data_sink._RunCheck.guard
+    calls = {"n": 0}
+
+    def truncating(self: data_sink._RunCheck) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.truncate(data, 4096)
+        real(self)
+
+    monkeypatch.setattr(data_sink._RunCheck, "guard", truncating)
+    out_dir = tmp_path / "out"
+    with pytest.raises(FormatError, match="shrank to 4096 bytes while being copied"):
+        rename(str(prefix), str(out_dir / "m"), ScopeMap([("a", "b")]), mode="checkpoint")
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []

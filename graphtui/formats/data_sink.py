@@ -8,10 +8,11 @@ straight from the source's mapped pages to the disk (summed first, on those same
 bytes in flight), so the only pass over the data is the one the checksum needs, and it overlaps
 the disk's writing; the ``fsync`` at commit has no data left to flush. Bytes that are built in
 memory (encoded arrays) or whose place in the source does not line up with their place in the
-output are copied into an aligned staging buffer first. Where the file system can share extents
-(XFS, btrfs: ``FICLONERANGE``) an aligned run of source bytes is cloned, after its checksums are
-checked. Where ``O_DIRECT`` is refused (tmpfs, other systems), the data goes through the page
-cache (``copy_file_range``), still checked first.
+output are copied into an aligned staging buffer first (and summed there). Where the file
+system can share extents (XFS, btrfs: ``FICLONERANGE``) an aligned run of source bytes is
+cloned, then its checksums are checked on the source (a bad one fails the write before anything
+is committed). Where ``O_DIRECT`` is refused (tmpfs, other systems), the data goes through the
+page cache (``copy_file_range``), each chunk checked first.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphtui.errors import FormatError
 from graphtui.formats import storage
@@ -132,8 +132,7 @@ def valid_timestamp(value: float) -> bool:
     return math.isfinite(value) and _MIN_TIME < value < _MAX_TIME
 
 
-@dataclass(frozen=True)
-class _File:
+class _File(NamedTuple):  # a tuple: 30,000 of them for a history of 10,000 checkpoints
     size: int
     mtime: float | None
 
@@ -344,8 +343,14 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
     then checkpoints found on disk that it does not list (by step, then name)."""
     directory = storage.abspath(os.fspath(directory))
     local = not is_url(directory)
-    # local paths by os.path directly: storage's asks is_url for each of 10,000 checkpoints
-    dirname = os.path.dirname if local else storage.dirname
+    # local paths by os.path directly: storage's ask is_url for each of 10,000 checkpoints
+    dirname, isabs, join, normpath = (
+        (os.path.dirname, os.path.isabs, os.path.join, os.path.normpath)
+        if local
+        else (storage.dirname, storage.isabs, storage.join, storage.normpath)
+    )
+    sep = os.sep if local else "/"
+    head = directory.rstrip(sep) + sep  # what a path inside the directory starts with
     listings = {directory: _Listing(directory)}
     if not (
         listings[directory].files or listings[directory].unlistable or storage.isdir(directory)
@@ -370,13 +375,12 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
             if state.last_preserved_timestamp and valid_timestamp(state.last_preserved_timestamp):
                 last_preserved = float(state.last_preserved_timestamp)
             for i, raw in enumerate(paths):
-                joined = raw if storage.isabs(raw) else storage.join(directory, raw)
-                prefix = storage.normpath(joined)
+                prefix = normpath(raw if isabs(raw) else join(directory, raw))
                 rec = records.get(prefix) or CheckpointRecord(
-                    prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
+                    prefix=prefix, name=_rel(prefix, head), step=step_of(prefix), format="?"
                 )
                 rec.in_state = True
-                rec.outside = dirname(prefix) != directory and not _inside(prefix, directory)
+                rec.outside = not prefix.startswith(head)
                 if i < len(stamps) and len(stamps) == len(state.all_model_checkpoint_paths):
                     if valid_timestamp(stamps[i]):
                         rec.timestamp = float(stamps[i])
@@ -387,13 +391,13 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
                 records[prefix] = rec
     for prefix in sorted(listings[directory].disk_prefixes()):
         if not local:
-            prefix = storage.normpath(prefix)  # a local one is: a normalised directory + a name
+            prefix = normpath(prefix)  # a local one is: a normalised directory + a name
         if prefix in records:
             continue
         # a shard set the state file names by its plain prefix is the same checkpoint
         if "?????" not in prefix or _V1_PATTERN_RE.sub("", prefix) not in records:
             records[prefix] = CheckpointRecord(
-                prefix=prefix, name=_rel(prefix, directory), step=step_of(prefix), format="?"
+                prefix=prefix, name=_rel(prefix, head), step=step_of(prefix), format="?"
             )
     for rec in records.values():
         parent = dirname(rec.prefix)
@@ -414,17 +418,7 @@ def scan_history(directory: str | os.PathLike[str], latest_filename: str | None 
     )
 
 
-def _sep(path: str) -> str:
-    return "/" if is_url(path) else os.sep
-
-
-def _inside(path: str, directory: str) -> bool:
-    """``path`` lies in ``directory`` (both absolute and normalised)."""
-    sep = _sep(directory)
-    return path.startswith(directory.rstrip(sep) + sep)
-
-
-def _rel(prefix: str, directory: str) -> str:
-    if not _inside(prefix, directory):
-        return prefix
-    return prefix[len(directory.rstrip(_sep(directory))) + 1 :]
+def _rel(prefix: str, head: str) -> str:
+    """``prefix`` relative to the directory whose paths start with ``head`` (``DIR/``), when
+    inside it."""
+    return prefix[len(head) :] if prefix.startswith(head) else prefix

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -10,7 +9,7 @@ import time
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Label, ProgressBar, Static
+from textual.widgets import Label, ProgressBar, Static
 
 from graphtui.core.history import CheckpointRecord
 from graphtui.core.workspace import DiffRow, SideBySide, Workspace
@@ -26,7 +25,7 @@ from graphtui.tui.fmt import (
     time_text,
 )
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
-from graphtui.tui.widgets.variables_pane import HomeEndTable
+from graphtui.tui.widgets.virtual_table import Cell, TableColumn, VirtualTable
 
 
 def now() -> float:
@@ -63,7 +62,7 @@ def marks(
     return text
 
 
-class HistoryTable(HomeEndTable):
+class HistoryTable(VirtualTable):
     BINDINGS = [
         Binding("d", "app.diff_checkpoint", "Diff A → this", id="diff-checkpoint"),
         Binding("a", "mark_a", "Mark as A", id="mark-a"),
@@ -95,6 +94,7 @@ class HistoryPane(FilteredPane):
         self.ws = ws
         self.marked_a: str | None = None  # the diff's A side, chosen with ``a``
         self.new: set[str] = set()  # checkpoints that appeared while the app was open
+        self.shown: list[CheckpointRecord] = []  # the rows of the table
 
     def toggle_mark(self) -> None:
         rec = self.current()
@@ -107,7 +107,7 @@ class HistoryPane(FilteredPane):
     def compose(self) -> ComposeResult:
         yield Label("", id="history-summary")
         yield FilterInput(id="history-filter")
-        yield HistoryTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield HistoryTable(id="history-table")
 
     @property
     def table(self) -> HistoryTable:
@@ -128,11 +128,9 @@ class HistoryPane(FilteredPane):
 
     def on_mount(self) -> None:
         table = self.table
-        for col in HISTORY_COLUMNS:
-            table.add_column(col, key=col)
         self.refresh_rows()
         active = self.ws.active_prefix
-        for i, rec in enumerate(self.records):
+        for i, rec in enumerate(self.shown):
             if active and os.path.normpath(rec.prefix) == os.path.normpath(active):
                 table.move_cursor(row=i, animate=False)
         self.set_interval(AGE_INTERVAL, self.refresh_ages)
@@ -161,22 +159,9 @@ class HistoryPane(FilteredPane):
 
     def refresh_rows(self) -> None:
         table = self.table
-        cursor = table.cursor_row
-        table.clear()
-        active = self.ws.active_prefix
-        for rec in self.records:
-            table.add_row(
-                Text("" if rec.step is None else str(rec.step), justify="right"),
-                visible(rec.name),
-                Text(human_bytes(rec.size) if rec.files else "", justify="right"),
-                age_text(rec.age(now())),
-                f"invalid ({rec.bad_timestamp})" if rec.bad_timestamp else time_text(rec.timestamp),
-                rec.format,
-                marks(rec, active, self.marked_a, rec.prefix in self.new),
-                key=rec.prefix,
-            )
-        if 0 <= cursor < len(self.records):
-            table.move_cursor(row=cursor, animate=False)
+        self.shown = self.records
+        columns = [TableColumn(col, col) for col in HISTORY_COLUMNS]
+        table.set_rows(columns, len(self.shown), self._cells_at, cursor=max(0, table.cursor_row))
         hist = self.ws.history
         summary = Text()
         if hist is None:
@@ -191,30 +176,40 @@ class HistoryPane(FilteredPane):
                 summary.append(f"\n{hist.state_error}", style="red")
         self.query_one("#history-summary", Label).update(summary)
 
+    def _cells_at(self, index: int) -> list[Cell]:
+        rec = self.shown[index]
+        return [
+            Text("" if rec.step is None else str(rec.step), justify="right"),
+            visible(rec.name),
+            Text(human_bytes(rec.size) if rec.files else "", justify="right"),
+            age_text(rec.age(now())),
+            f"invalid ({rec.bad_timestamp})" if rec.bad_timestamp else time_text(rec.timestamp),
+            rec.format,
+            marks(rec, self.ws.active_prefix, self.marked_a, rec.prefix in self.new),
+        ]
+
     def refresh_ages(self) -> None:
-        """Ages are relative to now: redraw that column only."""
-        table = self.table
-        clock = now()
-        for rec in self.records:
-            with contextlib.suppress(Exception):  # a row gone since (refresh in progress)
-                table.update_cell(rec.prefix, "age", age_text(rec.age(clock)))
+        """Ages are relative to now: the rows are made again when drawn next."""
+        self.table.refresh_rows()
 
     def current(self) -> CheckpointRecord | None:
         row = self.table.cursor_row
-        records = self.records
-        return records[row] if 0 <= row < len(records) else None
+        return self.shown[row] if 0 <= row < len(self.shown) else None
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         rec = self.current()
         if rec is not None:
             self.app.activate_checkpoint(rec.prefix)  # type: ignore[attr-defined]
 
 
-class DiffTable(HomeEndTable):
+class DiffTable(VirtualTable):
     BINDINGS = [
         Binding("v", "app.view_value", "Value in B", id="diff-view-value"),
         Binding("a", "app.view_value_a", "Value in A", id="diff-view-value-a"),
     ]
+
+
+DIFF_STYLES = {"changed": "", "same": "dim", "mismatch": "bold red", "skipped": "yellow"}
 
 
 class DiffPane(FilteredPane):
@@ -226,6 +221,7 @@ class DiffPane(FilteredPane):
         self.rows: list[DiffRow] = []  # shown (filtered)
         self.all_rows: list[DiffRow] = []
         self.prefixes: tuple[str, str] | None = None
+        self._name_width = 24
 
     def compose(self) -> ComposeResult:
         yield Label(
@@ -234,7 +230,7 @@ class DiffPane(FilteredPane):
         )
         yield ProgressBar(total=1.0, show_eta=False, id="diff-progress")
         yield FilterInput(id="diff-filter")
-        yield DiffTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+        yield DiffTable(id="diff-table")
         yield Static("", id="diff-detail")
 
     def on_mount(self) -> None:
@@ -248,7 +244,7 @@ class DiffPane(FilteredPane):
         self.prefixes = (prefix_a, prefix_b)
         self.rows = []
         self.all_rows = []
-        self.query_one(DiffTable).clear(columns=True)
+        self.query_one(DiffTable).set_rows([], 0, lambda _: [])
         self.query_one("#diff-summary", Label).update(
             visible(f"Comparing {os.path.basename(prefix_a)} → {os.path.basename(prefix_b)} …")
         )
@@ -272,27 +268,18 @@ class DiffPane(FilteredPane):
         self.all_rows = rows
         match = self.query_one(FilterInput).matcher()
         rows = rows if match is None else [r for r in rows if match(r.name)]
-        self.rows = rows
         self.show_progress(None)
         table = self.query_one(DiffTable)
-        width = name_width([r.name for r in rows], self.size.width, 44)
-        table.clear(columns=True)
-        table.add_column("tensor", key="tensor", width=width)
-        for col in ("rel L2", "max |Δ|", "status", "shape"):
-            table.add_column(col, key=col)
-        styles = {"changed": "", "same": "dim", "mismatch": "bold red", "skipped": "yellow"}
-        for row in rows:
-            rel = row.rel_l2
-            table.add_row(
-                fit_name(row.name, width),
-                Text(
-                    "inf" if rel is not None and math.isinf(rel) else number(rel), justify="right"
-                ),
-                Text(number(row.max_abs), justify="right"),
-                Text(row.status, style=styles.get(row.status, "cyan")),
-                shape_text(row.shape) if row.shape is not None else row.detail,
-                key=row.name,
-            )
+        self._name_width = width = name_width([r.name for r in rows], self.size.width, 44)
+        columns = [TableColumn("tensor", "tensor", width)] + [
+            TableColumn(col, col) for col in ("rel L2", "max |Δ|", "status", "shape")
+        ]
+        keep = self.current()  # the cursor stays on its tensor when it is still shown
+        self.rows = rows
+        cursor = next(
+            (i for i, r in enumerate(rows) if keep is not None and r.name == keep.name), 0
+        )
+        table.set_rows(columns, len(rows), self._cells_at, cursor=cursor)
         changed = sum(1 for r in rows if r.status == "changed")
         a, b = self.prefixes or ("", "")
         self.query_one("#diff-summary", Label).update(
@@ -300,11 +287,22 @@ class DiffPane(FilteredPane):
             + f"{len(rows)} tensors, {changed} changed, sorted by relative change"
         )
 
+    def _cells_at(self, index: int) -> list[Cell]:
+        row = self.rows[index]
+        rel = row.rel_l2
+        return [
+            fit_name(row.name, self._name_width),
+            Text("inf" if rel is not None and math.isinf(rel) else number(rel), justify="right"),
+            Text(number(row.max_abs), justify="right"),
+            Text(row.status, style=DIFF_STYLES.get(row.status, "cyan")),
+            shape_text(row.shape) if row.shape is not None else row.detail,
+        ]
+
     def current(self) -> DiffRow | None:
         row = self.query_one(DiffTable).cursor_row
         return self.rows[row] if 0 <= row < len(self.rows) else None
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         row = self.current()
         detail = self.query_one("#diff-detail", Static)
         if row is None or self.prefixes is None:
@@ -337,7 +335,7 @@ class DiffPane(FilteredPane):
             text.append(f"{number(d):>14}\n", style="bold" if d else "dim")
         detail.update(text)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         row = self.current()
         if row is not None and self.prefixes is not None and row.status != "only-a":
             self.app.open_value(row.name, prefix=self.prefixes[1])  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Label, ProgressBar
+from textual.widgets import Label, ProgressBar
 
 from graphtui.core.graph import name_matcher
 from graphtui.core.natural import natural_key
@@ -50,23 +50,6 @@ def shown_name(row: VariableRow) -> str:
 
 
 _VALUE_SUFFIX = ".ATTRIBUTES/VARIABLE_VALUE"
-
-
-class HomeEndTable(DataTable[object]):
-    """A table where Home / End go to the first / last row (DataTable scrolls sideways)."""
-
-    BINDINGS = [
-        Binding("home", "first_row", "First", show=False),
-        Binding("end", "last_row", "Last", show=False),
-    ]
-
-    def action_first_row(self) -> None:
-        if self.row_count:
-            self.move_cursor(row=0, animate=False)
-
-    def action_last_row(self) -> None:
-        if self.row_count:
-            self.move_cursor(row=self.row_count - 1, animate=False)
 
 
 class VariablesTable(VirtualTable):

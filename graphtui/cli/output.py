@@ -27,7 +27,7 @@ def err(text: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    """``data`` as :func:`json_text`, written a part at a time (a million rows are never one
+    """``data`` as indented JSON, written a part at a time (a million rows are never one
     string)."""
     write = sys.stdout.write
     for part in _json_parts(data, 0):
@@ -66,16 +66,12 @@ class EncodedRows:
 _ROWS_PER_WRITE = 1 << 16
 
 
-def json_text(value: Any, level: int = 0) -> str:
-    """Indented JSON with each leaf (a tensor's row, a list of numbers) on one line.
+def _json_parts(value: Any, level: int) -> Iterator[str]:
+    """Indented JSON with each leaf (a tensor's row, a list of numbers) on one line, in parts.
 
     ``json.dumps(indent=...)`` runs the pure-Python encoder and takes longer than reading a
     2,000-tensor checkpoint; leaves go through the C encoder instead.
     """
-    return "".join(_json_parts(value, level))
-
-
-def _json_parts(value: Any, level: int) -> Iterator[str]:
     if isinstance(value, EncodedRows):
         if not value.count:
             yield "[]"

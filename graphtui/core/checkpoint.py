@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from graphtui.errors import FormatError, MissingFileError, NotFoundError
 from graphtui.formats import dtypes, storage
 from graphtui.formats.bundle import BundleReader, Listing
 from graphtui.formats.byte_source import is_url
+from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
 
 if TYPE_CHECKING:  # numpy and the V1 reader are imported when needed, not to list a V2 index
@@ -187,17 +189,18 @@ class CheckpointReader:
     def tensors(self) -> list[TensorInfo]:
         listing = self.listing()
         kinds = listing.dtypes
-        return [
-            TensorInfo(name, kinds[code], tuple(shape), nbytes, slices)
-            for name, code, shape, nbytes, slices in zip(
-                listing.names,
-                listing.codes.tolist(),
-                listing.shapes(),
-                listing.nbytes.tolist(),
-                listing.slices.tolist(),
-                strict=True,
-            )
-        ]
+        with gc_paused():
+            return [
+                TensorInfo(name, kinds[code], tuple(shape), nbytes, slices)
+                for name, code, shape, nbytes, slices in zip(
+                    listing.names,
+                    listing.codes.tolist(),
+                    listing.shapes(),
+                    listing.nbytes.tolist(),
+                    listing.slices.tolist(),
+                    strict=True,
+                )
+            ]
 
     def listing(self) -> Listing:
         """What :meth:`tensors` gives, column by column: a V2 index is decoded in bulk."""
@@ -273,8 +276,13 @@ def load_variable(ckpt_dir_or_file: str | os.PathLike[str], name: str) -> Any:
 def list_variables(ckpt_dir_or_file: str | os.PathLike[str]) -> list[tuple[str, list[int]]]:
     """Like ``tf.train.list_variables``: sorted ``(name, shape)`` pairs."""
     with load_checkpoint(ckpt_dir_or_file) as reader:
-        shapes = reader.get_variable_to_shape_map()
-    return [(name, shapes[name]) for name in sorted(shapes)]
+        listing = reader.listing()
+    names = listing.names
+    with gc_paused():
+        pairs = list(zip(names, listing.shapes(), strict=True))
+    if not all(map(operator.lt, names, names[1:])):  # index order is byte order, not always str's
+        pairs.sort(key=operator.itemgetter(0))
+    return pairs
 
 
 def state_file_path(

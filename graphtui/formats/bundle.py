@@ -23,6 +23,7 @@ from graphtui.formats import dtypes, progress
 from graphtui.formats.byte_source import ByteSource, LocalSource, open_source
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.dtypes import DType
+from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
 from graphtui.formats.sstable import Table
 from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at
@@ -30,7 +31,6 @@ from graphtui.formats.varint import VarintError, decode_varint, decode_varints_a
 if TYPE_CHECKING:  # numpy is imported when a value is decoded, not to list a checkpoint
     import numpy as np
 
-HEADER_KEY = b""
 LITTLE_ENDIAN = 0
 BIG_ENDIAN = 1
 MAX_SHARDS = 1 << 20
@@ -101,13 +101,14 @@ class Listing:
         if not len(ranks):
             return []
         by_rank: dict[int, Iterator[list[int]]] = {}
-        for rank in np.unique(ranks).tolist():
-            rows = np.flatnonzero(ranks == rank)
-            at = self.dim_starts[rows][:, None] + np.arange(rank)
-            by_rank[rank] = iter(self.dims[at].reshape(len(rows), rank).tolist())
-        if len(by_rank) == 1:
-            return list(next(iter(by_rank.values())))
-        return [next(by_rank[rank]) for rank in ranks.tolist()]
+        with gc_paused():
+            for rank in np.unique(ranks).tolist():
+                rows = np.flatnonzero(ranks == rank)
+                at = self.dim_starts[rows][:, None] + np.arange(rank)
+                by_rank[rank] = iter(self.dims[at].reshape(len(rows), rank).tolist())
+            if len(by_rank) == 1:
+                return list(next(iter(by_rank.values())))
+            return [next(by_rank[rank]) for rank in ranks.tolist()]
 
     def distinct(self) -> tuple[np.ndarray, list[tuple[DType, tuple[int, ...], Any, int, int]]]:
         """Rows alike but for their name, grouped: ``(codes, kinds)``, where ``kinds[codes[i]]``
@@ -304,7 +305,7 @@ class BundleReader:
         header_value: bytes | None = None
         self._slice_values: dict[bytes, bytes] = {}
         if all(map(operator.lt, keys, keys[1:])):  # in order, as every writer writes them
-            header_value = scan.value(0) if keys and keys[0] == "" else None
+            header_value = scan.value(0) if keys and keys[0] == "" else None  # the header's key
             first = bisect.bisect_left(keys, "\x01")  # slice keys start with a zero byte
             for i in range(int(header_value is not None), first):
                 self._slice_values[keys[i].encode("latin-1")] = scan.value(i)

@@ -33,6 +33,11 @@ _OP_TAG = 0x12  # NodeDef.op = 2, length-delimited
 _GRAPH_DEF = 2  # MetaGraphDef.graph_def
 _CHUNK = 8 << 20  # bytes looked at per numpy pass when finding candidates
 _ROUNDS = 32  # fields of every node checked at once; a node with more is walked in Python
+# tags a node's later fields may have for the numpy check: one byte, length-delimited, not
+# field 0 (invalid), name or op
+_NOT_PLAIN = np.array(
+    [(t & 0x87) != 2 or t in (2, _NODE_TAG, _OP_TAG) for t in range(256)], dtype=bool
+)
 _CHAIN_MIN = 4096  # bytes left in a node for its walk to try skipping a run with numpy
 
 
@@ -184,15 +189,15 @@ class _Candidates:
             tag = seg == _NODE_TAG
             at = np.flatnonzero(tag[:n])
             # 0a L 0a | 0a L L 0a | 0a L L L 0a: a 1-, 2- or 3-byte length, then the name tag
-            hit = tag[at + 2] | (
-                (seg[at + 1] >= 0x80) & (tag[at + 3] | ((seg[at + 2] >= 0x80) & tag[at + 4]))
-            )
-            found.append(at[hit] + a)
+            # (the length's size from its continuation bits; 3 bytes covers nodes < 2 MiB)
+            wide = seg[at + 1] >= 0x80
+            size = 1 + wide + (wide & (seg[at + 2] >= 0x80))
+            found.append(at[tag[at + 1 + size]] + a)
         pos = np.concatenate(found) if found else np.zeros(0, np.int64)
-        lengths = decode_varints_at(buf, pos + 1, np.full(len(pos), end, np.int64))
+        lengths = decode_varints_at(buf, pos + 1, end, max_bytes=3)
         inner = lengths.next
         nxt = inner + lengths.value
-        keep = lengths.ok & (lengths.value >= 0) & (nxt <= end) & (inner < end)
+        keep = lengths.ok & (nxt <= end) & (inner < end)
         keep[keep] &= buf[inner[keep]] == _NODE_TAG
         self.pos = pos[keep]
         self.inner = inner[keep]
@@ -262,9 +267,8 @@ def _plain_tails(buf: np.ndarray, pos: np.ndarray, ends: np.ndarray) -> np.ndarr
     for _ in range(_ROUNDS):
         if not len(idx):
             break
-        tag = buf[p]
         b1 = np.take(buf, p + 1, mode="clip")
-        bad = ((tag & 0x87) != 2) | (tag == 2) | (tag == _NODE_TAG) | (tag == _OP_TAG)
+        bad = _NOT_PLAIN[buf[p]]
         nxt = p + 2 + b1
         two = np.flatnonzero(b1 >= 0x80)
         if len(two):  # a two-byte length (a field of 128 bytes to 16 KiB)

@@ -57,8 +57,6 @@ class NodeTable:
     data: bytes
     starts: np.ndarray
     ends: np.ndarray
-    name_starts: np.ndarray
-    name_ends: np.ndarray
     op_starts: np.ndarray
     op_ends: np.ndarray
     shell: bytes
@@ -130,9 +128,9 @@ class _Scan:
                 shell.append(view[start:pos])
         starts = np.concatenate(self.starts) if self.starts else np.zeros(0, np.int64)
         ends = np.concatenate(self.ends) if self.ends else np.zeros(0, np.int64)
-        fields = _name_and_op(self.buf, data, starts, ends)
-        names = _strings(data, fields[0], fields[1])
-        return NodeTable(data, starts, ends, *fields, b"".join(shell), self.runs, names)
+        name_starts, name_ends, op_starts, op_ends = _name_and_op(self.buf, data, starts, ends)
+        names = _strings(data, name_starts, name_ends)
+        return NodeTable(data, starts, ends, op_starts, op_ends, b"".join(shell), self.runs, names)
 
     def _graph_def(self, pos: int, end: int) -> bytes:
         """Collect the node records of the GraphDef in data[pos:end]; return its other fields."""

@@ -197,6 +197,17 @@ def workdir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def fresh_dir(workdir: Path, name: str, files: dict[str, bytes] | None = None) -> Path:
+    """An empty directory ``workdir/name`` (emptied if an earlier example left it), holding
+    ``files``."""
+    directory = workdir / name
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir()
+    for file_name, content in (files or {}).items():
+        (directory / file_name).write_bytes(content)
+    return directory
+
+
 # -- the SSTable reader ---------------------------------------------------------------------------
 
 
@@ -323,11 +334,7 @@ def _safe(fn: Callable[[], object]) -> bool:
 @given(case=bundle_case(), verify=st.booleans())
 def test_fuzz_bundle(workdir: Path, case: tuple[str, dict[str, bytes], bool], verify: bool) -> None:
     fixture, files, untouched = case
-    directory = workdir / "bundle"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
-    for name, data in files.items():
-        (directory / name).write_bytes(data)
+    directory = fresh_dir(workdir, "bundle", files)
     prefix = directory / BUNDLES[fixture][1]
     with hang_guard(EXAMPLE_SECONDS):
         try:
@@ -868,11 +875,7 @@ def test_fuzz_bundle_values_behind_valid_checksums(
     workdir: Path, case: tuple[str, dict[str, bytes]]
 ) -> None:
     fixture, files = case
-    directory = workdir / "fixed"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
-    for name, content in files.items():
-        (directory / name).write_bytes(content)
+    directory = fresh_dir(workdir, "fixed", files)
     with hang_guard(EXAMPLE_SECONDS):
         try:
             reader = CheckpointReader(directory / BUNDLES[fixture][1])
@@ -957,9 +960,7 @@ def test_fuzz_sliced_tensor_reads_exactly_or_is_refused(
 
     shape, boxes = layout
     full = np.arange(math.prod(shape), dtype=np.float32).reshape(shape)
-    directory = workdir / "slices"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
+    directory = fresh_dir(workdir, "slices")
     prefix = directory / "m"
     parts = []
     for box in dict.fromkeys(boxes):  # a slice is stored once, whatever the entry lists
@@ -1025,9 +1026,7 @@ def test_fuzz_control_characters_in_names(workdir: Path, names: list[str], tail:
 
     names = [n for n in names if n.strip("/") and "\x00" not in n]
     assume(names)
-    directory = workdir / "names"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
+    directory = fresh_dir(workdir, "names")
     file_name = "m" + tail.replace("/", "_").replace("\x00", "_")
     prefix = directory / file_name
     try:
@@ -1217,11 +1216,7 @@ def test_fuzz_listing_agrees_with_entries(
     """``tensors()`` (the index decoded in bulk) equals ``tensor_info`` of each name read alone
     (the per-entry scanner and protobuf), or raises the first of their errors."""
     fixture, files, _ = case
-    directory = workdir / "listing"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
-    for name, content in files.items():
-        (directory / name).write_bytes(content)
+    directory = fresh_dir(workdir, "listing", files)
     prefix = directory / BUNDLES[fixture][1]
     with hang_guard(EXAMPLE_SECONDS):
         try:
@@ -1357,9 +1352,7 @@ def listed_index(draw: st.DrawFn) -> dict[bytes, bytes]:
 def test_listing_of_built_entries(workdir: Path, items: dict[bytes, bytes]) -> None:
     """The bulk listing's checks (dtype known, shape not too large, shard in range, size that
     fits the shape) refuse or pass exactly the entries ``tensor_info`` refuses or passes."""
-    directory = workdir / "built"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
+    directory = fresh_dir(workdir, "built")
     (directory / "m.index").write_bytes(write_table(items))
     for shard in range(2):
         for count in (1, 2):
@@ -1383,9 +1376,7 @@ def test_list_variables_sorts_names_as_str(workdir: Path) -> None:
     """The index holds keys in byte order; TF's ``list_variables`` sorts names as ``str``. A byte
     that is not UTF-8 (its surrogate escape, U+DCFF) sorts before a 4-byte character as text,
     after it as bytes."""
-    directory = workdir / "order"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
+    directory = fresh_dir(workdir, "order")
     header = pb.BundleHeaderProto(num_shards=1)
     items = {b"": header.SerializeToString()}
     for key in (b"a", b"\xf0\x90\x80\x80", b"\xff"):

@@ -413,9 +413,9 @@ async def test_long_object_lists_load_in_chunks(tmp_path: Path) -> None:
     from graphtui._proto import pb
     from graphtui.formats.bundle_writer import BundleWriter
     from graphtui.formats.transaction import FileTransaction
-    from graphtui.tui.widgets import objects_pane
+    from graphtui.tui.widgets import lazy_tree
 
-    count = objects_pane.CHUNK * 2 + 7
+    count = lazy_tree.CHUNK * 2 + 7
     proto = pb.TrackableObjectGraph()
     root = proto.nodes.add()
     prefix = tmp_path / "ckpt-1"
@@ -435,12 +435,12 @@ async def test_long_object_lists_load_in_chunks(tmp_path: Path) -> None:
         await settle(pilot)
         tree = app.query_one(ObjectsTree)
         shown = labels(tree.root)
-        assert len(shown) == objects_pane.CHUNK + 1
-        assert shown[-1] == f"… {count - objects_pane.CHUNK:,} more (Enter)"
+        assert len(shown) == lazy_tree.CHUNK + 1
+        assert shown[-1] == f"… {count - lazy_tree.CHUNK:,} more (Enter)"
         tree.move_cursor(tree.root.children[-1])
         await pilot.press("enter")
         await settle(pilot)
-        assert len(tree.root.children) == 2 * objects_pane.CHUNK + 1
+        assert len(tree.root.children) == 2 * lazy_tree.CHUNK + 1
         # revealing the last object loads the rest
         assert app.query_one(ObjectsPane).reveal_path(f"v{count - 1}")
         assert len(tree.root.children) == count

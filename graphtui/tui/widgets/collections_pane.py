@@ -8,16 +8,14 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from graphtui.core.collections import Collection, CollectionTable, describe_item
+from graphtui.core.collections import CollectionTable, describe_item
 from graphtui.core.graph import tensor_node
 from graphtui.core.workspace import Workspace
 from graphtui.formats.visible import visible
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
-
-CHUNK = 500
+from graphtui.tui.widgets.lazy_tree import LazyTree
 
 
 def item_target(item: Any) -> str | None:
@@ -35,9 +33,10 @@ def item_target(item: Any) -> str | None:
     return None
 
 
-class CollectionsTree(Tree[Any]):
+class CollectionsTree(LazyTree[Any, Any]):
     """Collections as top-level entries; Enter on an item jumps to its node."""
 
+    AUTO_LOAD = True
     BINDINGS = [Binding("g", "app.goto_node", "Go to node", id="collection-goto")]
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
@@ -45,7 +44,6 @@ class CollectionsTree(Tree[Any]):
         self.ws = ws
         self.show_root = False
         self.guide_depth = 2
-        self._filled: dict[int, int] = {}
         self.table = CollectionTable.of(ws.graph) if ws.graph is not None else None
         self.match: Callable[[str], bool] | None = None  # the ``/`` filter
 
@@ -56,7 +54,7 @@ class CollectionsTree(Tree[Any]):
         """(Re)build the top level: every collection, or those the filter matches by key or by
         an item (then expanded, listing the matching items only)."""
         self.root.remove_children()
-        self._filled.clear()
+        self.reset_loading()
         if self.table is None:
             self.root.add_leaf(Text("No graph loaded: no collections.", style="dim"))
             return
@@ -82,33 +80,23 @@ class CollectionsTree(Tree[Any]):
     def get_label_width(self, node: TreeNode[Any]) -> int:
         return len(node.label) + 2
 
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
-        data = event.node.data
-        if not data or data[0] != "collection" or event.node.id in self._filled:
-            return
-        self._fill(event.node, self.table[data[1]] if self.table else None)
-
-    def _fill(self, node: TreeNode[Any], coll: Collection | None) -> None:
-        if coll is None:
-            return
-        start = self._filled.get(node.id, 0)
-        stop = min(len(coll), start + CHUNK)
-        if start and node.children and node.children[-1].data is None:
-            node.children[-1].remove()  # the "more" placeholder
+    def lazy_items(self, node: TreeNode[Any]) -> list[Any] | None:
+        """A collection's items (those the filter matches, unless it matches the key)."""
+        data = node.data
+        if not data or data[0] != "collection" or self.table is None:
+            return None
+        coll = self.table[data[1]]
         match = self.match if self.match is not None and not self.match(coll.key) else None
-        for i in range(start, stop):
-            item = coll.items[i]
-            if match is not None and not match(describe_item(item)):
-                continue
-            target = item_target(item)
-            text = Text(visible(describe_item(item)))
-            if target is not None and self.ws.graph is not None and target not in self.ws.graph:
-                text.append("  (not in graph)", style="dim")
-            node.add_leaf(text, ("item", target))
-        self._filled[node.id] = stop
-        if stop < len(coll):
-            node.add_leaf(Text(f"… {len(coll) - stop} more (loading)", style="dim"), None)
-            self.set_timer(0.01, lambda: self._fill(node, coll))
+        if match is None:
+            return coll.items
+        return [item for item in coll.items if match(describe_item(item))]
+
+    def add_item(self, parent: TreeNode[Any], item: Any) -> TreeNode[Any]:
+        target = item_target(item)
+        text = Text(visible(describe_item(item)))
+        if target is not None and self.ws.graph is not None and target not in self.ws.graph:
+            text.append("  (not in graph)", style="dim")
+        return parent.add_leaf(text, ("item", target))
 
     def reveal(self, key: str) -> bool:
         for node in self.root.children:

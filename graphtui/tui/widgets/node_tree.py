@@ -1,41 +1,29 @@
 """The node tree by name scope, built lazily: a scope's children are added when it expands.
 
-The first ``FIRST_CHUNK`` children appear at once; the rest follow in chunks of ``CHUNK`` on
-later event-loop turns, behind a placeholder line, so expanding a scope of 50,000 nodes never
-blocks the screen. Revealing a node (search, jumps) loads only the children up to it along its
-path.
+The first chunk of children appears at once; the rest follow in chunks on later event-loop
+turns, behind a placeholder line (``LazyTree.AUTO_LOAD``), so expanding a scope of 50,000 nodes
+never blocks the screen. Revealing a node (search, jumps) loads only the children up to it along
+its path.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from graphtui.core.scopes import ScopeEntry, ScopeTree
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_count
-
-FIRST_CHUNK = 200
-CHUNK = 1000
+from graphtui.tui.widgets.lazy_tree import LazyTree
 
 
-@dataclass
-class _Loading:
-    """Children of one scope and how many of them are in the tree."""
-
-    entries: list[ScopeEntry]
-    done: int = 0
-    placeholder: TreeNode[ScopeEntry | None] | None = None
-    scheduled: bool = False
-
-
-class NodeTree(Tree[ScopeEntry | None]):
+class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
     """Scopes and nodes; each scope shows its node and parameter counts, each node its op."""
 
+    AUTO_LOAD = True
     BINDINGS = [
         Binding("n", "app.next_match", "Next match", id="next-match"),
         Binding("N", "app.previous_match", "Prev match", id="previous-match"),
@@ -50,15 +38,13 @@ class NodeTree(Tree[ScopeEntry | None]):
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = False
-        self._loading: dict[int, _Loading] = {}
         self._positions: dict[str, dict[str, int]] = {}
         self.params_ready = False  # parameter counts need the variable table (a worker builds it)
 
     def on_mount(self) -> None:
         if self.scopes is not None:
-            self._start(self.root, "")
             self.root.expand()
-            self._load_more(self.root, upto=None, chunk=FIRST_CHUNK)
+            self.fill(self.root)
             if self.root.children:
                 self.cursor_line = 0
 
@@ -91,53 +77,19 @@ class NodeTree(Tree[ScopeEntry | None]):
 
     # -- lazy children --------------------------------------------------------------------------
 
-    def _start(self, node: TreeNode[ScopeEntry | None], path: str) -> _Loading:
-        state = self._loading.get(node.id)
-        if state is None:
-            assert self.scopes is not None
-            state = _Loading(self.scopes.children(path))
-            self._loading[node.id] = state
-        return state
-
-    def _load_more(
-        self, node: TreeNode[ScopeEntry | None], *, upto: int | None, chunk: int = CHUNK
-    ) -> None:
-        """Add children up to index ``upto`` (inclusive), or the next ``chunk`` of them."""
-        state = self._loading[node.id]
-        target = state.done + chunk if upto is None else max(upto + 1, state.done + chunk)
-        stop = min(len(state.entries), target)
-        if state.placeholder is not None:
-            state.placeholder.remove()
-            state.placeholder = None
-        for entry in state.entries[state.done : stop]:
-            label = self._label(entry)
-            if entry.is_scope:
-                node.add(label, entry)
-            else:
-                node.add_leaf(label, entry)
-        state.done = max(state.done, stop)
-        left = len(state.entries) - state.done
-        if left > 0:
-            state.placeholder = node.add_leaf(Text(f"… {left:,} more (loading)", style="dim"), None)
-            if not state.scheduled:
-                state.scheduled = True
-                self.set_timer(0.01, lambda: self._continue(node))
-
-    def _continue(self, node: TreeNode[ScopeEntry | None]) -> None:
-        state = self._loading.get(node.id)
-        if state is None:
-            return
-        state.scheduled = False
-        if state.done < len(state.entries):
-            self._load_more(node, upto=None)
-
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded[ScopeEntry | None]) -> None:
-        node = event.node
+    def lazy_items(self, node: TreeNode[ScopeEntry | None]) -> Sequence[ScopeEntry] | None:
+        if self.scopes is None:
+            return None
+        if node is self.root:
+            return self.scopes.children("")
         entry = node.data
-        if entry is None or node.id in self._loading:
-            return
-        self._start(node, entry.path)
-        self._load_more(node, upto=None, chunk=FIRST_CHUNK)
+        return None if entry is None else self.scopes.children(entry.path)
+
+    def add_item(
+        self, parent: TreeNode[ScopeEntry | None], item: ScopeEntry
+    ) -> TreeNode[ScopeEntry | None]:
+        label = self._label(item)
+        return parent.add(label, item) if item.is_scope else parent.add_leaf(label, item)
 
     def show_params(self) -> None:
         """Add parameter counts to the scopes already in the tree (the variables are indexed)."""
@@ -153,10 +105,6 @@ class NodeTree(Tree[ScopeEntry | None]):
         """Expand or collapse one scope: expanding a whole big graph at once would not help."""
         self.action_toggle_node()
 
-    def loaded_all(self) -> bool:
-        """True when no expanded scope still has children to add."""
-        return all(s.done >= len(s.entries) for s in self._loading.values())
-
     # -- revealing ------------------------------------------------------------------------------
 
     def _position(self, scope: str, path: str) -> int:
@@ -171,20 +119,18 @@ class NodeTree(Tree[ScopeEntry | None]):
         """The tree node of scope or node ``path``, expanding and loading its ancestors."""
         if self.scopes is None or not path:
             return None
-        node = self.root
+        node: TreeNode[ScopeEntry | None] | None = self.root
         scope = ""
         for part_path in ScopeTree.ancestors(path):
+            assert node is not None
             if node is not self.root and not node.is_expanded:
-                self._start(node, scope)
+                self.fill(node)
                 node.expand()
-            state = self._start(node, scope)
             try:
                 index = self._position(scope, part_path)
             except KeyError:
                 return None
-            if index >= state.done:
-                self._load_more(node, upto=index, chunk=FIRST_CHUNK)
-            node = node.children[index]
+            node = self.child_at(node, index)
             scope = part_path
         return node
 

@@ -1,6 +1,6 @@
 """The objects pane (tab 8): the object graph of a TF2 checkpoint or SavedModel as a tree.
 
-Children are added when an object expands (in chunks of ``CHUNK``, behind a "more" line): its
+Children are added when an object expands (in chunks, behind a "more" line; ``LazyTree``): its
 tracked children by local name, then (for an optimizer) its slot variables, then the tensors it
 saved. A variable is a leaf showing dtype and shape; Enter (or ``v``) opens its value in the value
 view, which reads windows of the tensor, never the whole of a big one. An object reached again
@@ -27,6 +27,7 @@ from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, shape_text
+from graphtui.tui.widgets.lazy_tree import LazyTree
 from graphtui.tui.widgets.node_details import (
     Line,
     heading,
@@ -40,8 +41,6 @@ from graphtui.tui.widgets.node_details import (
 
 if TYPE_CHECKING:
     from graphtui.core.savedmodel import SavedObjectInfo
-
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def _label(item: ObjectItem) -> Text:
     return text
 
 
-class ObjectsTree(Tree[ObjectItem | None]):
+class ObjectsTree(LazyTree[ObjectItem | None, ObjectItem]):
     """The object graph, expanded on demand; Enter opens a variable's value."""
 
     BINDINGS = [
@@ -144,54 +143,32 @@ class ObjectsTree(Tree[ObjectItem | None]):
         self.guide_depth = 2
         self.auto_expand = True
         self.graph: ObjectGraph | None = None
-        self._pending: dict[int, tuple[list[ObjectItem], int]] = {}  # tree node id -> (items, done)
-        self._more: dict[int, TreeNode[ObjectItem | None]] = {}  # tree node id -> "more" line
 
     def show_graph(self, graph: ObjectGraph | None, message: str = "") -> None:
         self.clear()
-        self._pending.clear()
-        self._more.clear()
+        self.reset_loading()
         self.graph = graph
         if graph is None:
             self.root.add_leaf(Text(message or "No object graph.", style="dim"))
             return
-        self._fill(self.root, graph.root)
+        self.fill(self.root, _entries(graph.root))
         self.root.expand()
         if self.root.children:
             self.cursor_line = 0
 
-    def _fill(self, parent: TreeNode[ObjectItem | None], node: ObjectNode) -> None:
-        if parent.id not in self._pending:
-            self._pending[parent.id] = (_entries(node), 0)
-            self._add_chunk(parent, CHUNK)
+    def lazy_items(self, node: TreeNode[ObjectItem | None]) -> list[ObjectItem] | None:
+        item = node.data
+        return _entries(item.node) if item is not None and item.kind == "node" else None
 
-    def _add_chunk(self, parent: TreeNode[ObjectItem | None], count: int) -> None:
-        items, done = self._pending[parent.id]
-        more = self._more.pop(parent.id, None)
-        if more is not None:
-            more.remove()
-        stop = min(len(items), done + count)
-        for item in items[done:stop]:
-            if item.kind == "node" and _is_branch(item.node):
-                parent.add(_label(item), item)
-            else:
-                parent.add_leaf(_label(item), item)
-        self._pending[parent.id] = (items, stop)
-        left = len(items) - stop
-        if left > 0:
-            line = parent.add_leaf(Text(f"… {left:,} more (Enter)", style="dim"))
-            line.data = ObjectItem("more", items[0].node)
-            self._more[parent.id] = line
+    def add_item(
+        self, parent: TreeNode[ObjectItem | None], item: ObjectItem
+    ) -> TreeNode[ObjectItem | None]:
+        if item.kind == "node" and _is_branch(item.node):
+            return parent.add(_label(item), item)
+        return parent.add_leaf(_label(item), item)
 
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded[ObjectItem | None]) -> None:
-        item = event.node.data
-        if item is not None and item.kind == "node":
-            self._fill(event.node, item.node)
-
-    def load_more(self, line: TreeNode[ObjectItem | None]) -> None:
-        parent = line.parent
-        if parent is not None and parent.id in self._pending:
-            self._add_chunk(parent, CHUNK)
+    def more_data(self, parent: TreeNode[ObjectItem | None]) -> ObjectItem:
+        return ObjectItem("more", self.items_of(parent)[0].node)
 
     @property
     def current(self) -> ObjectItem | None:
@@ -219,27 +196,19 @@ class ObjectsTree(Tree[ObjectItem | None]):
         """The line listing ``target`` (expanding and loading the objects above it)."""
         if self.graph is None:
             return None
-        line = self.root
+        line: TreeNode[ObjectItem | None] | None = self.root
         for node in self._chain(target):
+            assert line is not None
             if line is not self.root and not line.is_expanded:
                 line.expand()
-                assert line.data is not None
-                self._fill(line, line.data.node)
-            while True:
-                found = next(
-                    (
-                        c
-                        for c in line.children
-                        if c.data is not None and c.data.kind == "node" and c.data.node is node
-                    ),
-                    None,
-                )
-                if found is not None or line.id not in self._more:
-                    break
-                self._add_chunk(line, CHUNK)
-            if found is None:
+                self.fill(line)
+            items = self.items_of(line)
+            index = next(
+                (i for i, it in enumerate(items) if it.kind == "node" and it.node is node), -1
+            )
+            line = self.child_at(line, index)
+            if line is None:
                 return None
-            line = found
         return None if line is self.root else line
 
     def reveal(self, target: ObjectNode) -> bool:
@@ -402,7 +371,7 @@ class ObjectsPane(Vertical):
         if item is None:
             return
         if item.kind == "more":
-            self.object_tree.load_more(event.node)
+            self.object_tree.load_next(event.node)
         elif item.kind == "ref":
             self.reveal(item.node)
         elif item.kind == "attr" or not _is_branch(item.node):

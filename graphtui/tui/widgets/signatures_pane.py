@@ -10,6 +10,7 @@ node calls. ``t`` switches to the next tag-set.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes
+from graphtui.tui.widgets.lazy_tree import LazyTree
 from graphtui.tui.widgets.node_details import (
     Line,
     describe,
@@ -39,8 +41,6 @@ from graphtui.tui.widgets.node_details import (
 if TYPE_CHECKING:
     from graphtui.core.graph import FunctionInfo, GraphIndex
     from graphtui.core.savedmodel import Signature, TensorSpec
-
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _default_signature(keys: list[str]) -> str | None:
     return next((k for k in keys if k != INIT_OP_SIGNATURE_KEY), None)
 
 
-class SignaturesTree(Tree[SigItem | None]):
+class SignaturesTree(LazyTree[SigItem | None, SigItem]):
     """Signatures, functions (expanding into their nodes) and assets."""
 
     BINDINGS = [
@@ -113,11 +113,45 @@ class SignaturesTree(Tree[SigItem | None]):
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = True
+        self.infos: dict[str, FunctionInfo] = {}  # the library's functions by name
+        self.body: Callable[[str], GraphIndex] | None = None  # a function's body (the pane's)
 
     @property
     def current(self) -> SigItem | None:
         node = self.cursor_node
         return None if node is None else node.data
+
+    def lazy_items(self, node: TreeNode[SigItem | None]) -> list[SigItem] | None:
+        item = node.data
+        if item is None or item.kind != "function" or self.body is None:
+            return None
+        try:
+            graph = self.body(item.name)
+        except GraphtuiError as exc:
+            node.add_leaf(Text(str(exc), style="red"))
+            return []
+        return [SigItem("fnode", n, item.name) for n in graph.names]
+
+    def add_item(self, parent: TreeNode[SigItem | None], item: SigItem) -> TreeNode[SigItem | None]:
+        label = Text(visible(item.name))
+        if item.kind == "function":
+            info = self.infos.get(item.name)
+            if info is not None:
+                label.append(f"  {info.node_count} nodes", style="dim")
+            return parent.add(label, item)
+        assert self.body is not None
+        label.append(f"  {visible(self.body(item.function).op(item.name))}", style="dim italic")
+        return parent.add_leaf(label, item)
+
+    def more_data(self, parent: TreeNode[SigItem | None]) -> SigItem:
+        return SigItem("more")
+
+    def line_of(
+        self, parent: TreeNode[SigItem | None], name: str
+    ) -> TreeNode[SigItem | None] | None:
+        """The child of lazy branch ``parent`` named ``name`` (loading children up to it)."""
+        items = self.items_of(parent)
+        return self.child_at(parent, next((i for i, it in enumerate(items) if it.name == name), -1))
 
 
 class SignatureDetails(OptionList):
@@ -137,9 +171,6 @@ class SignaturesPane(Vertical):
         self.ws = ws
         self._bodies: dict[str, GraphIndex] = {}
         self._body_ws: dict[str, Workspace] = {}
-        self._pending: dict[int, tuple[list[SigItem], int]] = {}
-        self._more: dict[int, TreeNode[SigItem | None]] = {}
-        self._function_lines: dict[str, TreeNode[SigItem | None]] = {}
         self._infos: dict[str, FunctionInfo] = {}
         self.shown: SigItem | None = None
 
@@ -183,9 +214,9 @@ class SignaturesPane(Vertical):
         fbranch = tree.root.add(
             Text(f"functions ({len(functions)})", style="bold"), SigItem("functions")
         )
-        self._pending[fbranch.id] = ([SigItem("function", f.name) for f in functions], 0)
-        self._infos = {f.name: f for f in functions}
-        self._add_chunk(fbranch)
+        self._infos = tree.infos = {f.name: f for f in functions}
+        tree.body = self.body
+        tree.fill(fbranch, [SigItem("function", f.name) for f in functions])
         fbranch.expand()
         try:
             assets = mg.assets() if mg is not None else []
@@ -234,31 +265,7 @@ class SignaturesPane(Vertical):
             text.append("unreadable (see Variables)", style="bold red")
         self.query_one("#sig-summary", Label).update(text)
 
-    # -- lazy children --------------------------------------------------------------------------
-
-    def _add_chunk(self, parent: TreeNode[SigItem | None]) -> None:
-        items, done = self._pending[parent.id]
-        more = self._more.pop(parent.id, None)
-        if more is not None:
-            more.remove()
-        stop = min(len(items), done + CHUNK)
-        for item in items[done:stop]:
-            if item.kind == "function":
-                info = self._infos.get(item.name)
-                label = Text(visible(item.name))
-                if info is not None:
-                    label.append(f"  {info.node_count} nodes", style="dim")
-                self._function_lines[item.name] = parent.add(label, item)
-            else:
-                graph = self._bodies[item.function]
-                label = Text(visible(item.name))
-                label.append(f"  {visible(graph.op(item.name))}", style="dim italic")
-                parent.add_leaf(label, item)
-        self._pending[parent.id] = (items, stop)
-        left = len(items) - stop
-        if left > 0:
-            line = parent.add_leaf(Text(f"… {left:,} more (Enter)", style="dim"), SigItem("more"))
-            self._more[parent.id] = line
+    # -- function bodies ------------------------------------------------------------------------
 
     def body(self, fname: str) -> GraphIndex:
         """Function ``fname``'s body as a graph (built once)."""
@@ -267,24 +274,6 @@ class SignaturesPane(Vertical):
             assert self.ws.graph is not None
             graph = self._bodies[fname] = self.ws.graph.function_graph(fname)
         return graph
-
-    def _expand_function(self, line: TreeNode[SigItem | None], fname: str) -> None:
-        if line.id in self._pending:
-            return
-        try:
-            graph = self.body(fname)
-        except GraphtuiError as exc:
-            self._pending[line.id] = ([], 0)
-            line.add_leaf(Text(str(exc), style="red"))
-            return
-        self._pending[line.id] = ([SigItem("fnode", n, fname) for n in graph.names], 0)
-        self._add_chunk(line)
-
-    @on(Tree.NodeExpanded, "#sig-tree")
-    def _expanded(self, event: Tree.NodeExpanded[SigItem | None]) -> None:
-        item = event.node.data
-        if item is not None and item.kind == "function":
-            self._expand_function(event.node, item.name)
 
     # -- details --------------------------------------------------------------------------------
 
@@ -389,8 +378,8 @@ class SignaturesPane(Vertical):
         item = event.node.data
         if item is None:
             return
-        if item.kind == "more" and event.node.parent is not None:
-            self._add_chunk(event.node.parent)
+        if item.kind == "more":
+            self.sig_tree.load_next(event.node)
         elif item.kind in ("signature", "fnode", "asset"):
             self.details.focus()
 
@@ -423,22 +412,14 @@ class SignaturesPane(Vertical):
         )
         if fbranch is None:
             return False
-        while fname not in self._function_lines and fbranch.id in self._more:
-            self._add_chunk(fbranch)
-        line = self._function_lines.get(fname)
+        line = tree.line_of(fbranch, fname)
         if line is None:
             return False
         fbranch.expand()
         if node is not None:
             line.expand()
-            self._expand_function(line, fname)
-            while True:
-                found = next(
-                    (c for c in line.children if c.data is not None and c.data.name == node), None
-                )
-                if found is not None or line.id not in self._more:
-                    break
-                self._add_chunk(line)
+            tree.fill(line)
+            found = tree.line_of(line, node)
             if found is None:
                 return False
             line = found

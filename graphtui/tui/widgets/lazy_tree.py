@@ -1,0 +1,164 @@
+"""One lazy tree for every tree of the app: children are built when a branch expands, in chunks.
+
+A branch's children are listed (``lazy_items``) when it first expands and added ``CHUNK`` at a
+time behind a "… N more" row, so a scope of 50,000 nodes or a list of 10,000 objects never
+blocks the screen. Two ways to go on, chosen per tree:
+
+* ``AUTO_LOAD``: the first ``FIRST_CHUNK`` children appear at once and the rest follow on later
+  event-loop turns ("… N more (loading)"): the graph tree, collections;
+* on demand: each Enter on the "… N more (Enter)" row adds the next chunk: objects, functions.
+
+Revealing a child (search, links) loads only up to it (``child_at``). Adding a chunk repaints
+the tree once, not once per child (Textual's ``Tree`` invalidates its line index on each add).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Generic, TypeVar
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+FIRST_CHUNK = 200  # children shown at once when a branch of an auto-loading tree expands
+CHUNK = 1000  # children added per step: a later event-loop turn, or Enter on the "more" row
+
+DataT = TypeVar("DataT")
+ItemT = TypeVar("ItemT")
+
+
+@dataclass
+class Pending(Generic[ItemT]):
+    """The children of one expanded branch and how many of them are in the tree."""
+
+    items: Sequence[ItemT]
+    done: int = 0
+    more: TreeNode[object] | None = field(default=None, repr=False)  # the "… N more" row
+    scheduled: bool = False  # an auto-load step is waiting for its timer
+
+
+class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
+    """A ``Tree`` whose branches list their children lazily (see the module docstring).
+
+    Subclasses say what a branch lists (``lazy_items``) and how one child is added
+    (``add_item``); the base adds them in chunks and keeps the "more" row.
+    """
+
+    AUTO_LOAD: ClassVar[bool] = False
+
+    def __init__(self, label: str, data: DataT | None = None, *, id: str | None = None) -> None:
+        super().__init__(label, data, id=id)
+        self._loading: dict[int, Pending[ItemT]] = {}
+        self._adding = False  # inside a chunk: repaint once at its end
+        self._stale = False
+
+    # -- what subclasses define -----------------------------------------------------------------
+
+    def lazy_items(self, node: TreeNode[DataT]) -> Sequence[ItemT] | None:
+        """The children ``node`` lists when it expands; None: not a lazy branch."""
+        return None
+
+    def add_item(self, parent: TreeNode[DataT], item: ItemT) -> TreeNode[DataT]:
+        """Add the line of ``item`` under ``parent`` (a branch or a leaf)."""
+        raise NotImplementedError
+
+    def more_data(self, parent: TreeNode[DataT]) -> DataT | None:
+        """The data of ``parent``'s "… N more" row (None unless a pane needs to recognise it)."""
+        return None
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[DataT]) -> None:
+        if event.node.id not in self._loading:
+            self.fill(event.node)
+
+    def fill(self, node: TreeNode[DataT], items: Sequence[ItemT] | None = None) -> bool:
+        """Start listing ``node``'s children (``items``, else ``lazy_items(node)``) with the
+        first chunk; False when ``node`` is not a lazy branch. Listing twice does nothing."""
+        if node.id in self._loading:
+            return True
+        if items is None:
+            items = self.lazy_items(node)
+            if items is None:
+                return False
+        self._loading[node.id] = Pending(items)
+        self._load_more(node, upto=None, chunk=FIRST_CHUNK if self.AUTO_LOAD else CHUNK)
+        return True
+
+    def reset_loading(self) -> None:
+        """Forget every listing (the tree was cleared)."""
+        self._loading.clear()
+
+    def _load_more(
+        self, node: TreeNode[DataT], *, upto: int | None = None, chunk: int = CHUNK
+    ) -> None:
+        """Add ``node``'s children up to index ``upto`` (inclusive), or the next ``chunk``."""
+        state = self._loading[node.id]
+        target = state.done + chunk if upto is None else max(upto + 1, state.done + chunk)
+        stop = min(len(state.items), target)
+        self._adding = True
+        try:
+            if state.more is not None:
+                state.more.remove()
+                state.more = None
+            for item in state.items[state.done : stop]:
+                self.add_item(node, item)
+            state.done = max(state.done, stop)
+            left = len(state.items) - state.done
+            if left > 0:
+                how = "loading" if self.AUTO_LOAD else "Enter"
+                row = Text(f"… {left:,} more ({how})", style="dim")
+                state.more = node.add_leaf(row, self.more_data(node))  # type: ignore[assignment]
+                if self.AUTO_LOAD and not state.scheduled:
+                    state.scheduled = True
+                    self.set_timer(0.01, self._continuation(node))
+        finally:
+            self._adding = False
+            if self._stale:
+                self._stale = False
+                self._invalidate()
+
+    def _continuation(self, node: TreeNode[DataT]) -> Callable[[], None]:
+        def go_on() -> None:
+            state = self._loading.get(node.id)
+            if state is None:
+                return  # the tree was cleared since
+            state.scheduled = False
+            if state.done < len(state.items):
+                self._load_more(node, upto=None)
+
+        return go_on
+
+    def load_next(self, more_row: TreeNode[DataT]) -> None:
+        """Enter on a "… N more" row: add the next chunk of its branch."""
+        parent = more_row.parent
+        if parent is not None and parent.id in self._loading:
+            self._load_more(parent, upto=None)
+
+    def child_at(self, node: TreeNode[DataT], index: int) -> TreeNode[DataT] | None:
+        """The ``index``-th child of lazy branch ``node``, loading children up to it."""
+        state = self._loading.get(node.id)
+        if state is None or not 0 <= index < len(state.items):
+            return None
+        if index >= state.done:
+            self._load_more(node, upto=index, chunk=FIRST_CHUNK)
+        return node.children[index]
+
+    def items_of(self, node: TreeNode[DataT]) -> Sequence[ItemT]:
+        """The children ``node`` lists (loaded or not; empty before it expanded)."""
+        state = self._loading.get(node.id)
+        return () if state is None else state.items
+
+    def loaded_all(self) -> bool:
+        """True when no expanded branch still has children to add."""
+        return all(s.done >= len(s.items) for s in self._loading.values())
+
+    def _invalidate(self) -> None:
+        # Textual's Tree rebuilds its line index and repaints after every add or remove; inside
+        # a chunk, once at its end
+        if self._adding:
+            self._stale = True
+            return
+        super()._invalidate()

@@ -162,3 +162,5 @@ _.on_data_table_row_selected  # unused method (graphtui/tui/widgets/variables_pa
 _.on_virtual_table_header_selected  # unused method (graphtui/tui/widgets/variables_pane.py): Textual calls it
 hook_name  # unused variable (graphtui/core/remote_write.py:139): fsspec's Callback.call signature
 COMPONENT_CLASSES  # unused variable (graphtui/tui/widgets/virtual_table.py: Textual reads it)
+_.bindings_changed  # unused method (graphtui/tui/widgets/footer.py: Textual's Footer subscribes it)
+_.grid_size_columns  # unused attribute (graphtui/tui/widgets/footer.py: a style, as Footer sets it)

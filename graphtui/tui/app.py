@@ -25,7 +25,7 @@ from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.lazy import Lazy
 from textual.widget import Widget
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from graphtui.core.units import human_bytes
@@ -49,6 +49,7 @@ from graphtui.tui.screens.dialogs import ErrorDialog, ExportDialog
 from graphtui.tui.screens.help import HelpScreen, KeyRow
 from graphtui.tui.widgets.collections_pane import CollectionsPane, CollectionsTree
 from graphtui.tui.widgets.dataflow_pane import DataflowPane, FlowCanvas
+from graphtui.tui.widgets.footer import LeanFooter
 from graphtui.tui.widgets.graph_pane import GraphPane, SearchInput
 from graphtui.tui.widgets.history_pane import DiffPane, DiffTable, HistoryPane, HistoryTable
 from graphtui.tui.widgets.node_details import NodeDetails
@@ -209,7 +210,7 @@ class GraphtuiApp(ActionsHost, App[int]):
                     # hidden panes mount after the first frame
                     pane = panes[tab]()
                     yield pane if tab == initial else Lazy(pane)
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         self._start(notify=True)

@@ -1,0 +1,128 @@
+"""Textual's footer, rebuilt only when the keys it shows change.
+
+Textual's ``Footer`` recomposes on every bindings signal (a tab switch sends three: the tab,
+the focus, the app's ``refresh_bindings``), and each rebuild mounts one ``FooterKey`` per
+binding whose ``compact`` reactive restyles it twice (default ``True``, then the data-bound
+``False``). That was a third of a tab switch's time on the 50k-node graph (bench/tui_bench.py).
+This footer draws the same keys with the same widgets, so screens look the same, but rebuilds
+once per real change and creates each key already in its final style.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import groupby
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+
+_KeyRow = tuple[Binding, bool, str]
+
+
+class _Key(FooterKey):
+    """A footer key created with its final ``compact`` value (no restyle after mount)."""
+
+    def __init__(self, *args: object, compact: bool, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.set_reactive(FooterKey.compact, compact)
+        self.set_class(compact, "-compact", update=False)
+
+
+class LeanFooter(Footer):
+    """The key bar; same look as Textual's ``Footer``, recomposed only when its keys change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: object = None  # the key rows of the last compose
+        self._pending = False
+
+    def watch_compact(self, compact: bool) -> None:
+        for key in self.query(_Key).exclude(".-command-palette"):
+            key.compact = compact
+
+    def _rows(self) -> tuple[list[list[_KeyRow]], _KeyRow | None]:
+        """The bindings to show grouped by action, and the command palette's key."""
+        active = self.screen.active_bindings
+        by_action: defaultdict[str, list[_KeyRow]] = defaultdict(list)
+        for _, binding, enabled, tooltip in active.values():
+            if binding.show:
+                by_action[binding.action].append((binding, enabled, tooltip))
+        palette = None
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            found = active.get(self.app.COMMAND_PALETTE_BINDING)
+            if found is not None:
+                palette = (found[1], found[2], found[3])
+        return list(by_action.values()), palette
+
+    def _signature(self) -> object:
+        rows, palette = self._rows()
+        first = [r[0] for r in rows]
+        keys = [(b.key, b.description, b.action, b.group, on, tip) for b, on, tip in first]
+        return keys, palette and (palette[0].key, palette[1]), self.compact
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._pending:
+            self._pending = True  # the signals of one switch coalesce into one check
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._pending = False
+        if not self.is_attached:
+            return
+        if self._signature() != self._shown:
+            await self.recompose()
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        self._shown = self._signature()
+        rows, palette = self._rows()
+        compact = self.compact
+        self.styles.grid_size_columns = len(rows)
+        for group, grouped in groupby(rows, lambda multi: multi[0][0].group):
+            multi_rows = list(grouped)
+            if group is not None and len(multi_rows) > 1:
+                with KeyGroup(classes="-compact" if group.compact else ""):
+                    for multi in multi_rows:
+                        binding, enabled, tooltip = multi[0]
+                        yield _Key(
+                            binding.key,
+                            self.app.get_key_display(binding),
+                            "",
+                            binding.action,
+                            disabled=not enabled,
+                            tooltip=tooltip or binding.description,
+                            classes="-grouped",
+                            compact=compact,
+                        )
+                yield FooterLabel(group.description)
+            else:
+                for multi in multi_rows:
+                    binding, enabled, tooltip = multi[0]
+                    yield _Key(
+                        binding.key,
+                        self.app.get_key_display(binding),
+                        binding.description,
+                        binding.action,
+                        disabled=not enabled,
+                        tooltip=tooltip,
+                        compact=compact,
+                    )
+        if palette is not None:
+            binding, enabled, tooltip = palette
+            yield _Key(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not enabled,
+                tooltip=binding.tooltip or binding.description,
+                compact=True,  # Textual's footer does not bind this key's style either
+            )

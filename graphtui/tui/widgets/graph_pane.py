@@ -38,7 +38,9 @@ class GraphPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="search-bar"):
-            yield SearchInput(placeholder="search nodes: substring, glob (*, ?) or op:Conv2D", id="search")
+            yield SearchInput(
+                placeholder="search nodes: substring, glob (*, ?) or op:Conv2D", id="search"
+            )
             yield Label("", id="search-status")
         with Horizontal(id="graph-split"):
             yield NodeTree(self.scopes, id="node-tree")
@@ -71,6 +73,8 @@ class GraphPane(Vertical):
 
     @on(Tree.NodeHighlighted, "#node-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[ScopeEntry | None]) -> None:
+        if event.node is not self.node_tree.cursor_node:
+            return  # the cursor moved on since (lines loaded above it on a jump)
         entry = event.node.data
         if entry is not None:
             self.details.show(self.ws, entry.path)

@@ -6,11 +6,13 @@ somewhere (a node, a collection, a value) carry an id and Enter follows them.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -125,7 +127,9 @@ def describe(
 
 def tensor_text(out: OutputInfo) -> str:
     """``float32 [?,8]`` (``?`` for what the graph does not record)."""
-    return f"{out.dtype or '?'} {shape_text(out.shape) if out.shape is not None else '[unknown rank]'}"
+    return (
+        f"{out.dtype or '?'} {shape_text(out.shape) if out.shape is not None else '[unknown rank]'}"
+    )
 
 
 def overview_lines(ws: Workspace) -> list[Line]:
@@ -164,7 +168,9 @@ def overview_lines(ws: Workspace) -> list[Line]:
         lines.append(heading(f"Saver ({sv.version})"))
         lines.append(plain("sharded", "yes" if sv.sharded else "no"))
         lines.append(plain("max_to_keep", str(sv.max_to_keep)))
-        lines.append(plain("keep_checkpoint_every_n_hours", f"{sv.keep_checkpoint_every_n_hours:g}"))
+        lines.append(
+            plain("keep_checkpoint_every_n_hours", f"{sv.keep_checkpoint_every_n_hours:g}")
+        )
         for label, name in (
             ("filename tensor", sv.filename_tensor_name),
             ("save tensor", sv.save_tensor_name),
@@ -339,25 +345,45 @@ class NodeDetails(OptionList):
         self.path: str | None = None
         self._ws: Workspace | None = None
         self.indexed = False  # set by the app when its warm-up worker has built the indexes
+        self._shown: tuple[tuple[object, ...], tuple[object, ...]] | None = None  # built from
+        self._folded_at = 0  # the width the link lines were folded to (see set_lines)
+        self._wrapped_at = -1  # the width OptionList last wrapped its options to
 
     def show(self, ws: Workspace, path: str | None) -> None:
+        """The details of ``path``; nothing to do when the same lines, folded to the same width,
+        are on screen already (a jump reveals the node, then the tree's highlight and a resize
+        ask again)."""
+        # the objects themselves (compared by identity), so a new reader is never taken for
+        # an old one whose id() it reuses
+        sources = (ws, ws.graph, ws.active)
+        shown = (path, self.indexed)
+        last = self._shown
+        if (
+            last is not None
+            and last[1] == shown
+            and all(map(operator.is_, sources, last[0]))
+            and (path is None or self._folded_at == self.scrollable_content_region.width)
+        ):
+            return
         self.path = path
         self._ws = ws
-        self.clear_options()
         if path is None:
+            self.clear_options()
             self.add_option(
                 Option(Text("Select a node in the tree; i: the model overview.", style="dim"))
             )
-            return
-        try:
-            lines = describe(ws, path, self.indexed)
-        except GraphtuiError as exc:
-            lines = [Line(Text(str(exc), style="red"))]
-        set_lines(self, lines)
+        else:
+            try:
+                lines = describe(ws, path, self.indexed)
+            except GraphtuiError as exc:
+                lines = [Line(Text(str(exc), style="red"))]
+            self._folded_at = set_lines(self, lines)
+        self._shown = (sources, shown)
 
     def show_op_histogram(self, ws: Workspace) -> None:
         self.path = None
         self._ws = ws
+        self._shown = None
         if ws.graph is not None:
             set_lines(self, op_histogram_lines(ws.graph))
 
@@ -365,6 +391,7 @@ class NodeDetails(OptionList):
         """The model overview in place of a node's details (the root's details)."""
         self.path = None
         self._ws = ws
+        self._shown = None
         try:
             lines = overview_lines(ws)
         except GraphtuiError as exc:
@@ -374,20 +401,28 @@ class NodeDetails(OptionList):
     def on_focus(self) -> None:
         highlight_first(self)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        width = self.scrollable_content_region.width
         if self.path is not None and self._ws is not None:
             highlighted = self.highlighted
             self.show(self._ws, self.path)
             self.highlighted = highlighted
+        if width == self._wrapped_at:
+            # only the height changed (it is auto: each node's lines resize it): the options
+            # wrapped for this width are still right, so OptionList need not render them again
+            event.prevent_default()
+        self._wrapped_at = width
 
     def link_of(self, option_id: str | None) -> str | None:
         return link_of(option_id)
 
 
-def set_lines(options: OptionList, lines: list[Line]) -> None:
-    """Show ``lines`` in ``options`` (link lines folded to its width), scrolled to the top."""
+def set_lines(options: OptionList, lines: list[Line]) -> int:
+    """Show ``lines`` in ``options`` (link lines folded to its width), scrolled to the top;
+    returns the width they were folded for."""
     options.clear_options()
-    width = options.scrollable_content_region.width - 3  # room for the scrollbar
+    fit = options.scrollable_content_region.width
+    width = fit - 3  # room for the scrollbar
     options.add_options(
         [
             Option(fold(line.text, width) if line.link else line.text, id=_option_id(i, line.link))
@@ -396,6 +431,7 @@ def set_lines(options: OptionList, lines: list[Line]) -> None:
     )
     options.highlighted = None
     options.scroll_home(animate=False)
+    return fit
 
 
 def highlight_first(options: OptionList) -> None:

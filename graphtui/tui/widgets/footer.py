@@ -4,8 +4,9 @@ Textual's ``Footer`` recomposes on every bindings signal (a tab switch sends thr
 the focus, the app's ``refresh_bindings``), and each rebuild mounts one ``FooterKey`` per
 binding whose ``compact`` reactive restyles it twice (default ``True``, then the data-bound
 ``False``). That was a third of a tab switch's time on the 50k-node graph (bench/tui_bench.py).
-This footer draws the same keys with the same widgets, so screens look the same, but rebuilds
-once per real change and creates each key already in its final style.
+This footer draws the same keys with the same widgets, so screens look the same, but updates
+once per real change, in the key widgets it has (mounting or removing only the difference),
+and creates each key already in its final style.
 """
 
 from __future__ import annotations
@@ -69,14 +70,63 @@ class LeanFooter(Footer):
             return
         if self.is_attached and screen is self.screen and not self._pending:
             self._pending = True  # the signals of one switch coalesce into one check
-            self.call_after_refresh(self._recompose_if_changed)
+            self.call_later(self._show_keys)
 
-    async def _recompose_if_changed(self) -> None:
+    async def _show_keys(self) -> None:
         self._pending = False
         if not self.is_attached:
             return
-        if self._signature() != self._shown:
+        signature = self._signature()
+        if signature == self._shown:
+            return
+        if not await self._update_keys(signature):
             await self.recompose()
+
+    async def _update_keys(self, signature: object) -> bool:
+        """Show the new keys in the key widgets there are (a tab switch changes a few of
+        them), mounting or removing only the difference; False when only a new compose can
+        (binding groups, or the palette key changed)."""
+        rows, palette = self._rows()
+        keys = [k for k in self.children if isinstance(k, _Key)]
+        palette_key = keys.pop() if keys and keys[-1].has_class("-command-palette") else None
+        if (
+            not isinstance(self._shown, tuple)
+            or not isinstance(signature, tuple)
+            or self._shown[1:] != signature[1:]  # the palette key or the style
+            or (palette is None) != (palette_key is None)
+            or len(keys) + (palette_key is not None) != len(self.children)
+            or any(multi[0][0].group is not None for multi in rows)
+        ):
+            return False
+        self.styles.grid_size_columns = len(rows)
+        for key, multi in zip(keys, rows, strict=False):
+            binding, enabled, tooltip = multi[0]
+            key.key = binding.key
+            key.key_display = self.app.get_key_display(binding)
+            key.description = binding.description
+            key.action = binding.action
+            key._disabled = not enabled
+            key.set_class(not enabled, "-disabled")
+            key.tooltip = tooltip or None
+            key.refresh(layout=True)
+        self._shown = signature
+        if len(keys) > len(rows):
+            await self.remove_children(keys[len(rows) :])
+        elif len(rows) > len(keys):
+            new = [
+                _Key(
+                    binding.key,
+                    self.app.get_key_display(binding),
+                    binding.description,
+                    binding.action,
+                    disabled=not enabled,
+                    tooltip=tooltip,
+                    compact=self.compact,
+                )
+                for binding, enabled, tooltip in (multi[0] for multi in rows[len(keys) :])
+            ]
+            await self.mount_all(new, before=palette_key)
+        return True
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:

@@ -21,6 +21,7 @@ process so imports count:
   built).
 
     .venv/bin/python bench/tui_bench.py [--runs 5] [--write bench/TUI_RESULTS.md]
+    .venv/bin/python bench/tui_bench.py --runs 3 --against DIR   # side by side with DIR's version
 
 Figures vary with machine load (2 shared cores here); medians of ``--runs`` fresh processes.
 """
@@ -281,6 +282,93 @@ print(json.dumps(out))
 """
 
 
+SIDE_BY_SIDE = r"""
+import asyncio, json, sys, time
+from textual import events
+from graphtui.tui.app import GraphtuiApp
+from graphtui.core.workspace import open_workspace
+
+async def main():
+    app = GraphtuiApp(open_workspace(sys.argv[1]))
+    out = {k: [] for k in ("switch", "switch_frame", "switch_cpu", "link", "link_frame", "link_cpu")}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        frames = []
+        display = app._display
+
+        def drawn(screen, update):
+            frames.append(time.perf_counter())
+            display(screen, update)
+
+        app._display = drawn
+
+        def measure(kind, t, cpu):
+            out[kind].append(time.perf_counter() - t)
+            out[kind + "_cpu"].append(time.process_time() - cpu)
+            out[kind + "_frame"].append(max([f for f in frames if f >= t], default=t) - t)
+
+        for key in "356241":  # first visits (each pane mounts)
+            await pilot.press(key)
+            await pilot.pause()
+        for _ in range(2):
+            for key, tab in (("3", "variables"), ("5", "history"), ("6", "diff"),
+                             ("2", "collections"), ("4", "value"), ("1", "graph")):
+                t, cpu = time.perf_counter(), time.process_time()
+                app._driver.send_message(events.Key(key, key))
+                while app.active_tab != tab and time.perf_counter() < t + 10:
+                    await asyncio.sleep(0)
+                await pilot.pause()
+                measure("switch", t, cpu)
+        for target in ("model/block_39/layer_9/Relu", "model/block_3/layer_1/MatMul",
+                       "wide/n_4999", "model/block_20/layer_5/kernel/read",
+                       "model/block_0/layer_0/kernel"):
+            t, cpu = time.perf_counter(), time.process_time()
+            app.jump_to_node(target)
+            await pilot.pause()
+            measure("link", t, cpu)
+        await pilot.press("q")
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def side_by_side(meta_dir: Path, other: Path, runs: int) -> str:
+    """Tab switches and links of this checkout and of ``other`` (another version's checkout),
+    in alternating fresh processes: on a loaded machine, their ratio is the figure to trust."""
+    figures: dict[str, dict[str, list[float]]] = {"this": {}, "other": {}}
+    for _ in range(runs):
+        for name, root in (("this", ROOT), ("other", other)):
+            result = run_child(meta_dir, root=root, code=SIDE_BY_SIDE, args=[])
+            for key, values in result.items():
+                figures[name].setdefault(key, []).extend(values)  # type: ignore[arg-type]
+    load = os.getloadavg()
+    lines = [
+        f"Side by side with `{other}` ({runs} alternating pairs of fresh processes; load "
+        f"average {load[0]:.2f} at the end), medians / max:",
+        "",
+        "| figure | this checkout | other | this / other (medians) |",
+        "|---|---|---|---|",
+    ]
+    for key, label in (
+        ("switch", "switch tabs, key -> pane shown, idle"),
+        ("switch_frame", "switch tabs, key -> last frame drawn"),
+        ("switch_cpu", "switch tabs, CPU time"),
+        ("link", "follow a link, call -> shown, idle"),
+        ("link_frame", "follow a link, call -> last frame drawn"),
+        ("link_cpu", "follow a link, CPU time"),
+    ):
+        a, b = figures["this"][key], figures["other"][key]
+        ratio = statistics.median(a) / statistics.median(b)
+        lines.append(
+            f"| {label} | {ms(statistics.median(a))} / {ms(max(a))} "
+            f"| {ms(statistics.median(b))} / {ms(max(b))} | {ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def _random_dag(n: int, m: int) -> tuple[list[tuple[str, int, int]], list[tuple[str, str]]]:
     import random
 
@@ -360,11 +448,16 @@ def dataflow_rows(meta: Path, repeats: int) -> list[tuple[str, str]]:
     ]
 
 
-def run_child(meta_dir: Path) -> dict[str, object]:
+def run_child(
+    meta_dir: Path, root: Path = ROOT, code: str = CHILD, args: list[str] | None = None
+) -> dict[str, object]:
+    """Run ``code`` in a fresh process importing graphtui from ``root``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COLUMNS", "LINES"))}
+    env["PYTHONPATH"] = str(root)
+    extra = [json.dumps(PATTERNS)] if args is None else args
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(meta_dir), json.dumps(PATTERNS)],
-        cwd=ROOT,
+        [sys.executable, "-c", code, str(meta_dir), *extra],
+        cwd=root,
         capture_output=True,
         text=True,
         env=env,
@@ -372,7 +465,7 @@ def run_child(meta_dir: Path) -> dict[str, object]:
     )
     if proc.returncode:
         raise SystemExit(f"benchmark child failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def ms(seconds: float) -> str:
@@ -383,10 +476,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="fresh processes to measure")
     parser.add_argument("--write", metavar="FILE", help="also write the results as Markdown")
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        type=Path,
+        help="only tab switches and links, alternating with the checkout in DIR "
+        "(e.g. git archive main | tar -x -C DIR)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="graphtui-tui-bench-") as tmp:
         t = time.perf_counter()
         meta, n_nodes, n_vars = build(Path(tmp))
+        if args.against is not None:
+            print(side_by_side(Path(tmp), args.against.resolve(), args.runs))
+            return 0
         build_s = time.perf_counter() - t
         runs = [run_child(Path(tmp)) for _ in range(args.runs)]
         flow_rows = dataflow_rows(meta, max(3, args.runs))

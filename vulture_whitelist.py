@@ -164,3 +164,4 @@ hook_name  # unused variable (graphtui/core/remote_write.py:139): fsspec's Callb
 COMPONENT_CLASSES  # unused variable (graphtui/tui/widgets/virtual_table.py: Textual reads it)
 _.bindings_changed  # unused method (graphtui/tui/widgets/footer.py: Textual's Footer subscribes it)
 _.grid_size_columns  # unused attribute (graphtui/tui/widgets/footer.py: a style, as Footer sets it)
+_._disabled  # unused attribute (graphtui/tui/widgets/footer.py: FooterKey reads it on a click)

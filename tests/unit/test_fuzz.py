@@ -46,7 +46,8 @@ from tests.fixtures.hang_guard import hang_guard
 from tests.fixtures.shared import DATA
 
 LONG_RUN = int(os.environ.get("GRAPHTUI_FUZZ_EXAMPLES", "0"))
-READER_CAP = 8000  # long runs: the file readers' examples take 10-50 ms each
+# long runs: the file readers' examples take 10-50 ms each
+READER_CAP = int(os.environ.get("GRAPHTUI_FUZZ_READER_EXAMPLES", "8000"))
 EXAMPLE_SECONDS = 20.0  # one example; the whole test has the suite's hang guard
 T = TypeVar("T")
 

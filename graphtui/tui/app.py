@@ -153,6 +153,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         self._typed_ahead: list[events.Key] = []
         self._replaying: events.Key | None = None
         self._subtitle = ""
+        self._spin = 0  # the header's spinner frame while remote bytes are on their way
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
 
@@ -324,7 +325,9 @@ class GraphtuiApp(ActionsHost, App[int]):
     def _show_transfer(self) -> None:
         """The header says when remote bytes are on their way (polled while the app runs)."""
         pending, nbytes = _transfers_in_flight()
-        note = f"  ·  fetching {human_bytes(nbytes)} (esc cancels)" if pending else ""
+        self._spin = (self._spin + 1) % len(_SPINNER) if pending else 0
+        spinner = _SPINNER[self._spin]
+        note = f"  ·  {spinner} fetching {human_bytes(nbytes)} (esc cancels)" if pending else ""
         title = self._subtitle + note
         if self.sub_title != title:
             self.sub_title = title
@@ -1348,6 +1351,9 @@ def dataflow_commands(app: GraphtuiApp) -> list[tuple[str, str, Callable[[], Any
             )
         )
     return out
+
+
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 def _transfers_in_flight() -> tuple[int, int]:

@@ -52,7 +52,8 @@ async def test_app_on_a_bucket_shows_the_url_and_values(remote: Remote) -> None:
     app.ws.close()
 
 
-async def test_esc_cancels_a_slow_fetch(http_remote: Remote) -> None:
+@pytest.mark.parametrize("key", ["escape", "ctrl+c"])
+async def test_esc_cancels_a_slow_fetch(http_remote: Remote, key: str) -> None:
     url = http_remote.url("slow/train/model.ckpt-50")
     app = GraphtuiApp(open_workspace(url))
     async with app.run_test(size=SIZE) as pilot:
@@ -64,7 +65,10 @@ async def test_esc_cancels_a_slow_fetch(http_remote: Remote) -> None:
             await pilot.pause(0.05)
         await pilot.pause(0.3)  # the header's poll
         assert "fetching" in app.sub_title and "esc cancels" in app.sub_title
-        await pilot.press("escape")
+        first = app.sub_title
+        await pilot.pause(0.45)
+        assert app.sub_title != first and "fetching" in app.sub_title  # the spinner turns
+        await pilot.press(key)
         await settle(pilot)
         assert remote_mod.STATS.in_flight() == (0, 0)
         await pilot.pause(0.3)  # the header's poll

@@ -50,6 +50,8 @@ class MissingFileError(FormatError, FileNotFoundError):
 class RemoteError(FormatError):
     """A remote object could not be read or written: server, network or credentials."""
 
+    transient = False  # a timeout or a dropped connection: asking again may work
+
 
 class TransferCancelled(RemoteError):
     """A remote read stopped because the user cancelled it (Esc / Ctrl+C in the app)."""

@@ -34,6 +34,7 @@ _CACHE_MAX_READ = 8 << 20  # bigger reads are not kept (a view of a big tensor p
 STREAM_CHUNK = 8 << 20  # a range that cannot be streamed is fetched this much at a time
 STREAM_IN_FLIGHT = 8  # verify streams this many ranges at a time
 STREAM_PIECE = 4 << 20  # a streamed range is handed to its reader this much at a time
+STREAM_RETRIES = 2  # a streamed range that stalls or breaks off is asked again from there
 TIMEOUT_ENV = "GRAPHTUI_REMOTE_TIMEOUT"  # seconds one request may take (default 60)
 
 # scheme -> (the package that serves it, the graphtui extra that installs it)
@@ -185,17 +186,24 @@ def remote_error(url: str, exc: BaseException, *, missing: str = "not found") ->
     ):
         return RemoteError(url, "access denied (403): the credentials may not read this")
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "timeout" in name.lower():
-        return RemoteError(url, "timed out waiting for the server")
+        return _transient(RemoteError(url, "timed out waiting for the server"))
+    if "payload" in name.lower() or "disconnected" in name.lower():  # aiohttp, mid-answer
+        return _transient(RemoteError(url, f"the connection broke off ({text})"))
     if (
         isinstance(exc, ConnectionError)
         or "connect" in name.lower()
         or "connection refused" in lower
         or "cannot connect" in lower
     ):
-        return RemoteError(url, f"cannot connect to the server ({text})")
+        return _transient(RemoteError(url, f"cannot connect to the server ({text})"))
     if isinstance(status, int):
         return RemoteError(url, f"server answered HTTP {status}: {text}")
     return RemoteError(url, f"{name}: {text}")
+
+
+def _transient(err: RemoteError) -> RemoteError:
+    err.transient = True
+    return err
 
 
 def request_timeout() -> float:
@@ -359,18 +367,31 @@ class RemoteSource(ByteSource):
             return
         generation = STATS.begin(end - start)
         body: _RangeBody | None = None
+        retries = 0
         try:
             body = self._wait(opener(self.fs, self.path, start, end), generation)
             STATS.add(0)
             pos = start
             while pos < end:
-                data = self._wait(body.read(min(STREAM_PIECE, end - pos)), generation)
-                if not data:
-                    raise RemoteError(
-                        self.name,
-                        f"asked for bytes {start}..{end}, the server sent {pos - start} bytes "
-                        "(object changed while reading?)",
-                    )
+                try:
+                    data = self._wait(body.read(min(STREAM_PIECE, end - pos)), generation)
+                    if not data:
+                        raise _transient(
+                            RemoteError(
+                                self.name,
+                                f"asked for bytes {start}..{end}, the server sent "
+                                f"{pos - start} bytes (object changed while reading?)",
+                            )
+                        )
+                except RemoteError as exc:  # a stall or a dropped connection: ask for the rest
+                    if not exc.transient or retries >= STREAM_RETRIES:
+                        raise
+                    retries += 1
+                    body.close()
+                    body = None
+                    body = self._wait(opener(self.fs, self.path, pos, end), generation)
+                    STATS.add(0)
+                    continue
                 STATS.add(len(data), requests=0)
                 pos += len(data)
                 yield data

@@ -112,12 +112,14 @@ def gcs_server() -> Iterator[str]:
 @dataclass
 class Fault:
     """What a :class:`Proxy` does instead of forwarding a request: answer ``status`` with
-    ``body``, or (``sleep``) wait that long first and then forward it."""
+    ``body``, or (``sleep``) wait that long first and then forward it, or (``cut_after``)
+    forward it and hang up part way through the answer."""
 
     status: int = 0
     body: bytes = b""
     content_type: str = "application/xml"
     sleep: float = 0.0
+    cut_after: int | None = None  # forward, but drop the connection after this many bytes
 
 
 # (method, path and query, request headers) -> what to do instead of forwarding, or None
@@ -136,6 +138,7 @@ class Proxy:
         self.fault = fault
         self.requests = 0
         self.bytes = 0
+        self.aborted = 0  # answers the client stopped reading part way (timeouts, retries)
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self.port = 0
@@ -178,9 +181,10 @@ class Proxy:
                 if self.fault
                 else None
             )
+            cut = fault.cut_after if fault is not None else None
             if fault is not None and fault.sleep:
                 await asyncio.sleep(fault.sleep)
-            elif fault is not None:
+            elif fault is not None and cut is None:
                 with self._lock:
                     self.requests += 1
                 return web.Response(
@@ -202,10 +206,23 @@ class Proxy:
                         out.headers[k] = v
                 await out.prepare(request)
                 sent = 0
-                async for chunk in up.content.iter_chunked(1 << 20):
-                    sent += len(chunk)
-                    await out.write(chunk)
-                await out.write_eof()
+                try:
+                    async for chunk in up.content.iter_chunked(1 << 20):
+                        if cut is not None and sent + len(chunk) > cut:
+                            await out.write(chunk[: cut - sent])
+                            sent = cut
+                            await asyncio.sleep(0.2)  # the part sent reaches the client
+                            if request.transport is not None:
+                                request.transport.close()  # hang up mid-answer
+                            break
+                        sent += len(chunk)
+                        await out.write(chunk)
+                    else:
+                        await out.write_eof()
+                except (ConnectionError, RuntimeError):
+                    with self._lock:
+                        self.aborted += 1  # the client hung up (a timeout, a retry)
+                    return out
             with self._lock:
                 self.requests += 1
                 self.bytes += sent

@@ -144,3 +144,38 @@ def test_ls_of_a_directory_sends_the_state_file_and_index_only(
     state = (FIXTURES / "train" / "checkpoint").stat().st_size
     index = (FIXTURES / "train" / "model.ckpt-50.index").stat().st_size
     assert state + index <= sent <= state + index + 4096
+
+
+def test_rescan_of_a_bucket_sees_a_new_checkpoint(store: Remote) -> None:
+    """The app's History polls for new checkpoints: on a bucket the listing is cached after
+    the first scan, so a rescan must ask the store again to see what training wrote since."""
+    from graphtui.core.workspace import open_workspace
+
+    scheme = store.base.split("://")[0]
+    directory = f"fixtures/rescan-{store.kind}"
+    for path in sorted((FIXTURES / "train").iterdir()):
+        if path.name.startswith("model.ckpt-40.") or path.name == "checkpoint":
+            store.fs.pipe_file(f"{directory}/{path.name}", path.read_bytes())
+    store.fs.pipe_file(
+        f"{directory}/checkpoint",
+        b'model_checkpoint_path: "model.ckpt-40"\nall_model_checkpoint_paths: "model.ckpt-40"\n',
+    )
+    ws = open_workspace(f"{scheme}://{directory}")
+    try:
+        assert ws.history is not None and len(ws.history.records) == 1
+        assert ws.rescan_history() is None  # nothing new
+        import fsspec
+
+        trainer = fsspec.filesystem(scheme, skip_instance_cache=True)  # another process's
+        for path in sorted((FIXTURES / "train").iterdir()):
+            if path.name.startswith("model.ckpt-50."):
+                trainer.pipe_file(f"{directory}/{path.name}", path.read_bytes())
+        trainer.pipe_file(
+            f"{directory}/checkpoint",
+            b'model_checkpoint_path: "model.ckpt-50"\n'
+            b'all_model_checkpoint_paths: "model.ckpt-40"\n'
+            b'all_model_checkpoint_paths: "model.ckpt-50"\n',
+        )
+        assert ws.rescan_history() == [f"{scheme}://{directory}/model.ckpt-50"]
+    finally:
+        ws.close()

@@ -31,10 +31,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-# s3fs gives up on a read after 15 s and asks again: on a loaded machine fsspec's get then
-# re-requests broken-off objects (93 in one run at load 9-15), which flattered the ratio. The
-# same longer timeout for both sides (the child processes inherit it).
-os.environ.setdefault("FSSPEC_S3", '{"config_kwargs": {"read_timeout": 600}}')
 
 from bench._build import GiB, _random, many_shapes, write_checkpoint  # noqa: E402
 from tests.remote.servers import S3_ENV, Proxy, clear_fs_caches, env, s3_server  # noqa: E402

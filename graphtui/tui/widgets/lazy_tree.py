@@ -155,6 +155,13 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
         """True when no expanded branch still has children to add."""
         return all(s.done >= len(s.items) for s in self._loading.values())
 
+    def process_label(self, label: str | Text) -> Text:
+        # Textual copies each label twice when a node is added (add, then TreeNode); a
+        # one-line Text built for this tree is used as it is (Tree copies it to draw it)
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
+
     def _invalidate(self) -> None:
         # Textual's Tree rebuilds its line index and repaints after every add or remove; inside
         # a chunk, once at its end

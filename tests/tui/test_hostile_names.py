@@ -38,15 +38,19 @@ async def test_every_tab_shows_names_escaped(tmp_path: Path, kind: str) -> None:
         for tab in app.tab_ids:
             await app.run_action(f"show_tab('{tab}')")
             await settle(pilot)
+            seen.append(screen_text(app))  # the tab as it opens, then with entries opened
             if tab in ("graph", "objects", "signatures", "collections"):
                 for _ in range(6):  # open the first entries
                     await pilot.press("down", "enter")
                 await settle(pilot)
-            text = screen_text(app)
-            _clean(text)
-            seen.append(text)
+                seen.append(screen_text(app))
+            for text in seen[-2:]:
+                _clean(text)
+                _layout_check(text, f"{kind} {tab}")  # object and signature names hold \n, \t
         _clean(app.sub_title)
         assert any("\\x1b" in text for text in seen)
+        marker = {"tf2": "\\nNLTAIL", "sm": "\\tTABTAIL"}.get(kind)
+        assert marker is None or any(marker in text for text in seen), kind
 
 
 # -- newline, tab, CR and ESC inside names (issue 11, item 4, round two) ---------------------------

@@ -164,6 +164,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._row_cells: dict[int, Sequence[Cell]] = {}
         self._lines: dict[tuple[int, bool], Strip] = {}  # (row or -1, cursor) -> line
         self._cursor = 0
+        self._base = Style()  # the widget's own style, read once a repaint
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -339,10 +340,14 @@ class VirtualTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._lines.clear()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._base = self.rich_style  # (walks the ancestors: once a repaint, not once a line)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         row = -1 if y == 0 else y - 1 + int(self.scroll_y)
         width = self.size.width
-        base = self.rich_style
+        base = self._base
         if row >= self._count:
             return Strip.blank(width, base)
         cursor = row == self._cursor and row >= 0
@@ -368,14 +373,15 @@ class VirtualTable(ScrollView, can_focus=True):
             cells = [c if isinstance(c, Text) else Text(c) for c in self._row(row)]
         extra = self.get_component_rich_style("vtable--cursor") if cursor else Style()
         post = Style.from_color(color=extra.color) if cursor else Style.null()
+        under = row_style + extra
         console = self.app.console
         segments: list[Segment] = []
         for column, (cell, content) in enumerate(zip(cells, self._widths, strict=False)):
-            pre = row_style + Style.from_meta({"row": row, "column": column}) + extra
+            pre = under + Style.from_meta({"row": row, "column": column})
             segments.extend(_cell_segments(console, cell, content, pre, post))
         table_width = sum(w + 2 * CELL_PADDING for w in self._widths)
         rest = max(0, self.size.width - table_width)
-        fill = row_style + extra + Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})
+        fill = under + Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})
         segments.append(Segment(" " * rest, fill))
         return Strip(segments)
 
@@ -406,14 +412,17 @@ def _cell_segments(
             text = text.copy()
             text.truncate(width)
         fill = width - text.cell_len
-    outer = pre + post
+    outer = pre + post if post else pre
     pad = Segment(" " * CELL_PADDING, outer)
     out = [pad]
     if text.spans:  # rendered with the Text's own style under its spans
         pieces = [(seg.text, seg.style) for seg in text.render(console)]
     else:  # (Text.render leaves the style out when there are no spans)
         pieces = [(text.plain, console.get_style(text.style) if text.style else None)]
-    out.extend(Segment(piece, pre + style + post if style else outer) for piece, style in pieces)
+    out.extend(
+        Segment(piece, (pre + style + post if post else pre + style) if style else outer)
+        for piece, style in pieces
+    )
     if fill:
         out.append(Segment(" " * fill, outer))
     out.append(pad)

@@ -17,6 +17,7 @@ from textual.widgets import Label, ProgressBar
 from graphtui.core.graph import name_matcher
 from graphtui.core.natural import natural_key
 from graphtui.core.workspace import TensorStats, VariableRow, Workspace
+from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import fit_name, human_bytes, human_count, name_width, number, shape_text
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
@@ -79,8 +80,9 @@ class PreparedRows:
         fields: tuple[str, ...] = ("name", "object_path", "is_slot", "role", "status")
         fields += ("params", "nbytes", "dtype", "shape")
         # every field of every row in one pass (C loops, no Python call per row)
-        transposed = zip(*map(attrgetter(*fields), rows), strict=True)
-        columns = dict(zip(fields, transposed, strict=True)) if rows else {}
+        with gc_paused():  # (20,000 short-lived tuples would wake the cyclic collector)
+            transposed = zip(*map(attrgetter(*fields), rows), strict=True)
+            columns = dict(zip(fields, transposed, strict=True)) if rows else {}
 
         def column(attr: str) -> list[Any]:
             return list(columns.get(attr, ()))

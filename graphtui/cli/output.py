@@ -128,8 +128,7 @@ def keyed_table(
     import numpy as np
 
     align_right = align_right or set()
-    names = "\n".join(keys)
-    if not names.replace("\n", "").isprintable():
+    if not "".join(keys).isprintable():  # one pass over every name (a newline is not)
         keys = [visible(k) for k in keys]
     header = [visible(cell) for cell in header]
     kinds = [[visible(cell) for cell in kind] for kind in kinds]

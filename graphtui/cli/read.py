@@ -92,7 +92,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         cells.append([dt.name, text, str(nbytes)])
     keyed_table(["NAME", "DTYPE", "SHAPE", "BYTES"], listing.names, cells, codes, align_right={3})
     out(
-        f"{len(listing)} tensors, {params:,} parameters, {human_bytes(total_bytes)} ({fmt}: {prefix})"
+        f"{len(listing)} tensors, {params:,} parameters, {human_bytes(total_bytes)} ({fmt}: {visible(prefix)})"
     )
     return EXIT_OK
 
@@ -327,7 +327,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for problem in problems:
             out(f"BAD  {problem}")
         out(
-            f"{prefix}: {count} tensors, "
+            f"{visible(prefix)}: {count} tensors, "
             + ("all checksums ok" if not problems else f"{len(problems)} problems")
         )
     return EXIT_OK if not problems else EXIT_ERROR

@@ -84,6 +84,28 @@ def test_ls_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[-1].startswith(f"{len(facts['dtypes'])} tensors, {_params(facts):,} parameters")
 
 
+def test_ls_text_escapes_a_lone_newline_in_a_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A name whose only unprintable character is a newline stays inside its row, escaped,
+    and the columns stay aligned (the table checks the names in one pass)."""
+    from graphtui.formats.bundle_writer import BundleWriter
+    from graphtui.formats.transaction import FileTransaction
+
+    prefix = tmp_path / "m"
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        for name in ("a", "two\nlines", "zz"):
+            writer.add(name, np.zeros(3, np.float32))
+        writer.finish()
+    code, out, _ = _run(capsys, "ls", str(prefix))
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 5  # header, three rows, the summary
+    assert lines[2].split() == ["two\\nlines", "float32", "[3]", "12"]
+    assert len({len(line) for line in lines[:4]}) == 1, lines
+
+
 def test_ls_of_a_directory_uses_its_latest_checkpoint(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(capsys, "ls", str(demo_path()), "--json")
     report = json.loads(out)

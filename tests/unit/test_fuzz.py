@@ -1059,6 +1059,8 @@ def test_fuzz_control_characters_in_names(workdir: Path, names: list[str], tail:
         text = out.getvalue() + err.getvalue()
         assert all(c.isprintable() or c == "\n" for c in text), (argv, text)
         assert "Traceback" not in text and "internal error" not in text, text
+        if argv == ["ls", str(prefix)]:  # a name's newline stays inside its row
+            assert len(out.getvalue().splitlines()) == len(names) + 2, text
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["ls", str(prefix), "--json"]) == 0

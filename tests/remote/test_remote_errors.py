@@ -209,19 +209,18 @@ def test_connection_refused(
 def test_a_stream_that_breaks_off_is_asked_again_from_there(
     through: tuple[Remote, Proxy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """verify's long ranges survive a connection dropped part way: the rest is asked for
-    (s3: graphtui's own resume, from the last piece handed over, 64 bytes here; gcs: the
-    fetched ranges, retried by gcsfs)."""
+    """verify's long ranges survive a connection dropped part way: the rest is asked for,
+    from the last piece handed over (64 bytes here)."""
     store, proxy = through
     monkeypatch.setattr(remote_mod, "STREAM_PIECE", 64)
     url = store.url("dtypes/model.ckpt")
     reader = BundleReader(url)
     reader.shard_source(0)
-    ranges: list[str | None] = []
+    ranges: list[str] = []
 
     def cut_once(method: str, path: str, headers: Any) -> Fault | None:
-        if method == "GET" and ".data-" in path:
-            ranges.append(headers.get("Range"))
+        if method == "GET" and ".data-" in path and "Range" in headers:  # not listings
+            ranges.append(headers["Range"])
             if len(ranges) == 1:
                 return Fault(cut_after=100)
         return None
@@ -231,9 +230,7 @@ def test_a_stream_that_breaks_off_is_asked_again_from_there(
         assert reader.verify() == []
     finally:
         reader.close()
-    assert len(ranges) >= 2 and proxy.aborted >= 0
-    if store.kind == "s3":
-        first, second = ranges[0], ranges[1]
-        assert first is not None and second is not None
-        start, end = first.removeprefix("bytes=").split("-")
-        assert second == f"bytes={int(start) + 64}-{end}"
+    assert len(ranges) == 2
+    first, second = ranges
+    start, end = first.removeprefix("bytes=").split("-")
+    assert second == f"bytes={int(start) + 64}-{end}"

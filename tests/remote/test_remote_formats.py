@@ -128,7 +128,7 @@ def test_stream_with_many_chunks_checks_tensors_across_chunks(
 def test_verify_streams_one_request_per_piece(
     remote: Remote, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each piece of whole tensors is one streamed range (s3, http) or its ranges (gcs)."""
+    """Each piece of whole tensors is one streamed range request (s3, gcs, http)."""
     from graphtui.formats import bundle_stream
 
     monkeypatch.setattr(bundle_stream, "PIECE_MIN", 1000)
@@ -148,8 +148,7 @@ def test_verify_streams_one_request_per_piece(
         assert far.verify() == []
         requests, nbytes = (a - b for a, b in zip(remote_mod.STATS.snapshot(), before, strict=True))
     assert sum(seen) > 1
-    if remote.kind != "gcs":
-        assert requests == sum(seen)
+    assert requests == sum(seen)
     assert data <= nbytes <= data + 1024 * sum(seen)  # alignment padding between tensors
 
 

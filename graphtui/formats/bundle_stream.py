@@ -144,7 +144,7 @@ def _check_pieces(reader: BundleReader, pieces: list[_Piece], total: int) -> lis
         waiting: set[Future[list[FormatError]]] = set(futures)
         while waiting:
             _, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
-            now = done.bytes
+            now = min(done.bytes, total)  # the bytes between tensors count too: not past 100%
             progress.advance(now - told)
             told = now
     except BaseException:

@@ -293,3 +293,25 @@ def test_cancel_stops_a_range_in_flight(http_remote: Remote) -> None:
     assert len(errors) == 1 and isinstance(errors[0], TransferCancelled)
     assert str(errors[0]).endswith(": cancelled") and url in str(errors[0])
     far.close()
+
+
+def test_remote_verify_reports_progress(remote: Remote) -> None:
+    """The CLI's progress bar: a remote verify expects its tensors' bytes and advances to
+    exactly that (the padding between tensors passes by too, but is not counted past it)."""
+    from graphtui.formats import progress
+
+    class Count:
+        total = done = 0
+
+        def expect(self, n: int) -> None:
+            self.total += n
+
+        def advance(self, n: int) -> None:
+            self.done += n
+
+    meter = Count()
+    with BundleReader(remote.url("dtypes/model.ckpt")) as far:
+        size = sum(far.entry(n).size for n in far.names())
+        with progress.metered(meter):
+            assert far.verify() == []
+    assert meter.total == size and meter.done == size

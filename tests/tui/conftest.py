@@ -23,9 +23,17 @@ def make_app(path: str | Path | None) -> GraphtuiApp:
 
 
 async def settle(pilot: Any) -> None:
-    """Let messages, timers and every worker finish."""
+    """Let messages, timers and every worker finish. A worker cancelled meanwhile (a history
+    poll superseded by the next one of its exclusive group) is no failure: the others are
+    still waited for."""
+    from textual.worker import WorkerCancelled
+
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    for worker in list(pilot.app.workers):
+        try:
+            await worker.wait()
+        except WorkerCancelled:
+            continue
     await pilot.pause()
 
 

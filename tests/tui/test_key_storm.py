@@ -107,3 +107,29 @@ async def test_typed_ahead_keys_never_stall_behind_a_modal_screen() -> None:
             "alt+backspace", "v", "right_curly_bracket", "ctrl+end", "minus"]  # fmt: skip
     app = await storm(DATA / "tf2" / "module", keys)
     assert app._typed_ahead == []
+
+
+async def test_a_superseded_history_poll_is_no_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the key-storm fuzz target under load: a history poll still running when the
+    next one starts is cancelled (its group is exclusive), and waiting for every worker raised
+    ``WorkerCancelled`` although the app was fine. ``settle`` waits for the others instead."""
+    import asyncio
+    import threading
+
+    from graphtui.tui.widgets.history_pane import HistoryPane
+
+    app = make_app(TRAIN)
+    release = threading.Event()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.query_one(HistoryPane)
+        rescan = app.ws.rescan_history
+        monkeypatch.setattr(app.ws, "rescan_history", lambda: release.wait(10) and rescan())
+        pane.poll()  # blocks in its thread until released
+        await pilot.pause()
+        waiting = asyncio.create_task(settle(pilot))  # waits for the blocked poll
+        await asyncio.sleep(0.1)
+        pane.poll()  # supersedes it while settle waits: Textual cancels it
+        release.set()
+        await waiting  # raised WorkerCancelled
+        assert app._exception is None

@@ -162,6 +162,14 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
             return label
         return super().process_label(label)
 
+    def notify_style_update(self) -> None:
+        # Textual's Tree rebuilds its whole line index (every expanded node) and lays out again
+        # when its style changes: on every focus change, as a tab switch or Tab focuses it.
+        # The lines do not depend on the style; only their drawings are dropped.
+        super(Tree, self).notify_style_update()
+        self._line_cache.clear()
+        self.refresh()
+
     def _invalidate(self) -> None:
         # Textual's Tree rebuilds its line index and repaints after every add or remove; inside
         # a chunk, once at its end

@@ -315,3 +315,15 @@ def test_remote_verify_reports_progress(remote: Remote) -> None:
         with progress.metered(meter):
             assert far.verify() == []
     assert meter.total == size and meter.done == size
+
+
+def test_a_missing_remote_shard_is_one_verify_problem(store: Remote) -> None:
+    """The other shard is still streamed and checked; the missing one is said once."""
+    dst = f"fixtures/missing-shard-{store.kind}"
+    for path in (FIXTURES / "sharded").glob("model.ckpt.*"):
+        if not path.name.endswith("00001-of-00002"):
+            store.fs.pipe_file(f"{dst}/{path.name}", path.read_bytes())
+    url = f"{store.base.split('://')[0]}://{dst}/model.ckpt"
+    with BundleReader(url) as far:
+        problems = far.verify()
+    assert [str(p) for p in problems] == [f"{url}.data-00001-of-00002: data shard is missing"]

@@ -65,6 +65,7 @@ def tf_read(prefix: str) -> dict[str, Any]:
 def gt_meta(path: str) -> dict[str, Any]:
     """What opening a graph costs: read + scan + GraphIndex (``from_file``, as the app and the
     CLI open one), then the root scope listing."""
+    import graphtui.core.metagraph  # noqa: F401 - imported before the clock, as TF's module is
     from graphtui.core.graph import GraphIndex
     from graphtui.core.scopes import ScopeTree
 

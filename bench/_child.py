@@ -1,7 +1,9 @@
 """One measurement in a fresh process: ``python bench/_child.py TASK ARG...``.
 
 Prints one JSON object on the last line of stdout. Imports are done before the clock starts
-(TensorFlow's import costs seconds and is not what is measured); ``maxrss_kb`` is the peak
+(TensorFlow's import costs seconds and is not what is measured); ``cpu_s`` is the process's
+CPU time over the same work (on a loaded machine, wall time is mostly waiting for a core);
+``maxrss_kb`` is the peak
 resident set of this process (``VmHWM``: getrusage's ru_maxrss would also count the parent's
 resident set, which Linux carries across the fork and exec), ``base_rss_kb`` its resident set
 just before the measured work.
@@ -27,11 +29,11 @@ def _status_kb(key: str) -> int:
 
 def _measure(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     base = _status_kb("VmRSS")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     extra = work()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = _status_kb("VmHWM")
-    return {"seconds": seconds, "maxrss_kb": peak, "base_rss_kb": base, **extra}
+    return {"seconds": seconds, "cpu_s": cpu, "maxrss_kb": peak, "base_rss_kb": base, **extra}
 
 
 def gt_read(prefix: str) -> dict[str, Any]:

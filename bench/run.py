@@ -639,11 +639,14 @@ def bench_meta(inp: Inputs, runs: int) -> tuple[list[Figure], dict[str, Any]]:
             },
         )
         ours, theirs = med(got["graphtui"], "seconds"), med(got["tf"], "seconds")
+        ours_cpu, theirs_cpu = med(got["graphtui"], "cpu_s"), med(got["tf"], "cpu_s")
         ours_mb, theirs_mb = med_rss_mb(got["graphtui"], True), med_rss_mb(got["tf"], True)
         detail[label] = {k: med(got["graphtui"], k) for k in ("open_s", "scopes_s")} | {
             "bytes": size,
             "peak_mb": ours_mb,
             "tf_peak_mb": theirs_mb,
+            "cpu_s": ours_cpu,
+            "tf_cpu_s": theirs_cpu,
         }
         what = (
             f"read the {nodes:,}-node .meta ({size / MiB:.0f} MiB), build GraphIndex + root "
@@ -651,9 +654,12 @@ def bench_meta(inp: Inputs, runs: int) -> tuple[list[Figure], dict[str, Any]]:
         )
         ours_text = (
             f"{_fmt_s(ours)} (open {detail[label]['open_s']:.3f}, scopes "
-            f"{detail[label]['scopes_s']:.3f}; peak RSS {ours_mb:.0f} MB)"
+            f"{detail[label]['scopes_s']:.3f}; CPU {ours_cpu:.3f} s; peak RSS {ours_mb:.0f} MB)"
         )
-        theirs_text = f"TF `read_meta_graph_file` {_fmt_s(theirs)} (peak RSS {theirs_mb:.0f} MB)"
+        theirs_text = (
+            f"TF `read_meta_graph_file` {_fmt_s(theirs)} (CPU {theirs_cpu:.3f} s, "
+            f"{theirs_cpu / ours_cpu:.2f}x ours; peak RSS {theirs_mb:.0f} MB)"
+        )
         if goal is not None:
             figures.append(
                 Figure(
@@ -883,7 +889,8 @@ def render(
                 f"- {label} nodes ({d['bytes'] / MiB:.0f} MiB): GraphIndex.from_file (read + "
                 f"scan + index) {d['open_s']:.3f}, root scope children {d['scopes_s']:.3f}; "
                 f"peak RSS {d['peak_mb']:.0f} ({d['peak_mb'] * MiB / d['bytes']:.2f}x the file), "
-                f"TF {d['tf_peak_mb']:.0f}"
+                f"TF {d['tf_peak_mb']:.0f}; CPU seconds {d['cpu_s']:.3f}, TF {d['tf_cpu_s']:.3f} "
+                f"({d['tf_cpu_s'] / d['cpu_s']:.2f}x)"
             )
     out += [
         "",

@@ -6,6 +6,7 @@ import math
 import os
 import time
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -222,6 +223,7 @@ class DiffPane(FilteredPane):
         self.all_rows: list[DiffRow] = []
         self.prefixes: tuple[str, str] | None = None
         self._name_width = 24
+        self._texts: dict[int, tuple[str, str, str]] = {}  # id of a row of all_rows -> texts
 
     def compose(self) -> ComposeResult:
         yield Label(
@@ -265,14 +267,26 @@ class DiffPane(FilteredPane):
 
     def show_rows(self, rows: list[DiffRow]) -> None:
         """Show the diff's rows (those the ``/`` filter keeps)."""
+        if rows is not self.all_rows:
+            self._texts.clear()
         self.all_rows = rows
         match = self.query_one(FilterInput).matcher()
         rows = rows if match is None else [r for r in rows if match(r.name)]
         self.show_progress(None)
         table = self.query_one(DiffTable)
         self._name_width = width = name_width([r.name for r in rows], self.size.width, 44)
+        # the other columns as wide as their widest text (made once per diff, kept for a
+        # filter or a resize: 20,000 tensors are not measured cell by cell)
+        texts = [self._text_of(r) for r in rows]
+        widths = [
+            max([cell_len(label), *(cell_len(t[i]) for t in texts)])
+            for i, label in enumerate(("rel L2", "max |Δ|"))
+        ]
+        widths.append(max([len("status"), *(len(s) for s in {r.status for r in rows})]))
+        widths.append(max([len("shape"), *(cell_len(t[2]) for t in texts)]))
         columns = [TableColumn("tensor", "tensor", width)] + [
-            TableColumn(col, col) for col in ("rel L2", "max |Δ|", "status", "shape")
+            TableColumn(col, col, w)
+            for col, w in zip(("rel L2", "max |Δ|", "status", "shape"), widths, strict=True)
         ]
         keep = self.current()  # the cursor stays on its tensor when it is still shown
         self.rows = rows
@@ -287,15 +301,27 @@ class DiffPane(FilteredPane):
             + f"{len(rows)} tensors, {changed} changed, sorted by relative change"
         )
 
+    def _text_of(self, row: DiffRow) -> tuple[str, str, str]:
+        """The rel L2, max |Δ| and shape cells' text of ``row`` (kept for this diff)."""
+        got = self._texts.get(id(row))
+        if got is None:
+            rel = row.rel_l2
+            got = self._texts[id(row)] = (
+                "inf" if rel is not None and math.isinf(rel) else number(rel),
+                number(row.max_abs),
+                shape_text(row.shape) if row.shape is not None else row.detail,
+            )
+        return got
+
     def _cells_at(self, index: int) -> list[Cell]:
         row = self.rows[index]
-        rel = row.rel_l2
+        rel, max_abs, shape = self._text_of(row)
         return [
             fit_name(row.name, self._name_width),
-            Text("inf" if rel is not None and math.isinf(rel) else number(rel), justify="right"),
-            Text(number(row.max_abs), justify="right"),
+            Text(rel, justify="right"),
+            Text(max_abs, justify="right"),
             Text(row.status, style=DIFF_STYLES.get(row.status, "cyan")),
-            shape_text(row.shape) if row.shape is not None else row.detail,
+            shape,
         ]
 
     def current(self) -> DiffRow | None:

@@ -25,6 +25,8 @@ from graphtui.formats.metagraph_io import (
 )
 from graphtui.formats.node_scan import NodeTable, scan_meta_graph
 
+_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
 __all__ = [
     "read_meta_graph",
     "open_meta_graph",
@@ -51,7 +53,8 @@ def open_meta_graph(path: str | os.PathLike[str]) -> tuple[Any, NodeTable | None
     """
     path = os.fspath(path)
     data = _read(path)
-    table = None if looks_like_text(data) else scan_meta_graph(data)
+    saved_model = os.path.basename(path) in _SAVED_MODEL_FILES  # decoded whole: says what it is
+    table = None if saved_model or looks_like_text(data) else scan_meta_graph(data)
     if table is not None:
         try:
             shell = parse_binary_message(table.shell, "MetaGraphDef", path)
@@ -73,7 +76,7 @@ def _parse(data: bytes, path: str) -> Any:
     try:
         return parse_meta_graph(data, path)
     except FormatError:
-        if os.path.basename(path) in ("saved_model.pb", "saved_model.pbtxt"):
+        if os.path.basename(path) in _SAVED_MODEL_FILES:
             # its bytes are a SavedModel message: decoding them as a MetaGraphDef fails deep
             # inside ("string is not valid UTF-8"), which says nothing useful
             raise FormatError(

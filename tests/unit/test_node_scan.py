@@ -204,3 +204,11 @@ def test_vectorised_varints_match_decode_varint() -> None:
     assert cut.ok.tolist() == [v < 128 for v in values]
     eleven = np.frombuffer(b"\xff" * 10 + b"\x01", np.uint8)
     assert not decode_varints_at(eleven, np.zeros(1, np.int64), 11).ok[0]
+
+
+def test_a_saved_model_file_is_not_scanned_as_a_meta_graph() -> None:
+    """saved_model.pb holds MetaGraphDefs one level down: opening it as a graph says so (the
+    scanner would read its fields at the wrong level), as read_meta_graph does."""
+    path = DATA / "tf2" / "saved_model" / "saved_model.pb"
+    with pytest.raises(FormatError, match="is a SavedModel"):
+        GraphIndex.from_file(path)

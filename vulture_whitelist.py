@@ -165,3 +165,4 @@ COMPONENT_CLASSES  # unused variable (graphtui/tui/widgets/virtual_table.py: Tex
 _.bindings_changed  # unused method (graphtui/tui/widgets/footer.py: Textual's Footer subscribes it)
 _.grid_size_columns  # unused attribute (graphtui/tui/widgets/footer.py: a style, as Footer sets it)
 _._disabled  # unused attribute (graphtui/tui/widgets/footer.py: FooterKey reads it on a click)
+_.can_replace  # unused method (graphtui/tui/messages.py: Textual asks it to coalesce messages)

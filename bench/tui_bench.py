@@ -143,7 +143,7 @@ async def main():
         t = time.perf_counter()
         await app.workers.wait_for_complete()
         out["warm_up_after_first_screen"] = time.perf_counter() - t
-        pane = app.graph_pane
+        pane = app.workspace.graph_pane
         direct = []
         for p in patterns:
             t = time.perf_counter()
@@ -165,7 +165,7 @@ async def main():
             handled.append(time.perf_counter() - t)
             await pilot.pause()
         out["keystroke_event"] = handled
-        app.query_one("#search").value = ""
+        app.workspace.query_one("#search").value = ""
         await pilot.pause()
         end_to_end = []
         for char in typed:
@@ -215,7 +215,7 @@ async def main():
                 t = time.perf_counter()
                 cpu = time.process_time()
                 app._driver.send_message(events.Key(key, key))
-                while app.active_tab != tab and time.perf_counter() < t + 10:
+                while app.workspace.active_tab != tab and time.perf_counter() < t + 10:
                     await asyncio.sleep(0)
                 await pilot.pause()
                 switches[visit].append(time.perf_counter() - t)
@@ -235,7 +235,7 @@ async def main():
                        "model/block_0/layer_0/kernel"):
             t = time.perf_counter()
             cpu = time.process_time()
-            app.jump_to_node(target)
+            app.workspace.jump_to_node(target)
             await pilot.pause()
             links.append(time.perf_counter() - t)
             link_frames.append(last_frame(t))
@@ -253,13 +253,13 @@ async def main():
             return time.perf_counter() - t
 
         def frame():
-            c = app.query_one(FlowCanvas)
+            c = app.workspace.query_one(FlowCanvas)
             t = time.perf_counter()
             for y in range(c.size.height):
                 c.render_line(y)
             return time.perf_counter() - t
 
-        out["flow_open_around"] = await flow(lambda: app.show_dataflow("model/block_5/layer_0/Relu"))
+        out["flow_open_around"] = await flow(lambda: app.workspace.show_dataflow("model/block_5/layer_0/Relu"))
         frames = [frame()]
         keys_t = []
         for key in ("down", "up", "left", "right", "up", "down"):
@@ -267,11 +267,11 @@ async def main():
             await pilot.press(key)
             keys_t.append(time.perf_counter() - t)
             frames.append(frame())
-        out["flow_deeper"] = await flow(lambda: app.query_one(FlowCanvas).action_depth(1))
+        out["flow_deeper"] = await flow(lambda: app.workspace.query_one(FlowCanvas).action_depth(1))
         frames.append(frame())
-        out["flow_overview"] = await flow(lambda: app.show_dataflow(""))
+        out["flow_overview"] = await flow(lambda: app.workspace.show_dataflow(""))
         frames.append(frame())
-        out["flow_scope_model"] = await flow(lambda: app.show_dataflow("model"))
+        out["flow_scope_model"] = await flow(lambda: app.workspace.show_dataflow("model"))
         frames.append(frame())
         out["flow_frames"] = frames
         out["flow_keys"] = keys_t
@@ -317,7 +317,7 @@ async def main():
                              ("2", "collections"), ("4", "value"), ("1", "graph")):
                 t, cpu = time.perf_counter(), time.process_time()
                 app._driver.send_message(events.Key(key, key))
-                while app.active_tab != tab and time.perf_counter() < t + 10:
+                while app.workspace.active_tab != tab and time.perf_counter() < t + 10:
                     await asyncio.sleep(0)
                 await pilot.pause()
                 measure("switch", t, cpu)
@@ -325,7 +325,7 @@ async def main():
                        "wide/n_4999", "model/block_20/layer_5/kernel/read",
                        "model/block_0/layer_0/kernel"):
             t, cpu = time.perf_counter(), time.process_time()
-            app.jump_to_node(target)
+            app.workspace.jump_to_node(target)
             await pilot.pause()
             measure("link", t, cpu)
         await pilot.press("q")

@@ -79,7 +79,7 @@ async def measure(prefix: str, runs: int) -> Times:
     app = GraphtuiApp(ws)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         table = pane.table
 
         def draw() -> None:
@@ -111,7 +111,7 @@ async def measure(prefix: str, runs: int) -> Times:
             direct("sort", pane.cycle_sort)
             await pilot.pause()
             for _hide_show in range(2):
-                direct("slot filter", app.action_toggle_slots)
+                direct("slot filter", pane.table.action_toggle_slots)
                 await pilot.pause()
             await pilot_key("sort, key to idle", "s")
             await pilot_key("slot filter, key to idle", "o")

@@ -55,7 +55,7 @@ def biggest(app: Any) -> str:
 
 def expand_function(name: str) -> Callable[[Any], None]:
     def run(app: Any) -> None:
-        functions = app.query_one("SignaturesTree").root.children[1]
+        functions = app.workspace.query_one("SignaturesTree").root.children[1]
         for line in functions.children:
             if line.data is not None and line.data.name == name:
                 line.expand()
@@ -67,7 +67,7 @@ def reveal_objects(*paths: str) -> Callable[[Any], None]:
     """Expand each object but the last, then put the cursor on the last."""
 
     def run(app: Any) -> None:
-        pane = app.query_one("ObjectsPane")
+        pane = app.workspace.query_one("ObjectsPane")
         for path in paths[:-1]:
             pane.reveal_path(path)
             pane.object_tree.cursor_node.expand()
@@ -94,21 +94,21 @@ def damaged_demo() -> Path:
 
 # (file name, steps, what to open: None for the demo)
 SHOTS: list[tuple[str, list[Step], Path | Callable[[], Path] | None]] = [
-    ("01-graph", [call(lambda a: a.query_one("NodeTree").reveal(first_weights(a)))], None),
+    ("01-graph", [call(lambda a: a.workspace.query_one("NodeTree").reveal(first_weights(a)))], None),
     ("02-search", [keys("slash", *"kernel", "enter", "n")], None),
     (
         "03-collections",
-        [keys("2"), call(lambda a: a.show_collection("trainable_variables"))],
+        [keys("2"), call(lambda a: a.workspace.show_collection("trainable_variables"))],
         None,
     ),
     ("04-variables", [keys("3", "T")], None),
-    ("05-value", [call(lambda a: a.open_value(biggest(a))), keys("right_square_bracket")], None),
+    ("05-value", [call(lambda a: a.workspace.open_value(biggest(a))), keys("right_square_bracket")], None),
     ("06-history", [keys("5")], None),
     ("07-diff", [keys("5", "up", "up", "up", "d")], None),
     ("08-help", [keys("question_mark")], None),
     ("09-signatures", [call(expand_function("__inference_predict_1028"))], TF2 / "saved_model"),
     ("10-objects", [call(reveal_objects("optimizer", "model/hidden/w"))], TF2 / "module"),
-    ("11-dataflow", [call(lambda a: a.show_dataflow("mnist_like/conv2/Conv2D"))], None),
+    ("11-dataflow", [call(lambda a: a.workspace.show_dataflow("mnist_like/conv2/Conv2D"))], None),
     ("12-dataflow-overview", [keys("9")], None),
     ("13-overview", [keys("i")], None),
     ("14-op-types", [keys("H")], None),

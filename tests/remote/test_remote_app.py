@@ -18,7 +18,7 @@ from graphtui.formats import remote as remote_mod
 from graphtui.tui.app import GraphtuiApp
 from graphtui.tui.widgets.value_view import TensorGrid
 from tests.remote.conftest import FIXTURES, Remote
-from tests.tui.conftest import SIZE
+from tests.tui.conftest import SIZE, record_notifications
 from tests.tui.conftest import settle as _settle
 
 
@@ -41,9 +41,9 @@ async def test_app_on_a_bucket_shows_the_url_and_values(remote: Remote) -> None:
         await settle(pilot)
         assert app.sub_title.startswith(url)
         assert "ckpt model.ckpt-50" in app.sub_title
-        assert app.open_value("model/layer_1/dense/kernel")
+        assert app.workspace.open_value("model/layer_1/dense/kernel")
         await settle(pilot)
-        grid = app.query_one(TensorGrid)
+        grid = app.workspace.query_one(TensorGrid)
         want = graphtui.load_checkpoint(str(FIXTURES / "train")).get_tensor(
             "model/layer_1/dense/kernel"
         )
@@ -56,10 +56,11 @@ async def test_app_on_a_bucket_shows_the_url_and_values(remote: Remote) -> None:
 async def test_esc_cancels_a_slow_fetch(http_remote: Remote, key: str) -> None:
     url = http_remote.url("slow/train/model.ckpt-50")
     app = GraphtuiApp(open_workspace(url))
+    said = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        before = app.value_key
-        assert app.open_value("model/layer_1/dense/kernel")
+        before = app.workspace.value_pane.key
+        assert app.workspace.open_value("model/layer_1/dense/kernel")
         deadline = time.monotonic() + 5
         while remote_mod.STATS.in_flight()[0] == 0 and time.monotonic() < deadline:
             await pilot.pause(0.05)
@@ -79,8 +80,8 @@ async def test_esc_cancels_a_slow_fetch(http_remote: Remote, key: str) -> None:
             await pilot.pause(0.1)
         assert remote_mod.STATS.in_flight() == (0, 0)
         assert "fetching" not in app.sub_title
-        assert app.value_key == before  # nothing half-shown
-        assert any("cancelled" in str(n.message) for n in app._notifications)
+        assert app.workspace.value_pane.key == before  # nothing half-shown
+        assert any("cancelled" in note for note in said)
     app.ws.close()
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import io
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
+from rich.cells import cell_len
 
 from graphtui.core.workspace import open_workspace
 from graphtui.tui.app import GraphtuiApp
@@ -20,6 +21,19 @@ SIZE = (100, 32)
 
 def make_app(path: str | Path | None) -> GraphtuiApp:
     return GraphtuiApp(open_workspace(None if path is None else str(path)))
+
+
+def record_notifications(app: Any) -> list[str]:
+    """Every notification the app shows from now on (each still shown), as its text."""
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message: object, *args: Any, **kwargs: Any) -> None:
+        said.append(str(message))
+        notify(message, *args, **kwargs)
+
+    app.notify = recording
+    return said
 
 
 async def settle(pilot: Any) -> None:
@@ -38,19 +52,31 @@ async def settle(pilot: Any) -> None:
 
 
 def screen_text(app: Any) -> str:
-    """The screen as plain text (what a user would read)."""
-    console = Console(
-        width=app.size.width,
-        height=app.size.height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system=None,
-        record=True,
-        legacy_windows=False,
-    )
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    console.print(update)
-    return console.export_text()
+    """The screen as plain text (what a user would read), read back from the app's public SVG
+    screenshot: each text run sits at column ``x / CHAR_WIDTH`` of its clip-path's line."""
+    width, height = app.size
+    grid = [[" "] * width for _ in range(height)]
+    for attrs, body in _SVG_TEXT.findall(app.export_screenshot()):
+        line = _SVG_LINE.search(attrs)
+        x = _SVG_X.search(attrs)
+        if line is None or x is None or int(line[1]) >= height:
+            continue
+        row, col = grid[int(line[1])], round(float(x[1]) / CHAR_WIDTH)
+        for char in html.unescape(body).replace("\xa0", " "):
+            if col < width:
+                row[col] = char
+            for extra in range(1, cell_len(char)):  # a wide character fills two cells
+                if col + extra < width:
+                    row[col + extra] = ""
+            col += max(1, cell_len(char))
+    return "\n".join("".join(row).rstrip() for row in grid) + "\n"
+
+
+# rich's export_svg: a cell is 20 * 0.61 units wide; each run of text is one <text> element
+CHAR_WIDTH = 20 * 0.61
+_SVG_TEXT = re.compile(r"<text ([^>]*)>([^<]*)</text>")
+_SVG_LINE = re.compile(r'clip-path="url\(#[^)]*-line-(\d+)\)"')
+_SVG_X = re.compile(r'\bx="([\d.]+)"')
 
 
 @pytest.fixture
@@ -76,4 +102,4 @@ def pin_history_times(app: GraphtuiApp) -> None:
         return
     for i, rec in enumerate(app.ws.history.records):
         rec.timestamp = 1_700_000_000.0 + 60.0 * i
-    app.query_one(HistoryPane).refresh_rows()
+    app.workspace.query_one(HistoryPane).refresh_rows()

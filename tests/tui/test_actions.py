@@ -190,7 +190,7 @@ async def test_rename_scope_counts_writes_opens_and_undoes(tmp_path: Path) -> No
     app = make_app(train)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.query_one(NodeTree).reveal("model")
+        app.workspace.query_one(NodeTree).reveal("model")
         await pilot.press("M")
         screen = await wait_preview(pilot)
         assert isinstance(screen, RenameScreen)
@@ -258,7 +258,7 @@ async def test_conflicting_rename_shows_conflicts_and_writes_nothing(tmp_path: P
     app = make_app(train)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.query_one(NodeTree).reveal("model/layer_1")
+        app.workspace.query_one(NodeTree).reveal("model/layer_1")
         await pilot.press("M")
         screen = await wait_preview(pilot)
         await type_into(pilot, screen.query_one("#rename-new", Input), "model/layer_2")
@@ -359,7 +359,7 @@ async def test_rollback_from_history_then_undo(tmp_path: Path) -> None:
         await settle(pilot)
         await pilot.press("5")
         await settle(pilot)
-        pane = app.query_one(HistoryPane)
+        pane = app.workspace.query_one(HistoryPane)
         names = [r.name for r in pane.records]
         pane.table.move_cursor(row=names.index("model.ckpt-40"))
         await pilot.press("B")
@@ -451,7 +451,7 @@ async def test_write_over_the_source_is_refused_and_the_app_keeps_working(tmp_pa
         await pilot.press("escape")
         await pilot.press("3")
         await settle(pilot)
-        assert app.active_tab == "variables"
+        assert app.workspace.active_tab == "variables"
 
 
 async def test_palette_lists_and_runs_the_actions(tmp_path: Path) -> None:

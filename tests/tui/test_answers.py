@@ -19,7 +19,7 @@ from .conftest import SIZE, TRAIN, make_app, screen_text, settle
 
 
 def _details(app: object) -> str:
-    details = app.query_one(NodeDetails)  # type: ignore[attr-defined]
+    details = app.workspace.query_one(NodeDetails)  # type: ignore[attr-defined]
     return "\n".join(
         getattr(details.get_option_at_index(i).prompt, "plain", "")
         for i in range(details.option_count)
@@ -80,7 +80,7 @@ async def test_overview_op_histogram_and_op_search_in_the_app() -> None:
         await settle(pilot)
         text = _details(app)
         assert "Op types" in text and "MatMul" in text
-        details = app.query_one(NodeDetails)
+        details = app.workspace.query_one(NodeDetails)
         index = next(
             i
             for i in range(details.option_count)
@@ -91,7 +91,7 @@ async def test_overview_op_histogram_and_op_search_in_the_app() -> None:
         details.highlighted = index
         await pilot.press("enter")
         await settle(pilot)
-        pane = app.query_one(GraphPane)
+        pane = app.workspace.query_one(GraphPane)
         assert pane.pattern == "op:MatMul"
         assert len(pane.matches) == app.ws.graph.op_histogram()["MatMul"]  # type: ignore[union-attr]
 
@@ -100,7 +100,7 @@ async def test_node_details_list_outputs_and_input_tensors() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=(120, 48)) as pilot:
         await settle(pilot)
-        assert app.jump_to_node("model/layer_1/dense/MatMul")
+        assert app.workspace.jump_to_node("model/layer_1/dense/MatMul")
         await settle(pilot)
         text = _details(app).replace("\n    ", "")  # link lines fold at the pane's width
         assert "─ Outputs (1)" in text and ":0 product float32 [?,8]" in text
@@ -111,19 +111,19 @@ async def test_const_values_open_in_the_value_view() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.jump_to_node("inputs/input")
+        assert app.workspace.jump_to_node("inputs/input")
         await settle(pilot)
         await pilot.press("v")
         await settle(pilot)
-        pane = app.query_one(ValuePane)
+        pane = app.workspace.query_one(ValuePane)
         grid = pane.grid
-        assert app.active_tab == "value" and grid.value is not None
+        assert app.workspace.active_tab == "value" and grid.value is not None
         from graphtui.core.values import const_value
 
         want = const_value(app.ws.graph, "inputs/input").whole()  # type: ignore[arg-type]
         assert grid.grid_shape == want.shape
         assert grid.element(1, 2) == want[1, 2]
-        assert app.value_stats is not None and np.isclose(app.value_stats.mean, want.mean())
+        assert app.workspace.value_pane.stats is not None and np.isclose(app.workspace.value_pane.stats.mean, want.mean())
         assert "Const in the graph" in screen_text(app)
 
 
@@ -137,17 +137,17 @@ async def test_value_view_transposes_and_jumps(tmp_path: object) -> None:
     app = make_app(prefix)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.open_value("cube")
+        assert app.workspace.open_value("cube")
         await settle(pilot)
-        grid = app.query_one(ValuePane).grid
+        grid = app.workspace.query_one(ValuePane).grid
         assert grid.grid_shape == (4, 5) and grid.slice_text() == "[0, :, :]"
-        histogram = app.value_stats
+        histogram = app.workspace.value_pane.stats
         await pilot.press("x")  # rows and columns swap
         assert grid.grid_shape == (5, 4) and grid.element(1, 2) == arr[0, 2, 1]
         assert "transposed" in grid.slice_text()
         await pilot.press("g")
         await pilot.pause()
-        jump = app.query_one("#value-jump")
+        jump = app.workspace.query_one("#value-jump")
         jump.value = "2,:,:"  # type: ignore[attr-defined]
         await pilot.press("enter")
         await settle(pilot)
@@ -158,7 +158,7 @@ async def test_value_view_transposes_and_jumps(tmp_path: object) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert grid.axes == (0, 2) and grid.element(2, 3) == arr[2, 1, 3]
-        assert app.value_stats is histogram  # the statistics and histogram stay
+        assert app.workspace.value_pane.stats is histogram  # the statistics and histogram stay
 
 
 async def test_history_notices_a_checkpoint_written_while_open(tmp_path: object) -> None:
@@ -178,7 +178,7 @@ async def test_history_notices_a_checkpoint_written_while_open(tmp_path: object)
         await settle(pilot)
         await pilot.press("5")
         await settle(pilot)
-        pane = app.query_one(HistoryPane)
+        pane = app.workspace.query_one(HistoryPane)
         assert [r.name for r in pane.records] == ["model.ckpt-30", "model.ckpt-40"]
         pane.poll()
         await settle(pilot)
@@ -213,7 +213,7 @@ async def test_long_string_cells_open_in_full() -> None:
     app = make_app(prefix)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.open_value("t_string")
+        assert app.workspace.open_value("t_string")
         await settle(pilot)
         assert longest.decode("utf-8", "replace") not in screen_text(app)  # cut in the grid
         await pilot.press("f")

@@ -20,6 +20,7 @@ from graphtui.tui.widgets.graph_pane import GraphPane
 from graphtui.tui.widgets.history_pane import DiffPane, HistoryPane
 from graphtui.tui.widgets.node_details import NodeDetails
 from graphtui.tui.widgets.node_tree import NodeTree
+from graphtui.tui.widgets.value_pane import ValuePane
 from graphtui.tui.widgets.value_view import TensorGrid
 from graphtui.tui.widgets.variables_pane import VariablesPane
 
@@ -27,11 +28,11 @@ from .conftest import DATA, SIZE, TRAIN, make_app, screen_text, settle
 
 
 def tab(app: GraphtuiApp) -> str:
-    return str(app.query_one(TabbedContent).active)
+    return str(app.workspace.query_one(TabbedContent).active)
 
 
 def details_text(app: GraphtuiApp) -> str:
-    details = app.query_one(NodeDetails)
+    details = app.workspace.query_one(NodeDetails)
     prompts = [details.get_option_at_index(i).prompt for i in range(details.option_count)]
     return "\n".join(getattr(p, "plain", str(p)) for p in prompts)
 
@@ -47,7 +48,7 @@ async def test_tree_is_lazy_with_counts_and_natural_order() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tree = app.query_one(NodeTree)
+        tree = app.workspace.query_one(NodeTree)
         scopes = ScopeTree.of(app.ws.graph)  # type: ignore[arg-type]
         top = scopes.children("")
         assert labels(tree.root) == [e.name + ("/" if e.is_scope else "") for e in top]
@@ -79,7 +80,7 @@ async def test_big_scope_loads_in_chunks(tmp_path: Path) -> None:
     app = GraphtuiApp(Workspace(str(tmp_path), graph=GraphIndex(meta)))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tree = app.query_one(NodeTree)
+        tree = app.workspace.query_one(NodeTree)
         wide = tree.root.children[0]
         steps: list[tuple[int, str]] = []
         load_more = tree._load_more
@@ -116,9 +117,9 @@ async def test_search_substring_glob_and_next_previous() -> None:
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"kernel/re")
-        app.query_one("#search", Input).value = "dense/kernel/read"
+        app.workspace.query_one("#search", Input).value = "dense/kernel/read"
         await pilot.pause()
-        pane = app.query_one(GraphPane)
+        pane = app.workspace.query_one(GraphPane)
         expected = app.ws.graph.search("dense/kernel/read")  # type: ignore[union-attr]
         assert pane.matches == expected and len(expected) == 3
         assert pane.node_tree.cursor_path == expected[0]
@@ -133,7 +134,7 @@ async def test_search_substring_glob_and_next_previous() -> None:
         assert "3/3" in screen_text(app)
         # a glob matches whole names
         await pilot.press("slash")
-        app.query_one("#search", Input).value = "model/*/kernel"
+        app.workspace.query_one("#search", Input).value = "model/*/kernel"
         await pilot.pause()
         names = pane.matches
         assert names and all(n.startswith("model/") and n.endswith("/kernel") for n in names)
@@ -151,10 +152,10 @@ async def test_details_follow_links_and_come_back() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        pane = app.query_one(GraphPane)
-        assert app.jump_to_node("model/layer_1/dense/kernel/read")
+        pane = app.workspace.query_one(GraphPane)
+        assert app.workspace.jump_to_node("model/layer_1/dense/kernel/read")
         await settle(pilot)
-        details = app.query_one(NodeDetails)
+        details = app.workspace.query_one(NodeDetails)
         assert details.path == "model/layer_1/dense/kernel/read"
         text = screen_text(app)
         assert "op Identity" in text and "Inputs (1)" in text and "Consumers" in text
@@ -179,7 +180,7 @@ async def test_details_of_a_variable_and_a_const() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.jump_to_node("model/layer_1/dense/kernel")
+        app.workspace.jump_to_node("model/layer_1/dense/kernel")
         await settle(pilot)
         text = details_text(app)
         var = VariableTable.of(app.ws.graph).get("model/layer_1/dense/kernel")  # type: ignore[arg-type]
@@ -189,14 +190,14 @@ async def test_details_of_a_variable_and_a_const() -> None:
         assert f"{first:.4g}"[:5] in text  # the value preview
         assert "─ Collections" in text and "trainable_variables" in text
         const = next(n for n in app.ws.graph.nodes_with_op("Const") if n.startswith("Adam/"))  # type: ignore[union-attr]
-        app.jump_to_node(const)
+        app.workspace.jump_to_node(const)
         await settle(pilot)
         assert "value = " in details_text(app)
         # v on a variable node opens its value
-        app.jump_to_node("model/layer_2/dense/bias")
+        app.workspace.jump_to_node("model/layer_2/dense/bias")
         await pilot.press("v")
         await settle(pilot)
-        assert tab(app) == "value" and app.value_key == "model/layer_2/dense/bias"
+        assert tab(app) == "value" and app.workspace.value_pane.key == "model/layer_2/dense/bias"
 
 
 # -- collections ----------------------------------------------------------------------------------
@@ -208,11 +209,11 @@ async def test_collections_kinds_items_and_jump() -> None:
         await settle(pilot)
         await pilot.press("2")
         assert tab(app) == "collections"
-        tree = app.query_one(CollectionsTree)
+        tree = app.workspace.query_one(CollectionsTree)
         text = screen_text(app)
         assert "trainable_variables  bytes_list  6 items" in text
         assert "my_floats  float_list  3 items" in text
-        app.show_collection("trainable_variables")
+        app.workspace.show_collection("trainable_variables")
         await settle(pilot)
         node = tree.cursor_node
         assert node is not None and node.is_expanded and len(node.children) == 6
@@ -220,7 +221,7 @@ async def test_collections_kinds_items_and_jump() -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert tab(app) == "graph"
-        assert app.query_one(GraphPane).node_tree.cursor_path == node.children[0].data[1]
+        assert app.workspace.query_one(GraphPane).node_tree.cursor_path == node.children[0].data[1]
 
 
 # -- variables ------------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ async def test_variables_table_sort_slots_and_stats() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("3")
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         rows = app.ws.variables()
         assert [r.name for r in pane.rows] == [r.name for r in rows]
         assert pane.table.row_count == len(rows)
@@ -258,7 +259,7 @@ async def test_variables_table_sort_slots_and_stats() -> None:
         pane.table.move_cursor(row=pane.rows.index(r0))
         await pilot.press("enter")
         await settle(pilot)
-        assert tab(app) == "value" and app.value_key == r0.key
+        assert tab(app) == "value" and app.workspace.value_pane.key == r0.key
 
 
 async def test_variables_without_graph_start_the_app_there() -> None:
@@ -267,7 +268,7 @@ async def test_variables_without_graph_start_the_app_there() -> None:
         await settle(pilot)
         assert tab(app) == "variables"
         assert "No graph" in details_text(app)
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         assert {r.key for r in pane.rows} == set(load_checkpoint(TRAIN / "model.ckpt-40").names())
 
 
@@ -293,15 +294,15 @@ async def test_value_view_pages_a_big_tensor_lazily(tmp_path: Path) -> None:
     app = make_app(tmp_path / "big")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.open_value("big")
+        assert app.workspace.open_value("big")
         await settle(pilot)
         # statistics come from a worker, over every slice, and match numpy
-        stats = app.value_stats
+        stats = app.workspace.value_pane.stats
         assert stats is not None and stats.nan == 1 and stats.count == big.size
         finite = big[np.isfinite(big)].astype(np.float64)
         assert stats.mean == pytest.approx(finite.mean()) and stats.max == finite.max()
         # drawing reads only the blocks on screen
-        grid = app.query_one(TensorGrid)
+        grid = app.workspace.query_one(TensorGrid)
         value = grid.value
         assert value is not None and value.mapped
         read: list[int] = []
@@ -313,7 +314,7 @@ async def test_value_view_pages_a_big_tensor_lazily(tmp_path: Path) -> None:
             return out
 
         value.read = counting  # type: ignore[method-assign]
-        grid._cache.clear()
+        grid.forget_blocks()
         grid.refresh()
         await settle(pilot)
         assert grid.slice_count == 6 and grid.lead == (0,)
@@ -338,25 +339,25 @@ async def test_value_view_partitioned_strings_and_scalars() -> None:
     app = make_app(DATA / "partitioned")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_value("embeddings/table")
+        app.workspace.open_value("embeddings/table")
         await settle(pilot)
-        grid = app.query_one(TensorGrid)
+        grid = app.workspace.query_one(TensorGrid)
         full = load_checkpoint(DATA / "partitioned" / "model.ckpt").get_tensor("embeddings/table")
         assert [[grid.element(r, c) for c in range(4)] for r in range(10)] == full.tolist()
     app = make_app(DATA / "v1")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_value("v1/names")
+        app.workspace.open_value("v1/names")
         await settle(pilot)
         text = screen_text(app)
         names = load_checkpoint(DATA / "v1" / "model.ckpt-2").get_tensor("v1/names")
-        grid = app.query_one(TensorGrid)
+        grid = app.workspace.query_one(TensorGrid)
         assert [grid.element(0, c) for c in range(len(names))] == names.tolist()
         assert any(n.decode("utf-8", "replace") in text for n in names)
         assert "no statistics for" in text
-        app.open_value("v1/scalar")
+        app.workspace.open_value("v1/scalar")
         await settle(pilot)
-        assert app.query_one(TensorGrid).grid_shape == (1, 1)
+        assert app.workspace.query_one(TensorGrid).grid_shape == (1, 1)
 
 
 async def test_export_value_to_npy(tmp_path: Path) -> None:
@@ -364,7 +365,7 @@ async def test_export_value_to_npy(tmp_path: Path) -> None:
     out = tmp_path / "kernel.npy"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_value("model/layer_2/dense/kernel")
+        app.workspace.open_value("model/layer_2/dense/kernel")
         await settle(pilot)
         await pilot.press("e")
         await pilot.pause()
@@ -385,27 +386,27 @@ async def test_history_activates_and_diffs() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_value("global_step")
+        app.workspace.open_value("global_step")
         await settle(pilot)
-        assert app.value_stats is not None and app.value_stats.mean == 50
+        assert app.workspace.value_pane.stats is not None and app.workspace.value_pane.stats.mean == 50
         await pilot.press("5")
-        history = app.query_one(HistoryPane)
+        history = app.workspace.query_one(HistoryPane)
         assert history.table.row_count == 3
         assert "▶ active latest kept" in screen_text(app)
         await pilot.press("up", "enter")
         await settle(pilot)
         assert app.ws.active_prefix == str(TRAIN / "model.ckpt-40")
-        assert app.value_stats is not None and app.value_stats.mean == 40  # the value followed
+        assert app.workspace.value_pane.stats is not None and app.workspace.value_pane.stats.mean == 40  # the value followed
         assert "ckpt model.ckpt-40" in app.sub_title
         await pilot.press("3")
         assert (
             "model.ckpt-40"
-            in app.query_one(VariablesPane).query_one("#variables-summary").render().plain
+            in app.workspace.query_one(VariablesPane).query_one("#variables-summary").render().plain
         )  # type: ignore[attr-defined]
         await pilot.press("5", "up", "d")
         await settle(pilot)
         assert tab(app) == "diff"
-        diff = app.query_one(DiffPane)
+        diff = app.workspace.query_one(DiffPane)
         assert diff.prefixes == (str(TRAIN / "model.ckpt-30"), str(TRAIN / "model.ckpt-40"))
         rels = [r.rel_l2 for r in diff.rows if r.status == "changed"]
         assert rels and rels == sorted(rels, reverse=True)
@@ -425,7 +426,7 @@ async def test_help_lists_the_live_bindings() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         rows = {(title, row.description) for title, rs in app.screen.sections for row in rs}
-        for cls, title in ((NodeTree, "Graph tree (1)"), (TensorGrid, "Value (4)")):
+        for cls, title in ((NodeTree, "Graph tree (1)"), (ValuePane, "Value (4)")):
             for binding in cls.BINDINGS:
                 assert (title, binding.description) in rows  # type: ignore[union-attr]
         assert ("Everywhere", "Search") in rows
@@ -447,14 +448,14 @@ async def test_command_palette_runs_actions() -> None:
         await pilot.pause(0.3)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.query_one(VariablesPane).hide_slots
+        assert app.workspace.query_one(VariablesPane).hide_slots
 
 
 async def test_errors_show_in_a_dialog_and_the_app_carries_on(tmp_path: Path) -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert not app.activate_checkpoint(str(tmp_path / "missing"))
+        assert not app.workspace.activate_checkpoint(str(tmp_path / "missing"))
         await pilot.pause()
         assert isinstance(app.screen, ErrorDialog)
         assert "missing" in app.screen.message
@@ -511,9 +512,9 @@ async def test_value_view_of_every_dtype_and_empty_tensors() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         reader = load_checkpoint(DATA / "dtypes" / "model.ckpt")
-        grid = app.query_one(TensorGrid)
+        grid = app.workspace.query_one(TensorGrid)
         for name in reader.names():
-            assert app.open_value(name)
+            assert app.workspace.open_value(name)
             await settle(pilot)
             assert not isinstance(app.screen, ErrorDialog), name
             text = screen_text(app)
@@ -547,7 +548,7 @@ async def test_history_marks_missing_incomplete_and_unlisted(tmp_path: Path) -> 
         assert "not in state file" in rows["model.ckpt-60"]
         assert "▶ active latest kept" in rows["model.ckpt-50"]
         # a missing checkpoint cannot become active: the dialog says why, the app goes on
-        history = app.query_one(HistoryPane)
+        history = app.workspace.query_one(HistoryPane)
         history.table.move_cursor(row=[r.name for r in history.records].index("model.ckpt-20"))
         await pilot.press("enter")
         await settle(pilot)

@@ -19,11 +19,11 @@ CENTER = "mnist_like/conv2/Conv2D"
 
 
 def pane_of(app: Any) -> DataflowPane:
-    return app.query_one(DataflowPane)
+    return app.workspace.query_one(DataflowPane)
 
 
 def canvas_of(app: Any) -> FlowCanvas:
-    return app.query_one(FlowCanvas)
+    return app.workspace.query_one(FlowCanvas)
 
 
 def view_of(app: Any) -> df.View:
@@ -34,7 +34,7 @@ def view_of(app: Any) -> df.View:
 
 async def open_around(pilot: Any, node: str) -> None:
     await settle(pilot)
-    pilot.app.show_dataflow(node)
+    pilot.app.workspace.show_dataflow(node)
     await settle(pilot)
 
 
@@ -53,7 +53,7 @@ async def test_tab_opens_on_the_overview_and_enter_opens_a_scope() -> None:
         await settle(pilot)
         await pilot.press("9")
         await settle(pilot)
-        assert app.active_tab == "dataflow"
+        assert app.workspace.active_tab == "dataflow"
         assert isinstance(app.focused, FlowCanvas)
         view = view_of(app)
         assert view.kind == "scope" and view.title.startswith("overview")
@@ -74,11 +74,11 @@ async def test_key_from_the_graph_tree_and_arrow_navigation() -> None:
     app = make_app(None)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.graph_pane.reveal(CENTER)
-        app.graph_pane.node_tree.focus()
+        app.workspace.graph_pane.reveal(CENTER)
+        app.workspace.graph_pane.node_tree.focus()
         await pilot.press("D")
         await settle(pilot)
-        assert app.active_tab == "dataflow"
+        assert app.workspace.active_tab == "dataflow"
         state = pane_of(app).state
         assert (state.mode, state.center, state.depth) == ("around", CENTER, 2)
         canvas = canvas_of(app)
@@ -151,7 +151,7 @@ async def test_mark_and_paths_with_the_shortest_highlighted() -> None:
         assert view.path == result.shortest
         canvas = canvas_of(app).drawn.canvas  # type: ignore[union-attr]
         assert any("path" in row for row in canvas.styles)  # drawn in the highlight style
-        status = str(app.query_one("#flow-status").render())
+        status = str(app.workspace.query_one("#flow-status").render())
         assert f"{result.total} nodes on paths" in status
 
 
@@ -161,7 +161,7 @@ async def test_upstream_and_downstream_lists() -> None:
         await open_around(pilot, CENTER)
         await pilot.press("u")
         await settle(pilot)
-        box = app.query_one("#flow-list")
+        box = app.workspace.query_one("#flow-list")
         assert box.display and app.focused is box
         expected = df.upstream(app.ws.graph, CENTER)
         title = str(box.get_option_at_index(0).prompt)
@@ -184,13 +184,13 @@ async def test_details_value_and_export(tmp_path: Path) -> None:
         await open_around(pilot, "mnist_like/conv2/weights")
         await pilot.press("v")
         await settle(pilot)
-        assert app.active_tab == "value" and app.value_key == "mnist_like/conv2/weights"
+        assert app.workspace.active_tab == "value" and app.workspace.value_pane.key == "mnist_like/conv2/weights"
         await pilot.press("9")
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
-        assert app.active_tab == "graph"
-        assert app.graph_pane.node_tree.cursor_path == "mnist_like/conv2/weights"
+        assert app.workspace.active_tab == "graph"
+        assert app.workspace.graph_pane.node_tree.cursor_path == "mnist_like/conv2/weights"
         await pilot.press("9")
         await settle(pilot)
         await pilot.press("x")
@@ -210,7 +210,7 @@ async def test_while_loop_function_bodies() -> None:
         await open_around(pilot, "loops/v2_while")
         await pilot.press("f")  # body and cond: pick one from the list
         await settle(pilot)
-        box = app.query_one("#flow-list")
+        box = app.workspace.query_one("#flow-list")
         assert box.display
         prompts = [str(box.get_option_at_index(i).prompt) for i in range(box.option_count)]
         assert "function loops_v2_while_body_147" in prompts
@@ -242,7 +242,7 @@ async def test_palette_has_the_dataflow_commands() -> None:
         run = dict((t, cb) for t, _, cb in app.palette_commands())
         run["Dataflow of function loops_v2_while_cond_146"]()
         await settle(pilot)
-        assert app.active_tab == "dataflow"
+        assert app.workspace.active_tab == "dataflow"
         assert pane_of(app).state.function == "loops_v2_while_cond_146"
         sections = dict(app.help_sections())
         keys = {row.description for row in sections["Dataflow (9)"]}
@@ -260,7 +260,7 @@ async def test_big_graph_frames_render_the_visible_rows(big_dir: Path) -> None:
         await settle(pilot)
         lines = [canvas.render_line(y).text for y in range(canvas.size.height)]
         assert any("+87 more" in line for line in lines)
-        app.show_dataflow("model")
+        app.workspace.show_dataflow("model")
         await settle(pilot)
         assert len(view_of(app).items) == 40 + 2  # 40 blocks, stubs for input and gradients
 
@@ -282,7 +282,7 @@ def scenario(*steps: Any) -> Any:
 
 def around(node: str, function: str | None = None) -> Any:
     async def step(pilot: Any) -> None:
-        pilot.app.show_dataflow(node, function)
+        pilot.app.workspace.show_dataflow(node, function)
 
     return step
 
@@ -319,11 +319,11 @@ async def test_savedmodel_function_from_the_signatures_tab() -> None:
     app = make_app(DATA / "tf2" / "saved_model")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.signatures_pane.reveal_function("__inference_predict_1028")
-        app.query_one("SignaturesTree").focus()
+        assert app.workspace.signatures_pane.reveal_function("__inference_predict_1028")
+        app.workspace.query_one("SignaturesTree").focus()
         await pilot.press("D")
         await settle(pilot)
-        assert app.active_tab == "dataflow"
+        assert app.workspace.active_tab == "dataflow"
         assert pane_of(app).state.function == "__inference_predict_1028"
         body = app.ws.graph.function_graph("__inference_predict_1028")
         assert set(view_of(app).items) == set(body.names)  # a small body: every node

@@ -35,7 +35,7 @@ async def test_every_tab_shows_names_escaped(tmp_path: Path, kind: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         seen = []
-        for tab in app.tab_ids:
+        for tab in app.workspace.tab_ids:
             await app.run_action(f"show_tab('{tab}')")
             await settle(pilot)
             seen.append(screen_text(app))  # the tab as it opens, then with entries opened

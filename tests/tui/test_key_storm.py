@@ -13,11 +13,14 @@ from typing import Any
 
 import pytest
 from textual import events
+from textual.binding import BindingsMap
 from textual.widgets import TabbedContent
 
-from graphtui.tui.app import _FOCUS, GraphtuiApp
+from graphtui.tui.app import GraphtuiApp
+from graphtui.tui.screens.workspace import FOCUS
 from graphtui.tui.widgets.graph_pane import GraphPane, SearchInput
 from graphtui.tui.widgets.node_details import NodeDetails
+from graphtui.tui.widgets.value_pane import ValuePane
 
 from .conftest import DATA, SIZE, TRAIN, make_app, settle
 
@@ -26,11 +29,13 @@ def every_key() -> list[str]:
     """Every key bound by the app and by the panes' widgets (their merged, inherited bindings),
     plus the keys Textual itself handles (focus movement, the command palette)."""
     keys: list[str] = []
-    classes: list[Any] = [GraphtuiApp, GraphPane, SearchInput, NodeDetails, *_FOCUS.values()]
+    classes: list[Any] = [GraphtuiApp, GraphPane, SearchInput, NodeDetails, *FOCUS.values()]
+    classes.append(ValuePane)  # the value grid's keys are its pane's
     for cls in classes:
-        for key in cls._merged_bindings.key_to_bindings:
-            if key not in keys:
-                keys.append(key)
+        for base in reversed(cls.__mro__):  # inherited bindings first, as Textual merges them
+            for key in BindingsMap(base.__dict__.get("BINDINGS", [])).key_to_bindings:
+                if key not in keys:
+                    keys.append(key)
     return keys + ["tab", "shift+tab", "escape", "ctrl+p", "x", "9", "0"]
 
 
@@ -47,9 +52,9 @@ async def storm(path: Path | str | None, keys: list[str]) -> GraphtuiApp:
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(len(keys) + 20):  # one key is replayed per refresh
             await settle(pilot)
-            if not app._typed_ahead or app._exit:
+            if not app.typed_ahead or app.return_code is not None:  # replayed, or exiting
                 break
-        assert app._typed_ahead == [] or app._exit
+        assert app.typed_ahead == [] or app.return_code is not None
     return app
 
 
@@ -60,7 +65,7 @@ async def test_a_tab_or_quit_key_typed_during_start_up(key: str) -> None:
     if key == "q":
         assert app.return_code == 0
     else:
-        assert app._panes_ready
+        assert app.workspace.panes_ready
 
 
 @pytest.mark.parametrize(
@@ -77,7 +82,7 @@ async def test_every_key_at_once_during_start_up(path: Path) -> None:
     assert {"1", "6", "8", "q", "slash", "question_mark", "R", "enter"} <= set(keys)
     quit_keys = [k for k in keys if k in ("q", "ctrl+q")]
     app = await storm(path, [k for k in keys if k not in quit_keys] + ["escape"] * 4 + ["q"])
-    assert app._exception is None
+    assert app.return_code in (None, 0)  # 1 after an exception
 
 
 async def test_typed_ahead_keys_act_in_order_once_the_panes_exist() -> None:
@@ -87,7 +92,7 @@ async def test_typed_ahead_keys_act_in_order_once_the_panes_exist() -> None:
         app.post_message(key_event(key))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.query_one(TabbedContent).active == "value"
+        assert app.workspace.query_one(TabbedContent).active == "value"
 
 
 async def test_palette_dismissed_while_it_searches() -> None:
@@ -96,7 +101,7 @@ async def test_palette_dismissed_while_it_searches() -> None:
     keys = ["T", "ctrl+p", "8", "Z", "R", "T", "R", "C", "pageup", "escape", "escape", "q"]
     for _ in range(3):
         app = await storm(DATA / "tf2" / "module", keys)
-        assert app._exception is None
+        assert app.return_code in (None, 0)  # 1 after an exception
 
 
 async def test_typed_ahead_keys_never_stall_behind_a_modal_screen() -> None:
@@ -106,7 +111,7 @@ async def test_typed_ahead_keys_never_stall_behind_a_modal_screen() -> None:
             "ctrl+backspace", "ctrl+a", "U", "0", "ctrl+shift+left", "shift+home", "z", "ctrl+e",
             "alt+backspace", "v", "right_curly_bracket", "ctrl+end", "minus"]  # fmt: skip
     app = await storm(DATA / "tf2" / "module", keys)
-    assert app._typed_ahead == []
+    assert app.typed_ahead == []
 
 
 async def test_a_superseded_history_poll_is_no_failure(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +127,7 @@ async def test_a_superseded_history_poll_is_no_failure(monkeypatch: pytest.Monke
     release = threading.Event()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        pane = app.query_one(HistoryPane)
+        pane = app.workspace.query_one(HistoryPane)
         rescan = app.ws.rescan_history
         monkeypatch.setattr(app.ws, "rescan_history", lambda: release.wait(10) and rescan())
         pane.poll()  # blocks in its thread until released
@@ -132,4 +137,4 @@ async def test_a_superseded_history_poll_is_no_failure(monkeypatch: pytest.Monke
         pane.poll()  # supersedes it while settle waits: Textual cancels it
         release.set()
         await waiting  # raised WorkerCancelled
-        assert app._exception is None
+        assert app.return_code in (None, 0)  # 1 after an exception

@@ -17,7 +17,7 @@ from .conftest import SIZE, TRAIN, make_app, screen_text, settle
 
 
 def _details(app: object) -> list[str]:
-    details = app.query_one(NodeDetails)  # type: ignore[attr-defined]
+    details = app.workspace.query_one(NodeDetails)  # type: ignore[attr-defined]
     return [
         getattr(details.get_option_at_index(i).prompt, "plain", "")
         for i in range(details.option_count)
@@ -28,7 +28,7 @@ async def test_enter_expands_and_collapses_a_scope() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tree = app.query_one(NodeTree)
+        tree = app.workspace.query_one(NodeTree)
         model = next(n for n in tree.root.children if n.data and n.data.path == "model")
         tree.move_cursor(model)
         await pilot.press("enter")
@@ -46,23 +46,23 @@ async def test_function_links_open_in_a_meta_graph() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=(120, 32)) as pilot:
         await settle(pilot)
-        assert "signatures" in app.tab_ids
+        assert "signatures" in app.workspace.tab_ids
         assert "7 Functions" in screen_text(app)
-        assert app.jump_to_node("loops/v2_while")
+        assert app.workspace.jump_to_node("loops/v2_while")
         await settle(pilot)
         lines = _details(app)
         body = next(x for x in lines if "while_body" in x and "→" in x)
-        details = app.query_one(NodeDetails)
+        details = app.workspace.query_one(NodeDetails)
         details.focus()
         details.highlighted = lines.index(body)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.active_tab == "signatures"
-        item = app.query_one(SignaturesPane).sig_tree.current
+        assert app.workspace.active_tab == "signatures"
+        item = app.workspace.query_one(SignaturesPane).sig_tree.current
         assert item is not None and item.kind == "function" and "while_body" in item.name
         await pilot.press("backspace")
         await settle(pilot)
-        assert app.active_tab == "graph"
+        assert app.workspace.active_tab == "graph"
 
 
 async def test_slash_filters_the_pane_you_are_in() -> None:
@@ -71,11 +71,11 @@ async def test_slash_filters_the_pane_you_are_in() -> None:
         await settle(pilot)
         await pilot.press("3")
         await settle(pilot)
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         everything = len(pane.rows)
         await pilot.press("slash", *"*layer_1*kernel")
         await settle(pilot)
-        assert app.active_tab == "variables"  # not sent to the graph search
+        assert app.workspace.active_tab == "variables"  # not sent to the graph search
         names = [r.name for r in pane.rows]
         assert names and all("layer_1" in n and "kernel" in n for n in names)
         assert "filter: *layer_1*kernel" in screen_text(app)
@@ -87,13 +87,13 @@ async def test_slash_filters_the_pane_you_are_in() -> None:
         # history and diff filter in place too
         await pilot.press("5", "slash", *"40")
         await settle(pilot)
-        history = app.query_one(HistoryPane)
+        history = app.workspace.query_one(HistoryPane)
         assert [r.name for r in history.records] == ["model.ckpt-40"]
         await pilot.press("escape")
         history.table.move_cursor(row=0)
         await pilot.press("d")
         await settle(pilot)
-        diff = app.query_one(DiffPane)
+        diff = app.workspace.query_one(DiffPane)
         await pilot.press("slash", *"bias/adam")
         await settle(pilot)
         assert diff.rows and all("bias/Adam" in r.name for r in diff.rows)
@@ -101,7 +101,7 @@ async def test_slash_filters_the_pane_you_are_in() -> None:
         # in the graph tab, / is still the node search, with op: for op types
         await pilot.press("escape", "1", "slash", *"op:MatMul")
         await settle(pilot)
-        graph = app.query_one(GraphPane)
+        graph = app.workspace.query_one(GraphPane)
         assert graph.matches and all(app.ws.graph.op(m) == "MatMul" for m in graph.matches)  # type: ignore[union-attr]
 
 
@@ -109,7 +109,7 @@ async def test_consumers_name_the_output_they_read_and_wrap_at_slashes() -> None
     app = make_app(TRAIN)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
-        assert app.jump_to_node("loops/v2_while")
+        assert app.workspace.jump_to_node("loops/v2_while")
         await settle(pilot)
         text = "\n".join(_details(app))
         assert "loops/v2_while/Identity_2  reads v2_while:2" in text.replace("\n    ", "")
@@ -129,17 +129,17 @@ async def test_tab_highlights_a_row_and_home_end_move_in_tables() -> None:
         await settle(pilot)
         await pilot.press("tab")
         await settle(pilot)
-        details = app.query_one(NodeDetails)
+        details = app.workspace.query_one(NodeDetails)
         assert app.focused is details and details.highlighted is not None
         await pilot.press("3")
         await settle(pilot)
-        table = app.query_one(VariablesPane).table
+        table = app.workspace.query_one(VariablesPane).table
         await pilot.press("end")
         assert table.cursor_row == table.row_count - 1
         await pilot.press("home")
         assert table.cursor_row == 0
         await pilot.press("5", "end")
-        history = app.query_one(HistoryPane).table
+        history = app.workspace.query_one(HistoryPane).table
         assert history.cursor_row == history.row_count - 1
 
 
@@ -187,7 +187,7 @@ async def test_slash_filters_the_collections() -> None:
         await settle(pilot)
         await pilot.press("2")
         await settle(pilot)
-        tree = app.query_one(CollectionsTree)
+        tree = app.workspace.query_one(CollectionsTree)
         everything = len(tree.root.children)
         await pilot.press("slash", *"layer_10")
         await settle(pilot)

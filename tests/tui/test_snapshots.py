@@ -29,10 +29,10 @@ def scenario(*steps: Steps) -> Callable[[Any], Awaitable[None]]:
     async def run(pilot: Any) -> None:
         app = pilot.app
         try:
-            app.query_one(SearchInput).cursor_blink = False
+            app.workspace.query_one(SearchInput).cursor_blink = False
         except NoMatches:  # another tab opened first: the graph pane mounts after a frame
             await settle(pilot)
-            app.query_one(SearchInput).cursor_blink = False
+            app.workspace.query_one(SearchInput).cursor_blink = False
         await settle(pilot)
         pin_history_times(app)
         for step in steps:
@@ -60,7 +60,7 @@ def call(fn: Callable[[Any], object]) -> Steps:
 
 def test_graph_tree_and_details(snap_compare: Any) -> None:
     def reveal(app: Any) -> None:
-        app.query_one(NodeTree).reveal("model/layer_1/dense/kernel")
+        app.workspace.query_one(NodeTree).reveal("model/layer_1/dense/kernel")
 
     app = make_app(TRAIN)
     assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(reveal)))
@@ -74,7 +74,7 @@ def test_search(snap_compare: Any) -> None:
 
 def test_collections(snap_compare: Any) -> None:
     app = make_app(TRAIN)
-    steps = scenario(keys("2"), call(lambda a: a.show_collection("trainable_variables")))
+    steps = scenario(keys("2"), call(lambda a: a.workspace.show_collection("trainable_variables")))
     assert snap_compare(app, terminal_size=SIZE, run_before=steps)
 
 
@@ -85,7 +85,7 @@ def test_variables_with_stats(snap_compare: Any) -> None:
 
 def test_value_with_histogram(snap_compare: Any) -> None:
     app = make_app(TRAIN)
-    steps = scenario(call(lambda a: a.open_value("model/layer_2/dense/kernel")))
+    steps = scenario(call(lambda a: a.workspace.open_value("model/layer_2/dense/kernel")))
     assert snap_compare(app, terminal_size=SIZE, run_before=steps)
 
 
@@ -126,7 +126,7 @@ def test_strip_dialog_preview(snap_compare: Any) -> None:
 
 def test_rename_dialog_conflicts(snap_compare: Any) -> None:
     def select_layer_1(app: Any) -> None:
-        app.query_one(NodeTree).reveal("model/layer_1")
+        app.workspace.query_one(NodeTree).reveal("model/layer_1")
 
     async def new_name(pilot: Any) -> None:
         box = pilot.app.screen.query_one("#rename-new")
@@ -173,7 +173,7 @@ def test_signatures(snap_compare: Any) -> None:
     def expand_function(app: Any) -> None:
         from graphtui.tui.widgets.signatures_pane import SignaturesTree
 
-        tree = app.query_one(SignaturesTree)
+        tree = app.workspace.query_one(SignaturesTree)
         functions = tree.root.children[1]
         predict = next(c for c in functions.children if c.data.name == "__inference_predict_1028")
         predict.expand()  # the cursor stays on serving_default
@@ -186,7 +186,7 @@ def test_objects(snap_compare: Any) -> None:
     def reveal(app: Any) -> None:
         from graphtui.tui.widgets.objects_pane import ObjectsPane
 
-        pane = app.query_one(ObjectsPane)
+        pane = app.workspace.query_one(ObjectsPane)
         pane.reveal_path("optimizer")
         pane.object_tree.cursor_node.expand()
         pane.reveal_path("model/hidden/w")

@@ -21,7 +21,7 @@ from graphtui.tui.widgets.value_view import TensorGrid
 from graphtui.tui.widgets.variables_pane import VariablesPane
 from tests.fixtures.shared import FACTS
 
-from .conftest import DATA, SIZE, TRAIN, make_app, screen_text, settle
+from .conftest import DATA, SIZE, TRAIN, make_app, record_notifications, screen_text, settle
 
 SAVED_MODELS = sorted(FACTS["saved_models"])
 MODULE = FACTS["tf2"]["module_kept"][-1]
@@ -29,11 +29,11 @@ KERAS = FACTS["tf2"]["keras_prefix"]
 
 
 def tab(app: GraphtuiApp) -> str:
-    return str(app.query_one(TabbedContent).active)
+    return str(app.workspace.query_one(TabbedContent).active)
 
 
 def tab_labels(app: GraphtuiApp) -> list[str]:
-    tabs = app.query_one(TabbedContent)
+    tabs = app.workspace.query_one(TabbedContent)
     return [str(pane.id) for pane in tabs.query("TabPane")]
 
 
@@ -66,8 +66,8 @@ async def test_saved_model_signatures_equal_the_facts(name: str) -> None:
         expected_tabs += ["signatures"] + (["objects"] if object_based else [])
         expected_tabs += ["dataflow"]  # tab 9: every workspace with a graph
         assert tab_labels(app) == expected_tabs
-        pane = app.query_one(SignaturesPane)
-        tree = app.query_one(SignaturesTree)
+        pane = app.workspace.query_one(SignaturesPane)
+        tree = app.workspace.query_one(SignaturesTree)
         sig_branch = tree.root.children[0]
         assert labels(sig_branch) == sorted(facts["signatures"])
         shown = pane.shown
@@ -75,7 +75,7 @@ async def test_saved_model_signatures_equal_the_facts(name: str) -> None:
         for key, sig in facts["signatures"].items():
             assert pane.reveal_signature(key)
             await pilot.pause()
-            text = options_text(app.query_one(SignatureDetails))
+            text = options_text(app.workspace.query_one(SignatureDetails))
             assert text[0] == key
             assert f"  method {sig['method_name'] or '(none)'}" in text
             for where in ("inputs", "outputs"):
@@ -93,7 +93,7 @@ async def test_saved_model_signatures_equal_the_facts(name: str) -> None:
             await pilot.pause()
             inputs = facts["signatures"]["serving_default"]["inputs"]
             first = next(io["name"] for io in inputs.values() if io["name"])
-            details = app.query_one(SignatureDetails)
+            details = app.workspace.query_one(SignatureDetails)
             details.focus()
             details.highlighted = next(
                 i for i, t in enumerate(options_text(details)) if t.startswith(f"  → {first}")
@@ -101,7 +101,7 @@ async def test_saved_model_signatures_equal_the_facts(name: str) -> None:
             await pilot.press("enter")
             await settle(pilot)
             assert tab(app) == "graph"
-            assert app.graph_pane.node_tree.cursor_path == first.split(":")[0]
+            assert app.workspace.graph_pane.node_tree.cursor_path == first.split(":")[0]
 
 
 async def test_signature_lines_are_exact() -> None:
@@ -110,7 +110,7 @@ async def test_signature_lines_are_exact() -> None:
     app = make_app(DATA / "tf2" / "saved_model")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        text = options_text(app.query_one(SignatureDetails))
+        text = options_text(app.workspace.query_one(SignatureDetails))
         x, y = sig["inputs"]["x"], sig["outputs"]["y"]
         assert text == [
             "serving_default",
@@ -130,11 +130,11 @@ async def test_function_expands_to_its_nodes_with_details() -> None:
     app = make_app(DATA / name)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tree = app.query_one(SignaturesTree)
+        tree = app.workspace.query_one(SignaturesTree)
         functions = tree.root.children[1]
         assert labels(functions) == FACTS["saved_models"][name]["functions"]
         fname = "__inference_predict_1028"
-        pane = app.query_one(SignaturesPane)
+        pane = app.workspace.query_one(SignaturesPane)
         assert pane.reveal_function(fname)
         line = tree.cursor_node
         assert line is not None and not line.children  # built on first expansion
@@ -149,9 +149,9 @@ async def test_function_expands_to_its_nodes_with_details() -> None:
         mul = next(c for c in line.children if c.data is not None and c.data.name == "mul")
         tree.move_cursor(mul)
         await pilot.pause()
-        text = options_text(app.query_one(SignatureDetails))
+        text = options_text(app.workspace.query_one(SignatureDetails))
         assert text[:3] == ["mul", f"  in function {fname}", "  op Mul"]
-        details = app.query_one(SignatureDetails)
+        details = app.workspace.query_one(SignatureDetails)
         details.focus()
         details.highlighted = next(i for i, t in enumerate(text) if t.startswith("  → x"))
         await pilot.press("enter")
@@ -168,9 +168,9 @@ async def test_graph_node_links_to_the_function_it_calls_and_back() -> None:
         await settle(pilot)
         await pilot.press("1")
         await settle(pilot)
-        assert app.graph_pane.reveal("StatefulPartitionedCall")
+        assert app.workspace.graph_pane.reveal("StatefulPartitionedCall")
         await settle(pilot)  # the tree's highlight message shows the details again
-        details = app.query_one(NodeDetails)
+        details = app.workspace.query_one(NodeDetails)
         text = options_text(details)
         called = app.ws.graph.attrs("StatefulPartitionedCall")["f"]  # type: ignore[union-attr]
         assert "─ Calls (1)" in text
@@ -179,14 +179,14 @@ async def test_graph_node_links_to_the_function_it_calls_and_back() -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert tab(app) == "signatures"
-        shown = app.query_one(SignaturesPane).shown
+        shown = app.workspace.query_one(SignaturesPane).shown
         assert shown is not None and (shown.kind, shown.name) == ("function", called)
-        callers = options_text(app.query_one(SignatureDetails))
+        callers = options_text(app.workspace.query_one(SignatureDetails))
         assert "  → StatefulPartitionedCall  graph node (1)" in callers
         await pilot.press("backspace")
         await settle(pilot)
         assert tab(app) == "graph"
-        assert app.graph_pane.node_tree.cursor_path == "StatefulPartitionedCall"
+        assert app.workspace.graph_pane.node_tree.cursor_path == "StatefulPartitionedCall"
 
 
 async def test_tag_set_switch_rebuilds_the_panes() -> None:
@@ -199,7 +199,7 @@ async def test_tag_set_switch_rebuilds_the_panes() -> None:
         await settle(pilot)
         assert app.ws.tag_set == "train,gpu"
         assert tab(app) == "signatures"
-        tree = app.query_one(SignaturesTree)
+        tree = app.workspace.query_one(SignaturesTree)
         assert labels(tree.root.children[0]) == sorted(metas[1]["signatures"])
         assert "SavedModel [train,gpu]" in app.sub_title
         assert f"{metas[1]['node_count']} nodes" in app.sub_title
@@ -216,14 +216,15 @@ async def test_saved_model_without_variables_opens_with_a_warning(tmp_path: Path
     shutil.copytree(DATA / "tf2" / "saved_model", copy)
     shutil.rmtree(copy / "variables")
     app = make_app(copy)
+    said = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert tab(app) == "signatures" and "objects" not in tab_labels(app)
         assert "variables: unreadable" in screen_text(app)
-        assert any("variables.index" in str(n.message) for n in app._notifications)
+        assert any("variables.index" in note for note in said)
         await pilot.press("3")
         await settle(pilot)
-        rows = app.query_one(VariablesPane).rows
+        rows = app.workspace.query_one(VariablesPane).rows
         assert rows and {r.status for r in rows} == {"graph-only"}
 
 
@@ -240,11 +241,11 @@ async def test_object_tree_shows_paths_and_keys(prefix: str) -> None:
         await pilot.press("8")
         await settle(pilot)
         assert tab(app) == "objects"
-        tree = app.query_one(ObjectsTree)
+        tree = app.workspace.query_one(ObjectsTree)
         root = facts["object_graph"][0]
         assert [n.rstrip("/") for n in labels(tree.root)] == [n for _, n in root["children"]]
         assert not any(c.children for c in tree.root.children)  # nothing expanded yet
-        pane = app.query_one(ObjectsPane)
+        pane = app.workspace.query_one(ObjectsPane)
         graph = app.ws.objects
         assert graph is not None
         for key, dtype in facts["dtypes"].items():
@@ -258,7 +259,7 @@ async def test_object_tree_shows_paths_and_keys(prefix: str) -> None:
             label = str(line.label)
             shape = [d for k, d in facts["list_variables"] if k == key][0]
             assert label.endswith(f"{dtype}[{','.join(map(str, shape))}]")
-            text = options_text(app.query_one(ObjectDetails))
+            text = options_text(app.workspace.query_one(ObjectDetails))
             assert text[0] == node.path and f"  key {key}" in text
             expected = key.removesuffix("/.ATTRIBUTES/VARIABLE_VALUE")
             assert node.path == expected
@@ -270,7 +271,7 @@ async def test_enter_on_a_variable_opens_its_value() -> None:
         await settle(pilot)
         assert tab(app) == "objects"  # a TF2 checkpoint without a graph starts here
         key = "model/hidden/w/.ATTRIBUTES/VARIABLE_VALUE"
-        tree = app.query_one(ObjectsTree)
+        tree = app.workspace.query_one(ObjectsTree)
         # by keys: model, down to hidden, into it, down to w
         await pilot.press("enter", "down", "enter", "down")
         await settle(pilot)
@@ -278,17 +279,17 @@ async def test_enter_on_a_variable_opens_its_value() -> None:
         assert item is not None and item.value_key == key
         await pilot.press("enter")
         await settle(pilot)
-        assert tab(app) == "value" and app.value_key == key
+        assert tab(app) == "value" and app.workspace.value_pane.key == key
         with load_checkpoint(DATA / MODULE) as reader:
             expected = reader.get_tensor(key)
-        grid = app.query_one(TensorGrid)
+        grid = app.workspace.query_one(TensorGrid)
         assert grid.value is not None and grid.value.mapped  # windows, not the whole tensor
         np.testing.assert_array_equal(grid.value.read(((0, 4), (0, 3))), expected)
         # a slot variable under the optimizer, by v
         await pilot.press("8")
         await settle(pilot)
         slot_key = "model/head/b/.OPTIMIZER_SLOT/optimizer/v/.ATTRIBUTES/VARIABLE_VALUE"
-        pane = app.query_one(ObjectsPane)
+        pane = app.workspace.query_one(ObjectsPane)
         assert pane.reveal(app.ws.objects.node_for_key(slot_key))  # type: ignore[union-attr]
         line = tree.cursor_node
         assert line is not None and str(line.label).startswith("v of model/head/b")
@@ -296,7 +297,7 @@ async def test_enter_on_a_variable_opens_its_value() -> None:
         assert line.parent.data.node.path == "optimizer"
         await pilot.press("v")
         await settle(pilot)
-        assert tab(app) == "value" and app.value_key == slot_key
+        assert tab(app) == "value" and app.workspace.value_pane.key == slot_key
 
 
 async def test_shared_objects_are_references() -> None:
@@ -304,8 +305,8 @@ async def test_shared_objects_are_references() -> None:
     app = make_app(DATA / KERAS)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        pane = app.query_one(ObjectsPane)
-        tree = app.query_one(ObjectsTree)
+        pane = app.workspace.query_one(ObjectsPane)
+        tree = app.workspace.query_one(ObjectsTree)
         assert pane.reveal_path("model/_functional/_operations/1")
         await pilot.press("enter")
         await settle(pilot)
@@ -322,7 +323,7 @@ async def test_shared_objects_are_references() -> None:
         item = tree.current
         assert item is not None and item.kind == "node"
         assert item.node.path == "optimizer/_trainable_variables/0"
-        text = options_text(app.query_one(ObjectDetails))
+        text = options_text(app.workspace.query_one(ObjectDetails))
         assert "  name tiny_keras/hidden/kernel" in text
         assert "─ Also reached as (1)" in text
         assert "  → model/_functional/_operations/1/_kernel" in text
@@ -333,16 +334,16 @@ async def test_objects_follow_the_active_checkpoint() -> None:
     app = make_app(DATA / "tf2" / "module")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "ckpt-3" in str(app.query_one("#objects-summary").render())
-        assert app.activate_checkpoint(str(DATA / older))
+        assert "ckpt-3" in str(app.workspace.query_one("#objects-summary").render())
+        assert app.workspace.activate_checkpoint(str(DATA / older))
         await settle(pilot)
-        summary = str(app.query_one("#objects-summary").render())
+        summary = str(app.workspace.query_one("#objects-summary").render())
         assert older.rsplit("/", 1)[-1] in summary
-        assert app.query_one(ObjectsTree).graph is app.ws.objects
+        assert app.workspace.query_one(ObjectsTree).graph is app.ws.objects
         # a name-based checkpoint: the tab stays and says so
-        assert app.activate_checkpoint(str(TRAIN / "model.ckpt-50"))
+        assert app.workspace.activate_checkpoint(str(TRAIN / "model.ckpt-50"))
         await settle(pilot)
-        tree = app.query_one(ObjectsTree)
+        tree = app.workspace.query_one(ObjectsTree)
         assert tree.graph is None
         assert labels(tree.root) == ["model.ckpt-50: not an object-based (TF2) checkpoint."]
         await pilot.press("8")
@@ -357,12 +358,12 @@ async def test_variables_show_object_paths() -> None:
         await settle(pilot)
         text = screen_text(app)
         assert " model/hidden/w " in text and "model/hidden/w/.ATTRIBUTES" not in text
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         table = pane.table
         row = next(i for i, r in enumerate(pane.rows) if r.object_path == "model/hidden/w")
         table.move_cursor(row=row)
         await pilot.pause()
-        detail = str(app.query_one("#variables-detail").render())
+        detail = str(app.workspace.query_one("#variables-detail").render())
         assert "key model/hidden/w/.ATTRIBUTES/VARIABLE_VALUE" in detail
         assert "object model/hidden/w" in detail
         await pilot.press("o")  # hide slots: the 8 slot variables and the two beta powers
@@ -405,7 +406,7 @@ async def test_help_and_palette_pick_up_the_new_keys() -> None:
         assert "Signature double" in commands and "Objects" in commands
         commands["Signature double"]()
         await settle(pilot)
-        shown = app.query_one(SignaturesPane).shown
+        shown = app.workspace.query_one(SignaturesPane).shown
         assert shown is not None and shown.name == "double"
 
 
@@ -433,7 +434,7 @@ async def test_long_object_lists_load_in_chunks(tmp_path: Path) -> None:
     app = make_app(prefix)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        tree = app.query_one(ObjectsTree)
+        tree = app.workspace.query_one(ObjectsTree)
         shown = labels(tree.root)
         assert len(shown) == lazy_tree.CHUNK + 1
         assert shown[-1] == f"… {count - lazy_tree.CHUNK:,} more (Enter)"
@@ -442,9 +443,9 @@ async def test_long_object_lists_load_in_chunks(tmp_path: Path) -> None:
         await settle(pilot)
         assert len(tree.root.children) == 2 * lazy_tree.CHUNK + 1
         # revealing the last object loads the rest
-        assert app.query_one(ObjectsPane).reveal_path(f"v{count - 1}")
+        assert app.workspace.query_one(ObjectsPane).reveal_path(f"v{count - 1}")
         assert len(tree.root.children) == count
         await pilot.press("enter")
         await settle(pilot)
-        assert app.value_key == f"v{count - 1}/.ATTRIBUTES/VARIABLE_VALUE"
-        assert app.query_one(TensorGrid).value.read(((0, 2),)).tolist() == [count - 1] * 2  # type: ignore[union-attr]
+        assert app.workspace.value_pane.key == f"v{count - 1}/.ATTRIBUTES/VARIABLE_VALUE"
+        assert app.workspace.query_one(TensorGrid).value.read(((0, 2),)).tolist() == [count - 1] * 2  # type: ignore[union-attr]

@@ -41,7 +41,7 @@ def _flip(prefix: Path, name: str, at: int = 3) -> None:
 
 
 def _status(app: object, name: str) -> str:
-    pane = app.query_one(VariablesPane)  # type: ignore[attr-defined]
+    pane = app.workspace.query_one(VariablesPane)  # type: ignore[attr-defined]
     row = next(r for r in pane.rows if r.name == name)
     return pane.status_of(row)
 
@@ -61,7 +61,7 @@ async def test_corrupt_tensor_is_not_drawn_and_its_row_says_corrupt(tmp_path: Pa
         await pilot.press("3")
         await settle(pilot)
         assert _status(app, "model/layer_2/dense/kernel") == "ok"  # not read yet
-        assert app.open_value("model/layer_2/dense/kernel")
+        assert app.workspace.open_value("model/layer_2/dense/kernel")
         await settle(pilot)
         assert not isinstance(app.screen, ErrorDialog)  # said in place, not in a modal
         text = screen_text(app)
@@ -69,7 +69,7 @@ async def test_corrupt_tensor_is_not_drawn_and_its_row_says_corrupt(tmp_path: Pa
         assert f"{real[0, 0]:.5g}" not in text  # no value drawn
         assert "checksum mismatch: values unverified" in text and "Press ! to show" in text
         assert text.count("Values not shown") == 1  # said once, not down the grid
-        grid = app.value_pane.grid
+        grid = app.workspace.value_pane.grid
         assert grid.reads == 0  # not even read for drawing
         await pilot.press("exclamation_mark")
         await settle(pilot)
@@ -79,7 +79,7 @@ async def test_corrupt_tensor_is_not_drawn_and_its_row_says_corrupt(tmp_path: Pa
         await pilot.press("3")
         await settle(pilot)
         assert _status(app, "model/layer_2/dense/kernel") == "corrupt"
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         pane.table.move_cursor(row=[r.name for r in pane.rows].index("model/layer_2/dense/kernel"))
         await settle(pilot)
         text = screen_text(app)
@@ -94,7 +94,7 @@ async def test_corrupt_string_tensor_says_so_once(tmp_path: Path) -> None:
     app = make_app(directory / "model.ckpt")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.open_value("t_string_2d")
+        assert app.workspace.open_value("t_string_2d")
         await settle(pilot)
         text = screen_text(app)
         assert text.count("Values not shown") == 1, text
@@ -116,7 +116,7 @@ async def test_stats_of_every_row_fail_one_row_alone(tmp_path: Path) -> None:
         await pilot.press("T")
         await settle(pilot)
         assert not isinstance(app.screen, ErrorDialog)
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         prefix = app.ws.active_prefix or ""
         keyed = {r.key: r for r in pane.rows if r.key}
         assert (prefix, "model/layer_1/dense/kernel") not in pane.stats
@@ -156,7 +156,7 @@ async def test_damaged_latest_checkpoint_is_said_at_open(tmp_path: Path, damage:
         assert "checkpoint unreadable: model.ckpt-50" in text
         assert "not an sstable" in text or "missing shard" in text
         assert "readable: model.ckpt-40, model.ckpt-30" in text  # the others are offered
-        statuses = {r.name: _status(app, r.name) for r in app.query_one(VariablesPane).rows}
+        statuses = {r.name: _status(app, r.name) for r in app.workspace.query_one(VariablesPane).rows}
         assert "graph-only" not in statuses.values()
         assert statuses["model/layer_1/dense/kernel"] == "unreadable"
         assert statuses["eval/examples_seen"] == "local"
@@ -169,7 +169,7 @@ async def test_damaged_latest_checkpoint_is_said_at_open(tmp_path: Path, damage:
         )
         assert ("unreadable: " if damage != "no data" else "incomplete: ") in row
         # the user picks another one: it becomes active and the problem is gone
-        history = app.query_one(HistoryPane)
+        history = app.workspace.query_one(HistoryPane)
         history.table.move_cursor(row=[r.name for r in history.records].index("model.ckpt-40"))
         await pilot.press("enter")
         await settle(pilot)
@@ -216,13 +216,13 @@ async def test_scope_params_count_the_model_and_slots_apart() -> None:
     app = make_app(TRAIN)
     async with app.run_test(size=(120, 32)) as pilot:
         await settle(pilot)
-        tree = app.query_one(NodeTree)
+        tree = app.workspace.query_one(NodeTree)
         model = next(n for n in tree.root.children if n.data and n.data.path == "model")
         label = model.label.plain
         # layer_1 4x8+8, layer_2 8x8+8, layer_10 8x3+3: 139 model parameters; Adam (2 slots)
         # and the moving average add 3 x 139
         assert "139 params (+417 slots)" in label, label
-        assert app.query_one(VariablesPane) is not None
+        assert app.workspace.query_one(VariablesPane) is not None
         await pilot.press("3")
         await settle(pilot)
         assert "139 model params (+" in screen_text(app)
@@ -249,7 +249,7 @@ async def test_history_by_step_with_ticking_ages(
     app = make_app(directory)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        pane = app.query_one(HistoryPane)
+        pane = app.workspace.query_one(HistoryPane)
         for rec in app.ws.history.records:  # type: ignore[union-attr]
             rec.timestamp = clock[0] - 30
         await pilot.press("5")
@@ -286,13 +286,13 @@ async def test_diff_reads_a_to_b_as_chosen_with_a_b_and_delta_side_by_side() -> 
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("5")
-        history = app.query_one(HistoryPane)
+        history = app.workspace.query_one(HistoryPane)
         names = [r.name for r in history.records]
         # no mark: the active one (50) and the highlighted one (30), older to newer
         history.table.move_cursor(row=names.index("model.ckpt-30"))
         await pilot.press("d")
         await settle(pilot)
-        diff = app.query_one(DiffPane)
+        diff = app.workspace.query_one(DiffPane)
         assert diff.prefixes == (str(TRAIN / "model.ckpt-30"), str(TRAIN / "model.ckpt-50"))
         # the user marks 50 as A and diffs to 30: 50 -> 30, as chosen
         await pilot.press("5")
@@ -315,5 +315,5 @@ async def test_diff_reads_a_to_b_as_chosen_with_a_b_and_delta_side_by_side() -> 
         assert "A = model.ckpt-50" in text and "B = model.ckpt-30" in text
         await pilot.press("a")
         await settle(pilot)
-        assert app.value_prefix == str(TRAIN / "model.ckpt-50")
-        assert app.query_one(ValuePane).grid.element(0, 0) == 50
+        assert app.workspace.value_pane.prefix == str(TRAIN / "model.ckpt-50")
+        assert app.workspace.query_one(ValuePane).grid.element(0, 0) == 50

@@ -56,7 +56,7 @@ async def test_only_the_rows_on_screen_are_made(
     app = make_app(big_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         table = pane.table
         assert app.focused is table and table.row_count == len(pane.rows) == COUNT
         assert f"{COUNT} variables" in screen_text(app)
@@ -73,7 +73,7 @@ async def test_sort_slots_and_filter_give_a_plain_sorts_rows(big_checkpoint: Pat
     app = make_app(big_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        pane = app.query_one(VariablesPane)
+        pane = app.workspace.query_one(VariablesPane)
         joined = app.ws.variables()
         assert _names(pane.rows) == _names(sorted(joined, key=lambda r: natural_key(r.name)))
         keys = {
@@ -124,8 +124,8 @@ async def test_page_keys_enter_and_a_header_click(big_checkpoint: Path) -> None:
     app = make_app(big_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        pane = app.query_one(VariablesPane)
-        table = app.query_one(VariablesTable)
+        pane = app.workspace.query_one(VariablesPane)
+        table = app.workspace.query_one(VariablesTable)
         page = table.scrollable_content_region.height - 1  # the header stays
         await pilot.press("pagedown")
         await settle(pilot)
@@ -139,10 +139,10 @@ async def test_page_keys_enter_and_a_header_click(big_checkpoint: Path) -> None:
         await settle(pilot)
         row = pane.rows[page + 1]
         assert pane.current() == row
-        assert (row.key or "") in str(app.query_one("#variables-detail").render())
+        assert (row.key or "") in str(app.workspace.query_one("#variables-detail").render())
         await pilot.press("enter")  # opens the value of the row
         await settle(pilot)
-        assert app.value_key == row.key and app.active_tab == "value"
+        assert app.workspace.value_pane.key == row.key and app.workspace.active_tab == "value"
         await pilot.press("3")
         await settle(pilot)
         header = screen_text(app).splitlines()[table.region.y]

@@ -13,7 +13,7 @@ back. Either only touches a state file that still holds what the write left ther
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -48,6 +48,8 @@ ACTION_BINDINGS = [
 ]
 
 if TYPE_CHECKING:
+    from graphtui.tui.screens.workspace import WorkspaceScreen
+
     _Base = App[int]
 else:
     _Base = object
@@ -119,12 +121,15 @@ class UndoDialog(ModalScreen[str | None]):
 class ActionsHost(_Base):
     """Mixed into the app: the writing actions, undo and the guarded quit."""
 
-    ws: Workspace
-
     if TYPE_CHECKING:  # provided by GraphtuiApp
 
+        @property
+        def ws(self) -> Workspace: ...
+
+        @property
+        def workspace(self) -> WorkspaceScreen: ...
         def show_error(self, exc: BaseException | str, title: str = "Error") -> None: ...
-        def on_mount(self) -> None: ...
+        async def switch_workspace(self, ws: Workspace) -> None: ...
 
     @property
     def undo_stack(self) -> list[WriteRecord]:
@@ -140,7 +145,7 @@ class ActionsHost(_Base):
         from graphtui.tui.widgets.node_tree import NodeTree
 
         try:
-            return self.query_one(NodeTree).cursor_path or ""
+            return self.workspace.query_one(NodeTree).cursor_path or ""
         except NoMatches:
             return ""
 
@@ -148,7 +153,7 @@ class ActionsHost(_Base):
         from graphtui.tui.widgets.history_pane import HistoryPane
 
         try:
-            rec = self.query_one(HistoryPane).current()
+            rec = self.workspace.query_one(HistoryPane).current()
         except NoMatches:
             return None
         return rec.prefix if rec is not None and rec.complete else None
@@ -176,7 +181,7 @@ class ActionsHost(_Base):
         if graph is None or not graph.has_meta_graph or not self.ws.meta_path:
             self.notify("Restore needs a graph (.meta) to restore into", severity="warning")
             return
-        in_history = getattr(self, "active_tab", "") == "history"
+        in_history = self.workspace.active_tab == "history"
         source = (self._selected_checkpoint() if in_history else None) or self.ws.active_prefix
         self.push_screen(RestoreScreen(self.ws, source or ""))
 
@@ -224,7 +229,7 @@ class ActionsHost(_Base):
         if graph is None or not graph.has_meta_graph:
             self.notify("Freezing needs a graph (.meta or SavedModel)", severity="warning")
             return
-        in_tree = getattr(self, "active_tab", "") == "graph"
+        in_tree = self.workspace.active_tab == "graph"
         selected = self._selected_scope() if in_tree else ""
         self.push_screen(FreezeScreen(self.ws, selected if selected in graph else ""))
 
@@ -279,7 +284,7 @@ class ActionsHost(_Base):
             self.notify(str(exc), severity="warning")
             return
         with contextlib.suppress(NoMatches):  # not mounted yet: it reads the new history then
-            self.query_one(HistoryPane).refresh_rows()
+            self.workspace.query_one(HistoryPane).refresh_rows()
 
     async def open_result(self, record: WriteRecord) -> None:
         """Switch the app to the checkpoint ``record`` wrote (U goes back)."""
@@ -299,23 +304,6 @@ class ActionsHost(_Base):
             title=f"{record.title} result",
             timeout=6,
         )
-
-    async def switch_workspace(self, ws: Workspace) -> None:
-        """Show ``ws`` in place of the current workspace (closed): the panes are built again."""
-        while len(self.screen_stack) > 1:
-            await self.pop_screen()
-        running = [w for w in self.workers if w.node is self]
-        self.workers.cancel_node(self)
-        for worker in running:
-            await worker.wait()
-        old = self.ws
-        self.ws = ws
-        app: Any = self
-        app.back_stack.clear()
-        app.value_key = app.value_prefix = app.value_stats = None
-        await self.recompose()
-        self.on_mount()
-        old.close()
 
     # -- undo ---------------------------------------------------------------------------------
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from graphtui.formats.visible import visible
+
+
+def show_worker_error(app: App[Any], error: BaseException | None) -> None:
+    """A worker's error in a dialog (not a cancellation: the user asked for that)."""
+    from graphtui.core.workspace import OperationCancelled
+
+    if error is not None and not isinstance(error, OperationCancelled):
+        app.push_screen(ErrorDialog(error))
 
 
 class ErrorDialog(ModalScreen[None]):
@@ -20,9 +30,9 @@ class ErrorDialog(ModalScreen[None]):
         Binding("enter", "dismiss_dialog", "Close", show=False, id="error-close-enter"),
     ]
 
-    def __init__(self, message: str, title: str = "Error") -> None:
+    def __init__(self, message: BaseException | str, title: str = "Error") -> None:
         super().__init__()
-        self.message = message
+        self.message = str(message) or type(message).__name__
         self.title_text = title
 
     def compose(self) -> ComposeResult:

@@ -14,6 +14,7 @@ from graphtui.core.collections import CollectionTable, describe_item
 from graphtui.core.graph import tensor_node
 from graphtui.core.workspace import Workspace
 from graphtui.formats.visible import visible
+from graphtui.tui.messages import FollowLink
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 from graphtui.tui.widgets.lazy_tree import LazyTree
 
@@ -37,7 +38,12 @@ class CollectionsTree(LazyTree[Any, Any]):
     """Collections as top-level entries; Enter on an item jumps to its node."""
 
     AUTO_LOAD = True
-    BINDINGS = [Binding("g", "app.goto_node", "Go to node", id="collection-goto")]
+    BINDINGS = [Binding("g", "goto_node", "Go to node", id="collection-goto")]
+    PALETTE_ACTIONS = frozenset({"goto_node"})  # the palette may run it unfocused
+
+    def action_goto_node(self) -> None:
+        """Show the graph node of the collection item under the cursor."""
+        self.post_message(FollowLink(self.current_target()))
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
         super().__init__("collections", None, id=id)

@@ -10,6 +10,13 @@ from textual.widgets import Input, Label, OptionList, Tree
 
 from graphtui.core.scopes import ScopeEntry, ScopeTree
 from graphtui.core.workspace import Workspace
+from graphtui.tui.messages import (
+    FollowLink,
+    ShowCollection,
+    ShowConst,
+    ShowFunction,
+    ShowValue,
+)
 from graphtui.tui.widgets.node_details import NodeDetails
 from graphtui.tui.widgets.node_tree import NodeTree
 
@@ -20,8 +27,12 @@ class SearchInput(Input):
     """The ``/`` search box: substring, or a glob when it has ``*``, ``?`` or ``[``."""
 
     BINDINGS = [
-        Binding("escape", "app.close_search", "Close search", id="close-search"),
+        Binding("escape", "close_search", "Close search", id="close-search"),
     ]
+    PALETTE_ACTIONS = frozenset({"close_search"})  # the palette may run it unfocused
+
+    def action_close_search(self) -> None:
+        self.query_ancestor(GraphPane).close_search()
 
 
 class GraphPane(Vertical):
@@ -56,10 +67,14 @@ class GraphPane(Vertical):
                 "No graph: open a .meta file, or a checkpoint with PREFIX.meta beside it."
             )
         else:
-            if getattr(self.app, "indexes_built", False):  # the warm-up ended before this mounted
+            if getattr(self.screen, "indexes_built", False):  # warm-up ended before this mounted
                 details.indexed = True
                 self.node_tree.show_params()
             details.show(self.ws, None)
+
+    def dataflow_target(self) -> tuple[str | None, str | None]:
+        """(node, function) for ``D``: the node under the tree cursor."""
+        return self.node_tree.cursor_path, None
 
     @property
     def node_tree(self) -> NodeTree:
@@ -95,17 +110,16 @@ class GraphPane(Vertical):
         if link is None:
             return
         kind, _, target = link.partition(":")
-        app = self.app
         if kind == "node":
-            app.jump_to_node(target)  # type: ignore[attr-defined]
+            self.post_message(FollowLink(target))
         elif kind == "coll":
-            app.show_collection(target)  # type: ignore[attr-defined]
+            self.post_message(ShowCollection(target))
         elif kind == "value":
-            app.open_value(target)  # type: ignore[attr-defined]
+            self.post_message(ShowValue(target))
         elif kind == "fn":
-            app.show_function(target)  # type: ignore[attr-defined]
+            self.post_message(ShowFunction(target))
         elif kind == "const":
-            app.open_const(target)  # type: ignore[attr-defined]
+            self.post_message(ShowConst(target))
         elif kind == "op":
             self.search_for(f"op:{target}")
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import dataclass
+from functools import partial
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Label, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from graphtui.core.history import CheckpointRecord
-from graphtui.core.workspace import DiffRow, SideBySide, Workspace
+from graphtui.core.workspace import DiffRow, OperationCancelled, SideBySide, Workspace
+from graphtui.errors import GraphtuiError
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import (
     age_text,
@@ -25,6 +30,7 @@ from graphtui.tui.fmt import (
     short_path,
     time_text,
 )
+from graphtui.tui.messages import ProgressPane, ShowValue, progress_poster
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 from graphtui.tui.widgets.virtual_table import Cell, TableColumn, VirtualTable
 
@@ -65,9 +71,17 @@ def marks(
 
 class HistoryTable(VirtualTable):
     BINDINGS = [
-        Binding("d", "app.diff_checkpoint", "Diff A → this", id="diff-checkpoint"),
+        Binding("d", "diff_checkpoint", "Diff A → this", id="diff-checkpoint"),
         Binding("a", "mark_a", "Mark as A", id="mark-a"),
     ]
+    PALETTE_ACTIONS = frozenset({"diff_checkpoint"})  # the palette may run it unfocused
+
+    def action_diff_checkpoint(self) -> None:
+        """Compare two checkpoints: the one marked A (``a``) to the highlighted one; with no
+        mark, the active one and the highlighted one, older to newer."""
+        pane = self.parent
+        if isinstance(pane, HistoryPane):
+            pane.ask_diff()
 
     def action_mark_a(self) -> None:
         """Mark the highlighted checkpoint as the diff's A side (again: unmark)."""
@@ -87,6 +101,19 @@ def plural(count: int, word: str) -> str:
 
 
 class HistoryPane(FilteredPane):
+    @dataclass
+    class Activate(Message):
+        """Make checkpoint ``prefix`` the active one (Enter on its row)."""
+
+        prefix: str
+
+    @dataclass
+    class DiffAsked(Message):
+        """Compare checkpoint ``prefix_a`` to ``prefix_b`` (``d``)."""
+
+        prefix_a: str
+        prefix_b: str
+
     """The directory's checkpoints by step; Enter makes one active; d diffs it against the
     active one. Ages tick while the pane is open."""
 
@@ -200,20 +227,56 @@ class HistoryPane(FilteredPane):
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         rec = self.current()
         if rec is not None:
-            self.app.activate_checkpoint(rec.prefix)  # type: ignore[attr-defined]
+            self.post_message(self.Activate(rec.prefix))
+
+    def ask_diff(self) -> None:
+        """Post :class:`DiffAsked` for the marked (or active) and the highlighted checkpoint."""
+        rec = self.current()
+        if rec is None:
+            self.notify("Highlight a checkpoint to compare", severity="warning")
+            return
+        if self.marked_a is not None:
+            first, second = self.marked_a, rec.prefix
+        else:
+            active = self.ws.active_prefix
+            if active is None:
+                self.notify(
+                    "No active checkpoint: mark one as A with a, then d on another",
+                    severity="warning",
+                )
+                return
+            order = {r.prefix: i for i, r in enumerate(self.records)}
+            first, second = sorted(
+                (active, rec.prefix), key=lambda p: order.get(os.path.normpath(p), -1)
+            )
+        if os.path.normpath(first) == os.path.normpath(second):
+            self.notify("Pick another checkpoint than A to compare", severity="warning")
+            return
+        self.post_message(self.DiffAsked(first, second))
 
 
 class DiffTable(VirtualTable):
     BINDINGS = [
-        Binding("v", "app.view_value", "Value in B", id="diff-view-value"),
-        Binding("a", "app.view_value_a", "Value in A", id="diff-view-value-a"),
+        Binding("v", "view_value", "Value in B", id="diff-view-value"),
+        Binding("a", "view_value_a", "Value in A", id="diff-view-value-a"),
     ]
+    PALETTE_ACTIONS = frozenset({"view_value", "view_value_a"})  # the palette may run them
+
+    def action_view_value(self) -> None:
+        """Open the highlighted row's value in checkpoint B."""
+        if isinstance(self.parent, DiffPane):
+            self.parent.show_value(1)
+
+    def action_view_value_a(self) -> None:
+        """Open the highlighted row's value in checkpoint A."""
+        if isinstance(self.parent, DiffPane):
+            self.parent.show_value(0, unless="only-b")
 
 
 DIFF_STYLES = {"changed": "", "same": "dim", "mismatch": "bold red", "skipped": "yellow"}
 
 
-class DiffPane(FilteredPane):
+class DiffPane(ProgressPane, FilteredPane):
     """Tensors of two checkpoints, biggest relative change first."""
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
@@ -243,6 +306,7 @@ class DiffPane(FilteredPane):
             self.show_rows(self.all_rows)
 
     def start(self, prefix_a: str, prefix_b: str) -> None:
+        """Compare two checkpoints (in a worker, with progress)."""
         self.prefixes = (prefix_a, prefix_b)
         self.rows = []
         self.all_rows = []
@@ -251,6 +315,53 @@ class DiffPane(FilteredPane):
             visible(f"Comparing {os.path.basename(prefix_a)} → {os.path.basename(prefix_b)} …")
         )
         self.show_progress(0.0)
+        self.run_worker(
+            partial(self._diff_job, prefix_a, prefix_b),
+            thread=True,
+            group="diff",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _diff_job(self, prefix_a: str, prefix_b: str) -> None:
+        worker = get_current_worker()
+        try:
+            rows = self.ws.diff(
+                prefix_a,
+                prefix_b,
+                progress=progress_poster(self),
+                cancelled=lambda: worker.is_cancelled,
+            )
+        except OperationCancelled:
+            return
+        self.app.call_from_thread(self.show_rows, rows)
+
+    def _side_by_side(self, name: str) -> None:
+        """Read the first elements of ``name`` in the diff's A and B (in a worker)."""
+        if self.prefixes is None:
+            return
+        prefix_a, prefix_b = self.prefixes
+
+        def job() -> None:
+            from graphtui.core.workspace import side_by_side
+
+            try:
+                got: SideBySide | str = side_by_side(
+                    self.ws.tensor(name, prefix_a), self.ws.tensor(name, prefix_b)
+                )
+            except GraphtuiError as exc:
+                got = f"{name}: {exc}"
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self.show_side_by_side, name, got)
+
+        self.run_worker(job, thread=True, group="diff-detail", exclusive=True, exit_on_error=False)
+
+    def show_value(self, side: int, unless: str = "") -> None:
+        """Open the highlighted row's value in checkpoint A (``side`` 0) or B (1), unless the
+        row's status is ``unless`` (the tensor is not on that side)."""
+        row = self.current()
+        if row is not None and self.prefixes is not None and row.status != unless:
+            self.post_message(ShowValue(row.name, self.prefixes[side]))
 
     def show_progress(self, fraction: float | None) -> None:
         bar = self.query_one("#diff-progress", ProgressBar)
@@ -337,7 +448,7 @@ class DiffPane(FilteredPane):
             detail.update(Text(visible(f"{row.name}: {row.status} {row.detail}"), style="dim"))
         else:
             detail.update(Text(f"{visible(row.name)}: reading A and B…", style="dim"))
-            self.app.side_by_side(row.name)  # type: ignore[attr-defined]
+            self._side_by_side(row.name)
 
     def show_side_by_side(self, name: str, got: SideBySide | str) -> None:
         """The first elements of ``name`` in A and B and their difference, in three columns."""
@@ -362,9 +473,7 @@ class DiffPane(FilteredPane):
         detail.update(text)
 
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
-        row = self.current()
-        if row is not None and self.prefixes is not None and row.status != "only-a":
-            self.app.open_value(row.name, prefix=self.prefixes[1])  # type: ignore[attr-defined]
+        self.show_value(1, unless="only-a")
 
 
 def _cell(value: object) -> str:

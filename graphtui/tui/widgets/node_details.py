@@ -23,6 +23,7 @@ from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, human_count, shape_text, short_value
+from graphtui.tui.messages import BackKey
 
 if TYPE_CHECKING:
     from graphtui.core.graph import GraphIndex
@@ -333,11 +334,11 @@ def preview(ws: Workspace, key: str, count: int = 6) -> str:
     return text + (" …" if value.size > arr.size else "")
 
 
-class NodeDetails(OptionList):
+class NodeDetails(BackKey, OptionList):
     """The details of the node under the tree cursor; Enter follows a link line."""
 
     BINDINGS = [
-        Binding("backspace", "app.go_back", "Back", id="details-back"),
+        Binding("backspace", "go_back", "Back", id="details-back"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

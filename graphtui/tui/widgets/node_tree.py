@@ -17,6 +17,7 @@ from textual.widgets.tree import TreeNode
 from graphtui.core.scopes import ScopeEntry, ScopeTree
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_count
+from graphtui.tui.messages import ShowGraphSummary, ShowNodeValue, StepMatch
 from graphtui.tui.widgets.lazy_tree import LazyTree
 
 
@@ -25,12 +26,40 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
 
     AUTO_LOAD = True
     BINDINGS = [
-        Binding("n", "app.next_match", "Next match", id="next-match"),
-        Binding("N", "app.previous_match", "Prev match", id="previous-match"),
-        Binding("v", "app.view_value", "Value", id="view-value"),
-        Binding("i", "app.model_overview", "Model overview", show=False, id="model-overview"),
-        Binding("H", "app.op_histogram", "Op types", show=False, id="op-histogram"),
+        Binding("n", "next_match", "Next match", id="next-match"),
+        Binding("N", "previous_match", "Prev match", id="previous-match"),
+        Binding("v", "view_value", "Value", id="view-value"),
+        Binding("i", "model_overview", "Model overview", show=False, id="model-overview"),
+        Binding("H", "op_histogram", "Op types", show=False, id="op-histogram"),
     ]
+    # what the command palette may run on this tree when it is not focused
+    PALETTE_ACTIONS = frozenset(
+        {"next_match", "previous_match", "view_value", "model_overview", "op_histogram"}
+    )
+
+    def action_next_match(self) -> None:
+        """Jump to the next search match."""
+        self.post_message(StepMatch(1))
+
+    def action_previous_match(self) -> None:
+        """Jump to the previous search match."""
+        self.post_message(StepMatch(-1))
+
+    def action_view_value(self) -> None:
+        """Open the value of the node under the cursor (its variable's, or a Const's)."""
+        path = self.cursor_path
+        if path:
+            self.post_message(ShowNodeValue(path))
+        else:
+            self.notify("Not a variable saved in the checkpoint", severity="warning")
+
+    def action_model_overview(self) -> None:
+        """Show the model overview (versions, saver, optimizer, parameters, global steps)."""
+        self.post_message(ShowGraphSummary("overview"))
+
+    def action_op_histogram(self) -> None:
+        """Show the op types by count; Enter lists the nodes of one (op:NAME search)."""
+        self.post_message(ShowGraphSummary("op-types"))
 
     def __init__(self, scopes: ScopeTree | None, *, id: str | None = None) -> None:
         super().__init__("graph", None, id=id)

@@ -27,6 +27,7 @@ from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, shape_text
+from graphtui.tui.messages import BackKey, ShowValue
 from graphtui.tui.widgets.lazy_tree import LazyTree
 from graphtui.tui.widgets.node_details import (
     Line,
@@ -129,13 +130,23 @@ def _label(item: ObjectItem) -> Text:
     return text
 
 
-class ObjectsTree(LazyTree[ObjectItem | None, ObjectItem]):
+class ObjectsTree(BackKey, LazyTree[ObjectItem | None, ObjectItem]):
     """The object graph, expanded on demand; Enter opens a variable's value."""
 
     BINDINGS = [
-        Binding("v", "app.view_value", "Value", id="object-value"),
-        Binding("backspace", "app.go_back", "Back", show=False, id="object-back"),
+        Binding("v", "view_value", "Value", id="object-value"),
+        Binding("backspace", "go_back", "Back", show=False, id="object-back"),
     ]
+    PALETTE_ACTIONS = frozenset({"view_value"})  # the palette may run it unfocused
+
+    def action_view_value(self) -> None:
+        """Open the value of the variable under the cursor."""
+        item = self.current
+        key = item.value_key if item is not None else None
+        if key is None:
+            self.notify("Not a variable: no saved value", severity="warning")
+            return
+        self.post_message(ShowValue(key))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("objects", None, id=id)
@@ -221,10 +232,10 @@ class ObjectsTree(LazyTree[ObjectItem | None, ObjectItem]):
         return True
 
 
-class ObjectDetails(OptionList):
+class ObjectDetails(BackKey, OptionList):
     """The object under the cursor: path, kind, saved tensors with keys, slots, references."""
 
-    BINDINGS = [Binding("backspace", "app.go_back", "Back", show=False, id="object-details-back")]
+    BINDINGS = [Binding("backspace", "go_back", "Back", show=False, id="object-details-back")]
 
     def on_focus(self) -> None:
         highlight_first(self)
@@ -377,7 +388,7 @@ class ObjectsPane(Vertical):
         elif item.kind == "attr" or not _is_branch(item.node):
             key = item.value_key
             if key is not None:
-                self.app.open_value(key)  # type: ignore[attr-defined]
+                self.post_message(ShowValue(key))
 
     @on(OptionList.OptionSelected, "#objects-details")
     def _follow(self, event: OptionList.OptionSelected) -> None:
@@ -386,7 +397,7 @@ class ObjectsPane(Vertical):
             return
         kind, _, rest = target.partition(":")
         if kind == "value":
-            self.app.open_value(rest)  # type: ignore[attr-defined]
+            self.post_message(ShowValue(rest))
         elif kind == "obj" and self.object_tree.graph is not None:
             self.reveal(self.object_tree.graph.nodes[int(rest)])
             self.object_tree.focus()

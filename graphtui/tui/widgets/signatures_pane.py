@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -26,6 +26,7 @@ from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes
+from graphtui.tui.messages import BackKey, FollowLink, NextTagSet, ShowValue
 from graphtui.tui.widgets.lazy_tree import LazyTree
 from graphtui.tui.widgets.node_details import (
     Line,
@@ -100,13 +101,24 @@ def _default_signature(keys: list[str]) -> str | None:
     return next((k for k in keys if k != INIT_OP_SIGNATURE_KEY), None)
 
 
-class SignaturesTree(LazyTree[SigItem | None, SigItem]):
+class SignaturesTree(BackKey, LazyTree[SigItem | None, SigItem]):
     """Signatures, functions (expanding into their nodes) and assets."""
 
     BINDINGS = [
-        Binding("t", "app.next_tag_set", "Tag-set", id="next-tag-set"),
-        Binding("backspace", "app.go_back", "Back", show=False, id="signatures-back"),
+        Binding("t", "next_tag_set", "Tag-set", id="next-tag-set"),
+        Binding("backspace", "go_back", "Back", show=False, id="signatures-back"),
     ]
+    PALETTE_ACTIONS = frozenset({"next_tag_set"})  # the palette may run it unfocused
+
+    def action_next_tag_set(self) -> None:
+        """Show the SavedModel's next tag-set (meta graph)."""
+        self.post_message(NextTagSet())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a SavedModel with one tag-set has nothing to switch to
+        if action != "next_tag_set":
+            return True
+        return len(self.query_ancestor(SignaturesPane).ws.tag_sets) > 1
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("signatures", None, id=id)
@@ -153,11 +165,20 @@ class SignaturesTree(LazyTree[SigItem | None, SigItem]):
         items = self.items_of(parent)
         return self.child_at(parent, next((i for i, it in enumerate(items) if it.name == name), -1))
 
+    def dataflow_target(self) -> tuple[str | None, str | None]:
+        """(node, function) for ``D``: a function's body, or the node of one."""
+        item = self.current
+        if item is not None and item.kind == "function":
+            return None, item.name
+        if item is not None and item.kind == "fnode":
+            return item.name, item.function
+        return None, None
 
-class SignatureDetails(OptionList):
+
+class SignatureDetails(BackKey, OptionList):
     """The signature, function or function node under the cursor; Enter follows a link."""
 
-    BINDINGS = [Binding("backspace", "app.go_back", "Back", show=False, id="sig-details-back")]
+    BINDINGS = [Binding("backspace", "go_back", "Back", show=False, id="sig-details-back")]
 
     def on_focus(self) -> None:
         highlight_first(self)
@@ -389,17 +410,16 @@ class SignaturesPane(Vertical):
         if target is None:
             return
         kind, _, rest = target.partition(":")
-        app: Any = self.app
         if kind == "graph":
             from graphtui.core.graph import tensor_node
 
-            app.jump_to_node(tensor_node(rest))
+            self.post_message(FollowLink(tensor_node(rest)))
         elif kind == "fn":
             self.reveal_function(rest)
         elif kind == "node" and self.shown is not None and self.shown.kind == "fnode":
             self.reveal_function(self.shown.function, rest)
         elif kind == "value":
-            app.open_value(rest)
+            self.post_message(ShowValue(rest))
 
     # -- revealing ------------------------------------------------------------------------------
 

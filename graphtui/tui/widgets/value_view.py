@@ -14,7 +14,6 @@ from collections import OrderedDict
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -36,32 +35,7 @@ _BAD = Style(color="red", bold=True)
 class TensorGrid(ScrollView, can_focus=True):
     """The current 2-D slice of a tensor; reads lazily, draws only the visible rows."""
 
-    BINDINGS = [
-        Binding("right_square_bracket", "app.next_slice", "Next slice", id="next-slice"),
-        Binding("left_square_bracket", "app.previous_slice", "Prev slice", id="previous-slice"),
-        Binding("right_curly_bracket", "app.next_outer", "Next outer", show=False, id="next-outer"),
-        Binding(
-            "left_curly_bracket",
-            "app.previous_outer",
-            "Prev outer",
-            show=False,
-            id="previous-outer",
-        ),
-        Binding("e", "app.export_value", "Export", id="export-value"),
-        Binding("t", "app.stats", "Stats", id="value-stats"),
-        Binding("G", "app.goto_node", "Go to node", show=False, id="value-goto-node"),
-        Binding("g", "app.jump_index", "Jump to index", show=False, id="value-jump"),
-        Binding("f", "app.full_strings", "Full strings", show=False, id="value-full-strings"),
-        Binding("x", "app.transpose_value", "Transpose", show=False, id="value-transpose"),
-        Binding("A", "app.next_axes", "Next axes", show=False, id="value-axes"),
-        Binding(
-            "exclamation_mark",
-            "app.show_unverified",
-            "Show unverified values",
-            show=False,
-            id="show-unverified",
-        ),
-    ]
+    # its keys (paging, transpose, export…) are the value pane's: ValuePane.BINDINGS
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -76,6 +50,10 @@ class TensorGrid(ScrollView, can_focus=True):
         self.axes: tuple[int, int] = (0, 1)
         self._cache: OrderedDict[tuple[tuple[int, ...], int, int], np.ndarray] = OrderedDict()
         self.reads = 0  # windows read from the checkpoint (tests check laziness with it)
+
+    def forget_blocks(self) -> None:
+        """Drop the blocks read so far: the next frame reads what it shows again."""
+        self._cache.clear()
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -143,7 +121,7 @@ class TensorGrid(ScrollView, can_focus=True):
         self.show_unverified = False
         ndim = len(value.shape) if value is not None else 0
         self.axes = (ndim - 2, ndim - 1) if ndim >= 2 else (0, 1)
-        self._cache.clear()
+        self.forget_blocks()
         shape = self.lead_shape
         self.lead = (
             lead if lead is not None and len(lead) == len(shape) else tuple(0 for _ in shape)
@@ -173,7 +151,7 @@ class TensorGrid(ScrollView, can_focus=True):
                 return False
             lead = tuple(int(i) for i in np.unravel_index(number, shape))
         self.lead = lead
-        self._cache.clear()
+        self.forget_blocks()
         self.refresh()
         return True
 
@@ -196,7 +174,7 @@ class TensorGrid(ScrollView, can_focus=True):
         """Show dimensions ``axes`` (rows, columns); the lead indexes restart at 0."""
         self.axes = axes
         self.lead = tuple(0 for _ in self.lead_shape)
-        self._cache.clear()
+        self.forget_blocks()
         self._layout()
         self.scroll_to(0, 0, animate=False)
         self.refresh()
@@ -228,7 +206,7 @@ class TensorGrid(ScrollView, can_focus=True):
             elif shown:
                 raise ValueError("mark the two dimensions to show with ':' (or none)")
             self.lead = tuple(fixed.get(a, 0) for a in self.lead_axes)
-            self._cache.clear()
+            self.forget_blocks()
             row = fixed.get(self.axes[0], 0)
             col = fixed.get(self.axes[1], 0)
             self.scroll_to(x=col * cell_width(self.kind), y=row, animate=False)

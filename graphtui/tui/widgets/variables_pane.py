@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
@@ -13,13 +14,24 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Label, ProgressBar
+from textual.worker import get_current_worker
 
 from graphtui.core.graph import name_matcher
 from graphtui.core.natural import natural_key
-from graphtui.core.workspace import TensorStats, VariableRow, Workspace
+from graphtui.core.workspace import (
+    OperationCancelled,
+    TensorStats,
+    TensorValue,
+    VariableRow,
+    Workspace,
+    compute_stats,
+)
+from graphtui.errors import ChecksumError, GraphtuiError
 from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import fit_name, human_bytes, human_count, name_width, number, shape_text
+from graphtui.tui.messages import FollowLink, ProgressPane, ShowValue, progress_poster
+from graphtui.tui.screens.dialogs import ErrorDialog
 from graphtui.tui.widgets.filter_bar import FilteredPane, FilterInput
 from graphtui.tui.widgets.virtual_table import Cell, TableColumn, VirtualTable
 
@@ -58,13 +70,59 @@ _VALUE_SUFFIX = ".ATTRIBUTES/VARIABLE_VALUE"
 
 class VariablesTable(VirtualTable):
     BINDINGS = [
-        Binding("o", "app.toggle_slots", "Slots", id="toggle-slots"),
-        Binding("s", "app.sort_variables", "Sort", id="sort-variables"),
-        Binding("r", "app.reverse_sort", "Reverse", show=False, id="reverse-sort"),
-        Binding("t", "app.stats", "Stats", id="variable-stats"),
-        Binding("T", "app.stats_all", "Stats all", id="stats-all"),
-        Binding("g", "app.goto_node", "Go to node", show=False, id="goto-node"),
+        Binding("o", "toggle_slots", "Slots", id="toggle-slots"),
+        Binding("s", "sort_variables", "Sort", id="sort-variables"),
+        Binding("r", "reverse_sort", "Reverse", show=False, id="reverse-sort"),
+        Binding("t", "stats", "Stats", id="variable-stats"),
+        Binding("T", "stats_all", "Stats all", id="stats-all"),
+        Binding("g", "goto_node", "Go to node", show=False, id="goto-node"),
     ]
+    # what the command palette may run on this table when it is not focused
+    PALETTE_ACTIONS = frozenset(
+        {"toggle_slots", "sort_variables", "reverse_sort", "stats", "stats_all", "goto_node"}
+    )
+
+    @property
+    def pane(self) -> VariablesPane:
+        return self.query_ancestor(VariablesPane)
+
+    def action_toggle_slots(self) -> None:
+        """Hide or show optimizer slots, moving averages and beta powers."""
+        pane = self.pane
+        pane.hide_slots = not pane.hide_slots
+        pane.refresh_rows()
+        self.notify("Optimizer slots hidden" if pane.hide_slots else "Optimizer slots shown")
+
+    def action_sort_variables(self) -> None:
+        """Sort the variables by the next column (name, params, bytes, status, dtype)."""
+        self.pane.cycle_sort()
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the variables' order."""
+        pane = self.pane
+        pane.reverse = not pane.reverse
+        pane.refresh_rows()
+
+    def action_stats(self) -> None:
+        """Compute statistics of the selected variable."""
+        row = self.pane.current()
+        if row is None or row.key is None:
+            self.notify("Not in the checkpoint: no value", severity="warning")
+            return
+        self.pane.start_stats([row.key])
+
+    def action_stats_all(self) -> None:
+        """Compute statistics of every variable shown (in a worker, with progress); a tensor
+        that fails is marked on its row, the others carry on."""
+        pane = self.pane
+        pane.ensure_rows()
+        pane.start_stats([row.key for row in pane.rows if row.key is not None])
+
+    def action_goto_node(self) -> None:
+        """Show the graph node of the selected variable."""
+        row = self.pane.current()
+        node = None if row is None else row.node or (row.name if row.in_graph else None)
+        self.post_message(FollowLink(node))
 
 
 class PreparedRows:
@@ -192,7 +250,7 @@ class PreparedRows:
         return mask
 
 
-class VariablesPane(FilteredPane):
+class VariablesPane(ProgressPane, FilteredPane):
     """Sortable variables table; optimizer slots can be hidden; statistics fill in per row.
 
     The rows are a list sorted and filtered here; the table draws the visible ones only, so
@@ -262,7 +320,7 @@ class VariablesPane(FilteredPane):
         try:
             all_rows = self.ws.variables()
         except Exception as exc:  # noqa: BLE001 - shown, the app stays usable
-            self.app.show_error(exc)  # type: ignore[attr-defined]
+            self.app.push_screen(ErrorDialog(exc))
             all_rows = []
         if self._prepared is None or not self._prepared.same(all_rows):
             self._prepared = PreparedRows(all_rows)
@@ -426,6 +484,11 @@ class VariablesPane(FilteredPane):
     def filter_changed(self) -> None:
         self.refresh_rows()
 
+    def dataflow_target(self) -> tuple[str | None, str | None]:
+        """(node, function) for ``D``: the graph node of the variable under the cursor."""
+        row = self.current()
+        return (row.node if row is not None else None), None
+
     def current(self) -> VariableRow | None:
         table = self.table
         if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
@@ -438,7 +501,7 @@ class VariablesPane(FilteredPane):
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         row = self.current()
         if row is not None:
-            self.app.open_value(row.key or row.name)  # type: ignore[attr-defined]
+            self.post_message(ShowValue(row.key or row.name))
 
     def on_virtual_table_header_selected(self, event: VirtualTable.HeaderSelected) -> None:
         key = event.column_key
@@ -502,6 +565,78 @@ class VariablesPane(FilteredPane):
             return
         bar.display = True
         bar.update(progress=fraction)
+
+    # -- statistics (a worker) ------------------------------------------------------------------
+
+    def start_stats(self, keys: list[str]) -> None:
+        """Statistics of tensors ``keys`` of the active checkpoint, filled in per row."""
+        if self.ws.active is None:
+            self.notify("No readable checkpoint: no values", severity="warning")
+            return
+        self.show_progress(0.0)
+        self.run_worker(
+            partial(self._stats_job, keys),
+            thread=True,
+            group="table-stats",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _stats_job(self, keys: list[str]) -> None:
+        worker = get_current_worker()
+        prefix = self.ws.active_prefix or ""
+        values: list[TensorValue] = []
+        failed: list[tuple[str, str]] = []  # (key, why)
+        for key in keys:
+            try:
+                value = self.ws.tensor(key, prefix)
+            except GraphtuiError as exc:
+                failed.append((key, str(exc)))
+                continue
+            if value.numeric:
+                values.append(value)
+        total = sum(max(1, v.size) for v in values) or 1
+        done = 0
+        report = progress_poster(self)
+        for value in values:
+            base = done
+
+            def step(fraction: float, base: int = base, size: int = max(1, value.size)) -> None:
+                report((base + fraction * size) / total)
+
+            try:
+                stats = compute_stats(
+                    value, bins=0, progress=step, cancelled=lambda: worker.is_cancelled
+                )
+            except OperationCancelled:
+                return
+            except ChecksumError as exc:
+                failed.append((value.name, str(exc)))
+                self.ws.mark_corrupt(value.prefix, value.name, str(exc))
+                continue
+            except GraphtuiError as exc:  # a missing shard, a short file
+                failed.append((value.name, str(exc)))
+                continue
+            finally:
+                done += max(1, value.size)
+            self.app.call_from_thread(self.set_stats, value.name, value.prefix, stats)
+        self.app.call_from_thread(self._stats_done, prefix, failed)
+
+    def _stats_done(self, prefix: str, failed: list[tuple[str, str]]) -> None:
+        self.show_progress(None)
+        for key, why in failed:
+            self.mark_failed(key, prefix, why)
+        self.show_detail()
+        if failed:
+            names = visible(", ".join(k for k, _ in failed[:3])) + (
+                ", …" if len(failed) > 3 else ""
+            )
+            self.notify(
+                f"{len(failed)} of the tensors did not read (marked on their rows): {names}",
+                title="Statistics",
+                severity="warning",
+                timeout=8,
+            )
 
 
 def _stat_texts(stats: TensorStats) -> tuple[str, str, str]:

@@ -11,6 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
 from graphtui.errors import GraphtuiError
+from graphtui.formats.visible import visible
 
 if TYPE_CHECKING:
     from graphtui.tui.app import GraphtuiApp
@@ -27,7 +28,8 @@ class GraphtuiCommands(Provider):
         app: Any = self.app
         if not hasattr(app, "workspace"):
             return []
-        return palette_commands(app)
+        # checkpoint, collection and variable names in titles: control characters escaped
+        return [(visible(title), how, run) for title, how, run in palette_commands(app)]
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():

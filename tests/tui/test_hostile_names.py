@@ -116,10 +116,15 @@ async def test_layout_characters_in_names_are_escaped(tmp_path: Path) -> None:
         await pilot.press("a", "d")  # diff the checkpoint with itself
         await _look(pilot, app, "diff", counts)
         await app.run_action("show_tab('graph')")
+        await pilot.press("ctrl+p", *"TAIL")  # the command palette offers them by name
+        await _look(pilot, app, "palette", counts)
+        await pilot.press("escape")
         for key in ("R", "E", "S", "Z", "C"):  # the write dialogs name the source
             await pilot.press(key)
             await _look(pilot, app, f"dialog {key}", counts)
             await pilot.press("escape", "escape")
             await settle(pilot)
     shown = {where for where, n in counts.items() if n}
-    assert {"start", "graph", "dataflow", "variables", "value", "history"} <= shown, counts
+    assert {"start", "graph", "dataflow", "variables", "value", "history", "palette"} <= shown, (
+        counts
+    )

@@ -295,6 +295,7 @@ async def main():
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
+        screen = getattr(app, "workspace", app)  # (--against a checkout before WorkspaceScreen)
         frames = []
         display = app._display
 
@@ -317,7 +318,7 @@ async def main():
                              ("2", "collections"), ("4", "value"), ("1", "graph")):
                 t, cpu = time.perf_counter(), time.process_time()
                 app._driver.send_message(events.Key(key, key))
-                while app.workspace.active_tab != tab and time.perf_counter() < t + 10:
+                while screen.active_tab != tab and time.perf_counter() < t + 10:
                     await asyncio.sleep(0)
                 await pilot.pause()
                 measure("switch", t, cpu)
@@ -325,7 +326,7 @@ async def main():
                        "wide/n_4999", "model/block_20/layer_5/kernel/read",
                        "model/block_0/layer_0/kernel"):
             t, cpu = time.perf_counter(), time.process_time()
-            app.workspace.jump_to_node(target)
+            screen.jump_to_node(target)
             await pilot.pause()
             measure("link", t, cpu)
         await pilot.press("q")

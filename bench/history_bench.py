@@ -146,8 +146,10 @@ _NOTE = (
     "expressions run only on names holding `-of-`. Side by side, 5 alternating runs of the "
     "whole process at load 13 (main at b4b15b3 before, ecc338b after; same JSON output): "
     "before 0.70 s CPU, 3.57 s wall (medians); after 0.60 s CPU, 2.91 s wall. The scan alone, "
-    "in-process: 0.50 -> 0.38 s CPU. On 2 cores at load 13 the wall time is mostly the wait "
-    "for a core: the CPU time meets the goal, the wall time only on a quiet machine.\n"
+    "in-process: 0.50 -> 0.38 s CPU. The same pair at load 1 (10:55): before 0.63 s wall, "
+    "0.62 s CPU; after 0.49 s wall, 0.48 s CPU (medians of 5). On 2 cores at load 13 the wall "
+    "time is mostly the wait for a core: the CPU time meets the goal, the wall time only on a "
+    "quiet machine.\n"
 )
 
 

@@ -37,7 +37,7 @@ def atomic_writer(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO
     target = os.path.realpath(os.fspath(path))
     directory, name = os.path.split(target)
     fd, tmp = _create_temp(directory, name)
-    try:
+    with _replacing(tmp, target):
         try:
             _copy_permissions(target, fd)
             if mode == "wb":
@@ -51,12 +51,20 @@ def atomic_writer(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO
             yield f
             f.flush()
             os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def _replacing(tmp: str, target: str) -> Iterator[None]:
+    """After the body, rename ``tmp`` over ``target`` and make the rename durable; on any
+    error (the body's or the rename's) remove ``tmp`` and leave ``target`` alone."""
+    try:
+        yield
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_directory(directory)
+    _fsync_directory(os.path.dirname(target))
 
 
 def _create_temp(directory: str, name: str) -> tuple[int, str]:
@@ -104,7 +112,7 @@ def staged_path(path: str | os.PathLike[str]) -> Iterator[str]:
     fd, tmp = _create_temp(directory, name)
     mode = stat.S_IMODE(os.fstat(fd).st_mode)
     os.close(fd)
-    try:
+    with _replacing(tmp, target):
         yield tmp
         os.chmod(tmp, mode)  # a writer may have replaced the file with a private one
         fd = os.open(tmp, os.O_RDONLY)
@@ -112,9 +120,3 @@ def staged_path(path: str | os.PathLike[str]) -> Iterator[str]:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)

@@ -113,20 +113,21 @@ class LeanFooter(Footer):
         if len(keys) > len(rows):
             await self.remove_children(keys[len(rows) :])
         elif len(rows) > len(keys):
-            new = [
-                _Key(
-                    binding.key,
-                    self.app.get_key_display(binding),
-                    binding.description,
-                    binding.action,
-                    disabled=not enabled,
-                    tooltip=tooltip,
-                    compact=self.compact,
-                )
-                for binding, enabled, tooltip in (multi[0] for multi in rows[len(keys) :])
-            ]
+            new = [self._key(*multi[0], compact=self.compact) for multi in rows[len(keys) :]]
             await self.mount_all(new, before=palette_key)
         return True
+
+    def _key(self, binding: Binding, enabled: bool, tooltip: str, *, compact: bool) -> _Key:
+        """The footer key of one binding (as Textual's footer makes it)."""
+        return _Key(
+            binding.key,
+            self.app.get_key_display(binding),
+            binding.description,
+            binding.action,
+            disabled=not enabled,
+            tooltip=tooltip,
+            compact=compact,
+        )
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
@@ -154,16 +155,7 @@ class LeanFooter(Footer):
                 yield FooterLabel(group.description)
             else:
                 for multi in multi_rows:
-                    binding, enabled, tooltip = multi[0]
-                    yield _Key(
-                        binding.key,
-                        self.app.get_key_display(binding),
-                        binding.description,
-                        binding.action,
-                        disabled=not enabled,
-                        tooltip=tooltip,
-                        compact=compact,
-                    )
+                    yield self._key(*multi[0], compact=compact)
         if palette is not None:
             binding, enabled, tooltip = palette
             yield _Key(

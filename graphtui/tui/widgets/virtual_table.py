@@ -43,6 +43,19 @@ class TableColumn:
     width: int | None = None
 
 
+class _RowMessage(Message):
+    """A row of a table: ``cursor_row`` of ``table``."""
+
+    def __init__(self, table: VirtualTable, cursor_row: int) -> None:
+        super().__init__()
+        self.table = table
+        self.cursor_row = cursor_row
+
+    @property
+    def control(self) -> VirtualTable:
+        return self.table
+
+
 class VirtualTable(ScrollView, can_focus=True):
     """A row-cursor table over ``count`` rows whose cells ``cells(index)`` makes on demand."""
 
@@ -111,29 +124,11 @@ class VirtualTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowHighlighted(Message):
+    class RowHighlighted(_RowMessage):
         """The cursor moved to ``cursor_row`` (also after new rows are set)."""
 
-        def __init__(self, table: VirtualTable, cursor_row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter (or a click on the highlighted row) chose ``cursor_row``."""
-
-        def __init__(self, table: VirtualTable, cursor_row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     class HeaderSelected(Message):
         """A click on the header of column ``column_key``."""

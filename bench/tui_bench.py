@@ -42,7 +42,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS, LAYERS = 40, 10  # 400 layers of 113 nodes, 2 variables each: 50,201 nodes in all
 WIDE = 5000
-BIG_GRAPH_SECTION = "<!-- big graph app (bench/big_graph_app.py): start -->"
 PATTERNS = ["k", "ke", "ker", "kern", "kernel", "layer_7", "block_3*/kernel", "*/bias/read", "zzz"]
 
 
@@ -615,8 +614,11 @@ def main() -> int:
         ]
         target = Path(args.write)
         old = target.read_text() if target.is_file() else ""
-        kept = BIG_GRAPH_SECTION in old and "\n" + BIG_GRAPH_SECTION + old.split(BIG_GRAPH_SECTION, 1)[1]
-        target.write_text("\n".join(doc) + (kept or ""))  # big_graph_app.py's rows are kept
+        # the generated part has no "## " heading: every section after it (the notes on the
+        # goals, the Variables pane's and big_graph_app.py's rows) is kept as written
+        start = old.find("\n## ")
+        kept = old[start + 1 :] if start >= 0 else ""
+        target.write_text("\n".join(doc) + kept)
     return 0
 
 

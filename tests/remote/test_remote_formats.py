@@ -13,6 +13,7 @@ from graphtui.formats import remote as remote_mod
 from graphtui.formats.bundle import BundleReader
 from graphtui.formats.byte_source import is_url, read_file
 from graphtui.formats.state_file import read_state
+from tests.counting_meter import CountingMeter
 from tests.remote.conftest import FIXTURES, Remote
 
 V2_PREFIXES = [
@@ -300,16 +301,7 @@ def test_remote_verify_reports_progress(remote: Remote) -> None:
     exactly that (the padding between tensors passes by too, but is not counted past it)."""
     from graphtui.formats import progress
 
-    class Count:
-        total = done = 0
-
-        def expect(self, n: int) -> None:
-            self.total += n
-
-        def advance(self, n: int) -> None:
-            self.done += n
-
-    meter = Count()
+    meter = CountingMeter()
     with BundleReader(remote.url("dtypes/model.ckpt")) as far:
         size = sum(far.entry(n).size for n in far.names())
         with progress.metered(meter):

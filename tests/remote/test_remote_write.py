@@ -14,6 +14,7 @@ import graphtui
 from graphtui.cli import main
 from graphtui.core.export import export
 from graphtui.formats.state_file import read_state
+from tests.counting_meter import CountingMeter
 from tests.remote.conftest import FIXTURES, Remote
 
 
@@ -188,18 +189,9 @@ def test_an_upload_reports_its_bytes_to_the_progress_meter(store: Remote) -> Non
     count too (fsspec's put_file callback): the local write's, then every uploaded byte."""
     from graphtui.formats import progress
 
-    class Count:
-        total = done = 0
-
-        def expect(self, n: int) -> None:
-            self.total += n
-
-        def advance(self, n: int) -> None:
-            self.done += n
-
     scheme = store.base.split("://")[0]
     out = f"{scheme}://fixtures/out-{store.kind}/metered/model.ckpt"
-    meter = Count()
+    meter = CountingMeter()
     with progress.metered(meter):
         export(str(FIXTURES / "train" / "model.ckpt-50"), out)
     uploaded = sum(

@@ -20,6 +20,7 @@ import pytest
 from graphtui.formats import progress
 from graphtui.formats.bundle_writer import BundleWriter
 from graphtui.formats.transaction import FileTransaction
+from tests.counting_meter import CountingMeter
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100", "TERM": "xterm"}
@@ -66,19 +67,10 @@ def _run_on_pty(argv: list[str]) -> tuple[int, bytes, bytes]:
 
 
 def test_meter_counts_only_when_watched(tmp_path: Path) -> None:
-    class Count:
-        total = done = 0
-
-        def expect(self, n: int) -> None:
-            self.total += n
-
-        def advance(self, n: int) -> None:
-            self.done += n
-
     prefix = _checkpoint(tmp_path, tensors=3, size=4096)
     from graphtui.core.checkpoint import CheckpointReader
 
-    meter = Count()
+    meter = CountingMeter()
     with CheckpointReader(str(prefix)) as reader:
         reader.verify()  # nobody watching: nothing to count, nothing fails
         with progress.metered(meter):

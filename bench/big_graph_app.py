@@ -96,9 +96,10 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_app(path: str) -> dict[str, float]:
+def _child_figures(args: list[str]) -> dict[str, float]:
+    """Run a fresh Python with ``args``; its last line of output is the figures as JSON."""
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, path],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         check=True,
@@ -106,18 +107,14 @@ def run_app(path: str) -> dict[str, float]:
         cwd=ROOT,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_app(path: str) -> dict[str, float]:
+    return _child_figures(["-c", CHILD, path])
 
 
 def run_tf(path: str) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "_child.py"), "tf_meta", path],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=child_env(),
-        cwd=ROOT,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _child_figures([str(BENCH / "_child.py"), "tf_meta", path])
 
 
 def main() -> int:

@@ -150,15 +150,24 @@ def _const_strings(index: GraphIndex, name: str) -> list[str] | None:
     return [x.decode("utf-8", "replace") for x in value.ravel()]
 
 
+def op_of(index: GraphIndex, name: str) -> str | None:
+    """The op of node ``name``, or None when the graph has no such node: from the index's op
+    list, so no node is decoded (``index.op`` decodes it)."""
+    try:
+        return index.ops[index.index_of(name)]
+    except NotFoundError:
+        return None
+
+
 def resolve_variable(index: GraphIndex, name: str, *, max_depth: int = 8) -> str | None:
     """The variable node behind a tensor name, following Identity/ReadVariableOp chains and
     finally the node's ``loc:@`` colocation."""
     node = tensor_node(name)
     start = node
     for _ in range(max_depth):
-        if node not in index:
+        op = op_of(index, node)
+        if op is None:
             return None
-        op = index.op(node)
         if op in VARIABLE_OPS:
             return node
         if op not in _PASS_THROUGH:
@@ -168,7 +177,7 @@ def resolve_variable(index: GraphIndex, name: str, *, max_depth: int = 8) -> str
             break
         node = data[0].node
     for loc in index.colocation(start):
-        if loc in index and index.op(loc) in VARIABLE_OPS:
+        if op_of(index, loc) in VARIABLE_OPS:
             return loc
     return None
 
@@ -228,7 +237,7 @@ def _build_saver(index: GraphIndex) -> SaverInfo | None:
         ops = sorted((n for n in save_nodes if n.startswith(prefix)), key=natural_key)
     entries = [e for op in ops for e in _save_entries(index, op)]
     if saver_def is None:
-        return SaverInfo("", "", "", "V1" if any(index.op(o) != "SaveV2" for o in ops) else "V2",
+        return SaverInfo("", "", "", "V1" if any(op_of(index, o) != "SaveV2" for o in ops) else "V2",
                          len(ops) > 1, 0, 0.0, scope, source, ops, entries)
     return SaverInfo(
         filename_tensor=str(saver_def.filename_tensor_name),
@@ -252,12 +261,44 @@ def node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int
     shape: list[int] | None = None
     if "shape" in attrs:
         shape = shape_list(attrs["shape"].shape)
-    if shape is None and "_output_shapes" in attrs and index.op(node) not in RESOURCE_OPS:
+    if shape is None and "_output_shapes" in attrs and op_of(index, node) not in RESOURCE_OPS:
         shapes = attrs["_output_shapes"].list.shape
         shape = shape_list(shapes[0]) if len(shapes) else None
     if isinstance(dtype, str) and dtype.endswith("_ref"):
         dtype = dtype[:-4]
     return dtype, shape
+
+
+# (nodes an optimizer's Apply op updates as another variable's state, nodes an EMA update writes)
+_Updates = tuple[set[str], set[str]]
+_NONE: _Updates = (set(), set())  # a variable the graph does not hold has no consumers
+
+
+def _role(node: str, colls: list[str], present: set[str], updates: _Updates
+          ) -> tuple[str, str | None, str | None]:
+    """Role, the variable a slot or shadow belongs to, and the rest of its name."""
+    if "global_step" in colls or node == "global_step":
+        return "global_step", None, None
+    base = None
+    head = node
+    while "/" in head:  # the longest other variable this name extends
+        head = head.rpartition("/")[0]
+        if head in present:
+            base = head
+            break
+    applies_other = node in updates[0]
+    ema_update = node in updates[1]
+    if base is not None:
+        rest = node[len(base) + 1:]
+        by_name = slot_role(rest, under_variable=True)
+        if applies_other or by_name == "slot":
+            return "slot", base, rest
+        if ema_update or by_name == "ema":
+            return "ema", base, rest
+        return "model", None, None
+    if is_optimizer_state(node) or applies_other:
+        return "optimizer", None, None
+    return "model", None, None
 
 
 class VariableTable:
@@ -300,15 +341,17 @@ class VariableTable:
             if entry.variable is not None:
                 keys.setdefault(entry.variable, entry.key)
         present = set(nodes)
+        updates = self._updates()
         for node in sorted(nodes, key=natural_key):
             self._vars[node] = self._info(node, defs.get(node), member.get(node, []), keys,
-                                          present)
+                                          present, updates)
 
     def _info(self, node: str, vdef: Any, colls: list[str], keys: dict[str, str],
-              present: set[str]) -> VariableInfo:
+              present: set[str], updates: _Updates) -> VariableInfo:
         index = self.index
-        exists = node in index
-        op = index.op(node) if exists else ""
+        found = op_of(index, node)
+        exists = found is not None
+        op = found or ""
         dtype, shape = node_dtype_shape(index, node) if exists else (None, None)
         save_slice = None
         if vdef is not None and vdef.HasField("save_slice_info_def"):
@@ -320,7 +363,7 @@ class VariableTable:
         resource = bool(vdef.is_resource) if vdef is not None else op in RESOURCE_OPS
         in_saver = node in keys
         key = keys.get(node) or (save_slice.full_name if save_slice else node)
-        role, slot_of, slot_name = self._role(node, colls, present)
+        role, slot_of, slot_name = _role(node, colls, present, updates if exists else _NONE)
 
         def opt(name: str | None) -> str | None:
             return tensor_node(name) if name else None
@@ -348,49 +391,33 @@ class VariableTable:
             key_from_saver=in_saver,
         )
 
-    def _role(self, node: str, colls: list[str], present: set[str]
-              ) -> tuple[str, str | None, str | None]:
-        if "global_step" in colls or node == "global_step":
-            return "global_step", None, None
-        base = None
-        head = node
-        while "/" in head:  # the longest other variable this name extends
-            head = head.rpartition("/")[0]
-            if head in present:
-                base = head
-                break
-        uses = self._uses(node)
-        applies_other = any(_APPLY_OP.match(op) and slot > 0 for op, slot in uses)
-        ema_update = any(op in _EMA_UPDATE_OPS and slot == 0 for op, slot in uses)
-        if base is not None:
-            rest = node[len(base) + 1:]
-            by_name = slot_role(rest, under_variable=True)
-            if applies_other or by_name == "slot":
-                return "slot", base, rest
-            if ema_update or by_name == "ema":
-                return "ema", base, rest
-            return "model", None, None
-        if is_optimizer_state(node) or applies_other:
-            return "optimizer", None, None
-        return "model", None, None
+    def _updates(self) -> _Updates:
+        """The nodes optimizer ops update as another variable's state, and the nodes EMA
+        updates write, found from those ops' inputs (a handful of nodes) rather than from every
+        variable's consumers (which needs the consumer index of the whole graph).
 
-    def _uses(self, node: str) -> list[tuple[str, int]]:
-        """(op, input index) of the ops reading ``node``, directly or through one read op."""
+        A node ``v`` counts when an ``*Apply*`` op reads it through a data input other than
+        the first, or an ``AssignSub`` through its first, either directly or through one
+        pass-through op (Identity, ReadVariableOp, ...) that reads ``v``."""
         index = self.index
-        if node not in index:
-            return []
-        out = []
-        for ref in index.consumers(node):
-            if ref.control:
+        kinds = set(index.ops)
+        apply_ops = [op for op in kinds if _APPLY_OP.match(op)]
+        ema_ops = [op for op in kinds if op in _EMA_UPDATE_OPS]
+        applied: set[str] = set()
+        averaged: set[str] = set()
+        for ops, into, wanted in ((apply_ops, applied, False), (ema_ops, averaged, True)):
+            if not ops:
                 continue
-            op = index.op(ref.node)
-            out.append((op, ref.input_index))
-            if op in _PASS_THROUGH:
-                out.extend((index.op(r.node), r.input_index)
-                           for r in index.consumers(ref.node) if not r.control)
-        return out
+            for user in dict.fromkeys(index.nodes_with_op(*ops)):
+                for slot, ref in enumerate(index.inputs(user)):
+                    if ref.control or (slot == 0) != wanted:
+                        continue
+                    into.add(ref.node)
+                    if op_of(index, ref.node) in _PASS_THROUGH:
+                        into.update(r.node for r in index.inputs(ref.node) if not r.control)
+        return applied, averaged
 
-    # -- queries --------------------------------------------------------------------------------
+    # -- queries ---------------------------------------------------------------------------------
 
     def variables(self) -> list[VariableInfo]:
         """Every variable, in natural order of name."""

@@ -8,9 +8,9 @@ pool. Whatever does not decode stays raw (bytes, or :class:`RawAny` with its typ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from google.protobuf import text_format
 from google.protobuf.message import DecodeError
@@ -115,42 +115,74 @@ def _message_type(full_name: str) -> type | None:
         return None
 
 
+def item_decoder(key: str, kind: str) -> tuple[Callable[[Any], Any], str | None]:
+    """How one item of collection ``key`` (a ``kind`` list) decodes, and the message type its
+    items should decode to (None: no type). An item that does not decode stays raw (bytes, or
+    :class:`RawAny`): the decoders never raise on bad bytes."""
+    if kind == "node_list":
+        return str, None
+    if kind == "int64_list":
+        return int, None
+    if kind == "float_list":
+        return float, None
+    if kind == "any_list":
+        return _unpack_or_raw, None
+    type_name = PROTO_COLLECTIONS.get(key)
+    cls = _message_type(type_name) if type_name else None
+    if cls is None:
+        return bytes, type_name
+
+    def from_bytes(value: bytes) -> Any:
+        try:
+            return cls.FromString(value)  # type: ignore[attr-defined]
+        except DecodeError:
+            return bytes(value)
+
+    return from_bytes, type_name
+
+
+def _unpack_or_raw(value: Any) -> Any:
+    try:
+        return unpack_any(value)
+    except (LookupError, DecodeError):
+        return RawAny(str(value.type_url), bytes(value.value))
+
+
 def decode_collection(key: str, coll: Any) -> Collection:
     """Decode one CollectionDef message."""
     kind = coll.WhichOneof("kind")
     if kind is None:
         return Collection(key, "empty", [], raw=coll)
-    values = getattr(coll, kind).value
-    if kind == "node_list":
-        return Collection(key, kind, [str(v) for v in values], raw=coll)
-    if kind == "int64_list":
-        return Collection(key, kind, [int(v) for v in values], raw=coll)
-    if kind == "float_list":
-        return Collection(key, kind, [float(v) for v in values], raw=coll)
-    if kind == "any_list":
-        items: list[Any] = []
-        bad = 0
-        for value in values:
-            try:
-                items.append(unpack_any(value))
-            except (LookupError, DecodeError):
-                items.append(RawAny(str(value.type_url), bytes(value.value)))
-                bad += 1
-        return Collection(key, kind, items, undecoded=bad, raw=coll)
-    type_name = PROTO_COLLECTIONS.get(key)
-    cls = _message_type(type_name) if type_name else None
-    if cls is None:
-        return Collection(key, kind, [bytes(v) for v in values], proto_type=type_name,
-                          undecoded=len(values) if type_name else 0, raw=coll)
-    items = []
-    bad = 0
-    for value in values:
-        try:
-            items.append(cls.FromString(value))  # type: ignore[attr-defined]
-        except DecodeError:
-            items.append(bytes(value))
-            bad += 1
+    decode, type_name = item_decoder(key, kind)
+    items = [decode(value) for value in getattr(coll, kind).value]
+    typed = kind == "any_list" or type_name is not None
+    bad = sum(isinstance(item, (bytes, RawAny)) for item in items) if typed else 0
     return Collection(key, kind, items, proto_type=type_name, undecoded=bad, raw=coll)
+
+
+class LazyItems(Sequence[Any]):
+    """A collection's items decoded one by one as they are read (the same values as
+    :func:`decode_collection`'s): a pane shows the first of 100,000 VariableDefs without
+    decoding the rest. Items read are not kept; the table caches whole collections."""
+
+    def __init__(self, key: str, coll: Any) -> None:
+        kind = coll.WhichOneof("kind")
+        self._values: Sequence[Any] = getattr(coll, kind).value if kind else ()
+        self._decode: Callable[[Any], Any] = item_decoder(key, kind)[0] if kind else bytes
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._decode(v) for v in self._values[index]]
+        return self._decode(self._values[index])
 
 
 def _mentions(item: Any) -> list[str]:
@@ -216,21 +248,43 @@ class CollectionTable:
     def __getitem__(self, key: str) -> Collection:
         found = self._decoded.get(key)
         if found is None:
-            if key not in self._defs:
-                where = self.path or "meta graph"
-                raise NotFoundError(f"{where}: no collection {key!r}")
-            found = self._decoded[key] = decode_collection(key, self._defs[key])
+            found = self._decoded[key] = decode_collection(key, self._def(key))
         return found
+
+    def _def(self, key: str) -> Any:
+        if key not in self._defs:
+            where = self.path or "meta graph"
+            raise NotFoundError(f"{where}: no collection {key!r}")
+        return self._defs[key]
 
     def get(self, key: str) -> Collection | None:
         return self[key] if key in self._defs else None
+
+    def size(self, key: str) -> int:
+        """How many items collection ``key`` has (nothing decoded)."""
+        kind = self._kind(key)
+        return 0 if kind == "empty" else len(getattr(self._defs[key], kind).value)
+
+    def proto_type(self, key: str) -> str | None:
+        """The message type collection ``key``'s items decode to (None: no type; nothing
+        decoded): ``Collection.proto_type`` without the decoding."""
+        kind = self._kind(key)
+        return PROTO_COLLECTIONS.get(key) if kind == "bytes_list" else None
+
+    def items(self, key: str) -> Sequence[Any]:
+        """Collection ``key``'s items: the decoded list when the collection was decoded, else a
+        view decoding each item as it is read (see :class:`LazyItems`)."""
+        found = self._decoded.get(key)
+        if found is not None:
+            return found.items
+        return LazyItems(key, self._def(key))
 
     def kinds(self) -> dict[str, str]:
         """Collection key -> kind, in natural key order."""
         return {key: self._kind(key) for key in self._keys}
 
     def _kind(self, key: str) -> str:
-        return self._defs[key].WhichOneof("kind") or "empty"
+        return self._def(key).WhichOneof("kind") or "empty"
 
     def collections_of(self, node_name: str) -> list[str]:
         """Keys of the collections that mention ``node_name`` (ports and ``^`` ignored)."""

@@ -169,6 +169,43 @@ def test_unknown_any_stays_raw() -> None:
     assert decode_collection("empty", pb.CollectionDef()).kind == "empty"
 
 
+@pytest.mark.parametrize(("section", "rel"), _meta_cases())
+def test_lazy_items_are_the_decoded_items(section: str, rel: str) -> None:
+    """What the collections pane shows without decoding a whole collection (items(), size(),
+    proto_type()) is what decode_collection gives, item by item and by slices."""
+    index = _index(section, rel)
+    meta = index.meta_graph_header if index.has_meta_graph else pb.MetaGraphDef()
+    table = CollectionTable(meta)  # fresh: nothing decoded yet
+    for key in table.keys():  # noqa: SIM118
+        lazy = table.items(key)
+        decoded = decode_collection(key, meta.collection_def[key])
+        assert table.size(key) == len(lazy) == len(decoded)
+        assert table.proto_type(key) == decoded.proto_type
+        assert [lazy[i] for i in range(len(lazy))] == decoded.items
+        assert lazy[1:4] == decoded.items[1:4] and list(lazy) == decoded.items
+    with pytest.raises(NotFoundError, match="no collection 'nope'"):
+        table.items("nope")
+
+
+def test_lazy_items_keep_undecodable_items_raw() -> None:
+    coll = pb.CollectionDef()
+    coll.bytes_list.value.extend([pb.VariableDef(variable_name="v").SerializeToString(), b"\xff"])
+    meta = pb.MetaGraphDef()
+    meta.collection_def["variables"].CopyFrom(coll)
+    meta.collection_def["nothing"].CopyFrom(pb.CollectionDef())
+    table = CollectionTable(meta)
+    lazy = table.items("variables")
+    assert lazy[0].variable_name == "v" and lazy[1] == b"\xff"
+    assert list(lazy) == decode_collection("variables", coll).items
+    assert table["variables"].undecoded == 1
+    assert table.items("variables") is table["variables"].items  # decoded once: the list
+    assert (table.size("nothing"), table.proto_type("nothing"), len(table.items("nothing"))) == (
+        0,
+        None,
+        0,
+    )
+
+
 def test_control_flow_contexts(train: GraphIndex) -> None:
     table = CollectionTable.of(train)
     conds, whiles = table["cond_context"], table["while_context"]

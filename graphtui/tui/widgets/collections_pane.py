@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -66,19 +66,21 @@ class CollectionsTree(LazyTree[Any, Any]):
             return
         if not len(self.table):
             self.root.add_leaf(Text("This graph has no collections.", style="dim"))
-        kinds = self.table.kinds()
+        table = self.table
+        kinds = table.kinds()
         match = self.match
-        for key in self.table.keys():  # noqa: SIM118 - iterating yields Collections
-            coll = self.table[key]
+        for key in table.keys():  # noqa: SIM118 - iterating yields Collections
+            # without a filter nothing is decoded: a collection's items decode as they are shown
             hits = match is not None and not match(key)
-            if hits and not any(match(describe_item(i)) for i in coll.items):  # type: ignore[misc]
+            if hits and not any(match(describe_item(i)) for i in table[key].items):  # type: ignore[misc]
                 continue
+            size, proto_type = table.size(key), table.proto_type(key)
             label = Text(visible(key), style="bold")
             label.append(f"  {kinds[key]}", style="italic")
-            label.append(f"  {len(coll)} items", style="dim")
-            if coll.proto_type:
-                label.append(f"  {visible(coll.proto_type.rsplit('.', 1)[-1])}", style="dim")
-            node = self.root.add(label, ("collection", key), allow_expand=bool(len(coll)))
+            label.append(f"  {size} items", style="dim")
+            if proto_type:
+                label.append(f"  {visible(proto_type.rsplit('.', 1)[-1])}", style="dim")
+            node = self.root.add(label, ("collection", key), allow_expand=bool(size))
             if hits:
                 node.expand()  # matched by its items: show them
         self.root.expand()
@@ -86,16 +88,16 @@ class CollectionsTree(LazyTree[Any, Any]):
     def get_label_width(self, node: TreeNode[Any]) -> int:
         return len(node.label) + 2
 
-    def lazy_items(self, node: TreeNode[Any]) -> list[Any] | None:
+    def lazy_items(self, node: TreeNode[Any]) -> Sequence[Any] | None:
         """A collection's items (those the filter matches, unless it matches the key)."""
         data = node.data
         if not data or data[0] != "collection" or self.table is None:
             return None
-        coll = self.table[data[1]]
-        match = self.match if self.match is not None and not self.match(coll.key) else None
+        key = data[1]
+        match = self.match if self.match is not None and not self.match(key) else None
         if match is None:
-            return coll.items
-        return [item for item in coll.items if match(describe_item(item))]
+            return self.table.items(key)  # decoded a chunk at a time as the tree adds them
+        return [item for item in self.table[key].items if match(describe_item(item))]
 
     def add_item(self, parent: TreeNode[Any], item: Any) -> TreeNode[Any]:
         target = item_target(item)

@@ -25,7 +25,7 @@ from graphtui.core.checkpoint import CheckpointReader
 from graphtui.errors import FormatError
 
 if TYPE_CHECKING:  # the graph code is imported by check_saver: not every write has a graph
-    from graphtui.core.graph import GraphIndex
+    from graphtui.core.graph import GraphIndex, InputRef
 
 _ASSIGN_OPS = frozenset({"Assign", "AssignVariableOp"})
 _PASS = frozenset({"Identity", "Reshape"})
@@ -92,32 +92,53 @@ class _Target:
     shape: list[int] | None
 
 
-def _restore_targets(index: GraphIndex, op: str) -> dict[int, _Target]:
-    """The variable each output port of restore op ``op`` is assigned to. The op's consumers
-    are listed once (a bulk RestoreV2 has one output per variable: asking per port would be
-    quadratic)."""
-    from graphtui.core.variables import node_dtype_shape, resolve_variable
+# A chain from a restore op's output to the Assign taking it, ordered as a breadth-first walk
+# over the consumers would meet it: (first consumer's (position, input slot), steps after it,
+# each later consumer's (position, slot))
+_ChainKey = tuple[tuple[int, int], int, tuple[tuple[int, int], ...]]
+_MAX_STEPS = 8  # consumers from the restore op to its Assign
 
-    out: dict[int, _Target] = {}
-    for first in index.consumers(op):
-        if first.control or first.port in out:
+
+def _restore_targets(index: GraphIndex, ops: set[str]) -> dict[str, dict[int, _Target]]:
+    """For each restore op of ``ops``, the variable each output port is assigned to: an
+    ``Assign``/``AssignVariableOp`` taking the port (input 1) directly or through at most seven
+    Identity/Reshape ops (each read at output 0). Found from the graph's Assign ops back to
+    the restore ops (a few nodes each) rather than from the consumers of every node; where
+    several Assigns take one port, the one a breadth-first walk over the port's consumers
+    (in graph order) meets first wins, as TensorFlow lists them."""
+    from graphtui.core.variables import node_dtype_shape, op_of, resolve_variable
+
+    best: dict[tuple[str, int], tuple[_ChainKey, str]] = {}
+    variables: dict[str, str | None] = {}  # Assign node -> the variable it assigns
+    for assign in dict.fromkeys(index.nodes_with_op(*_ASSIGN_OPS)):
+        refs = index.inputs(assign)
+        if len(refs) < 2 or refs[1].control:
             continue
-        frontier = [first]
-        for _ in range(8):
-            nxt = []
-            for c in frontier:
-                kind = index.op(c.node)
-                if kind in _ASSIGN_OPS and c.input_index == 1:
-                    var = resolve_variable(index, str(index.inputs(c.node)[0]))
-                    if var is not None:
-                        out[first.port] = _Target(var, *node_dtype_shape(index, var))
-                        break
-                elif kind in _PASS:
-                    nxt += [d for d in index.consumers(c.node) if not d.control and d.port == 0]
-            else:
-                frontier = nxt
-                continue
-            break
+        # (input read, the consumers from the one reading it down to the Assign)
+        stack: list[tuple[InputRef, tuple[tuple[int, int], ...]]] = [
+            (refs[1], ((index.index_of(assign), 1),))
+        ]
+        while stack:
+            ref, tail = stack.pop()
+            if ref.node in ops:
+                key: _ChainKey = (tail[0], len(tail) - 1, tail[1:])
+                where = (ref.node, ref.port)
+                if where in best and best[where][0] <= key:
+                    continue
+                if assign not in variables:
+                    variables[assign] = resolve_variable(index, str(refs[0]))
+                if variables[assign] is not None:
+                    best[where] = (key, assign)
+            elif ref.port == 0 and len(tail) < _MAX_STEPS and op_of(index, ref.node) in _PASS:
+                at = index.index_of(ref.node)
+                for slot, inner in enumerate(index.inputs(ref.node)):
+                    if not inner.control:
+                        stack.append((inner, ((at, slot), *tail)))
+    out: dict[str, dict[int, _Target]] = {op: {} for op in ops}
+    for (op, port), (_, assign) in best.items():
+        var = variables[assign]
+        assert var is not None
+        out[op][port] = _Target(var, *node_dtype_shape(index, var))
     return out
 
 
@@ -154,9 +175,9 @@ def check_saver(
     for name in index.nodes_with_op(*V1_SAVE_OPS, *V1_RESTORE_OPS, "ShardedFilespec"):
         if name.startswith(prefix):
             problems.append(f"saver op {name} ({index.op(name)}) is a V1 op")
-    for op in index.nodes_with_op("RestoreV2"):
-        if not op.startswith(prefix):
-            continue
+    restore_ops = [op for op in index.nodes_with_op("RestoreV2") if op.startswith(prefix)]
+    all_targets: dict[str, dict[int, _Target]] | None = None
+    for op in restore_ops:
         data = [r for r in index.inputs(op) if not r.control]
         if len(data) < 3:
             continue
@@ -168,7 +189,9 @@ def check_saver(
         types = (
             list(index.raw_attrs(op)["dtypes"].list.type) if "dtypes" in index.raw_attrs(op) else []
         )
-        targets = _restore_targets(index, op)
+        if all_targets is None:
+            all_targets = _restore_targets(index, set(restore_ops))
+        targets = all_targets[op]
         for i, key in enumerate(keys):
             if not reader.has_tensor(key):
                 problems.append(f"{op} restores {key!r}, which the checkpoint does not have")
@@ -223,8 +246,8 @@ def verify_output(
                 problems += [str(p) for p in reader.verify()]
             if meta_graph is not None and not problems:
                 problems += check_saver(meta_graph, reader, index)
-            infos = reader.tensors()
-        tensors, nbytes = len(infos), sum(i.nbytes for i in infos)
+            listing = reader.listing()  # counted by column: no row objects, no shapes
+            tensors, nbytes = len(listing), sum(listing.nbytes.tolist())
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise FormatError(where, problems[0] + more)

@@ -191,10 +191,12 @@ def write_checkpoint(
     out = check_target(out_prefix, sources)
     directory = os.path.dirname(out)
     result = WriteResult(prefix=out)
+    if graph_index is not None and graph_index.meta_graph is not meta_graph:
+        graph_index = None  # not an index of this graph
     if meta_graph is not None and fill is not None:
         from graphtui.core.saver_upgrade import with_v2_saver
 
-        meta_graph, result.notes = with_v2_saver(meta_graph)
+        meta_graph, result.notes = with_v2_saver(meta_graph, graph_index)
     if graph_index is not None and graph_index.meta_graph is not meta_graph:
         graph_index = None  # the graph was changed: its index no longer describes it
     expected: Mapping[str, Expected] | None = None

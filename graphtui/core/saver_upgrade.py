@@ -12,10 +12,14 @@ SaverDef points at are kept, so ``filename_tensor_name`` / ``save_tensor_name`` 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from graphtui.core.names import node_of
 from graphtui.errors import ConflictError
+
+if TYPE_CHECKING:
+    from graphtui.core.graph import GraphIndex
 
 V1_SAVE_OPS = frozenset({"SaveSlices", "Save"})
 V1_RESTORE_OPS = frozenset({"RestoreSlice", "Restore"})
@@ -41,27 +45,37 @@ def _set_versions(mg: Any) -> list[str]:
     return notes
 
 
-def needs_upgrade(mg: Any) -> bool:
-    """Whether the graph's saver would not save or restore a V2 checkpoint as TF does."""
+def needs_upgrade(mg: Any, index: GraphIndex | None = None) -> bool:
+    """Whether the graph's saver would not save or restore a V2 checkpoint as TF does.
+    ``index``: a GraphIndex of ``mg`` (its op list is read instead of every node)."""
     if mg.HasField("saver_def") and mg.saver_def.version != _V2:
         return True
-    scope = _saver_scope(mg)
+    scope = _saver_scope(mg, index)
     if scope is None:
         return False
     return any(
-        n.op in V1_SAVE_OPS or n.op in V1_RESTORE_OPS or n.op == "ShardedFilespec"
-        for n in mg.graph_def.node
-        if _in_scope(n.name, scope)
+        op in V1_SAVE_OPS or op in V1_RESTORE_OPS or op == "ShardedFilespec"
+        for name, op in _names_ops(mg, index)
+        if _in_scope(name, scope)
     )
 
 
-def _saver_scope(mg: Any) -> str | None:
+def _names_ops(mg: Any, index: GraphIndex | None) -> Iterator[tuple[str, str]]:
+    """(name, op) of every node, from ``index`` when given (no node message touched)."""
+    if index is not None:
+        return zip(index.names, index.ops, strict=True)
+    return ((n.name, n.op) for n in mg.graph_def.node)
+
+
+def _saver_scope(mg: Any, index: GraphIndex | None = None) -> str | None:
     if mg.HasField("saver_def"):
         sd = mg.saver_def
         ref = sd.filename_tensor_name or sd.save_tensor_name or sd.restore_op_name
         return node_of(ref).rpartition("/")[0]
-    saves = [n.name for n in mg.graph_def.node if n.op in V1_SAVE_OPS or n.op == "SaveV2"]
-    return saves[0].rpartition("/")[0] if saves else None
+    for name, op in _names_ops(mg, index):
+        if op in V1_SAVE_OPS or op == "SaveV2":
+            return name.rpartition("/")[0]
+    return None
 
 
 def _in_scope(name: str, scope: str) -> bool:
@@ -259,10 +273,11 @@ def _merge_shards(
     return [f"{spec.name}: ShardedFilespec -> MergeV2Checkpoints of {len(shard_files)} shards"]
 
 
-def with_v2_saver(mg: Any) -> tuple[Any, list[str]]:
+def with_v2_saver(mg: Any, index: GraphIndex | None = None) -> tuple[Any, list[str]]:
     """``mg`` itself when its saver already fits a V2 checkpoint, else an upgraded copy and
-    what changed; ConflictError when the saver is not built the way TF builds one."""
-    if not needs_upgrade(mg):
+    what changed; ConflictError when the saver is not built the way TF builds one.
+    ``index``: see :func:`needs_upgrade`."""
+    if not needs_upgrade(mg, index):
         return mg, []
     upgraded = type(mg)()
     upgraded.CopyFrom(mg)

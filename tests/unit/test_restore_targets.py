@@ -15,9 +15,10 @@ import pytest
 
 from graphtui._proto import pb
 from graphtui.core.graph import GraphIndex
+from graphtui.core.saver_upgrade import needs_upgrade, with_v2_saver
 from graphtui.core.variables import node_dtype_shape, resolve_variable
 from graphtui.core.write_check import _restore_targets, _Target
-from tests.unit.test_variable_table_equivalence import CASES, _index
+from tests.unit.test_variable_table_equivalence import CASES, ROOT, _index
 
 _ASSIGN_OPS = frozenset({"Assign", "AssignVariableOp"})
 _PASS = frozenset({"Identity", "Reshape"})
@@ -155,3 +156,28 @@ def test_nearer_assign_wins_over_an_earlier_deeper_one() -> None:
     index = GraphIndex(graph)
     assert _restore_targets(index, {"restore"})["restore"] == {0: _Target("near", "float32", None)}
     assert walked_targets(index, "restore") == {0: _Target("near", "float32", None)}
+
+
+@pytest.mark.skipif(not CASES, reason="no graphs found")
+@pytest.mark.parametrize("path", CASES)
+def test_needs_upgrade_from_the_index_as_from_the_nodes(path: Path) -> None:
+    """Writes ask whether the saver needs rewriting from the index's op list (no walk over
+    every node message): the same answer as the walk."""
+    index = _index(path)
+    if not index.has_meta_graph:
+        pytest.skip("a bare GraphDef")
+    graph = index.meta_graph
+    assert needs_upgrade(graph, index) == needs_upgrade(graph)
+    upgraded, _ = with_v2_saver(graph, index) if needs_upgrade(graph) else (graph, [])
+    assert not needs_upgrade(upgraded, GraphIndex(upgraded))
+
+
+def test_needs_upgrade_sees_v1_ops_through_the_index() -> None:
+    """A SaverDef that says V2 over V1 ops, and no SaverDef at all (the scope found from the
+    save op): both need the rewrite, asked through the index or through the nodes."""
+    graph = GraphIndex.from_file(ROOT / "tests/fixtures/data/v1/model.ckpt-2.meta").meta_graph
+    graph.saver_def.version = 2
+    for _ in range(2):
+        index = GraphIndex(graph)
+        assert needs_upgrade(graph, index) and needs_upgrade(graph)
+        graph.ClearField("saver_def")

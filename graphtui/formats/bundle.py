@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import ChecksumError, FormatError, MissingFileError
-from graphtui.formats import dtypes, progress
+from graphtui.formats import dtypes
 from graphtui.formats.byte_source import ByteSource, LocalSource, open_source
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.dtypes import DType
@@ -181,6 +181,24 @@ class Listing:
             nbytes=np.array(nbytes, dtype=np.int64 if max(nbytes, default=0) < 1 << 63 else object),
             slices=np.array([n for _, _, _, n in rows], dtype=np.int64),
         )
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """Every tensor's entry fields, column by column, row ``i`` the ``i``-th name; where
+    ``ok[i]`` is False the row is left to :meth:`BundleReader.entry` (its columns are junk)."""
+
+    kinds: list[DType]  # codes index this
+    ok: np.ndarray
+    codes: np.ndarray
+    dims: np.ndarray  # dims[i, :ranks[i]]
+    ranks: np.ndarray
+    in_shape: np.ndarray  # (rows, dims) mask of the ok rows' dims
+    num_elements: np.ndarray
+    shard: np.ndarray
+    offset: np.ndarray
+    size: np.ndarray
+    crc: np.ndarray  # masked, as stored
 
 
 def extents_of(slice_proto: object) -> Extents:
@@ -453,16 +471,12 @@ class BundleReader:
             tuple(extents_of(s) for s in proto.slices),
         )
 
-    def listing(self) -> Listing:
-        """Every tensor's dtype, shape and stored bytes, decoded in bulk.
-
-        Entries as writers produce them are decoded and checked all at once
-        (:func:`_scan_entries`); the rest (partitioned tensors, anything unusual or wrong)
-        go through :meth:`entry`, in order, so the first bad entry raises the error that
-        reading it alone raises."""
+    def _bulk_entries(self) -> _Entries:
+        """Every tensor's entry decoded and checked at once where it is as writers produce it
+        (:func:`_scan_entries`, then the checks of :meth:`_decode_entry`): the one bulk path of
+        :meth:`listing` and :meth:`verify`."""
         import numpy as np
 
-        names = self._names
         rows = (
             np.arange(self._rows.start, self._rows.stop)
             if isinstance(self._rows, range)
@@ -470,7 +484,7 @@ class BundleReader:
         )
         starts, ends = self._scan.starts[rows], self._scan.ends[rows]
         scanned = _scan_entries(np.frombuffer(self._scan.data, np.uint8), starts, ends)
-        ok, dtype_enum, dims, ranks, shard, size = scanned
+        ok, dtype_enum, dims, ranks, shard, offset, size, crc = scanned
         kinds = sorted(dtypes.BY_ENUM.values(), key=lambda dt: dt.enum)
         code_of = np.full(max(dt.enum for dt in kinds) + 1, -1, dtype=np.int64)
         code_of[[dt.enum for dt in kinds]] = np.arange(len(kinds))
@@ -485,6 +499,22 @@ class BundleReader:
         itemsize = np.array([dt.itemsize if dt.is_fixed_size else -1 for dt in kinds])
         item = itemsize[np.maximum(codes, 0)]
         ok &= (shard < self.num_shards) & ((item < 0) | (size == num_elements * item))
+        return _Entries(kinds, ok, codes, dims, ranks, in_shape, num_elements, shard, offset,
+                        size, crc)  # fmt: skip
+
+    def listing(self) -> Listing:
+        """Every tensor's dtype, shape and stored bytes, decoded in bulk.
+
+        Entries as writers produce them are decoded and checked all at once
+        (:meth:`_bulk_entries`); the rest (partitioned tensors, anything unusual or wrong)
+        go through :meth:`entry`, in order, so the first bad entry raises the error that
+        reading it alone raises."""
+        import numpy as np
+
+        names = self._names
+        bulk = self._bulk_entries()
+        kinds, ok, codes, dims, ranks = bulk.kinds, bulk.ok, bulk.codes, bulk.dims, bulk.ranks
+        in_shape, num_elements, size = bulk.in_shape, bulk.num_elements, bulk.size
 
         # the rest, entry by entry
         slices = np.zeros(len(names), dtype=np.int64)
@@ -747,39 +777,17 @@ class BundleReader:
                 problems.append(exc)
         if present is not None and len(present) < self.num_shards:
             problems.extend(self._missing_shards(present))
-        stored: list[BundleEntry] = []
-        for name in self.names():
-            try:
-                entry = self.entry(name)
-                stored.extend(
-                    [sub for _, sub in self.slice_entries(entry)] if entry.is_sliced else [entry]
-                )
-            except FormatError as exc:
-                problems.append(exc)
+        from graphtui.formats import bundle_verify
+
+        stored = bundle_verify.stored_tensors(self, problems)
         if any(not isinstance(src, LocalSource) for src in self._sources.values()):
             from graphtui.formats.bundle_stream import verify_streamed
 
-            problems.extend(verify_streamed(self, stored))
-            return problems
-        if not data:
-            for sub in stored:
-                src = self._sources.get(sub.shard_id)
-                if src is not None and sub.offset + sub.size > src.size:
-                    problems.append(
-                        FormatError(
-                            data_path(self.prefix, sub.shard_id, self.num_shards),
-                            f"tensor {sub.name!r} needs bytes {sub.offset}..{sub.offset + sub.size}"
-                            f" but the file has {src.size}: truncated",
-                        )
-                    )
-            return problems
-        progress.expect(sum(sub.size for sub in stored))
-        for sub in stored:
-            try:
-                self.raw_bytes(sub, verify=True)
-            except FormatError as exc:
-                problems.append(exc)
-            progress.advance(sub.size)
+            problems.extend(verify_streamed(self, list(stored.entries())))
+        elif data:
+            problems.extend(bundle_verify.check_local(stored))
+        else:
+            problems.extend(bundle_verify.outside_shards(stored))
         return problems
 
     def close(self) -> None:
@@ -924,12 +932,11 @@ _BULK_RANK = 8  # entries of more dimensions are left to _scan_entry
 _BULK_FIELDS = 12  # and entries of more fields
 
 
-def _scan_entries(
-    u8: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _scan_entries(u8: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, ...]:
     """:func:`_scan_entry` of every value ``u8[starts[i]:ends[i]]`` at once (numpy).
 
-    Returns ``(ok, dtype, dims, ranks, shard, size)``: where ``ok[i]``, the entry is one
+    Returns ``(ok, dtype, dims, ranks, shard, offset, size, crc)``: where ``ok[i]``, the entry
+    is one
     :func:`_scan_entry` decodes and these are its fields (``dims[i, :ranks[i]]`` its shape);
     elsewhere the entry is left to the entry-by-entry scanner (whatever it is). Only the
     common case is taken: one-byte tags, varints of at most 9 bytes, each dim a single size
@@ -939,7 +946,7 @@ def _scan_entries(
 
     n = len(starts)
     ok = np.ones(n, dtype=bool)
-    dtype, shard, size = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    dtype, shard, offset, size, crc = (np.zeros(n, dtype=np.int64) for _ in range(5))
     dims = np.zeros((n, 0), dtype=np.int64)
     ranks = np.zeros(n, dtype=np.int64)
     seen_shape = np.zeros(n, dtype=bool)
@@ -949,11 +956,14 @@ def _scan_entries(
         if not live.size:
             break
         tag = u8[pos[live]]
-        crc = live[tag == 0x35]  # 6: crc32c, fixed32 (its value is not listed)
-        if crc.size:
-            fits = pos[crc] + 5 <= ends[crc]
-            ok[crc[~fits]] = False
-            pos[crc] += 5
+        crced = live[tag == 0x35]  # 6: crc32c, fixed32
+        if crced.size:
+            fits = pos[crced] + 5 <= ends[crced]
+            ok[crced[~fits]] = False
+            crced = crced[fits]
+            at = pos[crced] + 1
+            crc[crced] = sum(u8[at + k].astype(np.int64) << (8 * k) for k in range(4))
+            pos[crced] += 5
         shaped = live[tag == 0x12]  # 2: shape
         if shaped.size:
             length, at, fine = decode_varints_at(u8, pos[shaped] + 1, ends[shaped], 9)
@@ -976,21 +986,20 @@ def _scan_entries(
             for field_tag, column, limit in (
                 (0x08, dtype, True),  # 1: dtype
                 (0x18, shard, True),  # 3: shard_id
-                (0x20, None, False),  # 4: offset (not listed)
+                (0x20, offset, False),  # 4: offset
                 (0x28, size, False),  # 5: size
             ):
                 hit = kind == field_tag
                 if limit:
                     bad |= hit & ~small
-                if column is not None:
-                    column[plain[hit]] = number[hit]
+                column[plain[hit]] = number[hit]
             bad |= ~np.isin(kind, (0x08, 0x18, 0x20, 0x28))
             ok[plain[bad]] = False
             pos[plain] = at
         live = live[ok[live] & (pos[live] < ends[live])]
     ok[live] = False  # more fields than _BULK_FIELDS
     ok &= pos == ends  # nothing ran past the value
-    return ok, dtype, dims, ranks, shard, size
+    return ok, dtype, dims, ranks, shard, offset, size, crc
 
 
 def _scan_dims(

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -33,8 +34,9 @@ from graphtui.core.scopes import ScopeTree
 from graphtui.core.variables import VariableTable, saver_info
 from graphtui.errors import FormatError, GraphtuiError
 from graphtui.formats import snappy, tensor_proto
-from graphtui.formats.bundle import decode_strings
+from graphtui.formats.bundle import BundleReader, decode_strings
 from graphtui.formats.bundle_writer import encode_strings
+from graphtui.formats.crc import masked_crc32c
 from graphtui.formats.metagraph_io import parse_meta_graph, serialize_meta_graph
 from graphtui.formats.ordered_code import OrderedCodeError, decode_slice_key, encode_slice_key
 from graphtui.formats.sstable import Table
@@ -44,6 +46,7 @@ from graphtui.formats.v1 import V1Reader
 from graphtui.formats.varint import encode_varint
 from tests.fixtures.hang_guard import hang_guard
 from tests.fixtures.shared import DATA
+from tests.verify_reference import bundle_problems, described, table_problems
 
 LONG_RUN = int(os.environ.get("GRAPHTUI_FUZZ_EXAMPLES", "0"))
 # long runs: the file readers' examples take 10-50 ms each
@@ -355,6 +358,64 @@ def test_fuzz_bundle(workdir: Path, case: tuple[str, dict[str, bytes], bool], ve
                 except GraphtuiError as exc:
                     expected[name] = type(exc)
         assert values == expected
+
+
+@fuzz(ci_examples=60, long_cap=READER_CAP)
+@given(case=bundle_case(), data=st.booleans(), step=st.sampled_from([1, 2, 7, 1 << 16]))
+def test_fuzz_verify_in_bulk_agrees_with_one_by_one(
+    workdir: Path, case: tuple[str, dict[str, bytes], bool], data: bool, step: int
+) -> None:
+    """``verify`` (entries decoded in bulk, small tensors' checksums side by side, steps of
+    ``step`` tensors) reports what checking every entry and tensor one by one reports, in the
+    same order (tests/verify_reference.py)."""
+    from graphtui.formats import bundle_verify
+
+    fixture, files, _ = case
+    directory = fresh_dir(workdir, "verify", files)
+    prefix = directory / BUNDLES[fixture][1]
+    with hang_guard(EXAMPLE_SECONDS):
+        try:
+            reader, reference = BundleReader(prefix), BundleReader(prefix)
+        except GraphtuiError as exc:
+            one_line(exc)
+            return
+        with reader, reference, mock.patch.object(bundle_verify, "_STEP_ROWS", step):
+            expected = described(bundle_problems(reference, data=data))
+            assert described(reader.verify(data=data)) == expected
+
+
+@st.composite
+def block_damaged(draw: st.DrawFn) -> bytes:
+    """An index whose blocks' bytes are changed behind valid checksums (the structure is
+    wrong, the checksums right)."""
+    original = INDEXES[draw(st.sampled_from(sorted(INDEXES)))]
+    with Table("original.index", original) as table:
+        handles = [table.metaindex_handle, *table._index_handles]
+    data = bytearray(original)
+    for handle in draw(st.lists(st.sampled_from(handles), min_size=1, max_size=3)):
+        for _ in range(draw(st.integers(1, 4))):
+            at = handle.offset + draw(st.integers(0, max(0, handle.size - 1)))
+            data[at] = draw(st.integers(0, 255))
+        trailer = handle.offset + handle.size + 1
+        data[trailer : trailer + 4] = masked_crc32c(bytes(data[handle.offset : trailer])).to_bytes(
+            4, "little"
+        )
+    return bytes(data)
+
+
+@fuzz(ci_examples=150, long_cap=READER_CAP)
+@given(data=st.one_of(block_damaged(), table_bytes().map(lambda case: case[1])))
+def test_fuzz_table_verify_in_bulk_agrees_with_the_walk(data: bytes) -> None:
+    """``Table.verify`` (blocks walked in bulk) reports what reading every block and walking
+    it entry by entry reports."""
+    with hang_guard(EXAMPLE_SECONDS):
+        try:
+            table = Table("fuzz.index", data)
+        except GraphtuiError as exc:
+            one_line(exc)
+            return
+        with table:
+            assert described(table.verify()) == described(table_problems(table))
 
 
 @fuzz(ci_examples=60, long_cap=READER_CAP)
@@ -1188,14 +1249,14 @@ def test_table_scan_of_random_tables(
 )  # fmt: skip
 def test_fuzz_bulk_entry_scanner_agrees(values: list[bytes]) -> None:
     """``_scan_entries`` (numpy, many entries side by side in one buffer) answers only where
-    ``_scan_entry`` does, with the same dtype, shape, shard and size."""
+    ``_scan_entry`` does, with the same dtype, shape, shard, offset, size and crc32c."""
     from graphtui.formats import bundle
 
     data = b"".join(values)
     ends = np.cumsum([len(v) for v in values])
     starts = ends - [len(v) for v in values]
     with hang_guard(EXAMPLE_SECONDS):
-        ok, dtype, dims, ranks, shard, size = bundle._scan_entries(
+        ok, dtype, dims, ranks, shard, offset, size, crc = bundle._scan_entries(
             np.frombuffer(data, np.uint8), starts.astype(np.int64), ends.astype(np.int64)
         )
     for i, value in enumerate(values):
@@ -1204,7 +1265,8 @@ def test_fuzz_bulk_entry_scanner_agrees(values: list[bytes]) -> None:
         scanned = bundle._scan_entry(value)
         assert scanned is not None, value
         assert (int(dtype[i]), tuple(dims[i, : ranks[i]].tolist())) == scanned[:2]
-        assert (int(shard[i]), int(size[i])) == (scanned[3], scanned[5])
+        assert (int(shard[i]), int(offset[i]), int(size[i])) == scanned[3:6]
+        assert int(crc[i]) == scanned[6]
 
 
 def _infos_one_by_one(reader: CheckpointReader) -> list[Any]:

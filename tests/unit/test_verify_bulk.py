@@ -1,0 +1,209 @@
+"""``verify`` of a checkpoint of many small tensors (issue 17.3): entries decoded in bulk, tiny
+tensors' checksums side by side (numpy), the rest one C call each, and whatever fails checked
+again alone. The problems are those of checking every tensor one by one
+(tests/verify_reference.py), in the same order, naming the right tensor; the progress bar's
+counts and Ctrl+C (exit 130) are kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphtui.cli import main
+from graphtui.errors import ChecksumError, FormatError
+from graphtui.formats import bundle_verify, dtypes, progress
+from graphtui.formats.bundle import BundleReader, data_path
+from graphtui.formats.bundle_writer import BundleWriter
+from graphtui.formats.transaction import FileTransaction
+from tests.counting_meter import CountingMeter
+from tests.verify_reference import bundle_problems, described
+
+REPO = Path(__file__).resolve().parents[2]
+COUNT = 100_000
+
+
+def _name(i: int) -> str:
+    return f"layer_{i // 1000:03d}/block_{(i // 10) % 100:02d}/var_{i % 10}"
+
+
+def _value(i: int) -> np.ndarray:
+    """Mostly float32 scalars; every 97th another small kind, a few bigger ones."""
+    if i % 97:
+        return np.float32(i)
+    kind = (i // 97) % 7
+    return [
+        np.array([b"s%d" % i, b""], dtype=object),  # strings: their own checksum
+        np.int8(i % 100),
+        np.arange(3, dtype=np.float64) + i,  # 24 bytes
+        np.full(16, i, dtype=np.float32),  # 64 bytes: the largest done side by side
+        np.full(17, i, dtype=np.float32),  # 68 bytes: one C call
+        np.full((40, 50), i, dtype=np.float64),  # 16,000 bytes
+        np.array(i % 2 == 0),
+    ][kind]
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint of COUNT small tensors, one partitioned among them."""
+    prefix = tmp_path_factory.mktemp("many") / "model.ckpt"
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        for i in range(COUNT):
+            writer.add(_name(i), _value(i))
+        part = np.arange(12, dtype=np.float32).reshape(4, 3)
+        writer.add_sliced(
+            "partitioned/w",
+            dtypes.from_numpy(part.dtype),
+            (4, 3),
+            [(((0, 2), (0, -1)), part[:2]), (((2, 2), (0, -1)), part[2:])],
+        )
+        writer.finish()
+    return prefix
+
+
+def _copy(many: Path, tmp_path: Path) -> Path:
+    prefix = tmp_path / "model.ckpt"
+    for src in many.parent.iterdir():
+        (tmp_path / src.name).write_bytes(src.read_bytes())
+    return prefix
+
+
+def _flip(prefix: Path, offsets: list[int]) -> None:
+    data = prefix.parent / Path(data_path(str(prefix), 0, 1)).name
+    raw = bytearray(data.read_bytes())
+    for at in offsets:
+        raw[at] ^= 0x5A
+    data.write_bytes(bytes(raw))
+
+
+def _agree(prefix: Path, *, data: bool = True) -> list[FormatError]:
+    """verify's problems, after checking they equal the one-by-one reference's."""
+    with BundleReader(prefix) as reader, BundleReader(prefix) as reference:
+        got = reader.verify(data=data)
+        assert described(got) == described(bundle_problems(reference, data=data))
+    return got
+
+
+def test_intact_checkpoint_is_fine(many: Path) -> None:
+    meter = CountingMeter()
+    with BundleReader(many) as reader, progress.metered(meter):
+        assert reader.verify() == []
+        assert len(reader) == COUNT + 1
+    assert (
+        meter.total == meter.done == (many.parent / "model.ckpt.data-00000-of-00001").stat().st_size
+    )
+
+
+def test_bad_crc_among_100k_scalars_names_the_tensor(
+    many: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = _copy(many, tmp_path)
+    victim = _name(54_321)
+    with BundleReader(prefix) as reader:
+        entry = reader.entry(victim)
+    assert entry.size == 4
+    _flip(prefix, [entry.offset + 2])
+    (problem,) = _agree(prefix)
+    assert isinstance(problem, ChecksumError)
+    assert problem.offset == entry.offset
+    assert f"checksum mismatch in tensor {victim!r} (data corrupt)" in str(problem)
+    assert main(["verify", "--quiet", str(prefix)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"BAD  {problem}"
+    assert out[1:] == [f"{prefix}: {COUNT + 1} tensors, 1 problems"]
+    assert main(["verify", str(prefix), "--json"]) == 1
+    got = json.loads(capsys.readouterr().out)
+    assert got["problems"] == [str(problem)] and got["ok"] is False
+
+
+@pytest.mark.parametrize("step", [1 << 16, 997])
+def test_damage_of_every_kind_agrees_with_one_by_one(
+    many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    """Bytes flipped in tensors of every kind (scalars side by side, strings, one-call ones,
+    a slice), steps of ``step`` tensors: the same problems in the same order."""
+    prefix = _copy(many, tmp_path)
+    monkeypatch.setattr(bundle_verify, "_STEP_ROWS", step)
+    rng = np.random.default_rng(step)
+    with BundleReader(prefix) as reader:
+        victims = [_name(int(i)) for i in rng.choice(COUNT, 40, replace=False)]
+        victims += [_name(97 * k) for k in range(1, 9)]  # one of each other kind, and more
+        victims += [_name(3), _name(4)]  # neighbours
+        entries = [reader.entry(v) for v in victims]
+        first = reader.slice_entries(reader.entry("partitioned/w"))[1][1]
+    offsets = [e.offset + int(rng.integers(e.size)) for e in entries if e.size] + [first.offset]
+    _flip(prefix, offsets)
+    problems = _agree(prefix)
+    named = {v for v in victims if any(repr(v) in str(p) for p in problems)}
+    sized = {v for v, e in zip(victims, entries, strict=True) if e.size}
+    assert named == sized  # every damaged tensor, by name
+    assert any("partitioned/w slice" in str(p) for p in problems)
+    assert _agree(prefix, data=False) == []  # nothing outside its shard
+
+
+def test_truncated_shard_agrees_with_one_by_one(many: Path, tmp_path: Path) -> None:
+    prefix = _copy(many, tmp_path)
+    data = Path(data_path(str(prefix), 0, 1))
+    os.truncate(data, data.stat().st_size - 100)
+    problems = _agree(prefix)
+    assert problems and all("truncated" in str(p) for p in problems)
+    assert described(_agree(prefix, data=False)) == described(problems)
+
+
+def test_shard_shrunk_while_open_agrees_with_one_by_one(many: Path, tmp_path: Path) -> None:
+    """A shard cut short after it was mapped: touching its lost pages would kill the process
+    (SIGBUS); each tensor past the new end is reported, as one by one."""
+    prefix = _copy(many, tmp_path)
+    data = Path(data_path(str(prefix), 0, 1))
+    with BundleReader(prefix) as reader, BundleReader(prefix) as reference:
+        reader.shard_source(0)
+        reference.shard_source(0)
+        os.truncate(data, data.stat().st_size - 2000)
+        problems = reader.verify()
+        assert described(problems) == described(bundle_problems(reference))
+    assert len(problems) > 10 and all("shrank" in str(p) for p in problems)
+
+
+def test_ctrl_c_during_verify_exits_130(many: Path, tmp_path: Path) -> None:
+    """A real SIGINT while the small tensors are being checked: exit 130, one line."""
+    marker = tmp_path / "checking"
+    child = textwrap.dedent(
+        f"""
+        import sys, time
+        from graphtui.formats import bundle_verify
+        real = bundle_verify._checked
+        def slow(*a):
+            good = real(*a)
+            open({str(marker)!r}, "w").close()
+            time.sleep(60)
+            return good
+        bundle_verify._checked = slow
+        from graphtui.cli import main
+        sys.exit(main(sys.argv[1:]))
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", child, "verify", str(many)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.decode().splitlines() == ["graphtui: interrupted"]
+    assert stdout == b""

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from bisect import bisect_left
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -23,15 +23,19 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import numpy as np
 
 from graphtui._proto import pb
-from graphtui.core.natural import natural_key
+from graphtui.core.natural import natural_key, natural_order
 from graphtui.errors import FormatError, NotFoundError
 from graphtui.formats import dtypes, tensor_proto
+from graphtui.formats.node_inputs import input_ranges
 from graphtui.formats.node_scan import NodeTable
 
 DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
 _GLOB_CHARS = frozenset("*?[")
 _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural order
 _SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
+_DECODED_MAX = 4096  # nodes decoded one by one kept for the next ask (the ones on screen)
+_INPUT_CHUNK = 1 << 16  # input strings made at once while indexing consumers
+_PORT_MAX = (1 << 31) - 1  # ports above (no tensor TF imports) are clipped in the arrays
 _T = TypeVar("_T")
 
 
@@ -74,6 +78,17 @@ class EdgeTable(NamedTuple):
     src: np.ndarray
     dst: np.ndarray
     port: np.ndarray
+
+
+class _ConsumerIndex(NamedTuple):
+    """Every edge as an :class:`EdgeTable` (sorted by producer, then consumer and input
+    slot), each edge's input slot, and where each producer's edges start (``offsets[i]`` to
+    ``offsets[i + 1]``): a few int arrays instead of a Python object per edge."""
+
+    edges: EdgeTable
+    slot: np.ndarray
+    offsets: np.ndarray
+    wide_ports: dict[int, int]  # edge -> its port, where it is past int32 (clipped in edges)
 
 
 class ConsumerRef(NamedTuple):
@@ -125,7 +140,7 @@ def parse_input(text: str) -> InputRef:
     if not sep:
         return InputRef(text, 0, False)
     port_text = rest.rpartition(":")[2]
-    port = int(port_text) if port_text.isdigit() else 0
+    port = int(port_text) if port_text.isascii() and port_text.isdigit() else 0
     return InputRef(node, port, False)
 
 
@@ -247,12 +262,15 @@ class GraphIndex:
         # first asked for, all of them when the whole message is.
         self._table = nodes
         self._decode_lock = threading.Lock()
-        self._decoded: dict[int, Any] = {}
+        # nodes decoded one at a time, the last _DECODED_MAX of them (least recently asked
+        # first out): what the panes show, not every node a walk over the graph touched
+        self._decoded: OrderedDict[int, Any] = OrderedDict()
+        self._decoded_lock = threading.Lock()
         self._ops: list[str] | None = None
         self._index_names(nodes.names if nodes is not None else [n.name for n in self._nodes])
-        self._consumers: dict[int, list[tuple[int, int, int]]] | None = None
+        self._consumers: _ConsumerIndex | None = None
         self._lower: list[str] | None = None
-        self._natural: list[int] | None = None
+        self._natural: np.ndarray | None = None  # int32 positions in natural order
         self._functions: dict[str, Any] | None = None
         self._derived: dict[str, Any] = {}
 
@@ -388,7 +406,8 @@ class GraphIndex:
             ) from None
         scanned_ops = self.ops
         self._table = None
-        self._decoded.clear()
+        with self._decoded_lock:
+            self._decoded.clear()
         names = [n.name for n in graph_def.node]
         if names != self.names or [n.op for n in graph_def.node] != scanned_ops:
             # a node holding a second name or op field (the last one wins): index the decoded
@@ -403,18 +422,25 @@ class GraphIndex:
         table = self._table
         if table is None:
             return self._graph_def.node[i]
-        node = self._decoded.get(i)
-        if node is None:
-            node = pb.NodeDef()
-            try:
-                node.ParseFromString(table.node_bytes(i))
-            except Exception:  # noqa: BLE001 - any decode failure: decode all to say where
-                self._decode_all()
-                return self._graph_def.node[i]
-            if node.name != self.names[i] or node.op != table.op(i):
-                self._decode_all()  # the scan misread it: index the decoded nodes instead
-                return self._graph_def.node[self.index_of(node.name)]
-            self._decoded[i] = node
+        cache = self._decoded
+        with self._decoded_lock:
+            node = cache.get(i)
+            if node is not None:
+                cache.move_to_end(i)
+                return node
+        node = pb.NodeDef()
+        try:
+            node.ParseFromString(table.node_bytes(i))
+        except Exception:  # noqa: BLE001 - any decode failure: decode all to say where
+            self._decode_all()
+            return self._graph_def.node[i]
+        if node.name != self.names[i] or node.op != table.op(i):
+            self._decode_all()  # the scan misread it: index the decoded nodes instead
+            return self._graph_def.node[self.index_of(node.name)]
+        with self._decoded_lock:
+            cache[i] = node
+            if len(cache) > _DECODED_MAX:
+                cache.popitem(last=False)
         return node
 
     def __len__(self) -> int:
@@ -455,7 +481,14 @@ class GraphIndex:
         return self._node_at(self.index_of(name))
 
     def op(self, name: str) -> str:
-        return str(self.node(name).op)
+        """The node's op type (from the scan while the nodes are bytes: nothing decoded)."""
+        i = self.index_of(name)
+        ops, table = self._ops, self._table
+        if ops is not None:
+            return ops[i]
+        if table is not None:
+            return table.op(i)
+        return str(self._graph_def.node[i].op)
 
     def device(self, name: str) -> str:
         """The device stored in the NodeDef (``""`` when unplaced)."""
@@ -483,28 +516,74 @@ class GraphIndex:
     def consumers(self, name: str) -> list[ConsumerRef]:
         """Nodes that read this node (data or control), in graph order."""
         i = self.index_of(name)
-        if self._consumers is None:
-            self._consumers = self._build_consumers()
+        index = self._consumer_index()
+        a, b = int(index.offsets[i]), int(index.offsets[i + 1])
         names = self.names
+        ports = index.edges.port[a:b].tolist()
+        for edge, port in index.wide_ports.items():
+            if a <= edge < b:
+                ports[edge - a] = port
         return [
             ConsumerRef(names[c], port, port < 0, slot)
-            for c, port, slot in self._consumers.get(i, ())
+            for c, port, slot in zip(
+                index.edges.dst[a:b].tolist(), ports, index.slot[a:b].tolist(), strict=True
+            )
         ]
 
-    def _build_consumers(self) -> dict[int, list[tuple[int, int, int]]]:
-        out: dict[int, list[tuple[int, int, int]]] = {}
-        pos = self._pos
-        for c, node in enumerate(self._nodes):
-            for slot, text in enumerate(node.input):
-                ref = parse_input(text)
-                p = pos.get(ref.node)
-                if p is not None:
-                    out.setdefault(p, []).append((c, ref.port, slot))
-        return out
-
     def edge_table(self) -> EdgeTable:
-        """All edges as arrays (see :class:`EdgeTable`), built once from the consumer index."""
-        return self.derived("edge-table", _edge_table)
+        """All edges as arrays (see :class:`EdgeTable`), built once with the consumer index."""
+        return self._consumer_index().edges
+
+    def _consumer_index(self) -> _ConsumerIndex:
+        index = self._consumers
+        if index is None:
+            index = self._consumers = self._build_consumers()
+        return index
+
+    def _build_consumers(self) -> _ConsumerIndex:
+        """Every input string resolved to its producer's position through the name dict, a
+        chunk of strings at a time; while the nodes are bytes, the strings come from the
+        wire format (formats/node_inputs.py), nothing decoded."""
+        try:
+            return self._resolve_all()
+        except UnicodeDecodeError:
+            # an input string not UTF-8: not a valid NodeDef; decoding says where
+            self._decode_all()
+            return self._resolve_all()
+
+    def _resolve_all(self) -> _ConsumerIndex:
+        pos = self._pos
+        consumer: list[np.ndarray] = []
+        producer: list[np.ndarray] = []
+        ports: list[np.ndarray] = []
+        wide: dict[int, int] = {}
+        done = 0
+        for nodes, texts in self._input_strings():
+            found, port = _resolve_inputs(texts, pos, wide, done)
+            consumer.append(nodes)
+            producer.append(found)
+            ports.append(port)
+            done += len(texts)
+        return _consumer_arrays(len(self.names), consumer, producer, ports, wide)
+
+    def _input_strings(self) -> Iterator[tuple[np.ndarray, list[str]]]:
+        """Every node's input strings in graph order, a chunk at a time, with the position
+        of the node holding each."""
+        table = self._table
+        ranges = input_ranges(table) if table is not None else None
+        if table is None or ranges is None:
+            nodes: list[int] = []
+            texts: list[str] = []
+            for c, node_def in enumerate(self._nodes):
+                texts.extend(node_def.input)
+                nodes.extend([c] * len(node_def.input))
+            yield np.asarray(nodes, dtype=np.int32), texts
+            return
+        data = table.data
+        for a in range(0, len(ranges), _INPUT_CHUNK):
+            b = a + _INPUT_CHUNK
+            spans = zip(ranges.start[a:b].tolist(), ranges.end[a:b].tolist(), strict=True)
+            yield ranges.node[a:b], [str(data[s:e], "utf-8") for s, e in spans]
 
     # -- attributes -----------------------------------------------------------------------------
 
@@ -552,13 +631,14 @@ class GraphIndex:
 
     def natural_names(self) -> list[str]:
         """All node names in natural order."""
-        return [self.names[i] for i in self._natural_order()]
+        names = self.names
+        return [names[i] for i in self._natural_order().tolist()]
 
-    def _natural_order(self) -> list[int]:
-        if self._natural is None:
-            names = self.names
-            self._natural = sorted(range(len(names)), key=lambda i: natural_key(names[i]))
-        return self._natural
+    def _natural_order(self) -> np.ndarray:
+        order = self._natural
+        if order is None:
+            order = self._natural = natural_order(self.names)
+        return order
 
     def search(self, pattern: str, limit: int | None = None) -> list[str]:
         """Names matching ``pattern``, in natural order, at most ``limit`` of them.
@@ -583,9 +663,10 @@ class GraphIndex:
             hits = [i for i, low in enumerate(self._lower) if match(low)]
         names = self.names
         if len(hits) > _SORT_HITS_MAX and (self._natural is not None or limit is None):
-            wanted = set(hits)  # many hits: walk the graph's natural order (built once)
-            ordered = (names[i] for i in self._natural_order() if i in wanted)
-            return list(itertools.islice(ordered, limit))
+            order = self._natural_order()  # many hits: the graph's natural order (built once)
+            wanted = np.zeros(len(names), dtype=bool)
+            wanted[hits] = True
+            return [names[i] for i in order[wanted[order]][:limit].tolist()]
         if limit is not None and limit < len(hits):
             return heapq.nsmallest(limit, (names[i] for i in hits), key=natural_key)
         return sorted((names[i] for i in hits), key=natural_key)
@@ -718,22 +799,43 @@ def _function_graph(index: GraphIndex, fname: str) -> GraphIndex:
     return GraphIndex(graph, path=f"{where} (function {fname})")
 
 
-def _edge_table(index: GraphIndex) -> EdgeTable:
-    if index._consumers is None:
-        index._consumers = index._build_consumers()
-    src: list[int] = []
-    dst: list[int] = []
-    port: list[int] = []
-    for p in sorted(index._consumers):
-        for c, pt, _ in index._consumers[p]:
-            src.append(p)
-            dst.append(c)
-            port.append(pt)
-    return EdgeTable(
-        np.asarray(src, dtype=np.int32),
-        np.asarray(dst, dtype=np.int32),
-        np.asarray(port, dtype=np.int32),
-    )
+def _resolve_inputs(
+    texts: list[str], pos: Mapping[str, int], wide: dict[int, int], first: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each input string's producer position (-1: no such node) and port (-1: control), as
+    :func:`parse_input` reads it; most strings are a bare name, looked up at C speed. Ports
+    past int32 go in ``wide``, by input number (``first`` is the first string's)."""
+    found = np.fromiter(map(pos.get, texts, itertools.repeat(-1)), np.int32, len(texts))
+    port = np.zeros(len(texts), np.int32)
+    for i in [i for i, text in enumerate(texts) if ":" in text or text.startswith("^")]:
+        ref = parse_input(texts[i])
+        found[i] = pos.get(ref.node, -1)
+        port[i] = min(ref.port, _PORT_MAX)
+        if ref.port > _PORT_MAX:
+            wide[first + i] = ref.port
+    return found, port
+
+
+def _consumer_arrays(
+    count: int,
+    consumer: list[np.ndarray],
+    producer: list[np.ndarray],
+    port: list[np.ndarray],
+    wide: dict[int, int],
+) -> _ConsumerIndex:
+    """The consumer index from each input's (consumer, producer, port), in graph order."""
+    dst = np.concatenate(consumer) if consumer else np.zeros(0, np.int32)
+    src = np.concatenate(producer) if producer else np.zeros(0, np.int32)
+    ports = np.concatenate(port) if port else np.zeros(0, np.int32)
+    # an input's slot: its place among its node's inputs (dst is in graph order)
+    slot = (np.arange(len(dst)) - np.searchsorted(dst, dst)).astype(np.int32)
+    known = np.flatnonzero(src >= 0)
+    order = known[np.argsort(src[known], kind="stable")]  # stable: graph order per producer
+    src = src[order]
+    offsets = np.zeros(count + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=count), out=offsets[1:])
+    moved = {int(e): wide[int(order[e])] for e in np.flatnonzero(np.isin(order, list(wide)))}
+    return _ConsumerIndex(EdgeTable(src, dst[order], ports[order]), slot[order], offsets, moved)
 
 
 def _arg_info(arg: Any) -> ArgInfo:

@@ -15,14 +15,10 @@ from hypothesis import strategies as st
 
 from graphtui._proto import pb
 from graphtui.formats import node_inputs
-from graphtui.formats.metagraph_io import looks_like_text
 from graphtui.formats.node_inputs import input_ranges
 from graphtui.formats.node_scan import NodeTable, scan_meta_graph
 from graphtui.formats.varint import encode_varint
-from tests.fixtures.shared import DATA
-
-ROOT = Path(__file__).resolve().parents[2]
-REALWORLD = ROOT.parent / "shared" / "realworld"
+from tests.unit.test_node_scan import _binary_metas
 
 # the numpy rounds for every node (the Python walk only for what they do not read), or the
 # Python walk for every node
@@ -69,13 +65,6 @@ def _check(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     for min_active in PATHS.values():
         monkeypatch.setattr(node_inputs, "_MIN_ACTIVE", min_active)
         assert _scanned_inputs(table) == want
-
-
-def _binary_metas() -> list[Path]:
-    paths = sorted(DATA.rglob("*.meta"))
-    if REALWORLD.is_dir():
-        paths += sorted(REALWORLD.rglob("*.meta"))
-    return [p for p in paths if not looks_like_text(p.read_bytes()[:4096])]
 
 
 @pytest.mark.parametrize("path", _binary_metas(), ids=lambda p: p.name)

@@ -7,7 +7,14 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${GRAPHTUI_VENV:-.venv}
 stamp="$VENV/.graphtui-installed-$1"
-if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ ! pyproject.toml -nt "$stamp" ]; then
+fresh() {  # the stamp is newer than everything the install step builds from
+    local f
+    for f in pyproject.toml setup.py graphtui/formats/_wirescan.c; do
+        [ "$f" -nt "$stamp" ] && return 1
+    done
+    return 0
+}
+if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && fresh; then
     exit 0
 fi
 log="$VENV/setup.log"

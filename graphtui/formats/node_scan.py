@@ -1,32 +1,46 @@
 """Where each node of a binary MetaGraphDef is, found without decoding the nodes.
 
 Decoding a 1,000,000-node graph into messages takes seconds and gigabytes, while listing its
-scopes needs only each node's name and op. This scanner walks the wire format instead: the
-MetaGraphDef's own fields and the GraphDef's non-node fields in Python (a handful), and the
-GraphDef's ``node`` records with numpy, all at once (candidates are the bytes where a record
-``0a <length> 0a <name>`` can start; a candidate counts only as part of the chain of records
-that starts at the first node, each starting where the one before ended). It returns a
-:class:`NodeTable`: each NodeDef's byte range, name and op, and the MetaGraphDef with its nodes
-left out (the *shell*, small, decoded normally by the caller).
+scopes needs only each node's name and op. This scanner walks the wire format instead and
+returns a :class:`NodeTable`: each NodeDef's byte range, name and op, and the MetaGraphDef with
+its nodes left out (the *shell*, small, decoded normally by the caller).
 
+Two engines give the same table. Where a C compiler was found at install time, one C pass
+(``_wirescan.c``) walks every field of the message, of its GraphDef and of each node, the GIL
+released. Otherwise numpy: the MetaGraphDef's own fields and the GraphDef's non-node fields in
+Python (a handful), and the GraphDef's ``node`` records all at once (candidates are the bytes
+where a record ``0a <length> 0a <name>`` can start; a candidate counts only as part of the
+chain of records that starts at the first node, each starting where the one before ended).
 Names and ops are read from the fields that open each node (TensorFlow and every protobuf
-serializer write fields in number order: ``name`` = 1, ``op`` = 2). A node that opens
-otherwise is walked field by field in Python. A node holding a second ``name`` or ``op`` later
-on (legal protobuf, never written by a serializer: the last one wins) is caught when the node
-is decoded (see ``GraphIndex``). Anything unexpected in the framing (a record running past its
-parent, a group, a varint cut off, a name that is not UTF-8) makes the scan give up (None): the
-caller decodes the whole message, which reports the fault where protobuf finds it.
+serializer write fields in number order: ``name`` = 1, ``op`` = 2), after a check of every
+later field of the node; a node that opens otherwise, or holds a second ``name`` or ``op``
+later on (legal protobuf: the last one wins), is walked field by field in Python.
+
+Anything unexpected in the framing (a record running past its parent, a group, a varint cut
+off or longer than 10 bytes, field number 0, a name that is not UTF-8) makes both give up
+(None): the caller decodes the whole message, which reports the fault where protobuf finds it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at, encode_varint
 
-__all__ = ["NodeTable", "scan_meta_graph"]
+try:  # the C pass (optional: built where a compiler is; the numpy scanner gives the same table)
+    from graphtui.formats import _wirescan  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - a machine without a compiler
+    _wirescan = None
+if getattr(_wirescan, "VERSION", None) != 1:  # a stale build of an older source: not used
+    _wirescan = None
+
+__all__ = ["ENGINES", "Engine", "NodeTable", "scan_meta_graph"]
+
+Engine = Literal["c", "numpy"]
+ENGINES: tuple[Engine, ...] = ("c", "numpy") if _wirescan is not None else ("numpy",)
 
 _NODE_TAG = 0x0A  # GraphDef.node = 1, length-delimited (NodeDef.name = 1 has the same tag)
 _OP_TAG = 0x12  # NodeDef.op = 2, length-delimited
@@ -92,15 +106,31 @@ def _strings(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[str]:
     return [str(data[a:b], "utf-8") for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
-def scan_meta_graph(data: bytes) -> NodeTable | None:
+def scan_meta_graph(data: bytes, engine: Engine | None = None) -> NodeTable | None:
     """The node table of a binary MetaGraphDef, or None when the bytes are not one the scanner
-    reads (text format, damaged, or framed unusually): decode the whole message then."""
+    reads (text format, damaged, or framed unusually): decode the whole message then.
+
+    ``engine``: the C pass (the default where it is built: ``ENGINES[0]``) or the numpy
+    scanner; both give the same table (tests/unit/test_node_scan.py checks it)."""
     if not len(data):
         return None
+    if (engine or ENGINES[0]) == "c":
+        return _scan_in_c(data)
     try:
         return _Scan(data).table()
     except (_GiveUp, VarintError, UnicodeDecodeError):
         return None
+
+
+def _scan_in_c(data: bytes) -> NodeTable | None:
+    if _wirescan is None:
+        raise ValueError("the C node scanner is not built here")
+    found = _wirescan.scan(data)
+    if found is None:
+        return None
+    starts, ends, _, _, op_starts, op_ends = (np.frombuffer(b, np.int64) for b in found[:6])
+    shell, runs, names = found[6:]
+    return NodeTable(data, starts, ends, op_starts, op_ends, shell, runs, names)
 
 
 class _Scan:
@@ -149,7 +179,10 @@ class _Scan:
             if tag == _NODE_TAG:  # the node tag written in more bytes than needed
                 self.starts.append(np.array([payload], np.int64))
                 self.ends.append(np.array([pos], np.int64))
-                self.runs.append((start, pos))
+                if self.runs and self.runs[-1][1] == start:
+                    self.runs[-1] = (self.runs[-1][0], pos)
+                else:
+                    self.runs.append((start, pos))
             else:
                 rest.append(bytes(data[start:pos]))
         return b"".join(rest)
@@ -238,14 +271,15 @@ def _name_and_op(
     Numpy, all nodes at once, where a node opens with its name and op and every later field
     is plainly framed and neither a name nor an op; other nodes are walked in Python."""
     n = len(starts)
-    name = decode_varints_at(buf, starts + 1, ends)
-    name_end = name.next + name.value
-    fast = (buf[np.minimum(starts, len(buf) - 1)] == _NODE_TAG) & name.ok & (name.value >= 0)
-    fast &= name_end < ends
+    # at most 9 bytes (63 bits): every length is exact; longer ones are walked in Python
+    name = decode_varints_at(buf, starts + 1, ends, max_bytes=9)
+    fast = (buf[np.minimum(starts, len(buf) - 1)] == _NODE_TAG) & name.ok
+    fast &= name.value < ends - name.next  # compared so, a length near 2**63 cannot wrap
+    name_end = np.where(fast, name.next + name.value, ends)
     fast[fast] &= buf[name_end[fast]] == _OP_TAG
-    op = decode_varints_at(buf, np.minimum(name_end + 1, ends), ends)
-    op_end = op.next + op.value
-    fast &= op.ok & (op.value >= 0) & (op_end <= ends)
+    op = decode_varints_at(buf, np.minimum(name_end + 1, ends), ends, max_bytes=9)
+    fast &= op.ok & (op.value <= ends - op.next)
+    op_end = np.where(fast, op.next + op.value, ends)
     fast[fast] = _plain_tails(buf, op_end[fast], ends[fast])
     out = (name.next.copy(), name_end, op.next.copy(), op_end)
     for i in np.flatnonzero(~fast).tolist() if n else []:
@@ -311,12 +345,12 @@ def _chain(
 ) -> tuple[int, tuple[int, tuple[int, int]] | None]:
     """Skip the unbroken run of length-delimited ``tag`` fields at ``pos`` (at least one when
     it is one); return where it ends and (start, payload range) of its last field."""
-    if tag & 7 != 2:
+    if tag & 7 != 2 or tag < 8:  # not length-delimited, or field 0 (walked: gives up)
         return pos, None
     at = pos + np.flatnonzero(buf[pos:end] == tag)
-    lengths = decode_varints_at(buf, at + 1, end)
-    nxt = lengths.next + lengths.value
-    keep = lengths.ok & (lengths.value >= 0) & (nxt <= end)
+    lengths = decode_varints_at(buf, at + 1, end, max_bytes=9)
+    keep = lengths.ok & (lengths.value <= end - lengths.next)
+    nxt = lengths.next + np.where(keep, lengths.value, 0)
     at, inner, nxt = at[keep], lengths.next[keep], nxt[keep]
     if not len(at) or at[0] != pos:
         length, payload = decode_varint(data, pos + 1, end)

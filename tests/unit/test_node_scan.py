@@ -3,7 +3,9 @@
 ``GraphIndex.from_file`` indexes a binary graph from a scan of its wire format and decodes
 nodes on demand; every answer must be the one protobuf's full decode gives (names, ops, node
 messages, the completed MetaGraphDef byte for byte), on our fixtures, on the real-world files
-and on hand-built framings a serializer does not write but protobuf accepts.
+and on hand-built framings a serializer does not write but protobuf accepts. Every test runs
+once per engine (the C pass and the numpy scanner; tests/unit/test_node_scan_engines.py
+compares the two directly).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from graphtui.core.graph import GraphIndex
 from graphtui.core.metagraph import open_meta_graph, read_meta_graph
 from graphtui.core.scopes import ScopeTree
 from graphtui.errors import FormatError
+from graphtui.formats import node_scan
 from graphtui.formats.metagraph_io import looks_like_text
 from graphtui.formats.node_scan import scan_meta_graph
 from graphtui.formats.varint import decode_varint, decode_varints_at, encode_varint
@@ -25,6 +28,22 @@ from tests.fixtures.shared import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 REALWORLD = ROOT.parent / "shared" / "realworld"
+
+
+@pytest.fixture(
+    autouse=True,
+    params=[
+        pytest.param(
+            "c",
+            marks=pytest.mark.skipif("c" not in node_scan.ENGINES, reason="C scan not built"),
+        ),
+        "numpy",
+    ],
+)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The scanner every caller (GraphIndex.from_file, open_meta_graph) uses in this test."""
+    monkeypatch.setattr(node_scan, "ENGINES", (request.param,))
+    return request.param
 
 
 def _binary_metas() -> list[Path]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphtui.formats.node_scan import NodeTable
+from graphtui.formats.node_scan import NodeTable, c_pass
 from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at
 
 __all__ = ["InputRanges", "input_ranges"]
@@ -53,6 +53,17 @@ class InputRanges:
 def input_ranges(table: NodeTable) -> InputRanges | None:
     """The byte ranges of the ``input`` fields of every node of ``table``, or None when a
     node's framing is not one this reads (decode the message then)."""
+    c = c_pass()
+    if c is not None:  # the C pass of node_scan, when it is the engine: same contract
+        found = c.inputs(
+            table.data,
+            np.ascontiguousarray(table.starts, np.int64),
+            np.ascontiguousarray(table.ends, np.int64),
+        )
+        if found is None:
+            return None
+        node, start, end = (np.frombuffer(b, np.int64) for b in found)
+        return InputRanges(node.astype(np.int32), start, end)
     try:
         return _Walk(table).ranges()
     except (_GiveUp, VarintError):

@@ -24,7 +24,7 @@ off or longer than 10 bytes, field number 0, a name that is not UTF-8) makes bot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - a machine without a compiler
 if getattr(_wirescan, "VERSION", None) != 1:  # a stale build of an older source: not used
     _wirescan = None
 
-__all__ = ["ENGINES", "Engine", "NodeTable", "scan_meta_graph"]
+__all__ = ["ENGINES", "Engine", "NodeTable", "c_pass", "scan_meta_graph"]
 
 Engine = Literal["c", "numpy"]
 ENGINES: tuple[Engine, ...] = ("c", "numpy") if _wirescan is not None else ("numpy",)
@@ -120,6 +120,12 @@ def scan_meta_graph(data: bytes, engine: Engine | None = None) -> NodeTable | No
         return _Scan(data).table()
     except (_GiveUp, VarintError, UnicodeDecodeError):
         return None
+
+
+def c_pass() -> Any | None:
+    """The C module (``_wirescan``) when it is the engine in use, else None: scanners of the
+    same tables (formats/node_inputs.py) take the same engine as the scan."""
+    return _wirescan if ENGINES[0] == "c" else None
 
 
 def _scan_in_c(data: bytes) -> NodeTable | None:

@@ -14,15 +14,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphtui._proto import pb
-from graphtui.formats import node_inputs
+from graphtui.formats import node_inputs, node_scan
 from graphtui.formats.node_inputs import input_ranges
 from graphtui.formats.node_scan import NodeTable, scan_meta_graph
 from graphtui.formats.varint import encode_varint
 from tests.unit.test_node_scan import _binary_metas
 
 # the numpy rounds for every node (the Python walk only for what they do not read), or the
-# Python walk for every node
-PATHS = {"rounds": 1, "walk": 1 << 62}
+# Python walk for every node; and the C pass where it is built (formats/_wirescan.c)
+PATHS = {"rounds": ("numpy", 1), "walk": ("numpy", 1 << 62)}
+if "c" in node_scan.ENGINES:
+    PATHS["c"] = ("c", 1)
+
+
+def _take(path: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, min_active = path
+    monkeypatch.setattr(node_scan, "ENGINES", (engine,))
+    monkeypatch.setattr(node_inputs, "_MIN_ACTIVE", min_active)
 
 
 def _tag(number: int, wire: int) -> bytes:
@@ -62,8 +70,8 @@ def _check(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     table = scan_meta_graph(data)
     assert table is not None
     want = _decoded_inputs(data)
-    for min_active in PATHS.values():
-        monkeypatch.setattr(node_inputs, "_MIN_ACTIVE", min_active)
+    for path in PATHS.values():
+        _take(path, monkeypatch)
         assert _scanned_inputs(table) == want
 
 
@@ -141,8 +149,8 @@ def test_framing_not_read_gives_none(tail: bytes, monkeypatch: pytest.MonkeyPatc
     assert table is not None
     bad = dataclasses.replace(table, data=_meta(_node("a", "NoOp"), head + tail))
     assert len(bad.data) == len(table.data)
-    for min_active in PATHS.values():
-        monkeypatch.setattr(node_inputs, "_MIN_ACTIVE", min_active)
+    for path in PATHS.values():
+        _take(path, monkeypatch)
         assert _scanned_inputs(table) == [] and input_ranges(bad) is None
 
 

@@ -1,5 +1,6 @@
 """The node scanner's two engines (formats/node_scan.py: the C pass in _wirescan.c and the
-numpy scanner it falls back to) give the same table, and on valid bytes the one protobuf's
+numpy scanner it falls back to) give the same table and the same input ranges
+(formats/node_inputs.py), and on valid bytes the one protobuf's
 decode gives: generated MetaGraphDefs in every framing protobuf accepts (fields out of order,
 repeated names, long tags, several graph_def fields, every wire type), the same bytes damaged,
 hand-made framing faults, and (in test_node_scan.py, run once per engine) the fixtures and the
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from graphtui._proto import pb
 from graphtui.formats import node_scan
+from graphtui.formats.node_inputs import input_ranges
 from graphtui.formats.node_scan import NodeTable, scan_meta_graph
 from graphtui.formats.varint import encode_varint
 from tests.unit.test_fuzz import META_BINARY, fuzz, mutated, no_hang  # noqa: F401 (long runs: no per-test guard)
@@ -62,11 +64,30 @@ def _both(data: bytes) -> NodeTable | None:
     return tables[0]
 
 
+def _inputs(table: NodeTable) -> list[tuple[int, bytes]] | None:
+    """Every node's inputs by each engine (formats/node_inputs.py); they must agree."""
+    found = []
+    for engine in node_scan.ENGINES:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(node_scan, "ENGINES", (engine,))
+            ranges = input_ranges(table)
+        if ranges is None:
+            found.append(None)
+            continue
+        assert ranges.node.dtype == np.int32 and ranges.start.dtype == ranges.end.dtype
+        spans = zip(ranges.node.tolist(), ranges.start.tolist(), ranges.end.tolist(), strict=True)
+        found.append([(i, table.data[a:b]) for i, a, b in spans])
+    assert all(other == found[0] for other in found[1:])
+    return found[0]
+
+
 def _as_protobuf(data: bytes, table: NodeTable) -> None:
-    """``table`` says what protobuf's decode of ``data`` says."""
+    """``table`` (and the inputs found from it) say what protobuf's decode of ``data`` says."""
     full = pb.MetaGraphDef()
     full.ParseFromString(data)
     nodes = full.graph_def.node
+    want = [(i, text.encode()) for i, n in enumerate(nodes) for text in n.input]
+    assert _inputs(table) == want
     assert table.names == [n.name for n in nodes]
     assert table.ops() == [n.op for n in nodes]
     for i, node in enumerate(nodes):
@@ -175,6 +196,7 @@ def test_damaged_graphs_both_give_up_or_agree(data: bytes) -> None:
     table = _both(data)
     if table is None:
         return
+    _inputs(table)
     try:
         pb.MetaGraphDef().ParseFromString(data)
     except DecodeError:

@@ -217,7 +217,7 @@ class CollectionTable:
         self.path = path
         self._keys = sorted(self._defs, key=natural_key)
         self._decoded: dict[str, Collection] = {}
-        self._by_node: dict[str, list[str]] | None = None
+        self._by_node: dict[str, tuple[str, ...]] | None = None
 
     @classmethod
     def of(cls, index: GraphIndex) -> CollectionTable:
@@ -289,12 +289,17 @@ class CollectionTable:
     def collections_of(self, node_name: str) -> list[str]:
         """Keys of the collections that mention ``node_name`` (ports and ``^`` ignored)."""
         if self._by_node is None:
-            by_node: dict[str, list[str]] = {}
-            for coll in self:
-                for item in coll.items:
+            # items decoded one by one and not kept (a 1M-node graph's 333,000 VariableDefs,
+            # decoded and kept, cost ~400 MB); each distinct list of keys kept once
+            by_node: dict[str, tuple[str, ...]] = {}
+            shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+            for key in self._keys:
+                for item in self.items(key):
                     for name in _mentions(item):
-                        keys = by_node.setdefault(_strip(name), [])
-                        if not keys or keys[-1] != coll.key:
-                            keys.append(coll.key)
+                        node = _strip(name)
+                        keys = by_node.get(node, ())
+                        if not keys or keys[-1] != key:
+                            grown = (*keys, key)
+                            by_node[node] = shared.setdefault(grown, grown)
             self._by_node = by_node
         return list(self._by_node.get(node_name, ()))

@@ -447,8 +447,10 @@ class GraphIndex:
         return len(self.names)
 
     def __contains__(self, name: object) -> bool:
-        ordered = self._sorted
-        if self._pos_map is None and ordered is not None and isinstance(name, str):
+        pos, ordered = self._pos_map, self._sorted
+        if pos is not None:
+            return name in pos
+        if ordered is not None and isinstance(name, str):
             at = bisect_left(ordered, name)  # the scope tree sorted the names: no dict needed
             return at < len(ordered) and ordered[at] == name
         if self._scan_instead():
@@ -471,7 +473,10 @@ class GraphIndex:
 
     def index_of(self, name: str) -> int:
         """Position of the node in ``graph_def.node``."""
+        pos = self._pos_map  # built: one lookup (whole-graph passes ask millions of times)
         try:
+            if pos is not None:
+                return pos[name]
             return self.names.index(name) if self._scan_instead() else self._pos[name]
         except (KeyError, ValueError):
             raise NotFoundError(f"{self._where()}: no node named {name!r}") from None
@@ -657,8 +662,8 @@ class GraphIndex:
             else:
                 hits = [i for i, op in enumerate(ops) if op.lower() == want]
         else:
-            if self._lower is None:
-                self._lower = [n.lower() for n in self.names]
+            if self._lower is None:  # a name already in lower case is not copied
+                self._lower = [n if (low := n.lower()) == n else low for n in self.names]
             match = name_matcher(pattern, lowered=True)
             hits = [i for i, low in enumerate(self._lower) if match(low)]
         names = self.names

@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from google.protobuf.message import DecodeError
+
 from graphtui._proto import pb
 from graphtui.errors import FormatError
 from graphtui.formats.atomic import atomic_write
@@ -56,9 +58,11 @@ def open_meta_graph(path: str | os.PathLike[str]) -> tuple[Any, NodeTable | None
     saved_model = os.path.basename(path) in _SAVED_MODEL_FILES  # decoded whole: says what it is
     table = None if saved_model or looks_like_text(data) else scan_meta_graph(data)
     if table is not None:
+        head, tail = table.shell_parts()  # the tail (collections: MBs) decoded in place
         try:
-            shell = parse_binary_message(table.shell, "MetaGraphDef", path)
-        except FormatError:
+            shell = parse_binary_message(head, "MetaGraphDef", path)
+            shell.MergeFromString(tail)
+        except (FormatError, DecodeError):
             pass  # decoded whole below, which says where the fault is in the file
         else:
             if len(table) or shell.ListFields():

@@ -8,9 +8,10 @@
  * bytes, field number 0, and (when names are made) a name that is not UTF-8.
  *
  * scan(data, names=True) -> None | (starts, ends, name_starts, name_ends, op_starts, op_ends,
- *                                   shell, runs, names)
- *   the six int64 arrays as buffer objects (np.frombuffer), shell bytes, runs a list of
- *   (start, end) tuples, names a list of str (None when names=False).
+ *                                   shell_head, shell_tail, runs, names)
+ *   the six int64 arrays as buffer objects (np.frombuffer); the shell (the message without
+ *   its nodes) is shell_head + data[shell_tail:]; runs a list of (start, end) tuples, names a
+ *   list of str (None when names=False).
  * inputs(data, starts, ends) -> None | (node, start, end): the payload range of every `input`
  *   field (NodeDef field 3) of the nodes at data[starts[i]:ends[i]], as int64 buffers.
  */
@@ -20,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WIRESCAN_VERSION 1 /* node_scan.py uses this module only when the versions agree */
+#define WIRESCAN_VERSION 2 /* node_scan.py uses this module only when the versions agree */
 
 #define GRAPH_DEF_TAG 0x12 /* MetaGraphDef.graph_def = 2, length-delimited */
 #define NODE_TAG 0x0A      /* GraphDef.node = 1 and NodeDef.name = 1 */
@@ -179,8 +180,10 @@ static inline Status read_field(const unsigned char *d, Py_ssize_t *pos, Py_ssiz
     return OK;
 }
 
-/* The shell is copied once, at the end, from pieces: ranges of the data (most of it: the
- * collections can be tens of MB) and of `extra` (each graph_def's new tag and length). */
+/* The shell: its head (up to the last graph_def field) is copied once, at the end, from
+ * pieces: ranges of the data and of `extra` (each graph_def's new tag and length). Its tail
+ * (every field after the last graph_def: the collections can be tens of MB) is data[tail:],
+ * left where it is. */
 enum { FROM_DATA = 0, FROM_EXTRA = 1 };
 
 typedef struct {
@@ -190,12 +193,14 @@ typedef struct {
     Table pieces; /* FROM_DATA or FROM_EXTRA, start, end */
     Bytes extra;
     size_t shell_size;
+    size_t head_pieces, head_size; /* the pieces and bytes of the head so far */
+    Py_ssize_t tail;               /* where the data after the last graph_def field starts */
 } Scan;
 
 static int add_piece(Scan *s, int64_t from, int64_t start, int64_t end) {
     Table *t = &s->pieces;
     s->shell_size += (size_t)(end - start);
-    if (t->n && t->col[0][t->n - 1] == from && t->col[2][t->n - 1] == start) {
+    if (t->n > s->head_pieces && t->col[0][t->n - 1] == from && t->col[2][t->n - 1] == start) {
         t->col[2][t->n - 1] = end;
         return 1;
     }
@@ -270,6 +275,9 @@ static Status scan_meta_graph(Scan *s, Py_ssize_t size) {
             s->pieces.col[1][header] = at;
             s->pieces.col[2][header] = (int64_t)s->extra.n;
             s->shell_size += s->extra.n - (size_t)at;
+            s->head_pieces = s->pieces.n; /* the head ends here, unless another graph_def */
+            s->head_size = s->shell_size;
+            s->tail = pos;
         } else if (!add_piece(s, FROM_DATA, start, pos)) {
             return NO_MEMORY;
         }
@@ -277,9 +285,9 @@ static Status scan_meta_graph(Scan *s, Py_ssize_t size) {
     return OK;
 }
 
-static void copy_shell(const Scan *s, char *out) {
+static void copy_head(const Scan *s, char *out) {
     const Table *t = &s->pieces;
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0; i < s->head_pieces; i++) {
         const char *src = t->col[0][i] == FROM_DATA ? (const char *)s->d : s->extra.p;
         size_t len = (size_t)(t->col[2][i] - t->col[1][i]);
         if (len) memcpy(out, src + t->col[1][i], len);
@@ -414,17 +422,15 @@ static PyObject *wirescan_scan(PyObject *module, PyObject *args, PyObject *kwarg
         if (!pair) goto done;
         PyList_SET_ITEM(runs, (Py_ssize_t)i, pair);
     }
-    shell = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)s.shell_size);
+    shell = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)s.head_size);
     if (!shell) goto done;
-    Py_BEGIN_ALLOW_THREADS /* the new bytes object is not seen by anyone yet */
-    copy_shell(&s, PyBytes_AS_STRING(shell));
-    Py_END_ALLOW_THREADS
+    copy_head(&s, PyBytes_AS_STRING(shell));
     cols = blocks_tuple(&s.nodes, 6);
     if (!cols) goto done;
-    result = Py_BuildValue("(OOOOOOOOO)", PyTuple_GET_ITEM(cols, 0), PyTuple_GET_ITEM(cols, 1),
+    result = Py_BuildValue("(OOOOOOOnOO)", PyTuple_GET_ITEM(cols, 0), PyTuple_GET_ITEM(cols, 1),
                            PyTuple_GET_ITEM(cols, 2), PyTuple_GET_ITEM(cols, 3),
-                           PyTuple_GET_ITEM(cols, 4), PyTuple_GET_ITEM(cols, 5), shell, runs,
-                           names);
+                           PyTuple_GET_ITEM(cols, 4), PyTuple_GET_ITEM(cols, 5), shell, s.tail,
+                           runs, names);
 done:
     Py_XDECREF(cols);
     Py_XDECREF(shell);

@@ -34,7 +34,7 @@ try:  # the C pass (optional: built where a compiler is; the numpy scanner gives
     from graphtui.formats import _wirescan  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - a machine without a compiler
     _wirescan = None
-if getattr(_wirescan, "VERSION", None) != 1:  # a stale build of an older source: not used
+if getattr(_wirescan, "VERSION", None) != 2:  # a stale build of an older source: not used
     _wirescan = None
 
 __all__ = ["ENGINES", "Engine", "NodeTable", "c_pass", "scan_meta_graph"]
@@ -63,9 +63,12 @@ class _GiveUp(Exception):
 class NodeTable:
     """The nodes of a MetaGraphDef as byte ranges into ``data`` (int64 arrays, graph order).
 
-    ``shell`` is the MetaGraphDef's bytes without its nodes; ``runs`` the byte ranges of
-    ``data`` holding the GraphDef's node fields (tags included), in order: decoding the shell
-    and merging the runs into its ``graph_def`` gives exactly the whole message.
+    The *shell* is the MetaGraphDef's bytes without its nodes: ``shell_head`` (its fields up
+    to the last ``graph_def``, rebuilt without nodes) followed by ``data[shell_tail:]`` (every
+    field after it, left in place: a big graph's collections are tens of MB). ``runs`` are the
+    byte ranges of ``data`` holding the GraphDef's node fields (tags included), in order:
+    decoding the shell and merging the runs into its ``graph_def`` gives exactly the whole
+    message.
     """
 
     data: bytes
@@ -73,9 +76,20 @@ class NodeTable:
     ends: np.ndarray
     op_starts: np.ndarray
     op_ends: np.ndarray
-    shell: bytes
+    shell_head: bytes
+    shell_tail: int
     runs: list[tuple[int, int]]
     names: list[str]  # every node's name, decoded by the scan (proto3: must be UTF-8)
+
+    @property
+    def shell(self) -> bytes:
+        """The shell as one bytes object (a copy; decoders merge :meth:`shell_parts`)."""
+        return b"".join(self.shell_parts())
+
+    def shell_parts(self) -> tuple[bytes, memoryview]:
+        """The shell in two parts, the second a view of ``data``: decoding the first and
+        merging the second into it decodes the shell (protobuf merges concatenated fields)."""
+        return self.shell_head, memoryview(self.data)[self.shell_tail :]
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -135,8 +149,8 @@ def _scan_in_c(data: bytes) -> NodeTable | None:
     if found is None:
         return None
     starts, ends, _, _, op_starts, op_ends = (np.frombuffer(b, np.int64) for b in found[:6])
-    shell, runs, names = found[6:]
-    return NodeTable(data, starts, ends, op_starts, op_ends, shell, runs, names)
+    head, tail, runs, names = found[6:]
+    return NodeTable(data, starts, ends, op_starts, op_ends, head, tail, runs, names)
 
 
 class _Scan:
@@ -150,23 +164,24 @@ class _Scan:
 
     def table(self) -> NodeTable:
         data = self.data
-        shell: list[bytes | memoryview] = []
+        head: list[bytes | memoryview] = []  # the shell's fields up to the last graph_def
         view = memoryview(data)
-        pos, end = 0, len(data)
+        pos, end, tail = 0, len(data), 0
         while pos < end:
             start = pos
             tag, pos = decode_varint(data, pos, end)
             pos, payload = _skip(data, tag, pos, end)
             if tag == (_GRAPH_DEF << 3 | 2):
+                head.append(view[tail:start])
                 rest = self._graph_def(payload, pos)
-                shell.append(encode_varint(tag) + encode_varint(len(rest)) + rest)
-            else:
-                shell.append(view[start:pos])
+                head.append(encode_varint(tag) + encode_varint(len(rest)) + rest)
+                tail = pos
         starts = np.concatenate(self.starts) if self.starts else np.zeros(0, np.int64)
         ends = np.concatenate(self.ends) if self.ends else np.zeros(0, np.int64)
         name_starts, name_ends, op_starts, op_ends = _name_and_op(self.buf, data, starts, ends)
         names = _strings(data, name_starts, name_ends)
-        return NodeTable(data, starts, ends, op_starts, op_ends, b"".join(shell), self.runs, names)
+        shell_head = b"".join(head)
+        return NodeTable(data, starts, ends, op_starts, op_ends, shell_head, tail, self.runs, names)
 
     def _graph_def(self, pos: int, end: int) -> bytes:
         """Collect the node records of the GraphDef in data[pos:end]; return its other fields."""

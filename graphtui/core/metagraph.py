@@ -31,6 +31,7 @@ _SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 __all__ = [
     "read_meta_graph",
+    "read_meta_graph_bytes",
     "open_meta_graph",
     "export_meta_graph",
     "clear_devices",
@@ -43,6 +44,14 @@ def read_meta_graph(path: str | os.PathLike[str]) -> Any:
     """The ``MetaGraphDef`` stored in ``path`` (binary or text format)."""
     path = os.fspath(path)
     return _parse(_read(path), path)
+
+
+def read_meta_graph_bytes(path: str | os.PathLike[str]) -> tuple[Any, bytes | None]:
+    """:func:`read_meta_graph`, and the file's bytes when it is binary: a write that leaves
+    the graph as it is writes those bytes instead of serializing the message again."""
+    path = os.fspath(path)
+    data = _read(path)
+    return _parse(data, path), None if looks_like_text(data) else data
 
 
 def open_meta_graph(path: str | os.PathLike[str]) -> tuple[Any, NodeTable | None]:

@@ -203,16 +203,23 @@ def apply(plan: Plan, on_step: OnStep | None = None) -> WriteResult:
 
 def _plan_restore(request: RestoreRequest) -> Plan:
     from graphtui.core.checkpoint import CheckpointReader
-    from graphtui.core.metagraph import read_meta_graph
+    from graphtui.core.metagraph import read_meta_graph_bytes
     from graphtui.core.restore import plan_restore
 
-    meta_graph = request.graph if request.graph is not None else read_meta_graph(request.meta)
+    meta_graph, meta_bytes = (
+        (request.graph, None) if request.graph is not None else read_meta_graph_bytes(request.meta)
+    )
     result = Plan("restore", request, request.out)
     with CheckpointReader(request.checkpoint) as reader:
         sources = [p for p in (request.meta, reader.prefix) if p]
         try:  # planned with allow_missing so the report lists what is missing either way
             restore_plan = plan_restore(
-                meta_graph, reader, list(request.amap), allow_missing=True, reshape=request.reshape
+                meta_graph,
+                reader,
+                list(request.amap),
+                allow_missing=True,
+                reshape=request.reshape,
+                meta_bytes=meta_bytes,
             )
         except ConflictError as exc:  # dtype or shape mismatches: no report to show
             result.conflicts, result.refusal = list(exc.conflicts), exc.summary

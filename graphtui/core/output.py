@@ -169,13 +169,16 @@ def write_checkpoint(
     update_state: bool = True,
     on_step: OnStep | None = None,
     graph_index: GraphIndex | None = None,
+    meta_bytes: bytes | None = None,
 ) -> WriteResult:
     """Write the target as one transaction (meta, data, index, state file), then verify it.
 
     ``fill`` adds the tensors and returns what each must be (see
     :func:`~graphtui.core.write_check.verify_output`; None: only checksums are checked). A
     graph written beside a checkpoint gets a V2 saver (the checkpoint is V2). A URL target
-    is written by :func:`~graphtui.core.remote_write.write_remote`."""
+    is written by :func:`~graphtui.core.remote_write.write_remote`. ``graph_index``: an index
+    of ``meta_graph`` (reused); ``meta_bytes``: the binary file ``meta_graph`` was decoded from,
+    written as it is when the graph is written unchanged (no second serialization)."""
     if is_url(out_prefix):
         from graphtui.core.remote_write import write_remote
 
@@ -193,14 +196,16 @@ def write_checkpoint(
     result = WriteResult(prefix=out)
     if graph_index is not None and graph_index.meta_graph is not meta_graph:
         graph_index = None  # not an index of this graph
+    given = meta_graph
     if meta_graph is not None and fill is not None:
         from graphtui.core.saver_upgrade import with_v2_saver
 
         meta_graph, result.notes = with_v2_saver(meta_graph, graph_index)
     if graph_index is not None and graph_index.meta_graph is not meta_graph:
         graph_index = None  # the graph was changed: its index no longer describes it
+    if meta_graph is not given or as_text:
+        meta_bytes = None  # not the bytes to write
     expected: Mapping[str, Expected] | None = None
-    meta_bytes = b""
     created = _make_directory(directory)
     result.cleaned = remove_stale_temporaries(directory)
     txn = FileTransaction(on_step)
@@ -212,7 +217,8 @@ def write_checkpoint(
             from graphtui.formats.metagraph_io import serialize_meta_graph
 
             result.meta = out + ".meta"
-            meta_bytes = serialize_meta_graph(meta_graph, as_text=as_text)
+            if meta_bytes is None:
+                meta_bytes = serialize_meta_graph(meta_graph, as_text=as_text)
             txn.write_bytes(result.meta, meta_bytes)
         if fill is not None:
             from graphtui.formats.bundle_writer import BundleWriter

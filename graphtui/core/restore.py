@@ -32,7 +32,7 @@ from graphtui._proto import pb
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.graph import GraphIndex, tensor_node
 from graphtui.core.graph_edit import drop_saver_entries
-from graphtui.core.metagraph import read_meta_graph
+from graphtui.core.metagraph import read_meta_graph_bytes
 from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.variables import VariableInfo, VariableTable, saver_info
 from graphtui.core.write_check import Expected
@@ -256,6 +256,7 @@ class RestorePlan:
     copies: dict[str, str] = field(default_factory=dict)
     checkpoint: str | None = None  # the source checkpoint the copies come from
     index: GraphIndex | None = None  # of ``meta_graph``, reused by the check after writing
+    meta_bytes: bytes | None = None  # ``meta_graph``'s binary file, when it is written unchanged
 
 
 def plan_restore(
@@ -265,7 +266,10 @@ def plan_restore(
     *,
     allow_missing: bool = False,
     reshape: bool = False,
+    meta_bytes: bytes | None = None,
 ) -> RestorePlan:
+    """``meta_bytes``: the binary file ``meta_graph`` was decoded from (written as it is when
+    the graph needs no change)."""
     index = GraphIndex(meta_graph)
     table = VariableTable.of(index)
     variables = [
@@ -382,6 +386,7 @@ def plan_restore(
         copies,
         str(reader.prefix),
         index if out_graph is meta_graph else None,
+        meta_bytes if out_graph is meta_graph else None,
     )
 
 
@@ -413,9 +418,16 @@ def restore(
     on_step: OnStep | None = None,
 ) -> tuple[RestoreReport, WriteResult]:
     """``graphtui restore``: DST.meta + a checkpoint of the values the map assigns."""
-    meta_graph = read_meta_graph(meta)
+    meta_graph, meta_bytes = read_meta_graph_bytes(meta)
     with CheckpointReader(ckpt) as reader:
-        plan = plan_restore(meta_graph, reader, amap, allow_missing=allow_missing, reshape=reshape)
+        plan = plan_restore(
+            meta_graph,
+            reader,
+            amap,
+            allow_missing=allow_missing,
+            reshape=reshape,
+            meta_bytes=meta_bytes,
+        )
         sources = [meta, reader.prefix]
     return plan.report, write_restored(plan, out, sources, on_step=on_step)
 
@@ -464,4 +476,5 @@ def write_restored(
         meta_graph=plan.meta_graph,
         on_step=on_step,
         graph_index=plan.index,
+        meta_bytes=plan.meta_bytes,
     )

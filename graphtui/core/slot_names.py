@@ -21,8 +21,6 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from graphtui.core.objects import OPTIMIZER_SLOT_NAME
-
 SlotRole = Literal["slot", "ema"]
 
 # a slot's own name, with the _N TF1 gives the second slot of one optimizer (Adam_1)
@@ -58,6 +56,8 @@ def looks_like_slot(key: str) -> bool:
     """A checkpoint key with no graph to ask: an optimizer slot, a moving average or other
     optimizer state (``w/Adam``, ``w/ExponentialMovingAverage``, ``beta1_power``, a TF2
     object-based slot, Keras 3's ``optimizer/...``)."""
+    from graphtui.core.objects import OPTIMIZER_SLOT_NAME  # not on a graph's path: 6 ms
+
     if f"/{OPTIMIZER_SLOT_NAME}/" in key or key.startswith("optimizer/") or is_optimizer_state(key):
         return True
     head, _, last = key.rpartition("/")

@@ -186,16 +186,16 @@ def _checked(
         if data is None:
             # a view of the whole shard (numpy gathers the tiny tensors from it)
             data = u8[s] = np.frombuffer(src.read(0, src.size), np.uint8)
-        small = rows[size[rows] <= _SMALL]
+        tiny = size[rows] <= _SMALL
+        small, rest = rows[tiny], rows[~tiny]
         for length in np.unique(size[small]).tolist():
             same = small[size[small] == length]
             good[same] = masked_crc32c_rows(data, offset[same], length) == crc[same]
         view = src.view
         for r, o, z, c in zip(
-            *(x.tolist() for x in (rows, offset[rows], size[rows], crc[rows])), strict=True
+            *(x.tolist() for x in (rest, offset[rest], size[rest], crc[rest])), strict=True
         ):
-            if z > _SMALL:
-                good[r] = mask(crc32c(view[o : o + z])) == c
+            good[r] = mask(crc32c(view[o : o + z])) == c
         low = int(offset[rows].min())
         src.release(low, int((offset[rows] + size[rows]).max()) - low, _RELEASE_BEHIND)
     return good

@@ -130,9 +130,13 @@ def test_damage_of_every_kind_agrees_with_one_by_one(
     many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: int
 ) -> None:
     """Bytes flipped in tensors of every kind (scalars side by side, strings, one-call ones,
-    a slice), steps of ``step`` tensors: the same problems in the same order."""
+    a slice), steps of ``step`` tensors (997: and of 1,000 bytes, tensors over 1,000 bytes
+    checked alone): the same problems in the same order."""
     prefix = _copy(many, tmp_path)
     monkeypatch.setattr(bundle_verify, "_STEP_ROWS", step)
+    if step == 997:
+        monkeypatch.setattr(bundle_verify, "_STEP_BYTES", 1000)
+        monkeypatch.setattr(bundle_verify, "_CRC_CHUNK", 1000)
     rng = np.random.default_rng(step)
     with BundleReader(prefix) as reader:
         victims = [_name(int(i)) for i in rng.choice(COUNT, 40, replace=False)]

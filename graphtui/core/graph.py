@@ -145,8 +145,11 @@ def parse_input(text: str) -> InputRef:
 
 
 def tensor_node(tensor_name: str) -> str:
-    """The node of a tensor or input name: ``"a/b:0"`` / ``"^a/b"`` -> ``"a/b"``."""
-    return parse_input(tensor_name).node
+    """The node of a tensor or input name: ``"a/b:0"`` / ``"^a/b"`` -> ``"a/b"``
+    (``parse_input(tensor_name).node``, without the InputRef: called per variable)."""
+    if tensor_name.startswith("^"):
+        return tensor_name[1:]
+    return tensor_name.partition(":")[0]
 
 
 def dtype_name(enum: int) -> str:
@@ -810,7 +813,7 @@ def _resolve_inputs(
     """Each input string's producer position (-1: no such node) and port (-1: control), as
     :func:`parse_input` reads it; most strings are a bare name, looked up at C speed. Ports
     past int32 go in ``wide``, by input number (``first`` is the first string's)."""
-    found = np.fromiter(map(pos.get, texts, itertools.repeat(-1)), np.int32, len(texts))
+    found = np.array(list(map(pos.get, texts, itertools.repeat(-1))), dtype=np.int32)
     port = np.zeros(len(texts), np.int32)
     for i in [i for i, text in enumerate(texts) if ":" in text or text.startswith("^")]:
         ref = parse_input(texts[i])

@@ -213,3 +213,10 @@ def test_natural_order_equals_the_key_tuples(names: list[str]) -> None:
     ascii_names = [n.replace("\x00", "").replace("é", "e").replace("٣", "3") for n in names]
     want = sorted(range(len(names)), key=lambda i: natural_key(ascii_names[i]))
     assert natural_order(ascii_names).tolist() == want
+
+
+@given(text=st.one_of(_input_text(), st.text(st.sampled_from("^:a1/"), max_size=8)))
+def test_tensor_node_is_parse_inputs_node(text: str) -> None:
+    from graphtui.core.graph import tensor_node
+
+    assert tensor_node(text) == parse_input(text).node

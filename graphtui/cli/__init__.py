@@ -115,9 +115,9 @@ def _run_app(path: str | None) -> int:
         if not locate(path).found and not storage.exists(path):
             err(f"graphtui: error: {path}: no such file, checkpoint or directory")
             return EXIT_ERROR
-    from graphtui.tui.app import run_app
+    from graphtui.tui.launch import launch
 
-    return run_app(path)
+    return launch(path)
 
 
 if __name__ == "__main__":

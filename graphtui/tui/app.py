@@ -264,13 +264,14 @@ class GraphtuiApp(ActionsHost, App[int]):
         old.ws.close()
 
 
-def run_app(path: str | None) -> int:
-    """Open ``path`` (None: the bundled demo) in the app; returns the exit code.
+def run_app(path: str | None, opened: Callable[[], Workspace] | None = None) -> int:
+    """Open ``path`` (None: the bundled demo) in the app; returns the exit code. ``opened``
+    gives the workspace of ``path`` when it is being opened already (``tui/launch.py``).
 
     An unreadable path is reported as one line on stderr (exit code 1) before any screen opens.
     """
     try:
-        ws = open_workspace(path)
+        ws = open_workspace(path) if opened is None else opened()
     except GraphtuiError as exc:
         sys.stderr.write(f"graphtui: error: {exc}\n")
         return 1

@@ -293,6 +293,83 @@ async def test_variables_table_sort_slots_and_stats() -> None:
         assert tab(app) == "value" and app.workspace.value_pane.key == r0.key
 
 
+def _held_join(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """The workspace's joins wait for the second event (set by the test) once they have
+    started, which the first one says: what a slow join of 20,000 variables does."""
+    from graphtui.core import workspace
+
+    started, release = threading.Event(), threading.Event()
+    join = workspace.join_variables
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        assert release.wait(10)
+        return join(*args, **kwargs)
+
+    monkeypatch.setattr(workspace, "join_variables", held)
+    return started, release
+
+
+async def test_variables_pane_opens_at_once_and_fills_from_a_join_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17.3: the very first open does not wait for the graph-checkpoint join (186 ms for
+    20,000 variables, on the UI thread before): a loading line at once, the rows when the
+    worker is done, and the app answers keys meanwhile."""
+    started, release = _held_join(monkeypatch)
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        pane = app.workspace.query_one(VariablesPane)
+        assert started.wait(5) and pane.joining and pane.rows == []
+        assert "Joining the variables with model.ckpt-50 …" in screen_text(app)
+        await pilot.press("s", "1")  # keys act while the join runs
+        assert tab(app) == "graph" and pane.sort == "params"
+        await pilot.press("3")
+        release.set()
+        await settle(pilot)
+        rows = app.ws.variables()
+        assert not pane.joining and pane.rows
+        assert sorted(r.name for r in pane.rows) == sorted(r.name for r in rows)
+        assert [r.params for r in pane.rows] == sorted((r.params for r in rows), reverse=True)
+        assert "Joining" not in screen_text(app) and f"{len(rows)} variables" in screen_text(app)
+
+
+async def test_variables_join_overtaken_by_another_checkpoint_is_never_shown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A join still running when another checkpoint becomes active is cancelled: the pane
+    shows the new checkpoint's join only."""
+    from graphtui.formats.bundle_writer import BundleWriter
+    from graphtui.formats.transaction import FileTransaction
+
+    other = str(tmp_path / "only_step")
+    with FileTransaction() as txn:
+        writer = BundleWriter(other, txn)
+        writer.add("global_step", np.array(7, np.int64))
+        writer.finish()
+    started, release = _held_join(monkeypatch)
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        pane = app.workspace.query_one(VariablesPane)
+        assert started.wait(5) and pane.joining
+        assert app.workspace.activate_checkpoint(other)
+        await pilot.pause()
+        assert "Joining the variables with only_step …" in screen_text(app)
+        release.set()
+        await settle(pilot)
+        statuses = {r.name: r.status for r in pane.rows}
+        assert statuses["global_step"] == "ok"
+        assert statuses["model/layer_1/dense/kernel"] == "graph-only"
+        assert statuses == {r.name: r.status for r in app.ws.variables()}
+        assert "only_step" in screen_text(app) and "Joining" not in screen_text(app)
+
+
 async def test_variables_without_graph_start_the_app_there() -> None:
     app = make_app(TRAIN / "model.ckpt-40")
     async with app.run_test(size=SIZE) as pilot:
@@ -536,6 +613,27 @@ def test_run_app_reports_bad_path_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("graphtui: error: ") and err.count("\n") == 1
     assert os.fspath(tmp_path / "nope") in err
+
+
+def test_launch_opens_in_a_thread_and_reports_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``graphtui PATH`` opens the workspace in a thread while the app is imported
+    (tui/launch.py): the same workspace as open_workspace, and the same one-line error."""
+    from graphtui.core.workspace import open_workspace
+    from graphtui.tui.launch import Opening, launch
+
+    opened = Opening(str(TRAIN / "model.ckpt-50.meta")).result()
+    direct = open_workspace(str(TRAIN / "model.ckpt-50.meta"))
+    assert opened.graph is not None and direct.graph is not None
+    assert opened.graph.names == direct.graph.names
+    assert opened.active_prefix == direct.active_prefix
+    bad = tmp_path / "bad.meta"
+    bad.write_bytes(b"\x0a\xff\xff\xff")
+    assert launch(str(bad)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("graphtui: error: ") and err.count("\n") == 1
+    assert str(bad) in err
 
 
 async def test_value_view_of_every_dtype_and_empty_tensors() -> None:

@@ -393,3 +393,39 @@ def test_export_partitioned(tmp_path: Path) -> None:
     ws = open_workspace(DATA / "partitioned")
     out = ws.export_npy("embeddings/table", tmp_path / "t.npy")
     np.testing.assert_array_equal(np.load(out), ws.active.get_tensor("embeddings/table"))  # type: ignore[union-attr]
+
+
+def test_a_join_overtaken_by_an_activation_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app joins in a worker thread: a join that started before another checkpoint became
+    active returns to its caller but is not kept as the new checkpoint's."""
+    import threading
+
+    from graphtui.core import workspace
+
+    ws = open_workspace(str(TRAIN / "model.ckpt-50.meta"))
+    other = write_checkpoint(tmp_path / "only_step", {"global_step": np.array(7, np.int64)})
+    started, release = threading.Event(), threading.Event()
+    join = workspace.join_variables
+
+    def held(*args: object, **kwargs: object) -> object:
+        rows = join(*args, **kwargs)  # type: ignore[arg-type]
+        started.set()
+        assert release.wait(10)
+        return rows
+
+    monkeypatch.setattr(workspace, "join_variables", held)
+    got: list[list[object]] = []
+    worker = threading.Thread(target=lambda: got.append(ws.variables()))  # type: ignore[arg-type]
+    worker.start()
+    assert started.wait(10)
+    ws.set_active(other)
+    release.set()
+    worker.join()
+    monkeypatch.setattr(workspace, "join_variables", join)
+    assert not ws.variables_joined
+    statuses = {r.name: r.status for r in ws.variables()}
+    assert statuses["global_step"] == "ok"
+    assert statuses["model/layer_1/dense/kernel"] == "graph-only"
+    assert "graph-only" not in {r.status for r in got[0]}  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Label, ProgressBar
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from graphtui.core.graph import name_matcher
 from graphtui.core.natural import natural_key
@@ -271,6 +271,11 @@ class VariablesPane(ProgressPane, FilteredPane):
         self._prepared: PreparedRows | None = None
         self._shown: np.ndarray = np.zeros(0, np.intp)  # positions in the join of ``rows``
         self.built = False
+        # the join runs in a worker: the rows fill in when it is done (issue 17.3)
+        self._joining: Worker[None] | None = None
+        self._join_target: tuple[object, object] = (None, None)  # (graph, checkpoint) joining
+        self._join_keep: str | None = None  # the row the cursor was on when the join started
+        self._join_error: BaseException | None = None  # the last join failed: shown, no rows
 
     def compose(self) -> ComposeResult:
         yield Label("", id="variables-summary")
@@ -317,20 +322,82 @@ class VariablesPane(ProgressPane, FilteredPane):
 
     def _prepare(self) -> PreparedRows:
         """The rows of the current join, prepared (again only when the join changed)."""
-        try:
-            all_rows = self.ws.variables()
-        except Exception as exc:  # noqa: BLE001 - shown, the app stays usable
-            self.app.push_screen(ErrorDialog(exc))
-            all_rows = []
+        error, self._join_error = self._join_error, None
+        all_rows = [] if error is not None else self.ws.variables()
         if self._prepared is None or not self._prepared.same(all_rows):
             self._prepared = PreparedRows(all_rows)
         return self._prepared
 
+    @property
+    def joining(self) -> bool:
+        """The join of graph and checkpoint is being made (the pane says so; no rows yet)."""
+        return self._joining is not None
+
+    def _join_in_worker(self, keep: str | None) -> None:
+        """No join for the active checkpoint yet: say so and make it in a thread worker; the
+        rows fill in when it is done. A join already running for it is waited for, and one
+        for a checkpoint no longer active is cancelled and its rows never shown."""
+        if keep is None and self.rows and self._joining is None:
+            row = self.current()  # the cursor's row, found again in the new join
+            keep = row.name if row is not None else None
+        self._join_keep = keep or self._join_keep
+        target = (self.ws.graph, self.ws.active)
+        if self._joining is not None and _same(self._join_target, target):
+            return
+        self._join_target = target
+        self.rows, self._shown, self._index = [], np.zeros(0, np.intp), None
+        columns = [TableColumn(col, col, cell_len(col)) for col in self.columns]
+        self.table.set_rows(columns, 0, self._cells_at)
+        where = self.ws.active_prefix or "no checkpoint"
+        self.query_one("#variables-summary", Label).update(
+            Text(f"Joining the variables with {visible(_short(where))} …", style="italic")
+        )
+        self.query_one("#variables-detail", Label).update("")
+        self._joining = self.run_worker(
+            partial(self._join_job, target),
+            thread=True,
+            group="variables-join",
+            exclusive=True,  # a join for the checkpoint active before is cancelled
+            exit_on_error=False,
+        )
+
+    def _join_job(self, target: tuple[object, object]) -> None:
+        worker = get_current_worker()
+        error: BaseException | None = None
+        try:
+            self.ws.variables()  # kept by the workspace unless another activation overtook it
+        except Exception as exc:  # noqa: BLE001 - shown, the app stays usable
+            error = exc
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._joined, worker, target, error)
+
+    def _joined(
+        self, worker: Worker[None], target: tuple[object, object], error: BaseException | None
+    ) -> None:
+        if worker is not self._joining:
+            return  # superseded: another join was started since
+        self._joining = None
+        if not _same(target, (self.ws.graph, self.ws.active)):
+            self.refresh_rows(self._join_keep)  # the active checkpoint changed: join again
+            return
+        if error is not None:
+            self._join_error = error
+            self.app.push_screen(ErrorDialog(error))
+        keep, self._join_keep = self._join_keep, None
+        self.refresh_rows(keep)
+
     def refresh_rows(self, keep: str | None = None) -> None:
         """Show the rows again (after a sort, a filter or a new active checkpoint): positions
         in the prepared sort order, through the slot and ``/`` filters; the table draws only
-        the visible ones."""
+        the visible ones. Without a join for the active checkpoint, a worker makes it first."""
         self.built = True
+        if self._join_error is None and not self.ws.variables_joined:
+            self._join_in_worker(keep)
+            return
+        if self._joining is not None:  # joined meanwhile (another pane asked for it)
+            self._joining.cancel()
+            self._joining = None
+            keep, self._join_keep = keep or self._join_keep, None
         before = self._prepared
         kept = self._position(keep)  # the row to keep the cursor on: its position in the join
         prepared = self._prepare()
@@ -654,6 +721,11 @@ def _stat_cells(stats: TensorStats | None) -> list[Cell]:
         Text(std, justify="right"),
         Text(bad, style=style, justify="right"),
     ]
+
+
+def _same(a: tuple[object, object], b: tuple[object, object]) -> bool:
+    """The same graph and checkpoint (objects, not equal ones)."""
+    return a[0] is b[0] and a[1] is b[1]
 
 
 def _short(prefix: str) -> str:

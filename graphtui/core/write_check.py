@@ -58,6 +58,23 @@ def values_equal(a: Any, b: Any) -> bool:
     return a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
+# tensor name -> (dtype name, shape), as TensorFlow's reader lists the checkpoint
+Stored = dict[str, tuple[str, tuple[int, ...]]]
+
+
+def stored_tensors(reader: CheckpointReader) -> Stored:
+    """Every tensor's dtype and shape, from the index decoded in bulk (what
+    ``tensor_info`` says of each, without decoding the entries one by one)."""
+    listing = reader.listing()
+    kinds = listing.dtypes
+    return {
+        name: (kinds[code].name, tuple(shape))
+        for name, code, shape in zip(
+            listing.names, listing.codes.tolist(), listing.shapes(), strict=True
+        )
+    }
+
+
 def check_checkpoint(reader: CheckpointReader, expected: Mapping[str, Expected]) -> list[str]:
     """Problems of the written checkpoint against what the writer meant to write."""
     # No second read of the data: every tensor's checksum was checked on the bytes as they were
@@ -66,18 +83,17 @@ def check_checkpoint(reader: CheckpointReader, expected: Mapping[str, Expected])
     problems = [str(p) for p in reader.verify(data=False)]
     if problems:
         return problems
-    names = set(reader.names())
-    for key in sorted(set(expected) - names):
+    stored = stored_tensors(reader)
+    for key in sorted(set(expected) - stored.keys()):
         problems.append(f"tensor {key!r} was not written")
-    for key in sorted(names - set(expected)):
+    for key in sorted(stored.keys() - set(expected)):
         problems.append(f"tensor {key!r} was written but not meant to be")
-    for key in sorted(names & set(expected)):
+    for key in sorted(stored.keys() & set(expected)):
         want = expected[key]
-        info = reader.tensor_info(key)
-        if info.dtype.name != want.dtype or tuple(info.shape) != tuple(want.shape):
+        dtype, shape = stored[key]
+        if dtype != want.dtype or shape != tuple(want.shape):
             problems.append(
-                f"tensor {key!r} is {info.dtype.name}{list(info.shape)}, meant "
-                f"{want.dtype}{list(want.shape)}"
+                f"tensor {key!r} is {dtype}{list(shape)}, meant {want.dtype}{list(want.shape)}"
             )
             continue
         if want.value is not None and not values_equal(reader.read(key), want.value()):
@@ -177,6 +193,7 @@ def check_saver(
             problems.append(f"saver op {name} ({index.op(name)}) is a V1 op")
     restore_ops = [op for op in index.nodes_with_op("RestoreV2") if op.startswith(prefix)]
     all_targets: dict[str, dict[int, _Target]] | None = None
+    stored: Stored | None = None
     for op in restore_ops:
         data = [r for r in index.inputs(op) if not r.control]
         if len(data) < 3:
@@ -192,18 +209,19 @@ def check_saver(
         if all_targets is None:
             all_targets = _restore_targets(index, set(restore_ops))
         targets = all_targets[op]
+        if stored is None:
+            stored = stored_tensors(reader)  # once, for every restore op
         for i, key in enumerate(keys):
-            if not reader.has_tensor(key):
+            if key not in stored:
                 problems.append(f"{op} restores {key!r}, which the checkpoint does not have")
                 continue
-            info = reader.tensor_info(key)
-            if i < len(types) and dtype_name(types[i]) != info.dtype.name:
+            dtype, shape = stored[key]
+            if i < len(types) and dtype_name(types[i]) != dtype:
                 problems.append(
-                    f"{op} restores {key!r} as {dtype_name(types[i])}, the checkpoint has "
-                    f"{info.dtype.name}"
+                    f"{op} restores {key!r} as {dtype_name(types[i])}, the checkpoint has {dtype}"
                 )
             shapes = _spec_shapes(specs[i]) if i < len(specs) else None
-            want = list(info.shape)
+            want = list(shape)
             if shapes is not None:
                 if shapes[0] != want:
                     problems.append(
@@ -215,10 +233,9 @@ def check_saver(
             var = targets.get(i)
             if var is None:
                 continue
-            if var.dtype and var.dtype != info.dtype.name:
+            if var.dtype and var.dtype != dtype:
                 problems.append(
-                    f"variable {var.name} is {var.dtype}, {key!r} in the checkpoint is "
-                    f"{info.dtype.name}"
+                    f"variable {var.name} is {var.dtype}, {key!r} in the checkpoint is {dtype}"
                 )
             if var.shape is not None and all(d >= 0 for d in var.shape) and var.shape != want:
                 problems.append(

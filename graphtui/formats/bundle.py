@@ -102,7 +102,7 @@ class Listing:
             return []
         by_rank: dict[int, Iterator[list[int]]] = {}
         with gc_paused():
-            for rank in np.unique(ranks).tolist():
+            for rank in sorted(set(ranks.tolist())):  # np.unique would import numpy.ma: 10 ms
                 rows = np.flatnonzero(ranks == rank)
                 at = self.dim_starts[rows][:, None] + np.arange(rank)
                 by_rank[rank] = iter(self.dims[at].reshape(len(rows), rank).tolist())

@@ -104,3 +104,58 @@ def test_upgrade_is_idempotent_and_keeps_saver_def_names() -> None:
     assert before == after
     names = {n.name for n in graph.graph_def.node}
     assert all(n.split(":")[0] in names for n in before)
+
+
+def test_check_checkpoint_names_missing_extra_and_retyped_tensors(tmp_path: Path) -> None:
+    """The keys, dtypes and shapes come from the index decoded in bulk: each kind of
+    difference is still named."""
+    from graphtui.core.write_check import check_checkpoint, stored_tensors
+
+    def fill(writer: Any) -> None:
+        writer.add("kept", np.zeros([2, 3], np.float32))
+        writer.add("extra", np.float32(1.0))
+        writer.add("retyped", np.int32(1))
+
+    write_checkpoint(str(tmp_path / "m"), fill=fill)
+    want = {
+        "kept": Expected("float32", (2, 3)),
+        "retyped": Expected("float32", ()),
+        "lost": Expected("float32", ()),
+    }
+    with CheckpointReader(str(tmp_path / "m")) as reader:
+        problems = check_checkpoint(reader, want)
+        stored = stored_tensors(reader)
+        assert stored == {
+            n: (i.dtype.name, tuple(i.shape))
+            for n in reader.names()
+            for i in [reader.tensor_info(n)]
+        }
+    assert problems == [
+        "tensor 'lost' was not written",
+        "tensor 'extra' was written but not meant to be",
+        "tensor 'retyped' is int32[], meant float32[]",
+    ]
+
+
+def test_check_saver_names_a_missing_key_and_a_wrong_dtype(tmp_path: Path) -> None:
+    graph = read_meta_graph(str(TRAIN) + ".meta")
+    with CheckpointReader(str(TRAIN)) as src:
+        values = {n: src.get_tensor(n) for n in src.names()}
+    dropped = next(n for n in values if n != "global_step")
+
+    def fill(writer: Any) -> None:
+        for name, value in values.items():
+            if name == "global_step":
+                writer.add(name, np.asarray(value, np.int32))  # the graph says int64
+            elif name != dropped:
+                writer.add(name, value)
+
+    write_checkpoint(str(tmp_path / "bad"), fill=fill)
+    with CheckpointReader(str(tmp_path / "bad")) as reader:
+        problems = check_saver(graph, reader)
+    assert any(f"restores {dropped!r}, which the checkpoint does not have" in p for p in problems)
+    assert any("restores 'global_step' as int64, the checkpoint has int32" in p for p in problems)
+    assert any(
+        "variable global_step is int64, 'global_step' in the checkpoint is int32" in p
+        for p in problems
+    )

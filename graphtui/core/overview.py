@@ -167,7 +167,7 @@ def model_overview(
     from graphtui.core.scopes import ScopeTree
     from graphtui.core.variables import VariableTable
 
-    meta = graph.meta_graph
+    meta = graph.meta_graph_header  # header fields only: the nodes stay undecoded
     info = meta.meta_info_def
     versions = meta.graph_def.versions
     scopes = ScopeTree.of(graph)

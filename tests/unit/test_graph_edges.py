@@ -220,3 +220,38 @@ def test_tensor_node_is_parse_inputs_node(text: str) -> None:
     from graphtui.core.graph import tensor_node
 
     assert tensor_node(text) == parse_input(text).node
+
+
+@pytest.mark.parametrize(
+    "rel", ["train/model.ckpt-50.meta", "partitioned/model.ckpt.meta", "v1/model.ckpt-2.meta"]
+)
+def test_what_the_app_warms_up_decodes_no_node_wholesale(rel: str) -> None:
+    """Every index the app's warm-up builds (natural order, consumers, search, collections
+    by node, the variable table, scope parameter counts) and the model overview: built from
+    the scan, the whole message never decoded, equal to the answers of the decoded graph."""
+    from graphtui.core.collections import CollectionTable
+    from graphtui.core.overview import model_overview
+    from graphtui.core.scopes import ScopeTree
+    from graphtui.core.variables import VariableTable
+    from tests.fixtures.shared import DATA
+
+    def answers(index: GraphIndex) -> list[object]:
+        scopes = ScopeTree.of(index)
+        top = [e.path for e in scopes.children("") if e.is_scope]
+        return [
+            index.natural_names(),
+            index.search("a", limit=20),
+            {name: index.consumers(name) for name in index.names},
+            CollectionTable.of(index).collections_of(index.names[-1]),
+            VariableTable.of(index).variables(),
+            [scopes.param_count(path, kind="model") for path in top],
+            [scopes.param_count(path, kind="slots") for path in top],
+            model_overview(index),
+        ]
+
+    path = DATA / rel
+    lazy = GraphIndex.from_file(path)
+    got = answers(lazy)
+    assert lazy._table is not None, "the whole message was decoded"
+    eager = GraphIndex(lazy.meta_graph, path=path)
+    assert got == answers(eager)

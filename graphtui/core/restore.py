@@ -35,7 +35,7 @@ from graphtui.core.graph_edit import drop_saver_entries
 from graphtui.core.metagraph import read_meta_graph_bytes
 from graphtui.core.output import WriteResult, write_checkpoint
 from graphtui.core.variables import VariableInfo, VariableTable, saver_info
-from graphtui.core.write_check import Expected
+from graphtui.core.write_check import Expected, Stored, stored_tensors
 from graphtui.errors import ConflictError, CoreError
 from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import Extents
@@ -292,6 +292,8 @@ def plan_restore(
     missing_keys: set[str] = set()
     copies: dict[str, str] = {}
     cache: dict[str, np.ndarray] = {}
+    stored: Stored | None = None  # read when a variable takes a checkpoint tensor
+    sliced: set[str] = set()
     for entry in saver.entries:
         var = table.get(entry.variable) if entry.variable and entry.variable in table else None
         if var is None:
@@ -307,14 +309,16 @@ def plan_restore(
         value: np.ndarray | None = None
         assignment = by_var.get(var.name)
         if assignment is not None:
-            info = reader.tensor_info(assignment.key)
-            if info.dtype.name != dt.name:
+            if stored is None:
+                stored, sliced = _stored(reader)
+            have_dtype, have_shape = stored[assignment.key]
+            if have_dtype != dt.name:
                 report.mismatched.append(
-                    f"{var.name}: graph dtype {dt.name}, checkpoint {assignment.key} is {info.dtype.name}"
+                    f"{var.name}: graph dtype {dt.name}, checkpoint {assignment.key} is {have_dtype}"
                 )
                 continue
             want = list(full_shape) if assignment.extents is not None else list(var.shape or [])
-            have = list(info.shape)
+            have = list(have_shape)
             if want != have:
                 if reshape and math.prod(want) == math.prod(have):
                     report.reshaped.append(f"{var.name}: {have} -> {want}")
@@ -328,7 +332,8 @@ def plan_restore(
                 assignment.extents is None
                 and spec is None
                 and entry.key not in values
-                and _copyable(reader, assignment.key)
+                and reader.bundle is not None  # a whole V2 tensor: its bytes as they are
+                and assignment.key not in sliced
             ):
                 copies[entry.key] = assignment.key
                 key_dtypes[entry.key] = dt
@@ -390,10 +395,11 @@ def plan_restore(
     )
 
 
-def _copyable(reader: CheckpointReader, key: str) -> bool:
-    """A tensor whose stored bytes can be copied as they are (a whole V2 tensor)."""
-    bundle = reader.bundle
-    return bundle is not None and not bundle.entry(key).is_sliced
+def _stored(reader: CheckpointReader) -> tuple[Stored, set[str]]:
+    """Every tensor's dtype and shape, and the partitioned ones (no entry decoded one by one)."""
+    listing = reader.listing()
+    sliced = {n for n, k in zip(listing.names, listing.slices.tolist(), strict=True) if k}
+    return stored_tensors(reader, listing), sliced
 
 
 def _assembled(parts: list[tuple[Extents | None, np.ndarray]], shape: list[int]) -> np.ndarray:

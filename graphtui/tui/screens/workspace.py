@@ -268,7 +268,8 @@ class WorkspaceScreen(Screen[None]):
         table and the top scopes' parameter counts. None of them decodes every node (a
         1,000,000-node graph's messages cost ~5x its file): names, ops and inputs come from
         the wire-format scan, single nodes from a bounded cache. The order keeps the peak
-        low: the natural order's sort keys are let go before the lasting indexes grow."""
+        low: the natural order's sort keys and the variable table's VariableDefs are let go
+        before the lasting indexes grow into the memory they held."""
         graph = self.ws.graph
         if graph is None:
             return
@@ -278,11 +279,11 @@ class WorkspaceScreen(Screen[None]):
 
         with gc_paused():  # millions of acyclic objects: the collector would rescan them all
             graph.natural_names()
+            VariableTable.of(graph)
             if len(graph):
                 graph.consumers(graph.names[0])
             graph.search("\x00")
             CollectionTable.of(graph).collections_of("")
-            VariableTable.of(graph)
             scopes = ScopeTree.of(graph)
             for entry in scopes.children(""):
                 if entry.is_scope:

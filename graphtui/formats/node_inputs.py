@@ -130,14 +130,18 @@ class _Walk:
         return idx[more], nxt[more], end[more], walk
 
     def _walk(self, i: int, pos: int, end: int) -> None:
-        """The rest of node ``i``'s fields, from ``pos``, in Python."""
+        """The rest of node ``i``'s fields, from ``pos``, in Python; after ``_RUN_MIN``
+        inputs in a row, the rest of the run with numpy (a pass costs the node's size)."""
         data = self.data
         found: list[tuple[int, int]] = []
+        streak = 0  # input fields in a row just walked
         while pos < end:
-            if data[pos] == _INPUT_TAG and end - pos > 4 * _RUN_MIN:
+            if data[pos] == _INPUT_TAG and streak >= _RUN_MIN and end - pos > 4 * _RUN_MIN:
                 pos = self._run(i, pos, end, found)
+                streak = 0
                 continue
             tag, pos = decode_varint(data, pos, end)
+            streak = streak + 1 if tag == _INPUT_TAG else 0
             number, wire = tag >> 3, tag & 7
             if number == 0:
                 raise _GiveUp

@@ -18,11 +18,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from typing import Any
 
 Keymap = dict[str, str]
 
@@ -42,10 +38,10 @@ def load_keymap(path: Path | None = None, known: Iterable[str] = ()) -> tuple[Ke
     path = config_path() if path is None else path
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            data = _toml().load(fh)
     except FileNotFoundError:
         return {}, []
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         return {}, [f"{path}: not read ({exc}); the default keys are used"]
     table = data.get("keymap", {})
     if not isinstance(table, dict):
@@ -61,3 +57,14 @@ def load_keymap(path: Path | None = None, known: Iterable[str] = ()) -> tuple[Ke
         else:
             keymap[binding_id] = keys.replace(" ", "")
     return keymap, problems
+
+
+def _toml() -> Any:
+    """The TOML reader, imported when a config file exists (~10 ms of start-up otherwise)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    import tomli  # pragma: no cover - Python 3.10
+
+    return tomli  # pragma: no cover

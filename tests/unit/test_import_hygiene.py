@@ -49,6 +49,27 @@ def test_cli_data_commands_do_not_import_textual() -> None:
     assert "textual" not in mods
 
 
+def test_the_app_imports_only_what_its_first_screen_needs() -> None:
+    """Issue 17.1: the write dialogs' widgets and the operations behind them, and the keymap's
+    TOML reader without a config file, load when first used, not before the first screen."""
+    mods = _modules_after(
+        "import os\n"
+        "os.environ['GRAPHTUI_CONFIG'] = os.devnull + '.absent.toml'\n"
+        "from graphtui.tui.app import GraphtuiApp\n"
+        "from graphtui.tui.keymap import load_keymap\n"
+        "load_keymap(known=GraphtuiApp.binding_ids())\n"
+    )
+    assert "textual.app" in mods
+    for deferred in (
+        "textual.widgets._text_area",
+        "textual.widgets._data_table",
+        "textual.widgets._selection_list",
+        "graphtui.core.operations",
+        "tomllib",
+    ):
+        assert deferred not in mods, deferred
+
+
 def test_core_never_imports_textual_in_source() -> None:
     root = Path(__file__).resolve().parents[2] / "graphtui"
     for layer in ("core", "formats"):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -24,24 +24,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import (
-    Button,
-    Checkbox,
-    DataTable,
-    Footer,
-    Input,
-    Label,
-    OptionList,
-    ProgressBar,
-    RadioSet,
-    SelectionList,
-    Static,
-    TextArea,
-)
+from textual.widgets import Button, Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from graphtui.core.journal import JournalEntry, journaled, undo
-from graphtui.core.operations import Plan
 from graphtui.core.output import WriteResult, existing_files
 from graphtui.core.workspace import Workspace
 from graphtui.errors import ConflictError, GraphtuiError
@@ -49,6 +35,11 @@ from graphtui.formats.state_file import DEFAULT_NAME
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes, short_path
 from graphtui.tui.screens.dialogs import ErrorDialog
+
+if TYPE_CHECKING:  # the dialogs' widgets and the operations load when a dialog first opens
+    from textual.widgets import DataTable
+
+    from graphtui.core.operations import Plan
 
 Step = Callable[[str], None]  # told each step of a write: "write model.ckpt.index", ...
 MAX_ROWS = 2000  # preview rows shown; the rest are counted
@@ -292,7 +283,7 @@ class ActionScreen(ModalScreen[None]):
             with VerticalScroll(id="action-form"):
                 yield from self.compose_form()
             yield Label("Computing the preview…", id="action-summary")
-            yield DataTable(id="action-table", cursor_type="row", zebra_stripes=True)
+            yield _data_table()(id="action-table", cursor_type="row", zebra_stripes=True)
             yield ProgressBar(
                 total=None, show_eta=False, show_percentage=False, id="action-progress"
             )
@@ -309,14 +300,14 @@ class ActionScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#action-table", DataTable)
+        table: DataTable[Any] = self.query_one("#action-table", _data_table())
         table.add_column("what", key="kind", width=11)
         table.add_column("name", key="name")
         table.add_column("detail", key="detail")
         for box in self.query(Input):
             box.cursor_blink = False
-        for area in self.query(TextArea):
-            area.cursor_blink = False
+        for area in self.query("TextArea"):
+            area.cursor_blink = False  # type: ignore[attr-defined]
         self.query_one("#action-progress").display = False
         self.query_one("#action-open-button").display = False
         target = self.first_focus()
@@ -339,12 +330,25 @@ class ActionScreen(ModalScreen[None]):
 
     # -- preview --------------------------------------------------------------------------------
 
-    @on(Input.Changed)
-    @on(TextArea.Changed)
-    @on(Checkbox.Changed)
-    @on(RadioSet.Changed)
-    @on(SelectionList.SelectedChanged)
-    @on(OptionList.OptionHighlighted)
+    # a field of the form changed (handlers by name: the widgets' modules load with a dialog)
+    def on_input_changed(self) -> None:
+        self._edited()
+
+    def on_text_area_changed(self) -> None:
+        self._edited()
+
+    def on_checkbox_changed(self) -> None:
+        self._edited()
+
+    def on_radio_set_changed(self) -> None:
+        self._edited()
+
+    def on_selection_list_selected_changed(self) -> None:
+        self._edited()
+
+    def on_option_list_option_highlighted(self) -> None:
+        self._edited()
+
     def _edited(self) -> None:
         if self._initial is None:
             return
@@ -389,7 +393,7 @@ class ActionScreen(ModalScreen[None]):
 
     def show_preview(self, preview: Preview) -> None:
         self.query_one("#action-summary", Label).update(preview.summary)
-        table = self.query_one("#action-table", DataTable)
+        table: DataTable[Any] = self.query_one("#action-table", _data_table())
         table.clear()
         rows = [("conflict", p, "") for p in preview.problems] + preview.rows
         for kind, name, detail in rows[:MAX_ROWS]:
@@ -506,3 +510,10 @@ class ActionScreen(ModalScreen[None]):
             self.notify("Nothing written yet", severity="warning")
             return
         await opener(record)
+
+
+def _data_table() -> type[DataTable[Any]]:
+    """Textual's DataTable, imported when a dialog first shows one (not at start-up)."""
+    from textual.widgets import DataTable
+
+    return DataTable

@@ -124,17 +124,18 @@ def _restore_targets(index: GraphIndex, ops: set[str]) -> dict[str, dict[int, _T
     the restore ops (a few nodes each) rather than from the consumers of every node; where
     several Assigns take one port, the one a breadth-first walk over the port's consumers
     (in graph order) meets first wins, as TensorFlow lists them."""
+    from graphtui.core.graph import parse_input
     from graphtui.core.variables import node_dtype_shape, op_of, resolve_variable
 
     best: dict[tuple[str, int], tuple[_ChainKey, str]] = {}
     variables: dict[str, str | None] = {}  # Assign node -> the variable it assigns
     for assign in dict.fromkeys(index.nodes_with_op(*_ASSIGN_OPS)):
-        refs = index.inputs(assign)
-        if len(refs) < 2 or refs[1].control:
+        texts = index.node(assign).input  # only input 1 parsed: most lead nowhere near
+        if len(texts) < 2 or texts[1].startswith("^"):
             continue
         # (input read, the consumers from the one reading it down to the Assign)
         stack: list[tuple[InputRef, tuple[tuple[int, int], ...]]] = [
-            (refs[1], ((index.index_of(assign), 1),))
+            (parse_input(texts[1]), ((index.index_of(assign), 1),))
         ]
         while stack:
             ref, tail = stack.pop()
@@ -144,7 +145,7 @@ def _restore_targets(index: GraphIndex, ops: set[str]) -> dict[str, dict[int, _T
                 if where in best and best[where][0] <= key:
                     continue
                 if assign not in variables:
-                    variables[assign] = resolve_variable(index, str(refs[0]))
+                    variables[assign] = resolve_variable(index, texts[0])
                 if variables[assign] is not None:
                     best[where] = (key, assign)
             elif ref.port == 0 and len(tail) < _MAX_STEPS and op_of(index, ref.node) in _PASS:

@@ -633,9 +633,13 @@ class GraphIndex:
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], natural_key(kv[0]))))
 
     def nodes_with_op(self, *ops: str) -> list[str]:
-        """Names of nodes whose op is one of ``ops``, in graph order."""
+        """Names of nodes whose op is one of ``ops``, in graph order (while the nodes are
+        bytes and the op list is not built, found by comparing the scan's op bytes)."""
+        names, table = self.names, self._table
+        if self._ops is None and table is not None:
+            return [names[i] for i in _positions_with_op(table, ops).tolist()]
         wanted = set(ops)
-        return [n for n, o in zip(self.names, self.ops, strict=True) if o in wanted]
+        return [n for n, o in zip(names, self.ops, strict=True) if o in wanted]
 
     def natural_names(self) -> list[str]:
         """All node names in natural order."""
@@ -805,6 +809,21 @@ def _function_graph(index: GraphIndex, fname: str) -> GraphIndex:
             node.attr["T"].type = arg.type
     where = index.path or "graph"
     return GraphIndex(graph, path=f"{where} (function {fname})")
+
+
+def _positions_with_op(table: NodeTable, ops: tuple[str, ...]) -> np.ndarray:
+    """Positions of the nodes whose op bytes are one of ``ops`` (UTF-8), ascending: numpy
+    over the op ranges, a byte of every candidate at a time (no string per node)."""
+    buf = np.frombuffer(table.data, dtype=np.uint8)
+    starts, lengths = table.op_starts, table.op_ends - table.op_starts
+    found = np.zeros(len(starts), dtype=bool)
+    for op in set(ops):
+        want = op.encode("utf-8")
+        cand = np.flatnonzero(lengths == len(want))
+        for k, byte in enumerate(want):
+            cand = cand[buf[starts[cand] + k] == byte]
+        found[cand] = True
+    return np.flatnonzero(found)
 
 
 def _resolve_inputs(

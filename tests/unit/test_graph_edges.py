@@ -255,3 +255,19 @@ def test_what_the_app_warms_up_decodes_no_node_wholesale(rel: str) -> None:
     assert lazy._table is not None, "the whole message was decoded"
     eager = GraphIndex(lazy.meta_graph, path=path)
     assert got == answers(eager)
+
+
+_OPS = st.sampled_from(["Save", "SaveV2", "SaveV", "", "VariableV2", "Variable", "é", "Assign"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=st.lists(_OPS, min_size=1, max_size=20), asked=st.lists(_OPS, max_size=4))
+def test_nodes_with_op_from_the_scan_equals_the_decode(ops: list[str], asked: list[str]) -> None:
+    meta = pb.MetaGraphDef()
+    for i, op in enumerate(ops):
+        meta.graph_def.node.add(name=f"n{i}", op=op)
+    lazy = _lazy(meta.SerializeToString())
+    want = [node.name for node in meta.graph_def.node if node.op in asked]
+    assert lazy.nodes_with_op(*asked) == want
+    assert lazy._ops is None and lazy._table is not None  # no op list, nothing decoded
+    assert GraphIndex(meta).nodes_with_op(*asked) == want

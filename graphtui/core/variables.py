@@ -255,7 +255,18 @@ def _build_saver(index: GraphIndex) -> SaverInfo | None:
 
 
 def node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
-    """A variable node's dtype (without ``_ref``) and shape, from its attrs."""
+    """A variable node's dtype (without ``_ref``) and shape, from its attrs: read once per
+    index (the variable table and the check after a write both ask for every variable)."""
+    seen: dict[str, tuple[str | None, list[int] | None]]
+    seen = index.derived("variable-dtype-shape", lambda _: {})
+    found = seen.get(node)
+    if found is None:
+        found = seen[node] = _node_dtype_shape(index, node)
+    dtype, shape = found
+    return dtype, None if shape is None else list(shape)
+
+
+def _node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
     attrs = index.raw_attrs(node)
     dtype = decode_attr(attrs["dtype"]) if "dtype" in attrs else None
     shape: list[int] | None = None

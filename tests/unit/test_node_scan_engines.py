@@ -249,12 +249,17 @@ def test_groups_give_up() -> None:
     assert len(pb.MetaGraphDef.FromString(data).graph_def.node) == 3
 
 
-def test_field_0_inside_a_long_run_of_inputs_gives_up() -> None:
-    """A node with thousands of fields, field 0 where the numpy walker skips runs: found."""
-    inputs = b"".join(_len(3, b"input_%d" % i) for i in range(200))
+@pytest.mark.parametrize("inputs", [29, 30, 200])
+def test_field_0_in_a_run_the_numpy_walk_skips_gives_up(inputs: int) -> None:
+    """A node with hundreds of fields: the numpy walk skips runs of one tag from every 32nd
+    field on; a run of field-0 fields there (the 32nd field with 29 inputs) is found too."""
+    head = _len(1, b"save") + _len(2, b"SaveV2")
+    run = b"".join(_len(3, b"input_%d" % i) for i in range(inputs))
     zeros = b"".join(b"\x02\x08" + b"x" * 8 for _ in range(600))
-    data = _meta(_GOOD, _len(1, _len(1, b"save") + _len(2, b"SaveV2") + inputs + zeros))
+    data = _meta(_GOOD, _len(1, head + run + zeros))
     assert _both(data) is None
+    with pytest.raises(DecodeError):
+        pb.MetaGraphDef().ParseFromString(data)
 
 
 @pytest.mark.parametrize(

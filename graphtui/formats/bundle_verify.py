@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from graphtui.formats.bundle import BundleEntry, BundleReader
 
 _SMALL = 64  # bytes: a tensor this small is checksummed side by side with others (numpy)
+_ROWS_PER_BYTE = 8  # when there are this many such tensors of its size per byte of it
 _STEP_ROWS = 1 << 16  # tensors checked per step, at most
 _STEP_BYTES = 8 << 20  # and bytes (a step's pages stay mapped until it ends)
 
@@ -188,8 +189,12 @@ def _checked(
             data = u8[s] = np.frombuffer(src.read(0, src.size), np.uint8)
         tiny = size[rows] <= _SMALL
         small, rest = rows[tiny], rows[~tiny]
-        for length in np.unique(size[small]).tolist():
+        lengths, counts = np.unique(size[small], return_counts=True)
+        for length, count in zip(lengths.tolist(), counts.tolist(), strict=True):
             same = small[size[small] == length]
+            if count < _ROWS_PER_BYTE * length:  # a few numpy calls per byte cost more
+                rest = np.concatenate([rest, same])
+                continue
             good[same] = masked_crc32c_rows(data, offset[same], length) == crc[same]
         view = src.view
         for r, o, z, c in zip(

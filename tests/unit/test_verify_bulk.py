@@ -93,6 +93,17 @@ def _agree(prefix: Path, *, data: bool = True) -> list[FormatError]:
     return got
 
 
+@pytest.mark.parametrize("length", [0, 1, 3, 4, 8, 17, 64])
+def test_side_by_side_crc_is_each_rows_own(length: int) -> None:
+    from graphtui.formats.crc import masked_crc32c, masked_crc32c_rows
+
+    rng = np.random.default_rng(length)
+    data = rng.integers(0, 256, 5000, dtype=np.uint8)
+    starts = rng.integers(0, len(data) - length, 300).astype(np.int64)
+    got = masked_crc32c_rows(data, starts, length)
+    assert got.tolist() == [masked_crc32c(data[s : s + length].tobytes()) for s in starts.tolist()]
+
+
 def test_intact_checkpoint_is_fine(many: Path) -> None:
     meter = CountingMeter()
     with BundleReader(many) as reader, progress.metered(meter):

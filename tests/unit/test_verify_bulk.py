@@ -188,6 +188,22 @@ def test_shard_shrunk_while_open_agrees_with_one_by_one(many: Path, tmp_path: Pa
     assert len(problems) > 10 and all("shrank" in str(p) for p in problems)
 
 
+def test_verify_does_not_import_numpy_ma(many: Path) -> None:
+    """``np.unique`` imports numpy.ma (30 ms, most of a small checkpoint's verify)."""
+    code = (
+        "import sys\nfrom graphtui.cli import main\n"
+        f"assert main(['verify', '--quiet', {str(many)!r}]) == 0\n"
+        "assert 'numpy.ma' not in sys.modules, 'numpy.ma imported'\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
 def test_ctrl_c_during_verify_exits_130(many: Path, tmp_path: Path) -> None:
     """A real SIGINT while the small tensors are being checked: exit 130, one line."""
     marker = tmp_path / "checking"

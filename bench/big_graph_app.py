@@ -5,8 +5,8 @@ as a fresh process, with compiled bytecode as an installed graphtui has (a priva
 ``PYTHONPYCACHEPREFIX`` filled by one run before the measured ones). The clock starts before the
 fork; the first screen is the first time the terminal has received the graph tree's root listing
 (the ``model/`` scope of bench/_build.py's graph, with the tabs); the warm-up is done when the
-tree shows parameter counts (the app's index-building workers have finished, which decodes every
-node). Peak RSS is the process's ``VmHWM``, read at the first screen and again once the warm-up
+tree shows parameter counts (the app's index-building workers have finished: search, consumers,
+variables). Peak RSS is the process's ``VmHWM``, read at the first screen and again once the warm-up
 is done, just before ``q`` quits it: the peak over the whole run.
 
 A second fresh process per run says where the time goes, one step after another, headless
@@ -226,6 +226,12 @@ def main() -> int:
     parser.add_argument(
         "--graph", help="an existing .meta of --nodes nodes built by bench/_build.py"
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=5,
+        help="more first screens (no warm-up), with and without the overlap, alternating",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="graphtui-big-graph-") as tmp:
         path, build_s = (args.graph, 0.0) if args.graph else graph_path(args.nodes, tmp)
@@ -256,10 +262,14 @@ def main() -> int:
                 json.dumps({"graphtui": terms[-1], "sequential": seqs[-1], "breakdown": parts[-1]}),
                 flush=True,
             )
+        for i in range(args.pairs):
+            print(f"pair {i + 1}/{args.pairs} ...", flush=True)
+            terms.append(run_terminal(path, env, warm=False))
+            seqs.append(run_terminal(path, env, SEQUENTIAL, warm=False))
         load_end = os.getloadavg()[0]
 
     def med(runs: list[dict[str, float]], key: str) -> float:
-        return statistics.median(float(r[key]) for r in runs)
+        return statistics.median(float(r[key]) for r in runs if key in r)
 
     file_mib = size / (1 << 20)
     first = med(terms, "first_screen")
@@ -285,15 +295,17 @@ def main() -> int:
             + ", ".join(f"{r['first_screen']:.3f}" for r in seqs),
         ),
         (
-            "CPU time of the process at the first screen (every thread)",
-            f"{med(terms, 'first_cpu'):.2f} s",
+            "CPU time of the process at the first screen (every thread), with / without the "
+            "overlap",
+            f"{med(terms, 'first_cpu'):.2f} s / {med(seqs, 'first_cpu'):.2f} s",
         ),
         (
             "peak RSS at the first screen",
             f"{first_mib:.0f} MiB = {first_mib / file_mib:.2f}x the file",
         ),
         (
-            "warm-up done (the tree shows parameter counts: every node decoded, indexes built)",
+            "warm-up done (the tree shows parameter counts: the search, consumer and variable "
+            "indexes built)",
             f"{med(terms, 'warm'):.2f} s, CPU {med(terms, 'warm_cpu'):.2f} s",
         ),
         (
@@ -323,11 +335,13 @@ def main() -> int:
     ]
     text = "\n".join(
         [
-            f"Command: `.venv/bin/python bench/big_graph_app.py --runs {args.runs}"
+            f"Command: `.venv/bin/python bench/big_graph_app.py --runs {args.runs} "
+            f"--pairs {args.pairs}"
             + (f" --write {args.write}`" if args.write else "`")
             + f". Machine: {os.cpu_count()} cores, Python {platform.python_version()}, load "
             f"average {load_start:.2f} at the start, {load_end:.2f} at the end; {args.runs} runs "
-            "of each (fresh processes), medians"
+            f"of each (fresh processes) and {args.pairs} more first screens with and without "
+            "the overlap, alternating; medians"
             + (f"; graph built in {build_s:.1f} s." if build_s else "; graph reused."),
             "",
             "| figure | value |",
@@ -349,7 +363,8 @@ def write_block(target: Path, text: str) -> None:
     block = f"{START}\n{text}{END}\n"
     if START in old and END in old:
         head, rest = old.split(START, 1)
-        new = head + block + rest.split(END, 1)[1].lstrip("\n")
+        after = rest.split(END, 1)[1].lstrip("\n")
+        new = head + block + ("\n" + after if after else "")
     else:
         new = old.rstrip("\n") + f"\n\n{SECTION}\n\n" + block
     target.write_text(new)

@@ -151,10 +151,10 @@ def _const_strings(index: GraphIndex, name: str) -> list[str] | None:
 
 
 def op_of(index: GraphIndex, name: str) -> str | None:
-    """The op of node ``name``, or None when the graph has no such node: from the index's op
-    list, so no node is decoded (``index.op`` decodes it)."""
+    """The op of node ``name``, or None when the graph has no such node (one name lookup, not
+    a membership test and then another)."""
     try:
-        return index.ops[index.index_of(name)]
+        return index.op(name)
     except NotFoundError:
         return None
 

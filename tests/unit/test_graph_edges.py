@@ -71,7 +71,7 @@ def _assert_nothing_decoded(index: GraphIndex) -> None:
     assert len(index._decoded) == 0, "a node was decoded"
 
 
-_NAMES = st.sampled_from(["a", "b", "c", "a/b", "x_1", "é", "a:1", "^a"])
+_NAMES = st.sampled_from(["a", "b", "c", "a/b", "x_1", "é", "a:1", "^a", ""])
 
 
 def _input_text() -> st.SearchStrategy[str]:

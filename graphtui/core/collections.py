@@ -212,9 +212,16 @@ def _strip(name: str) -> str:
 class CollectionTable:
     """All collections of a MetaGraphDef, decoded on first access to each key."""
 
-    def __init__(self, meta_graph: Any, *, path: str | None = None) -> None:
+    def __init__(
+        self,
+        meta_graph: Any,
+        *,
+        path: str | None = None,
+        canonical: Callable[[str], str] | None = None,
+    ) -> None:
         self._defs = meta_graph.collection_def
         self.path = path
+        self._canonical = canonical  # the graph's own string for a node name (no copies)
         self._keys = sorted(self._defs, key=natural_key)
         self._decoded: dict[str, Collection] = {}
         self._by_node: dict[str, tuple[str, ...]] | None = None
@@ -228,7 +235,7 @@ class CollectionTable:
                 from graphtui._proto import pb
 
                 meta = pb.MetaGraphDef()
-            return cls(meta, path=ix.path)
+            return cls(meta, path=ix.path, canonical=ix.canonical)
 
         return index.derived("collections", build)
 
@@ -293,10 +300,11 @@ class CollectionTable:
             # decoded and kept, cost ~400 MB); each distinct list of keys kept once
             by_node: dict[str, tuple[str, ...]] = {}
             shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+            canonical = self._canonical or str
             for key in self._keys:
                 for item in self.items(key):
                     for name in _mentions(item):
-                        node = _strip(name)
+                        node = canonical(_strip(name))
                         keys = by_node.get(node, ())
                         if not keys or keys[-1] != key:
                             grown = (*keys, key)

@@ -338,7 +338,7 @@ class VariableTable:
             for item in self._collections.items(key):  # decoded one by one, not kept
                 if not hasattr(item, "variable_name"):
                     continue
-                node = tensor_node(item.variable_name)
+                node = index.canonical(tensor_node(item.variable_name))
                 names.append(node)
                 defs.setdefault(node, item)
                 member.setdefault(node, []).append(key)
@@ -376,7 +376,7 @@ class VariableTable:
         role, slot_of, slot_name = _role(node, colls, present, updates if exists else _NONE)
 
         def opt(name: str | None) -> str | None:
-            return tensor_node(name) if name else None
+            return index.canonical(tensor_node(name)) if name else None
 
         return VariableInfo(
             name=node,

@@ -271,3 +271,24 @@ def test_nodes_with_op_from_the_scan_equals_the_decode(ops: list[str], asked: li
     assert lazy.nodes_with_op(*asked) == want
     assert lazy._ops is None and lazy._table is not None  # no op list, nothing decoded
     assert GraphIndex(meta).nodes_with_op(*asked) == want
+
+
+def test_indexes_of_names_read_elsewhere_hold_the_graphs_strings() -> None:
+    """canonical(): the graph's own string object for an equal name (else the name given);
+    the variable table and collections by node keep those, not a copy per name."""
+    from graphtui.core.collections import CollectionTable
+    from graphtui.core.variables import VariableTable
+    from tests.fixtures.shared import DATA
+
+    index = GraphIndex.from_file(DATA / "train/model.ckpt-50.meta")
+    own = {id(name) for name in index.names}
+    copy = "".join(list(index.names[3]))
+    assert copy == index.names[3] and copy is not index.names[3]
+    assert index.canonical(copy) is index.names[3]
+    assert index.canonical("no/such/node") == "no/such/node"
+    variables = VariableTable.of(index).variables()
+    assert variables and all(id(v.name) in own for v in variables)
+    assert all(id(v.initializer) in own for v in variables if v.initializer in index)
+    table = CollectionTable.of(index)
+    table.collections_of("")
+    assert table._by_node and all(id(n) in own for n in table._by_node if n in index)

@@ -169,7 +169,7 @@ def resolve_variable(index: GraphIndex, name: str, *, max_depth: int = 8) -> str
         if op is None:
             return None
         if op in VARIABLE_OPS:
-            return node
+            return index.canonical(node)
         if op not in _PASS_THROUGH:
             break
         data = [ref for ref in index.inputs(node) if not ref.control]
@@ -178,7 +178,7 @@ def resolve_variable(index: GraphIndex, name: str, *, max_depth: int = 8) -> str
         node = data[0].node
     for loc in index.colocation(start):
         if op_of(index, loc) in VARIABLE_OPS:
-            return loc
+            return index.canonical(loc)
     return None
 
 
@@ -200,8 +200,9 @@ def _save_entries(index: GraphIndex, op_name: str) -> list[SaveEntry]:
         specs = [""] * len(names)
     out = []
     for key, spec, ref in zip(names, specs, tensors, strict=False):
-        tensor = str(ref)
-        out.append(SaveEntry(key, spec, tensor, resolve_variable(index, tensor), op_name))
+        tensor = index.canonical(str(ref))  # the graph's strings: no copy per variable
+        variable = resolve_variable(index, tensor)
+        out.append(SaveEntry(index.canonical(key), spec, tensor, variable, op_name))
     return out
 
 

@@ -277,7 +277,7 @@ def test_indexes_of_names_read_elsewhere_hold_the_graphs_strings() -> None:
     """canonical(): the graph's own string object for an equal name (else the name given);
     the variable table and collections by node keep those, not a copy per name."""
     from graphtui.core.collections import CollectionTable
-    from graphtui.core.variables import VariableTable
+    from graphtui.core.variables import VariableTable, saver_info
     from tests.fixtures.shared import DATA
 
     index = GraphIndex.from_file(DATA / "train/model.ckpt-50.meta")
@@ -289,6 +289,9 @@ def test_indexes_of_names_read_elsewhere_hold_the_graphs_strings() -> None:
     variables = VariableTable.of(index).variables()
     assert variables and all(id(v.name) in own for v in variables)
     assert all(id(v.initializer) in own for v in variables if v.initializer in index)
+    saver = saver_info(index)
+    assert saver is not None and saver.entries
+    assert all(id(e.variable) in own for e in saver.entries if e.variable is not None)
     table = CollectionTable.of(index)
     table.collections_of("")
     assert table._by_node and all(id(n) in own for n in table._by_node if n in index)

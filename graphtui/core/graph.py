@@ -35,6 +35,7 @@ _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural 
 _SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
 _DECODED_MAX = 4096  # nodes decoded one by one kept for the next ask (the ones on screen)
 _INPUT_CHUNK = 1 << 16  # input strings made at once while indexing consumers
+_RUN_PIECE = 16 << 20  # node bytes read back from the file at once to decode the whole graph
 _PORT_MAX = (1 << 31) - 1  # ports above (no tensor TF imports) are clipped in the arrays
 _T = TypeVar("_T")
 
@@ -397,13 +398,12 @@ class GraphIndex:
         from graphtui.formats.metagraph_io import parse_meta_graph
 
         graph_def = self._graph_def
-        view = memoryview(table.data)
         try:
-            for start, end in table.runs:
-                graph_def.MergeFromString(view[start:end])
+            for piece in _node_runs(table):
+                graph_def.MergeFromString(piece)
         except DecodeError:
             graph_def.ClearField("node")
-            parse_meta_graph(bytes(table.data), self.path)  # raises, saying where and why
+            parse_meta_graph(table.read(0, table.source.size), self.path)  # says where, why
             raise FormatError(
                 self.path, "not a valid MetaGraphDef: a node does not decode"
             ) from None
@@ -432,12 +432,14 @@ class GraphIndex:
                 cache.move_to_end(i)
                 return node
         node = pb.NodeDef()
+        raw = table.node_bytes(i)  # a file changed since it was read: its FormatError
         try:
-            node.ParseFromString(table.node_bytes(i))
+            node.ParseFromString(raw)
         except Exception:  # noqa: BLE001 - any decode failure: decode all to say where
             self._decode_all()
             return self._graph_def.node[i]
-        if node.name != self.names[i] or node.op != table.op(i):
+        ops = self._ops
+        if node.name != self.names[i] or node.op != (ops[i] if ops is not None else table.op(i)):
             self._decode_all()  # the scan misread it: index the decoded nodes instead
             return self._graph_def.node[self.index_of(node.name)]
         with self._decoded_lock:
@@ -445,6 +447,21 @@ class GraphIndex:
             if len(cache) > _DECODED_MAX:
                 cache.popitem(last=False)
         return node
+
+    def release_node_bytes(self) -> bool:
+        """Let go of the file's bytes held for decoding nodes on demand (a 1,000,000-node
+        graph: ~290 MB); nodes, and the whole message for a write, are then read back from the
+        file, kept open since the read (FormatError if it changed on disk since). The indexes
+        that read every node's bytes (ops, consumers) are built first. True when let go; a
+        text or remote graph, or one already decoded, keeps what it has (False)."""
+        table = self._table
+        if table is None or table.released:
+            return False
+        self.ops  # noqa: B018 - built from the bytes while they are here
+        self._consumer_index()
+        with self._decode_lock:  # not while _decode_locked reads the bytes in memory
+            table = self._table  # None when building them decoded the whole message
+            return table is not None and table.release()
 
     def __len__(self) -> int:
         return len(self.names)
@@ -817,6 +834,27 @@ def _function_graph(index: GraphIndex, fname: str) -> GraphIndex:
             node.attr["T"].type = arg.type
     where = index.path or "graph"
     return GraphIndex(graph, path=f"{where} (function {fname})")
+
+
+def _node_runs(table: NodeTable) -> Iterator[bytes | memoryview]:
+    """The GraphDef's node fields (``table.runs``) in pieces that decode on their own: views
+    of the bytes in memory, or read back from the file ~_RUN_PIECE bytes at a time (whole
+    node records) once the table has let its bytes go."""
+    if not table.released:
+        view = memoryview(table.data)
+        for start, end in table.runs:
+            yield view[start:end]
+        return
+    ends = table.ends
+    for start, end in table.runs:
+        while start < end:
+            # records end where their payload does: cut after the last one within the piece
+            k = int(np.searchsorted(ends, min(start + _RUN_PIECE, end), side="right"))
+            if not (k and int(ends[k - 1]) > start):  # one node longer than a piece
+                k = int(np.searchsorted(ends, start, side="right")) + 1
+            cut = min(int(ends[k - 1]), end) if k <= len(ends) else end
+            yield table.read(start, cut)
+            start = cut
 
 
 def _positions_with_op(table: NodeTable, ops: tuple[str, ...]) -> np.ndarray:

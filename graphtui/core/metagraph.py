@@ -25,6 +25,7 @@ from graphtui.formats.metagraph_io import (
     parse_meta_graph,
     serialize_meta_graph,
 )
+from graphtui.formats.node_bytes import NodeBytes, read_keeping_file
 from graphtui.formats.node_scan import NodeTable, scan_meta_graph
 
 _SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
@@ -60,12 +61,14 @@ def open_meta_graph(path: str | os.PathLike[str]) -> tuple[Any, NodeTable | None
     For a binary file the nodes are found by :func:`scan_meta_graph`: the message returned
     holds everything but ``graph_def.node``, and the table says where each node's bytes are
     (``GraphIndex`` decodes them on demand). Text files, and bytes the scanner does not read,
-    are decoded whole (table None), with the same errors as :func:`read_meta_graph`.
+    are decoded whole (table None), with the same errors as :func:`read_meta_graph`. A local
+    file stays open with the table, so that it can let its bytes go (``NodeTable.release``).
     """
     path = os.fspath(path)
-    data = _read(path)
+    source = _read_keeping_file(path)
+    data = source.data
     saved_model = os.path.basename(path) in _SAVED_MODEL_FILES  # decoded whole: says what it is
-    table = None if saved_model or looks_like_text(data) else scan_meta_graph(data)
+    table = None if saved_model or looks_like_text(data) else scan_meta_graph(source)
     if table is not None:
         head, tail = table.shell_parts()  # the tail (collections: MBs) decoded in place
         try:
@@ -83,6 +86,17 @@ def _read(path: str) -> bytes:
     if not is_url(path) and os.path.isdir(path):
         raise FormatError(path, "is a directory, expected a .meta file")
     return read_file(path, missing="no such file", limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE)
+
+
+def _read_keeping_file(path: str) -> NodeBytes:
+    """:func:`_read`'s bytes; for a local file, with the file kept open to read them back."""
+    if is_url(path):
+        return NodeBytes(_read(path), path=path)
+    if os.path.isdir(path):
+        raise FormatError(path, "is a directory, expected a .meta file")
+    return read_keeping_file(
+        path, missing="no such file", limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE
+    )
 
 
 def _parse(data: bytes, path: str) -> Any:

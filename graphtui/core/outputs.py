@@ -30,7 +30,8 @@ class OutputInfo:
 
 def _op_defs(graph: GraphIndex) -> dict[str, Any]:
     def build(g: GraphIndex) -> dict[str, Any]:
-        return {op.name: op for op in g.meta_graph.meta_info_def.stripped_op_list.op}
+        header = g.meta_graph_header  # not every node decoded: the op list is in the header
+        return {op.name: op for op in header.meta_info_def.stripped_op_list.op}
 
     return graph.derived("op_defs", build)
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from graphtui.formats.node_bytes import NodeBytes
 from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at, encode_varint
 
 try:  # the C pass (optional: built where a compiler is; the numpy scanner gives the same table)
@@ -63,6 +64,9 @@ class _GiveUp(Exception):
 class NodeTable:
     """The nodes of a MetaGraphDef as byte ranges into ``data`` (int64 arrays, graph order).
 
+    ``source`` holds the bytes: in memory (``data``) until :meth:`release`, then read back
+    from the file one range at a time (:meth:`node_bytes`, :meth:`op`, :meth:`read`).
+
     The *shell* is the MetaGraphDef's bytes without its nodes: ``shell_head`` (its fields up
     to the last ``graph_def``, rebuilt without nodes) followed by ``data[shell_tail:]`` (every
     field after it, left in place: a big graph's collections are tens of MB). ``runs`` are the
@@ -71,7 +75,7 @@ class NodeTable:
     message.
     """
 
-    data: bytes
+    source: NodeBytes
     starts: np.ndarray
     ends: np.ndarray
     op_starts: np.ndarray
@@ -80,6 +84,23 @@ class NodeTable:
     shell_tail: int
     runs: list[tuple[int, int]]
     names: list[str]  # every node's name, decoded by the scan (proto3: must be UTF-8)
+
+    @property
+    def data(self) -> bytes:
+        """The whole file's bytes, for scanners of every node (only before :meth:`release`)."""
+        return self.source.data
+
+    @property
+    def released(self) -> bool:
+        return not self.source.in_memory
+
+    def release(self) -> bool:
+        """Let go of the in-memory bytes where the file can be read back (see NodeBytes)."""
+        return self.source.release()
+
+    def read(self, start: int, end: int) -> bytes:
+        """The bytes in [start, end) of the file, from memory or read back."""
+        return self.source.read(start, end)
 
     @property
     def shell(self) -> bytes:
@@ -109,29 +130,31 @@ class NodeTable:
 
     def op(self, i: int) -> str:
         """The op of the node at position ``i``."""
-        return str(self.data[int(self.op_starts[i]) : int(self.op_ends[i])], "utf-8")
+        return str(self.source.read(int(self.op_starts[i]), int(self.op_ends[i])), "utf-8")
 
     def node_bytes(self, i: int) -> bytes:
         """The serialized NodeDef at position ``i``."""
-        return bytes(self.data[int(self.starts[i]) : int(self.ends[i])])
+        return bytes(self.source.read(int(self.starts[i]), int(self.ends[i])))
 
 
 def _strings(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[str]:
     return [str(data[a:b], "utf-8") for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
-def scan_meta_graph(data: bytes, engine: Engine | None = None) -> NodeTable | None:
+def scan_meta_graph(data: bytes | NodeBytes, engine: Engine | None = None) -> NodeTable | None:
     """The node table of a binary MetaGraphDef, or None when the bytes are not one the scanner
     reads (text format, damaged, or framed unusually): decode the whole message then.
 
     ``engine``: the C pass (the default where it is built: ``ENGINES[0]``) or the numpy
-    scanner; both give the same table (tests/unit/test_node_scan.py checks it)."""
-    if not len(data):
+    scanner; both give the same table (tests/unit/test_node_scan.py checks it). ``data``
+    given as :class:`NodeBytes` (a file kept open) lets the table release its bytes."""
+    source = data if isinstance(data, NodeBytes) else NodeBytes(data)
+    if not source.size:
         return None
     if (engine or ENGINES[0]) == "c":
-        return _scan_in_c(data)
+        return _scan_in_c(source)
     try:
-        return _Scan(data).table()
+        return _Scan(source).table()
     except (_GiveUp, VarintError, UnicodeDecodeError):
         return None
 
@@ -142,20 +165,21 @@ def c_pass() -> Any | None:
     return _wirescan if ENGINES[0] == "c" else None
 
 
-def _scan_in_c(data: bytes) -> NodeTable | None:
+def _scan_in_c(source: NodeBytes) -> NodeTable | None:
     if _wirescan is None:
         raise ValueError("the C node scanner is not built here")
-    found = _wirescan.scan(data)
+    found = _wirescan.scan(source.data)
     if found is None:
         return None
     starts, ends, _, _, op_starts, op_ends = (np.frombuffer(b, np.int64) for b in found[:6])
     head, tail, runs, names = found[6:]
-    return NodeTable(data, starts, ends, op_starts, op_ends, head, tail, runs, names)
+    return NodeTable(source, starts, ends, op_starts, op_ends, head, tail, runs, names)
 
 
 class _Scan:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, source: NodeBytes) -> None:
+        self.source = source
+        data = self.data = source.data
         self.buf = np.frombuffer(data, dtype=np.uint8)
         self.starts: list[np.ndarray] = []
         self.ends: list[np.ndarray] = []
@@ -181,7 +205,9 @@ class _Scan:
         name_starts, name_ends, op_starts, op_ends = _name_and_op(self.buf, data, starts, ends)
         names = _strings(data, name_starts, name_ends)
         shell_head = b"".join(head)
-        return NodeTable(data, starts, ends, op_starts, op_ends, shell_head, tail, self.runs, names)
+        return NodeTable(
+            self.source, starts, ends, op_starts, op_ends, shell_head, tail, self.runs, names
+        )
 
     def _graph_def(self, pos: int, end: int) -> bytes:
         """Collect the node records of the GraphDef in data[pos:end]; return its other fields."""

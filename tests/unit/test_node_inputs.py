@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from graphtui._proto import pb
 from graphtui.formats import node_inputs, node_scan
+from graphtui.formats.node_bytes import NodeBytes
 from graphtui.formats.node_inputs import input_ranges
 from graphtui.formats.node_scan import NodeTable, scan_meta_graph
 from graphtui.formats.varint import encode_varint
@@ -147,7 +148,7 @@ def test_framing_not_read_gives_none(tail: bytes, monkeypatch: pytest.MonkeyPatc
     head = _field(1, b"g") + _field(2, b"X")
     table = scan_meta_graph(_meta(_node("a", "NoOp"), head + harmless))
     assert table is not None
-    bad = dataclasses.replace(table, data=_meta(_node("a", "NoOp"), head + tail))
+    bad = dataclasses.replace(table, source=NodeBytes(_meta(_node("a", "NoOp"), head + tail)))
     assert len(bad.data) == len(table.data)
     for path in PATHS.values():
         _take(path, monkeypatch)

@@ -268,8 +268,10 @@ class WorkspaceScreen(Screen[None]):
         table and the top scopes' parameter counts. None of them decodes every node (a
         1,000,000-node graph's messages cost ~5x its file): names, ops and inputs come from
         the wire-format scan, single nodes from a bounded cache. The order keeps the peak
-        low: the natural order's sort keys and the variable table's VariableDefs are let go
-        before the lasting indexes grow into the memory they held."""
+        low: the indexes that read every node's bytes (ops, consumers) come first, then the
+        file's bytes are let go (nodes are read back from the file when shown) before the
+        others grow; the natural order's sort keys and the variable table's VariableDefs are
+        let go before the lasting indexes grow into the memory they held."""
         graph = self.ws.graph
         if graph is None:
             return
@@ -278,10 +280,11 @@ class WorkspaceScreen(Screen[None]):
         from graphtui.core.variables import VariableTable
 
         with gc_paused():  # millions of acyclic objects: the collector would rescan them all
-            graph.natural_names()
-            VariableTable.of(graph)
             if len(graph):
                 graph.consumers(graph.names[0])
+            graph.release_node_bytes()  # the file's bytes (~290 MB of 1M nodes): read back
+            graph.natural_names()
+            VariableTable.of(graph)
             graph.search("\x00")
             CollectionTable.of(graph).collections_of("")
             scopes = ScopeTree.of(graph)

@@ -214,7 +214,7 @@ class SignaturesPane(Vertical):
         mg = self.ws.meta_graph
         tree = self.sig_tree
         graph = self.ws.graph
-        if mg is None and (graph is None or not graph.graph_def.library.function):
+        if mg is None and (graph is None or not graph.library.function):
             tree.root.add_leaf(Text("Not a SavedModel: no signatures.", style="dim"))
             return
         if mg is not None:
@@ -266,7 +266,7 @@ class SignaturesPane(Vertical):
         text = Text()
         if ws.meta_graph is None:
             if ws.graph is not None:
-                count = len(ws.graph.graph_def.library.function)
+                count = len(ws.graph.library.function)  # without decoding every node
                 text.append(f"function library of the graph: {count} functions", style="bold")
                 text.append(f"  ·  {visible(ws.meta_path or ws.path)}", style="dim")
             self.query_one("#sig-summary", Label).update(text)
@@ -332,7 +332,7 @@ class SignaturesPane(Vertical):
         mg = self.ws.meta_graph
         if mg is None:
             graph = self.ws.graph
-            count = len(graph.graph_def.library.function) if graph is not None else 0
+            count = len(graph.library.function) if graph is not None else 0
             return [
                 Line(Text("graph function library", style="bold")),
                 plain("functions", str(count)),

@@ -1,0 +1,112 @@
+"""Where a scanned meta graph's node bytes come from: the file's bytes in memory, or, once let
+go, the file itself (read back with ``os.pread`` on a descriptor kept open since the read).
+
+A 1,000,000-node graph's file is ~290 MB. The app needs every node's bytes only while it builds
+its indexes (names, ops, consumers); afterwards it decodes a node now and then (the details
+pane) and the whole message only for a write. :meth:`NodeBytes.release` drops the in-memory
+copy; later reads go to the same inode (a file replaced by a rename keeps being read from the
+old one) after an ``fstat`` shows it is still the file that was scanned (same size and
+modification time as at the read). A file changed since gives one FormatError line, never other
+bytes than the ones scanned.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+
+from graphtui.errors import FormatError
+from graphtui.formats.byte_source import _local_errors, open_regular
+
+__all__ = ["CHANGED", "NodeBytes", "read_keeping_file"]
+
+CHANGED = "changed on disk since it was opened; reopen it"
+
+
+class NodeBytes:
+    """The bytes of one file, in memory until :meth:`release` (then read back from ``fd``).
+
+    ``fd`` and ``identity`` (st_size, st_mtime_ns at the read) are None for bytes that have no
+    file to go back to (a remote object, a test's bytes): release keeps them in memory."""
+
+    def __init__(
+        self,
+        data: bytes,
+        *,
+        path: str | None = None,
+        fd: int | None = None,
+        identity: tuple[int, int] | None = None,
+    ) -> None:
+        self._data: bytes | None = data
+        self.size = len(data)
+        self.path = path
+        self._fd = fd
+        self._identity = identity
+        if fd is not None:
+            self._closer = weakref.finalize(self, os.close, fd)
+
+    @property
+    def in_memory(self) -> bool:
+        return self._data is not None
+
+    @property
+    def data(self) -> bytes:
+        """The whole file's bytes (only before :meth:`release`: scanners read them wholesale)."""
+        if self._data is None:
+            raise RuntimeError("the node bytes were released: read ranges with read()")
+        return self._data
+
+    def read(self, start: int, end: int) -> bytes:
+        """The bytes in [start, end): from memory, or from the file when released."""
+        data = self._data
+        if data is not None:
+            return data[start:end]
+        fd = self._fd
+        assert fd is not None  # released only when there is a file
+        self._check(fd)
+        try:
+            out = os.pread(fd, end - start, start)
+        except OSError as exc:
+            raise FormatError(self.path, f"cannot read: {exc.strerror or exc}") from None
+        self._check(fd)  # written to while it was read
+        if len(out) != end - start:
+            raise FormatError(self.path, CHANGED)
+        return out
+
+    def release(self) -> bool:
+        """Let go of the in-memory copy when the file can be read back; True when let go."""
+        if self._fd is None or self._data is None:
+            return False
+        self._check(self._fd)  # changed already: keep the bytes that were scanned
+        self._data = None
+        return True
+
+    def _check(self, fd: int) -> None:
+        try:
+            st = os.fstat(fd)
+        except OSError as exc:
+            raise FormatError(self.path, f"cannot read: {exc.strerror or exc}") from None
+        if (st.st_size, st.st_mtime_ns) != self._identity:
+            raise FormatError(self.path, CHANGED)
+
+
+def read_keeping_file(
+    path: str, *, limit: int | None = None, too_large: str, missing: str = "file not found"
+) -> NodeBytes:
+    """A local file's bytes (as ``byte_source.read_file``) with its descriptor kept open, so
+    that they can be let go and read back. A file that changes while it is read is kept in
+    memory only (its bytes are not the ones a later check would vouch for)."""
+    with _local_errors(path, missing, "file"), open_regular(path) as fh:
+        before = os.fstat(fh.fileno())
+        if limit is not None and before.st_size > limit:
+            raise FormatError(path, too_large)
+        data = fh.read()
+        after = os.fstat(fh.fileno())
+        if limit is not None and len(data) > limit:  # grown since
+            raise FormatError(path, too_large)
+        identity = (after.st_size, after.st_mtime_ns)
+        changed = identity != (before.st_size, before.st_mtime_ns) or len(data) != after.st_size
+        if changed or not hasattr(os, "pread"):  # (no pread: Windows)
+            return NodeBytes(data, path=path)
+        fd = os.dup(fh.fileno())
+    return NodeBytes(data, path=path, fd=fd, identity=identity)

@@ -144,11 +144,20 @@ def _proc(pid: int) -> tuple[float, int]:
     return cpu, hwm
 
 
-# the app as before tui/launch.py: the app imported, then the workspace opened (no overlap)
+# the app as before tui/launch.py, through the same command-line steps as ``graphtui PATH``
+# (the commands registered, the arguments parsed, the path located), then the app imported and
+# then the workspace opened: no overlap
 SEQUENTIAL = [
     sys.executable,
     "-c",
-    "import sys; from graphtui.tui.app import run_app; sys.exit(run_app(sys.argv[1]))",
+    "import sys\n"
+    "from graphtui import cli\n"
+    "from graphtui.core.locate import locate\n"
+    "cli._load_commands()\n"
+    "path = cli.build_parser()[1].parse_args(sys.argv[1:]).path\n"
+    "assert locate(path).found\n"
+    "from graphtui.tui.app import run_app\n"
+    "sys.exit(run_app(path))\n",
 ]
 
 

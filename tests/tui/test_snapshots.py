@@ -83,6 +83,36 @@ def test_variables_with_stats(snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=scenario(keys("3", "T")))
 
 
+def test_variables_while_joining(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Variables pane's first open while its worker joins graph and checkpoint: a loading
+    line and no rows (issue 17.3). The join waits for the screenshot (at most 5 s)."""
+    import threading
+
+    from graphtui.core import workspace
+    from graphtui.tui.widgets.variables_pane import VariablesPane
+
+    release = threading.Event()
+    join = workspace.join_variables
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        release.wait(5)
+        return join(*args, **kwargs)
+
+    monkeypatch.setattr(workspace, "join_variables", held)
+
+    async def joining(pilot: Any) -> None:
+        await scenario()(pilot)
+        await pilot.press("3")
+        pane = pilot.app.workspace.query_one(VariablesPane)
+        assert pane.joining
+        await pilot.pause()
+
+    try:
+        assert snap_compare(make_app(TRAIN), terminal_size=SIZE, run_before=joining)
+    finally:
+        release.set()
+
+
 def test_value_with_histogram(snap_compare: Any) -> None:
     app = make_app(TRAIN)
     steps = scenario(call(lambda a: a.workspace.open_value("model/layer_2/dense/kernel")))

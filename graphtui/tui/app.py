@@ -77,6 +77,10 @@ class GraphtuiApp(ActionsHost, App[int]):
         # keys typed ahead (over SSH people do) wait until every pane is mounted
         self._typed_ahead: list[events.Key] = []
         self._replaying: events.Key | None = None
+        # replayed keys posted and not yet handled: a replay the 0.25 s timer sends before the
+        # one before it is handled must not make that one look like a new key (queued behind)
+        self._in_flight: list[events.Key] = []
+        self._requeued = 0  # replayed keys put back at the front of _typed_ahead (held again)
         self._awaiting = False
         self._holding = False  # keys wait while the search box takes the focus
         self._replay_active = False  # a chain of replays is running
@@ -116,13 +120,16 @@ class GraphtuiApp(ActionsHost, App[int]):
         if isinstance(event, events.Key):
             if not self.screen_stack:
                 return  # typed while the app closes (also a key bubbling back up)
-            early = (
-                not self._workspace.panes_ready
-                or self._holding
-                or (self._typed_ahead and event is not self._replaying)
-            )
-            if early and not event.is_forwarded:
-                self._typed_ahead.append(event)  # the bindings need the panes: replayed later
+            replayed = any(event is key for key in self._in_flight)
+            if replayed:
+                self._in_flight = [key for key in self._in_flight if key is not event]
+            waiting = not self._workspace.panes_ready or self._holding
+            if not event.is_forwarded and (waiting or (self._typed_ahead and not replayed)):
+                if replayed:  # older than every key still queued: back to the front, in order
+                    self._typed_ahead.insert(self._requeued, event)
+                    self._requeued += 1
+                else:
+                    self._typed_ahead.append(event)  # the bindings need the panes: replayed later
                 if not self._replay_active:
                     self._await_panes()
                 return
@@ -188,7 +195,9 @@ class GraphtuiApp(ActionsHost, App[int]):
             return
         self._replay_active = True
         key = self._typed_ahead.pop(0)
+        self._requeued = max(0, self._requeued - 1)
         self._replaying = events.Key(key.key, key.character)
+        self._in_flight.append(self._replaying)
         self.post_message(self._replaying)
         sent = self._replaying
 

@@ -138,3 +138,44 @@ async def test_a_superseded_history_poll_is_no_failure(monkeypatch: pytest.Monke
         release.set()
         await waiting  # raised WorkerCancelled
         assert app.return_code in (None, 0)  # 1 after an exception
+
+
+async def test_a_replayed_key_overtaken_by_the_next_replay_keeps_its_place() -> None:
+    """Seen in the real terminal at load 6: `/` then `kernel/read` showed `ernel/readk`. Keys
+    held for the search box are replayed one per refresh, or after 0.25 s when no refresh
+    comes; under load the timer posted `e` before the replayed `k` had been handled, and `k`,
+    arriving while keys still waited, was taken for a new key and queued behind them. Here the
+    timer's replay is made to come first, as it did there."""
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        assert isinstance(app.focused, SearchInput)
+        app._typed_ahead = [key_event(k) for k in "kernel"]
+        app._replay_typed_ahead()  # `k` posted...
+        app._replaying = None  # ...and the 0.25 s timer's replay comes before it is handled
+        app._replay_typed_ahead()  # `e` posted behind it
+        for _ in range(20):
+            await settle(pilot)
+            if not app.typed_ahead:
+                break
+        assert app.workspace.query_one(SearchInput).value == "kernel"
+
+
+async def test_a_replayed_key_arriving_while_keys_are_held_goes_first() -> None:
+    """The same race with `/` replayed: the timer's replay of `k` is posted before the `/` is
+    handled, so `k` arrives while the keys are held for the search box; it was queued behind
+    the keys typed after it. It goes back to the front, and the box reads `ke`."""
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app._typed_ahead = [key_event(k) for k in ("slash", "k", "e")]
+        app._replay_typed_ahead()  # `/` posted...
+        app._replaying = None  # ...and the timer's replay of `k` comes before it is handled
+        app._replay_typed_ahead()
+        for _ in range(20):
+            await settle(pilot)
+            if not app.typed_ahead:
+                break
+        assert app.workspace.query_one(SearchInput).value == "ke"

@@ -3,7 +3,11 @@
 Building the index reads each node's name once into a flat list plus a ``name -> position``
 dict; nothing else is computed up front. Op lists, the consumer index, lowered and naturally
 sorted names are each built on their first use, so opening a 50,000-node graph and listing its
-top scopes stays cheap. Per-node data is read from the NodeDef messages on request.
+top scopes stays cheap. Per-node data is read from the NodeDef messages on request. While a
+binary graph's nodes are still bytes (``from_file``), whole-graph views read the scan instead of
+decoding every node: ops from the node table, consumers and edges from each node's input
+ranges (formats/node_inputs.py) as int32 arrays; nodes decoded one by one are kept in a bounded
+cache.
 """
 
 from __future__ import annotations

@@ -51,10 +51,11 @@ class NodeBytes:
 
     @property
     def data(self) -> bytes:
-        """The whole file's bytes (only before :meth:`release`: scanners read them wholesale)."""
-        if self._data is None:
-            raise RuntimeError("the node bytes were released: read ranges with read()")
-        return self._data
+        """The whole file's bytes, for scanners of every node: the ones in memory, or after
+        :meth:`release` a new copy read back (so a scan racing the release stays right; the
+        indexes that need one are built before it)."""
+        data = self._data
+        return data if data is not None else self.read(0, self.size)
 
     def read(self, start: int, end: int) -> bytes:
         """The bytes in [start, end): from memory, or from the file when released."""

@@ -88,7 +88,8 @@ class NodeTable:
 
     @property
     def data(self) -> bytes:
-        """The whole file's bytes, for scanners of every node (only before :meth:`release`)."""
+        """The whole file's bytes, for scanners of every node (after :meth:`release`, a copy
+        read back from the file: build what needs them before)."""
         return self.source.data
 
     @property

@@ -166,3 +166,4 @@ _.bindings_changed  # unused method (graphtui/tui/widgets/footer.py: Textual's F
 _.grid_size_columns  # unused attribute (graphtui/tui/widgets/footer.py: a style, as Footer sets it)
 _._disabled  # unused attribute (graphtui/tui/widgets/footer.py: FooterKey reads it on a click)
 _.can_replace  # unused method (graphtui/tui/messages.py: Textual asks it to coalesce messages)
+_closer  # unused attribute (graphtui/formats/node_bytes.py:46): the finalizer closing the fd, kept alive by the attribute

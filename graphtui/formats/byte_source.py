@@ -177,6 +177,28 @@ def remote_source(url: str, *, missing: str = "not found") -> RemoteSource:
     return RemoteSource(url, missing=missing)
 
 
+@contextlib.contextmanager
+def read_local(
+    path: str,
+    *,
+    limit: int | None = None,
+    too_large: str = "larger than expected",
+    missing: str = "file not found",
+    what: str = "file",
+) -> Iterator[tuple[bytes, BinaryIO, os.stat_result]]:
+    """A local file's whole content read once, with the file still open in the block and its
+    ``fstat`` from before the read (for a caller that keeps the file: node_bytes). Its
+    OSErrors, and ``too_large`` over ``limit``, as one FormatError line naming ``path``."""
+    with _local_errors(path, missing, what), open_regular(path) as fh:
+        before = os.fstat(fh.fileno())
+        if limit is not None and before.st_size > limit:
+            raise FormatError(path, too_large)
+        data = fh.read()
+        if limit is not None and len(data) > limit:  # grown since
+            raise FormatError(path, too_large)
+        yield data, fh, before
+
+
 def read_file(
     path: str,
     *,
@@ -191,13 +213,8 @@ def read_file(
     the cheapest measured for a 288 MiB graph; bench/RESULTS.md), not mapped: a file cut short
     while it is being read gives shorter bytes, never a SIGBUS."""
     if not is_url(path):
-        with _local_errors(path, missing, what), open_regular(path) as fh:
-            if limit is not None and os.fstat(fh.fileno()).st_size > limit:
-                raise FormatError(path, too_large)
-            data = fh.read()
-        if limit is not None and len(data) > limit:  # grown since
-            raise FormatError(path, too_large)
-        return data
+        with read_local(path, limit=limit, too_large=too_large, missing=missing, what=what) as read:
+            return read[0]
     with open_source(path, missing=missing, what=what) as src:
         if limit is not None and src.size > limit:
             raise FormatError(path, too_large)

@@ -16,7 +16,7 @@ import os
 import weakref
 
 from graphtui.errors import FormatError
-from graphtui.formats.byte_source import _local_errors, open_regular
+from graphtui.formats.byte_source import read_local
 
 __all__ = ["CHANGED", "NodeBytes", "read_keeping_file"]
 
@@ -97,14 +97,8 @@ def read_keeping_file(
     """A local file's bytes (as ``byte_source.read_file``) with its descriptor kept open, so
     that they can be let go and read back. A file that changes while it is read is kept in
     memory only (its bytes are not the ones a later check would vouch for)."""
-    with _local_errors(path, missing, "file"), open_regular(path) as fh:
-        before = os.fstat(fh.fileno())
-        if limit is not None and before.st_size > limit:
-            raise FormatError(path, too_large)
-        data = fh.read()
+    with read_local(path, limit=limit, too_large=too_large, missing=missing) as (data, fh, before):
         after = os.fstat(fh.fileno())
-        if limit is not None and len(data) > limit:  # grown since
-            raise FormatError(path, too_large)
         identity = (after.st_size, after.st_mtime_ns)
         changed = identity != (before.st_size, before.st_mtime_ns) or len(data) != after.st_size
         if changed or not hasattr(os, "pread"):  # (no pread: Windows)

@@ -263,15 +263,15 @@ class WorkspaceScreen(Screen[None]):
         self.app.sub_title = self._subtitle
 
     def _warm_up(self) -> None:
-        """Build the graph's indexes off the UI thread, then let the panes use them: natural
-        order (search), consumers, lowered names (search), collections by node, the variable
-        table and the top scopes' parameter counts. None of them decodes every node (a
-        1,000,000-node graph's messages cost ~5x its file): names, ops and inputs come from
-        the wire-format scan, single nodes from a bounded cache. The order keeps the peak
-        low: the indexes that read every node's bytes (ops, consumers) come first, then the
-        file's bytes are let go (nodes are read back from the file when shown) before the
-        others grow; the natural order's sort keys and the variable table's VariableDefs are
-        let go before the lasting indexes grow into the memory they held."""
+        """Build the graph's indexes off the UI thread, then let the panes use them. None of
+        them decodes every node (a 1,000,000-node graph's messages cost ~5x its file): names,
+        ops and inputs come from the wire-format scan, single nodes from a bounded cache. The
+        order keeps the peak low: first the indexes that read every node's bytes (ops,
+        consumers), then the file's bytes are let go (nodes are read back from the file when
+        shown), then the natural order (search), the variable table, lowered names (search),
+        collections by node and the top scopes' parameter counts (the natural order's sort keys
+        and the variable table's VariableDefs are transient: made before the lasting indexes,
+        they leave them their memory)."""
         graph = self.ws.graph
         if graph is None:
             return

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphtui.formats.node_scan import NodeTable, c_pass
+from graphtui.formats.node_scan import NodeTable, Unscannable, c_pass, skip_field
 from graphtui.formats.varint import VarintError, decode_varint, decode_varints_at
 
 __all__ = ["InputRanges", "input_ranges"]
@@ -30,10 +30,6 @@ __all__ = ["InputRanges", "input_ranges"]
 _INPUT_TAG = 0x1A  # NodeDef.input = 3, length-delimited
 _MIN_ACTIVE = 256  # fewer nodes than this with fields left: walk them on in Python
 _RUN_MIN = 64  # inputs left in a node's bytes worth a numpy pass over the run
-
-
-class _GiveUp(Exception):
-    """A node's fields are not framed as protobuf reads them; decode the message instead."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ def input_ranges(table: NodeTable) -> InputRanges | None:
         return InputRanges(node.astype(np.int32), start, end)
     try:
         return _Walk(table).ranges()
-    except (_GiveUp, VarintError):
+    except (Unscannable, VarintError):
         return None
 
 
@@ -142,25 +138,9 @@ class _Walk:
                 continue
             tag, pos = decode_varint(data, pos, end)
             streak = streak + 1 if tag == _INPUT_TAG else 0
-            number, wire = tag >> 3, tag & 7
-            if number == 0:
-                raise _GiveUp
-            if wire == 0:
-                _, pos = decode_varint(data, pos, end)
-                continue
-            if wire == 2:
-                length, payload = decode_varint(data, pos, end)
-                if length > end - payload:
-                    raise _GiveUp
-                pos = payload + length
-                if tag == _INPUT_TAG:
-                    found.append((payload, pos))
-            elif wire in (1, 5):
-                pos += 8 if wire == 1 else 4
-            else:  # groups: legal, never written for a NodeDef; the full decoder reads them
-                raise _GiveUp
-            if pos > end:
-                raise _GiveUp
+            pos, payload = skip_field(data, tag, pos, end)
+            if tag == _INPUT_TAG:
+                found.append((payload, pos))
         self._keep(i, found)
 
     def _run(self, i: int, pos: int, end: int, found: list[tuple[int, int]]) -> int:
@@ -175,7 +155,7 @@ class _Walk:
         if not len(at) or at[0] != pos:
             length, payload = decode_varint(self.data, pos + 1, end)
             if length > end - payload:
-                raise _GiveUp
+                raise Unscannable
             found.append((payload, payload + length))
             return payload + length
         breaks = np.flatnonzero(at[1:] != nxt[:-1])

@@ -38,7 +38,15 @@ except ImportError:  # pragma: no cover - a machine without a compiler
 if getattr(_wirescan, "VERSION", None) != 2:  # a stale build of an older source: not used
     _wirescan = None
 
-__all__ = ["ENGINES", "Engine", "NodeTable", "c_pass", "scan_meta_graph"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "NodeTable",
+    "Unscannable",
+    "c_pass",
+    "scan_meta_graph",
+    "skip_field",
+]
 
 Engine = Literal["c", "numpy"]
 ENGINES: tuple[Engine, ...] = ("c", "numpy") if _wirescan is not None else ("numpy",)
@@ -57,8 +65,9 @@ _CHAIN_MIN = 4096  # bytes left in a node for its walk to try skipping a run wit
 _OPS_CHUNK = 1 << 16  # op ranges turned into Python ints at once by NodeTable.ops
 
 
-class _GiveUp(Exception):
-    """The bytes are not what the scanner reads; decode the whole message instead."""
+class Unscannable(Exception):
+    """The bytes are not what the scanner reads; decode the whole message instead (also
+    raised by :func:`skip_field` for node_inputs' walk)."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,7 @@ def scan_meta_graph(data: bytes | NodeBytes, engine: Engine | None = None) -> No
         return _scan_in_c(source)
     try:
         return _Scan(source).table()
-    except (_GiveUp, VarintError, UnicodeDecodeError):
+    except (Unscannable, VarintError, UnicodeDecodeError):
         return None
 
 
@@ -199,7 +208,7 @@ class _Scan:
         while pos < end:
             start = pos
             tag, pos = decode_varint(data, pos, end)
-            pos, payload = _skip(data, tag, pos, end)
+            pos, payload = skip_field(data, tag, pos, end)
             if tag == (_GRAPH_DEF << 3 | 2):
                 head.append(view[tail:start])
                 rest = self._graph_def(payload, pos)
@@ -227,7 +236,7 @@ class _Scan:
                     self.runs.append((start, pos))
                 continue
             tag, pos = decode_varint(data, pos, end)
-            pos, payload = _skip(data, tag, pos, end)
+            pos, payload = skip_field(data, tag, pos, end)
             if tag == _NODE_TAG:  # the node tag written in more bytes than needed
                 self.starts.append(np.array([payload], np.int64))
                 self.ends.append(np.array([pos], np.int64))
@@ -252,7 +261,7 @@ class _Scan:
             return int(cand.next[k])
         length, inner = decode_varint(self.data, pos + 1, end)
         if inner + length > end:
-            raise _GiveUp
+            raise Unscannable
         self.starts.append(np.array([inner], np.int64))
         self.ends.append(np.array([inner + length], np.int64))
         return inner + length
@@ -294,11 +303,12 @@ class _Candidates:
         return int(self._breaks[j]) if j < len(self._breaks) else len(self.pos) - 1
 
 
-def _skip(data: bytes, tag: int, pos: int, end: int) -> tuple[int, int]:
-    """Skip the value of a field whose tag was read; return (end of field, payload start)."""
+def skip_field(data: bytes, tag: int, pos: int, end: int) -> tuple[int, int]:
+    """Skip the value of a field whose tag was read; return (end of field, payload start).
+    Unscannable for field number 0, a group, or a field running past ``end``."""
     number, wire = tag >> 3, tag & 7
     if number == 0:
-        raise _GiveUp
+        raise Unscannable
     if wire == 0:
         _, pos = decode_varint(data, pos, end)
         return pos, pos
@@ -309,9 +319,9 @@ def _skip(data: bytes, tag: int, pos: int, end: int) -> tuple[int, int]:
         payload = pos
         pos += 8 if wire == 1 else 4
     else:  # groups: legal, rare; the full decoder handles them
-        raise _GiveUp
+        raise Unscannable
     if pos > end:
-        raise _GiveUp
+        raise Unscannable
     return pos, payload
 
 
@@ -384,7 +394,7 @@ def _walk_node(buf: np.ndarray, data: bytes, pos: int, end: int) -> tuple[int, i
                     op = last[1]
             continue
         tag, pos = decode_varint(data, pos, end)
-        pos, payload = _skip(data, tag, pos, end)
+        pos, payload = skip_field(data, tag, pos, end)
         if tag == _NODE_TAG:
             name = (payload, pos)
         elif tag == _OP_TAG:
@@ -407,7 +417,7 @@ def _chain(
     if not len(at) or at[0] != pos:
         length, payload = decode_varint(data, pos + 1, end)
         if payload + length > end:
-            raise _GiveUp
+            raise Unscannable
         return payload + length, (pos, (payload, payload + length))
     breaks = np.flatnonzero(at[1:] != nxt[:-1])
     k = int(breaks[0]) if len(breaks) else len(at) - 1

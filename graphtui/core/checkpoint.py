@@ -76,6 +76,7 @@ class CheckpointReader:
         self.format, self.prefix = resolve_checkpoint(path)
         self._v2: BundleReader | None = None
         self._v1: V1Reader | None = None
+        self._listing: Listing | None = None  # made once: the index it reads never changes
         if self.format == "V2":
             self._v2 = BundleReader(self.prefix, verify_checksums=verify_checksums)
         else:
@@ -203,7 +204,15 @@ class CheckpointReader:
             ]
 
     def listing(self) -> Listing:
-        """What :meth:`tensors` gives, column by column: a V2 index is decoded in bulk."""
+        """What :meth:`tensors` gives, column by column: a V2 index is decoded in bulk. Made
+        once per reader and shared (read it, do not change it): a write's check asks for it
+        up to three times (a 1,000,000-entry index: ~1 s each)."""
+        listing = self._listing
+        if listing is None:
+            listing = self._listing = self._make_listing()
+        return listing
+
+    def _make_listing(self) -> Listing:
         if self._v2 is not None:
             return self._v2.listing()
         infos = [self.tensor_info(name) for name in self.names()]

@@ -399,7 +399,7 @@ def _stored(reader: CheckpointReader) -> tuple[Stored, set[str]]:
     """Every tensor's dtype and shape, and the partitioned ones (no entry decoded one by one)."""
     listing = reader.listing()
     sliced = {n for n, k in zip(listing.names, listing.slices.tolist(), strict=True) if k}
-    return stored_tensors(reader, listing), sliced
+    return stored_tensors(reader), sliced
 
 
 def _assembled(parts: list[tuple[Extents | None, np.ndarray]], shape: list[int]) -> np.ndarray:

@@ -26,7 +26,6 @@ from graphtui.errors import FormatError
 
 if TYPE_CHECKING:  # the graph code is imported by check_saver: not every write has a graph
     from graphtui.core.graph import GraphIndex, InputRef
-    from graphtui.formats.bundle import Listing
 
 _ASSIGN_OPS = frozenset({"Assign", "AssignVariableOp"})
 _PASS = frozenset({"Identity", "Reshape"})
@@ -63,11 +62,10 @@ def values_equal(a: Any, b: Any) -> bool:
 Stored = dict[str, tuple[str, tuple[int, ...]]]
 
 
-def stored_tensors(reader: CheckpointReader, listing: Listing | None = None) -> Stored:
+def stored_tensors(reader: CheckpointReader) -> Stored:
     """Every tensor's dtype and shape, from the index decoded in bulk (what
-    ``tensor_info`` says of each, without decoding the entries one by one). ``listing``:
-    ``reader.listing()``, when already made."""
-    listing = listing if listing is not None else reader.listing()
+    ``tensor_info`` says of each, without decoding the entries one by one)."""
+    listing = reader.listing()
     kinds = listing.dtypes
     return {
         name: (kinds[code].name, tuple(shape))

@@ -82,9 +82,13 @@ def open_meta_graph(path: str | os.PathLike[str]) -> tuple[Any, NodeTable | None
     return _parse(data, path), None
 
 
-def _read(path: str) -> bytes:
+def _refuse_directory(path: str) -> None:
     if not is_url(path) and os.path.isdir(path):
         raise FormatError(path, "is a directory, expected a .meta file")
+
+
+def _read(path: str) -> bytes:
+    _refuse_directory(path)
     return read_file(path, missing="no such file", limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE)
 
 
@@ -92,8 +96,7 @@ def _read_keeping_file(path: str) -> NodeBytes:
     """:func:`_read`'s bytes; for a local file, with the file kept open to read them back."""
     if is_url(path):
         return NodeBytes(_read(path), path=path)
-    if os.path.isdir(path):
-        raise FormatError(path, "is a directory, expected a .meta file")
+    _refuse_directory(path)
     return read_keeping_file(
         path, missing="no such file", limit=MAX_MESSAGE_BYTES, too_large=TOO_LARGE
     )

@@ -184,7 +184,7 @@ class Listing:
 
 
 @dataclass(frozen=True)
-class _Entries:
+class BulkEntries:
     """Every tensor's entry fields, column by column, row ``i`` the ``i``-th name; where
     ``ok[i]`` is False the row is left to :meth:`BundleReader.entry` (its columns are junk)."""
 
@@ -471,7 +471,7 @@ class BundleReader:
             tuple(extents_of(s) for s in proto.slices),
         )
 
-    def _bulk_entries(self) -> _Entries:
+    def bulk_entries(self) -> BulkEntries:
         """Every tensor's entry decoded and checked at once where it is as writers produce it
         (:func:`_scan_entries`, then the checks of :meth:`_decode_entry`): the one bulk path of
         :meth:`listing` and :meth:`verify`."""
@@ -499,20 +499,20 @@ class BundleReader:
         itemsize = np.array([dt.itemsize if dt.is_fixed_size else -1 for dt in kinds])
         item = itemsize[np.maximum(codes, 0)]
         ok &= (shard < self.num_shards) & ((item < 0) | (size == num_elements * item))
-        return _Entries(kinds, ok, codes, dims, ranks, in_shape, num_elements, shard, offset,
+        return BulkEntries(kinds, ok, codes, dims, ranks, in_shape, num_elements, shard, offset,
                         size, crc)  # fmt: skip
 
     def listing(self) -> Listing:
         """Every tensor's dtype, shape and stored bytes, decoded in bulk.
 
         Entries as writers produce them are decoded and checked all at once
-        (:meth:`_bulk_entries`); the rest (partitioned tensors, anything unusual or wrong)
+        (:meth:`bulk_entries`); the rest (partitioned tensors, anything unusual or wrong)
         go through :meth:`entry`, in order, so the first bad entry raises the error that
         reading it alone raises."""
         import numpy as np
 
         names = self._names
-        bulk = self._bulk_entries()
+        bulk = self.bulk_entries()
         kinds, ok, codes, dims, ranks = bulk.kinds, bulk.ok, bulk.codes, bulk.dims, bulk.ranks
         in_shape, num_elements, size = bulk.in_shape, bulk.num_elements, bulk.size
 
@@ -779,7 +779,7 @@ class BundleReader:
             problems.extend(self._missing_shards(present))
         from graphtui.formats import bundle_verify
 
-        stored = bundle_verify.stored_tensors(self, problems)
+        stored = bundle_verify.stored_extents(self, problems)
         if any(not isinstance(src, LocalSource) for src in self._sources.values()):
             from graphtui.formats.bundle_stream import verify_streamed
 

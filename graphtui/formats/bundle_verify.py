@@ -2,7 +2,7 @@
 
 A checkpoint of a million scalars spends its time on Python, not on bytes: decoding each
 entry, a ``stat`` and an ``madvise`` per tensor, one crc32c call per four bytes. Here the
-entries come from the reader's bulk decoder (:meth:`BundleReader._bulk_entries`, the one
+entries come from the reader's bulk decoder (:meth:`BundleReader.bulk_entries`, the one
 :meth:`~BundleReader.listing` uses) and the stored tensors are checked a step at a time: each
 tiny tensor's crc32c side by side with numpy (:func:`masked_crc32c_rows`), the others up to
 ``_CRC_CHUNK`` bytes with one C call each, the shard's size checked once per step and its
@@ -36,7 +36,7 @@ _STEP_BYTES = 8 << 20  # and bytes (a step's pages stay mapped until it ends)
 
 
 @dataclass(frozen=True)
-class Stored:
+class StoredExtents:
     """The stored tensors (a partitioned tensor's slices in its place), in name order, column
     by column: ``row[p]`` is the name's row for an entry decoded in bulk, -1 for one decoded
     alone (``alone[p]``); ``code[p]`` indexes ``kinds`` (-1: alone)."""
@@ -67,13 +67,13 @@ class Stored:
             yield got if got is not None else self.reader.entry(names[r])
 
 
-def stored_tensors(reader: BundleReader, problems: list[FormatError]) -> Stored:
+def stored_extents(reader: BundleReader, problems: list[FormatError]) -> StoredExtents:
     """Every name's stored tensors; an entry that does not decode (or whose slices do not tile
     its shape) is appended to ``problems``, in name order."""
     import numpy as np
 
     names = reader.names()
-    bulk = reader._bulk_entries()
+    bulk = reader.bulk_entries()
     count = bulk.ok.astype(np.int64)
     alone_rows: dict[int, list[BundleEntry]] = {}
     for i in np.flatnonzero(~bulk.ok).tolist():
@@ -104,10 +104,10 @@ def stored_tensors(reader: BundleReader, problems: list[FormatError]) -> Stored:
             p = int(first[i]) + k
             alone[p] = sub
             shard[p], offset[p], size[p], crc[p] = sub.shard_id, sub.offset, sub.size, sub.crc32c
-    return Stored(reader, row, alone, bulk.kinds, code, shard, offset, size, crc)
+    return StoredExtents(reader, row, alone, bulk.kinds, code, shard, offset, size, crc)
 
 
-def outside_shards(stored: Stored) -> list[FormatError]:
+def outside_shards(stored: StoredExtents) -> list[FormatError]:
     """The tensors that run past the end of their (open) shard, no byte of data read."""
     import numpy as np
 
@@ -127,7 +127,7 @@ def outside_shards(stored: Stored) -> list[FormatError]:
     return problems
 
 
-def check_local(stored: Stored) -> list[FormatError]:
+def check_local(stored: StoredExtents) -> list[FormatError]:
     """Every stored tensor's checksum, from memory-mapped shards; the problems in order."""
     import numpy as np
 
@@ -163,7 +163,7 @@ def check_local(stored: Stored) -> list[FormatError]:
 
 
 def _checked(
-    stored: Stored, a: int, b: int, quick: np.ndarray, u8: dict[int, np.ndarray]
+    stored: StoredExtents, a: int, b: int, quick: np.ndarray, u8: dict[int, np.ndarray]
 ) -> np.ndarray:
     """Which of the stored tensors ``a:b`` were checked here and match their crc32c."""
     import numpy as np

@@ -56,7 +56,11 @@ def why_no_latest(directory: str) -> str:
     """Why ``latest_checkpoint`` found nothing in ``directory``, in TensorFlow's terms."""
     path = state_file_path(directory)
     if not storage.isfile(path):
-        return "couldn't find 'checkpoint' file or checkpoints in directory"
+        from graphtui.core.locate import what_is_here
+
+        return "couldn't find 'checkpoint' file or checkpoints in directory" + what_is_here(
+            directory
+        )
     try:
         state = read_state(path)
     except FormatError as exc:

@@ -43,6 +43,7 @@ VARIABLES_NAME = "variables"
 _SUFFIXES = (".index", ".meta")
 _NO_CHECKPOINT = "no checkpoint here (neither PREFIX.index nor a V1 checkpoint file)"
 _GRAPH_SUFFIXES = (".meta", ".meta.txt", ".pbtxt", ".meta.pbtxt")
+_HINT_SUBDIRS = 64  # subdirectories looked into for a hint, at most
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,57 @@ def _graph_by_content(raw: str) -> bool:
 
 def _beside(prefix: str | None) -> str | None:
     return prefix + ".meta" if prefix is not None and storage.isfile(prefix + ".meta") else None
+
+
+def what_is_here(directory: str) -> str:
+    """For a directory without a state file: the checkpoints and SavedModels it does hold, and
+    the path to give instead (TF's message stops at "couldn't find"; a user who typed the
+    directory of a lone ``model.ckpt`` or an export's parent wants the next step)."""
+    try:
+        files = storage.listdir(directory)
+    except OSError:
+        return ""
+    names = {storage.basename(e.path) for e in files}
+    found = {n[: -len(".index")] for n in names if n.endswith(".index") and len(n) > 6}
+    for n in names:  # a V1 checkpoint beside its graph (TF 0.x's Saver: model, model.meta)
+        stem = n[: -len(".meta")]
+        if (
+            n.endswith(".meta")
+            and stem
+            and stem not in found
+            and checkpoint_at(storage.join(directory, stem)) is not None
+        ):
+            found.add(stem)
+    prefixes = sorted(found, key=natural_key)
+    saved: list[str] = []
+    if not storage.is_url(directory):
+        try:
+            with os.scandir(directory) as it:
+                subdirs = [e.name for e in it if e.is_dir()]
+        except OSError:
+            subdirs = []
+        beside = bool(found)  # checkpoints here: no need to look below
+        for sub in sorted(subdirs, key=natural_key)[:_HINT_SUBDIRS]:
+            here = os.path.join(directory, sub)
+            if find_saved_model_file(here) is not None:
+                saved.append(sub)
+            elif not beside:  # one level down: a SavedModel's variables/, a run's train/
+                found.update(
+                    f"{sub}/{os.path.basename(i)[: -len('.index')]}"
+                    for i in storage.glob_in(here, "?*.index")
+                )
+        prefixes = sorted(found, key=natural_key)
+    if prefixes:
+        shown = ", ".join(repr(p) for p in prefixes[:3]) + (", ..." if len(prefixes) > 3 else "")
+        what = "checkpoint" if len(prefixes) == 1 else f"{len(prefixes)} checkpoints"
+        example = storage.join(directory, prefixes[-1])
+        which = "its prefix" if len(prefixes) == 1 else "one's prefix, e.g."
+        return f"; it holds the {what} {shown}: give {which} {example}"
+    if saved:
+        shown = ", ".join(repr(s + "/") for s in saved[:3]) + (", ..." if len(saved) > 3 else "")
+        what = "a SavedModel in" if len(saved) == 1 else f"{len(saved)} SavedModels in"
+        return f"; it holds {what} {shown}: give {storage.join(directory, saved[-1])}"
+    return ""
 
 
 def locate(path: str | os.PathLike[str]) -> Located:

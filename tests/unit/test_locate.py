@@ -102,3 +102,71 @@ def test_a_malformed_state_file_is_the_directorys_problem_not_a_crash(tmp_path: 
     assert located.meta == str(tmp_path / "d" / "model.ckpt.meta")  # the graph is still there
     with pytest.raises(FormatError):
         located.checkpoint()
+
+
+def _hinted(directory: Path) -> str:
+    with pytest.raises(NotFoundError) as info:
+        locate(directory).checkpoint()
+    return str(info.value)
+
+
+def test_a_directory_without_a_state_file_names_what_it_holds(tmp_path: Path) -> None:
+    # TF's message stops at "couldn't find"; the next step is the prefix or the SavedModel
+    lone = tmp_path / "lone"
+    shutil.copytree(SHARDED, lone)
+    (lone / "checkpoint").unlink()
+    message = _hinted(lone)
+    assert message.endswith(f"it holds the checkpoint 'model.ckpt': give its prefix {lone}/model.ckpt")
+    assert resolve_checkpoint(lone / "model.ckpt")[1] == str(lone / "model.ckpt")
+
+    many = tmp_path / "many"
+    many.mkdir()
+    for step in (9, 10, 100, 20):
+        (many / f"model.ckpt-{step}.index").write_bytes(b"")
+    assert _hinted(many).endswith(
+        "it holds the 4 checkpoints 'model.ckpt-9', 'model.ckpt-10', 'model.ckpt-20', ...: "
+        f"give one's prefix, e.g. {many}/model.ckpt-100"
+    )
+
+    exports = tmp_path / "exports"
+    (exports / "00000123").mkdir(parents=True)
+    (exports / "00000123" / "saved_model.pb").write_bytes(b"")
+    (exports / "notes").mkdir()
+    assert _hinted(exports).endswith(f"it holds a SavedModel in '00000123/': give {exports}/00000123")
+
+    below = tmp_path / "below"
+    (below / "variables").mkdir(parents=True)
+    (below / "variables" / "variables.index").write_bytes(b"")
+    assert _hinted(below).endswith(
+        f"it holds the checkpoint 'variables/variables': give its prefix {below}/variables/variables"
+    )
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _hinted(empty).endswith("couldn't find 'checkpoint' file or checkpoints in directory")
+
+
+REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "realworld"
+_SETS = sorted(p for p in REALWORLD.iterdir() if p.is_dir()) if REALWORLD.is_dir() else []
+
+
+@pytest.mark.skipif(not _SETS, reason=f"{REALWORLD}: the real-world sets are not here")
+def test_every_hint_on_real_directories_names_a_path_that_opens() -> None:
+    """Other people's export and training directories (TF 0.12 to 2.15 layouts): where a
+    directory names no checkpoint and holds one, the path the message gives reads."""
+    hinted = 0
+    for directory in _SETS:
+        try:
+            resolve_checkpoint(directory)
+            continue
+        except NotFoundError as exc:
+            message = str(exc)
+        except MissingFileError:
+            continue  # a SavedModel without variables: its own message
+        if "give " not in message:
+            continue
+        path = message.rsplit(" ", 1)[1]
+        fmt, prefix = resolve_checkpoint(path)
+        assert load_checkpoint(prefix).listing().names, directory
+        hinted += 1
+    assert hinted >= 5  # lone prefixes, V1 exports beside their .meta, SavedModel parents

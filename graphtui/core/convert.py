@@ -17,22 +17,20 @@ the result back.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.ckpt_write import OBJECT_GRAPH_KEY
 from graphtui.core.restore import Assignment, RestoreReport
-from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError
+from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError, WriteError
 from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import data_path
-from graphtui.formats.bundle_writer import copy_file_bytes
 from graphtui.formats.byte_source import is_url, open_regular
 
 Kind = Literal["checkpoint", "safetensors", "npz"]
@@ -153,6 +151,16 @@ class _Tensor:
     shape: tuple[int, ...]
 
 
+class _Stored(NamedTuple):
+    """Where a tensor's bytes lie, as the output holds them, in a local source file."""
+
+    fd: int  # open until the source is closed
+    path: str
+    offset: int
+    size: int
+    crc: int | None  # the masked crc32c they must have (None: the source stores none)
+
+
 class _Source:
     """One interface over the three kinds: tensor list, values, zero-copy bytes, step."""
 
@@ -169,9 +177,9 @@ class _Source:
         """Little-endian C-order bytes of ``name`` without a copy, or None."""
         return None
 
-    def file_ranges(self, names: list[str]) -> dict[str, tuple[int, int]]:
-        """``name -> (fd, offset)`` of the tensors among ``names`` stored whole, as the output
-        holds them, in a local file (to be copied in the kernel); valid until close."""
+    def file_ranges(self, names: list[str]) -> dict[str, _Stored]:
+        """Where the tensors among ``names`` that are stored whole, as the output holds them,
+        lie in a local file (copied from there by the data sink); valid until close."""
         return {}
 
     def step(self) -> int | None:
@@ -209,18 +217,18 @@ class _CheckpointSource(_Source):
             return None
         return bundle.raw_bytes(entry)  # checksum verified
 
-    def file_ranges(self, names: list[str]) -> dict[str, tuple[int, int]]:
+    def file_ranges(self, names: list[str]) -> dict[str, _Stored]:
         bundle = self.reader.bundle
         if bundle is None or is_url(bundle.prefix):
             return {}
-        out: dict[str, tuple[int, int]] = {}
+        out: dict[str, _Stored] = {}
         for name in names:
             entry = bundle.entry(name)
             if entry.is_sliced or not entry.dtype.is_fixed_size:
                 continue
+            path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
             fd = self._fds.get(entry.shard_id)
             if fd is None:
-                path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
                 try:
                     with open_regular(path) as fh:
                         fd = self._fds[entry.shard_id] = os.dup(fh.fileno())
@@ -229,9 +237,8 @@ class _CheckpointSource(_Source):
                     raise FormatError(path, f"cannot read data shard: {exc.strerror}") from None
                 self._sizes[entry.shard_id] = size
             if entry.offset + entry.size > self._sizes[entry.shard_id]:
-                path = data_path(bundle.prefix, entry.shard_id, bundle.num_shards)
                 raise FormatError(path, f"tensor {name!r} runs past the end of the file: truncated")
-            out[name] = (fd, entry.offset)
+            out[name] = _Stored(fd, path, entry.offset, entry.size, entry.crc32c)
         return out
 
     def step(self) -> int | None:
@@ -540,16 +547,22 @@ def apply_convert(plan: ConvertPlan, on_step: StepCallback | None = None) -> Con
         source.close()
 
 
+_RUN_BYTES = 64 << 20  # a run of copied tensors handed to the sink at once (steps between)
+
+
 def _write_safetensors(
     plan: ConvertPlan, source: _Source, out: str, on_step: StepCallback | None
 ) -> None:
-    """The header as the ``safetensors`` package lays it out, then each tensor's bytes: a
-    checkpoint's whole tensors copied in the kernel from its data file (``copy_file_range``,
-    as ``cp`` does) while a thread checks their checksums on the same pages, the rest
-    (converted dtypes, sliced or remote tensors) written from memory. The file is read back by
-    our parser and the package's ``safe_open`` before it replaces ``out``."""
-    from graphtui.formats.atomic import staged_path
+    """The header as the ``safetensors`` package lays it out, then each tensor's bytes through
+    the one data path of every checkpoint write (:class:`~graphtui.formats.data_sink.DataSink`):
+    a checkpoint's whole tensors go from its data file's mapped pages to the disk (``O_DIRECT``
+    where the file system allows it, else the page cache), each one's checksum checked on the
+    bytes as they are copied, in one pass; the rest (converted dtypes, sliced or remote tensors,
+    checked when read) are written from memory. The staged file is read back (the header by our
+    parser and the package's ``safe_open``), fsynced, and renamed over ``out``."""
+    from graphtui.formats.data_sink import DataSink
     from graphtui.formats.safetensors import safetensors_header
+    from graphtui.formats.transaction import FileTransaction
 
     by_name = {item.name: item for item in plan.items}
     header, order = safetensors_header(
@@ -558,25 +571,77 @@ def _write_safetensors(
     )
     ranges = source.file_ranges([i.source_name for i in plan.items if i.out_dtype == i.dtype])
     progress.expect(plan.total_bytes)
-    with staged_path(out) as tmp:
-        with open(tmp, "wb", buffering=0) as fh, _checking(source, list(ranges)) as failed:
-            _write_all(fh.fileno(), header)
-            for done, name in enumerate(order, 1):
-                item = by_name[name]
-                where = ranges.get(item.source_name)
-                if where is not None:
-                    fd, offset = where
-                    copy_file_bytes(fd, fh.fileno(), offset, item.nbytes)
-                else:
-                    _write_all(fh.fileno(), _item_bytes(source, item)[0])
-                    progress.advance(item.nbytes)
-                if failed:
-                    raise failed[0]
+    txn = FileTransaction()
+    try:
+        txn.reserve(out, len(header) + plan.total_bytes)
+        fh = txn.open(out)
+        sink = DataSink(fh, txn.temp_path(out))
+        txn.on_abort(sink.abort)
+        sink.write(header)
+        done = 0
+        for run in _runs(order, by_name, ranges):
+            if isinstance(run, ConvertItem):
+                sink.write(_item_bytes(source, run)[0])
+                progress.advance(run.nbytes)
+                names = [run.name]
+            else:
+                first = run[0][1]
+                sink.copy(
+                    first.fd,
+                    first.path,
+                    first.offset,
+                    [_copied(item, where) for item, where in run],
+                )
+                names = [item.name for item, _ in run]
+            for name in names:
+                done += 1
                 if on_step is not None:
                     on_step(done, len(order), name)
-        if failed:
-            raise failed[0]
-        _verify_file(plan, tmp, out)
+        sink.close()
+        fh.flush()
+        _verify_file(plan, txn.temp_path(out), out)
+        txn.commit()
+    except BaseException as exc:
+        txn.abort()
+        if isinstance(exc, OSError) and not isinstance(exc, GraphtuiError):
+            raise WriteError(
+                out, f"cannot write: {exc.strerror or exc}; nothing was written"
+            ) from None
+        raise
+
+
+def _runs(
+    order: list[str], by_name: dict[str, ConvertItem], ranges: dict[str, _Stored]
+) -> Iterator[ConvertItem | list[tuple[ConvertItem, _Stored]]]:
+    """The items in output order: an item written from memory alone, and items copied from a
+    source file grouped while they follow each other there too (one run for the sink, at
+    most :data:`_RUN_BYTES` unless one tensor is bigger)."""
+    run: list[tuple[ConvertItem, _Stored]] = []
+    size = 0
+    for name in order:
+        item = by_name[name]
+        where = ranges.get(item.source_name)
+        if run and (
+            where is None
+            or where.fd != run[-1][1].fd
+            or where.offset != run[-1][1].offset + run[-1][1].size
+            or size + where.size > _RUN_BYTES
+        ):
+            yield run
+            run, size = [], 0
+        if where is None:
+            yield item
+        else:
+            run.append((item, where))
+            size += where.size
+    if run:
+        yield run
+
+
+def _copied(item: ConvertItem, where: _Stored) -> Any:
+    from graphtui.formats.data_sink import CopiedTensor
+
+    return CopiedTensor(item.source_name, where.offset, where.size, where.crc)
 
 
 def _item_bytes(source: _Source, item: ConvertItem) -> tuple[Any, Any]:
@@ -592,41 +657,6 @@ def _item_bytes(source: _Source, item: ConvertItem) -> tuple[Any, Any]:
     arr = np.asarray(source.array(item.source_name))
     arr = arr.astype(out_dt.numpy, order="C", copy=False)  # little-endian hosts
     return arr.reshape(-1).view(np.uint8), arr
-
-
-def _write_all(fd: int, data: Any) -> None:
-    view = memoryview(data).cast("B")
-    while len(view):
-        view = view[os.write(fd, view) :]
-
-
-@contextlib.contextmanager
-def _checking(source: _Source, names: list[str]) -> Iterator[list[BaseException]]:
-    """Check the stored checksums of ``names`` in a thread while the body copies them; the
-    first failure is put in the yielded list (the body raises it) and stops the check."""
-    import threading
-
-    failed: list[BaseException] = []
-    stop = threading.Event()
-
-    def check() -> None:
-        try:
-            for name in names:
-                if stop.is_set():
-                    return
-                source.raw(name)  # checksum verified
-        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
-            failed.append(exc)
-
-    checker = threading.Thread(target=check, name="graphtui-crc", daemon=True)
-    checker.start()
-    try:
-        yield failed
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        checker.join()
 
 
 def _write_npz(plan: ConvertPlan, source: _Source, out: str, on_step: StepCallback | None) -> None:

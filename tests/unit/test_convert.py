@@ -362,3 +362,79 @@ def test_a_bad_checksum_in_the_source_fails_the_write(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="checksum"):
         apply_convert(plan_convert(ConvertRequest(str(prefix), str(out))))
     assert not out.exists() and list(tmp_path.glob("*.tmp")) == [] == list(tmp_path.glob(".*"))
+
+
+@pytest.fixture(params=["direct", "page cache"])
+def sink_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The data sink with small chunks (tensors span several), with and without O_DIRECT."""
+    import os
+
+    from graphtui.formats import data_sink
+
+    monkeypatch.setattr(data_sink, "_CHUNK", 16 << 10)
+    if request.param == "page cache":
+        monkeypatch.delattr(os, "O_DIRECT", raising=False)
+    elif not hasattr(os, "O_DIRECT"):
+        pytest.skip("no O_DIRECT on this system")
+    return str(request.param)
+
+
+def test_safetensors_data_in_one_pass_through_the_sink(
+    tmp_path: Path, sink_mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole tensors of a checkpoint go through the data sink, each one's checksum checked on
+    the bytes copied: no second read of the source (the checksum pass) for any of them, and no
+    copy_file_range; the file is the package's (every tensor equal) in both sink modes."""
+    from graphtui.formats import data_sink
+    from graphtui.formats.bundle import BundleReader
+
+    reads: list[str] = []
+    raw_bytes = BundleReader.raw_bytes
+
+    def counted(self: BundleReader, entry: object, *args: object, **kwargs: object) -> object:
+        reads.append(entry.name)  # type: ignore[attr-defined]
+        return raw_bytes(self, entry, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BundleReader, "raw_bytes", counted)
+    if sink_mode == "direct":
+        monkeypatch.setattr(data_sink, "copy_file_bytes", lambda *a: pytest.fail("copied twice"))
+    for source in (TRAIN, PARTITIONED):
+        out = tmp_path / f"{source.parent.name}.safetensors"
+        plan = plan_convert(ConvertRequest(str(source), str(out)))
+        reads.clear()
+        apply_convert(plan)
+        read_while_writing = set(reads)
+        with CheckpointReader(source) as reader:
+            bundle = reader.bundle
+            assert bundle is not None
+            whole = {i.source_name for i in plan.items if not bundle.entry(i.source_name).is_sliced}
+            loaded = safetensors_numpy.load_file(str(out))
+            for item in plan.items:
+                assert same(loaded[item.name], reader.get_tensor(item.source_name)), item.name
+        assert whole and not whole & read_while_writing, sorted(whole & read_while_writing)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "partitioned.safetensors",
+        "train.safetensors",
+    ]
+
+
+def test_a_bad_checksum_fails_the_write_in_both_sink_modes(tmp_path: Path, sink_mode: str) -> None:
+    import shutil
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in TRAIN.parent.glob(TRAIN.name + ".*"):
+        shutil.copy(f, src / f.name)
+    prefix = src / TRAIN.name
+    with CheckpointReader(prefix) as reader:
+        entry = reader.bundle.entry("model/layer_1/dense/kernel")  # type: ignore[union-attr]
+    data = next(src.glob("*.data-*"))
+    raw = bytearray(data.read_bytes())
+    raw[entry.offset + entry.size - 1] ^= 0x01
+    data.write_bytes(bytes(raw))
+    out = tmp_path / "model.safetensors"
+    with pytest.raises(
+        FormatError, match="checksum mismatch in tensor 'model/layer_1/dense/kernel'"
+    ):
+        apply_convert(plan_convert(ConvertRequest(str(prefix), str(out))))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

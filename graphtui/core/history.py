@@ -309,7 +309,7 @@ def _describe(rec: CheckpointRecord, listing: _Listing) -> None:
         else:
             rec.complete = True
     else:
-        from graphtui.formats.v1 import missing_shards
+        from graphtui.formats.v1_shards import missing_shards
 
         names = listing.v1_names(base)
         files.extend((listing.path(n), listing.files[n].size) for n in names)

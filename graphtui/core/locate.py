@@ -143,7 +143,7 @@ def checkpoint_at(raw: str) -> tuple[CheckpointFormat, str] | None:
     prefix = strip_suffix(raw)
     if storage.isfile(prefix + ".index"):
         return "V2", prefix
-    from graphtui.formats.v1 import v1_files
+    from graphtui.formats.v1_shards import v1_files
 
     if not raw.endswith(_SUFFIXES) and v1_files(raw):  # a .meta alone is no V1 checkpoint
         return "V1", raw
@@ -250,7 +250,7 @@ def locate(path: str | os.PathLike[str]) -> Located:
         if storage.isfile(prefix + ".index"):
             fmt = "V2"
         else:
-            from graphtui.formats.v1 import v1_files
+            from graphtui.formats.v1_shards import v1_files
 
             if v1_files(prefix):  # a TF 0.12-era SavedModel: its variables are a V1 checkpoint
                 fmt = "V1"

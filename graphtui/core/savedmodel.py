@@ -555,7 +555,7 @@ class SavedModelInfo:
         checkpoint ``variables/variables`` or its shards (contents are not checked)."""
         if storage.isfile(self.variables_prefix + ".index"):
             return True
-        from graphtui.formats.v1 import v1_files
+        from graphtui.formats.v1_shards import v1_files
 
         return bool(v1_files(self.variables_prefix))
 

@@ -140,6 +140,6 @@ def fix_paths(
 
 def _exists(prefix: str) -> bool:
     """A V2 index, a V1 file, or the shards a V1 pattern (``PREFIX-?????-of-00002``) names."""
-    from graphtui.formats.v1 import v1_files
+    from graphtui.formats.v1_shards import v1_files
 
     return os.path.isfile(prefix + ".index") or bool(v1_files(prefix))

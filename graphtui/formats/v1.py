@@ -7,16 +7,14 @@ several such files named ``PREFIX-00000-of-0000N``.
 
 from __future__ import annotations
 
-import glob
 import math
 import os
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from graphtui.errors import FormatError
-from graphtui.formats import dtypes, storage, tensor_proto
+from graphtui.formats import dtypes, tensor_proto
 from graphtui.formats.bundle import (
     Extents,
     check_tiling,
@@ -27,33 +25,7 @@ from graphtui.formats.bundle import (
 )
 from graphtui.formats.ordered_code import encode_slice_key
 from graphtui.formats.sstable import Table
-
-_SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})$")
-_GLOB_CHARS = re.compile(r"[*?\[]")
-SHARD_GLOB = "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
-
-
-def v1_files(path: str) -> list[str]:
-    """The files of a V1 checkpoint named ``path``, as TensorFlow finds them: the file itself;
-    else, when the name is a pattern (``Saver.save`` returns ``PREFIX-?????-of-00002`` for a
-    sharded V1 checkpoint and writes it in the state file), the regular files matching it; else
-    the ``PREFIX-NNNNN-of-NNNNN`` shards of a prefix."""
-    if storage.isfile(path):
-        return [path]
-    head, tail = storage.dirname(path), storage.basename(path)
-    if _GLOB_CHARS.search(tail):
-        return sorted(p for p in storage.glob_in(head, tail) if storage.isfile(p))
-    return sorted(storage.glob_in(head, glob.escape(tail) + SHARD_GLOB))
-
-
-def missing_shards(files: list[str]) -> list[int]:
-    """Shard numbers absent from a set of ``-NNNNN-of-NNNNN`` files (none for a single file)."""
-    totals = {int(m.group(2)) for m in (_SHARD_RE.search(f) for f in files) if m}
-    if len(totals) != 1 or len(files) != sum(1 for f in files if _SHARD_RE.search(f)):
-        return []
-    (total,) = totals
-    have = {int(m.group(1)) for m in (_SHARD_RE.search(f) for f in files) if m}
-    return [i for i in range(total) if i not in have]
+from graphtui.formats.v1_shards import missing_shards, v1_files
 
 
 @dataclass(frozen=True)

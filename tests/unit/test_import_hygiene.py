@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,43 @@ def test_the_app_imports_only_what_its_first_screen_needs() -> None:
         "tomllib",
     ):
         assert deferred not in mods, deferred
+
+
+def test_locating_a_graph_without_a_checkpoint_imports_no_numpy(tmp_path: Path) -> None:
+    """Every command and the app locate their path first: a ``.meta`` with no checkpoint
+    beside it asks for V1 shards by name (formats/v1_shards.py), not through the V1 reader."""
+    meta = tmp_path / "alone.meta"
+    meta.write_bytes(b"")
+    mods = _modules_after(
+        f"from graphtui.core.locate import locate\nassert locate({str(meta)!r}).kind == 'meta'"
+    )
+    assert "numpy" not in mods
+
+
+def _blas_threads_after_main(env: dict[str, str]) -> str:
+    code = (
+        "import contextlib, io, os\n"
+        "from graphtui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['ls', {str(FIXTURE)!r}]) == 0\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS', '-'))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in _BLAS_VARIABLES}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=clean | env
+    )
+    return out.stdout.split()[-1]
+
+
+_BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def test_the_command_line_asks_openblas_for_one_thread_unless_told() -> None:
+    """Issue 17: numpy's OpenBLAS starts a thread per core at import that spins ~0.1 s of a
+    core; a command asks for one (the user's own setting is kept)."""
+    assert _blas_threads_after_main({}) == "1"
+    assert _blas_threads_after_main({"OPENBLAS_NUM_THREADS": "2"}) == "2"
+    assert _blas_threads_after_main({"OMP_NUM_THREADS": "3"}) == "-"
 
 
 def test_core_never_imports_textual_in_source() -> None:

@@ -266,9 +266,27 @@ class _SafetensorsSource(_Source):
 
         self.path = path
         self.file = open_safetensors(path)
+        self._fd: int | None = None  # file_ranges
 
     def tensors(self) -> list[_Tensor]:
         return [_Tensor(e.name, e.dtype, e.code, e.shape) for e in self.file.entries.values()]
+
+    def file_ranges(self, names: list[str]) -> dict[str, _Stored]:
+        """Every tensor: a safetensors file holds each one whole, little-endian, C order (as a
+        checkpoint does); it stores no checksum (the copy sums the bytes it copies)."""
+        if self._fd is None:
+            try:
+                with open_regular(self.path) as fh:
+                    self._fd = os.dup(fh.fileno())
+            except OSError as exc:
+                raise FormatError(self.path, f"cannot read: {exc.strerror}") from None
+        start = self.file.data_start
+        entries = self.file.entries
+        return {
+            name: _Stored(self._fd, self.path, start + e.begin, e.nbytes, None)
+            for name in names
+            for e in (entries[name],)
+        }
 
     def array(self, name: str) -> Any:
         return self.file.read(name)
@@ -281,6 +299,9 @@ class _SafetensorsSource(_Source):
         return int(text) if text.isdigit() else None
 
     def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self.file.close()
 
 
@@ -724,18 +745,63 @@ def _verify_file(plan: ConvertPlan, tmp: str, out: str) -> None:
 def _write_checkpoint(
     plan: ConvertPlan, source: _Source, out: str, on_step: StepCallback | None
 ) -> ConvertResult:
+    """A V2 checkpoint by the one checkpoint writer: tensors stored whole in a local source
+    file (a ``.safetensors``) are copied through its data sink, summed on the bytes in flight
+    (that sum is the checksum TensorFlow will check); the rest is encoded from values. The
+    check after writing compares names, dtypes and shapes, and the values of what was encoded
+    (converted dtypes, ``.npz`` members): the copied bytes are not read a second time."""
+    import functools
+
     from graphtui.core.output import write_checkpoint
+    from graphtui.core.write_check import Expected
     from graphtui.formats.crc import crc32c, mask
 
-    def fill(writer: Any) -> None:
-        for item, raw, arr in _buffers(source, plan, on_step):
-            dt = dtypes.from_name(item.out_dtype)
-            if arr is None:
-                writer.add_raw(item.name, dt, item.shape, raw, mask(crc32c(raw)))
+    by_name = {item.name: item for item in plan.items}
+    ranges = source.file_ranges([i.source_name for i in plan.items if i.out_dtype == i.dtype])
+
+    def fill(writer: Any) -> dict[str, Expected]:
+        expected: dict[str, Expected] = {}
+        progress.expect(plan.total_bytes)
+        done = 0
+        for run in _runs(list(by_name), by_name, ranges):
+            if isinstance(run, ConvertItem):
+                dt = dtypes.from_name(run.out_dtype)
+                raw, arr = _item_bytes(source, run)
+                value = None
+                if arr is None:  # stored bytes, checked when read
+                    writer.add_raw(run.name, dt, run.shape, raw, mask(crc32c(raw)))
+                else:
+                    writer.add(run.name, arr.reshape(run.shape), dt)
+                    value = functools.partial(_item_value, source, run)
+                expected[run.name] = Expected(run.out_dtype, run.shape, value)
+                progress.advance(run.nbytes)
+                items = [run]
             else:
-                writer.add(item.name, arr.reshape(item.shape), dt)
+                first = run[0][1]
+                writer.add_copies(
+                    first.fd,
+                    [
+                        (i.name, dtypes.from_name(i.out_dtype), i.shape, w.offset, w.size, w.crc)
+                        for i, w in run
+                    ],
+                    first.path,
+                    [i.source_name for i, _ in run],
+                )
+                items = [i for i, _ in run]
+                for i in items:
+                    expected[i.name] = Expected(i.out_dtype, i.shape)
+            for i in items:
+                done += 1
+                if on_step is not None:
+                    on_step(done, len(by_name), i.name)
+        return expected
 
     result = write_checkpoint(out, sources=[source.path], fill=fill, meta_graph=plan.graph)
     return ConvertResult(
         result.prefix, "checkpoint", result.tensors, result.bytes, result.files, result
     )
+
+
+def _item_value(source: _Source, item: ConvertItem) -> Any:
+    """The value an encoded item must read back as (computed again from the source)."""
+    return _item_bytes(source, item)[1].reshape(item.shape)

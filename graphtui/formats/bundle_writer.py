@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from graphtui.formats import dtypes
 from graphtui.formats.bundle import LITTLE_ENDIAN, Extents, data_path, index_path
 from graphtui.formats.crc import crc32c, mask
-from graphtui.formats.data_sink import CopiedTensor, DataSink
+from graphtui.formats.data_sink import SUM, CopiedTensor, DataSink
 from graphtui.formats.data_sink import copy_file_bytes as copy_file_bytes  # re-exported
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
 from graphtui.formats.sstable_writer import TableWriter
@@ -94,16 +94,17 @@ class BundleWriter:
         size: int,
         checks: Sequence[CopiedTensor] = (),
         src_path: str = "source data file",
-    ) -> int:
+    ) -> tuple[int, list[int | None]]:
         """Append ``size`` bytes of an open source file at ``src_offset``; ``checks``: the
-        tensors those bytes hold, each checked against its checksum as it is copied."""
+        tensors those bytes hold, each checked against its checksum as it is copied. Returns
+        the offset written at and each tensor's crc of the bytes copied (see DataSink.copy)."""
         offset = self._sink.position
         if size >= _RESERVE_FROM:
             self.txn.reserve(data_path(self.prefix, 0, 1), size)
-        self._sink.copy(
+        sums = self._sink.copy(
             src_fd, src_path, src_offset, checks or [CopiedTensor("", src_offset, size, None)]
         )
-        return offset
+        return offset, sums
 
     def _entry(
         self,
@@ -178,16 +179,18 @@ class BundleWriter:
     def add_copies(
         self,
         src_fd: int,
-        tensors: Sequence[tuple[str, dtypes.DType, Sequence[int], int, int, int]],
+        tensors: Sequence[tuple[str, dtypes.DType, Sequence[int], int, int, int | None]],
         src_path: str = "source data file",
         src_names: Sequence[str] | None = None,
     ) -> None:
         """Add whole tensors ``(name, dtype, shape, src_offset, size, crc)`` copied from an
         open source data file, in order, each one's checksum checked on the bytes copied (a
         string or variant tensor's stored checksum is not the crc of its bytes: the caller
-        checks those); an error names ``src_path`` and the tensor's name there (``src_names``,
-        when it had another). Tensors that follow each other in the source are copied as one
-        run: an unchanged shard whole (on XFS/btrfs, cloned)."""
+        checks those; ``crc`` None: the source stores none, e.g. a ``.safetensors`` file, and the
+        entry gets the crc of the bytes as they are copied); an error names ``src_path`` and the
+        tensor's name there (``src_names``, when it had another). Tensors that follow each
+        other in the source are copied as one run: an unchanged shard whole (on XFS/btrfs,
+        cloned)."""
         names = list(src_names) if src_names is not None else [t[0] for t in tensors]
         i = 0
         while i < len(tensors):
@@ -198,13 +201,22 @@ class BundleWriter:
                 end += tensors[j][4]
                 j += 1
             checks = [
-                CopiedTensor(old, off, size, None if dt.name in _OWN_CHECKSUM else crc)
+                CopiedTensor(
+                    old,
+                    off,
+                    size,
+                    SUM if crc is None else None if dt.name in _OWN_CHECKSUM else crc,
+                )
                 for old, (_, dt, _, off, size, crc) in zip(names[i:j], tensors[i:j], strict=True)
             ]
-            base = self._append_from_file(src_fd, start, end - start, checks, src_path)
-            for name, dtype, shape, src_offset, size, crc in tensors[i:j]:
+            base, sums = self._append_from_file(src_fd, start, end - start, checks, src_path)
+            for (name, dtype, shape, src_offset, size, crc), got in zip(
+                tensors[i:j], sums, strict=True
+            ):
+                kept = crc if crc is not None else got
+                assert kept is not None
                 self._put(
-                    _key(name), self._entry(dtype, shape, base + src_offset - start, size, crc)
+                    _key(name), self._entry(dtype, shape, base + src_offset - start, size, kept)
                 )
             i = j
 

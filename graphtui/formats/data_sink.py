@@ -41,10 +41,14 @@ _FICLONERANGE = 0x4020940D  # _IOW(0x94, 13, struct file_clone_range)
 _NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
 
 
+SUM = -1  # CopiedTensor.crc: no checksum stored (a .safetensors source): sum the bytes copied
+
+
 class CopiedTensor(NamedTuple):
     """One tensor of a run copied from a source file: its name, place there, and the masked
     crc32c its raw bytes must have (None: checked by the caller, e.g. strings, whose stored
-    checksum is not the crc of their bytes)."""
+    checksum is not the crc of their bytes; :data:`SUM`: none to check, the bytes copied are
+    summed and :meth:`DataSink.copy` returns the sum)."""
 
     name: str
     offset: int
@@ -95,6 +99,7 @@ class _RunCheck:
         self._i = 0
         self._done = 0  # bytes of tensor ``_i`` summed so far
         self._crc = 0
+        self.sums: list[int | None] = []  # each finished tensor's masked crc32c (None: unsummed)
         self._settle()
 
     def _settle(self) -> None:
@@ -103,12 +108,14 @@ class _RunCheck:
             t = self._tensors[self._i]
             if self._done < t.size:
                 return
-            if t.crc is not None and mask(self._crc) != t.crc:
+            got = None if t.crc is None else mask(self._crc)
+            if got is not None and t.crc != SUM and got != t.crc:
                 raise ChecksumError(
                     self._path,
                     f"checksum mismatch in tensor {t.name!r} (data corrupt)",
                     offset=t.offset,
                 )
+            self.sums.append(got)
             self._i += 1
             self._done = 0
             self._crc = 0
@@ -177,29 +184,32 @@ class DataSink:
             self._stage_bytes(view)
         self.position += len(view)
 
-    def copy(self, src_fd: int, src_path: str, start: int, tensors: Sequence[CopiedTensor]) -> None:
+    def copy(
+        self, src_fd: int, src_path: str, start: int, tensors: Sequence[CopiedTensor]
+    ) -> list[int | None]:
         """Append the source bytes from ``start`` to the end of ``tensors`` (which follow each
-        other from ``start``), checking each tensor's checksum on the bytes copied."""
+        other from ``start``), checking each tensor's checksum on the bytes copied; return
+        each tensor's masked crc32c of those bytes (None where its ``crc`` is None)."""
         if not tensors:
-            return
+            return []
         size = tensors[-1].offset + tensors[-1].size - start
         check = _RunCheck(src_path, tensors, src_fd, start + size)
         if size == 0:
-            return
+            return check.sums
         mapped = self._map(src_fd)
         if mapped is None or len(mapped[1]) < start + size:
             raise FormatError(src_path, "data shard ended early (truncated while copying?)")
         source, view = mapped
         try:
-            if self._clone and self._try_clone(src_fd, source, view, start, size, check):
-                return
-            if self._direct is None:
-                self._copy_cached(src_fd, source, view, start, size, check)
-            else:
-                self._copy_direct(source, view, start, size, check)
+            if not (self._clone and self._try_clone(src_fd, source, view, start, size, check)):
+                if self._direct is None:
+                    self._copy_cached(src_fd, source, view, start, size, check)
+                else:
+                    self._copy_direct(source, view, start, size, check)
         except BaseException:
             self.abort()
             raise
+        return check.sums
 
     def _copy_cached(
         self,

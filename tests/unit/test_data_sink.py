@@ -225,3 +225,35 @@ def test_a_source_cut_short_while_copying_fails_cleanly(
     with pytest.raises(FormatError, match="shrank to 4096 bytes while being copied"):
         rename(str(prefix), str(out_dir / "m"), ScopeMap([("a", "b")]), mode="checkpoint")
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+def test_a_run_without_stored_checksums_is_summed_in_flight(tmp_path: Path, mode: str) -> None:
+    """``crc=SUM`` (a source that stores no checksum): nothing to check, and copy returns each
+    tensor's masked crc32c of the bytes as copied, beside checked ones (None: not summed)."""
+    from graphtui.formats.crc import crc32c, mask
+
+    src = tmp_path / "src.bin"
+    payload = np.random.default_rng(3).integers(0, 256, 100_003, dtype=np.uint8).tobytes()
+    src.write_bytes(b"h" * 13 + payload)
+    cuts = [(13, 40_000), (40_013, 0), (40_013, 30_001), (70_014, 30_002)]
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        with FileTransaction() as txn:
+            out = tmp_path / "out.bin"
+            fh = txn.open(out)
+            sink = data_sink.DataSink(fh, txn.temp_path(out))
+            sink.write(b"xyz")
+            parts = [src.read_bytes()[off : off + n] for off, n in cuts]
+            tensors = [
+                data_sink.CopiedTensor("a", *cuts[0], data_sink.SUM),
+                data_sink.CopiedTensor("b", *cuts[1], data_sink.SUM),
+                data_sink.CopiedTensor("c", *cuts[2], mask(crc32c(parts[2]))),
+                data_sink.CopiedTensor("d", *cuts[3], None),
+            ]
+            sums = sink.copy(fd, str(src), 13, tensors)
+            sink.close()
+            fh.flush()
+    finally:
+        os.close(fd)
+    assert sums == [mask(crc32c(parts[0])), mask(crc32c(b"")), mask(crc32c(parts[2])), None]
+    assert out.read_bytes() == b"xyz" + payload

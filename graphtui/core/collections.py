@@ -173,6 +173,9 @@ class LazyItems(Sequence[Any]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._decode, self._values)  # not Sequence's index-by-index walk
+
     @overload
     def __getitem__(self, index: int) -> Any: ...
 
@@ -295,10 +298,16 @@ class CollectionTable:
 
     def collections_of(self, node_name: str) -> list[str]:
         """Keys of the collections that mention ``node_name`` (ports and ``^`` ignored)."""
-        if self._by_node is None:
+        return list(self.keys_of(node_name))
+
+    def keys_of(self, node_name: str) -> tuple[str, ...]:
+        """:meth:`collections_of` as the tuple shared by every node with the same keys (no
+        copy per call: the variable table keeps it in each of its variables)."""
+        by_node = self._by_node
+        if by_node is None:
             # items decoded one by one and not kept (a 1M-node graph's 333,000 VariableDefs,
-            # decoded and kept, cost ~400 MB); each distinct list of keys kept once
-            by_node: dict[str, tuple[str, ...]] = {}
+            # decoded and kept, cost ~400 MB); each distinct tuple of keys kept once
+            by_node = {}
             shared: dict[tuple[str, ...], tuple[str, ...]] = {}
             canonical = self._canonical or str
             for key in self._keys:
@@ -310,4 +319,9 @@ class CollectionTable:
                             grown = (*keys, key)
                             by_node[node] = shared.setdefault(grown, grown)
             self._by_node = by_node
-        return list(self._by_node.get(node_name, ()))
+        return by_node.get(node_name, ())
+
+    def mentioned(self, key: str) -> set[str]:
+        """The node names collection ``key``'s items mention (ports and ``^`` stripped): one
+        key's part of :meth:`collections_of`, without the map of every key."""
+        return {_strip(name) for item in self.items(key) for name in _mentions(item)}

@@ -34,7 +34,7 @@ from graphtui.core.graph import GraphIndex, tensor_node
 from graphtui.core.graph_edit import drop_saver_entries
 from graphtui.core.metagraph import read_meta_graph_bytes
 from graphtui.core.output import WriteResult, write_checkpoint
-from graphtui.core.variables import VariableInfo, VariableTable, saver_info
+from graphtui.core.variables import SavedVariable, restorable_variables, saver_info
 from graphtui.core.write_check import Expected, Stored, stored_tensors
 from graphtui.errors import ConflictError, CoreError
 from graphtui.formats import dtypes, progress
@@ -105,7 +105,7 @@ def map_pairs(amap: AssignmentMap) -> list[tuple[str, str]]:
     return sorted(((str(c), str(g)) for c, g in pairs), key=lambda pair: pair[0])
 
 
-def variable_origin(var: VariableInfo) -> Origin:
+def variable_origin(var: SavedVariable) -> Origin:
     """How the graph says ``var`` was made (see the module docstring)."""
     init = var.initial_value
     if not init:
@@ -119,15 +119,15 @@ def variable_origin(var: VariableInfo) -> Origin:
     return "unknown"
 
 
-def _partitions(variables: list[VariableInfo]) -> dict[str, list[VariableInfo]]:
-    out: dict[str, list[VariableInfo]] = {}
+def _partitions(variables: list[SavedVariable]) -> dict[str, list[SavedVariable]]:
+    out: dict[str, list[SavedVariable]] = {}
     for var in variables:
         if var.save_slice is not None:
             out.setdefault(var.save_slice.full_name, []).append(var)
     return out
 
 
-def _part_extents(var: VariableInfo) -> Extents | None:
+def _part_extents(var: SavedVariable) -> Extents | None:
     info = var.save_slice
     if info is None:
         return None
@@ -135,7 +135,7 @@ def _part_extents(var: VariableInfo) -> Extents | None:
 
 
 def resolve_assignment_map(
-    variables: list[VariableInfo],
+    variables: list[SavedVariable],
     reader: CheckpointReader,
     amap: AssignmentMap,
     report: RestoreReport | None = None,
@@ -271,12 +271,8 @@ def plan_restore(
     """``meta_bytes``: the binary file ``meta_graph`` was decoded from (written as it is when
     the graph needs no change)."""
     index = GraphIndex(meta_graph)
-    table = VariableTable.of(index)
-    variables = [
-        v
-        for v in table.variables()
-        if "variables" in v.collections or "local_variables" in v.collections or v.key_from_saver
-    ]
+    table = restorable_variables(index)
+    variables = list(table.values())
     report = RestoreReport()
     assignments = resolve_assignment_map(variables, reader, amap, report)
     by_var = {a.variable: a for a in assignments}  # the last assignment of a variable wins
@@ -295,7 +291,7 @@ def plan_restore(
     stored: Stored | None = None  # read when a variable takes a checkpoint tensor
     sliced: set[str] = set()
     for entry in saver.entries:
-        var = table.get(entry.variable) if entry.variable and entry.variable in table else None
+        var = table.get(entry.variable) if entry.variable else None
         if var is None:
             continue
         spec = _spec_extents(entry.slice_spec)

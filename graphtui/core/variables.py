@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,6 +256,79 @@ def _build_saver(index: GraphIndex) -> SaverInfo | None:
     )
 
 
+def _save_slice(vdef: Any) -> SaveSliceInfo | None:
+    """A VariableDef's SaveSliceInfoDef (a partition's place in its full variable), or None."""
+    if vdef is None or not vdef.HasField("save_slice_info_def"):
+        return None
+    s = vdef.save_slice_info_def
+    return SaveSliceInfo(str(s.full_name), list(s.full_shape), list(s.var_offset),
+                         list(s.var_shape))
+
+
+def _variable_defs(collections: CollectionTable) -> Iterator[tuple[str, str, Any]]:
+    """(collection key, variable node, VariableDef) for every VariableDef of the variable
+    collections, in key order then stored order; decoded one by one, not kept. The node name
+    is the VariableDef's own string (see :meth:`GraphIndex.canonical` to share the graph's)."""
+    for key in VARIABLE_COLLECTIONS:
+        if key not in collections:
+            continue
+        for item in collections.items(key):
+            if hasattr(item, "variable_name"):
+                yield key, tensor_node(item.variable_name), item
+
+
+def _saver_keys(index: GraphIndex) -> dict[str, str]:
+    """Variable node -> the first checkpoint key the saver writes it under."""
+    saver = saver_info(index)
+    keys: dict[str, str] = {}
+    for entry in saver.entries if saver else ():
+        if entry.variable is not None:
+            keys.setdefault(entry.variable, entry.key)
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class SavedVariable:
+    """What a restore needs of a variable: :class:`VariableInfo`'s fields of the same names."""
+
+    name: str
+    dtype: str | None
+    shape: list[int] | None
+    save_slice: SaveSliceInfo | None
+    initial_value: str | None
+
+
+def restorable_variables(index: GraphIndex) -> dict[str, SavedVariable]:
+    """The variables a restore binds: those of :class:`VariableTable` that the ``variables`` or
+    ``local_variables`` collection mentions or the saver writes, with the same fields, but
+    without the rest of the table (roles, every collection of every variable, natural order):
+    a third of its time on a 2,000-variable graph. Keyed by name, in no particular order."""
+    collections = CollectionTable.of(index)
+    wanted: set[str] = set()
+    for key in ("variables", "local_variables"):
+        if key in collections:
+            wanted |= collections.mentioned(key)
+    wanted |= _saver_keys(index).keys()  # variable nodes (resolve_variable's), all in the table
+    defs: dict[str, Any] = {}
+    for _, node, item in _variable_defs(collections):
+        if node in wanted:
+            defs.setdefault(node, item)
+    nodes = list(defs)
+    nodes += [n for n in index.nodes_with_op(*VARIABLE_OPS) if n in wanted and n not in defs]
+    out: dict[str, SavedVariable] = {}
+    for node in nodes:
+        vdef = defs.get(node)
+        exists = op_of(index, node) is not None
+        dtype, shape = node_dtype_shape(index, node) if exists else (None, None)
+        save_slice = _save_slice(vdef)
+        if shape is None and save_slice is not None:
+            shape = list(save_slice.var_shape)
+        init = vdef.initial_value_name if vdef is not None else ""
+        out[node] = SavedVariable(node, dtype, shape, save_slice,
+                                  tensor_node(init) if init else None)
+    return out
+
+
 def node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
     """A variable node's dtype (without ``_ref``) and shape, from its attrs: read once per
     index (the variable table and the check after a write both ask for every variable)."""
@@ -319,7 +393,9 @@ class VariableTable:
     def __init__(self, index: GraphIndex) -> None:
         self.index = index
         self._collections = CollectionTable.of(index)
-        self._by_collection: dict[str, list[str]] = {}
+        self._by_collection: dict[str, list[str]] = {
+            key: [] for key in VARIABLE_COLLECTIONS if key in self._collections
+        }
         self._vars: dict[str, VariableInfo] = {}
         self._build()
 
@@ -332,25 +408,14 @@ class VariableTable:
         index = self.index
         defs: dict[str, Any] = {}
         member: dict[str, list[str]] = {}
-        for key in VARIABLE_COLLECTIONS:
-            if key not in self._collections:
-                continue
-            names: list[str] = []
-            for item in self._collections.items(key):  # decoded one by one, not kept
-                if not hasattr(item, "variable_name"):
-                    continue
-                node = index.canonical(tensor_node(item.variable_name))
-                names.append(node)
-                defs.setdefault(node, item)
-                member.setdefault(node, []).append(key)
-            self._by_collection[key] = names
+        for key, node, item in _variable_defs(self._collections):
+            node = index.canonical(node)
+            self._by_collection.setdefault(key, []).append(node)
+            defs.setdefault(node, item)
+            member.setdefault(node, []).append(key)
         nodes = list(defs)
         nodes += [n for n in index.nodes_with_op(*VARIABLE_OPS) if n not in defs]
-        saver = saver_info(index)
-        keys: dict[str, str] = {}
-        for entry in saver.entries if saver else ():
-            if entry.variable is not None:
-                keys.setdefault(entry.variable, entry.key)
+        keys = _saver_keys(index)
         present = set(nodes)
         updates = self._updates()
         for node in sorted(nodes, key=natural_key):
@@ -364,13 +429,9 @@ class VariableTable:
         exists = found is not None
         op = found or ""
         dtype, shape = node_dtype_shape(index, node) if exists else (None, None)
-        save_slice = None
-        if vdef is not None and vdef.HasField("save_slice_info_def"):
-            s = vdef.save_slice_info_def
-            save_slice = SaveSliceInfo(str(s.full_name), list(s.full_shape), list(s.var_offset),
-                                       list(s.var_shape))
-            if shape is None:
-                shape = list(s.var_shape)
+        save_slice = _save_slice(vdef)
+        if shape is None and save_slice is not None:
+            shape = list(save_slice.var_shape)
         resource = bool(vdef.is_resource) if vdef is not None else op in RESOURCE_OPS
         in_saver = node in keys
         key = keys.get(node) or (save_slice.full_name if save_slice else node)
@@ -390,7 +451,7 @@ class VariableTable:
             local="local_variables" in colls,
             model="model_variables" in colls,
             moving_average="moving_average_variables" in colls,
-            collections=tuple(self._collections.collections_of(node)),
+            collections=self._collections.keys_of(node),
             role=role,
             slot_of=slot_of,
             slot_name=slot_name,

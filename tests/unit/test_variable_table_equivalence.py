@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from graphtui.core.collections import CollectionTable, _mentions, _strip
 from graphtui.core.graph import GraphIndex
-from graphtui.core.variables import VariableTable, op_of, resolve_variable
+from graphtui.core.variables import (
+    VariableTable,
+    op_of,
+    resolve_variable,
+    restorable_variables,
+)
 from graphtui.core.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,3 +119,57 @@ def test_roles_in_a_training_graph() -> None:
 def test_resolve_variable_without_such_node() -> None:
     index = _fixture_index("train/model.ckpt-50.meta")
     assert resolve_variable(index, "nowhere:0") is None
+
+
+def _walked_collections(index: GraphIndex) -> dict[str, list[str]]:
+    """The replaced ``collections_of`` map: every item of every collection, in key order, each
+    name it mentions stripped of its port, a key added once per node."""
+    by_node: dict[str, list[str]] = {}
+    for coll in CollectionTable.of(index):  # decoded whole, in key order
+        for item in coll.items:
+            for name in _mentions(item):
+                keys = by_node.setdefault(_strip(name), [])
+                if not keys or keys[-1] != coll.key:
+                    keys.append(coll.key)
+    return by_node
+
+
+@pytest.mark.skipif(not CASES, reason="no graphs found")
+@pytest.mark.parametrize("path", CASES)
+def test_collections_of_equals_the_item_walk(path: Path) -> None:
+    """``collections_of`` builds its map with a bit per key and set operations (the 26,000-node
+    restore graph: one pass per name instead of a tuple grown per mention)."""
+    index = _index(path)
+    walked = _walked_collections(index)
+    table = CollectionTable.of(index)
+    for name, keys in walked.items():
+        assert table.collections_of(name) == keys, name
+        assert table.keys_of(name) == tuple(keys)
+    for node in index:
+        assert table.collections_of(node) == walked.get(node, [])
+    assert table.keys_of("no such node/at all") == ()
+
+
+@pytest.mark.skipif(not CASES, reason="no graphs found")
+@pytest.mark.parametrize("path", CASES)
+def test_restorable_variables_equal_the_table(path: Path) -> None:
+    """What ``restore`` binds, found without the whole table: the table's variables that the
+    ``variables`` / ``local_variables`` collections mention or the saver writes (the filter
+    ``plan_restore`` applied to the table before), field for field."""
+    index = _index(path)
+    want = {
+        v.name: v
+        for v in VariableTable(index).variables()
+        if "variables" in v.collections or "local_variables" in v.collections or v.key_from_saver
+    }
+    got = restorable_variables(index)
+    assert sorted(got) == sorted(want)
+    for name, var in got.items():
+        full = want[name]
+        assert (var.name, var.dtype, var.shape, var.save_slice, var.initial_value) == (
+            full.name,
+            full.dtype,
+            full.shape,
+            full.save_slice,
+            full.initial_value,
+        ), name

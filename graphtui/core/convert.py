@@ -747,7 +747,9 @@ def _write_checkpoint(
 ) -> ConvertResult:
     """A V2 checkpoint by the one checkpoint writer: tensors stored whole in a local source
     file (a ``.safetensors``) are copied through its data sink, summed on the bytes in flight
-    (that sum is the checksum TensorFlow will check); the rest is encoded from values. The
+    (that sum is the checksum TensorFlow will check), lined up with their place in the source
+    (a gap of zeros before the run, as TF's ``data_alignment`` pads) so that they go to the
+    disk from the source's pages; the rest is encoded from values. The
     check after writing compares names, dtypes and shapes, and the values of what was encoded
     (converted dtypes, ``.npz`` members): the copied bytes are not read a second time."""
     import functools
@@ -786,6 +788,7 @@ def _write_checkpoint(
                     ],
                     first.path,
                     [i.source_name for i, _ in run],
+                    line_up=True,
                 )
                 items = [i for i, _ in run]
                 for i in items:

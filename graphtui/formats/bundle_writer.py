@@ -182,6 +182,7 @@ class BundleWriter:
         tensors: Sequence[tuple[str, dtypes.DType, Sequence[int], int, int, int | None]],
         src_path: str = "source data file",
         src_names: Sequence[str] | None = None,
+        line_up: bool = False,
     ) -> None:
         """Add whole tensors ``(name, dtype, shape, src_offset, size, crc)`` copied from an
         open source data file, in order, each one's checksum checked on the bytes copied (a
@@ -190,7 +191,9 @@ class BundleWriter:
         entry gets the crc of the bytes as they are copied); an error names ``src_path`` and the
         tensor's name there (``src_names``, when it had another). Tensors that follow each
         other in the source are copied as one run: an unchanged shard whole (on XFS/btrfs,
-        cloned)."""
+        cloned). ``line_up``: a run that would not line up with its place in the source is
+        preceded by a gap of zeros (< 4 KiB, as TensorFlow's ``data_alignment`` pads), so that
+        it goes to the disk from the source's pages instead of through a staging copy."""
         names = list(src_names) if src_names is not None else [t[0] for t in tensors]
         i = 0
         while i < len(tensors):
@@ -209,6 +212,8 @@ class BundleWriter:
                 )
                 for old, (_, dt, _, off, size, crc) in zip(names[i:j], tensors[i:j], strict=True)
             ]
+            if line_up:
+                self._sink.line_up(start)
             base, sums = self._append_from_file(src_fd, start, end - start, checks, src_path)
             for (name, dtype, shape, src_offset, size, crc), got in zip(
                 tensors[i:j], sums, strict=True

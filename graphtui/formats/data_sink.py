@@ -184,6 +184,18 @@ class DataSink:
             self._stage_bytes(view)
         self.position += len(view)
 
+    def line_up(self, src_offset: int) -> int:
+        """Append zeros (a gap, as TensorFlow's ``data_alignment`` pads) so that a run copied
+        next from ``src_offset`` lines up with its place in the source and goes to the disk
+        straight from the source's pages; without O_DIRECT nothing is gained and nothing is
+        written. Returns the bytes appended."""
+        if self._direct is None:
+            return 0
+        gap = (src_offset - self.position) % _ALIGN
+        if gap:
+            self.write(bytes(gap))
+        return gap
+
     def copy(
         self, src_fd: int, src_path: str, start: int, tensors: Sequence[CopiedTensor]
     ) -> list[int | None]:

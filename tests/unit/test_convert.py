@@ -467,6 +467,18 @@ def test_safetensors_to_checkpoint_summed_in_flight_not_read_back(
         assert sorted(got.names()) == sorted(i.name for i in plan.items)
         for name in got.names():
             assert same(got.get_tensor(name), want.get_tensor(name)), name
+        # with O_DIRECT the run is lined up with its place in the source (a gap of zeros
+        # first, as TF's data_alignment pads) so that it goes from the source's pages to the
+        # disk; through the page cache nothing is gained and the data file has no gap
+        bundle = got.bundle
+        assert bundle is not None
+        places = sorted((bundle.entry(n).offset, n) for n in got.names())
+        with open_safetensors(st) as f:
+            lined_up = all(
+                (off - f.data_start - f.entries[n].begin) % 4096 == 0 for off, n in places
+            )
+        assert lined_up == (sink_mode == "direct")
+        assert (places[0][0] == 0) == (sink_mode == "page cache")
     # a cast tensor is encoded from values: compared by value after writing
     half = tmp_path / "half" / "model"
     plan = plan_convert(ConvertRequest(str(st), str(half), target="checkpoint", dtype="float16"))

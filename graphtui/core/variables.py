@@ -173,10 +173,11 @@ def resolve_variable(index: GraphIndex, name: str, *, max_depth: int = 8) -> str
             return index.canonical(node)
         if op not in _PASS_THROUGH:
             break
-        data = [ref for ref in index.inputs(node) if not ref.control]
-        if not data:
+        # the first data input's node (``parse_input(text).node``, without an InputRef each)
+        first = next((t for t in index.node(node).input if not t.startswith("^")), None)
+        if first is None:
             break
-        node = data[0].node
+        node = first.partition(":")[0]
     for loc in index.colocation(start):
         if op_of(index, loc) in VARIABLE_OPS:
             return index.canonical(loc)
@@ -343,10 +344,10 @@ def node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int
 
 def _node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
     attrs = index.raw_attrs(node)
-    dtype = decode_attr(attrs["dtype"]) if "dtype" in attrs else None
-    shape: list[int] | None = None
-    if "shape" in attrs:
-        shape = shape_list(attrs["shape"].shape)
+    found = attrs.get("dtype")
+    dtype = None if found is None else decode_attr(found)
+    found = attrs.get("shape")
+    shape = None if found is None else shape_list(found.shape)
     if shape is None and "_output_shapes" in attrs and op_of(index, node) not in RESOURCE_OPS:
         shapes = attrs["_output_shapes"].list.shape
         shape = shape_list(shapes[0]) if len(shapes) else None

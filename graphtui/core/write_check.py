@@ -131,9 +131,12 @@ def _restore_targets(index: GraphIndex, ops: set[str]) -> dict[str, dict[int, _T
         texts = index.node(assign).input  # only input 1 parsed: most lead nowhere near
         if len(texts) < 2 or texts[1].startswith("^"):
             continue
+        first = parse_input(texts[1])
+        if first.node not in ops and (first.port != 0 or op_of(index, first.node) not in _PASS):
+            continue  # most Assigns (initializers): the walk below would stop at once
         # (input read, the consumers from the one reading it down to the Assign)
         stack: list[tuple[InputRef, tuple[tuple[int, int], ...]]] = [
-            (parse_input(texts[1]), ((index.index_of(assign), 1),))
+            (first, ((index.index_of(assign), 1),))
         ]
         while stack:
             ref, tail = stack.pop()

@@ -8,6 +8,7 @@ panes exist (over SSH people type ahead) are queued here and replayed once they 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -271,6 +272,7 @@ class GraphtuiApp(ActionsHost, App[int]):
         await self.switch_screen(self._workspace)
         self._await_panes()
         old.ws.close()
+        gc.unfreeze()  # what start-up or a warm-up froze: the closed workspace may be in it
 
 
 def run_app(path: str | None, opened: Callable[[], Workspace] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from pathlib import Path
@@ -631,6 +632,7 @@ def test_launch_opens_in_a_thread_and_reports_bad_input_in_one_line(
     bad = tmp_path / "bad.meta"
     bad.write_bytes(b"\x0a\xff\xff\xff")
     assert launch(str(bad)) == 1
+    assert gc.isenabled()  # the collector, paused while the workspace opened, is back on
     err = capsys.readouterr().err
     assert err.startswith("graphtui: error: ") and err.count("\n") == 1
     assert str(bad) in err

@@ -167,3 +167,5 @@ _.grid_size_columns  # unused attribute (graphtui/tui/widgets/footer.py: a style
 _._disabled  # unused attribute (graphtui/tui/widgets/footer.py: FooterKey reads it on a click)
 _.can_replace  # unused method (graphtui/tui/messages.py: Textual asks it to coalesce messages)
 _closer  # unused attribute (graphtui/formats/node_bytes.py:46): the finalizer closing the fd, kept alive by the attribute
+_.writable  # unused method (graphtui/core/convert.py: _SinkStream, io's protocol, zipfile writes to it)
+_.tell  # unused method (graphtui/core/convert.py: _SinkStream, zipfile asks where it is)

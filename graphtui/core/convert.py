@@ -17,13 +17,15 @@ the result back.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.ckpt_write import OBJECT_GRAPH_KEY
@@ -32,6 +34,9 @@ from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError
 from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import data_path
 from graphtui.formats.byte_source import is_url, open_regular
+
+if TYPE_CHECKING:
+    from graphtui.formats.data_sink import DataSink
 
 Kind = Literal["checkpoint", "safetensors", "npz"]
 CastTo = Literal["float16", "bfloat16", "float32"]
@@ -331,6 +336,9 @@ class _NpzSource(_Source):
     def array(self, name: str) -> Any:
         return self.file.read(name)
 
+    def raw(self, name: str) -> Any:
+        return self.file.raw(name)  # a stored member's values, its CRC-32 checked
+
     def close(self) -> None:
         self.file.close()
 
@@ -581,9 +589,7 @@ def _write_safetensors(
     bytes as they are copied, in one pass; the rest (converted dtypes, sliced or remote tensors,
     checked when read) are written from memory. The staged file is read back (the header by our
     parser and the package's ``safe_open``), fsynced, and renamed over ``out``."""
-    from graphtui.formats.data_sink import DataSink
     from graphtui.formats.safetensors import safetensors_header
-    from graphtui.formats.transaction import FileTransaction
 
     by_name = {item.name: item for item in plan.items}
     header, order = safetensors_header(
@@ -592,12 +598,7 @@ def _write_safetensors(
     )
     ranges = source.file_ranges([i.source_name for i in plan.items if i.out_dtype == i.dtype])
     progress.expect(plan.total_bytes)
-    txn = FileTransaction()
-    try:
-        txn.reserve(out, len(header) + plan.total_bytes)
-        fh = txn.open(out)
-        sink = DataSink(fh, txn.temp_path(out))
-        txn.on_abort(sink.abort)
+    with _output_sink(plan, out, len(header)) as sink:
         sink.write(header)
         done = 0
         for run in _runs(order, by_name, ranges):
@@ -618,6 +619,24 @@ def _write_safetensors(
                 done += 1
                 if on_step is not None:
                     on_step(done, len(order), name)
+
+
+@contextlib.contextmanager
+def _output_sink(plan: ConvertPlan, out: str, extra: int) -> Iterator[DataSink]:
+    """The data sink of a staged file that becomes ``out`` (a ``.safetensors`` or ``.npz``):
+    written with ``O_DIRECT`` where allowed, as every checkpoint's data file is; once the body
+    is done the file is finished, read back (:func:`_verify_file`), fsynced and renamed over
+    ``out``; on any failure it is removed (an OSError becomes one WriteError line)."""
+    from graphtui.formats.data_sink import DataSink
+    from graphtui.formats.transaction import FileTransaction
+
+    txn = FileTransaction()
+    try:
+        txn.reserve(out, plan.total_bytes + extra)
+        fh = txn.open(out)
+        sink = DataSink(fh, txn.temp_path(out))
+        txn.on_abort(sink.abort)
+        yield sink
         sink.close()
         fh.flush()
         _verify_file(plan, txn.temp_path(out), out)
@@ -629,6 +648,26 @@ def _write_safetensors(
                 out, f"cannot write: {exc.strerror or exc}; nothing was written"
             ) from None
         raise
+
+
+class _SinkStream(io.RawIOBase):
+    """A write-only, unseekable file over a data sink, for ``zipfile`` (which then writes
+    each member's CRC-32 and sizes after its data, in a data descriptor)."""
+
+    def __init__(self, sink: DataSink) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        n = memoryview(data).nbytes
+        self._sink.write(data)
+        return n
+
+    def tell(self) -> int:
+        return self._sink.position
 
 
 def _runs(
@@ -683,7 +722,6 @@ def _item_bytes(source: _Source, item: ConvertItem) -> tuple[Any, Any]:
 def _write_npz(plan: ConvertPlan, source: _Source, out: str, on_step: StepCallback | None) -> None:
     import numpy as np
 
-    from graphtui.formats.atomic import staged_path
     from graphtui.formats.npz import METADATA_KEY, write_npz
 
     def arrays() -> Iterator[tuple[str, Any]]:
@@ -695,10 +733,8 @@ def _write_npz(plan: ConvertPlan, source: _Source, out: str, on_step: StepCallba
             yield item.name, arr
         yield METADATA_KEY, np.array(json.dumps(plan.metadata, sort_keys=True))
 
-    with staged_path(out) as tmp:
-        with open(tmp, "wb") as fh:
-            write_npz(fh, arrays())
-        _verify_file(plan, tmp, out)
+    with _output_sink(plan, out, 1 << 20) as sink:
+        write_npz(_SinkStream(sink), arrays())
 
 
 def _verify_file(plan: ConvertPlan, tmp: str, out: str) -> None:

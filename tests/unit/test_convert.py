@@ -497,3 +497,89 @@ def test_safetensors_to_checkpoint_summed_in_flight_not_read_back(
     with CheckpointReader(half) as got:
         assert got.verify() == []
         assert got.get_tensor("model/layer_1/dense/kernel").dtype == np.float16
+
+
+def test_npz_members_are_the_bytes_numpy_writes(tmp_path: Path) -> None:
+    """Each member of our .npz is what numpy.save writes for the array (header version and
+    padding included), though the values are handed over without numpy's chunk copies."""
+    import io
+    import zipfile
+
+    from graphtui.formats.npz import write_npz
+
+    arrays = {
+        "f": np.arange(12, dtype=np.float32).reshape(3, 4),
+        "i": np.arange(5, dtype=np.int64),
+        "b": np.array([True, False]),
+        "s": np.array(3.5, dtype=np.float64),
+        "e": np.zeros((0, 3), np.float16),
+        "t": np.arange(6, dtype=np.int16).reshape(2, 3).T,  # not C-contiguous: numpy's path
+        "u": np.array('{"a": 1}'),
+    }
+    out = tmp_path / "a.npz"
+    with open(out, "wb") as fh:
+        write_npz(fh, arrays.items())
+    with zipfile.ZipFile(out) as zf:
+        for name, arr in arrays.items():
+            want = io.BytesIO()
+            np.save(want, arr, allow_pickle=False)
+            assert zf.read(name + ".npy") == want.getvalue(), name
+    with np.load(out, allow_pickle=False) as npz:
+        for name, arr in arrays.items():
+            assert same(npz[name], arr), name
+
+
+def test_npz_to_checkpoint_takes_stored_members_as_they_lie(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored member's values are a view of the mapped archive, its CRC-32 checked first (a
+    flipped byte is refused by name); the written checkpoint is not read back for them. A
+    compressed .npz (savez_compressed) is read through zipfile, as before."""
+    import zipfile
+
+    npz = tmp_path / "w.npz"
+    apply_convert(plan_convert(ConvertRequest(str(TRAIN), str(npz))))
+    data_reads: list[bool] = []
+    verify = CheckpointReader.verify
+
+    def recorded(self: CheckpointReader, *, data: bool = True) -> list[FormatError]:
+        data_reads.append(data)
+        return verify(self, data=data)
+
+    monkeypatch.setattr(CheckpointReader, "verify", recorded)
+    monkeypatch.setattr(NpzFile, "read", lambda *a: pytest.fail("read through zipfile"))
+    back = tmp_path / "back" / "model"
+    plan = plan_convert(ConvertRequest(str(npz), str(back), target="checkpoint"))
+    apply_convert(plan)
+    assert data_reads == [False]
+    monkeypatch.undo()
+    with CheckpointReader(back) as got, CheckpointReader(TRAIN) as want:
+        assert got.verify() == []
+        assert sorted(got.names()) == sorted(i.name for i in plan.items)
+        for name in got.names():
+            assert same(got.get_tensor(name), want.get_tensor(name)), name
+
+    # a flipped byte in a member's values (past what reading its header at open reads): the
+    # member's CRC-32 refuses it, by name, and nothing is written
+    big = tmp_path / "big.npz"
+    np.savez(big, small=np.ones(3, np.float32), big=np.arange(50_000, dtype=np.float32))
+    with zipfile.ZipFile(big) as zf:
+        info = zf.getinfo("big.npy")
+    raw = bytearray(big.read_bytes())
+    raw[info.header_offset + info.compress_size] ^= 0x10  # inside the member's values
+    big.write_bytes(bytes(raw))
+    with pytest.raises(FormatError, match=r"member 'big': CRC-32 mismatch \(data corrupt\)"):
+        apply_convert(plan_convert(ConvertRequest(str(big), str(tmp_path / "x" / "m"),
+                                                  target="checkpoint")))  # fmt: skip
+    assert not (tmp_path / "x").exists()
+
+    # compressed: no view to take, read (and checked) by zipfile
+    with CheckpointReader(TRAIN) as reader:
+        values = {n: reader.get_tensor(n) for n in reader.names() if n != "global_step"}
+    packed = tmp_path / "packed.npz"
+    np.savez_compressed(packed, **values)
+    out = tmp_path / "packed" / "model"
+    apply_convert(plan_convert(ConvertRequest(str(packed), str(out), target="checkpoint")))
+    with CheckpointReader(out) as got:
+        for name, value in values.items():
+            assert same(got.get_tensor(name), value), name

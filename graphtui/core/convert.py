@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.ckpt_write import OBJECT_GRAPH_KEY
-from graphtui.core.restore import Assignment, RestoreReport
 from graphtui.errors import ConflictError, CoreError, FormatError, GraphtuiError, WriteError
 from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import data_path
 from graphtui.formats.byte_source import is_url, open_regular
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the graph code (restore's report) only with --meta
+    from graphtui.core.restore import RestoreReport
     from graphtui.formats.data_sink import DataSink
 
 Kind = Literal["checkpoint", "safetensors", "npz"]
@@ -470,7 +470,7 @@ def _check_against_graph(plan: ConvertPlan, meta: str) -> None:
     from graphtui.core.graph import GraphIndex
     from graphtui.core.graph_edit import drop_saver_entries
     from graphtui.core.metagraph import read_meta_graph
-    from graphtui.core.restore import _spec_extents
+    from graphtui.core.restore import Assignment, RestoreReport, _spec_extents
     from graphtui.core.variables import VariableTable, saver_info
 
     graph = read_meta_graph(meta)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import ChecksumError, FormatError, MissingFileError
-from graphtui.formats import dtypes
+from graphtui.formats import dtypes, sstable
 from graphtui.formats.byte_source import ByteSource, LocalSource, open_source
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.dtypes import DType
@@ -482,7 +482,7 @@ class BundleReader:
             if isinstance(self._rows, range)
             else np.array(self._rows, dtype=np.int64)
         )
-        starts, ends = self._scan.starts[rows], self._scan.ends[rows]
+        starts, ends = np.asarray(self._scan.starts)[rows], np.asarray(self._scan.ends)[rows]
         scanned = _scan_entries(np.frombuffer(self._scan.data, np.uint8), starts, ends)
         ok, dtype_enum, dims, ranks, shard, offset, size, crc = scanned
         kinds = sorted(dtypes.BY_ENUM.values(), key=lambda dt: dt.enum)
@@ -779,8 +779,12 @@ class BundleReader:
             problems.extend(self._missing_shards(present))
         from graphtui.formats import bundle_verify
 
+        local = all(isinstance(src, LocalSource) for src in self._sources.values())
+        if local and data and sstable.numpy_unneeded(len(self._scan.data)):
+            problems.extend(bundle_verify.check_one_by_one(self, problems))
+            return problems
         stored = bundle_verify.stored_extents(self, problems)
-        if any(not isinstance(src, LocalSource) for src in self._sources.values()):
+        if not local:
             from graphtui.formats.bundle_stream import verify_streamed
 
             problems.extend(verify_streamed(self, list(stored.entries())))

@@ -107,6 +107,33 @@ def stored_extents(reader: BundleReader, problems: list[FormatError]) -> StoredE
     return StoredExtents(reader, row, alone, bulk.kinds, code, shard, offset, size, crc)
 
 
+def check_one_by_one(reader: BundleReader, problems: list[FormatError]) -> list[FormatError]:
+    """Every stored tensor's checksum, one tensor at a time through
+    :meth:`BundleReader.raw_bytes` (the reference the bulk check agrees with), without numpy:
+    for a checkpoint whose index was read without it (``sstable.numpy_unneeded``: a few
+    thousand tensors at most), where importing numpy would cost more than the bulk check
+    saves. An entry that does not decode is appended to ``problems`` (in name order, as by
+    :func:`stored_extents`); the checksum problems are returned, in order."""
+    stored: list[BundleEntry] = []
+    for name in reader.names():
+        try:
+            entry = reader.entry(name)
+            stored += (
+                [sub for _, sub in reader.slice_entries(entry)] if entry.is_sliced else [entry]
+            )
+        except FormatError as exc:
+            problems.append(exc)
+    progress.expect(sum(sub.size for sub in stored))
+    found: list[FormatError] = []
+    for sub in stored:
+        try:
+            reader.raw_bytes(sub, verify=True)
+        except FormatError as exc:
+            found.append(exc)
+        progress.advance(sub.size)
+    return found
+
+
 def outside_shards(stored: StoredExtents) -> list[FormatError]:
     """The tensors that run past the end of their (open) shard, no byte of data read."""
     import numpy as np

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,6 +40,17 @@ MAX_BLOCK_SIZE = 1 << 31  # a block handle claiming more than this is corrupt fo
 
 _CHUNK = 1 << 16  # keys put together per batch
 _MAX_RUN = 32  # entries from one restart point to the next decoded in bulk; more: one by one
+_WALK_BYTES = 64 << 10  # data blocks this small are walked entry by entry before numpy loads
+
+
+def numpy_unneeded(size: int) -> bool:
+    """Whether ``size`` bytes of a table's data blocks are walked entry by entry instead of in
+    bulk: while numpy is not imported yet, and the table is small (a few thousand entries at
+    most, a few ms of walking). A command reading a small checkpoint in a fresh process (``graphtui
+    verify``) then pays neither numpy's import nor its teardown (~50 ms of a ~200 ms run); once
+    numpy is loaded the bulk walk always runs. The walk is the reference the bulk one is tested
+    against: the same entries, the same errors."""
+    return size <= _WALK_BYTES and "numpy" not in sys.modules
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,8 @@ class TableScan:
 
     data: bytes
     keys: list[str]
-    starts: np.ndarray  # int64
-    ends: np.ndarray
+    starts: np.ndarray | list[int]  # int64 (a list when walked without numpy)
+    ends: np.ndarray | list[int]
 
     def value(self, i: int) -> bytes:
         return self.data[int(self.starts[i]) : int(self.ends[i])]
@@ -229,8 +241,6 @@ class Table:
         long varints, runs longer than ``_MAX_RUN``, entries that cross a restart point) is
         walked entry by entry by :class:`_Block`, whose answers and errors are the reference.
         """
-        import numpy as np
-
         contents: list[memoryview | bytes] = []
         pending: FormatError | None = None
         for handle in self._index_handles:
@@ -240,6 +250,17 @@ class Table:
                 pending = exc  # raised after the blocks before it, as items() would
                 break
         data = b"".join(contents)
+        if numpy_unneeded(len(data)):
+            walked: tuple[list[str], list[int], list[int]] = ([], [], [])
+            base = 0
+            for handle, block in zip(self._index_handles[: len(contents)], contents, strict=True):
+                self._walk_block(memoryview(data), base, len(block), handle, *walked)
+                base += len(block)
+            if pending is not None:
+                raise pending
+            return TableScan(data, *walked)
+        import numpy as np
+
         sizes = np.array([len(c) for c in contents], dtype=np.int64)
         bases = np.zeros(len(contents), dtype=np.int64)
         np.cumsum(sizes[:-1], out=bases[1:])
@@ -277,12 +298,39 @@ class Table:
                 ends += bulk_ends[done : done + count].tolist()
                 done += count
                 continue
-            walk = _Block(view[base : base + size], self.path, handle.offset, "data")
-            for key, start, end in walk.spans():
-                keys.append(key.decode("latin-1"))
-                starts.append(base + start)
-                ends.append(base + end)
+            self._walk_block(view, base, size, handle, keys, starts, ends)
         return keys, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+    def _walk_block(
+        self,
+        view: memoryview,
+        base: int,
+        size: int,
+        handle: BlockHandle,
+        keys: list[str],
+        starts: list[int],
+        ends: list[int],
+    ) -> None:
+        """The entries of the block at ``view[base:base + size]``, walked one by one by
+        :class:`_Block`, appended: each key (latin-1 text) and its value's span in ``view``."""
+        walk = _Block(view[base : base + size], self.path, handle.offset, "data")
+        for key, start, end in walk.spans():
+            keys.append(key.decode("latin-1"))
+            starts.append(base + start)
+            ends.append(base + end)
+
+    @staticmethod
+    def _bulk_walked(contents: list[memoryview | bytes]) -> list[bool]:
+        """Which blocks the bulk walk checks (the others are walked one by one): none when
+        :func:`numpy_unneeded`."""
+        if numpy_unneeded(sum(len(c) for c in contents)):
+            return [False] * len(contents)
+        import numpy as np
+
+        sizes = np.array([len(c) for c in contents], dtype=np.int64)
+        bases = np.zeros(len(contents), dtype=np.int64)
+        np.cumsum(sizes[:-1], out=bases[1:])
+        return _bulk_runs(b"".join(contents), bases, sizes, keys_too=False)[0]
 
     def get(self, key: bytes) -> memoryview | None:
         """The value stored under ``key``, reading only the one data block that can hold it."""
@@ -297,8 +345,6 @@ class Table:
 
         Blocks are walked in bulk as :meth:`scan` walks them; a block the bulk walk leaves
         is walked entry by entry by :class:`_Block`, whose errors are the reference."""
-        import numpy as np
-
         found: dict[int, FormatError] = {}
         handles = [self.metaindex_handle, *self._index_handles]
         read: list[int] = []
@@ -315,10 +361,7 @@ class Table:
                     found[k] = exc
         finally:
             self.verify_checksums = saved
-        sizes = np.array([len(c) for c in contents], dtype=np.int64)
-        bases = np.zeros(len(contents), dtype=np.int64)
-        np.cumsum(sizes[:-1], out=bases[1:])
-        bulk = _bulk_runs(b"".join(contents), bases, sizes, keys_too=False)[0]
+        bulk = self._bulk_walked(contents)
         for k, block, walked in zip(read, contents, bulk, strict=True):
             if walked:
                 continue

@@ -238,3 +238,87 @@ def test_ctrl_c_during_verify_exits_130(many: Path, tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert stderr.decode().splitlines() == ["graphtui: interrupted"]
     assert stdout == b""
+
+
+def _small(tmp_path: Path, damage: str, *, partitioned: bool = True) -> Path:
+    """700 tensors of every kind ``_value`` makes and a partitioned one (an index of ~40 KB,
+    walked without numpy in a fresh process; the slices' tiling check imports it), damaged as
+    ``damage`` says."""
+    prefix = tmp_path / "small" / "model.ckpt"
+    prefix.parent.mkdir()
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        for i in range(700):
+            writer.add(_name(i), _value(i))
+        if partitioned:
+            part = np.arange(12, dtype=np.float32).reshape(4, 3)
+            writer.add_sliced(
+                "partitioned/w",
+                dtypes.from_numpy(part.dtype),
+                (4, 3),
+                [(((0, 2), (0, -1)), part[:2]), (((2, 2), (0, -1)), part[2:])],
+            )
+        writer.finish()
+    if damage == "flipped":
+        with BundleReader(prefix) as reader:
+            hit = [reader.entry(_name(i)) for i in (0, 1, 97, 194, 388, 485, 699)]
+            if partitioned:
+                hit.append(reader.slice_entries(reader.entry("partitioned/w"))[0][1])
+        _flip(prefix, [e.offset + e.size // 2 for e in hit if e.size])
+    elif damage == "truncated":
+        data = Path(data_path(str(prefix), 0, 1))
+        os.truncate(data, data.stat().st_size - 5000)
+    return prefix
+
+
+@pytest.mark.parametrize("damage", ["intact", "flipped", "truncated"])
+def test_small_checkpoint_walked_without_numpy_agrees_with_bulk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """Issue 17: a fresh ``graphtui verify`` of a small checkpoint imports no numpy (~50 ms of
+    a ~200 ms run): the index is walked entry by entry and each tensor checked alone. The
+    entries, values and problems are the bulk path's (numpy loaded, as in the app)."""
+    from graphtui.formats import sstable
+
+    prefix = _small(tmp_path, damage)
+    with BundleReader(prefix) as reader:
+        scan = reader.table.scan()
+        bulk_entries = [(k, scan.value(i)) for i, k in enumerate(scan.keys)]
+        bulk = described(reader.verify())
+    monkeypatch.setattr(sstable, "numpy_unneeded", lambda size: True)  # as before numpy loads
+
+    def no_bulk(*args: object) -> None:
+        raise AssertionError("the bulk check ran")
+
+    monkeypatch.setattr(bundle_verify, "stored_extents", no_bulk)
+    with BundleReader(prefix) as reader, BundleReader(prefix) as reference:
+        scan = reader.table.scan()
+        assert isinstance(scan.starts, list)  # walked
+        assert [(k, scan.value(i)) for i, k in enumerate(scan.keys)] == bulk_entries
+        walked = described(reader.verify())
+        assert walked == bulk == described(bundle_problems(reference))
+    assert (damage == "intact") == (walked == [])
+
+
+def test_fresh_verify_of_a_small_checkpoint_imports_no_numpy(tmp_path: Path) -> None:
+    """The command's output and exit code are those of the same run with numpy imported first
+    (the bulk path)."""
+    prefix = _small(tmp_path, "flipped", partitioned=False)
+
+    def run(first: str, args: list[str]) -> tuple[int, str, str]:
+        code = f"import sys\n{first}\nfrom graphtui.cli import main\nrc = main(sys.argv[1:])\n"
+        code += "print('numpy' in sys.modules, file=sys.stderr)\nsys.exit(rc)\n"
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            check=False,
+        )
+        return proc.returncode, proc.stdout, proc.stderr.splitlines()[-1]
+
+    for args in (["verify", str(prefix)], ["verify", "--json", str(prefix)]):
+        walked, bulk = run("", args), run("import numpy", args)
+        assert walked[2] == "False" and bulk[2] == "True"
+        assert walked[:2] == bulk[:2]
+        assert walked[0] == 1 and ("BAD" in walked[1] or '"ok": false' in walked[1])

@@ -15,7 +15,7 @@ import pytest
 from graphtui.cli import main as cli_main
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.core.convert import ConvertRequest, apply_convert, plan_convert
-from graphtui.errors import ConflictError, CoreError, FormatError
+from graphtui.errors import ConflictError, CoreError, FormatError, WriteError
 from graphtui.formats.npz import NpzFile
 from graphtui.formats.safetensors import open_safetensors, parse_header
 
@@ -583,3 +583,32 @@ def test_npz_to_checkpoint_takes_stored_members_as_they_lie(
     with CheckpointReader(out) as got:
         for name, value in values.items():
             assert same(got.get_tensor(name), value), name
+
+
+@pytest.mark.parametrize("suffix", ["safetensors", "npz"])
+def test_a_failed_disk_write_leaves_nothing(
+    tmp_path: Path, sink_mode: str, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """The disk is full (every write call fails: in the sink's writer thread, the kernel's
+    copy, or the fsync of what went through the page cache): one WriteError line naming the
+    output, no file, no temporary left."""
+    import errno
+    import os
+
+    calls = {"n": 0}
+
+    def full(*args: object) -> object:
+        calls["n"] += 1
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for name in ("pwrite", "write", "copy_file_range", "fsync"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, full)
+    out = tmp_path / "out" / f"m.{suffix}"
+    out.parent.mkdir()
+    plan = plan_convert(ConvertRequest(str(TRAIN), str(out)))
+    with pytest.raises(WriteError, match=r"m\.\w+: cannot write: No space left on device"):
+        apply_convert(plan)
+    monkeypatch.undo()
+    assert calls["n"] >= 1
+    assert list(out.parent.iterdir()) == []

@@ -523,9 +523,6 @@ def bench_serve(inp: Inputs, runs: int) -> list[Figure]:
     freeze` of the 50k-node graph (every variable on the output's path) as a whole process."""
     import _serve
 
-    src_files = inp.files(inp.many)
-    nbytes = size_of(src_files)
-    warm(src_files)
     out_dir = os.path.join(DATA, "out")
 
     def fresh() -> str:
@@ -533,45 +530,69 @@ def bench_serve(inp: Inputs, runs: int) -> list[Figure]:
         os.makedirs(out_dir)
         return out_dir
 
-    def cp(sync: bool = False) -> Run:
-        run = run_cmd(["cp", *src_files, fresh()])
-        if sync:  # the same bytes on the disk, as convert leaves them (it fsyncs)
-            t0 = time.perf_counter()
-            copies = [os.path.join(out_dir, os.path.basename(f)) for f in src_files]
-            subprocess.run(["sync", *copies], check=True)
-            run.seconds += time.perf_counter() - t0
-        return run
+    def versus_cp(
+        sources: list[str], argv: Callable[[str], list[str]], key: str, what: str
+    ) -> list[Figure]:
+        """``argv(out_dir)`` interleaved with `cp` and `cp + sync` of ``sources``."""
+        nbytes = size_of(sources)
+        warm(sources)
 
-    def convert() -> Run:
-        return run_cmd(
-            [GRAPHTUI, "convert", inp.many, "--to", os.path.join(fresh(), "model.safetensors")]
-        )
+        def cp(sync: bool = False) -> Run:
+            run = run_cmd(["cp", *sources, fresh()])
+            if sync:  # the same bytes on the disk, as convert leaves them (it fsyncs)
+                t0 = time.perf_counter()
+                copies = [os.path.join(out_dir, os.path.basename(f)) for f in sources]
+                subprocess.run(["sync", *copies], check=True)
+                run.seconds += time.perf_counter() - t0
+            return run
 
-    print(
-        f"serve: convert of the {nbytes / GiB:.3g} GiB checkpoint to safetensors vs cp", flush=True
-    )
-    got = interleave(runs, {"cp": cp, "cp + sync": lambda: cp(True), "graphtui convert": convert})
-    ours = med(got["graphtui convert"])
-    what = (
-        f"`graphtui convert` of the {nbytes / GiB:.3g} GiB checkpoint to .safetensors "
-        "(header laid out by the safetensors package, data through the checkpoint writes' "
-        "sink: each tensor's checksum checked in flight, O_DIRECT, fsync; header read back by "
-        "the package)"
-    )
-    figures = [
-        Figure(
-            key,
-            f"{what} vs `{label}`",
-            f"{_fmt_s(ours)} ({_rate(nbytes, ours)})",
-            f"`{label}` {_fmt_s(med(got[label]))}",
-            ours / med(got[label]),
-            f"x the time of {label}",
-            "<= 1.5x",
-            ours / med(got[label]) <= 1.5,
-            f"{runs}",
+        print(f"serve: {key} ({nbytes / GiB:.3g} GiB) vs cp", flush=True)
+        got = interleave(
+            runs,
+            {"cp": cp, "cp + sync": lambda: cp(True), "graphtui": lambda: run_cmd(argv(fresh()))},
         )
-        for key, label in (("convert_vs_cp", "cp"), ("convert_vs_cp_sync", "cp + sync"))
-    ]
+        ours = med(got["graphtui"])
+        return [
+            Figure(
+                f"{key}_vs_{suffix}",
+                f"{what} vs `{label}`",
+                f"{_fmt_s(ours)} ({_rate(nbytes, ours)})",
+                f"`{label}` {_fmt_s(med(got[label]))}",
+                ours / med(got[label]),
+                f"x the time of {label}",
+                "<= 1.5x",
+                ours / med(got[label]) <= 1.5,
+                f"{runs}",
+            )
+            for suffix, label in (("cp", "cp"), ("cp_sync", "cp + sync"))
+        ]
+
+    size = f"{size_of(inp.files(inp.many)) / GiB:.3g} GiB"
+    figures = versus_cp(
+        inp.files(inp.many),
+        lambda out: [GRAPHTUI, "convert", inp.many, "--to", f"{out}/model.safetensors"],
+        "convert",
+        f"`graphtui convert` of the {size} checkpoint to .safetensors (header laid out by the "
+        "safetensors package, data through the checkpoint writes' sink: each tensor's checksum "
+        "checked in flight, O_DIRECT, fsync; header read back by the package)",
+    )
+    # and back: the same tensors in a .safetensors (made once by graphtui, kept with --keep)
+    st = os.path.join(DATA, "serve", "model.safetensors")
+    if not os.path.isfile(st):
+        os.makedirs(os.path.dirname(st), exist_ok=True)
+        subprocess.run(
+            [GRAPHTUI, "convert", inp.many, "--to", st, "--quiet"],
+            check=True,
+            env=child_env(),
+            stdout=subprocess.DEVNULL,
+        )
+    figures += versus_cp(
+        [st],
+        lambda out: [GRAPHTUI, "convert", st, "--to-checkpoint", f"{out}/model"],
+        "convert_back",
+        f"`graphtui convert` of that .safetensors ({size}) back to a checkpoint (each tensor "
+        "summed in flight, lined up with the source, O_DIRECT, fsync; index read back)",
+    )
 
     ckpt = os.path.join(DATA, "graphs", "small_ckpt")
     output = _serve.build_freeze_checkpoint(inp.graph_small, ckpt)

@@ -46,3 +46,19 @@ def realworld() -> Path:
     if not REALWORLD.is_dir():
         pytest.skip(f"{REALWORLD}: the real-world sets are not here")
     return REALWORLD
+
+
+@pytest.fixture(params=["direct", "page cache"])
+def sink_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Writes through formats/data_sink.py with small chunks (so a test's tensors span
+    several), with O_DIRECT and through the page cache (as where O_DIRECT is refused)."""
+    import os
+
+    from graphtui.formats import data_sink
+
+    monkeypatch.setattr(data_sink, "_CHUNK", 16 << 10)
+    if request.param == "page cache":
+        monkeypatch.delattr(os, "O_DIRECT", raising=False)
+    elif not hasattr(os, "O_DIRECT"):
+        pytest.skip("no O_DIRECT on this system")
+    return str(request.param)

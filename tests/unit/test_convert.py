@@ -344,7 +344,12 @@ def test_safetensors_file_is_the_one_the_package_writes(
     assert ours_b[8 + n :] == theirs_b[8 + n :]
 
 
-def test_a_bad_checksum_in_the_source_fails_the_write(tmp_path: Path) -> None:
+@pytest.mark.parametrize("last", [False, True])
+def test_a_bad_checksum_in_the_source_fails_the_write(
+    tmp_path: Path, sink_mode: str, last: bool
+) -> None:
+    """A flipped bit in a tensor's first or last byte fails the write by the tensor's name, in
+    both sink modes (checked on the bytes as they are copied); nothing is left."""
     import shutil
 
     src = tmp_path / "src"
@@ -356,27 +361,14 @@ def test_a_bad_checksum_in_the_source_fails_the_write(tmp_path: Path) -> None:
         entry = reader.bundle.entry("model/layer_1/dense/kernel")  # type: ignore[union-attr]
     data = next(src.glob("*.data-*"))
     raw = bytearray(data.read_bytes())
-    raw[entry.offset] ^= 0xFF
+    raw[entry.offset + (entry.size - 1 if last else 0)] ^= 0x01
     data.write_bytes(bytes(raw))
     out = tmp_path / "model.safetensors"
-    with pytest.raises(FormatError, match="checksum"):
+    with pytest.raises(
+        FormatError, match="checksum mismatch in tensor 'model/layer_1/dense/kernel'"
+    ):
         apply_convert(plan_convert(ConvertRequest(str(prefix), str(out))))
-    assert not out.exists() and list(tmp_path.glob("*.tmp")) == [] == list(tmp_path.glob(".*"))
-
-
-@pytest.fixture(params=["direct", "page cache"])
-def sink_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The data sink with small chunks (tensors span several), with and without O_DIRECT."""
-    import os
-
-    from graphtui.formats import data_sink
-
-    monkeypatch.setattr(data_sink, "_CHUNK", 16 << 10)
-    if request.param == "page cache":
-        monkeypatch.delattr(os, "O_DIRECT", raising=False)
-    elif not hasattr(os, "O_DIRECT"):
-        pytest.skip("no O_DIRECT on this system")
-    return str(request.param)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
 def test_safetensors_data_in_one_pass_through_the_sink(
@@ -418,30 +410,22 @@ def test_safetensors_data_in_one_pass_through_the_sink(
     ]
 
 
-def test_a_bad_checksum_fails_the_write_in_both_sink_modes(tmp_path: Path, sink_mode: str) -> None:
-    import shutil
+@pytest.fixture
+def data_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each ``CheckpointReader.verify`` call's ``data`` flag (True: every tensor read back)."""
+    calls: list[bool] = []
+    verify = CheckpointReader.verify
 
-    src = tmp_path / "src"
-    src.mkdir()
-    for f in TRAIN.parent.glob(TRAIN.name + ".*"):
-        shutil.copy(f, src / f.name)
-    prefix = src / TRAIN.name
-    with CheckpointReader(prefix) as reader:
-        entry = reader.bundle.entry("model/layer_1/dense/kernel")  # type: ignore[union-attr]
-    data = next(src.glob("*.data-*"))
-    raw = bytearray(data.read_bytes())
-    raw[entry.offset + entry.size - 1] ^= 0x01
-    data.write_bytes(bytes(raw))
-    out = tmp_path / "model.safetensors"
-    with pytest.raises(
-        FormatError, match="checksum mismatch in tensor 'model/layer_1/dense/kernel'"
-    ):
-        apply_convert(plan_convert(ConvertRequest(str(prefix), str(out))))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+    def recorded(self: CheckpointReader, *, data: bool = True) -> list[FormatError]:
+        calls.append(data)
+        return verify(self, data=data)
+
+    monkeypatch.setattr(CheckpointReader, "verify", recorded)
+    return calls
 
 
 def test_safetensors_to_checkpoint_summed_in_flight_not_read_back(
-    tmp_path: Path, sink_mode: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sink_mode: str, monkeypatch: pytest.MonkeyPatch, data_reads: list[bool]
 ) -> None:
     """A .safetensors file's tensors are copied through the checkpoint writer's data sink, each
     summed on the bytes copied (the checksum TF checks); the check after writing looks at the
@@ -449,19 +433,11 @@ def test_safetensors_to_checkpoint_summed_in_flight_not_read_back(
     what was encoded (a cast) only. An independent reader then finds every checksum right."""
     st = tmp_path / "w.safetensors"
     apply_convert(plan_convert(ConvertRequest(str(TRAIN), str(st))))
-    data_reads: list[bool] = []
-    verify = CheckpointReader.verify
-
-    def recorded(self: CheckpointReader, *, data: bool = True) -> list[FormatError]:
-        data_reads.append(data)
-        return verify(self, data=data)
-
-    monkeypatch.setattr(CheckpointReader, "verify", recorded)
     back = tmp_path / "back" / "model"
     plan = plan_convert(ConvertRequest(str(st), str(back), target="checkpoint"))
     apply_convert(plan)
     assert data_reads == [False]
-    monkeypatch.setattr(CheckpointReader, "verify", verify)
+    monkeypatch.undo()  # the reads below are the test's own
     with CheckpointReader(back) as got, CheckpointReader(TRAIN) as want:
         assert got.verify() == []
         assert sorted(got.names()) == sorted(i.name for i in plan.items)
@@ -530,7 +506,7 @@ def test_npz_members_are_the_bytes_numpy_writes(tmp_path: Path) -> None:
 
 
 def test_npz_to_checkpoint_takes_stored_members_as_they_lie(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_reads: list[bool]
 ) -> None:
     """A stored member's values are a view of the mapped archive, its CRC-32 checked first (a
     flipped byte is refused by name); the written checkpoint is not read back for them. A
@@ -539,14 +515,6 @@ def test_npz_to_checkpoint_takes_stored_members_as_they_lie(
 
     npz = tmp_path / "w.npz"
     apply_convert(plan_convert(ConvertRequest(str(TRAIN), str(npz))))
-    data_reads: list[bool] = []
-    verify = CheckpointReader.verify
-
-    def recorded(self: CheckpointReader, *, data: bool = True) -> list[FormatError]:
-        data_reads.append(data)
-        return verify(self, data=data)
-
-    monkeypatch.setattr(CheckpointReader, "verify", recorded)
     monkeypatch.setattr(NpzFile, "read", lambda *a: pytest.fail("read through zipfile"))
     back = tmp_path / "back" / "model"
     plan = plan_convert(ConvertRequest(str(npz), str(back), target="checkpoint"))

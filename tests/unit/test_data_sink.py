@@ -26,17 +26,6 @@ from graphtui.formats.transaction import FileTransaction
 DATA = ".data-00000-of-00001"
 
 
-@pytest.fixture(params=["direct", "page cache"])
-def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Small chunks (so a test's tensors span several), with and without O_DIRECT."""
-    monkeypatch.setattr(data_sink, "_CHUNK", 16 << 10)
-    if request.param == "page cache":
-        monkeypatch.delattr(os, "O_DIRECT", raising=False)
-    elif not hasattr(os, "O_DIRECT"):
-        pytest.skip("no O_DIRECT on this system")
-    return str(request.param)
-
-
 def _source(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
     """Tensors of awkward sizes (a few bytes to several chunks), in a known order."""
     prefix = tmp_path / "src" / "model.ckpt"
@@ -63,7 +52,7 @@ def _check_values(out: Path, values: dict[str, np.ndarray], rename_to: str = "a"
             assert got.dtype == value.dtype and got.tolist() == value.tolist()
 
 
-def test_an_unchanged_shard_comes_out_byte_for_byte(tmp_path: Path, mode: str) -> None:
+def test_an_unchanged_shard_comes_out_byte_for_byte(tmp_path: Path, sink_mode: str) -> None:
     prefix, values = _source(tmp_path)
     out = tmp_path / "out" / "m"
     rename(str(prefix), str(out), ScopeMap([("a", "b")]), mode="checkpoint")
@@ -73,7 +62,7 @@ def test_an_unchanged_shard_comes_out_byte_for_byte(tmp_path: Path, mode: str) -
 
 @pytest.mark.parametrize("drop", [["a/v0"], ["a/v1", "a/v4"], ["a/v3", "a/v8", "a/w"]])
 def test_runs_that_do_not_line_up_come_out_exactly(
-    tmp_path: Path, mode: str, drop: list[str]
+    tmp_path: Path, sink_mode: str, drop: list[str]
 ) -> None:
     """Dropping tensors shifts every later run against its place in the source."""
     prefix, values = _source(tmp_path)
@@ -88,7 +77,9 @@ def test_runs_that_do_not_line_up_come_out_exactly(
 
 
 @pytest.mark.parametrize("victim", ["a/v0", "a/v3", "a/v8", "a/s"])
-def test_a_corrupt_tensor_anywhere_fails_the_write(tmp_path: Path, mode: str, victim: str) -> None:
+def test_a_corrupt_tensor_anywhere_fails_the_write(
+    tmp_path: Path, sink_mode: str, victim: str
+) -> None:
     prefix, _ = _source(tmp_path)
     with BundleReader(str(prefix)) as bundle:
         entry = bundle.entry(victim)
@@ -107,7 +98,7 @@ def test_a_corrupt_tensor_anywhere_fails_the_write(tmp_path: Path, mode: str, vi
 
 
 def test_a_failed_disk_write_leaves_nothing(
-    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sink_mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disk fills up from the third write call on (in the writer thread, or in the
     kernel's copy and its fallback)."""
@@ -133,7 +124,7 @@ def test_a_failed_disk_write_leaves_nothing(
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
 
 
-def test_encoded_arrays_between_copies(tmp_path: Path, mode: str) -> None:
+def test_encoded_arrays_between_copies(tmp_path: Path, sink_mode: str) -> None:
     """Arrays written from memory and runs copied from a file, interleaved, land where their
     entries say."""
     prefix, values = _source(tmp_path)
@@ -205,7 +196,7 @@ def test_restore_copies_whole_tensors_without_decoding_them(
 
 
 def test_a_source_cut_short_while_copying_fails_cleanly(
-    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sink_mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process truncates the data shard mid-copy: one clear error naming it, nothing
     left (touching the mapped pages past the new end would kill the process: SIGBUS)."""
@@ -227,7 +218,7 @@ def test_a_source_cut_short_while_copying_fails_cleanly(
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
 
 
-def test_a_run_without_stored_checksums_is_summed_in_flight(tmp_path: Path, mode: str) -> None:
+def test_a_run_without_stored_checksums_is_summed_in_flight(tmp_path: Path, sink_mode: str) -> None:
     """``crc=SUM`` (a source that stores no checksum): nothing to check, and copy returns each
     tensor's masked crc32c of the bytes as copied, beside checked ones (None: not summed)."""
     from graphtui.formats.crc import crc32c, mask

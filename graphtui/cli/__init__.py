@@ -36,8 +36,11 @@ def _group(cmd: Command) -> int:
     return GROUPS.index(cmd.handler.__module__.rsplit(".", 1)[-1])
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
-    """The subcommand parser and the app parser (``graphtui [PATH]``)."""
+def build_parser(
+    command: str | None = None,
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The subcommand parser and the app parser (``graphtui [PATH]``). With ``command``, only
+    that subcommand's arguments are added (a run parses one; the others' help lines stay)."""
     main = argparse.ArgumentParser(
         prog="graphtui",
         description="Explore TensorFlow meta graphs and checkpoints (no TensorFlow needed). "
@@ -46,7 +49,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     main.add_argument("--version", action="version", version=f"graphtui {__version__}")
     sub = main.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in sorted(COMMANDS.values(), key=_group):
-        cmd.add_arguments(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
+        parser = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        if command is None or cmd.name == command:
+            cmd.add_arguments(parser)
     app = argparse.ArgumentParser(prog="graphtui", description=main.description)
     app.add_argument("--version", action="version", version=f"graphtui {__version__}")
     app.add_argument(
@@ -82,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             with contextlib.suppress(ValueError, OSError):
                 reconfigure(errors="backslashreplace")
     _load_commands()
-    main_parser, app_parser = build_parser()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    main_parser, app_parser = build_parser(first if first in COMMANDS else "")
     try:
-        first = next((a for a in argv if not a.startswith("-")), None)
         if first in COMMANDS or any(a in ("-h", "--help") for a in argv[:1]):
             args = main_parser.parse_args(argv)
             if args.command is None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import operator
 import os
@@ -318,6 +317,8 @@ def get_checkpoint_state(
     try:
         state = read_state(path)
     except FormatError as exc:
+        import logging  # (only here: ~4 ms of every command's start-up otherwise)
+
         logging.getLogger("graphtui").warning("%s: checkpoint state ignored", exc)
         return None
     return _joined_state(state, checkpoint_dir, path)

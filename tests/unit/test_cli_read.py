@@ -312,3 +312,22 @@ def test_verify_text(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "verify", str(DATA / "v1"))
     assert code == 0
     assert out.splitlines() == [f"{DATA / 'v1' / 'model.ckpt-2'}: 7 tensors, all checksums ok"]
+
+
+def test_a_run_builds_only_its_commands_arguments_with_the_same_help() -> None:
+    """Issue 17: ``main`` adds the arguments of the command it runs only (the others cost
+    start-up time); the main help and each command's help are those of the full parser."""
+    import argparse
+
+    from graphtui import cli
+
+    cli._load_commands()
+
+    def helps(parser: argparse.ArgumentParser) -> dict[str, str]:
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return {name: p.format_help() for name, p in sub.choices.items()}
+
+    full, _ = cli.build_parser()
+    assert cli.build_parser("")[0].format_help() == full.format_help()
+    for name in cli.COMMANDS:
+        assert helps(cli.build_parser(name)[0])[name] == helps(full)[name], name

@@ -35,6 +35,7 @@ from graphtui.formats.node_scan import NodeTable
 
 DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
 _GLOB_CHARS = frozenset("*?[")
+_POS_CHUNK = 1 << 16  # names put in the name -> position dict per call
 _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural order
 _SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
 _DECODED_MAX = 4096  # nodes decoded one by one kept for the next ask (the ones on screen)
@@ -281,6 +282,7 @@ class GraphIndex:
         self._natural: np.ndarray | None = None  # int32 positions in natural order
         self._functions: dict[str, Any] | None = None
         self._derived: dict[str, Any] = {}
+        self._derived_locks: dict[str, threading.RLock] = {}  # one per key being built
 
     def _index_names(self, names: list[str]) -> None:
         self.names: list[str] = names
@@ -293,10 +295,14 @@ class GraphIndex:
     def _pos(self) -> dict[str, int]:
         pos = self._pos_map
         if pos is None:
-            # One C-level pass (a Python loop costs several times more on 200,000 names);
-            # with duplicates, positions are rebuilt so that the first node of a name wins.
+            # C-level passes (a Python loop costs several times more on 200,000 names), a chunk
+            # each, so that another thread gets the GIL between them (one pass over 1,000,000
+            # names holds it ~0.4 s: the app's UI while its warm-up builds this); with
+            # duplicates, positions are rebuilt so that the first node of a name wins.
             names = self.names
-            pos = dict(zip(names, range(len(names)), strict=True))
+            pos = {}
+            for c in range(0, len(names), _POS_CHUNK):
+                pos.update(zip(names[c : c + _POS_CHUNK], range(c, c + _POS_CHUNK), strict=False))
             duplicates: list[str] = []
             if len(pos) != len(names):
                 pos = {}
@@ -340,8 +346,17 @@ class GraphIndex:
         """A view built from this index once and cached on it (``ScopeTree.of(index)`` etc.)."""
         try:
             value: _T = self._derived[key]
+            return value
         except KeyError:
-            value = self._derived[key] = factory(self)
+            pass
+        # another thread asking meanwhile waits for this build instead of making its own (the
+        # app's warm-up and a pane's worker both want the 1M-node variable table: ~10 s each)
+        lock = self._derived_locks.setdefault(key, threading.RLock())
+        with lock:
+            try:
+                value = self._derived[key]
+            except KeyError:
+                value = self._derived[key] = factory(self)
         return value
 
     # -- the messages -------------------------------------------------------------------------

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from graphtui.core.graph import GraphIndex
 from graphtui.core.natural import natural_key
 from graphtui.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from graphtui.core.variables import VariableTable
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ def param_kind(role: str, local: bool) -> ParamKind:
     return "slots" if role in ("slot", "ema", "optimizer") else "model"
 
 
+_KIND_AT: dict[str, int] = {"model": 0, "slots": 1, "other": 2}  # in _param_totals' lists
+_NO_PARAMS = (0, 0, 0)
+
+
 def _upper(prefix: str) -> str:
     """Smallest string above every string that starts with ``prefix`` (which ends in ``/``)."""
     return prefix[:-1] + "0"  # "0" follows "/" in code point order
@@ -58,7 +65,7 @@ class ScopeTree:
     def __init__(self, index: GraphIndex) -> None:
         self.index = index
         self._children: dict[str, list[ScopeEntry]] = {}
-        self._params: dict[tuple[str, bool, str], int] = {}
+        self._params: dict[bool, dict[str, list[int]]] = {}  # by trainable_only: see _param_totals
 
     @classmethod
     def of(cls, index: GraphIndex) -> ScopeTree:
@@ -100,6 +107,24 @@ class ScopeTree:
         """Nodes named ``scope`` or under ``scope/``; every node for the root."""
         lo, hi = self._range(scope)
         return hi - lo + (1 if scope and scope in self.index else 0)
+
+    def child_count(self, scope: str = "") -> int:
+        """How many direct children :meth:`children` lists, without making them (a scope of
+        166,670 children: 0.09 s instead of 2.3 s for the entries, their ops and their sort)."""
+        cached = self._children.get(scope)
+        if cached is not None:
+            return len(cached)
+        names = self.sorted_names
+        lo, hi = self._range(scope)
+        prefix = scope + "/" if scope else ""
+        cut = len(prefix)
+        seen: set[str] = set()
+        i = lo
+        while i < hi:
+            comp, sep, _ = names[i][cut:].partition("/")
+            seen.add(comp)
+            i = bisect_left(names, _upper(prefix + comp + "/"), i, hi) if sep else i + 1
+        return len(seen)
 
     def children(self, scope: str = "") -> list[ScopeEntry]:
         """Direct children of ``scope`` (``""`` is the root); see the module doc for order."""
@@ -165,21 +190,41 @@ class ScopeTree:
         step or local variables), ``slots`` (optimizer slots, EMA shadows, optimizer state),
         ``other`` (global step, local variables) or ``all``; ``trainable_only`` narrows further.
         """
-        key = (scope, trainable_only, kind)
-        cached = self._params.get(key)
-        if cached is not None:
-            return cached
         from graphtui.core.variables import VariableTable
 
-        prefix = scope + "/"
-        total = 0
-        for var in VariableTable.of(self.index).variables():
-            if scope and var.name != scope and not var.name.startswith(prefix):
+        table = VariableTable.of(self.index)
+        totals = self._param_totals(table, trainable_only)
+        counts = list(totals.get(scope, _NO_PARAMS))
+        if scope and scope in table:  # the variable named ``scope`` itself
+            var = table.get(scope)
+            if var.trainable or not trainable_only:
+                counts[_KIND_AT[param_kind(var.role, var.local)]] += var.num_elements or 0
+        return sum(counts) if kind == "all" else counts[_KIND_AT[kind]]
+
+    def _param_totals(self, table: VariableTable, trainable_only: bool) -> dict[str, list[int]]:
+        """Every scope's parameter counts by kind (model, slots, other) from one pass over the
+        variables, each added to every scope above it (not to a scope of its own name: see
+        :meth:`param_count`). One pass per scope cost ~0.1 s on a 1,000,000-node graph's
+        166,664 variables, and the graph tree asks for each scope it shows."""
+        totals = self._params.get(trainable_only)
+        if totals is not None:
+            return totals
+        totals = {"": [0, 0, 0]}
+        everything = totals[""]
+        for var in table.variables():
+            count = var.num_elements
+            if not count or (trainable_only and not var.trainable):
                 continue
-            if trainable_only and not var.trainable:
-                continue
-            if kind != "all" and param_kind(var.role, var.local) != kind:
-                continue
-            total += var.num_elements or 0
-        self._params[key] = total
-        return total
+            at = _KIND_AT[param_kind(var.role, var.local)]
+            everything[at] += count
+            name = var.name
+            cut = name.find("/", 1)  # a leading "/" names no scope: "" holds everything
+            while cut != -1:
+                scope = name[:cut]
+                counts = totals.get(scope)
+                if counts is None:
+                    counts = totals[scope] = [0, 0, 0]
+                counts[at] += count
+                cut = name.find("/", cut + 1)
+        self._params[trainable_only] = totals
+        return totals

@@ -8,7 +8,6 @@ panes exist (over SSH people type ahead) are queued here and replayed once they 
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -264,6 +263,8 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     async def switch_workspace(self, ws: Workspace) -> None:
         """Show ``ws`` in place of the current workspace (closed): a new screen, new panes."""
+        from graphtui.tui.warm_up import workspace_closed
+
         old = self._workspace
         while self.screen is not old:
             await self.pop_screen()
@@ -272,7 +273,8 @@ class GraphtuiApp(ActionsHost, App[int]):
         await self.switch_screen(self._workspace)
         self._await_panes()
         old.ws.close()
-        gc.unfreeze()  # what start-up or a warm-up froze: the closed workspace may be in it
+        # what start-up or its warm-up froze (the closed workspace may be in it) can go
+        workspace_closed(old.ws)
 
 
 def run_app(path: str | None, opened: Callable[[], Workspace] | None = None) -> int:

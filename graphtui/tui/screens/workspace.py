@@ -10,7 +10,6 @@ stop when cancelled.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sys
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from textual.worker import (
     WorkerCancelled,
     WorkerFailed,
     WorkerState,
+    get_current_worker,
 )
 
 from graphtui.core.units import human_bytes
@@ -36,7 +36,6 @@ from graphtui.core.workspace import (
 )
 from graphtui.errors import GraphtuiError
 from graphtui.formats.byte_source import is_url
-from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.visible import visible
 from graphtui.tui.messages import (
     FollowLink,
@@ -263,45 +262,17 @@ class WorkspaceScreen(Screen[None]):
         self.app.sub_title = self._subtitle
 
     def _warm_up(self) -> None:
-        """Build the graph's indexes off the UI thread, then let the panes use them. None of
-        them decodes every node (a 1,000,000-node graph's messages cost ~5x its file): names,
-        ops and inputs come from the wire-format scan, single nodes from a bounded cache. The
-        order keeps the peak low: first the indexes that read every node's bytes (ops,
-        consumers), then the file's bytes are let go (nodes are read back from the file when
-        shown), then the natural order (search), the variable table, lowered names (search),
-        collections by node and the top scopes' parameter counts (the natural order's sort keys
-        and the variable table's VariableDefs are transient: made before the lasting indexes,
-        they leave them their memory)."""
-        graph = self.ws.graph
-        if graph is None:
-            return
-        from graphtui.core.collections import CollectionTable
-        from graphtui.core.scopes import ScopeTree
-        from graphtui.core.variables import VariableTable
+        """Build the graph's indexes off the UI thread (:mod:`graphtui.tui.warm_up`), then let
+        the panes use them."""
+        from graphtui.tui.warm_up import warm_up
 
-        with gc_paused():  # millions of acyclic objects: the collector would rescan them all
-            if len(graph):
-                graph.consumers(graph.names[0])
-            graph.release_node_bytes()  # the file's bytes (~290 MB of 1M nodes): read back
-            graph.natural_names()
-            VariableTable.of(graph)
-            graph.search("\x00")
-            CollectionTable.of(graph).collections_of("")
-            scopes = ScopeTree.of(graph)
-            for entry in scopes.children(""):
-                if entry.is_scope:
-                    scopes.param_count(entry.path, kind="model")
-                    scopes.param_count(entry.path, kind="slots")
-        self.app.call_from_thread(self._indexes_ready)
+        graph = self.ws.graph
+        worker = get_current_worker()
+        if graph is not None and warm_up(graph, lambda: worker.is_cancelled):
+            self.app.call_from_thread(self._indexes_ready)
 
     def _indexes_ready(self) -> None:
         self.indexes_built = True
-        # the graph and its indexes live as long as the workspace: frozen, they are out of the
-        # way of the cyclic collector's full passes (~90 ms of every other tab switch on a
-        # 50k-node graph); unfrozen and collected first, so a closed workspace is not kept
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
         try:
             tree = self.query_one(NodeTree)
             details = self.query_one(NodeDetails)

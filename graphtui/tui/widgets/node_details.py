@@ -67,8 +67,8 @@ def describe(
     node may call, when ``ws.graph`` is a function body).
 
     Until ``indexed`` (the graph's consumer, collection and variable indexes, built by a worker
-    after start-up), consumers and collections are left out and variables are described only
-    for variable ops, so the first screen never waits for a whole-graph pass.
+    after start-up), consumers, collections and a variable's facts are left out, so neither
+    the first screen nor a key pressed during the warm-up waits for a whole-graph pass.
     """
     graph = ws.graph
     if graph is None:
@@ -121,8 +121,9 @@ def describe(
     lines.extend(function_lines(library or graph, node))
     if indexed:
         lines.extend(_collection_lines(ws, path))
-    if indexed or node.op in VARIABLE_OPS:
         lines.extend(_variable_lines(ws, path))
+    elif node.op in VARIABLE_OPS:  # the variable table is the warm-up's (1M nodes: ~10 s)
+        lines.append(heading("Variable (indexing the graph…)"))
     return lines
 
 
@@ -235,10 +236,8 @@ def _scope_lines(ws: Workspace, path: str, indexed: bool) -> list[Line]:
     scopes = ScopeTree.of(ws.graph)
     if not scopes.exists(path):
         return [plain("not in the graph")]
-    children = scopes.children(path)
-    lines = [
-        plain("scope", f"{human_count(scopes.node_count(path))} nodes, {len(children)} children")
-    ]
+    children = scopes.child_count(path)
+    lines = [plain("scope", f"{human_count(scopes.node_count(path))} nodes, {children} children")]
     if indexed:
         lines.append(plain("params", human_count(scopes.param_count(path, kind="model"))))
         lines.append(

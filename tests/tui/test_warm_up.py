@@ -1,0 +1,154 @@
+"""The app while its warm-up builds the graph's indexes (graphtui/tui/warm_up.py): a key never
+waits for a whole-graph index on the UI thread, the GIL is shared with a short switch interval,
+and what the warm-up built is frozen out of the collector's way, then freed with its workspace.
+
+Speed itself is measured in bench/warmup_latency.py (keystroke to paint on the 1,000,000-node
+graph); these tests check the behaviour that makes it."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from graphtui.core.graph import GraphIndex
+from graphtui.core.variables import VariableTable
+from graphtui.core.workspace import open_workspace
+from graphtui.tui import warm_up as warm_up_module
+from graphtui.tui.widgets.node_details import NodeDetails
+
+from .conftest import DATA, SIZE, TRAIN, make_app, settle
+from .test_app import details_text
+
+VARIABLE = "model/layer_1/dense/kernel"
+
+
+class HeldWarmUp:
+    """The app's warm-up held before its first step until :meth:`go` (the test stands for a
+    graph whose indexes take seconds to build)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        real = warm_up_module.warm_up
+
+        def held(graph: GraphIndex, cancelled: Callable[[], bool]) -> bool:
+            self.started.set()
+            assert self.release.wait(30)
+            return real(graph, cancelled)
+
+        monkeypatch.setattr(warm_up_module, "warm_up", held)
+
+    def go(self) -> None:
+        self.release.set()
+
+
+def _builders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that build a VariableTable from now on."""
+    threads: list[str] = []
+    build = VariableTable._build
+
+    def recording(self: VariableTable) -> None:
+        threads.append(threading.current_thread().name)
+        build(self)
+
+    monkeypatch.setattr(VariableTable, "_build", recording)
+    return threads
+
+
+async def test_a_variable_shown_during_the_warm_up_waits_for_its_facts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a 1,000,000-node graph the variable table is ~10 s of the warm-up: the details of a
+    variable shown before it is built say so instead of building it on the UI thread."""
+    held = HeldWarmUp(monkeypatch)
+    builders = _builders(monkeypatch)
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert held.started.wait(10)
+        assert app.workspace.jump_to_node(VARIABLE)
+        await pilot.pause()
+        details = app.workspace.query_one(NodeDetails)
+        assert details.path == VARIABLE and not app.workspace.indexes_built
+        text = details_text(app)
+        assert "Variable (indexing the graph…)" in text and "VariableV2" in text
+        assert builders == []  # nothing built it, on any thread
+        held.go()
+        await settle(pilot)
+        assert app.workspace.indexes_built
+        text = details_text(app)
+        assert "indexing the graph" not in text and "trainable" in text  # the facts, now
+        assert len(builders) == 1 and builders[0] != threading.main_thread().name
+
+
+def test_a_table_asked_for_by_two_threads_is_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm-up and a pane's worker (the Variables pane's join) both want the variable
+    table: the second waits for the first one's instead of building its own."""
+    graph = GraphIndex.from_file(next(TRAIN.glob("*.meta")))
+    builders = _builders(monkeypatch)
+    inside, leave = threading.Event(), threading.Event()
+    build = VariableTable._build
+
+    def slow(self: VariableTable) -> None:
+        inside.set()
+        assert leave.wait(10)
+        build(self)
+
+    monkeypatch.setattr(VariableTable, "_build", slow)
+    tables: list[VariableTable] = []
+    first = threading.Thread(target=lambda: tables.append(VariableTable.of(graph)))
+    second = threading.Thread(target=lambda: tables.append(VariableTable.of(graph)))
+    first.start()
+    assert inside.wait(10)
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the first build
+    leave.set()
+    first.join(10)
+    second.join(10)
+    assert len(tables) == 2 and tables[0] is tables[1]
+    assert len(builders) == 1  # one build (`slow` wraps the recording one)
+    assert VariableTable.of(graph) is tables[0]
+
+
+def test_the_switch_interval_is_short_while_a_warm_up_runs() -> None:
+    before = sys.getswitchinterval()
+    with warm_up_module.ui_first():
+        assert sys.getswitchinterval() == min(before, warm_up_module.SWITCH_INTERVAL)
+        with warm_up_module.ui_first():  # a second screen's warm-up
+            pass
+        assert sys.getswitchinterval() == min(before, warm_up_module.SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+
+
+def test_a_cancelled_warm_up_stops_between_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = GraphIndex.from_file(next(TRAIN.glob("*.meta")))
+    ran: list[int] = []
+    steps = [lambda i=i: ran.append(i) for i in range(5)]
+    monkeypatch.setattr(warm_up_module, "steps", lambda _graph: steps)
+    assert not warm_up_module.warm_up(graph, lambda: len(ran) >= 2)
+    assert ran == [0, 1]
+    assert warm_up_module.warm_up(graph, lambda: False) and ran == [0, 1, 0, 1, 2, 3, 4]
+
+
+async def test_indexes_are_frozen_and_a_replaced_workspace_is_freed() -> None:
+    """The warm-up freezes what it built (no full collection on the UI thread: ~0.5 s on a
+    1M-node graph); the workspace that the next one replaces is collected then."""
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.workspace.indexes_built and gc.get_freeze_count() > 0
+        old: Any = weakref.ref(app.ws.graph)
+        other = next(iter(sorted((DATA / "tf2").glob("*.meta"))), None) or next(
+            TRAIN.glob("*.meta")
+        )
+        await app.switch_workspace(open_workspace(str(other)))
+        await settle(pilot)
+        gc.collect()  # frozen objects are out of its reach: a leak would stay
+        assert old() is None  # its cycles (views cached on the index) collected

@@ -482,6 +482,13 @@ class GraphIndex:
             table = self._table  # None when building them decoded the whole message
             return table is not None and table.release()
 
+    def close(self) -> None:
+        """Close the file kept open to read released node bytes back (the app's workspace, when
+        closed or replaced: one descriptor per open graph otherwise stays until collected)."""
+        table = self._table
+        if table is not None:
+            table.close()
+
     def __len__(self) -> int:
         return len(self.names)
 

@@ -422,6 +422,8 @@ class Workspace:
         self._links = None
         if self.saved_model is not None:
             self.saved_model.close()
+        if self.graph is not None:
+            self.graph.close()
 
 
 # -- opening --------------------------------------------------------------------------------------

@@ -5,9 +5,12 @@ A 1,000,000-node graph's file is ~290 MB. The app needs every node's bytes only 
 its indexes (names, ops, consumers); afterwards it decodes a node now and then (the details
 pane) and the whole message only for a write. :meth:`NodeBytes.release` drops the in-memory
 copy; later reads go to the same inode (a file replaced by a rename keeps being read from the
-old one) after an ``fstat`` shows it is still the file that was scanned (same size and
-modification time as at the read). A file changed since gives one FormatError line, never other
-bytes than the ones scanned.
+old one) and are checked against the file that was scanned: the same size and modification
+time (``fstat``), and the same bytes in a few sampled ranges spread over the file (a rewrite in
+place within one tick of a coarse clock leaves size and time as they were). A file changed
+since gives one FormatError line, never other bytes than the ones scanned (as far as the
+samples tell: a same-size rewrite that leaves every sample and the time alike goes unseen).
+:meth:`NodeBytes.close` closes the descriptor (the app's workspace does, when closed).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ import weakref
 from graphtui.errors import FormatError
 from graphtui.formats.byte_source import read_local
 
-__all__ = ["CHANGED", "NodeBytes", "read_keeping_file"]
+__all__ = ["CHANGED", "CLOSED", "NodeBytes", "read_keeping_file"]
 
 CHANGED = "changed on disk since it was opened; reopen it"
+CLOSED = "closed; reopen it"
+_SAMPLES = 16  # byte ranges compared with the file after each read back
+_SAMPLE_SIZE = 64
 
 
 class NodeBytes:
@@ -42,8 +48,10 @@ class NodeBytes:
         self.path = path
         self._fd = fd
         self._identity = identity
+        self._samples: list[tuple[int, bytes]] = []
         if fd is not None:
             self._closer = weakref.finalize(self, os.close, fd)
+            self._samples = _samples(data)
 
     @property
     def in_memory(self) -> bool:
@@ -63,13 +71,14 @@ class NodeBytes:
         if data is not None:
             return data[start:end]
         fd = self._fd
-        assert fd is not None  # released only when there is a file
+        if fd is None:  # released only when there is a file: closed since
+            raise FormatError(self.path, CLOSED)
         self._check(fd)
         try:
             out = os.pread(fd, end - start, start)
         except OSError as exc:
             raise FormatError(self.path, f"cannot read: {exc.strerror or exc}") from None
-        self._check(fd)  # written to while it was read
+        self._check(fd, sampled=True)  # written to before or while it was read
         if len(out) != end - start:
             raise FormatError(self.path, CHANGED)
         return out
@@ -78,17 +87,37 @@ class NodeBytes:
         """Let go of the in-memory copy when the file can be read back; True when let go."""
         if self._fd is None or self._data is None:
             return False
-        self._check(self._fd)  # changed already: keep the bytes that were scanned
+        self._check(self._fd, sampled=True)  # changed already: keep the bytes that were scanned
         self._data = None
         return True
 
-    def _check(self, fd: int) -> None:
+    def close(self) -> None:
+        """Close the file kept for reading back (bytes still in memory stay readable; released
+        ones give one line, ``CLOSED``). Closing twice is a no-op."""
+        if self._fd is not None:
+            self._fd = None
+            self._closer()
+
+    def _check(self, fd: int, *, sampled: bool = False) -> None:
         try:
             st = os.fstat(fd)
+            if (st.st_size, st.st_mtime_ns) != self._identity:
+                raise FormatError(self.path, CHANGED)
+            for at, want in self._samples if sampled else ():
+                if os.pread(fd, len(want), at) != want:
+                    raise FormatError(self.path, CHANGED)
         except OSError as exc:
             raise FormatError(self.path, f"cannot read: {exc.strerror or exc}") from None
-        if (st.st_size, st.st_mtime_ns) != self._identity:
-            raise FormatError(self.path, CHANGED)
+
+
+def _samples(data: bytes) -> list[tuple[int, bytes]]:
+    """``_SAMPLES`` ranges of ``data`` spread evenly from its start to its end (offset, bytes)."""
+    size = len(data)
+    if size <= _SAMPLES * _SAMPLE_SIZE:
+        return [(0, data)] if size else []
+    step = (size - _SAMPLE_SIZE) / (_SAMPLES - 1)
+    starts = sorted({round(i * step) for i in range(_SAMPLES)})
+    return [(at, data[at : at + _SAMPLE_SIZE]) for at in starts]
 
 
 def read_keeping_file(

@@ -109,6 +109,10 @@ class NodeTable:
         """Let go of the in-memory bytes where the file can be read back (see NodeBytes)."""
         return self.source.release()
 
+    def close(self) -> None:
+        """Close the file kept to read released bytes back (see NodeBytes.close)."""
+        self.source.close()
+
     def read(self, start: int, end: int) -> bytes:
         """The bytes in [start, end) of the file, from memory or read back."""
         return self.source.read(start, end)

@@ -7,11 +7,15 @@ graph); these tests check the behaviour that makes it."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+import shutil
 import sys
 import threading
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,3 +156,39 @@ async def test_indexes_are_frozen_and_a_replaced_workspace_is_freed() -> None:
         await settle(pilot)
         gc.collect()  # frozen objects are out of its reach: a leak would stay
         assert old() is None  # its cycles (views cached on the index) collected
+
+
+def _open_metas(folder: Path) -> list[str]:
+    """The .meta files under ``folder`` this process has a descriptor open on."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.endswith(".meta") and target.startswith(str(folder)):
+                out.append(target)
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+async def test_switching_files_leaves_one_graph_file_open(tmp_path: Path) -> None:
+    """Each local binary .meta is kept open once its warm-up let its bytes go (nodes are read
+    back from it); a workspace replaced, or the app's end, closes it."""
+    copies = []
+    for i in range(3):
+        folder = tmp_path / f"copy{i}"
+        shutil.copytree(TRAIN, folder)
+        copies.append(next(folder.glob("*.meta")))
+    assert _open_metas(tmp_path) == []
+    app = make_app(copies[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert _open_metas(tmp_path) == [str(copies[0])]
+        for meta in [*copies[1:], copies[0]]:
+            await app.switch_workspace(open_workspace(str(meta)))
+            await settle(pilot)
+            assert app.ws.graph is not None and app.ws.graph._table is not None
+            assert app.ws.graph._table.released  # read back from the file kept open
+            assert _open_metas(tmp_path) == [str(meta)]  # the one replaced is closed
+        ws = app.ws
+    ws.close()  # as run_app does when the app ends
+    assert _open_metas(tmp_path) == []

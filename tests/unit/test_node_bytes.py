@@ -4,6 +4,7 @@ never other bytes, when the file changed on disk since it was read."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ from graphtui.core import graph as graph_module
 from graphtui.core.graph import GraphIndex
 from graphtui.core.metagraph import read_meta_graph
 from graphtui.errors import FormatError
-from graphtui.formats.node_bytes import CHANGED, NodeBytes, read_keeping_file
+from graphtui.formats.node_bytes import CHANGED, CLOSED, NodeBytes, read_keeping_file
 from graphtui.formats.node_scan import scan_meta_graph
 from tests.unit.test_node_scan import DATA, _binary_metas, _meta, _node
 
@@ -48,12 +49,72 @@ def test_released_bytes_read_back_the_same(tmp_path: Path) -> None:
     assert source.data == data and not source.in_memory  # a scan after it: a copy read back
 
 
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_a_same_size_rewrite_in_one_tick_is_seen_by_the_samples(tmp_path: Path, where: str) -> None:
+    """Size and time as at the read, one sampled range rewritten: one line, not its bytes."""
+    path = tmp_path / "f"
+    data = bytes(range(256)) * 4000  # ~1 MB: the samples are 16 ranges of 64 bytes
+    path.write_bytes(data)
+    st = os.stat(path)
+    source = read_keeping_file(str(path), too_large="too large")
+    assert source.release()
+    at = {"start": 0, "middle": len(data) // 2 - 32, "end": len(data) - 1}[where]
+    at = min((a for a, _ in source._samples), key=lambda a: abs(a - at))
+    with open(path, "r+b") as fh:
+        fh.seek(at)
+        fh.write(b"\xff")
+    _put_time_back(path, st)
+    with pytest.raises(FormatError, match=CHANGED):
+        source.read(100, 200)  # not the byte written: the samples say the file changed
+    with pytest.raises(FormatError, match=CHANGED):
+        source.data  # noqa: B018
+
+
+def _fds_under(folder: Path) -> list[str]:
+    """The files under ``folder`` this process has a descriptor open on."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(folder)):
+                out.append(target)
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_close_closes_the_file_and_released_bytes_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    data = bytes(range(256)) * 10
+    path.write_bytes(data)
+    kept = read_keeping_file(str(path), too_large="too large")
+    released = read_keeping_file(str(path), too_large="too large")
+    assert released.release() and len(_fds_under(tmp_path)) == 2
+    kept.close()
+    released.close()
+    released.close()  # twice: nothing more
+    assert _fds_under(tmp_path) == []
+    assert kept.read(3, 9) == data[3:9]  # still in memory
+    with pytest.raises(FormatError) as closed:
+        released.read(3, 9)
+    assert str(closed.value) == f"{path}: {CLOSED}"
+    index = GraphIndex.from_file(_graph_file(tmp_path))
+    assert len(_fds_under(tmp_path)) == 1
+    index.close()
+    assert _fds_under(tmp_path) == []
+
+
 def test_bytes_without_a_file_are_kept() -> None:
     source = NodeBytes(b"abc")
     assert not source.release() and source.data == b"abc" and source.read(1, 2) == b"b"
 
 
-@pytest.mark.parametrize("change", ["truncated", "rewritten", "appended"])
+def _put_time_back(path: Path, st: os.stat_result) -> None:
+    """A rewrite within one tick of a coarse clock: the size and modification time of before."""
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (os.stat(path).st_size, os.stat(path).st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+
+@pytest.mark.parametrize("change", ["truncated", "rewritten", "rewritten in one tick", "appended"])
 def test_a_changed_file_gives_one_line(tmp_path: Path, change: str) -> None:
     path = _graph_file(tmp_path)
     data = path.read_bytes()
@@ -65,6 +126,11 @@ def test_a_changed_file_gives_one_line(tmp_path: Path, change: str) -> None:
     elif change == "rewritten":  # same size, other bytes
         path.write_bytes(data.replace(b"Identity", b"Identitx"))
         _bump_mtime(path)  # a coarse clock could give the same time within one tick
+    elif change == "rewritten in one tick":  # in place: size and time as before
+        st = os.stat(path)
+        with open(path, "r+b") as fh:
+            fh.write(data.replace(b"Identity", b"Identitx"))
+        _put_time_back(path, st)
     else:
         with open(path, "ab") as fh:
             fh.write(b"\x00")

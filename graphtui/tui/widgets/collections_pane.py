@@ -1,14 +1,23 @@
-"""The collections pane: each collection with its kind and size; items listed on expand."""
+"""The collections pane: each collection with its kind and size; items listed on expand.
+
+The ``/`` filter matches collection keys and item descriptions. Describing the items means
+decoding them (a 1,000,000-node graph's collections hold 333,328 VariableDefs: seconds of CPU),
+so it runs in a thread worker: the tree says it is filtering, the results replace it when the
+worker is done, a later keystroke (or Escape) cancels it. The descriptions are kept (strings
+only, not the decoded messages), so later keystrokes only match text; the matched items are
+decoded again as the tree shows them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets.tree import TreeNode
+from textual.worker import Worker, get_current_worker
 
 from graphtui.core.collections import CollectionTable, describe_item
 from graphtui.core.graph import tensor_node
@@ -34,6 +43,68 @@ def item_target(item: Any) -> str | None:
     return None
 
 
+# a filter's result: collection key -> the positions of its matching items (None: the key
+# itself matched, every item shown)
+Hits = dict[str, list[int] | None]
+_CANCEL_EVERY = 2048  # items described or matched between two looks at the worker's state
+
+
+class Picked(Sequence[Any]):
+    """The items of a collection at ``positions``, each decoded when read (a chunk of them at a
+    time as the tree adds them)."""
+
+    def __init__(self, items: Sequence[Any], positions: list[int]) -> None:
+        self._items = items
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._items[i] for i in self._positions[index]]
+        return self._items[self._positions[index]]
+
+
+def filter_collections(
+    table: CollectionTable,
+    match: Callable[[str], bool],
+    texts: dict[str, list[str]],
+    cancelled: Callable[[], bool],
+) -> Hits | None:
+    """The collections ``match`` keeps (by key, or by the items it matches); None when
+    ``cancelled`` said stop. ``texts`` caches each collection's item descriptions (filled here
+    for the ones not described yet: only whole collections are kept)."""
+    hits: Hits = {}
+    for key in table.keys():  # noqa: SIM118 - the keys in natural order
+        if match(key):
+            hits[key] = None
+            continue
+        described = texts.get(key)
+        if described is None:
+            described = []
+            for item in table.items(key):  # decoded one by one, not kept
+                if len(described) % _CANCEL_EVERY == 0 and cancelled():
+                    return None
+                described.append(describe_item(item))
+            texts[key] = described
+        found: list[int] = []
+        for start in range(0, len(described), _CANCEL_EVERY):
+            if cancelled():
+                return None
+            chunk = described[start : start + _CANCEL_EVERY]
+            found.extend(start + i for i, text in enumerate(chunk) if match(text))
+        if found:
+            hits[key] = found
+    return hits
+
+
 class CollectionsTree(LazyTree[Any, Any]):
     """Collections as top-level entries; Enter on an item jumps to its node."""
 
@@ -52,13 +123,58 @@ class CollectionsTree(LazyTree[Any, Any]):
         self.guide_depth = 2
         self.table = CollectionTable.of(ws.graph) if ws.graph is not None else None
         self.match: Callable[[str], bool] | None = None  # the ``/`` filter
+        self.hits: Hits | None = None  # what it keeps (None: every collection)
+        self.texts: dict[str, list[str]] = {}  # item descriptions, by collection (the filter's)
+        self._filtering: Worker[None] | None = None
 
     def on_mount(self) -> None:
         self.build()
 
+    def set_filter(self, match: Callable[[str], bool] | None) -> None:
+        """Filter by ``match`` (None: show everything): at once without one, else in a thread
+        worker (see the module docstring); a filter still running is cancelled."""
+        if self._filtering is not None:
+            self._filtering.cancel()
+            self._filtering = None
+        self.match = match
+        if match is None or self.table is None:
+            self.hits = None
+            self.build()
+            return
+        self.root.remove_children()
+        self.reset_loading()
+        items = sum(self.table.size(key) for key in self.table.keys())  # noqa: SIM118
+        self.root.add_leaf(
+            Text(f"Filtering {len(self.table):,} collections, {items:,} items …", style="italic")
+        )
+        self.root.expand()
+        table, texts = self.table, self.texts
+
+        def job() -> None:
+            worker = get_current_worker()
+            hits = filter_collections(table, match, texts, lambda: worker.is_cancelled)
+            if hits is not None and not worker.is_cancelled:
+                self.app.call_from_thread(self._filtered, worker, hits)
+
+        self._filtering = self.run_worker(
+            job, thread=True, group="collections-filter", exit_on_error=False
+        )
+
+    def _filtered(self, worker: Worker[None], hits: Hits) -> None:
+        if worker is not self._filtering or worker.is_cancelled:
+            return  # overtaken by a later keystroke
+        self._filtering = None
+        self.hits = hits
+        self.build()
+
+    @property
+    def filtering(self) -> bool:
+        """A filter's worker is running (the tree says so instead of showing collections)."""
+        return self._filtering is not None
+
     def build(self) -> None:
-        """(Re)build the top level: every collection, or those the filter matches by key or by
-        an item (then expanded, listing the matching items only)."""
+        """(Re)build the top level: every collection, or those the filter kept by key or by an
+        item (then expanded, listing the matching items only)."""
         self.root.remove_children()
         self.reset_loading()
         if self.table is None:
@@ -68,11 +184,10 @@ class CollectionsTree(LazyTree[Any, Any]):
             self.root.add_leaf(Text("This graph has no collections.", style="dim"))
         table = self.table
         kinds = table.kinds()
-        match = self.match
+        hits = self.hits
         for key in table.keys():  # noqa: SIM118 - iterating yields Collections
-            # without a filter nothing is decoded: a collection's items decode as they are shown
-            hits = match is not None and not match(key)
-            if hits and not any(match(describe_item(i)) for i in table[key].items):  # type: ignore[misc]
+            # nothing is decoded here: a collection's items decode as they are shown
+            if hits is not None and key not in hits:
                 continue
             size, proto_type = table.size(key), table.proto_type(key)
             label = Text(visible(key), style="bold")
@@ -81,23 +196,25 @@ class CollectionsTree(LazyTree[Any, Any]):
             if proto_type:
                 label.append(f"  {visible(proto_type.rsplit('.', 1)[-1])}", style="dim")
             node = self.root.add(label, ("collection", key), allow_expand=bool(size))
-            if hits:
+            if hits is not None and hits[key] is not None:
                 node.expand()  # matched by its items: show them
+        if hits is not None and not hits:
+            self.root.add_leaf(Text("No collection or item matches the filter.", style="dim"))
         self.root.expand()
 
     def get_label_width(self, node: TreeNode[Any]) -> int:
         return len(node.label) + 2
 
     def lazy_items(self, node: TreeNode[Any]) -> Sequence[Any] | None:
-        """A collection's items (those the filter matches, unless it matches the key)."""
+        """A collection's items (those the filter matched, unless it matched the key), decoded
+        a chunk at a time as the tree adds them."""
         data = node.data
         if not data or data[0] != "collection" or self.table is None:
             return None
         key = data[1]
-        match = self.match if self.match is not None and not self.match(key) else None
-        if match is None:
-            return self.table.items(key)  # decoded a chunk at a time as the tree adds them
-        return [item for item in self.table[key].items if match(describe_item(item))]
+        items = self.table.items(key)
+        positions = self.hits.get(key) if self.hits is not None else None
+        return items if positions is None else Picked(items, positions)
 
     def add_item(self, parent: TreeNode[Any], item: Any) -> TreeNode[Any]:
         target = item_target(item)
@@ -142,5 +259,4 @@ class CollectionsPane(FilteredPane):
         self.collections_tree.focus()
 
     def filter_changed(self) -> None:
-        self.collections_tree.match = self.query_one(FilterInput).matcher()
-        self.collections_tree.build()
+        self.collections_tree.set_filter(self.query_one(FilterInput).matcher())

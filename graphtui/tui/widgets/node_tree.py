@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual.binding import Binding
 from textual.widgets.tree import TreeNode
 
@@ -80,26 +80,29 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
     # -- labels ---------------------------------------------------------------------------------
 
     def _label(self, entry: ScopeEntry) -> Text:
+        # one Text with its spans, not appended piece by piece: a link into a scope of 5,000
+        # nodes makes 5,000 labels at once
         assert self.scopes is not None
-        text = Text()
-        if entry.is_scope:
-            text.append(visible(entry.name) + "/", style="bold")
-            params = slots = 0
-            if self.params_ready:
-                params = self.scopes.param_count(entry.path, kind="model")
-                slots = self.scopes.param_count(entry.path, kind="slots")
-            detail = f"  {human_count(entry.node_count)} nodes"
-            if params:
-                detail += f", {human_count(params)} params"
-            if slots:
-                detail += f" (+{human_count(slots)} slots)"
-            if entry.op:
-                text.append(f"  {visible(entry.op)}", style="italic")
-            text.append(detail, style="dim")
-        else:
-            text.append(visible(entry.name))
-            text.append(f"  {visible(str(entry.op))}", style="dim italic")
-        return text
+        if not entry.is_scope:
+            name = visible(entry.name)
+            plain = f"{name}  {visible(str(entry.op))}"
+            return Text(plain, spans=[Span(len(name), len(plain), "dim italic")])
+        name = visible(entry.name) + "/"
+        params = slots = 0
+        if self.params_ready:
+            params = self.scopes.param_count(entry.path, kind="model")
+            slots = self.scopes.param_count(entry.path, kind="slots")
+        detail = f"  {human_count(entry.node_count)} nodes"
+        if params:
+            detail += f", {human_count(params)} params"
+        if slots:
+            detail += f" (+{human_count(slots)} slots)"
+        op = f"  {visible(entry.op)}" if entry.op else ""
+        end = len(name) + len(op)
+        spans = [Span(0, len(name), "bold"), Span(end, end + len(detail), "dim")]
+        if op:
+            spans.insert(1, Span(len(name), end, "italic"))
+        return Text(name + op + detail, spans=spans)
 
     def get_label_width(self, node: TreeNode[ScopeEntry | None]) -> int:
         return len(node.label) + 2  # cheap: the default renders every label
@@ -117,8 +120,7 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
     def add_item(
         self, parent: TreeNode[ScopeEntry | None], item: ScopeEntry
     ) -> TreeNode[ScopeEntry | None]:
-        label = self._label(item)
-        return parent.add(label, item) if item.is_scope else parent.add_leaf(label, item)
+        return self.append_child(parent, self._label(item), item, branch=item.is_scope)
 
     def show_params(self) -> None:
         """Add parameter counts to the scopes already in the tree (the variables are indexed)."""

@@ -65,6 +65,7 @@ class ScopeTree:
     def __init__(self, index: GraphIndex) -> None:
         self.index = index
         self._children: dict[str, list[ScopeEntry]] = {}
+        self._child_counts: dict[str, int] = {}  # child_count's, for scopes not listed
         self._params: dict[bool, dict[str, list[int]]] = {}  # by trainable_only: see _param_totals
 
     @classmethod
@@ -114,6 +115,9 @@ class ScopeTree:
         cached = self._children.get(scope)
         if cached is not None:
             return len(cached)
+        counted = self._child_counts.get(scope)
+        if counted is not None:
+            return counted
         names = self.sorted_names
         lo, hi = self._range(scope)
         prefix = scope + "/" if scope else ""
@@ -124,6 +128,7 @@ class ScopeTree:
             comp, sep, _ = names[i][cut:].partition("/")
             seen.add(comp)
             i = bisect_left(names, _upper(prefix + comp + "/"), i, hi) if sep else i + 1
+        self._child_counts[scope] = len(seen)
         return len(seen)
 
     def children(self, scope: str = "") -> list[ScopeEntry]:

@@ -17,16 +17,26 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable
 
 from graphtui.errors import FormatError
 from graphtui.formats.byte_source import read_local
 
-__all__ = ["CHANGED", "CLOSED", "NodeBytes", "read_keeping_file"]
+__all__ = ["CHANGED", "CLOSED", "NodeBytes", "read_keeping_file", "set_pace"]
 
 CHANGED = "changed on disk since it was opened; reopen it"
 CLOSED = "closed; reopen it"
 _SAMPLES = 16  # byte ranges compared with the file after each read back
 _SAMPLE_SIZE = 64
+_pace: Callable[[], None] | None = None  # see set_pace
+
+
+def set_pace(pace: Callable[[], None] | None) -> None:
+    """Have every :meth:`NodeBytes.read` call ``pace`` first (None: nothing). Indexing a big
+    graph reads its nodes one at a time, ~every 60 us of its work: a place where a background
+    thread can give way (the app's warm-up, while the user types: ``tui/warm_up.py``)."""
+    global _pace
+    _pace = pace
 
 
 class NodeBytes:
@@ -67,6 +77,9 @@ class NodeBytes:
 
     def read(self, start: int, end: int) -> bytes:
         """The bytes in [start, end): from memory, or from the file when released."""
+        pace = _pace
+        if pace is not None:
+            pace()
         data = self._data
         if data is not None:
             return data[start:end]

@@ -36,6 +36,7 @@ from graphtui.tui.screens.workspace import (
     WorkspaceScreen,
     transfers_in_flight,
 )
+from graphtui.tui.warm_up import key_pressed, workspace_closed
 
 
 class GraphtuiApp(ActionsHost, App[int]):
@@ -118,6 +119,7 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
+            key_pressed()  # a graph's warm-up gives way for a moment
             if not self.screen_stack:
                 return  # typed while the app closes (also a key bubbling back up)
             replayed = any(event is key for key in self._in_flight)
@@ -263,8 +265,6 @@ class GraphtuiApp(ActionsHost, App[int]):
 
     async def switch_workspace(self, ws: Workspace) -> None:
         """Show ``ws`` in place of the current workspace (closed): a new screen, new panes."""
-        from graphtui.tui.warm_up import workspace_closed
-
         old = self._workspace
         while self.screen is not old:
             await self.pop_screen()

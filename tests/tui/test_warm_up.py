@@ -192,3 +192,42 @@ async def test_switching_files_leaves_one_graph_file_open(tmp_path: Path) -> Non
         ws = app.ws
     ws.close()  # as run_app does when the app ends
     assert _open_metas(tmp_path) == []
+
+
+def test_a_warm_up_gives_way_for_a_moment_after_each_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the warm-up's thread, every node read back (and every step) waits until no key came
+    for QUIET seconds; any other thread (the UI's) never waits. A fake clock: no timing."""
+    from types import SimpleNamespace
+
+    from graphtui.formats import node_bytes
+
+    clock = [1000.0]
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(
+        warm_up_module, "time", SimpleNamespace(monotonic=lambda: clock[0], sleep=sleep)
+    )
+    warm_up_module.key_pressed()
+    warm_up_module.give_way()
+    assert naps == []  # not a warm-up's thread
+    with warm_up_module.ui_first():
+        assert node_bytes._pace is warm_up_module.give_way  # every NodeBytes.read calls it
+        warm_up_module.give_way()
+        assert warm_up_module.QUIET <= sum(naps) < warm_up_module.QUIET + 0.05
+        naps.clear()
+        warm_up_module.give_way()  # no key since: no wait
+        assert naps == []
+    assert node_bytes._pace is None
+
+
+async def test_every_key_the_app_receives_is_noted_for_the_warm_up() -> None:
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = warm_up_module._last_key
+        await pilot.press("down")
+        assert warm_up_module._last_key > before

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from graphtui.errors import FormatError
 from graphtui.formats.byte_source import read_local
 
-__all__ = ["CHANGED", "CLOSED", "NodeBytes", "read_keeping_file", "set_pace"]
+__all__ = ["CHANGED", "CLOSED", "NodeBytes", "pace", "read_keeping_file", "set_pace"]
 
 CHANGED = "changed on disk since it was opened; reopen it"
 CLOSED = "closed; reopen it"
@@ -37,6 +37,14 @@ def set_pace(pace: Callable[[], None] | None) -> None:
     thread can give way (the app's warm-up, while the user types: ``tui/warm_up.py``)."""
     global _pace
     _pace = pace
+
+
+def pace() -> None:
+    """Call the hook :func:`set_pace` set, if any: for passes over many nodes that do not
+    read each one (``range_reads``, the variable table), at about the same rate."""
+    hook = _pace
+    if hook is not None:
+        hook()
 
 
 class NodeBytes:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from graphtui.formats.node_bytes import NodeBytes
+from graphtui.formats.node_bytes import NodeBytes, pace
 
 __all__ = ["read_ranges"]
 
@@ -31,6 +31,7 @@ def read_ranges(
     if source.in_memory:
         view = memoryview(source.data)
         for k in order.tolist():
+            pace()  # as NodeBytes.read does for each node read (a warm-up giving way)
             yield k, view[int(starts[k]) : int(ends[k])]
         return
     ks = order.tolist()
@@ -45,5 +46,6 @@ def read_ranges(
             j += 1
         piece = memoryview(source.read(lo, hi))
         for m in range(i, j):
+            pace()
             yield ks[m], piece[s_list[m] - lo : e_list[m] - lo]
         i = j

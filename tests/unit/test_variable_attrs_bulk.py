@@ -199,3 +199,27 @@ def test_a_node_the_scan_misread_is_decoded_as_one_by_one(tmp_path: Path, releas
     got = dict(index.nodes_of([f"v{i}" for i in range(5)]))
     assert index._table is None  # decoded whole
     assert list(got.values()) == list(read_meta_graph(path).graph_def.node)
+
+
+def test_the_pass_paces_like_the_reads_it_replaced(tmp_path: Path) -> None:
+    """The pace hook (a warm-up giving way to the UI) is called for each node of the pass and
+    every few variables of the table, as the one-by-one reads did."""
+    from graphtui.formats import node_bytes
+
+    path = tmp_path / "g.meta"
+    path.write_bytes(_meta(*_records(*(_variable(f"v{i}", 1, [i]) for i in range(40)))))
+    calls: list[None] = []
+    for release in (False, True):
+        index = GraphIndex.from_file(path)
+        if release:
+            assert index.release_node_bytes()
+        calls.clear()
+        node_bytes.set_pace(lambda: calls.append(None))
+        try:
+            read_dtype_shapes(index, [f"v{i}" for i in range(40)])
+            assert len(calls) >= 40
+            calls.clear()
+            VariableTable(index)
+            assert len(calls) >= 40 // 16
+        finally:
+            node_bytes.set_pace(None)

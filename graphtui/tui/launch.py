@@ -54,7 +54,7 @@ def launch(path: str | None) -> int:
     The cyclic collector waits until the workspace is open: start-up makes ~100,000 objects
     that live as long as the app (modules, classes, Textual, the graph's index with its lists of
     a million names) and little garbage, and the collector's full passes over them during the
-    imports and the first frame cost ~60 ms of CPU on a 1,000,000-node graph. They are frozen
+    imports and the first frame cost ~45-65 ms of CPU on a 1,000,000-node graph. They are frozen
     then (out of the way of later passes, as the warm-up freezes its indexes;
     ``switch_workspace`` unfreezes what a closed workspace leaves) and collecting resumes."""
     gc.disable()

@@ -305,21 +305,43 @@ class CollectionTable:
         copy per call: the variable table keeps it in each of its variables)."""
         by_node = self._by_node
         if by_node is None:
-            # items decoded one by one and not kept (a 1M-node graph's 333,000 VariableDefs,
-            # decoded and kept, cost ~400 MB); each distinct tuple of keys kept once
-            by_node = {}
-            shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-            canonical = self._canonical or str
-            for key in self._keys:
-                for item in self.items(key):
-                    for name in _mentions(item):
-                        node = canonical(_strip(name))
-                        keys = by_node.get(node, ())
-                        if not keys or keys[-1] != key:
-                            grown = (*keys, key)
-                            by_node[node] = shared.setdefault(grown, grown)
-            self._by_node = by_node
+            by_node = self._by_node = self._keys_by_node()
         return by_node.get(node_name, ())
+
+    def _keys_by_node(self) -> dict[str, tuple[str, ...]]:
+        """Node name -> the keys of the collections mentioning it, in key order. Items are
+        decoded one by one and not kept (a 1M-node graph's 333,000 VariableDefs, decoded and
+        kept, cost ~400 MB); each distinct tuple of keys is kept once. A name already in the
+        map keeps its string; only a new one is made the graph's own (``canonical``: a lookup
+        in the dict of every node name, the most of this pass on a big graph)."""
+        by_node: dict[str, tuple[str, ...]] = {}
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        canonical = self._canonical or str
+        variable_def: Any = _message_type("tensorflow.VariableDef")
+        get = by_node.get
+        for key in self._keys:
+            alone = shared.setdefault((key,), (key,))
+            for item in self.items(key):
+                if type(item) is variable_def:  # most items of a big graph: _mentions inlined
+                    names: Sequence[str] = [
+                        n
+                        for n in (item.variable_name, item.initializer_name,
+                                  item.snapshot_name, item.initial_value_name)
+                        if n
+                    ]
+                elif type(item) is str:
+                    names = (item,)
+                else:
+                    names = _mentions(item)
+                for name in names:
+                    node = _strip(name)
+                    keys = get(node)
+                    if keys is None:
+                        by_node[canonical(node)] = alone
+                    elif keys[-1] != key:
+                        grown = (*keys, key)
+                        by_node[node] = shared.setdefault(grown, grown)
+        return by_node
 
     def mentioned(self, key: str) -> set[str]:
         """The node names collection ``key``'s items mention (ports and ``^`` stripped): one

@@ -366,8 +366,8 @@ def _dtype_shape_of(node_def: Any, memo: dict[int, str] | None = None
     """A variable NodeDef's dtype and shape (``memo``: dtype enum -> name, for many nodes)."""
     attrs = node_def.attr
     dtype: Any = None
-    if "dtype" in attrs:
-        found = attrs["dtype"]
+    found = attrs.get("dtype")
+    if found is not None:
         if memo is not None and found.WhichOneof("value") == "type":
             enum = found.type
             dtype = memo.get(enum)
@@ -375,10 +375,13 @@ def _dtype_shape_of(node_def: Any, memo: dict[int, str] | None = None
                 dtype = memo[enum] = decode_attr(found)
         else:
             dtype = decode_attr(found)
-    shape = shape_list(attrs["shape"].shape) if "shape" in attrs else None
-    if shape is None and "_output_shapes" in attrs and node_def.op not in RESOURCE_OPS:
-        shapes = attrs["_output_shapes"].list.shape
-        shape = shape_list(shapes[0]) if len(shapes) else None
+    found = attrs.get("shape")
+    shape = None if found is None else shape_list(found.shape)
+    if shape is None and node_def.op not in RESOURCE_OPS:
+        found = attrs.get("_output_shapes")
+        if found is not None:
+            shapes = found.list.shape
+            shape = shape_list(shapes[0]) if len(shapes) else None
     if isinstance(dtype, str) and dtype.endswith("_ref"):
         dtype = dtype[:-4]
     return dtype, shape

@@ -570,6 +570,23 @@ class GraphIndex:
         get, mine = self._pos.get, self.names
         return [name if (i := get(name)) is None else mine[i] for name in names]
 
+    def positions(self, names: list[str]) -> list[int]:
+        """:meth:`index_of` of each of ``names`` in one pass, -1 where no node has the name."""
+        get = self._pos.get
+        return [get(name, -1) for name in names]
+
+    def in_natural_order(self, positions: list[int]) -> list[int]:
+        """``positions`` (distinct) ordered by their names' :func:`natural_key`: a filter of
+        the graph's natural order when it is built (the app's warm-up builds it before the
+        variable table; no sort key made per name), else a sort."""
+        order, names = self._natural, self.names
+        if order is None or len(positions) * 256 < len(names):  # a numpy pass over every name
+            return sorted(positions, key=lambda i: natural_key(names[i]))
+        wanted = np.zeros(len(names), dtype=bool)
+        wanted[positions] = True
+        picked: list[int] = order[wanted[order]].tolist()
+        return picked
+
     def node(self, name: str) -> Any:
         """The NodeDef message."""
         return self._node_at(self.index_of(name))

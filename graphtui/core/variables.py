@@ -460,27 +460,39 @@ class VariableTable:
             member.setdefault(node, []).append(key)
         for key, listed in by_collection.items():  # the graph's strings, one pass each
             by_collection[key] = index.canonical_all(listed)
-        nodes = index.canonical_all(list(defs))
-        nodes += [n for n in index.nodes_with_op(*VARIABLE_OPS) if n not in defs]
+        graph_names = index.names
+        listed = list(defs)
+        at = index.positions(listed)  # one lookup per variable, for its string, op and order
+        nodes = [n if i < 0 else graph_names[i] for n, i in zip(listed, at, strict=True)]
+        unlisted = [n for n in index.nodes_with_op(*VARIABLE_OPS) if n not in defs]
+        nodes += unlisted
+        at += index.positions(unlisted)
         keys = _saver_keys(index)
         present = set(nodes)
-        read_dtype_shapes(index, [n for n in nodes if n in index])
+        read_dtype_shapes(index, [n for n, i in zip(nodes, at, strict=True) if i >= 0])
         updates = self._updates()
-        ordered = sorted(nodes, key=natural_key)
+        ops = index.ops
+        if all(i >= 0 for i in at):  # every variable a node: the graph's natural order
+            ordered = [graph_names[i] for i in index.in_natural_order(list(dict.fromkeys(at)))]
+        else:
+            ordered = sorted(dict.fromkeys(nodes), key=natural_key)
+        op_at = dict(zip(nodes, (ops[i] if i >= 0 else None for i in at), strict=True))
         vdefs = [defs.get(node) for node in ordered]
         refs = zip(*(_node_refs(index, vdefs, field) for field in _REF_FIELDS), strict=True)
         for i, (node, vdef, (initializer, initial_value, snapshot)) in enumerate(
                 zip(ordered, vdefs, refs, strict=True)):
             if not i & 15:
                 pace()  # ~0.3 ms of work: a warm-up gives way here (see node_bytes.set_pace)
-            self._vars[node] = self._info(node, vdef, member.get(node, []), keys, present,
-                                          updates, initializer, initial_value, snapshot)
+            self._vars[node] = self._info(node, op_at[node], vdef, member.get(node, []), keys,
+                                          present, updates, initializer, initial_value,
+                                          snapshot)
 
-    def _info(self, node: str, vdef: Any, colls: list[str], keys: dict[str, str],
-              present: set[str], updates: _Updates, initializer: str | None,
-              initial_value: str | None, snapshot: str | None) -> VariableInfo:
+    def _info(self, node: str, found: str | None, vdef: Any, colls: list[str],
+              keys: dict[str, str], present: set[str], updates: _Updates,
+              initializer: str | None, initial_value: str | None, snapshot: str | None
+              ) -> VariableInfo:
+        """One variable's row; ``found``: its node's op (None: no such node)."""
         index = self.index
-        found = op_of(index, node)
         exists = found is not None
         op = found or ""
         dtype, shape = node_dtype_shape(index, node) if exists else (None, None)

@@ -223,3 +223,26 @@ def test_the_pass_paces_like_the_reads_it_replaced(tmp_path: Path) -> None:
             assert len(calls) >= 40 // 16
         finally:
             node_bytes.set_pace(None)
+
+
+from tests.unit.test_variable_table_equivalence import CASES  # noqa: E402
+from tests.unit.test_variable_table_equivalence import _index as _workspace_index  # noqa: E402
+
+
+@pytest.mark.skipif(not CASES, reason="no graphs found")
+@pytest.mark.parametrize("path", CASES)
+def test_natural_order_filter_equals_the_sort(path: Path) -> None:
+    """The table orders its variables by filtering the graph's natural order once built (the
+    app's warm-up builds it first): the same rows, in the same order, as sorting their names;
+    ``in_natural_order`` equal to the sort for every node, and for every other one."""
+    from graphtui.core.natural import natural_key
+
+    index = _workspace_index(path)
+    plain = VariableTable(index).variables()
+    index.natural_names()  # the order the warm-up builds
+    assert VariableTable(index).variables() == plain
+    for picked in (list(range(len(index))), list(range(0, len(index), 2))):
+        picked = [i for i in picked if index.index_of(index.names[i]) == i]  # distinct names
+        assert index.in_natural_order(picked) == sorted(
+            picked, key=lambda i: natural_key(index.names[i])
+        )

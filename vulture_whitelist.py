@@ -169,3 +169,4 @@ _.can_replace  # unused method (graphtui/tui/messages.py: Textual asks it to coa
 _closer  # unused attribute (graphtui/formats/node_bytes.py:46): the finalizer closing the fd, kept alive by the attribute
 _.writable  # unused method (graphtui/core/convert.py: _SinkStream, io's protocol, zipfile writes to it)
 _.tell  # unused method (graphtui/core/convert.py: _SinkStream, zipfile asks where it is)
+_allow_expand  # Textual's TreeNode field, read by Textual (graphtui/tui/widgets/lazy_tree.py:165)

@@ -37,6 +37,7 @@ from graphtui.formats.gc_paused import gc_paused
 __all__ = [
     "QUIET",
     "SWITCH_INTERVAL",
+    "freeze_alive",
     "give_way",
     "key_pressed",
     "ui_first",
@@ -143,6 +144,16 @@ def warm_up(graph: GraphIndex, cancelled: Callable[[], bool]) -> bool:
             if not _closed:
                 gc.freeze()  # before the collector resumes: its first pass would scan all
     return True
+
+
+def freeze_alive() -> None:
+    """Freeze what is alive now, as the warm-up does, after the UI made many lasting objects at
+    once (a scope's 5,000 tree lines): the collector's next full passes would scan them again
+    (~40 ms of the next link or tab switch). Not while a replaced workspace waits to be
+    collected (frozen, it would stay)."""
+    with _lock:
+        if not _closed:
+            gc.freeze()
 
 
 def workspace_closed(ws: object) -> None:

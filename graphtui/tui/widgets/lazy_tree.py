@@ -15,6 +15,7 @@ the tree once, not once per child (Textual's ``Tree`` invalidates its line index
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
@@ -22,6 +23,10 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from graphtui.formats.gc_paused import gc_paused
+from graphtui.tui.warm_up import freeze_alive
+
+FREEZE_AFTER = 1000  # children added at once that are frozen out of the collector's way
 FIRST_CHUNK = 200  # children shown at once when a branch of an auto-loading tree expands
 CHUNK = 1000  # children added per step: a later event-loop turn, or Enter on the "more" row
 
@@ -47,6 +52,9 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
     """
 
     AUTO_LOAD: ClassVar[bool] = False
+    # the tree's lines live as long as its workspace (never cleared): a chunk of FREEZE_AFTER
+    # or more is added with the collector paused, then frozen (see warm_up.freeze_alive)
+    FREEZE_BIG_CHUNKS: ClassVar[bool] = False
 
     def __init__(self, label: str, data: DataT | None = None, *, id: str | None = None) -> None:
         super().__init__(label, data, id=id)
@@ -103,8 +111,13 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
             if state.more is not None:
                 state.more.remove()
                 state.more = None
-            for item in state.items[state.done : stop]:
-                self.add_item(node, item)
+            items = state.items[state.done : stop]
+            freeze = self.FREEZE_BIG_CHUNKS and len(items) >= FREEZE_AFTER
+            with gc_paused() if freeze else nullcontext():
+                for item in items:
+                    self.add_item(node, item)
+            if freeze:
+                freeze_alive()
             state.done = max(state.done, stop)
             left = len(state.items) - state.done
             if left > 0:

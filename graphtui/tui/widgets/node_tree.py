@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.widgets.tree import TreeNode
 
 from graphtui.core.scopes import ScopeEntry, ScopeTree
+from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_count
 from graphtui.tui.messages import ShowGraphSummary, ShowNodeValue, StepMatch
@@ -25,6 +26,7 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
     """Scopes and nodes; each scope shows its node and parameter counts, each node its op."""
 
     AUTO_LOAD = True
+    FREEZE_BIG_CHUNKS = True
     BINDINGS = [
         Binding("n", "next_match", "Next match", id="next-match"),
         Binding("N", "previous_match", "Prev match", id="previous-match"),
@@ -150,6 +152,13 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
         """The tree node of scope or node ``path``, expanding and loading its ancestors."""
         if self.scopes is None or not path:
             return None
+        # a path into a big scope lists and adds its children (5,000 entries, sort keys, tree
+        # lines): no collector passes meanwhile (a full one ~30 ms), what lasts is frozen
+        with gc_paused():
+            return self._find(path)
+
+    def _find(self, path: str) -> TreeNode[ScopeEntry | None] | None:
+        assert self.scopes is not None
         node: TreeNode[ScopeEntry | None] | None = self.root
         scope = ""
         for part_path in ScopeTree.ancestors(path):

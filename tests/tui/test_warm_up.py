@@ -231,3 +231,48 @@ async def test_every_key_the_app_receives_is_noted_for_the_warm_up() -> None:
         before = warm_up_module._last_key
         await pilot.press("down")
         assert warm_up_module._last_key > before
+
+
+def test_freeze_alive_leaves_a_replaced_workspace_to_the_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the UI freezes later (a pane's first showing, a big scope's tree lines) never takes
+    a replaced workspace with it before the next warm-up collected it."""
+    monkeypatch.setattr(warm_up_module, "_closed", [])
+
+    class Workspace:
+        me: object = None
+
+    ws = Workspace()
+    ws.me = ws  # a cycle: only the collector frees it
+    ref = weakref.ref(ws)
+    warm_up_module.workspace_closed(ws)
+    del ws
+    warm_up_module.freeze_alive()
+    gc.collect()
+    assert ref() is None
+    monkeypatch.setattr(warm_up_module, "_closed", [])  # nothing waits: what is alive is frozen
+    kept = [[] for _ in range(100)]
+    before = gc.get_freeze_count()
+    warm_up_module.freeze_alive()
+    assert gc.get_freeze_count() >= before + len(kept)
+
+
+async def test_a_pane_shown_the_first_time_is_frozen_once_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pane's first showing builds what it keeps; it is frozen out of the collector's way
+    (its full passes land in later tab switches), once per tab."""
+    monkeypatch.setattr(warm_up_module, "_closed", [])
+    app = make_app(TRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        frozen = []
+        monkeypatch.setattr(
+            "graphtui.tui.screens.workspace.freeze_alive",
+            lambda: frozen.append(app.workspace.active_tab),
+        )
+        for key in "3131":
+            await pilot.press(key)
+            await settle(pilot)
+        assert frozen == ["variables", "graph"]

@@ -150,3 +150,50 @@ async def test_page_keys_enter_and_a_header_click(big_checkpoint: Path) -> None:
         await settle(pilot)
         assert pane.sort == "params"
         assert pane.current() == row  # the cursor stays on its variable
+
+
+async def test_a_table_shown_again_draws_no_row_again(
+    big_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tab switch blurs the table and focuses it again: its rows of each look (focused or
+    not) are kept, so it draws none again, and what it shows is what a fresh drawing gives."""
+    from textual.geometry import Region
+
+    from graphtui.tui.widgets.virtual_table import VirtualTable
+
+    app = make_app(big_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.workspace.query_one(VariablesTable)
+
+        def drawn() -> list[list[Any]]:
+            strips = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+            return [list(strip) for strip in strips]
+
+        def fresh() -> list[list[Any]]:
+            table._drop_lines()
+            return drawn()
+
+        assert app.focused is table
+        focused = drawn()
+        assert focused == fresh()
+        made: list[int] = []
+        render_row = VirtualTable._render_row
+
+        def spy(self: VirtualTable, row: int, *args: Any) -> Any:
+            made.append(row)
+            return render_row(self, row, *args)
+
+        monkeypatch.setattr(VirtualTable, "_render_row", spy)
+        for key in "535":  # history, variables (each look drawn once), history
+            await pilot.press(key)
+            await settle(pilot)
+        made.clear()
+        await pilot.press("3")  # variables again
+        await settle(pilot)
+        assert app.focused is table and made == []
+        assert drawn() == focused == fresh()
+        app.set_focus(None)  # the unfocused look: another cursor colour, no tint
+        await settle(pilot)
+        blurred = drawn()
+        assert blurred != focused and blurred == fresh()

@@ -31,6 +31,9 @@ from textual.strip import Strip
 Cell = str | Text
 CELL_PADDING = 1  # blank cells on each side of a column, as DataTable's default
 ROW_CACHE = 512  # rows whose cells are kept (a screen or two)
+COMPONENTS = ("vtable--cursor", "vtable--header", "vtable--odd-row", "vtable--even-row")
+LINE_CACHE = 2048  # drawn rows kept per look (a few screens of scrolling)
+MAX_LOOKS = 4  # looks whose lines are kept (focused or not; a theme or width changed since)
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,7 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("end", "last_row", "Last", show=False),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "vtable--cursor",
-        "vtable--header",
-        "vtable--odd-row",
-        "vtable--even-row",
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(COMPONENTS)
 
     # the look of Textual's DataTable (its DEFAULT_CSS), so the panes look as they did
     DEFAULT_CSS = """
@@ -158,6 +156,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cells: Callable[[int], Sequence[Cell]] = lambda _: ()
         self._row_cells: dict[int, Sequence[Cell]] = {}
         self._lines: dict[tuple[int, bool], Strip] = {}  # (row or -1, cursor) -> line
+        # the lines of each look the table had (focused or not, the theme's colours): a tab
+        # switch blurs a table and focuses it again, which drew every visible row again
+        self._looks: dict[tuple[object, ...], dict[tuple[int, bool], Strip]] = {}
         self._cursor = 0
         self._base = Style()  # the widget's own style, read once a repaint
 
@@ -219,7 +220,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """Make the cells of ``rows`` again (all when None): their data changed."""
         if rows is None:
             self._row_cells.clear()
-            self._lines.clear()
+            self._drop_lines()
             self.refresh()
             return
         for row in rows:
@@ -236,7 +237,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _changed(self) -> None:
         """Rows, columns or widths changed: new virtual size, every line drawn again."""
-        self._lines.clear()
+        self._drop_lines()
         width = sum(w + 2 * CELL_PADDING for w in self._widths)
         self.virtual_size = Size(width, self._count + 1)
         self.refresh()
@@ -257,8 +258,9 @@ class VirtualTable(ScrollView, can_focus=True):
             self._scroll_cursor_into_view(animate=animate)
 
     def _forget_line(self, row: int) -> None:
-        self._lines.pop((row, False), None)
-        self._lines.pop((row, True), None)
+        for lines in self._looks.values():
+            lines.pop((row, False), None)
+            lines.pop((row, True), None)
         self.refresh(Region(0, row + 1 - int(self.scroll_y), self.size.width, 1))
 
     def _scroll_cursor_into_view(self, animate: bool = False) -> None:
@@ -320,23 +322,26 @@ class VirtualTable(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
+        # focus, blur, a theme: the lines of the new look are picked when drawn (render_lines)
         super().notify_style_update()
-        self._lines.clear()
         self.refresh()
 
-    def _on_focus(self, event: events.Focus) -> None:
-        self._lines.clear()  # the cursor and header look different with focus
-        super()._on_focus(event)
-
-    def _on_blur(self, event: events.Blur) -> None:
-        self._lines.clear()
-        super()._on_blur(event)
-
-    def on_resize(self) -> None:
-        self._lines.clear()
+    def _drop_lines(self) -> None:
+        """Every line drawn again, in every look."""
+        self._looks.clear()
+        self._lines = {}
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._base = self.rich_style  # (walks the ancestors: once a repaint, not once a line)
+        # what a row's drawing depends on besides its cells (see _render_row); a pane shown
+        # again is resized to the size it had
+        look = (self.size.width, self._base, *map(self.get_component_rich_style, COMPONENTS))
+        lines = self._looks.get(look)
+        if lines is None:
+            if len(self._looks) >= MAX_LOOKS:
+                self._looks.clear()
+            lines = self._looks[look] = {}
+        self._lines = lines
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -348,6 +353,8 @@ class VirtualTable(ScrollView, can_focus=True):
         cursor = row == self._cursor and row >= 0
         line = self._lines.get((row, cursor))
         if line is None:
+            if len(self._lines) >= LINE_CACHE:
+                self._lines.clear()
             line = self._lines[(row, cursor)] = self._render_row(row, cursor, base)
         scroll_x = int(self.scroll_x)
         return line.crop(scroll_x, scroll_x + width).adjust_cell_length(width, base).simplify()

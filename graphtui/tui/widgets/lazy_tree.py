@@ -19,7 +19,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
+from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.geometry import Size
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -30,6 +33,7 @@ FREEZE_AFTER = 1000  # children added at once that are frozen out of the collect
 FIRST_CHUNK = 200  # children shown at once when a branch of an auto-loading tree expands
 CHUNK = 1000  # children added per step: a later event-loop turn, or Enter on the "more" row
 
+TREE_COMPONENTS = sorted(Tree.COMPONENT_CLASSES)  # what a line's drawing is styled with
 DataT = TypeVar("DataT")
 ItemT = TypeVar("ItemT")
 
@@ -61,6 +65,8 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
         self._loading: dict[int, Pending[ItemT]] = {}
         self._adding = False  # inside a chunk: repaint once at its end
         self._stale = False
+        self._looks: dict[object, tuple[Style, ...]] = {}  # pseudo-class state -> its styles
+        self._sized: tuple[Size, Size] | None = None  # the last resize's size, virtual size
 
     # -- what subclasses define -----------------------------------------------------------------
 
@@ -193,10 +199,32 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
     def notify_style_update(self) -> None:
         # Textual's Tree rebuilds its whole line index (every expanded node) and lays out again
         # when its style changes: on every focus change, as a tab switch or Tab focuses it.
-        # The lines do not depend on the style; only their drawings are dropped.
+        # The lines do not depend on the style. Their drawings are cached by pseudo-class state
+        # (focus among them), so they are dropped only when the look of a state changed (a
+        # theme): a tab switch blurs the tree and focuses it again, drawing every line again.
         super(Tree, self).notify_style_update()
-        self._line_cache.clear()
+        state = self.get_pseudo_class_state()
+        try:
+            look = (self.rich_style, *map(self.get_component_rich_style, TREE_COMPONENTS))
+        except KeyError:  # the first styling, before the component styles exist
+            self._looks.clear()
+            self._line_cache.clear()
+        else:
+            known = self._looks.get(state)
+            if known != look:
+                if known is not None:
+                    self._looks.clear()
+                    self._line_cache.clear()
+                self._looks[state] = look
         self.refresh()
+
+    def _on_resize(self, event: events.Resize) -> None:
+        # a pane shown again is resized to the size it had: Textual's Tree would drop every
+        # drawn line, rebuild its line index (every expanded node) and lay out again
+        sized = (event.size, event.virtual_size)
+        if sized == self._sized:
+            event.prevent_default()  # (Tree's handler is the only other one)
+        self._sized = sized
 
     def _invalidate(self) -> None:
         # Textual's Tree rebuilds its line index and repaints after every add or remove; inside

@@ -40,6 +40,7 @@ _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural 
 _SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
 _DECODED_MAX = 4096  # nodes decoded one by one kept for the next ask (the ones on screen)
 _INPUT_CHUNK = 1 << 16  # input strings made at once while indexing consumers
+_NODES_OF_CHUNK = 1 << 14  # nodes read at once by nodes_of
 _RUN_PIECE = 16 << 20  # node bytes read back from the file at once to decode the whole graph
 _PORT_MAX = (1 << 31) - 1  # ports above (no tensor TF imports) are clipped in the arrays
 _T = TypeVar("_T")
@@ -477,9 +478,17 @@ class GraphIndex:
             for name in names:
                 yield name, self.node(name)
             return
+        index_of = self.index_of
+        every = np.fromiter((index_of(n) for n in names), np.int64, len(names))
+        by_place = np.argsort(every, kind="stable")
+        for c in range(0, len(names), _NODES_OF_CHUNK):  # no Python int per node kept for all
+            picked = by_place[c : c + _NODES_OF_CHUNK]
+            yield from self._nodes_at(table, [names[k] for k in picked.tolist()], every[picked])
+
+    def _nodes_at(self, table: NodeTable, names: list[str], pos: np.ndarray
+                  ) -> Iterator[tuple[str, Any]]:
         from graphtui.formats.range_reads import read_ranges
 
-        pos = np.array([self.index_of(n) for n in names], dtype=np.int64)
         starts = table.starts[pos]
         op_at = (table.op_starts[pos] - starts).tolist()  # the scan's op, within the node
         op_end = (table.op_ends[pos] - starts).tolist()

@@ -353,7 +353,7 @@ def read_dtype_shapes(index: GraphIndex, nodes: list[str]) -> None:
     (:meth:`GraphIndex.nodes_of`) rather than one by one: 166,000 variables of a 1,000,000-node
     graph read back after its bytes were let go took ~5 s of system calls alone."""
     seen = _dtype_shapes(index)
-    todo = [n for n in nodes if n not in seen]
+    todo = [n for n in dict.fromkeys(nodes) if n not in seen]
     if len(todo) < 2:
         return
     memo: dict[int, str] = {}
@@ -387,6 +387,7 @@ def _dtype_shape_of(node_def: Any, memo: dict[int, str] | None = None
     return dtype, shape
 
 
+_BATCH = 4096  # VariableDefs whose names are made the graph's strings at once
 _REF_FIELDS = ("initializer_name", "initial_value_name", "snapshot_name")
 
 
@@ -394,10 +395,13 @@ def _node_refs(index: GraphIndex, vdefs: list[Any], field: str) -> list[str | No
     """The node (the graph's string) each VariableDef's tensor name ``field`` names, None
     where unset or for no VariableDef: every variable's in one pass (``tensor_node`` and
     ``canonical`` inlined; 500,000 calls each on a 1M-node graph)."""
-    raw = [getattr(v, field) if v is not None else "" for v in vdefs]
-    found = iter(index.canonical_all(
-        [t[1:] if t.startswith("^") else t.partition(":")[0] for t in raw if t]))
-    return [next(found) if t else None for t in raw]
+    out: list[str | None] = []
+    for c in range(0, len(vdefs), _BATCH):  # a batch of new strings at a time, not all
+        raw = [getattr(v, field) if v is not None else "" for v in vdefs[c : c + _BATCH]]
+        found = iter(index.canonical_all(
+            [t[1:] if t.startswith("^") else t.partition(":")[0] for t in raw if t]))
+        out += [next(found) if t else None for t in raw]
+    return out
 
 
 # (nodes an optimizer's Apply op updates as another variable's state, nodes an EMA update writes)
@@ -454,16 +458,25 @@ class VariableTable:
         defs: dict[str, Any] = {}
         member: dict[str, list[str]] = {}
         by_collection = self._by_collection
-        for key, node, item in _variable_defs(self._collections):
-            by_collection.setdefault(key, []).append(node)
-            defs.setdefault(node, item)
-            member.setdefault(node, []).append(key)
-        for key, listed in by_collection.items():  # the graph's strings, one pass each
-            by_collection[key] = index.canonical_all(listed)
+
+        def take(batch: list[tuple[str, str, Any]]) -> None:
+            # the graph's strings for a batch of names at once (no copy of each kept)
+            canonical = index.canonical_all([node for _, node, _ in batch])
+            for (key, _, item), node in zip(batch, canonical, strict=True):
+                by_collection.setdefault(key, []).append(node)
+                defs.setdefault(node, item)
+                member.setdefault(node, []).append(key)
+
+        batch: list[tuple[str, str, Any]] = []
+        for entry in _variable_defs(self._collections):
+            batch.append(entry)
+            if len(batch) == _BATCH:
+                take(batch)
+                batch = []
+        take(batch)
         graph_names = index.names
-        listed = list(defs)
-        at = index.positions(listed)  # one lookup per variable, for its string, op and order
-        nodes = [n if i < 0 else graph_names[i] for n, i in zip(listed, at, strict=True)]
+        nodes = list(defs)
+        at = index.positions(nodes)  # one lookup per variable, for its op and order
         unlisted = [n for n in index.nodes_with_op(*VARIABLE_OPS) if n not in defs]
         nodes += unlisted
         at += index.positions(unlisted)
@@ -472,20 +485,24 @@ class VariableTable:
         read_dtype_shapes(index, [n for n, i in zip(nodes, at, strict=True) if i >= 0])
         updates = self._updates()
         ops = index.ops
+        found_ops: list[str | None]
         if all(i >= 0 for i in at):  # every variable a node: the graph's natural order
-            ordered = [graph_names[i] for i in index.in_natural_order(list(dict.fromkeys(at)))]
+            order_at = index.in_natural_order(list(dict.fromkeys(at)))
+            ordered = [graph_names[i] for i in order_at]
+            found_ops = [ops[i] for i in order_at]
         else:
+            op_at = dict(zip(nodes, (ops[i] if i >= 0 else None for i in at), strict=True))
             ordered = sorted(dict.fromkeys(nodes), key=natural_key)
-        op_at = dict(zip(nodes, (ops[i] if i >= 0 else None for i in at), strict=True))
+            found_ops = [op_at[node] for node in ordered]
+        del at, nodes
         vdefs = [defs.get(node) for node in ordered]
         refs = zip(*(_node_refs(index, vdefs, field) for field in _REF_FIELDS), strict=True)
-        for i, (node, vdef, (initializer, initial_value, snapshot)) in enumerate(
-                zip(ordered, vdefs, refs, strict=True)):
+        for i, (node, op, vdef, (initializer, initial_value, snapshot)) in enumerate(
+                zip(ordered, found_ops, vdefs, refs, strict=True)):
             if not i & 15:
                 pace()  # ~0.3 ms of work: a warm-up gives way here (see node_bytes.set_pace)
-            self._vars[node] = self._info(node, op_at[node], vdef, member.get(node, []), keys,
-                                          present, updates, initializer, initial_value,
-                                          snapshot)
+            self._vars[node] = self._info(node, op, vdef, member.get(node, []), keys, present,
+                                          updates, initializer, initial_value, snapshot)
 
     def _info(self, node: str, found: str | None, vdef: Any, colls: list[str],
               keys: dict[str, str], present: set[str], updates: _Updates,

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from graphtui.core import graph as graph_module
 from graphtui.core.graph import GraphIndex, decode_attr, shape_list
 from graphtui.core.metagraph import read_meta_graph
 from graphtui.core.variables import (
@@ -107,7 +108,9 @@ def _records(*nodes: bytes) -> list[bytes]:
 def test_read_back_in_pieces_of_every_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int, gap: int
 ) -> None:
-    """Pieces smaller than one node, holding several, with gaps read or skipped."""
+    """Pieces smaller than one node, holding several, with gaps read or skipped; the names
+    taken a few at a time."""
+    monkeypatch.setattr(graph_module, "_NODES_OF_CHUNK", 7)
     monkeypatch.setattr(range_reads, "PIECE", piece)
     monkeypatch.setattr(range_reads, "GAP", gap)
     nodes = []

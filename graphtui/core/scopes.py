@@ -16,6 +16,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from graphtui.core.graph import GraphIndex
 from graphtui.core.natural import natural_key
 from graphtui.errors import NotFoundError
@@ -50,8 +52,7 @@ def param_kind(role: str, local: bool) -> ParamKind:
     return "slots" if role in ("slot", "ema", "optimizer") else "model"
 
 
-_KIND_AT: dict[str, int] = {"model": 0, "slots": 1, "other": 2}  # in _param_totals' lists
-_NO_PARAMS = (0, 0, 0)
+_KIND_AT: dict[str, int] = {"model": 0, "slots": 1, "other": 2}  # rows of _param_sums
 
 
 def _upper(prefix: str) -> str:
@@ -66,7 +67,7 @@ class ScopeTree:
         self.index = index
         self._children: dict[str, list[ScopeEntry]] = {}
         self._child_counts: dict[str, int] = {}  # child_count's, for scopes not listed
-        self._params: dict[bool, dict[str, list[int]]] = {}  # by trainable_only: see _param_totals
+        self._params: tuple[list[str], np.ndarray] | None = None  # see _param_sums
 
     @classmethod
     def of(cls, index: GraphIndex) -> ScopeTree:
@@ -198,38 +199,36 @@ class ScopeTree:
         from graphtui.core.variables import VariableTable
 
         table = VariableTable.of(self.index)
-        totals = self._param_totals(table, trainable_only)
-        counts = list(totals.get(scope, _NO_PARAMS))
+        names, sums = self._param_sums(table)
+        if scope:  # the variables under scope/: one range of the sorted names
+            lo = bisect_left(names, scope + "/")
+            hi = bisect_left(names, _upper(scope + "/"), lo)
+        else:
+            lo, hi = 0, len(names)
+        counts = (sums[int(trainable_only), :, hi] - sums[int(trainable_only), :, lo]).tolist()
         if scope and scope in table:  # the variable named ``scope`` itself
             var = table.get(scope)
             if var.trainable or not trainable_only:
                 counts[_KIND_AT[param_kind(var.role, var.local)]] += var.num_elements or 0
-        return sum(counts) if kind == "all" else counts[_KIND_AT[kind]]
+        return int(sum(counts) if kind == "all" else counts[_KIND_AT[kind]])
 
-    def _param_totals(self, table: VariableTable, trainable_only: bool) -> dict[str, list[int]]:
-        """Every scope's parameter counts by kind (model, slots, other) from one pass over the
-        variables, each added to every scope above it (not to a scope of its own name: see
-        :meth:`param_count`). One pass per scope cost ~0.1 s on a 1,000,000-node graph's
-        166,664 variables, and the graph tree asks for each scope it shows."""
-        totals = self._params.get(trainable_only)
-        if totals is not None:
-            return totals
-        totals = {"": [0, 0, 0]}
-        everything = totals[""]
-        for var in table.variables():
+    def _param_sums(self, table: VariableTable) -> tuple[list[str], np.ndarray]:
+        """The variables' names in plain string order (the ones under a scope are one range of
+        them) and running sums of their element counts, ``[trainable_only, kind, i]`` for the
+        first ``i`` names (kinds: model, slots, other). Built once: one pass over the
+        variables per scope cost ~0.1 s on a 1,000,000-node graph's 166,664, and the graph
+        tree asks for each scope it shows; ~9 MB there (a total per scope prefix: ~185 MB)."""
+        built = self._params
+        if built is not None:
+            return built
+        variables = sorted(table.variables(), key=lambda v: v.name)
+        rows = np.zeros((2, 3, len(variables) + 1), dtype=np.int64)
+        for i, var in enumerate(variables, start=1):
             count = var.num_elements
-            if not count or (trainable_only and not var.trainable):
-                continue
-            at = _KIND_AT[param_kind(var.role, var.local)]
-            everything[at] += count
-            name = var.name
-            cut = name.find("/", 1)  # a leading "/" names no scope: "" holds everything
-            while cut != -1:
-                scope = name[:cut]
-                counts = totals.get(scope)
-                if counts is None:
-                    counts = totals[scope] = [0, 0, 0]
-                counts[at] += count
-                cut = name.find("/", cut + 1)
-        self._params[trainable_only] = totals
-        return totals
+            if count:
+                at = _KIND_AT[param_kind(var.role, var.local)]
+                rows[0, at, i] = count
+                if var.trainable:
+                    rows[1, at, i] = count
+        built = self._params = ([v.name for v in variables], np.cumsum(rows, axis=2))
+        return built

@@ -152,6 +152,7 @@ def freeze_alive() -> None:
     (~40 ms of the next link or tab switch). Not while a replaced workspace waits to be
     collected (frozen, it would stay)."""
     with _lock:
+        _closed[:] = [ref for ref in _closed if ref() is not None]  # freed since
         if not _closed:
             gc.freeze()
 

@@ -14,10 +14,10 @@ from graphtui.errors import FormatError
 from graphtui.formats import storage
 from graphtui.formats.byte_source import is_url
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
+from graphtui.formats.v1_shards import SHARD_RE
 
 _STEP_RE = re.compile(r"-(\d+)$")
 _DATA_RE = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
-_V1_SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})$")  # one file of a sharded V1 checkpoint
 _V1_PATTERN_RE = re.compile(r"-\?{5}-of-(\d{5})$")  # the name Saver.save gives the set
 _V1_SHARDS_RE = re.compile(r"-(\?{5}|\d{5})-of-\d{5}$")
 _MIN_TIME = -62135596800.0  # 0001-01-01 UTC
@@ -170,7 +170,7 @@ class _Listing:
                     (int(m.group(1)), int(m.group(2)), name)
                 )
                 continue
-            m = _V1_SHARD_RE.search(name)
+            m = SHARD_RE.search(name)
             if m:
                 self.v1_shards.setdefault(name[: m.start()], []).append(
                     (int(m.group(1)), int(m.group(2)), name)
@@ -254,7 +254,7 @@ def _maybe_v1_file(name: str, found: set[str]) -> bool:
     """A name a single-file V1 checkpoint could have (its footer is checked next)."""
     if name in found or name.endswith((".index", ".meta")):
         return False  # the common names, answered without a regular expression
-    if "-of-" in name and _V1_SHARD_RE.search(name):
+    if "-of-" in name and SHARD_RE.search(name):
         return False
     return not _NOT_V1.search(name)
 

@@ -190,21 +190,15 @@ def what_is_here(directory: str) -> str:
     """For a directory without a state file: the checkpoints and SavedModels it does hold, and
     the path to give instead (TF's message stops at "couldn't find"; a user who typed the
     directory of a lone ``model.ckpt`` or an export's parent wants the next step)."""
-    try:
-        files = storage.listdir(directory)
-    except OSError:
-        return ""
-    names = {storage.basename(e.path) for e in files}
-    found = {n[: -len(".index")] for n in names if n.endswith(".index") and len(n) > 6}
-    for n in names:  # a V1 checkpoint beside its graph (TF 0.x's Saver: model, model.meta)
-        stem = n[: -len(".meta")]
-        if (
-            n.endswith(".meta")
-            and stem
-            and stem not in found
-            and checkpoint_at(storage.join(directory, stem)) is not None
-        ):
-            found.add(stem)
+    from graphtui.core.history import scan_history
+
+    def checkpoints_in(where: str) -> set[str]:
+        try:  # found as the history finds them: V2, V1 files and shards, by their footers
+            return {storage.basename(r.prefix) for r in scan_history(where).records}
+        except GraphtuiError:
+            return set()
+
+    found = checkpoints_in(directory)
     prefixes = sorted(found, key=natural_key)
     saved: list[str] = []
     if not storage.is_url(directory):
@@ -219,10 +213,7 @@ def what_is_here(directory: str) -> str:
             if find_saved_model_file(here) is not None:
                 saved.append(sub)
             elif not beside:  # one level down: a SavedModel's variables/, a run's train/
-                found.update(
-                    f"{sub}/{os.path.basename(i)[: -len('.index')]}"
-                    for i in storage.glob_in(here, "?*.index")
-                )
+                found.update(f"{sub}/{name}" for name in checkpoints_in(here))
         prefixes = sorted(found, key=natural_key)
     if prefixes:
         shown = ", ".join(repr(p) for p in prefixes[:3]) + (", ..." if len(prefixes) > 3 else "")

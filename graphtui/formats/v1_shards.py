@@ -11,7 +11,7 @@ import re
 
 from graphtui.formats import storage
 
-_SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})$")
+SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 SHARD_GLOB = "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
 
@@ -31,9 +31,9 @@ def v1_files(path: str) -> list[str]:
 
 def missing_shards(files: list[str]) -> list[int]:
     """Shard numbers absent from a set of ``-NNNNN-of-NNNNN`` files (none for a single file)."""
-    totals = {int(m.group(2)) for m in (_SHARD_RE.search(f) for f in files) if m}
-    if len(totals) != 1 or len(files) != sum(1 for f in files if _SHARD_RE.search(f)):
+    totals = {int(m.group(2)) for m in (SHARD_RE.search(f) for f in files) if m}
+    if len(totals) != 1 or len(files) != sum(1 for f in files if SHARD_RE.search(f)):
         return []
     (total,) = totals
-    have = {int(m.group(1)) for m in (_SHARD_RE.search(f) for f in files) if m}
+    have = {int(m.group(1)) for m in (SHARD_RE.search(f) for f in files) if m}
     return [i for i in range(total) if i not in have]

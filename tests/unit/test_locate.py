@@ -141,6 +141,16 @@ def test_a_directory_without_a_state_file_names_what_it_holds(tmp_path: Path) ->
         f"it holds the checkpoint 'variables/variables': give its prefix {below}/variables/variables"
     )
 
+    v1 = tmp_path / "v1"  # TF 0.x single-file V1 checkpoints, known by their table footer
+    v1.mkdir()
+    shutil.copy(DATA / "v1" / "model.ckpt-1", v1 / "model.ckpt-1")
+    shutil.copy(DATA / "v1" / "model.ckpt-2", v1 / "weights")
+    (v1 / "notes").write_bytes(b"not a checkpoint, no footer" * 4)
+    assert _hinted(v1).endswith(
+        f"it holds the 2 checkpoints 'model.ckpt-1', 'weights': give one's prefix, e.g. {v1}/weights"
+    )
+    assert resolve_checkpoint(v1 / "weights") == ("V1", str(v1 / "weights"))
+
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _hinted(empty).endswith("couldn't find 'checkpoint' file or checkpoints in directory")

@@ -112,6 +112,26 @@ def child_env(pycache: str) -> dict[str, str]:
     return env
 
 
+def prepared_env(path: str, tmp: str) -> dict[str, str]:
+    """:func:`child_env` with its bytecode under ``tmp`` compiled, and ``path`` read into the
+    page cache (as a second open would find it): what every measured run starts from."""
+    with open(path, "rb") as fh:
+        while fh.read(1 << 24):
+            pass
+    env = child_env(os.path.join(tmp, "pycache"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import graphtui.cli, graphtui.tui.app; graphtui.cli._load_commands()",
+        ],
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
+    return env
+
+
 def _child_figures(args: list[str], env: dict[str, str]) -> dict[str, float]:
     """Run a fresh Python with ``args``; its last line of output is the figures as JSON."""
     done = subprocess.run(
@@ -245,20 +265,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="graphtui-big-graph-") as tmp:
         path, build_s = (args.graph, 0.0) if args.graph else graph_path(args.nodes, tmp)
         size = os.path.getsize(path)
-        with open(path, "rb") as fh:  # into the page cache, as a second open would find it
-            while fh.read(1 << 24):
-                pass
-        env = child_env(os.path.join(tmp, "pycache"))
-        subprocess.run(  # compile the bytecode the measured runs use
-            [
-                sys.executable,
-                "-c",
-                "import graphtui.cli, graphtui.tui.app; graphtui.cli._load_commands()",
-            ],
-            check=True,
-            env=env,
-            cwd=ROOT,
-        )
+        env = prepared_env(path, tmp)
         load_start = os.getloadavg()[0]
         terms, seqs, parts, tfs = [], [], [], []
         for i in range(args.runs):

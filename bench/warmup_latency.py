@@ -28,7 +28,6 @@ import pty
 import select
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import termios
@@ -45,9 +44,9 @@ from big_graph_app import (  # noqa: E402 - the sibling script's terminal helper
     LINES,
     ROOT,
     WARM,
-    child_env,
     graph_path,
     graphtui_command,
+    prepared_env,
 )
 
 DOWN, UP, ESC = b"\x1b[B", b"\x1b[A", b"\x1b"
@@ -217,20 +216,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="graphtui-latency-") as tmp:
         path = args.graph or graph_path(args.nodes, tmp)[0]
-        with open(path, "rb") as fh:  # into the page cache
-            while fh.read(1 << 24):
-                pass
-        env = child_env(os.path.join(tmp, "pycache"))
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import graphtui.cli, graphtui.tui.app; graphtui.cli._load_commands()",
-            ],
-            check=True,
-            env=env,
-            cwd=ROOT,
-        )
+        env = prepared_env(path, tmp)
         load_start = os.getloadavg()
         runs = [run(path, env, args.after) for _ in range(args.runs)]
         load_end = os.getloadavg()

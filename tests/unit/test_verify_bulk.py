@@ -55,19 +55,25 @@ def _value(i: int) -> np.ndarray:
 def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint of COUNT small tensors, one partitioned among them."""
     prefix = tmp_path_factory.mktemp("many") / "model.ckpt"
+    _write(prefix, COUNT, partitioned=True)
+    return prefix
+
+
+def _write(prefix: Path, count: int, *, partitioned: bool) -> None:
+    """``count`` tensors of every kind ``_value`` makes, and ``partitioned/w`` in two slices."""
     with FileTransaction() as txn:
         writer = BundleWriter(prefix, txn)
-        for i in range(COUNT):
+        for i in range(count):
             writer.add(_name(i), _value(i))
-        part = np.arange(12, dtype=np.float32).reshape(4, 3)
-        writer.add_sliced(
-            "partitioned/w",
-            dtypes.from_numpy(part.dtype),
-            (4, 3),
-            [(((0, 2), (0, -1)), part[:2]), (((2, 2), (0, -1)), part[2:])],
-        )
+        if partitioned:
+            part = np.arange(12, dtype=np.float32).reshape(4, 3)
+            writer.add_sliced(
+                "partitioned/w",
+                dtypes.from_numpy(part.dtype),
+                (4, 3),
+                [(((0, 2), (0, -1)), part[:2]), (((2, 2), (0, -1)), part[2:])],
+            )
         writer.finish()
-    return prefix
 
 
 def _copy(many: Path, tmp_path: Path) -> Path:
@@ -246,19 +252,7 @@ def _small(tmp_path: Path, damage: str, *, partitioned: bool = True) -> Path:
     ``damage`` says."""
     prefix = tmp_path / "small" / "model.ckpt"
     prefix.parent.mkdir()
-    with FileTransaction() as txn:
-        writer = BundleWriter(prefix, txn)
-        for i in range(700):
-            writer.add(_name(i), _value(i))
-        if partitioned:
-            part = np.arange(12, dtype=np.float32).reshape(4, 3)
-            writer.add_sliced(
-                "partitioned/w",
-                dtypes.from_numpy(part.dtype),
-                (4, 3),
-                [(((0, 2), (0, -1)), part[:2]), (((2, 2), (0, -1)), part[2:])],
-            )
-        writer.finish()
+    _write(prefix, 700, partitioned=partitioned)
     if damage == "flipped":
         with BundleReader(prefix) as reader:
             hit = [reader.entry(_name(i)) for i in (0, 1, 97, 194, 388, 485, 699)]

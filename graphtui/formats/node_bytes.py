@@ -85,9 +85,7 @@ class NodeBytes:
 
     def read(self, start: int, end: int) -> bytes:
         """The bytes in [start, end): from memory, or from the file when released."""
-        pace = _pace
-        if pace is not None:
-            pace()
+        pace()
         data = self._data
         if data is not None:
             return data[start:end]

@@ -259,11 +259,7 @@ class Table:
             if pending is not None:
                 raise pending
             return TableScan(data, *walked)
-        import numpy as np
-
-        sizes = np.array([len(c) for c in contents], dtype=np.int64)
-        bases = np.zeros(len(contents), dtype=np.int64)
-        np.cumsum(sizes[:-1], out=bases[1:])
+        bases, sizes = _bases_sizes(contents)
         runs = _bulk_runs(data, bases, sizes)
         bulk, keys, starts, ends = runs
         handles = self._index_handles[: len(contents)]
@@ -325,11 +321,7 @@ class Table:
         :func:`numpy_unneeded`."""
         if numpy_unneeded(sum(len(c) for c in contents)):
             return [False] * len(contents)
-        import numpy as np
-
-        sizes = np.array([len(c) for c in contents], dtype=np.int64)
-        bases = np.zeros(len(contents), dtype=np.int64)
-        np.cumsum(sizes[:-1], out=bases[1:])
+        bases, sizes = _bases_sizes(contents)
         return _bulk_runs(b"".join(contents), bases, sizes, keys_too=False)[0]
 
     def get(self, key: bytes) -> memoryview | None:
@@ -461,6 +453,16 @@ class _Block:
         if shared != 0 or pos + non_shared > self.entries_end:
             raise self._fail("corrupt restart entry", pos)
         return bytes(data[pos : pos + non_shared])
+
+
+def _bases_sizes(contents: list[memoryview | bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Each block's start in the blocks joined in order, and its size (int64 arrays)."""
+    import numpy as np
+
+    sizes = np.array([len(c) for c in contents], dtype=np.int64)
+    bases = np.zeros(len(contents), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=bases[1:])
+    return bases, sizes
 
 
 def _bulk_runs(

@@ -321,15 +321,23 @@ def restorable_variables(index: GraphIndex) -> dict[str, SavedVariable]:
     out: dict[str, SavedVariable] = {}
     for node in nodes:
         vdef = defs.get(node)
-        exists = op_of(index, node) is not None
-        dtype, shape = node_dtype_shape(index, node) if exists else (None, None)
-        save_slice = _save_slice(vdef)
-        if shape is None and save_slice is not None:
-            shape = list(save_slice.var_shape)
+        dtype, shape, save_slice = _declared(index, node, vdef, op_of(index, node) is not None)
         init = vdef.initial_value_name if vdef is not None else ""
         out[node] = SavedVariable(node, dtype, shape, save_slice,
                                   tensor_node(init) if init else None)
     return out
+
+
+def _declared(
+    index: GraphIndex, node: str, vdef: Any, exists: bool
+) -> tuple[str | None, list[int] | None, SaveSliceInfo | None]:
+    """A variable's dtype and shape as its node declares them (none without a node; the
+    shape then from its VariableDef's save slice, when partitioned), and that save slice."""
+    dtype, shape = node_dtype_shape(index, node) if exists else (None, None)
+    save_slice = _save_slice(vdef)
+    if shape is None and save_slice is not None:
+        shape = list(save_slice.var_shape)
+    return dtype, shape, save_slice
 
 
 def node_dtype_shape(index: GraphIndex, node: str) -> tuple[str | None, list[int] | None]:
@@ -512,10 +520,7 @@ class VariableTable:
         index = self.index
         exists = found is not None
         op = found or ""
-        dtype, shape = node_dtype_shape(index, node) if exists else (None, None)
-        save_slice = _save_slice(vdef)
-        if shape is None and save_slice is not None:
-            shape = list(save_slice.var_shape)
+        dtype, shape, save_slice = _declared(index, node, vdef, exists)
         resource = bool(vdef.is_resource) if vdef is not None else op in RESOURCE_OPS
         in_saver = node in keys
         key = keys.get(node) or (save_slice.full_name if save_slice else node)

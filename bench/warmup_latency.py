@@ -216,6 +216,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="graphtui-latency-") as tmp:
         path = args.graph or graph_path(args.nodes, tmp)[0]
+        size = os.path.getsize(path)  # before a graph built in ``tmp`` goes with it
         env = prepared_env(path, tmp)
         load_start = os.getloadavg()
         runs = [run(path, env, args.after) for _ in range(args.runs)]
@@ -223,7 +224,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(runs))
     print(
-        f"graph {path} ({os.path.getsize(path) / (1 << 20):.0f} MiB); {args.runs} run(s); load "
+        f"graph {path} ({size / (1 << 20):.0f} MiB); {args.runs} run(s); load "
         f"average {load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end; first screen "
         + ", ".join(f"{r['first_screen']:.2f}" for r in runs)  # type: ignore[str-format]
         + " s; warm-up seen done at "

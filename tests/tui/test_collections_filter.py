@@ -1,6 +1,7 @@
 """The Collections pane's ``/`` filter describes (decodes) items in a thread worker: the UI
 thread answers keys meanwhile, a later keystroke cancels the earlier filter, and only the last
-one's result is shown (graphtui/tui/widgets/collections_pane.py)."""
+one's result is shown (graphtui/tui/widgets/collections_pane.py; the matching itself is
+graphtui.core.collections.filter_collections)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from graphtui.core.collections import CollectionTable, describe_item
+from graphtui.core.collections import CollectionTable, describe_item, filter_collections
 from graphtui.core.graph import GraphIndex, name_matcher
 from graphtui.tui.widgets import collections_pane
-from graphtui.tui.widgets.collections_pane import CollectionsTree, filter_collections
+from graphtui.tui.widgets.collections_pane import CollectionsTree
 
 from .conftest import SIZE, TRAIN, make_app, settle
 

@@ -11,7 +11,7 @@ decoded again as the tree shows them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, overload
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,7 +19,13 @@ from textual.binding import Binding
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, get_current_worker
 
-from graphtui.core.collections import CollectionTable, describe_item
+from graphtui.core.collections import (
+    CollectionTable,
+    Hits,
+    Picked,
+    describe_item,
+    filter_collections,
+)
 from graphtui.core.graph import tensor_node
 from graphtui.core.workspace import Workspace
 from graphtui.formats.visible import visible
@@ -41,68 +47,6 @@ def item_target(item: Any) -> str | None:
             if value:
                 return tensor_node(str(value))
     return None
-
-
-# a filter's result: collection key -> the positions of its matching items (None: the key
-# itself matched, every item shown)
-Hits = dict[str, list[int] | None]
-_CANCEL_EVERY = 2048  # items described or matched between two looks at the worker's state
-
-
-class Picked(Sequence[Any]):
-    """The items of a collection at ``positions``, each decoded when read (a chunk of them at a
-    time as the tree adds them)."""
-
-    def __init__(self, items: Sequence[Any], positions: list[int]) -> None:
-        self._items = items
-        self._positions = positions
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self._items[i] for i in self._positions[index]]
-        return self._items[self._positions[index]]
-
-
-def filter_collections(
-    table: CollectionTable,
-    match: Callable[[str], bool],
-    texts: dict[str, list[str]],
-    cancelled: Callable[[], bool],
-) -> Hits | None:
-    """The collections ``match`` keeps (by key, or by the items it matches); None when
-    ``cancelled`` said stop. ``texts`` caches each collection's item descriptions (filled here
-    for the ones not described yet: only whole collections are kept)."""
-    hits: Hits = {}
-    for key in table.keys():  # noqa: SIM118 - the keys in natural order
-        if match(key):
-            hits[key] = None
-            continue
-        described = texts.get(key)
-        if described is None:
-            described = []
-            for item in table.items(key):  # decoded one by one, not kept
-                if len(described) % _CANCEL_EVERY == 0 and cancelled():
-                    return None
-                described.append(describe_item(item))
-            texts[key] = described
-        found: list[int] = []
-        for start in range(0, len(described), _CANCEL_EVERY):
-            if cancelled():
-                return None
-            chunk = described[start : start + _CANCEL_EVERY]
-            found.extend(start + i for i, text in enumerate(chunk) if match(text))
-        if found:
-            hits[key] = found
-    return hits
 
 
 class CollectionsTree(LazyTree[Any, Any]):

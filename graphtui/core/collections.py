@@ -160,21 +160,19 @@ def decode_collection(key: str, coll: Any) -> Collection:
     return Collection(key, kind, items, proto_type=type_name, undecoded=bad, raw=coll)
 
 
-class LazyItems(Sequence[Any]):
-    """A collection's items decoded one by one as they are read (the same values as
-    :func:`decode_collection`'s): a pane shows the first of 100,000 VariableDefs without
-    decoding the rest. Items read are not kept; the table caches whole collections."""
+class _Mapped(Sequence[Any]):
+    """``values`` each passed through ``read`` when read: the one lazy sequence behind
+    :class:`LazyItems` and :class:`Picked`."""
 
-    def __init__(self, key: str, coll: Any) -> None:
-        kind = coll.WhichOneof("kind")
-        self._values: Sequence[Any] = getattr(coll, kind).value if kind else ()
-        self._decode: Callable[[Any], Any] = item_decoder(key, kind)[0] if kind else bytes
+    def __init__(self, values: Sequence[Any], read: Callable[[Any], Any]) -> None:
+        self._values = values
+        self._read = read
 
     def __len__(self) -> int:
         return len(self._values)
 
     def __iter__(self) -> Iterator[Any]:
-        return map(self._decode, self._values)  # not Sequence's index-by-index walk
+        return map(self._read, self._values)  # not Sequence's index-by-index walk
 
     @overload
     def __getitem__(self, index: int) -> Any: ...
@@ -184,8 +182,21 @@ class LazyItems(Sequence[Any]):
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return [self._decode(v) for v in self._values[index]]
-        return self._decode(self._values[index])
+            return [self._read(v) for v in self._values[index]]
+        return self._read(self._values[index])
+
+
+class LazyItems(_Mapped):
+    """A collection's items decoded one by one as they are read (the same values as
+    :func:`decode_collection`'s): a pane shows the first of 100,000 VariableDefs without
+    decoding the rest. Items read are not kept; the table caches whole collections."""
+
+    def __init__(self, key: str, coll: Any) -> None:
+        kind = coll.WhichOneof("kind")
+        super().__init__(
+            getattr(coll, kind).value if kind else (),
+            item_decoder(key, kind)[0] if kind else bytes,
+        )
 
 
 def _mentions(item: Any) -> list[str]:
@@ -355,27 +366,12 @@ Hits = dict[str, list[int] | None]
 _CANCEL_EVERY = 2048  # items described or matched between two looks at the worker's state
 
 
-class Picked(Sequence[Any]):
+class Picked(_Mapped):
     """The items of a collection at ``positions``, each decoded when read (a chunk of them at a
     time as the tree adds them)."""
 
     def __init__(self, items: Sequence[Any], positions: list[int]) -> None:
-        self._items = items
-        self._positions = positions
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self._items[i] for i in self._positions[index]]
-        return self._items[self._positions[index]]
+        super().__init__(positions, items.__getitem__)
 
 
 def filter_collections(

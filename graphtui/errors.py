@@ -73,6 +73,14 @@ class WriteError(GraphtuiError):
         self.detail = message
         super().__init__(f"{self.path}: {message}")
 
+    @classmethod
+    def of(
+        cls, path: str | os.PathLike[str], exc: OSError, after: str = "nothing was written"
+    ) -> WriteError:
+        """The one line for an OSError met while writing ``path``: what the system said, then
+        what was left (every write is staged, so a failed one leaves nothing behind)."""
+        return cls(path, f"cannot write: {exc.strerror or exc}; {after}")
+
 
 class CoreError(GraphtuiError):
     """A request the domain model cannot satisfy (the ``core`` layer): unknown names, conflicts."""

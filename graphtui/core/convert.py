@@ -644,9 +644,7 @@ def _output_sink(plan: ConvertPlan, out: str, extra: int) -> Iterator[DataSink]:
     except BaseException as exc:
         txn.abort()
         if isinstance(exc, OSError) and not isinstance(exc, GraphtuiError):
-            raise WriteError(
-                out, f"cannot write: {exc.strerror or exc}; nothing was written"
-            ) from None
+            raise WriteError.of(out, exc) from None
         raise
 
 

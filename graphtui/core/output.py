@@ -238,9 +238,7 @@ def write_checkpoint(
         _remove_directories(created)
         if isinstance(exc, OSError) and not isinstance(exc, GraphtuiError):
             where = exc.filename or where
-            raise WriteError(
-                where, f"cannot write: {exc.strerror or exc}; nothing was written"
-            ) from None
+            raise WriteError.of(where, exc) from None
         raise
     result.files = list(txn.committed)
     try:
@@ -258,9 +256,8 @@ def write_checkpoint(
             state_txn.commit()
         except OSError as exc:
             _remove_written(result.files, created)
-            raise WriteError(
-                result.state_file,
-                f"cannot write: {exc.strerror or exc}; the checkpoint written was removed again",
+            raise WriteError.of(
+                result.state_file, exc, "the checkpoint written was removed again"
             ) from None
         result.files.append(result.state_file)
     return result

@@ -104,6 +104,10 @@ def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
     for asset in assets:
         state = human_bytes(asset.size) if asset.size is not None else "MISSING"
         out(f"  asset: {asset.filename} -> {asset.tensor_name} ({state})")
+    if mg.has_object_graph:
+        from graphtui.core.savedmodel_functions import concrete_function_lines
+
+        out("\n" + "\n".join(concrete_function_lines(mg.callable_functions())))
 
 
 @command(
@@ -113,7 +117,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     from graphtui.core.savedmodel import open_saved_model
 
     with open_saved_model(args.dir) as sm:
-        graphs = [sm.meta_graph(args.tag_set)] if args.tag_set else sm.meta_graphs
+        # sorted by tags, as `saved_model_cli show --all` lists them
+        graphs = (
+            [sm.meta_graph(args.tag_set)]
+            if args.tag_set
+            else sorted(sm.meta_graphs, key=lambda mg: list(mg.tags))
+        )
         if args.signature:
             having = [mg for mg in graphs if args.signature in {s.key for s in mg.signatures}]
             if not having:

@@ -40,6 +40,7 @@ from graphtui.formats.byte_source import read_file
 
 if TYPE_CHECKING:
     from graphtui.core.objects import TreePaths
+    from graphtui.core.savedmodel_functions import CallableFunction
 
 ASSETS_DIR = "assets"
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -436,6 +437,15 @@ class MetaGraphInfo:
             user_objects=dict(sorted(users.items())),
             concrete_functions=len(og.concrete_functions),
         )
+
+    def callable_functions(self) -> list[CallableFunction]:
+        """The root object's functions and what each concrete function is callable with (what
+        saved_model_cli lists under "Concrete Functions:"); empty for a TF1 SavedModel."""
+        if not self.has_object_graph:
+            return []
+        from graphtui.core.savedmodel_functions import root_functions
+
+        return root_functions(self.meta_graph.object_graph_def)
 
     def asset_file_defs(self) -> list[Any]:
         """The AssetFileDefs TensorFlow's loader uses: the ``asset_file_def`` field, else (TF1

@@ -36,6 +36,7 @@ from graphtui.formats.node_scan import NodeTable
 DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
 _GLOB_CHARS = frozenset("*?[")
 _POS_CHUNK = 1 << 16  # names put in the name -> position dict per call
+_FLAT_SORT_MIN = 1000  # in_natural_order sorts this many or more by natural_order's flat keys
 _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural order
 _SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
 _DECODED_MAX = 4096  # nodes decoded one by one kept for the next ask (the ones on screen)
@@ -590,7 +591,11 @@ class GraphIndex:
         variable table; no sort key made per name), else a sort."""
         order, names = self._natural, self.names
         if order is None or len(positions) * 256 < len(names):  # a numpy pass over every name
-            return sorted(positions, key=lambda i: natural_key(names[i]))
+            if len(positions) < _FLAT_SORT_MIN:
+                return sorted(positions, key=lambda i: natural_key(names[i]))
+            # natural_order's one flat string per name: ~2x faster than tuple keys
+            ranks = natural_order([names[i] for i in positions]).tolist()
+            return [positions[k] for k in ranks]
         wanted = np.zeros(len(names), dtype=bool)
         wanted[positions] = True
         picked: list[int] = order[wanted[order]].tolist()

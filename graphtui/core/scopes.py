@@ -13,8 +13,9 @@ nodes; each group in natural order (``layer_2`` before ``layer_10``).
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
@@ -42,6 +43,65 @@ class ScopeEntry:
     op: str | None
 
 
+class ScopeListing(Sequence[ScopeEntry]):
+    """A scope's children in :meth:`ScopeTree.children` order: its sub-scopes (made at once:
+    few), then its plain nodes as positions in the graph, each made an entry when read."""
+
+    def __init__(
+        self, index: GraphIndex, cut: int, scopes: list[ScopeEntry], nodes: list[int]
+    ) -> None:
+        self._index = index
+        self._cut = cut  # length of the scope's prefix ("scope/")
+        self._scopes = scopes
+        self._nodes = nodes
+        self._made: list[ScopeEntry | None] = []  # the nodes' entries made so far, by place
+
+    def __len__(self) -> int:
+        return len(self._scopes) + len(self._nodes)
+
+    @overload
+    def __getitem__(self, at: int) -> ScopeEntry: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[ScopeEntry]: ...
+
+    def __getitem__(self, at: int | slice) -> ScopeEntry | list[ScopeEntry]:
+        if isinstance(at, slice):
+            return [self._entry(i) for i in range(*at.indices(len(self)))]
+        if at < 0:
+            at += len(self)
+        if not 0 <= at < len(self):
+            raise IndexError(at)
+        return self._entry(at)
+
+    def __iter__(self) -> Iterator[ScopeEntry]:
+        return map(self._entry, range(len(self)))
+
+    def _entry(self, at: int) -> ScopeEntry:
+        k = at - len(self._scopes)
+        if k < 0:
+            return self._scopes[at]
+        made = self._made
+        if not made:
+            made.extend([None] * len(self._nodes))
+        entry = made[k]
+        if entry is None:
+            index = self._index
+            path = index.names[self._nodes[k]]
+            entry = made[k] = ScopeEntry(path[self._cut :], path, False, True, 1, index.op(path))
+        return entry
+
+    def position(self, path: str) -> int:
+        """Where child ``path`` is listed (KeyError: not a child)."""
+        for at, entry in enumerate(self._scopes):  # few
+            if entry.path == path:
+                return at
+        try:  # a scan of the positions (~1 ms for 166,670): no map of them kept
+            return len(self._scopes) + self._nodes.index(self._index.index_of(path))
+        except (NotFoundError, ValueError):
+            raise KeyError(path) from None
+
+
 ParamKind = Literal["model", "slots", "other", "all"]
 
 
@@ -65,7 +125,7 @@ class ScopeTree:
 
     def __init__(self, index: GraphIndex) -> None:
         self.index = index
-        self._children: dict[str, list[ScopeEntry]] = {}
+        self._children: dict[str, ScopeListing] = {}
         self._child_counts: dict[str, int] = {}  # child_count's, for scopes not listed
         self._params: tuple[list[str], np.ndarray] | None = None  # see _param_sums
 
@@ -134,9 +194,15 @@ class ScopeTree:
 
     def children(self, scope: str = "") -> list[ScopeEntry]:
         """Direct children of ``scope`` (``""`` is the root); see the module doc for order."""
+        return list(self.listing(scope))
+
+    def listing(self, scope: str = "") -> ScopeListing:
+        """:meth:`children` as a sequence whose entries are made when read (cached per scope):
+        the graph tree shows the first screenful of a scope of 166,670 nodes without making an
+        entry (and looking up an op) for each of them."""
         cached = self._children.get(scope)
         if cached is not None:
-            return list(cached)
+            return cached
         if not self.exists(scope):
             where = self.index.path or "graph"
             raise NotFoundError(f"{where}: no scope or node named {scope!r}")
@@ -144,36 +210,43 @@ class ScopeTree:
         lo, hi = self._range(scope)
         prefix = scope + "/" if scope else ""
         cut = len(prefix)
-        found: dict[str, list[int]] = {}  # component -> [is node, nodes under it]
+        under: dict[str, int] = {}  # component with names under it -> how many
+        leaves: list[str] = []  # names of the nodes with nothing under them (most children)
         i = lo
         while i < hi:
-            rest = names[i][cut:]
-            comp, sep, _ = rest.partition("/")
-            entry = found.setdefault(comp, [0, 0])
-            if not sep:
-                entry[0] = 1
+            name = names[i]
+            slash = name.find("/", cut)
+            if slash < 0:
+                leaves.append(name)
                 i += 1
             else:
-                j = bisect_left(names, _upper(prefix + comp + "/"), i, hi)
-                entry[1] += j - i
+                comp = name[cut:slash]
+                j = bisect_left(names, _upper(name[: slash + 1]), i, hi)
+                under[comp] = under.get(comp, 0) + j - i
                 i = j
         index = self.index
-        entries = []
-        for comp, (is_node, under) in found.items():
-            path = prefix + comp
-            entries.append(
-                ScopeEntry(
-                    name=comp,
-                    path=path,
-                    is_scope=under > 0,
-                    is_node=bool(is_node),
-                    node_count=under + is_node,
-                    op=index.op(path) if is_node else None,
-                )
+        if under:  # a node that is also a scope (``dense/kernel``) is listed with the scopes
+            both = {prefix + comp for comp in under} & set(leaves)
+            if both:
+                leaves = [name for name in leaves if name not in both]
+        else:
+            both = set()
+        scopes = [
+            ScopeEntry(
+                name=comp,
+                path=prefix + comp,
+                is_scope=True,
+                is_node=prefix + comp in both,
+                node_count=count + (prefix + comp in both),
+                op=index.op(prefix + comp) if prefix + comp in both else None,
             )
-        entries.sort(key=lambda e: (not e.is_scope, natural_key(e.name)))
-        self._children[scope] = entries
-        return list(entries)
+            for comp, count in sorted(under.items(), key=lambda kv: natural_key(kv[0]))
+        ]
+        # nodes of one scope share its prefix (ending in "/"): their names' natural order is
+        # their last components' (the graph's natural order, filtered, once the warm-up built it)
+        order = index.in_natural_order(index.positions(leaves))
+        listed = self._children[scope] = ScopeListing(index, cut, scopes, order)
+        return listed
 
     @staticmethod
     def parent(path: str) -> str:

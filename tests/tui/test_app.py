@@ -110,6 +110,59 @@ async def test_big_scope_loads_in_chunks(tmp_path: Path) -> None:
         assert tree.cursor_path == "wide/n_2499"
 
 
+async def test_a_huge_scope_loads_further_as_it_is_scrolled_into_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past AUTO_LIMIT children a branch stops loading on its own (every chunk makes Textual's
+    Tree index all its lines again: a scope of 166,670 nodes took the UI thread for minutes);
+    its next chunk comes when its "more" row is drawn."""
+    from graphtui._proto import pb
+    from graphtui.core.graph import GraphIndex
+    from graphtui.core.workspace import Workspace
+    from graphtui.tui.widgets import lazy_tree
+
+    monkeypatch.setattr(lazy_tree, "AUTO_LIMIT", 1200)
+    meta = pb.MetaGraphDef()
+    names = [f"save/Assign_{i}" for i in range(4000)] + ["save/RestoreV2", "save/RestoreV2/x"]
+    for name in names:
+        meta.graph_def.node.add(name=name, op="NoOp")
+    app = GraphtuiApp(Workspace(str(tmp_path), graph=GraphIndex(meta)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.workspace.query_one(NodeTree)
+        save = tree.root.children[0]
+        steps: list[int] = []
+        load_more = tree._load_more
+
+        def recording(node: object, **kwargs: object) -> None:
+            load_more(node, **kwargs)  # type: ignore[arg-type]
+            steps.append(tree._loading[node.id].done)  # type: ignore[attr-defined]
+
+        tree._load_more = recording  # type: ignore[method-assign]
+        tree.move_cursor(save)
+        await pilot.press("space")
+        await settle(pilot)
+        for _ in range(20):  # auto-loading stops at the limit, whatever the time given
+            await pilot.pause(0.02)
+        assert steps == [lazy_tree.FIRST_CHUNK, 1200]  # the first screenful at once
+        assert len(save.children) == 1200 + 1 and not tree.loaded_all()
+        assert save.children[-1].label.plain == "… 2,801 more (loaded as you scroll)"
+        listed = ScopeTree.of(app.ws.graph).children("save")  # type: ignore[arg-type]
+        want = [e.name + ("/" if e.is_scope else "") for e in listed]
+        assert want[:3] == ["RestoreV2/", "Assign_0", "Assign_1"]
+        assert labels(save)[:-1] == want[:1200]
+        await pilot.press("end")  # the "more" row comes into view: the next chunk is added
+        for _ in range(20):
+            await pilot.pause(0.02)
+            if len(save.children) > 1201:
+                break
+        assert steps == [lazy_tree.FIRST_CHUNK, 1200, 2200]
+        assert len(save.children) == 2200 + 1 and labels(save)[:-1] == want[:2200]
+        assert save.children[-1].label.plain == "… 1,801 more (loaded as you scroll)"
+        assert tree.reveal("save/Assign_3999")  # a link loads up to its target
+        assert tree.cursor_path == "save/Assign_3999" and tree.loaded_all()
+
+
 # -- search ---------------------------------------------------------------------------------------
 
 

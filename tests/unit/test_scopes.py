@@ -243,3 +243,32 @@ def test_param_count_matches_tensorflow_shapes(train: GraphIndex) -> None:
     for scope in ["", "model", "model/layer_1", "model/layer_2/dense/kernel", "mean_loss"]:
         assert tree.param_count(scope) == expected(scope), scope
     assert tree.param_count(trainable_only=True) == expected("", True) == 4 * 8 + 8 + 64 + 8 + 24 + 3
+
+
+def test_listing_makes_entries_when_read_and_finds_positions() -> None:
+    rng = random.Random(11)
+    stems = ["x", "y_", "Assign_", "c.d"]
+    names = sorted(
+        {f"big/{rng.choice(stems)}{rng.randint(0, 3000)}" for _ in range(3000)}
+        | {"big/s/a", "big/y_7/b", "big/y_7", "big/c-1", "big/9", "big/09"}
+    )
+    want = sorted(
+        _brute_children(names, "big").items(), key=lambda kv: (not kv[1][0], natural_key(kv[0]))
+    )
+    for natural_built in (False, True):
+        index = _index(names)
+        if natural_built:
+            index.natural_names()  # in_natural_order filters it instead of sorting
+        tree = ScopeTree(index)
+        listing = tree.listing("big")
+        assert listing._made == []  # nothing made yet
+        assert [e.name for e in listing[:3]] == [name for name, _ in want[:3]]
+        got = [(e.name, (e.is_scope, e.is_node, e.node_count)) for e in listing]
+        assert got == want
+        assert all(e.op == "Op_" + e.name for e in listing if e.is_node)
+        assert tree.listing("big") is listing and tree.children("big") == list(listing)
+        for at, entry in enumerate(listing):
+            assert listing.position(entry.path) == at
+        for stranger in ("big", "big/s/a", "nope", "big/nope"):
+            with pytest.raises(KeyError):
+                listing.position(stranger)

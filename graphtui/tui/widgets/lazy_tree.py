@@ -5,7 +5,10 @@ time behind a "… N more" row, so a scope of 50,000 nodes or a list of 10,000 o
 blocks the screen. Two ways to go on, chosen per tree:
 
 * ``AUTO_LOAD``: the first ``FIRST_CHUNK`` children appear at once and the rest follow on later
-  event-loop turns ("… N more (loading)"): the graph tree, collections;
+  event-loop turns ("… N more (loading)") up to ``AUTO_LIMIT``; beyond it, a chunk is added when
+  the "… N more" row is drawn, i.e. scrolled into view (a scope of 166,670 nodes: every chunk
+  makes Textual's ``Tree`` index all its lines again, so loading all of them would take the UI
+  thread for minutes): the graph tree, collections;
 * on demand: each Enter on the "… N more (Enter)" row adds the next chunk: objects, functions.
 
 Revealing a child (search, links) loads only up to it (``child_at``). Adding a chunk repaints
@@ -23,6 +26,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.geometry import Size
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -32,6 +36,7 @@ from graphtui.tui.warm_up import freeze_alive
 FREEZE_AFTER = 1000  # children added at once that are frozen out of the collector's way
 FIRST_CHUNK = 200  # children shown at once when a branch of an auto-loading tree expands
 CHUNK = 1000  # children added per step: a later event-loop turn, or Enter on the "more" row
+AUTO_LIMIT = 10_000  # children an auto-loading branch adds on its own; then as they come in view
 
 TREE_COMPONENTS = sorted(Tree.COMPONENT_CLASSES)  # what a line's drawing is styled with
 DataT = TypeVar("DataT")
@@ -46,6 +51,7 @@ class Pending(Generic[ItemT]):
     done: int = 0
     more: TreeNode[object] | None = field(default=None, repr=False)  # the "… N more" row
     scheduled: bool = False  # an auto-load step is waiting for its timer
+    parked: bool = False  # past AUTO_LIMIT: the next chunk waits for the "more" row to be drawn
 
 
 class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
@@ -67,6 +73,7 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
         self._stale = False
         self._looks: dict[object, tuple[Style, ...]] = {}  # pseudo-class state -> its styles
         self._sized: tuple[Size, Size] | None = None  # the last resize's size, virtual size
+        self._parked: dict[int, TreeNode[DataT]] = {}  # "more" row id -> its branch (parked)
 
     # -- what subclasses define -----------------------------------------------------------------
 
@@ -104,6 +111,7 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
     def reset_loading(self) -> None:
         """Forget every listing (the tree was cleared)."""
         self._loading.clear()
+        self._parked.clear()
 
     def _load_more(
         self, node: TreeNode[DataT], *, upto: int | None = None, chunk: int = CHUNK
@@ -115,6 +123,7 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
         self._adding = True
         try:
             if state.more is not None:
+                self._parked.pop(state.more.id, None)
                 state.more.remove()
                 state.more = None
             items = state.items[state.done : stop]
@@ -127,10 +136,15 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
             state.done = max(state.done, stop)
             left = len(state.items) - state.done
             if left > 0:
-                how = "loading" if self.AUTO_LOAD else "Enter"
+                state.parked = self.AUTO_LOAD and state.done >= AUTO_LIMIT
+                how = "Enter" if not self.AUTO_LOAD else "loading"
+                if state.parked:
+                    how = "loaded as you scroll"
                 row = Text(f"… {left:,} more ({how})", style="dim")
                 state.more = node.add_leaf(row, self.more_data(node))  # type: ignore[assignment]
-                if self.AUTO_LOAD and not state.scheduled:
+                if state.parked:
+                    self._parked[state.more.id] = node  # type: ignore[union-attr]
+                elif self.AUTO_LOAD and not state.scheduled:
                     state.scheduled = True
                     self.set_timer(0.01, self._continuation(node))
         finally:
@@ -149,6 +163,18 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
                 self._load_more(node, upto=None)
 
         return go_on
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        parked = self._parked
+        if parked:  # a parked branch's "more" row drawn: add its next chunk (after this frame)
+            lines = self._tree_lines
+            branch = parked.pop(lines[y].node.id, None) if y < len(lines) else None
+            if branch is not None:
+                state = self._loading.get(branch.id)
+                if state is not None and not state.scheduled:
+                    state.scheduled = True
+                    self.call_after_refresh(self._continuation(branch))
+        return super()._render_line(y, x1, x2, base_style)
 
     def load_next(self, more_row: TreeNode[DataT]) -> None:
         """Enter on a "… N more" row: add the next chunk of its branch."""

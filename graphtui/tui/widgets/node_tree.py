@@ -69,7 +69,6 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = False
-        self._positions: dict[str, dict[str, int]] = {}
         self.params_ready = False  # parameter counts need the variable table (a worker builds it)
 
     def on_mount(self) -> None:
@@ -115,9 +114,9 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
         if self.scopes is None:
             return None
         if node is self.root:
-            return self.scopes.children("")
+            return self.scopes.listing("")
         entry = node.data
-        return None if entry is None else self.scopes.children(entry.path)
+        return None if entry is None else self.scopes.listing(entry.path)
 
     def add_item(
         self, parent: TreeNode[ScopeEntry | None], item: ScopeEntry
@@ -141,12 +140,8 @@ class NodeTree(LazyTree[ScopeEntry | None, ScopeEntry]):
     # -- revealing ------------------------------------------------------------------------------
 
     def _position(self, scope: str, path: str) -> int:
-        positions = self._positions.get(scope)
-        if positions is None:
-            assert self.scopes is not None
-            positions = {e.path: i for i, e in enumerate(self.scopes.children(scope))}
-            self._positions[scope] = positions
-        return positions[path]
+        assert self.scopes is not None
+        return self.scopes.listing(scope).position(path)
 
     def find(self, path: str) -> TreeNode[ScopeEntry | None] | None:
         """The tree node of scope or node ``path``, expanding and loading its ancestors."""

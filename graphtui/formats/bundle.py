@@ -16,7 +16,7 @@ import operator
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from graphtui.errors import ChecksumError, FormatError, MissingFileError
 from graphtui.formats import dtypes, sstable
@@ -345,8 +345,11 @@ class BundleReader:
         if header_value is None:
             raise FormatError(self.index_file, "no bundle header (empty key) in the index")
         header = _scan_header(header_value) or self._parse_header(header_value)
-        self.num_shards, self.endianness, producer, min_consumer = header
+        self.num_shards, self.endianness, producer, min_consumer, bad_consumers = header
         self.version = (producer, min_consumer)
+        refused = _version_refused(producer, min_consumer, bad_consumers)
+        if refused:
+            raise FormatError(self.index_file, f"{refused}: TensorFlow refuses this checkpoint")
         if not 0 < self.num_shards <= MAX_SHARDS:
             raise FormatError(self.index_file, f"header claims {self.num_shards} data shards")
         if self.endianness not in (LITTLE_ENDIAN, BIG_ENDIAN):
@@ -361,7 +364,7 @@ class BundleReader:
 
         return pb
 
-    def _parse_header(self, value: bytes) -> tuple[int, int, int, int]:
+    def _parse_header(self, value: bytes) -> _HeaderFields:
         header = self._pb.BundleHeaderProto()
         try:
             header.ParseFromString(value)
@@ -372,6 +375,7 @@ class BundleReader:
             int(header.endianness),
             int(header.version.producer),
             int(header.version.min_consumer),
+            tuple(int(v) for v in header.version.bad_consumers),
         )
 
     # -- names and entries ---------------------------------------------------------------------
@@ -620,7 +624,8 @@ class BundleReader:
 
     def _check_crc(self, entry: BundleEntry, raw: memoryview, path: str) -> None:
         if entry.dtype.name == "string":
-            actual = _string_checksum(raw, entry.num_elements, path, entry.name)
+            order: Literal["little", "big"] = "big" if self.endianness == BIG_ENDIAN else "little"
+            actual = _string_checksum(raw, entry.num_elements, path, entry.name, order)
         elif entry.dtype.name == "variant":
             actual = _variant_checksum(raw, entry.num_elements, path, entry.name)
         else:
@@ -821,8 +826,31 @@ _INT32_LIMIT = 1 << 31
 _INT64_LIMIT = 1 << 63
 
 
-def _scan_header(value: bytes) -> tuple[int, int, int, int] | None:
-    """BundleHeaderProto -> (num_shards, endianness, producer, min_consumer), or None."""
+# num_shards, endianness, producer, min_consumer, bad_consumers
+_HeaderFields = tuple[int, int, int, int, tuple[int, ...]]
+
+# TF's tensor bundle versions (tensor_bundle.cc): what its reader accepts.
+BUNDLE_VERSION = 1  # kTensorBundleVersion: the consumer version of today's readers
+BUNDLE_MIN_PRODUCER = 0  # kTensorBundleMinProducer
+
+
+def _version_refused(producer: int, min_consumer: int, bad_consumers: tuple[int, ...]) -> str:
+    """Why TF's ``CheckVersions`` refuses a bundle header's VersionDef ("" if it does not)."""
+    if producer < BUNDLE_MIN_PRODUCER:
+        return f"checkpoint producer version {producer} below min producer {BUNDLE_MIN_PRODUCER}"
+    if min_consumer > BUNDLE_VERSION:
+        return (
+            f"checkpoint min consumer version {min_consumer} above current version "
+            f"{BUNDLE_VERSION} (written for a newer TensorFlow)"
+        )
+    if BUNDLE_VERSION in bad_consumers:
+        return f"checkpoint disallows consumer version {BUNDLE_VERSION}"
+    return ""
+
+
+def _scan_header(value: bytes) -> _HeaderFields | None:
+    """BundleHeaderProto -> (num_shards, endianness, producer, min_consumer, ()), or None
+    (bad_consumers and anything unusual are left to protobuf)."""
     num_shards = endianness = producer = min_consumer = 0
     seen_version = False
     pos, end = 0, len(value)
@@ -861,7 +889,7 @@ def _scan_header(value: bytes) -> tuple[int, int, int, int] | None:
                 return None
     except (IndexError, VarintError):
         return None
-    return (num_shards, endianness, producer, min_consumer) if pos == end else None
+    return (num_shards, endianness, producer, min_consumer, ()) if pos == end else None
 
 
 def _scan_entry(value: bytes) -> _EntryFields | None:
@@ -1056,7 +1084,11 @@ def _decoded_names(keys: list[str]) -> list[str]:
     return [key.encode("latin-1").decode("utf-8", "surrogateescape") for key in keys]
 
 
-def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[list[int], int]:
+def _read_lengths(
+    raw: memoryview, count: int, path: str, name: str, *, whole: bool = True
+) -> tuple[list[int], int]:
+    """The varint lengths of a string tensor and where they end; ``whole``: also check that
+    they add up to the entry's size (the checksum checks them first, as TF does)."""
     if count > len(raw):  # each element has a length of at least one byte
         raise FormatError(
             path, f"string tensor {name!r} claims {count} elements in {len(raw)} bytes"
@@ -1069,25 +1101,34 @@ def _read_lengths(raw: memoryview, count: int, path: str, name: str) -> tuple[li
             lengths.append(length)
     except VarintError:
         raise FormatError(path, f"string tensor {name!r}: corrupt length prefix") from None
+    if whole:
+        _check_total(lengths, pos, raw, path, name)
+    return lengths, pos
+
+
+def _check_total(lengths: list[int], pos: int, raw: memoryview, path: str, name: str) -> None:
     if pos + 4 + sum(lengths) != len(raw):
         raise FormatError(
             path,
             f"string tensor {name!r}: lengths add up to {pos + 4 + sum(lengths)} bytes, "
             f"the entry holds {len(raw)}",
         )
-    return lengths, pos
 
 
-def _string_checksum(raw: memoryview, count: int, path: str, name: str) -> int:
+def _string_checksum(
+    raw: memoryview, count: int, path: str, name: str, order: Literal["little", "big"] = "little"
+) -> int:
     """TF's checksum of a string tensor: crc32c over each length as uint32 (uint64 if larger),
-    then the 4-byte masked length checksum, then the bytes."""
-    lengths, pos = _read_lengths(raw, count, path, name)
+    then the 4-byte masked length checksum, then the bytes. The lengths and the length
+    checksum are in the writer's byte order (``order``: a big-endian bundle's are big-endian)."""
+    lengths, pos = _read_lengths(raw, count, path, name, whole=False)
     crc = 0
     for length in lengths:
-        crc = crc32c(length.to_bytes(4 if length <= 0xFFFFFFFF else 8, "little"), crc)
-    stored_len_crc = int.from_bytes(raw[pos : pos + 4], "little")
-    if stored_len_crc != mask(crc):
+        crc = crc32c(length.to_bytes(4 if length <= 0xFFFFFFFF else 8, order), crc)
+    stored_len_crc = int.from_bytes(raw[pos : pos + 4], order)
+    if pos + 4 > len(raw) or stored_len_crc != mask(crc):
         raise ChecksumError(path, f"checksum mismatch in the lengths of string tensor {name!r}")
+    _check_total(lengths, pos, raw, path, name)
     crc = crc32c(raw[pos:], crc)
     return mask(crc)
 

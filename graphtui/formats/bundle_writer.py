@@ -15,20 +15,25 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from graphtui.formats import dtypes
-from graphtui.formats.bundle import LITTLE_ENDIAN, Extents, data_path, index_path
+from graphtui.formats.bundle import (
+    BUNDLE_VERSION,
+    LITTLE_ENDIAN,
+    Extents,
+    data_path,
+    index_path,
+)
 from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.data_sink import SUM, CopiedTensor, DataSink
 from graphtui.formats.data_sink import copy_file_bytes as copy_file_bytes  # re-exported
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
-from graphtui.formats.sstable_writer import TableWriter
+from graphtui.formats.sstable_writer import DEFAULT_BLOCK_SIZE, TableWriter
 from graphtui.formats.transaction import FileTransaction
 from graphtui.formats.varint import encode_varint
 
 if TYPE_CHECKING:  # numpy is imported by the calls that encode arrays: a copy needs none
     import numpy as np
 
-# VersionDef of the bundles TF writes today (producer 1, min_consumer 0).
-BUNDLE_PRODUCER = 1
+INDEX_BLOCK_SIZE = DEFAULT_BLOCK_SIZE  # TF's: the index is the bytes TF writes
 _RESERVE_FROM = 64 << 10  # a tensor this big is checked against the free space first
 _OWN_CHECKSUM = frozenset({"string", "variant"})  # stored crc is not the crc of the raw bytes
 
@@ -233,7 +238,19 @@ class BundleWriter:
         parts: Sequence[tuple[Extents, Any]],
     ) -> None:
         """Add a partitioned tensor: ``parts`` are ``(extents, array)`` or
-        ``(extents, (raw_bytes, crc))`` pairs."""
+        ``(extents, (raw_bytes, crc))`` pairs. One part that covers the whole tensor is
+        written as a whole tensor, as TF's ``BundleWriter::AddSlice`` does (TF reads a sliced
+        entry whose one slice is full from the entry itself, which holds no data)."""
+        full = [_is_full(extents, full_shape) for extents, _ in parts]
+        if any(full):
+            if len(parts) != 1:
+                raise ValueError(f"{name!r}: a slice covering the whole tensor, and others")
+            value = parts[0][1]
+            if isinstance(value, tuple):
+                self.add_raw(name, dtype, full_shape, *value)
+            else:
+                self.add(name, value, dtype)
+            return
         self._put(_key(name), self._entry(dtype, full_shape, 0, 0, 0, [ext for ext, _ in parts]))
         for extents, value in parts:
             shape = [
@@ -259,13 +276,21 @@ class BundleWriter:
         key-sorted."""
         self._sink.close()
         header = self._pb.BundleHeaderProto(num_shards=1, endianness=LITTLE_ENDIAN)
-        header.version.producer = BUNDLE_PRODUCER
+        header.version.producer = BUNDLE_VERSION  # min_consumer 0, as TF's
         index = self.txn.open(index_path(self.prefix))
-        table = TableWriter(index)
+        table = TableWriter(index, block_size=INDEX_BLOCK_SIZE)
         table.add(b"", bytes(header.SerializeToString(deterministic=True)))
         for key in sorted(self._entries):
             table.add(key, self._entries[key])
         table.finish()
+
+
+def _is_full(extents: Extents, full_shape: Sequence[int]) -> bool:
+    """TF's ``IsFullSlice``: every extent is the whole dimension (``-`` or ``0,dim``)."""
+    return all(
+        length == FULL_EXTENT or (start == 0 and length == dim)
+        for (start, length), dim in zip(extents, full_shape, strict=True)
+    )
 
 
 def _key(name: str) -> bytes:

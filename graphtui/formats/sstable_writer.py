@@ -14,8 +14,31 @@ from graphtui.formats.sstable import (
 )
 from graphtui.formats.varint import encode_varint
 
-DEFAULT_BLOCK_SIZE = 16 * 1024
+# TensorFlow's table::Options (table_options.h): what its bundle writer uses for every index.
+DEFAULT_BLOCK_SIZE = 262144
 DEFAULT_RESTART_INTERVAL = 16
+
+
+def shortest_separator(start: bytes, limit: bytes) -> bytes:
+    """TF's ``FindShortestSeparator`` (table_builder.cc): a short key in ``[start, limit)``,
+    the index entry of a data block that ends at ``start`` when the next starts at ``limit``."""
+    common = 0
+    size = min(len(start), len(limit))
+    while common < size and start[common] == limit[common]:
+        common += 1
+    if common < size:
+        byte = start[common]
+        if byte < 0xFF and byte + 1 < limit[common]:
+            return start[:common] + bytes([byte + 1])
+    return start
+
+
+def short_successor(key: bytes) -> bytes:
+    """TF's ``FindShortSuccessor``: a short key >= ``key`` (the last data block's index key)."""
+    for i, byte in enumerate(key):
+        if byte != 0xFF:
+            return key[:i] + bytes([byte + 1])
+    return key
 
 
 class _BlockBuilder:
@@ -75,11 +98,16 @@ class TableWriter:
         self._data = _BlockBuilder(restart_interval)
         self._index = _BlockBuilder(1)
         self._last_key: bytes | None = None
+        self._pending: BlockHandle | None = None  # a flushed block whose index entry waits
         self.num_entries = 0
 
     def add(self, key: bytes, value: bytes) -> None:
         if self._last_key is not None and key <= self._last_key:
             raise ValueError(f"table keys must increase: {key!r} after {self._last_key!r}")
+        if self._pending is not None:  # TF's key for it: short, between its last key and this
+            assert self._last_key is not None
+            self._index.add(shortest_separator(self._last_key, key), encode_handle(self._pending))
+            self._pending = None
         self._data.add(key, value)
         self._last_key = key
         self.num_entries += 1
@@ -98,16 +126,18 @@ class TableWriter:
     def _flush_data(self) -> None:
         if self._data.empty:
             return
-        handle = self._write_block(self._data.finish())
-        # The last key of the block is a valid separator: >= every key in it, < the next block's.
-        assert self._last_key is not None
-        self._index.add(self._last_key, encode_handle(handle))
+        self._pending = self._write_block(self._data.finish())
         self._data = _BlockBuilder(self.restart_interval)
 
     def finish(self) -> int:
-        """Write the remaining block, meta-index, index and footer; return the file size."""
+        """Write the remaining block, meta-index, index and footer; return the file size.
+        The bytes are those TF's ``table::TableBuilder`` writes for the same entries."""
         self._flush_data()
         meta_handle = self._write_block(_BlockBuilder(self.restart_interval).finish())
+        if self._pending is not None:
+            assert self._last_key is not None
+            self._index.add(short_successor(self._last_key), encode_handle(self._pending))
+            self._pending = None
         index_handle = self._write_block(self._index.finish())
         footer = bytearray(encode_handle(meta_handle) + encode_handle(index_handle))
         footer += b"\x00" * (FOOTER_SIZE - 8 - len(footer))

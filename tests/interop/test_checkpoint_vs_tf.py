@@ -18,7 +18,7 @@ tf = pytest.importorskip("tensorflow")
 from graphtui.core.checkpoint import list_variables, load_checkpoint  # noqa: E402
 from graphtui.demo import demo_path  # noqa: E402
 from graphtui.errors import GraphtuiError  # noqa: E402
-from graphtui.formats import dtypes  # noqa: E402
+from graphtui.formats import bundle_writer, dtypes  # noqa: E402
 from graphtui.formats.bundle_writer import BundleWriter  # noqa: E402
 from graphtui.formats.transaction import FileTransaction  # noqa: E402
 from tests.fixtures.shared import DATA, FACTS  # noqa: E402
@@ -203,8 +203,12 @@ def test_bundle_writer_every_dtype_loads_in_tensorflow(tmp_path: Path) -> None:
             _same_bytes(ours.read(name), value)
 
 
-def test_bundle_writer_many_entries_multi_block_index(tmp_path: Path) -> None:
-    """Enough entries for several index data blocks, with long shared key prefixes."""
+def test_bundle_writer_many_entries_multi_block_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enough entries for several index data blocks (16 KiB blocks here; TF's are 256 KiB),
+    with long shared key prefixes."""
+    monkeypatch.setattr(bundle_writer, "INDEX_BLOCK_SIZE", 16 * 1024)
     prefix = tmp_path / "many" / "model.ckpt"
     prefix.parent.mkdir()
     values = {

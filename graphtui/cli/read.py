@@ -178,7 +178,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
             value = reader.read(args.name)
         else:
             with progress(args, "cat"):
-                value = _write_npy(reader, args.name, info.nbytes, args.npy)
+                value = _write_npy(reader, args.name, info, args.npy)
         if args.json:
             data: dict[str, Any] = {
                 "name": info.name,
@@ -206,19 +206,22 @@ def cmd_cat(args: argparse.Namespace) -> int:
 _NPY_CHUNK = 16 << 20
 
 
-def _write_npy(reader: Any, name: str, nbytes: int, path: str) -> Any:
-    """Read tensor ``name`` and write it to ``path`` as .npy, atomically, a chunk at a time
-    (so a progress bar moves and Ctrl+C stops within a chunk; the temporary file goes)."""
+def _write_npy(reader: Any, name: str, info: Any, path: str) -> Any:
+    """Read tensor ``name`` (``info`` its TensorInfo) and write it to ``path`` as .npy (the
+    file the app's ``e`` writes, which plain numpy loads), atomically, a chunk at a time (so a
+    progress bar moves and Ctrl+C stops within a chunk; the temporary file goes)."""
     import numpy as np
 
+    from graphtui.core.export_npy import npy_array
     from graphtui.formats import progress as meter
     from graphtui.formats.atomic import atomic_writer
 
-    meter.expect(nbytes)
+    meter.expect(info.nbytes)
     value = reader.read(name)
-    meter.advance(nbytes)
+    meter.advance(info.nbytes)
     buf = io.BytesIO()
-    np.save(buf, value, allow_pickle=value.dtype == object)
+    arr, pickle = npy_array(value, info.dtype)
+    np.save(buf, arr, allow_pickle=pickle)
     data = buf.getbuffer()
     meter.expect(len(data))
     with atomic_writer(path, "wb") as fh:

@@ -342,27 +342,14 @@ class Workspace:
         )
 
     def export_npy(self, key: str, path: str | os.PathLike[str], prefix: str | None = None) -> str:
-        """Write tensor ``key`` to a ``.npy`` file atomically; returns the path written.
-
-        The file loads with plain numpy: strings become fixed-width bytes (no pickle; only
-        strings ending in NUL bytes, which that type would drop, are stored as a pickled object
-        array), and the ml_dtypes types numpy cannot name are widened losslessly (bfloat16 and
-        float8 to float32, int4 to int8, ...).
-        """
+        """Write tensor ``key`` to a ``.npy`` file atomically; returns the path written. The
+        file loads with plain numpy (see :func:`graphtui.core.export_npy.npy_array`)."""
+        from graphtui.core.export_npy import npy_array
         from graphtui.formats.atomic import atomic_writer
 
         value = self.tensor(key, prefix)
         value.verify()
-        arr = value.whole()
-        pickle = False
-        if arr.dtype == object:
-            items = [x if isinstance(x, bytes) else str(x).encode() for x in arr.ravel()]
-            # numpy's fixed-width bytes drop trailing NULs: keep such strings as objects
-            pickle = any(x.endswith(b"\0") for x in items)
-            if not pickle:
-                arr = np.array(items or [b""], dtype=bytes)[: len(items)].reshape(arr.shape)
-        elif arr.dtype.type.__module__.startswith("ml_dtypes"):
-            arr = arr.astype(value.dtype.npy_name)
+        arr, pickle = npy_array(value.whole(), value.dtype)
         out = os.fspath(path)
         with atomic_writer(out, "wb") as f:
             np.save(f, arr, allow_pickle=pickle)

@@ -493,6 +493,7 @@ class MetaGraphInfo:
             "node_count": len(self.graph),
             "functions": sorted(self.function_names()),
             "object_graph": None if summary is None else summary.to_json(),
+            "concrete_functions": [f.to_json() for f in self.callable_functions()],
             "assets": [a.to_json() for a in self.assets()],
         }
 

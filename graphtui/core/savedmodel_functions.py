@@ -169,6 +169,28 @@ def decode_structure(value: Any) -> Any:
 # -- the root's functions ------------------------------------------------------------------------
 
 
+def structure_json(value: Any) -> Any:
+    """A decoded structure as JSON: TensorSpecs as ``{"tensor_spec": {name, dtype, shape}}``
+    (None for unknown dims or rank), containers as lists / objects, other values as their
+    Python text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, SpecValue):
+        dims = value.shape.dims
+        return {
+            "tensor_spec": {
+                "name": value.name,
+                "dtype": value.dtype.name,
+                "shape": None if dims is None else list(dims),
+            }
+        }
+    if isinstance(value, dict):
+        return {k: structure_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [structure_json(v) for v in value]
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class ConcreteOption:
     """One concrete function: positional arguments and keyword arguments it is callable with
@@ -178,6 +200,13 @@ class ConcreteOption:
     args: tuple[Any, ...] | None
     kwargs: dict[str, Any]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "concrete_function": self.name,
+            "args": None if self.args is None else structure_json(self.args),
+            "kwargs": structure_json(self.kwargs),
+        }
+
 
 @dataclass(frozen=True)
 class CallableFunction:
@@ -186,6 +215,13 @@ class CallableFunction:
     name: str
     kind: FunctionKind
     options: list[ConcreteOption]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "options": [o.to_json() for o in self.options],
+        }
 
 
 def _option(name: str, saved: Any, keywords: Iterable[str] = ()) -> ConcreteOption:

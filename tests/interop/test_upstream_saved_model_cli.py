@@ -510,6 +510,18 @@ def test_show_all_with_arguments_of_every_kind(
     mine = ours(capsys, directory)
     assert_same_functions(theirs, mine)
     assert "          aa: TensorSpec(shape=(None,), dtype=tf.float32, name='aa')" in mine
+    # --json: the same functions and options, arguments as data
+    capsys.readouterr()
+    assert cli_main(["show", directory, "--json"]) == 0
+    functions = json.loads(capsys.readouterr().out)["meta_graphs"][0]["concrete_functions"]
+    assert [(f["name"], len(f["options"])) for f in functions] == [("many", 2), ("pure", 1)]
+    pure = functions[1]["options"][0]
+    assert pure["args"] == [
+        {"tensor_spec": {"name": "aa", "dtype": "float32", "shape": [None]}},
+        {"tensor_spec": {"name": "b", "dtype": "float32", "shape": []}},
+    ]
+    defaults = {tuple(map(json.dumps, o["args"][3:])) for o in functions[0]["options"]}
+    assert ('"hi"', "1.5", "null", "[1, 2]") in defaults
 
 
 @pytest.mark.parametrize("op", ["CustomOp", "VarHandleOp"], ids=["custom_op", "invalid_graph"])
@@ -658,3 +670,57 @@ def test_print_ref_type_tensor() -> None:
     assert f"    dtype: {spec.dtype_enum}" in theirs.splitlines()
     assert spec.dtype_enum == "DT_FLOAT_REF"
     assert f"    shape: {spec.shape_text}" in theirs.splitlines()
+
+
+# -- saved_model_utils_test.py -------------------------------------------------------------------
+
+
+def test_get_saved_model_tag_sets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """saved_model_utils_test.py testGetSavedModelTagSets: five meta graphs; the tag-sets in
+    the file's order, as ``get_saved_model_tag_sets`` gives them; ``show`` prints them in
+    ``show --all``'s order (sorted by tags) and picks each by its tags in any order."""
+    from tensorflow.python.tools import saved_model_utils
+
+    directory = tmp_path / "test_tags"
+    builder = tf1.saved_model.Builder(str(directory))
+    tag_sets = [["train"], ["serve"], ["serve", "gpu"], ["serve", "tpu"], ["foo", "bar"]]
+    for i, tags in enumerate(tag_sets):
+        with tf.Graph().as_default(), tf1.Session() as sess:
+            v = tf1.Variable(42 + i, name="v")
+            sess.run(v.initializer)
+            if i == 0:
+                builder.add_meta_graph_and_variables(sess, tags)
+            else:
+                builder.add_meta_graph(tags)
+    builder.save()
+
+    assert saved_model_utils.get_saved_model_tag_sets(str(directory)) == tag_sets
+    with open_saved_model(directory) as sm:
+        assert sm.tag_sets == tag_sets
+        assert list(sm.meta_graph("gpu,serve").tags) == ["serve", "gpu"]
+        assert list(sm.meta_graph(["bar", "foo"]).tags) == ["foo", "bar"]
+    theirs = tf_prints(saved_model_cli._show_all, str(directory))  # noqa: SLF001
+    mine = ours(capsys, str(directory))
+    assert _signature_block(mine) == _signature_block(theirs)
+    headers = [ln.split("'")[1] for ln in mine.splitlines() if ln.startswith("MetaGraphDef")]
+    assert headers == ["foo, bar", "serve", "serve, gpu", "serve, tpu", "train"]
+
+
+def test_read_saved_model_invalid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """saved_model_utils_test.py testReadSavedModelInvalid: no SavedModel there is an error
+    naming the directory (IOError in TF; one line, exit 1)."""
+    from tensorflow.python.tools import saved_model_utils
+
+    directory = tmp_path / "invalid_saved_model"
+    with pytest.raises(IOError, match="SavedModel file does not exist at"):
+        saved_model_utils.read_saved_model(str(directory))
+    capsys.readouterr()
+    assert cli_main(["show", str(directory)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and str(directory) in lines[0]
+    directory.mkdir()
+    assert cli_main(["show", str(directory)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "not a SavedModel directory" in lines[0]

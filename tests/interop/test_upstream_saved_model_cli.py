@@ -724,3 +724,58 @@ def test_read_saved_model_invalid(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert cli_main(["show", str(directory)]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "not a SavedModel directory" in lines[0]
+
+
+# -- saved_model/utils_test.py -------------------------------------------------------------------
+
+
+def test_tensor_info_dense_sparse_ragged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """saved_model/utils_test.py testBuildTensorInfoDense / Sparse / Ragged and
+    testGetTensorFromInfoDense / Sparse / Ragged: a signature's dense, sparse and ragged
+    inputs; graphtui's encoding and component tensor names are the tensors TF's
+    ``get_tensor_from_tensor_info`` finds, its dtype and shape what TF stored, and ``show``
+    prints the block saved_model_cli prints."""
+    from tensorflow.python.saved_model import utils
+
+    directory = tmp_path / "infos"
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        x = tf1.placeholder(tf.float32, 1, name="x")
+        sparse = tf1.sparse_placeholder(tf.float32, [42, 69], name="sparse")
+        ragged = tf1.ragged.placeholder(tf.int32, ragged_rank=1, name="ragged")
+        y = tf.identity(x * 2, name="y")
+        inputs = {"x": x, "sparse": sparse, "ragged": ragged}
+        infos = {k: utils.build_tensor_info(v) for k, v in inputs.items()}
+        signature = tf1.saved_model.build_signature_def(
+            infos, {"y": utils.build_tensor_info(y)}, "tensorflow/serving/predict"
+        )
+        builder = tf1.saved_model.Builder(str(directory))
+        builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"s": signature})
+        builder.save()
+        found = {k: utils.get_tensor_from_tensor_info(info) for k, info in infos.items()}
+        assert found["x"].name == "x:0"
+        want = {
+            "x": {},
+            "sparse": {
+                "values": found["sparse"].values.name,
+                "indices": found["sparse"].indices.name,
+                "dense_shape": found["sparse"].dense_shape.name,
+            },
+            "ragged": {"0": found["ragged"].values.name, "1": found["ragged"].row_splits.name},
+        }
+    with open_saved_model(directory) as sm:
+        specs = {t.key: t for t in sm.meta_graph("serve").signature("s").inputs}
+    assert {k: s.encoding for k, s in specs.items()} == {
+        "x": "name",
+        "sparse": "coo_sparse",
+        "ragged": "composite_tensor",
+    }
+    assert {k: s.components for k, s in specs.items()} == want
+    assert specs["x"].name == "x:0" and specs["x"].shape == [1]
+    assert (specs["sparse"].dtype, specs["sparse"].shape) == ("float32", [42, 69])
+    assert specs["ragged"].type_spec == "RaggedTensorSpec"
+    theirs = tf_prints(saved_model_cli._show_all, str(directory))  # noqa: SLF001
+    mine = ours(capsys, str(directory))
+    assert _signature_block(mine) == _signature_block(theirs)
+    assert "  s: inputs['sparse'] is coo_sparse: values=sparse/values:0" in mine

@@ -13,6 +13,9 @@ testSinglePartitionedVariable: freeze_graph refuses (ValueError) to freeze ``sav
 of a graph with a partitioned variable; graphtui refuses that output too (it writes the
 variables), in one line with nothing written, and freezes the graph's real output, which
 freeze_graph cannot, equal to TF's ``convert_variables_to_constants`` in a session.
+
+Also saved_model_cli_test.py testFreezeModel (``saved_model_cli freeze_model`` of a TF2
+signature), judged by running both frozen graphs.
 """
 
 from __future__ import annotations
@@ -51,7 +54,10 @@ def _run(graph_def: Any, output: str, feeds: dict[str, Any] | None = None) -> An
 
 
 def _freeze(src: Path | str, out: Path, outputs: str, *extra: str) -> Any:
-    assert cli_main(["freeze", str(src), "--outputs", outputs, "--out", str(out), *extra]) == 0
+    """``graphtui freeze`` (no ``--outputs`` when ``outputs`` is empty: a SavedModel's
+    signature outputs); the GraphDef it wrote."""
+    selected = ["--outputs", outputs] if outputs else []
+    assert cli_main(["freeze", str(src), *selected, "--out", str(out), *extra]) == 0
     return _graph_def(out)
 
 
@@ -253,3 +259,68 @@ def test_single_partitioned_variable(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert not [n.name for n in ours.node if n.op in VARIABLE_OPS]
     assert_same_nodes(ours, reference, shapes=False)
     assert np.array_equal(_run(ours, "part/test/relu6:0"), _run(reference, "part/test/relu6:0"))
+
+
+def test_freeze_model_of_a_signature(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """saved_model_cli_test.py testFreezeModel (``saved_model_cli freeze_model``, i.e.
+    ``saved_model_aot_compile.freeze_model``) on its AOTCompileDummyModel: the ``func``
+    signature (``x + my_var``, an unused input ``y``) frozen by TF and by graphtui computes the
+    same, with no variable left. TF's tool optimizes with grappler, which inlines the call and
+    prunes ``y`` ("Signature input key 'y' ... has been pruned"); graphtui keeps the call and
+    so lists ``func_y`` among the inputs, as freeze_graph does. The ``func_write`` signature
+    assigns a variable: graphtui refuses it, in one line, writing nothing."""
+    from tensorflow.python.tools import saved_model_aot_compile, saved_model_utils
+    from tensorflow.python.trackable import autotrackable
+
+    class AOTCompileDummyModel(autotrackable.AutoTrackable):
+        def __init__(self) -> None:
+            self.var = tf.Variable(1.0, name="my_var")
+            self.write_var = tf.Variable(1.0, name="write_var")
+
+        @tf.function(
+            input_signature=[tf.TensorSpec((2, 2), tf.float32), tf.TensorSpec((), tf.float32)]
+        )
+        def func2(self, x: Any, y: Any) -> Any:
+            del y
+            return {"res": x + self.var}
+
+        @tf.function(input_signature=[tf.TensorSpec((), tf.float32), tf.TensorSpec((), tf.float32)])
+        def func_write(self, x: Any, y: Any) -> Any:
+            del y
+            self.write_var.assign(x + self.var)
+            return {"res": self.write_var}
+
+    model = AOTCompileDummyModel()
+    saved = tmp_path / "dummy_model"
+    tf.saved_model.save(
+        model, str(saved), signatures={"func": model.func2, "write": model.func_write}
+    )
+    feed = {"func_x:0": np.arange(4, dtype=np.float32).reshape(2, 2)}
+    expected = feed["func_x:0"] + 1.0
+
+    if tf.test.is_built_with_xla():
+        meta = saved_model_utils.get_meta_graph_def(str(saved), "serve")
+        frozen_path, _ = saved_model_aot_compile.freeze_model(
+            str(saved / "variables" / "variables"), meta, str(tmp_path / "out"), "func", []
+        )
+        theirs = _graph_def(Path(frozen_path))
+        assert not [n.name for n in theirs.node if n.op in VARIABLE_OPS | {"ReadVariableOp"}]
+        assert "func_y" not in {n.name for n in theirs.node}  # pruned by grappler
+        assert np.array_equal(_run(theirs, "StatefulPartitionedCall:0", feed), expected)
+
+    capsys.readouterr()
+    ours = _freeze(saved, tmp_path / "ours.pb", "", "--signature", "func")
+    report = capsys.readouterr().out
+    assert "inputs to feed: func_x, func_y" in report
+    assert not [n.name for n in ours.node if n.op in VARIABLE_OPS]
+    for fdef in ours.library.function:
+        assert not [n.name for n in fdef.node_def if n.op in VARIABLE_OPS | {"ReadVariableOp"}]
+    got = _run(ours, "StatefulPartitionedCall:0", {**feed, "func_y:0": 0.0})
+    assert np.array_equal(got, expected)
+
+    refused = tmp_path / "write.pb"
+    code = cli_main(["freeze", str(saved), "--signature", "write", "--out", str(refused)])
+    captured = capsys.readouterr()
+    assert code == 1 and not refused.exists()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "write_var" in lines[0] and "AssignVariableOp" in lines[0]

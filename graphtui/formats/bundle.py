@@ -347,7 +347,7 @@ class BundleReader:
         header = _scan_header(header_value) or self._parse_header(header_value)
         self.num_shards, self.endianness, producer, min_consumer, bad_consumers = header
         self.version = (producer, min_consumer)
-        refused = _version_refused(producer, min_consumer, bad_consumers)
+        refused = version_refused(producer, min_consumer, bad_consumers)
         if refused:
             raise FormatError(self.index_file, f"{refused}: TensorFlow refuses this checkpoint")
         if not 0 < self.num_shards <= MAX_SHARDS:
@@ -829,13 +829,15 @@ _INT64_LIMIT = 1 << 63
 # num_shards, endianness, producer, min_consumer, bad_consumers
 _HeaderFields = tuple[int, int, int, int, tuple[int, ...]]
 
-# TF's tensor bundle versions (tensor_bundle.cc): what its reader accepts.
-BUNDLE_VERSION = 1  # kTensorBundleVersion: the consumer version of today's readers
-BUNDLE_MIN_PRODUCER = 0  # kTensorBundleMinProducer
+# TF's checkpoint versions: kTensorBundleVersion / kTensorBundleMinProducer (tensor_bundle.cc)
+# for V2, TF_CHECKPOINT_VERSION / TF_CHECKPOINT_VERSION_MIN_PRODUCER (version.h) for V1; the
+# same numbers. BUNDLE_VERSION is the consumer version of today's readers.
+BUNDLE_VERSION = 1
+BUNDLE_MIN_PRODUCER = 0
 
 
-def _version_refused(producer: int, min_consumer: int, bad_consumers: tuple[int, ...]) -> str:
-    """Why TF's ``CheckVersions`` refuses a bundle header's VersionDef ("" if it does not)."""
+def version_refused(producer: int, min_consumer: int, bad_consumers: Sequence[int]) -> str:
+    """Why TF's ``CheckVersions`` refuses a checkpoint's VersionDef ("" if it does not)."""
     if producer < BUNDLE_MIN_PRODUCER:
         return f"checkpoint producer version {producer} below min producer {BUNDLE_MIN_PRODUCER}"
     if min_consumer > BUNDLE_VERSION:

@@ -98,6 +98,18 @@ def to_numpy(
     return _fill(arr, count, shape, 0)
 
 
+def typed_count(proto: Any, dtype: dtypes.DType) -> int:
+    """How many elements ``proto``'s typed value field holds for ``dtype`` (complex values are
+    pairs; float8 one byte each), tensor_content aside."""
+    if dtype.name in _FLOAT8:
+        return len(proto.float8_val)
+    field = dtype.proto_field
+    if field is None:
+        return 0
+    n = len(getattr(proto, field))
+    return n // 2 if dtype.name in ("complex64", "complex128") else n
+
+
 def _fill(arr: np.ndarray, count: int, shape: tuple[int, ...], zero: object) -> np.ndarray:
     """TF semantics: fewer values than elements repeat the last one; none means zeros."""
     if arr.size == count:

@@ -22,8 +22,9 @@ from graphtui.formats.bundle import (
     extents_text,
     slice_index,
     slice_shape,
+    version_refused,
 )
-from graphtui.formats.ordered_code import encode_slice_key
+from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
 from graphtui.formats.sstable import Table
 from graphtui.formats.v1_shards import missing_shards, v1_files
 
@@ -34,6 +35,7 @@ class V1Tensor:
     dtype: dtypes.DType
     shape: tuple[int, ...]
     slices: tuple[tuple[Extents, int], ...]  # (extents, index of the file that holds it)
+    ref: bool = False  # stored as a ``_REF`` dtype: TensorFlow refuses to read it
 
     @property
     def num_elements(self) -> int:
@@ -74,9 +76,15 @@ class V1Reader:
                 raise FormatError(self.files[i], "corrupt V1 checkpoint metadata") from None
             if not msg.HasField("meta"):
                 raise FormatError(self.files[i], "not a V1 checkpoint (metadata entry has no meta)")
+            versions = msg.meta.versions
+            refused = version_refused(
+                versions.producer, versions.min_consumer, versions.bad_consumers
+            )
+            if refused:
+                raise FormatError(self.files[i], f"{refused}: TensorFlow refuses this checkpoint")
             for meta in msg.meta.tensor:
-                try:
-                    dt = dtypes.from_enum(meta.type)
+                try:  # DT_INVALID (no type) is listed and refused when read, as in TF
+                    dt = dtypes.INVALID if meta.type == 0 else dtypes.from_enum(meta.type)
                 except ValueError:
                     raise FormatError(
                         self.files[i], f"tensor {meta.name!r} has unknown dtype {meta.type}"
@@ -89,17 +97,34 @@ class V1Reader:
                     raise FormatError(
                         self.files[i], f"tensor {meta.name!r} differs between checkpoint shards"
                     )
-                self.tensors[meta.name] = V1Tensor(meta.name, dt, shape, ())
-                slices.setdefault(meta.name, []).extend((extents_of(s), i) for s in meta.slice)
+                ref = meta.type > dtypes.REF_OFFSET
+                self.tensors[meta.name] = V1Tensor(meta.name, dt, shape, (), ref)
+                extents = [extents_of(s) for s in meta.slice]
+                for ext in extents:  # TF's TensorSlice refuses these when the file is opened
+                    if any(a < 0 or (n != FULL_EXTENT and n <= 0) for a, n in ext):
+                        raise FormatError(
+                            self.files[i],
+                            f"tensor {meta.name!r} has a slice {extents_text(ext)} with a "
+                            "negative start or a length that is not positive",
+                        )
+                slices.setdefault(meta.name, []).extend((ext, i) for ext in extents)
         for name, parts in slices.items():
             t = self.tensors[name]
-            self.tensors[name] = V1Tensor(name, t.dtype, t.shape, tuple(parts))
+            self.tensors[name] = V1Tensor(name, t.dtype, t.shape, tuple(parts), t.ref)
 
     def names(self) -> list[str]:
         return sorted(self.tensors)
 
     def read(self, name: str) -> np.ndarray:
         t = self.tensors[name]
+        if t.dtype is dtypes.INVALID:
+            raise FormatError(self.path, f"tensor {name!r} has no dtype (DT_INVALID)")
+        if t.ref:
+            raise FormatError(
+                self.path,
+                f"tensor {name!r} is stored with the reference dtype {t.dtype.name}_ref: "
+                "TensorFlow cannot read it",
+            )
         check_tiling(self.path, name, t.shape, [extents for extents, _ in t.slices])
         parts = [
             (extents, self._read_slice(t, extents, i, slice_shape(t.shape, extents)))
@@ -134,9 +159,20 @@ class V1Reader:
             msg.ParseFromString(bytes(raw))
         except Exception:  # noqa: BLE001
             raise FormatError(path, f"corrupt data for tensor {t.name!r}") from None
+        # TF's V1 reader takes the values from the dtype's own field, exactly one per element
+        # (no tensor_content, no last value repeated: a TensorProto's rules for a Const)
+        values = msg.data.data
+        held = tensor_proto.typed_count(values, t.dtype)
+        if values.tensor_content or held != count:
+            stored = "tensor_content" if values.tensor_content else f"{held} values"
+            raise FormatError(
+                path,
+                f"tensor {t.name!r}: slice {extents_text(extents)} holds {stored} for "
+                f"{count} elements (TensorFlow cannot read it)",
+            )
         try:
             return tensor_proto.to_numpy(
-                msg.data.data,
+                values,
                 max_elements=max(1, math.prod(part_shape)),
                 shape=part_shape,
                 dtype=t.dtype,

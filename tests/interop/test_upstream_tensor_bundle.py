@@ -49,8 +49,9 @@ UPSTREAM_TYPES = [
     "float32", "float64", "int32", "uint8", "int16", "int8", "complex64", "complex128", "int64",
     "bool", "qint32", "quint8", "qint8", "bfloat16",
 ]  # fmt: skip
-MORE_TYPES = ["float16", "uint16", "uint32", "uint64", "qint16", "quint16", "int4", "uint4",
-              "float8_e5m2", "float8_e4m3fn"]  # fmt: skip
+ONE_BYTE = ["int4", "uint4", "int2", "uint2", "float8_e5m2", "float8_e4m3fn", "float8_e4m3fnuz",
+            "float8_e4m3b11fnuz", "float8_e5m2fnuz", "float4_e2m1fn"]  # fmt: skip
+MORE_TYPES = ["float16", "uint16", "uint32", "uint64", "qint16", "quint16", *ONE_BYTE]
 TYPES = UPSTREAM_TYPES + MORE_TYPES
 ITEMS = ["foo_003", "foo_000", "foo_002", "foo_001"]  # TestBasic adds them out of order
 
@@ -245,13 +246,13 @@ def _byte_swapped_bundle(src: str, dst: str, header_edit: Any = None) -> None:
 
 
 # ByteSwapTensor has no case for these (TF 2.21): it refuses them in a big-endian bundle.
-NO_BYTE_SWAP = {"int4", "uint4", "float8_e5m2", "float8_e4m3fn"}
+NO_BYTE_SWAP = set(ONE_BYTE)
 
 
 def test_endianness(cases: dict[str, str], tmp_path: Path) -> None:
     """TensorBundleTest.Endianness (TestEndianness<T> for every type): a bundle written in the
     other byte order with its header saying BIG reads as the original values, in TF and in
-    graphtui alike. TF 2.21 refuses the 4- and 8-bit float and int types there
+    graphtui alike. TF 2.21 refuses the 2-, 4- and 8-bit float and int types there
     (``NO_BYTE_SWAP``: "Byte-swapping not supported"); their elements are single bytes, so
     graphtui reads them as written."""
     prefix = str(tmp_path / "big")
@@ -674,3 +675,57 @@ def test_alignment(cases: dict[str, str], tmp_path: Path) -> None:
             _same(theirs, _restore(src, name, dtype))
             _same(reader.read(name), theirs)
         assert reader.verify() == []
+
+
+# -- tensor_slice_set_test.cc: TEST(TensorSliceSetTest, QueryTwoD / QueryMetaTwoD) -------------
+
+QUERY_SLICES = [("0,2:-", np.s_[0:2]), ("2,2:0,3", np.s_[2:4, 0:3]), ("3,1:3,2", np.s_[3:4, 3:5])]
+
+
+def _query_bundle(root: Path, extra: list[tuple[str, Any]]) -> str:
+    """QueryTwoD's tensor (4 x 5, 0..19) saved as a partitioned V2 tensor: the top rows, the
+    bottom-left corner, the last two of row 3 (13 and 14 left out), then ``extra`` slices."""
+    full = np.arange(20, dtype=np.float32).reshape(4, 5)
+    slices = [(spec, full[index]) for spec, index in QUERY_SLICES + extra]
+    return _save(root, ["test"] * len(slices), [tf.constant(v) for _, v in slices],
+                 [f"4 5 {spec}" for spec, _ in slices])  # fmt: skip
+
+
+def test_slice_set_query_two_d(tmp_path: Path) -> None:
+    """TensorSliceSetTest.QueryTwoD / QueryMetaTwoD through TF's V2 reader: with the hole, TF
+    answers the exact (``0,2:-``), subset (``1,1:-``) and combined (``1,2:0,3``) queries and
+    refuses ``1,2:2,3`` and the whole tensor; graphtui, which reads a partitioned tensor
+    through its whole tiling, refuses it and names the gap. With the hole filled, every query
+    is TF's values, in graphtui's reader and its windows."""
+    full = np.arange(20, dtype=np.float32).reshape(4, 5)
+    holed = _query_bundle(tmp_path / "holed", [])
+    for spec, index in (("0,2:-", np.s_[0:2]), ("1,1:-", np.s_[1:2]), ("1,2:0,3", np.s_[1:3, 0:3])):
+        _same(_restore(holed, "test", "float32", f"4 5 {spec}"), full[index])
+    for spec in ("1,2:2,3", "-:-"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="sufficient slices"):
+            _restore(holed, "test", "float32", f"4 5 {spec}")
+    with pytest.raises(FormatError, match="gap"):
+        graphtui.load_checkpoint(holed).get_tensor("test")
+    with pytest.raises(FormatError, match="gap"):
+        graphtui.load_checkpoint(holed).get_slice("test")[0:2]
+
+    filled = _query_bundle(tmp_path / "filled", [("2,1:3,2", np.s_[2:3, 3:5])])
+    ours = graphtui.load_checkpoint(filled)
+    _same(ours.get_tensor("test"), full)
+    window = ours.get_slice("test")
+    for spec, index in (("0,2:-", np.s_[0:2]), ("1,1:-", np.s_[1:2]), ("1,2:0,3", np.s_[1:3, 0:3]),
+                        ("1,2:2,3", np.s_[1:3, 2:5])):  # fmt: skip
+        theirs = _restore(filled, "test", "float32", f"4 5 {spec}")
+        _same(theirs, full[index])
+        _same(window[index], theirs)
+
+
+def test_overlapping_slices_refused(tmp_path: Path) -> None:
+    """TensorSliceSet::Register refuses a slice that overlaps one registered before
+    ("Overlapping slices"): TF cannot read such a tensor, and graphtui refuses it too."""
+    prefix = _save(tmp_path / "overlap", ["test", "test"], [tf.zeros([4, 3]), tf.ones([4, 3])],
+                   ["4 5 -:0,3", "4 5 -:2,3"])  # fmt: skip
+    with pytest.raises(tf.errors.OpError, match="Overlapping slices"):
+        _restore(prefix, "test", "float32")
+    with pytest.raises(FormatError, match="overlap"):
+        graphtui.load_checkpoint(prefix).get_tensor("test")

@@ -729,3 +729,39 @@ def test_overlapping_slices_refused(tmp_path: Path) -> None:
         _restore(prefix, "test", "float32")
     with pytest.raises(FormatError, match="overlap"):
         graphtui.load_checkpoint(prefix).get_tensor("test")
+
+
+def test_non_standard_shapes_strings(tmp_path: Path) -> None:
+    """TestNonStandardShapes for strings (upstream runs it for the fixed-size types only): a
+    scalar string, ``[0, 1618]`` and ``[16, 0, 18]`` strings (a length checksum and no
+    lengths), as TF reads them."""
+    shapes = {"scalar": (), "non_standard0": (0, 1618), "non_standard1": (16, 0, 18)}
+    values = [tf.constant(np.full(shape, b"", dtype=object)) for shape in shapes.values()]
+    prefix = _save(tmp_path / "strings", list(shapes), values)
+    ours = graphtui.load_checkpoint(prefix)
+    for name, shape in shapes.items():
+        theirs = _restore(prefix, name, "string")
+        got = ours.get_tensor(name)
+        assert np.shape(got) == theirs.shape == shape
+        assert np.asarray(got).tolist() == theirs.tolist()
+    assert ours.verify() == []
+
+
+def test_merge_partitioned_across_shards(tmp_path: Path) -> None:
+    """MergeBundles of two bundles each holding slices of one tensor (a sharded saver's
+    partitioned variable): one entry lists every slice, each slice in its own data shard;
+    graphtui reassembles the tensor as TF restores it."""
+    full = np.arange(40, dtype=np.float32).reshape(4, 10)
+    a = _save(tmp_path / "a", ["w", "w", "b"], [tf.constant(full[:, :3]),
+              tf.constant(full[:, 3:5]), tf.ones([2])], ["4 10 -:0,3", "4 10 -:3,2", ""])  # fmt: skip
+    b = _save(tmp_path / "b", ["w"], [tf.constant(full[:, 5:])], ["4 10 -:5,5"])
+    merged = str(tmp_path / "merged")
+    tf.raw_ops.MergeV2Checkpoints(checkpoint_prefixes=[a, b], destination_prefix=merged)
+    with BundleReader(merged) as reader:
+        entry = reader.entry("w")
+        assert entry.slices == (((0, -1), (0, 3)), ((0, -1), (3, 2)), ((0, -1), (5, 5)))
+        shards = {reader.slice_entry("w", ext).shard_id for ext in entry.slices}
+        assert shards == {0, 1}
+        _same(reader.read("w"), _restore(merged, "w", "float32"))
+        _same(reader.read("w"), full)
+        assert reader.verify() == []

@@ -30,12 +30,18 @@ from typing import BinaryIO, NamedTuple
 from graphtui.errors import ChecksumError, FormatError
 from graphtui.formats import progress
 from graphtui.formats._buffer import Buffer
-from graphtui.formats.crc import crc32c, mask
+from graphtui.formats.crc import crc32c, crc32c_held, mask
 
 _COPY_CHUNK = 64 << 20  # bytes per copy_file_range call
 _ALIGN = 4096  # O_DIRECT: file offsets, lengths and memory aligned to this (>= any block size)
 _CHUNK = 8 << 20  # bytes per O_DIRECT write (and per staging buffer)
 _DEPTH = 3  # writes queued ahead of the disk
+# a run sent from the source's pages goes in writes growing from _CHUNK to _CHUNK << _GROW bytes:
+# the fewer writes, the fewer times the writer thread needs the GIL between two of them (each
+# time up to the 5 ms switch interval while another thread runs Python: a restore plans while
+# its data is copied), and the first one starts after a small sum
+_GROW = 2
+_HOLD_BELOW = 4 << 20  # a tensor's piece this small is summed without releasing the GIL
 _CLONE_FROM = 1 << 20  # runs this big are worth a FICLONERANGE attempt
 _FICLONERANGE = 0x4020940D  # _IOW(0x94, 13, struct file_clone_range)
 _NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
@@ -140,7 +146,8 @@ class _RunCheck:
             t = self._tensors[self._i]
             take = min(t.size - self._done, end - pos)
             if t.crc is not None:
-                self._crc = crc32c(data[pos : pos + take], self._crc)
+                piece = data[pos : pos + take]
+                self._crc = (crc32c_held if take < _HOLD_BELOW else crc32c)(piece, self._crc)
             pos += take
             self._done += take
             self._settle()
@@ -202,6 +209,7 @@ class DataSink:
         """Append the source bytes from ``start`` to the end of ``tensors`` (which follow each
         other from ``start``), checking each tensor's checksum on the bytes copied; return
         each tensor's masked crc32c of those bytes (None where its ``crc`` is None)."""
+        self._raise_failure()
         if not tensors:
             return []
         size = tensors[-1].offset + tensors[-1].size - start
@@ -236,6 +244,7 @@ class DataSink:
         self._fh.flush()
         done = 0
         while done < size:
+            self._raise_failure()
             n = min(_CHUNK, size - done)
             check.feed(view[start + done : start + done + n])
             copy_file_bytes(src_fd, self._fd, start + done, n)  # tells progress
@@ -260,8 +269,10 @@ class DataSink:
                 progress.advance(head)
             if self.position % _ALIGN == 0:
                 self._submit_stage()
+                chunk = _CHUNK
                 while end - src >= _ALIGN:
-                    n = min(_CHUNK, (end - src) // _ALIGN * _ALIGN)
+                    n = min(chunk, (end - src) // _ALIGN * _ALIGN)
+                    chunk = min(2 * chunk, _CHUNK << _GROW)
                     part = view[src : src + n]
                     check.feed(part)
                     self._submit(_Job(part, self.position, None, (source, src)))
@@ -303,6 +314,7 @@ class DataSink:
             return False
         done = 0
         while done < length:
+            self._raise_failure()
             n = min(_CHUNK, length - done)
             check.feed(view[start + done : start + done + n])
             _drop_pages(source, start + done, n)
@@ -324,6 +336,7 @@ class DataSink:
         """Copy ``data`` into the staging buffer (checking the copy), sending full ones."""
         pos, end = 0, len(data)
         while pos < end:
+            self._raise_failure()
             if self._stage is None:
                 self._stage = self._buffer()
                 self._stage_at = self.position + pos - self._fill
@@ -434,6 +447,11 @@ class DataSink:
             self._raise_failure()
         finally:
             self._release()
+
+    def cancel(self) -> None:
+        """Make a copy running on another thread stop with an error at its next chunk (it
+        then aborts the sink itself; join it before calling :meth:`abort` here)."""
+        self._failure.append(OSError("write aborted"))
 
     def abort(self) -> None:
         """Stop writing (an error or Ctrl+C): the transaction removes the file."""

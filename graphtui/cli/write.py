@@ -129,8 +129,8 @@ def _restore_args(p: argparse.ArgumentParser) -> None:
     _restore_args,
 )
 def cmd_restore(args: argparse.Namespace) -> int:
-    from graphtui.core.operations import RestoreRequest, apply, plan
-    from graphtui.core.restore import parse_map
+    from graphtui.core.operations import RestoreRequest, run
+    from graphtui.core.restore_map import parse_map
 
     request = RestoreRequest(
         args.meta,
@@ -141,7 +141,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         reshape=args.reshape,
     )
     with progress(args, "restore") as on_step:
-        result = apply(plan(request), on_step)
+        result = run(request, on_step)
     report = result.report
     if args.json:
         print_json({"report": report.to_json(), "output": result.to_json()})

@@ -102,12 +102,7 @@ def copy_tensors(
     batch: list[tuple[str, Any, Sequence[int]]] = []  # (new, entry, shape) of one local shard
     entries = {old: bundle.entry(old) for old, _ in pairs}
     progress.expect(_copied_bytes(bundle, [entries[old] for old, _ in pairs]))
-    # in the source's own order: tensors that follow each other there are copied as one run;
-    # the object graph (rewritten, not copied) last, so it does not break a run
-    order = sorted(
-        pairs,
-        key=lambda p: (p[0] == OBJECT_GRAPH_KEY, entries[p[0]].shard_id, entries[p[0]].offset),
-    )
+    order = copy_order(pairs, entries)
     try:
         for old, new in order:
             entry = entries[old]
@@ -153,6 +148,19 @@ def copy_tensors(
         for fd in fds.values():
             os.close(fd)
     return expected
+
+
+def copy_order(
+    pairs: Sequence[tuple[str, str]], entries: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """The order :func:`copy_tensors` copies ``pairs`` (old, new) in, ``entries`` giving each
+    old name's index entry: the source's own order, so tensors that follow each other there are
+    copied as one run; the object graph (rewritten, not copied) last, so it does not break a
+    run. The data file written depends on this order of old names alone."""
+    return sorted(
+        pairs,
+        key=lambda p: (p[0] == OBJECT_GRAPH_KEY, entries[p[0]].shard_id, entries[p[0]].offset),
+    )
 
 
 def _flush(

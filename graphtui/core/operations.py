@@ -121,6 +121,7 @@ class FixPathsRequest:
 
 if TYPE_CHECKING:
     from graphtui.core.convert import ConvertRequest
+    from graphtui.core.copy_ahead import CopyAhead
     from graphtui.core.freeze import FreezeRequest
 
     Request = (
@@ -198,6 +199,22 @@ def apply(plan: Plan, on_step: OnStep | None = None) -> WriteResult:
     return applier(plan, on_step)
 
 
+def run(request: Request, on_step: OnStep | None = None) -> WriteResult:
+    """``apply(plan(request), on_step)``, for a caller that writes without showing the plan
+    first (the command line): a restore's data copy then begins while it is planned
+    (:mod:`graphtui.core.copy_ahead`; the same files either way)."""
+    if type(request) is not RestoreRequest or request.graph is not None:
+        return apply(plan(request), on_step)
+    from graphtui.core.copy_ahead import copying_ahead
+
+    with copying_ahead(
+        request.checkpoint, request.amap, request.out, [request.meta], on_step
+    ) as ahead:
+        planned = plan(request)
+        planned.refuse()
+        return _apply_restore(planned, on_step, ahead)
+
+
 # -- restore --------------------------------------------------------------------------------------
 
 
@@ -266,11 +283,13 @@ def _plan_restore(request: RestoreRequest) -> Plan:
     return result
 
 
-def _apply_restore(plan: Plan, on_step: OnStep | None) -> WriteResult:
+def _apply_restore(
+    plan: Plan, on_step: OnStep | None, ahead: CopyAhead | None = None
+) -> WriteResult:
     from graphtui.core.restore import write_restored
 
     restore_plan, sources = plan.state
-    result = write_restored(restore_plan, plan.request.out, sources, on_step=on_step)
+    result = write_restored(restore_plan, plan.request.out, sources, on_step=on_step, ahead=ahead)
     result.report = restore_plan.report
     return result
 

@@ -21,7 +21,7 @@ from graphtui.formats.transaction import FileTransaction, OnStep
 
 if TYPE_CHECKING:  # imported where used: a checkpoint-only write never loads the graph code
     from graphtui.core.graph import GraphIndex
-    from graphtui.core.write_check import Expected
+    from graphtui.core.write_check import Expected, SaverSide
     from graphtui.formats.bundle_writer import BundleWriter
 
 
@@ -48,6 +48,17 @@ class WriteResult:
             "notes": self.notes,
             "verified": True,
         }
+
+
+@dataclass
+class Begun:
+    """A write whose data file was begun before :func:`write_checkpoint` was called (a restore
+    copies its data while it is planned: :mod:`graphtui.core.copy_ahead`): its transaction,
+    with the data file staged first, the writer appending to it, and the directories made."""
+
+    txn: FileTransaction
+    writer: BundleWriter
+    created: list[str]
 
 
 def existing_files(prefix: str) -> list[str]:
@@ -101,7 +112,7 @@ def missing_dirs(directory: str) -> list[str]:
     return out[::-1]
 
 
-def _make_directory(directory: str) -> list[str]:
+def make_directory(directory: str) -> list[str]:
     """Create ``directory`` and missing parents; the ones created, outermost first."""
     missing = missing_dirs(directory)
     created: list[str] = []
@@ -111,14 +122,14 @@ def _make_directory(directory: str) -> list[str]:
         except OSError as exc:
             if isinstance(exc, FileExistsError) and os.path.isdir(path):
                 continue  # made meanwhile by someone else: not ours to remove
-            _remove_directories(created)
+            remove_directories(created)
             raise FormatError(path, f"cannot create output directory: {exc.strerror}") from None
         created.append(path)
     return created
 
 
-def _remove_directories(created: list[str]) -> None:
-    """Undo :func:`_make_directory` (only directories that are still empty)."""
+def remove_directories(created: list[str]) -> None:
+    """Undo :func:`make_directory` (only directories that are still empty)."""
     for path in reversed(created):
         with contextlib.suppress(OSError):
             os.rmdir(path)
@@ -170,6 +181,7 @@ def write_checkpoint(
     on_step: OnStep | None = None,
     graph_index: GraphIndex | None = None,
     meta_bytes: bytes | None = None,
+    begun: Begun | None = None,
 ) -> WriteResult:
     """Write the target as one transaction (meta, data, index, state file), then verify it.
 
@@ -178,7 +190,8 @@ def write_checkpoint(
     graph written beside a checkpoint gets a V2 saver (the checkpoint is V2). A URL target
     is written by :func:`~graphtui.core.remote_write.write_remote`. ``graph_index``: an index
     of ``meta_graph`` (reused); ``meta_bytes``: the binary file ``meta_graph`` was decoded from,
-    written as it is when the graph is written unchanged (no second serialization)."""
+    written as it is when the graph is written unchanged (no second serialization); ``begun``:
+    the data file already being written (``fill`` appends to ``begun.writer``)."""
     if is_url(out_prefix):
         from graphtui.core.remote_write import write_remote
 
@@ -206,9 +219,10 @@ def write_checkpoint(
     if meta_graph is not given or as_text:
         meta_bytes = None  # not the bytes to write
     expected: Mapping[str, Expected] | None = None
-    created = _make_directory(directory)
+    side: SaverSide | None = None
+    created = make_directory(directory) if begun is None else begun.created
     result.cleaned = remove_stale_temporaries(directory)
-    txn = FileTransaction(on_step)
+    txn = FileTransaction(on_step) if begun is None else begun.txn
     # the state file is staged before the commit (a full disk fails here, before anything is
     # renamed into place) and renamed only once the checkpoint is verified
     state_txn = FileTransaction(on_step)
@@ -223,7 +237,9 @@ def write_checkpoint(
         if fill is not None:
             from graphtui.formats.bundle_writer import BundleWriter
 
-            writer = BundleWriter(out, txn)
+            writer = BundleWriter(out, txn) if begun is None else begun.writer
+            if meta_graph is not None:  # while a begun copy is writing the data
+                side = _saver_side(meta_graph, graph_index)
             made = fill(writer)
             expected = made if isinstance(made, Mapping) else None
             writer.finish()
@@ -235,14 +251,14 @@ def write_checkpoint(
         where = state_txn.current or txn.current or out  # the file being written
         txn.abort()
         state_txn.abort()
-        _remove_directories(created)
+        remove_directories(created)
         if isinstance(exc, OSError) and not isinstance(exc, GraphtuiError):
             where = exc.filename or where
             raise WriteError.of(where, exc) from None
         raise
     result.files = list(txn.committed)
     try:
-        _verify(result, meta_graph, expected, graph_index, None if as_text else meta_bytes)
+        _verify(result, meta_graph, expected, graph_index, None if as_text else meta_bytes, side)
     except GraphtuiError as exc:
         state_txn.abort()
         _remove_written(result.files, created)
@@ -278,7 +294,7 @@ def _remove_written(files: list[str], created: list[str]) -> None:
     for path in files:
         with contextlib.suppress(OSError):
             os.unlink(path)
-    _remove_directories(created)
+    remove_directories(created)
 
 
 STALE_SECONDS = 3600.0  # a temporary file of ours older than this is a killed write's leftover
@@ -310,16 +326,30 @@ def remove_stale_temporaries(directory: str, now: float | None = None) -> list[s
     return notes
 
 
+def _saver_side(meta_graph: Any, index: GraphIndex | None) -> SaverSide | None:
+    """The graph's half of the saver check (see write_check.check_saver), worked out before
+    the checkpoint is written; None where it fails: worked out again after writing, failing
+    there as it always did."""
+    from graphtui.core.write_check import saver_side
+
+    try:
+        return saver_side(meta_graph, index)
+    except Exception:  # noqa: BLE001 - said by the check after writing
+        return None
+
+
 def _verify(
     result: WriteResult,
     meta_graph: Any,
     expected: Mapping[str, Expected] | None,
     index: GraphIndex | None = None,
     written: bytes | None = None,
+    side: SaverSide | None = None,
 ) -> None:
     """``written``: the binary ``.meta`` bytes written; a file that reads back as exactly those
     bytes (which the readers take for binary) parses to ``meta_graph`` itself, so it is not
-    parsed and serialized again (seconds for a big graph)."""
+    parsed and serialized again (seconds for a big graph). ``side``: the saver check's graph
+    half, worked out from ``meta_graph`` (the file read back must equal it, or fail here)."""
     from graphtui.core.write_check import verify_output
 
     back = None
@@ -338,4 +368,4 @@ def _verify(
                 raise FormatError(result.meta, "meta graph read back differs from what was written")
     prefix = result.prefix if os.path.isfile(result.prefix + ".index") else None
     # ``back`` serializes to ``meta_graph``'s bytes (checked above): an index of either is one
-    result.tensors, result.bytes = verify_output(prefix, back, expected, index)
+    result.tensors, result.bytes = verify_output(prefix, back, expected, index, side)

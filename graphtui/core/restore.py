@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from graphtui.core.graph import GraphIndex, tensor_node
 from graphtui.core.graph_edit import drop_saver_entries
 from graphtui.core.metagraph import read_meta_graph_bytes
 from graphtui.core.output import WriteResult, write_checkpoint
+from graphtui.core.restore_map import AssignmentMap, map_pairs
 from graphtui.core.variables import SavedVariable, restorable_variables, saver_info
 from graphtui.core.write_check import Expected, Stored, stored_tensors
 from graphtui.errors import ConflictError, CoreError
@@ -41,6 +41,9 @@ from graphtui.formats import dtypes, progress
 from graphtui.formats.bundle import Extents
 from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.transaction import OnStep
+
+if TYPE_CHECKING:
+    from graphtui.core.copy_ahead import CopyAhead
 
 
 @dataclass(frozen=True)
@@ -83,27 +86,7 @@ class RestoreReport:
         }
 
 
-AssignmentMap = Mapping[str, str] | Sequence[tuple[str, str]]
 Origin = Literal["get_variable", "plain", "unknown"]
-
-
-def parse_map(specs: Sequence[str]) -> list[tuple[str, str]]:
-    """``CKPT=GRAPH`` strings (the CLI's ``--map``) to an assignment map: a list of pairs, so
-    one checkpoint tensor can be given to several variables, as TF's list form allows."""
-    amap: list[tuple[str, str]] = []
-    for spec in specs:
-        ckpt, sep, graph = spec.partition("=")
-        if not sep or not ckpt or not graph:
-            raise CoreError(f"--map takes CKPT_SCOPE=GRAPH_SCOPE, got {spec!r}")
-        amap.append((ckpt, graph))
-    return amap
-
-
-def map_pairs(amap: AssignmentMap) -> list[tuple[str, str]]:
-    """The map's ``(checkpoint, graph)`` pairs in TF's order: sorted by checkpoint name
-    (stable, so pairs with one checkpoint name keep their order)."""
-    pairs = list(amap.items()) if isinstance(amap, Mapping) else [tuple(p) for p in amap]
-    return sorted(((str(c), str(g)) for c, g in pairs), key=lambda pair: pair[0])
 
 
 def variable_origin(var: SavedVariable) -> Origin:
@@ -432,31 +415,45 @@ def restore(
     reshape: bool = False,
     on_step: OnStep | None = None,
 ) -> tuple[RestoreReport, WriteResult]:
-    """``graphtui restore``: DST.meta + a checkpoint of the values the map assigns."""
-    meta_graph, meta_bytes = read_meta_graph_bytes(meta)
-    with CheckpointReader(ckpt) as reader:
-        plan = plan_restore(
-            meta_graph,
-            reader,
-            amap,
-            allow_missing=allow_missing,
-            reshape=reshape,
-            meta_bytes=meta_bytes,
-        )
-        sources = [meta, reader.prefix]
-    return plan.report, write_restored(plan, out, sources, on_step=on_step)
+    """``graphtui restore``: DST.meta + a checkpoint of the values the map assigns (the data
+    copy begun while it is planned: :mod:`graphtui.core.copy_ahead`)."""
+    from graphtui.core.copy_ahead import copying_ahead
+
+    with copying_ahead(ckpt, amap, out, [meta], on_step) as ahead:
+        meta_graph, meta_bytes = read_meta_graph_bytes(meta)
+        with CheckpointReader(ckpt) as reader:
+            plan = plan_restore(
+                meta_graph,
+                reader,
+                amap,
+                allow_missing=allow_missing,
+                reshape=reshape,
+                meta_bytes=meta_bytes,
+            )
+            sources = [meta, reader.prefix]
+        return plan.report, write_restored(plan, out, sources, on_step=on_step, ahead=ahead)
 
 
 def write_restored(
-    plan: RestorePlan, out: str, sources: list[str], *, on_step: OnStep | None = None
+    plan: RestorePlan,
+    out: str,
+    sources: list[str],
+    *,
+    on_step: OnStep | None = None,
+    ahead: CopyAhead | None = None,
 ) -> WriteResult:
     """Write a planned restore: ``out.meta`` + the checkpoint of the planned values; tensors
     taken whole are copied from the source as stored bytes (see :func:`copy_tensors`), the
-    others encoded from their values (and compared by value after writing)."""
+    others encoded from their values (and compared by value after writing). ``ahead``: the
+    copy begun while this was planned, taken when it copies what the plan copies."""
+    begun = ahead.take(plan.copies, plan.checkpoint) if ahead is not None else None
 
     def fill(writer: Any) -> dict[str, Expected]:
         expected: dict[str, Expected] = {}
-        if plan.copies:
+        if begun is not None:
+            assert ahead is not None
+            expected |= ahead.finish(plan.copies, plan.shapes)
+        elif plan.copies:
             from graphtui.core.ckpt_write import copy_tensors
 
             assert plan.checkpoint is not None
@@ -495,4 +492,5 @@ def write_restored(
             on_step=on_step,
             graph_index=plan.index,
             meta_bytes=plan.meta_bytes,
+            begun=begun,
         )

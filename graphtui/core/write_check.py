@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from graphtui.core.checkpoint import CheckpointReader
 from graphtui.errors import FormatError
@@ -174,12 +174,31 @@ def _spec_shapes(spec: str) -> tuple[list[int], list[int]] | None:
     return full, part
 
 
-def check_saver(
-    meta_graph: Any, reader: CheckpointReader, index: GraphIndex | None = None
-) -> list[str]:
-    """Problems ``import_meta_graph`` + ``Saver.restore`` of this checkpoint would hit.
-    ``index``: a GraphIndex already built over a graph equal to ``meta_graph`` (reused)."""
-    from graphtui.core.graph import GraphIndex, dtype_name
+class _Restored(NamedTuple):
+    """One tensor a ``RestoreV2`` op restores: the op, its output port, the key, the dtype
+    the op asks for (an enum; None: not given), the slice spec, the variable it is assigned to."""
+
+    op: str
+    port: int
+    key: str
+    asked: int | None
+    spec: str | None
+    target: _Target | None
+
+
+@dataclass(frozen=True)
+class SaverSide:
+    """The graph's half of :func:`check_saver`: what its saver asks of the checkpoint beside
+    it. It depends on the graph alone, so a write works it out while its data is copied."""
+
+    problems: list[str]  # of the saver itself (its version, V1 ops)
+    restored: list[_Restored]
+
+
+def saver_side(meta_graph: Any, index: GraphIndex | None = None) -> SaverSide:
+    """What ``import_meta_graph`` + ``Saver.restore`` will ask of a checkpoint beside
+    ``meta_graph`` (``index``: a GraphIndex already built over an equal graph, reused)."""
+    from graphtui.core.graph import GraphIndex
     from graphtui.core.graph_edit import const_strings
     from graphtui.core.saver_upgrade import V1_RESTORE_OPS, V1_SAVE_OPS
     from graphtui.core.variables import saver_info
@@ -187,7 +206,7 @@ def check_saver(
     index = index if index is not None else GraphIndex(meta_graph)
     saver = saver_info(index)
     if saver is None:
-        return []
+        return SaverSide([], [])
     problems = []
     if saver.version != "V2":
         problems.append(f"the graph's SaverDef says {saver.version}, the checkpoint is V2")
@@ -197,7 +216,7 @@ def check_saver(
             problems.append(f"saver op {name} ({index.op(name)}) is a V1 op")
     restore_ops = [op for op in index.nodes_with_op("RestoreV2") if op.startswith(prefix)]
     all_targets: dict[str, dict[int, _Target]] | None = None
-    stored: Stored | None = None
+    restored: list[_Restored] = []
     for op in restore_ops:
         data = [r for r in index.inputs(op) if not r.control]
         if len(data) < 3:
@@ -213,38 +232,62 @@ def check_saver(
         if all_targets is None:
             all_targets = _restore_targets(index, set(restore_ops))
         targets = all_targets[op]
-        if stored is None:
-            stored = stored_tensors(reader)  # once, for every restore op
         for i, key in enumerate(keys):
-            if key not in stored:
-                problems.append(f"{op} restores {key!r}, which the checkpoint does not have")
+            restored.append(
+                _Restored(
+                    op,
+                    i,
+                    key,
+                    types[i] if i < len(types) else None,
+                    specs[i] if i < len(specs) else None,
+                    targets.get(i),
+                )
+            )
+    return SaverSide(problems, restored)
+
+
+def check_saver(
+    meta_graph: Any,
+    reader: CheckpointReader,
+    index: GraphIndex | None = None,
+    side: SaverSide | None = None,
+) -> list[str]:
+    """Problems ``import_meta_graph`` + ``Saver.restore`` of this checkpoint would hit.
+    ``index``: a GraphIndex already built over a graph equal to ``meta_graph`` (reused);
+    ``side``: :func:`saver_side` of that graph, worked out already."""
+    from graphtui.core.graph import dtype_name
+
+    side = side if side is not None else saver_side(meta_graph, index)
+    problems = list(side.problems)
+    stored = stored_tensors(reader) if side.restored else {}
+    for r in side.restored:
+        op, key = r.op, r.key
+        if key not in stored:
+            problems.append(f"{op} restores {key!r}, which the checkpoint does not have")
+            continue
+        dtype, shape = stored[key]
+        if r.asked is not None and dtype_name(r.asked) != dtype:
+            problems.append(
+                f"{op} restores {key!r} as {dtype_name(r.asked)}, the checkpoint has {dtype}"
+            )
+        shapes = _spec_shapes(r.spec) if r.spec is not None else None
+        want = list(shape)
+        if shapes is not None:
+            if shapes[0] != want:
+                problems.append(
+                    f"{op} restores {key!r} as a slice of {shapes[0]}, the checkpoint has {want}"
+                )
                 continue
-            dtype, shape = stored[key]
-            if i < len(types) and dtype_name(types[i]) != dtype:
-                problems.append(
-                    f"{op} restores {key!r} as {dtype_name(types[i])}, the checkpoint has {dtype}"
-                )
-            shapes = _spec_shapes(specs[i]) if i < len(specs) else None
-            want = list(shape)
-            if shapes is not None:
-                if shapes[0] != want:
-                    problems.append(
-                        f"{op} restores {key!r} as a slice of {shapes[0]}, the checkpoint "
-                        f"has {want}"
-                    )
-                    continue
-                want = shapes[1]
-            var = targets.get(i)
-            if var is None:
-                continue
-            if var.dtype and var.dtype != dtype:
-                problems.append(
-                    f"variable {var.name} is {var.dtype}, {key!r} in the checkpoint is {dtype}"
-                )
-            if var.shape is not None and all(d >= 0 for d in var.shape) and var.shape != want:
-                problems.append(
-                    f"variable {var.name} has shape {var.shape}, {key!r} restores {want}"
-                )
+            want = shapes[1]
+        var = r.target
+        if var is None:
+            continue
+        if var.dtype and var.dtype != dtype:
+            problems.append(
+                f"variable {var.name} is {var.dtype}, {key!r} in the checkpoint is {dtype}"
+            )
+        if var.shape is not None and all(d >= 0 for d in var.shape) and var.shape != want:
+            problems.append(f"variable {var.name} has shape {var.shape}, {key!r} restores {want}")
     return problems
 
 
@@ -253,9 +296,10 @@ def verify_output(
     meta_graph: Any,
     expected: Mapping[str, Expected] | None,
     index: GraphIndex | None = None,
+    side: SaverSide | None = None,
 ) -> tuple[int, int]:
     """Raise FormatError with every problem; return (tensors, bytes) of the checkpoint.
-    ``index``: see :func:`check_saver`."""
+    ``index``, ``side``: see :func:`check_saver`."""
     problems: list[str] = []
     tensors = nbytes = 0
     where = prefix or "output"
@@ -266,7 +310,7 @@ def verify_output(
             else:
                 problems += [str(p) for p in reader.verify()]
             if meta_graph is not None and not problems:
-                problems += check_saver(meta_graph, reader, index)
+                problems += check_saver(meta_graph, reader, index, side)
             listing = reader.listing()  # counted by column: no row objects, no shapes
             tensors, nbytes = len(listing), sum(listing.nbytes.tolist())
     if problems:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from graphtui.formats import dtypes
@@ -270,6 +270,32 @@ class BundleWriter:
             self._put(
                 encode_slice_key(name, extents), self._entry(dtype, shape, offset, len(raw), crc)
             )
+
+    def rename_entries(
+        self, names: Mapping[str, str], shapes: Mapping[str, Sequence[int]] | None = None
+    ) -> None:
+        """Move the entries added under the keys of ``names`` (old -> new) to the new names,
+        with the shape ``shapes`` gives a new name where it gives one: for tensors copied before
+        their names were known (a restore copies its data while it is planned). The entries are
+        those :meth:`add_copies` would have made under the new names and shapes."""
+        moved = [(new, self._entries.pop(_key(old))) for old, new in names.items()]
+        for new, raw in moved:
+            shape = (shapes or {}).get(new)
+            if shape is not None:
+                entry = self._pb.BundleEntryProto.FromString(raw)
+                if [d.size for d in entry.shape.dim] != list(shape):
+                    raw = self._entry(
+                        dtypes.from_enum(entry.dtype),
+                        shape,
+                        entry.offset,
+                        entry.size,
+                        entry.crc32c,
+                    )
+            self._put(_key(new), raw)
+
+    def cancel(self) -> None:
+        """Make an append running on another thread stop with an error (see DataSink.cancel)."""
+        self._sink.cancel()
 
     def finish(self) -> None:
         """Finish the data file, then stage the index with the header and every entry,

@@ -68,9 +68,10 @@ class FileTransaction:
                 return tmp
         raise KeyError(target)
 
-    def on_abort(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (e.g. stop a writer thread) before the files are removed."""
-        self._on_abort.append(callback)
+    def on_abort(self, callback: Callable[[], None], first: bool = False) -> None:
+        """Call ``callback`` (e.g. stop a writer thread) before the files are removed; ``first``:
+        before the callbacks given so far (a thread feeding a writer stops before the writer)."""
+        self._on_abort.insert(0 if first else len(self._on_abort), callback)
 
     @property
     def current(self) -> str | None:

@@ -165,7 +165,7 @@ class RestoreScreen(ActionScreen):
         )
 
     def _request(self, values: RestoreValues) -> RestoreRequest:
-        from graphtui.core.restore import parse_map
+        from graphtui.core.restore_map import parse_map
 
         graph = self.ws.graph
         if graph is None or not graph.has_meta_graph:

@@ -181,6 +181,13 @@ def print_object_tree(path: str, as_json: bool = False) -> int:
                 f"{len(graph)} objects, {variables} variables ({len(graph.slot_links)} slot), "
                 f"{len(graph.attributes())} saved tensors ({reader.prefix})"
             )
+            unnamed = graph.unreferenced_keys()
+            if unnamed:
+                savers = graph.registered_savers()
+                by = f" (written by {', '.join(savers)}?)" if savers else ""
+                shown = ", ".join(unnamed[:_NAMES_SHOWN])
+                more = f" ... ({len(unnamed)} in all)" if len(unnamed) > _NAMES_SHOWN else ""
+                out(f"tensors the object graph does not name{by}: {shown}{more}")
         if missing:
             err(
                 f"graphtui: warning: {len(missing)} keys named by the object graph are missing "

@@ -164,6 +164,9 @@ class ObjectNode:
     slots: list[SlotLink] = field(default_factory=list, repr=False)  # as the slotted variable
     slot_of: SlotLink | None = field(default=None, repr=False)  # as a slot variable
     parents: list[tuple[ObjectNode, str]] = field(default_factory=list, repr=False)
+    # a saver registered by name (register_checkpoint_saver) wrote this object's tensors under
+    # keys of its own: (saver name, the object's name in its call)
+    registered_saver: tuple[str, str] | None = None
 
     @property
     def path(self) -> str | None:
@@ -245,6 +248,9 @@ class ObjectNode:
             "kind": self.kind,
             "children": [[c.node.node_id, c.local_name] for c in self.children],
             "attributes": [a.to_json() for a in self.attributes],
+            "registered_saver": None
+            if self.registered_saver is None
+            else {"name": self.registered_saver[0], "object_name": self.registered_saver[1]},
             "slot_variables": [
                 {
                     "original_variable_node_id": s.variable_id,
@@ -330,6 +336,9 @@ class ObjectGraph:
             if slot.slot_of is None:
                 slot.slot_of = link
             self.slot_links.append(link)
+        if message.HasField("registered_saver"):
+            saver = message.registered_saver
+            node.registered_saver = (saver.name, saver.object_name)
 
     def _assign_paths(self) -> None:
         """TensorFlow's naming: breadth-first from the root over children, in order; then each
@@ -402,8 +411,13 @@ class ObjectGraph:
         return [a.checkpoint_key for _, a in self.attributes() if not a.present]
 
     def unreferenced_keys(self) -> list[str]:
-        """Checkpoint tensors no attribute names (besides the object graph itself)."""
+        """Checkpoint tensors no attribute names (besides the object graph itself): a registered
+        saver's own keys, or tensors the object graph does not know."""
         return sorted(k for k in self._tensors if k != OBJECT_GRAPH_KEY and k not in self._by_key)
+
+    def registered_savers(self) -> list[str]:
+        """The names of the registered savers that wrote objects of this graph, sorted."""
+        return sorted({n.registered_saver[0] for n in self.nodes if n.registered_saver})
 
     def unreachable(self) -> list[ObjectNode]:
         """Nodes neither the root's children nor its optimizers' slot links reach."""
@@ -550,6 +564,9 @@ def format_tree(graph: ObjectGraph) -> Iterator[str]:
         label = row.label + ("/" if node.children and node.node_id != 0 else "")
         if node.path_length > SHOWN_PATH:
             label += f"  [node {node.node_id}]"
+        if node.registered_saver is not None:
+            name, object_name = node.registered_saver
+            label += f"  [saved by {name} as {object_name!r}]"
         if value is not None and len(node.attributes) == 1:
             extra = f"  ({value.full_name})" if value.full_name else ""
             yield f"{indent}{label}  {_type_text(value)}  {value.checkpoint_key}{extra}"

@@ -587,3 +587,57 @@ def test_realworld_saved_model_object_paths(directory: Path) -> None:
             ours = graph.value(graph.find(saved.path))
             assert ours.dtype == var.dtype.as_numpy_dtype, saved.path
             assert np.array_equal(ours, var.numpy()), saved.path
+
+
+def test_registered_saver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """util_test.py test_serialize_gathered_objects: an object with a saver registered by
+    name (``register_checkpoint_saver``) is recorded as ``Custom.<name>`` with its name in the
+    saver's call; here the saver writes a tensor under a key of its own (``registered``), which
+    TF lists and no attribute names: graphtui marks the object and names that key as not named
+    by the object graph, the variable beside it as usual."""
+    from tensorflow.python.checkpoint.checkpoint import object_metadata
+    from tensorflow.python.ops import io_ops
+    from tensorflow.python.saved_model import registration
+
+    class TrackableWithRegisteredSaver(autotrackable.AutoTrackable):
+        def __init__(self) -> None:
+            self.value = tf.Variable([1.0, 2.0])
+
+    def save_fn(trackables: dict[str, Any], file_prefix: Any) -> list[Any]:
+        names = list(trackables)
+        tensors = [trackables[n].value.read_value() for n in names]
+        io_ops.save_v2(file_prefix, names, [""] * len(names), tensors)
+        return [file_prefix]
+
+    registration.register_checkpoint_saver(
+        name="GraphtuiTestSaver",
+        predicate=lambda x: isinstance(x, TrackableWithRegisteredSaver),
+        save_fn=save_fn,
+        restore_fn=lambda trackables, merged_prefix: None,
+    )
+    root = autotrackable.AutoTrackable()
+    root.v = tf.Variable(1.0)
+    root.registered = TrackableWithRegisteredSaver()
+    prefix = tf.train.Checkpoint(root).save(str(tmp_path / "ckpt"))
+
+    proto = object_metadata(prefix)
+    theirs = {
+        (n.registered_saver.name, n.registered_saver.object_name)
+        for n in proto.nodes
+        if n.HasField("registered_saver")
+    }
+    assert theirs == {("Custom.GraphtuiTestSaver", "registered")}
+    graph = _graph(prefix)
+    node = graph.find("registered")
+    assert node.registered_saver == ("Custom.GraphtuiTestSaver", "registered")
+    assert graph.registered_savers() == ["Custom.GraphtuiTestSaver"]
+    assert graph.unreferenced_keys() == ["registered"]
+    assert "registered" in _keys(prefix)
+    assert graph.value(graph.find("v")).tolist() == 1.0
+    capsys.readouterr()
+    assert cli_main(["ls", prefix, "--objects"]) == 0
+    listing = capsys.readouterr().out
+    assert "registered/  [saved by Custom.GraphtuiTestSaver as 'registered']" in listing
+    assert (
+        "tensors the object graph does not name (written by Custom.GraphtuiTestSaver?): registered"
+    ) in listing

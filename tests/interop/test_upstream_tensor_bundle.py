@@ -11,9 +11,8 @@ where TF refuses a bundle graphtui refuses it too (one clear error, never a valu
 
 Not translated: ``SwapBytes`` (TF's internal byte-swap helpers), the 4 GiB ``long_scalar`` of
 ``StringTensors`` (4 GiB of test data; the >32-bit length checksum rule is pinned on a crafted
-entry instead), ``StringTensorsOldFormat`` (its test data files are binary and not readable
-here; varint32 and varint64 lengths below 2**32 are the same bytes, read by ``StringTensors``),
-the ``BM_*`` benchmarks.
+entry instead), the ``BM_*`` benchmarks. ``StringTensorsOldFormat`` reads upstream's own test
+data where ``../shared/realworld`` holds it (skipped without it).
 """
 
 from __future__ import annotations
@@ -765,3 +764,73 @@ def test_merge_partitioned_across_shards(tmp_path: Path) -> None:
         _same(reader.read("w"), _restore(merged, "w", "float32"))
         _same(reader.read("w"), full)
         assert reader.verify() == []
+
+
+# -- TEST(TensorBundleTest, StringTensorsOldFormat) --------------------------------------------
+
+OLD_STRINGS = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "realworld"
+    / "tf_old_string_tensors_20180927"
+    / "foo"
+)
+
+
+@pytest.mark.skipif(
+    not Path(f"{OLD_STRINGS}.index").exists(), reason="../shared/realworld is not here"
+)
+def test_string_tensors_old_format() -> None:
+    """TensorBundleTest.StringTensorsOldFormat on upstream's own test data
+    (``tensor_bundle/testdata/old_string_tensors``, written before string lengths were
+    varint64s; kept in ../shared/realworld, read in place): the keys, and each value as
+    upstream expects it and as TF reads it."""
+    prefix = str(OLD_STRINGS)
+    ours = graphtui.load_checkpoint(prefix)
+    assert ours.names() == ["floats", "scalar", "string_tensor", "strs"]
+    expected = {
+        "string_tensor": [b""],
+        "scalar": [b"hello"],
+        "strs": [b"hello", b"", b"x01", b"c" * (1 << 10)],
+    }
+    for name, want in expected.items():
+        theirs = _restore(prefix, name, "string")
+        assert theirs.tolist() == want
+        assert ours.get_tensor(name).tolist() == want
+    floats = _restore(prefix, "floats", "float32")
+    _same(floats, np.full((2, 3), 16.18, np.float32))
+    _same(ours.get_tensor("floats"), floats)
+    assert ours.verify() == []
+
+
+REALWORLD = OLD_STRINGS.parents[1]
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld is not here")
+def test_index_writer_is_tf_table_builder_on_realworld() -> None:
+    """TensorBundleTest.HeaderEntry's byte-for-byte index check on other people's files: every
+    V2 index in ../shared/realworld whose blocks TF stored uncompressed is rewritten by
+    graphtui's table writer, from its own entries, into the same bytes (block size, restart
+    points, TF's shortened index keys). TF's merges of sharded saves store blocks
+    snappy-compressed when that is smaller; graphtui writes them uncompressed (TF reads both)."""
+    import io
+
+    from graphtui.formats.sstable import SNAPPY_COMPRESSION
+
+    same = compressed = 0
+    for path in sorted(REALWORLD.rglob("*.index")):
+        raw = path.read_bytes()
+        with Table(str(path)) as table:
+            items = [(bytes(k), bytes(v)) for k, v in table.items()]
+            _, handles = table._parse_index()
+        if any(raw[h.offset + h.size] == SNAPPY_COMPRESSION for h in handles):
+            compressed += 1
+            continue
+        out = io.BytesIO()
+        writer = TableWriter(out)
+        for key, value in items:
+            writer.add(key, value)
+        writer.finish()
+        assert out.getvalue() == raw, path
+        same += 1
+    assert same >= 40, (same, compressed)

@@ -8,7 +8,8 @@ for a palette that no longer has its list now just stops.
 ``OptionList`` page up / page down index its line cache before the list has been laid out (a
 list with no size yet: the command palette's results while they arrive, a details pane on a tab
 not drawn yet) and raise ``KeyError``, which ends the app. Until the list has lines, the key
-does nothing. Check again (and drop this module) when Textual is upgraded.
+does nothing. A tab switch moves the tabs' underline in its own frame (see below). Check again
+(and drop this module) when Textual is upgraded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import textual.content
 from textual import work
 from textual.command import CommandList, CommandPalette
 from textual.css.query import NoMatches
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Tabs
+from textual.widgets._tabs import Underline
 
 from graphtui.formats.visible import visible
 
@@ -88,3 +90,32 @@ def _shown_input_value(self: Input) -> rich.text.Text:
 
 
 Input._value = property(_shown_input_value)  # type: ignore[method-assign,assignment]
+
+
+# -- the tab underline, moved in the switch's own frame ----------------------------------------------
+# Tabs moves its underline under the new tab after the next refresh (the tab's place is known
+# once laid out): a tab switch drew one more frame for it, ~25 ms after the pane (the idle
+# check saw the app busy that long). The tabs do not move when the pane switches, so without
+# an animation the underline is set at once from where the tab was laid out; the call after the
+# refresh still sets it (the same values: nothing drawn again) should the tab have moved.
+_highlight_active = Tabs._highlight_active
+
+
+def _highlight_active_at_once(self: Tabs, animate: bool = True) -> None:
+    if not animate or self.app.animation_level == "none":
+        try:
+            tab = self.query_one("#tabs-list > Tab.-active")
+            underline = self.query_one(Underline)
+        except NoMatches:
+            pass
+        else:
+            region = tab.virtual_region
+            if region:
+                start, end = region.shrink(tab.styles.gutter).column_span
+                underline.show_highlight = True
+                underline.highlight_start = start
+                underline.highlight_end = end
+    _highlight_active(self, animate)
+
+
+Tabs._highlight_active = _highlight_active_at_once  # type: ignore[method-assign]

@@ -5,8 +5,10 @@ the focus, the app's ``refresh_bindings``), and each rebuild mounts one ``Footer
 binding whose ``compact`` reactive restyles it twice (default ``True``, then the data-bound
 ``False``). That was a third of a tab switch's time on the 50k-node graph (bench/tui_bench.py).
 This footer draws the same keys with the same widgets, so screens look the same, but updates
-once per real change, in the key widgets it has (mounting or removing only the difference),
-and creates each key already in its final style.
+once per real change, in the key widgets it has, and creates each key already in its final
+style. Keys not needed now are hidden, not removed, and shown again by a later switch: a mount
+or a removal completes after the switch's frame and lays the screen out again in one more
+frame (~25 ms more of every switch between panes with different numbers of keys).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class LeanFooter(Footer):
 
     async def _update_keys(self, signature: object) -> bool:
         """Show the new keys in the key widgets there are (a tab switch changes a few of
-        them), mounting or removing only the difference; False when only a new compose can
+        them), hiding the ones not needed, mounting only keys never made; False when only a new compose can
         (binding groups, or the palette key changed)."""
         rows, palette = self._rows()
         keys = [k for k in self.children if isinstance(k, _Key)]
@@ -99,8 +101,10 @@ class LeanFooter(Footer):
         ):
             return False
         self.styles.grid_size_columns = len(rows)
+        new = [self._key(*multi[0], compact=self.compact) for multi in rows[len(keys) :]]
         for key, multi in zip(keys, rows, strict=False):
             binding, enabled, tooltip = multi[0]
+            key.display = True
             key.key = binding.key
             key.key_display = self.app.get_key_display(binding)
             key.description = binding.description
@@ -110,10 +114,9 @@ class LeanFooter(Footer):
             key.tooltip = tooltip or None
             key.refresh(layout=True)
         self._shown = signature
-        if len(keys) > len(rows):
-            await self.remove_children(keys[len(rows) :])
-        elif len(rows) > len(keys):
-            new = [self._key(*multi[0], compact=self.compact) for multi in rows[len(keys) :]]
+        for spare in keys[len(rows) :]:
+            spare.display = False  # kept for a later switch: hidden in this layout pass
+        if new:
             await self.mount_all(new, before=palette_key)
         return True
 

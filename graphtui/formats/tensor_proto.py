@@ -63,6 +63,8 @@ def to_numpy(
     if count > max_elements:
         raise TensorProtoError(f"tensor of shape {list(shape)} has {count} elements: too many")
     if dt.name == "string":
+        if proto.tensor_content:  # C++'s AsProtoTensorContent (grappler's folded constants)
+            return _string_list(proto.tensor_content, count).reshape(shape)
         values = list(proto.string_val)
         return _fill(
             np.array(values, dtype=object) if values else np.empty(0, object), count, shape, b""
@@ -96,6 +98,35 @@ def to_numpy(
     else:
         arr = np.array(values).astype(dt.numpy) if values else np.empty(0, dt.numpy)
     return _fill(arr, count, shape, 0)
+
+
+def _string_list(content: bytes, count: int) -> np.ndarray:
+    """TF's ``DecodeStringList`` (what ``Tensor::FromProto`` reads from a string tensor's
+    tensor_content): ``count`` varint32 lengths, then the bytes, all of them used."""
+    from graphtui.formats.varint import VarintError, decode_varint
+
+    if count > len(content):  # each length takes at least one byte
+        raise TensorProtoError(f"tensor_content of {len(content)} bytes for {count} strings")
+    lengths = []
+    pos = 0
+    try:
+        for _ in range(count):
+            length, pos = decode_varint(content, pos)
+            if length >= 1 << 32:
+                raise VarintError("not a varint32", cut=False)
+            lengths.append(length)
+    except VarintError:
+        raise TensorProtoError("string tensor_content: corrupt length") from None
+    if pos + sum(lengths) != len(content):
+        raise TensorProtoError(
+            f"string tensor_content: lengths add up to {pos + sum(lengths)} bytes, "
+            f"it holds {len(content)}"
+        )
+    out = np.empty(count, dtype=object)
+    for i, length in enumerate(lengths):
+        out[i] = bytes(content[pos : pos + length])
+        pos += length
+    return out
 
 
 def typed_count(proto: Any, dtype: dtypes.DType) -> int:

@@ -251,3 +251,95 @@ def test_half_val_high_bits_as_tf() -> None:
     got = to_numpy(ours)
     assert got.tobytes() == want.tobytes()
     assert got.tolist() == [-1.0, 1.0]
+
+
+# -- beyond upstream: what a Const node outputs (C++ Tensor::FromProto) -------------------------
+
+
+def _run_const(proto: Any) -> np.ndarray:
+    """The value TF's runtime gives a Const node holding ``proto`` (C++ ``Tensor::FromProto``:
+    what a graph computes with it, not Python's ``MakeNdarray``)."""
+    from tensorflow.core.framework import graph_pb2
+
+    graph_def = graph_pb2.GraphDef()
+    node = graph_def.node.add(name="c", op="Const")
+    node.attr["dtype"].type = proto.dtype
+    node.attr["value"].tensor.ParseFromString(proto.SerializeToString())
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+        with tf.compat.v1.Session(graph=graph) as sess:
+            return np.asarray(sess.run("c:0"))
+
+
+def _string_list(strings: list[bytes]) -> bytes:
+    from graphtui.formats.varint import encode_varint
+
+    return b"".join(encode_varint(len(s)) for s in strings) + b"".join(strings)
+
+
+STRINGS = [b"hello", b"", b"x" * 200, b"\xff\x00z"]
+RUNTIME = [
+    # AsProtoTensorContent of a string tensor (grappler's folded constants): DecodeStringList
+    pytest.param({"dtype": 7, "tensor_content": _string_list(STRINGS), "shape": [2, 2]},
+                 id="string_tensor_content"),
+    pytest.param({"dtype": 7, "string_val": [b"a", b"b"], "shape": [3]}, id="string_repeat"),
+    pytest.param({"dtype": 7, "shape": [2]}, id="string_no_values"),
+    pytest.param({"dtype": 1, "float_val": [1.5], "shape": [2, 2]}, id="float_repeat"),
+    pytest.param({"dtype": 3, "shape": [3]}, id="int_no_values"),
+    pytest.param({"dtype": 19, "half_val": [0x3C00, 0xBC00], "shape": [3]}, id="half_repeat"),
+    pytest.param({"dtype": 14, "half_val": [0x3F80], "shape": [2]}, id="bfloat16_repeat"),
+    pytest.param({"dtype": 8, "scomplex_val": [1, 2], "shape": [2]}, id="complex_repeat"),
+    pytest.param({"dtype": 10, "bool_val": [True], "shape": [3]}, id="bool_repeat"),
+]  # fmt: skip
+RUNTIME_REFUSED = [
+    pytest.param({"dtype": 7, "tensor_content": _string_list(STRINGS) + b"!", "shape": [4]},
+                 id="string_tensor_content_too_long"),
+    pytest.param({"dtype": 7, "tensor_content": _string_list(STRINGS)[:-1], "shape": [4]},
+                 id="string_tensor_content_too_short"),
+    pytest.param({"dtype": 7, "tensor_content": b"\x05ab", "shape": [40]},
+                 id="string_tensor_content_few_lengths"),
+    pytest.param({"dtype": 1, "tensor_content": b"\0" * 12, "shape": [2]}, id="content_size"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fields", RUNTIME)
+def test_const_value_as_tf_runs_it(fields: dict[str, Any]) -> None:
+    """A Const's TensorProto decoded by graphtui (the app's Const values, freeze, convert) is
+    the value TF's runtime gives the node: strings stored as tensor_content (which Python's
+    MakeNdarray cannot read; graphtui showed empty strings for them), the last value
+    repeated, zeros or empty strings for no values."""
+    ours = _proto(**fields)
+    want = _run_const(ours)
+    got = to_numpy(ours)
+    assert got.shape == want.shape
+    if want.dtype == object:
+        assert got.tolist() == want.tolist()
+    else:
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("fields", RUNTIME_REFUSED)
+def test_const_value_refused_as_tf_refuses_it(fields: dict[str, Any]) -> None:
+    """A TensorProto TF's runtime cannot turn into a tensor (string tensor_content whose
+    lengths do not add up, tensor_content of the wrong size) is refused by graphtui too, never
+    shown as a value."""
+    ours = _proto(**fields)
+    with pytest.raises(tf.errors.OpError):
+        _run_const(ours)
+    with pytest.raises(TensorProtoError):
+        to_numpy(ours)
+
+
+def test_too_many_values_refused_as_make_ndarray() -> None:
+    """More values than elements: TF's runtime keeps the first ones, ``MakeNdarray`` refuses
+    the proto (and ``make_tensor_proto`` never writes one: testShapeTooLarge). graphtui
+    refuses it as MakeNdarray does rather than guess which values the writer meant."""
+    ours = _proto(dtype=1, float_val=[1.0, 2.0, 3.0], shape=[2])
+    assert _run_const(ours).tolist() == [1.0, 2.0]
+    theirs = tf.make_tensor_proto(0)
+    theirs.ParseFromString(ours.SerializeToString())
+    with pytest.raises(ValueError):
+        tensor_util.MakeNdarray(theirs)
+    with pytest.raises(TensorProtoError, match="3 values"):
+        to_numpy(ours)

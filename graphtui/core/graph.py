@@ -790,7 +790,12 @@ class GraphIndex:
                 hits = [i for i, op in enumerate(ops) if op.lower() == want]
         else:
             if self._lower is None:  # a name already in lower case is not copied
-                self._lower = [n if (low := n.lower()) == n else low for n in self.names]
+                lowered: list[str] = []
+                for a in range(0, len(self.names), _POS_CHUNK):
+                    pace()  # the warm-up builds this: it gives way here
+                    chunk = self.names[a : a + _POS_CHUNK]
+                    lowered.extend([n if (low := n.lower()) == n else low for n in chunk])
+                self._lower = lowered
             match = name_matcher(pattern, lowered=True)
             hits = [i for i, low in enumerate(self._lower) if match(low)]
         names = self.names

@@ -115,6 +115,9 @@ def param_kind(role: str, local: bool) -> ParamKind:
 _KIND_AT: dict[str, int] = {"model": 0, "slots": 1, "other": 2}  # rows of _param_sums
 
 
+_RUN = 256  # names looked at at once in a scope's run of plain nodes (listing)
+
+
 def _upper(prefix: str) -> str:
     """Smallest string above every string that starts with ``prefix`` (which ends in ``/``)."""
     return prefix[:-1] + "0"  # "0" follows "/" in code point order
@@ -216,9 +219,14 @@ class ScopeTree:
         while i < hi:
             name = names[i]
             slash = name.find("/", cut)
-            if slash < 0:
-                leaves.append(name)
-                i += 1
+            if slash < 0:  # a run of nodes with nothing under them: a chunk at a time
+                chunk = names[i : min(hi, i + _RUN)]
+                marks = [n.find("/", cut) for n in chunk]
+                run = (
+                    len(chunk) if max(marks) < 0 else next(k for k, m in enumerate(marks) if m >= 0)
+                )
+                leaves.extend(chunk[:run])
+                i += run
             else:
                 comp = name[cut:slash]
                 j = bisect_left(names, _upper(name[: slash + 1]), i, hi)

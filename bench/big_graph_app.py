@@ -9,6 +9,10 @@ tree shows parameter counts (the app's index-building workers have finished: sea
 variables). Peak RSS is the process's ``VmHWM``, read at the first screen and again once the warm-up
 is done, just before ``q`` quits it: the peak over the whole run.
 
+A third fresh process per run (headless) expands the graph's biggest flat scope, ``save/``
+(166,670 children), once its warm-up is done: the first screenful, the chunks the tree adds on
+its own after it, and the chunk an End key (the "more" row scrolled into view) adds.
+
 A second fresh process per run says where the time goes, one step after another, headless
 (``App.run_test``): importing the app, ``open_workspace`` (read + scan + index the graph) and
 mounting to the first frame (Textual's ``on_ready``); it exits at the first frame. ``graphtui
@@ -82,6 +86,61 @@ async def main():
 asyncio.run(main())
 """
 
+# expanding the graph's biggest flat scope (bench/_build.py's ``save/``: 166,670 children) once
+# the warm-up is done, headless: the first screenful, then each later chunk the tree adds on
+# its own (a UI-thread step each) until it waits for the user to scroll
+EXPAND = r"""
+import asyncio, json, sys, time
+from graphtui.tui.app import GraphtuiApp
+from graphtui.tui.widgets import lazy_tree
+from graphtui.core.workspace import open_workspace
+ws = open_workspace(sys.argv[1])
+steps = []
+load_more = lazy_tree.LazyTree._load_more
+
+def timed(self, *args, **kwargs):
+    t = time.perf_counter()
+    load_more(self, *args, **kwargs)
+    steps.append(time.perf_counter() - t)
+
+lazy_tree.LazyTree._load_more = timed
+
+async def main():
+    async with GraphtuiApp(ws).run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        tree = pilot.app.workspace.graph_pane.node_tree
+        save = next(n for n in tree.root.children if n.data and n.data.path == "save")
+        tree.move_cursor(save)
+        await pilot.pause()
+        t, cpu = time.perf_counter(), time.process_time()
+        tree.fill(save)
+        save.expand()
+        _ = tree.last_line
+        out = {"first": time.perf_counter() - t, "first_cpu": time.process_time() - cpu,
+               "children": len(tree.items_of(save))}
+        steps.clear()
+        t = time.perf_counter()
+        while len(steps) < 100 and time.perf_counter() - t < 30:
+            await pilot.pause(0.05)
+            if tree._loading[save.id].parked:
+                break
+        out["auto_loaded"] = tree._loading[save.id].done
+        out["chunk_max"] = max(steps, default=0.0)
+        steps.clear()
+        t = time.perf_counter()
+        await pilot.press("end")
+        while not steps and time.perf_counter() - t < 10:
+            await pilot.pause(0.01)
+        out["scrolled_chunk"] = max(steps, default=0.0)
+        out["scrolled_loaded"] = tree._loading[save.id].done
+        print(json.dumps(out), flush=True)
+        await pilot.press("q")
+
+asyncio.run(main())
+"""
+
 
 def graph_path(nodes: int, tmp: str) -> tuple[str, float]:
     """The benchmark graph of ``nodes`` nodes and how long building it took (0: reused)."""
@@ -142,6 +201,10 @@ def _child_figures(args: list[str], env: dict[str, str]) -> dict[str, float]:
 
 def run_breakdown(path: str, env: dict[str, str]) -> dict[str, float]:
     return _child_figures(["-c", BREAKDOWN, path], env)
+
+
+def run_expand(path: str, env: dict[str, str]) -> dict[str, float]:
+    return _child_figures(["-c", EXPAND, path], env)
 
 
 def run_tf(path: str, env: dict[str, str]) -> dict[str, float]:
@@ -268,12 +331,14 @@ def main() -> int:
         env = prepared_env(path, tmp)
         load_start = os.getloadavg()[0]
         terms, seqs, parts, tfs = [], [], [], []
+        expands: list[dict[str, float]] = []
         for i in range(args.runs):
             print(f"run {i + 1}/{args.runs} ...", flush=True)
             terms.append(run_terminal(path, env))
             seqs.append(run_terminal(path, env, SEQUENTIAL, warm=False))
             parts.append(run_breakdown(path, env))
             tfs.append(run_tf(path, env))
+            expands.append(run_expand(path, env))
             print(
                 json.dumps({"graphtui": terms[-1], "sequential": seqs[-1], "breakdown": parts[-1]}),
                 flush=True,
@@ -347,6 +412,21 @@ def main() -> int:
         (
             "TF `read_meta_graph_file` of the same file, same loop (imports excluded)",
             f"{tf_s:.3f} s, peak RSS {tf_mib:.0f} MiB",
+        ),
+        (
+            f"expanding `save/` ({int(med(expands, 'children')):,} children) after the warm-up, "
+            "headless: the first screenful (listing + first chunk, UI thread), wall / CPU",
+            f"{1e3 * med(expands, 'first'):.0f} ms / {1e3 * med(expands, 'first_cpu'):.0f} ms",
+        ),
+        (
+            "the same: the later chunks the tree adds on its own (each a UI-thread step), the "
+            "longest; children added before it waits for a scroll",
+            f"{1e3 * med(expands, 'chunk_max'):.0f} ms; {int(med(expands, 'auto_loaded')):,}",
+        ),
+        (
+            "the same: End (the 'more' row scrolled into view) -> the next chunk added",
+            f"{1e3 * med(expands, 'scrolled_chunk'):.0f} ms "
+            f"({int(med(expands, 'scrolled_loaded')):,} children then)",
         ),
     ]
     text = "\n".join(

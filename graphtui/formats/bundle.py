@@ -61,6 +61,7 @@ class BundleEntry:
     size: int
     crc32c: int  # masked, as stored
     slices: tuple[Extents, ...] = field(default=())
+    ref: bool = False  # stored with a ``_REF`` dtype: TF cannot read its value
 
     @property
     def num_elements(self) -> int:
@@ -445,6 +446,7 @@ class BundleReader:
             size=size,
             crc32c=crc,
             slices=slices,
+            ref=dtype_enum > dtypes.REF_OFFSET,
         )
         if (
             not entry.is_sliced
@@ -494,7 +496,7 @@ class BundleReader:
         code_of[[dt.enum for dt in kinds]] = np.arange(len(kinds))
         base = np.where(dtype_enum > dtypes.REF_OFFSET, dtype_enum - dtypes.REF_OFFSET, dtype_enum)
         codes = np.where(base < len(code_of), code_of[np.minimum(base, len(code_of) - 1)], -1)
-        ok &= codes >= 0
+        ok &= (codes >= 0) & (dtype_enum <= dtypes.REF_OFFSET)  # _REF dtypes: one by one
         # exact while the product stays below 2**53; larger ones are checked one by one
         nonzero = np.where(dims > 0, dims, 1).astype(np.float64).prod(axis=1)
         ok &= nonzero < 2.0**53
@@ -595,6 +597,12 @@ class BundleReader:
     def raw_bytes(self, entry: BundleEntry, *, verify: bool | None = None) -> memoryview:
         """The stored bytes of a (non-sliced) entry, checksum verified; a view into the map
         (or the bytes of one range request for a remote shard)."""
+        if entry.ref:  # TF's reader aborts on it, RestoreV2 refuses it
+            raise FormatError(
+                self.index_file,
+                f"tensor {entry.name!r} is stored with the reference dtype {entry.dtype.name}_ref: "
+                "TensorFlow cannot read it",
+            )
         src = self._shard(entry.shard_id)
         path = data_path(self.prefix, entry.shard_id, self.num_shards)
         end = entry.offset + entry.size

@@ -834,3 +834,29 @@ def test_index_writer_is_tf_table_builder_on_realworld() -> None:
         assert out.getvalue() == raw, path
         same += 1
     assert same >= 40, (same, compressed)
+
+
+def test_reference_dtype_refused(tmp_path: Path) -> None:
+    """The V2 side of TensorSliceReaderTest.UnsupportedTensorType: an entry stored with a
+    ``_REF`` dtype (DT_FLOAT_REF). TF's RestoreV2 refuses it ("does not equal original dtype
+    float_ref"; its Python reader aborts the process on it, so it is not asked here); graphtui
+    lists it and refuses its value, in reads and in verify (it read it as float32)."""
+    src = _save(tmp_path / "plain", ["x", "y"], [tf.constant([1.0, 2.0, 3.0]), tf.ones([2])])
+    prefix = str(tmp_path / "ref")
+    Path(prefix + ".data-00000-of-00001").write_bytes(
+        Path(src + ".data-00000-of-00001").read_bytes()
+    )
+    items = _index_items(src)
+    entry = tensor_bundle_pb2.BundleEntryProto.FromString(dict(items)[b"x"])
+    entry.dtype = 101  # DT_FLOAT_REF
+    _write_index(prefix, [(k, entry.SerializeToString() if k == b"x" else v) for k, v in items])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="float_ref"):
+        _restore(prefix, "x", "float32")
+    _same(_restore(prefix, "y", "float32"), np.ones(2, np.float32))
+    ours = graphtui.load_checkpoint(prefix)
+    assert ours.get_variable_to_shape_map() == {"x": [3], "y": [2]}
+    with pytest.raises(FormatError, match="reference dtype"):
+        ours.get_tensor("x")
+    _same(ours.get_tensor("y"), np.ones(2, np.float32))
+    problems = ours.verify()
+    assert len(problems) == 1 and "reference dtype" in str(problems[0])

@@ -3,10 +3,10 @@ on the bytes as they go out.
 
 Why not ``copy_file_range`` or ``write``: on this kind of machine the kernel's page-cache copy is
 as slow as ``cp``, and the ``fsync`` after it writes everything back a second time. Here the
-file is written with ``O_DIRECT`` from a writer thread: a tensor copied from a source shard goes
-straight from the source's mapped pages to the disk (summed first, on those same pages: the
-bytes in flight), so the only pass over the data is the one the checksum needs, and it overlaps
-the disk's writing; the ``fsync`` at commit has no data left to flush. Bytes that are built in
+file is written with ``O_DIRECT`` from two writer threads: a tensor copied from a source shard
+goes straight from the source's mapped pages to the disk (summed first, on those same pages:
+the bytes in flight), so the only pass over the data is the one the checksum needs, and it
+overlaps the disk's writing; the ``fsync`` at commit has no data left to flush. Bytes that are built in
 memory (encoded arrays) or whose place in the source does not line up with their place in the
 output are copied into an aligned staging buffer first (and summed there). Where the file
 system can share extents (XFS, btrfs: ``FICLONERANGE``) an aligned run of source bytes is
@@ -41,6 +41,9 @@ _DEPTH = 3  # writes queued ahead of the disk
 # time up to the 5 ms switch interval while another thread runs Python: a restore plans while
 # its data is copied), and the first one starts after a small sum
 _GROW = 2
+# writer threads: while one is back in Python between two writes (waiting for the GIL, up to
+# the 5 ms switch interval when another thread runs Python), the other's write keeps the disk busy
+_WRITERS = 2
 _HOLD_BELOW = 4 << 20  # a tensor's piece this small is summed without releasing the GIL
 _CLONE_FROM = 1 << 20  # runs this big are worth a FICLONERANGE attempt
 _FICLONERANGE = 0x4020940D  # _IOW(0x94, 13, struct file_clone_range)
@@ -177,7 +180,7 @@ class DataSink:
         self._fill = 0
         # (bytes, file offset, staging buffer to hand back, source pages to drop once written)
         self._jobs: queue.Queue[_Job | None] = queue.Queue(_DEPTH)
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._failure: list[BaseException] = []
 
     # -- appending --------------------------------------------------------------------------
@@ -377,9 +380,11 @@ class DataSink:
 
     def _submit(self, job: _Job) -> None:
         self._raise_failure()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._writer, name="graphtui-write", daemon=True)
-            self._thread.start()
+        if not self._threads:
+            for _ in range(_WRITERS):
+                thread = threading.Thread(target=self._writer, name="graphtui-write", daemon=True)
+                thread.start()
+                self._threads.append(thread)
         while True:
             try:
                 self._jobs.put(job, timeout=0.1)
@@ -422,10 +427,11 @@ class DataSink:
             raise self._failure[0]
 
     def _stop(self) -> None:
-        if self._thread is not None:
+        for _ in self._threads:
             self._jobs.put(None)
-            self._thread.join()
-            self._thread = None
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
 
     def _map(self, fd: int) -> tuple[mmap.mmap, memoryview] | None:
         st = os.fstat(fd)

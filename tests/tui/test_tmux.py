@@ -51,8 +51,10 @@ class Terminal:
             env=_clean_env(),
         )
 
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", self.session, check=False).stdout
+    def screen(self, *, escapes: bool = False) -> str:
+        """The pane's text (with ``escapes``: its colours and attributes too)."""
+        flags = ["-e"] if escapes else []
+        return self.tmux("capture-pane", "-p", *flags, "-t", self.session, check=False).stdout
 
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", self.session, *keys)
@@ -137,6 +139,15 @@ def test_app_in_a_real_terminal(terminal: tuple[Terminal, Path]) -> None:
     screen = term.wait_for("1 Graph")
     assert "551 nodes" in screen and "ckpt model.ckpt-50" in screen
     term.wait_for("model/  166 nodes, 139 params (+417 slots)")
+    # a round trip through other panes draws the graph pane as it was, colours included: the
+    # screen is not repainted whole on a focus change (each widget repaints what it changes)
+    before = term.screen(escapes=True)
+    for key in "3152":
+        term.keys(key)
+        term.stable()
+    term.keys("1")
+    term.stable()
+    assert term.screen(escapes=True) == before
     term.keys("3")
     screen = term.wait_for("30 variables")
     assert "model/layer_1/dense/kernel" in screen and "local" in screen, screen

@@ -19,6 +19,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.lazy import Lazy
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, TabbedContent, TabPane
@@ -114,6 +115,10 @@ FOCUS: dict[str, type[Widget]] = {
 
 class WorkspaceScreen(Screen[None]):
     """One workspace: a graph, its checkpoints and their values, a tab per pane."""
+
+    # Textual's Screen repaints itself whole on every focus change (a tab switch, Tab): the
+    # widgets that gain and lose the focus restyle and repaint themselves already
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, workspace: Workspace, *, notify: bool = True) -> None:
         super().__init__()

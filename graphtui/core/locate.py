@@ -160,8 +160,9 @@ def newest_meta(directory: str) -> str | None:
 
 def _graph_by_content(raw: str) -> bool:
     """An existing file that is no checkpoint by its bytes (no table footer, no ``.index`` of
-    its prefix) and reads as a graph: text, or named ``*.pb``; TF's read_meta_graph_file also
-    tells text from binary by the content, not the name."""
+    its prefix) and reads as a graph: text, binary starting with a MetaGraphDef's first field,
+    or named ``*.pb``; TF's read_meta_graph_file also tells text from binary by the content,
+    not the name."""
     if raw.endswith(_SUFFIXES) or not os.path.isfile(raw):
         return False
     if os.path.isfile(strip_suffix(raw) + ".index"):
@@ -179,7 +180,14 @@ def _graph_by_content(raw: str) -> bool:
         return False
     if len(tail) == 8 and int.from_bytes(tail, "little") == TABLE_MAGIC:
         return False
-    return raw.endswith(".pb") or (bool(head) and looks_like_text(head))
+    # binary: a MetaGraphDef's first field is meta_info_def (tag 0x0a) or graph_def (0x12), as
+    # TF's export writes it (import_meta_graph("metafile") reads any name); a V1 table starts
+    # with 0x00 (its first key shares nothing)
+    return (
+        raw.endswith(".pb")
+        or head[:1] in (b"\x0a", b"\x12")
+        or (bool(head) and looks_like_text(head))
+    )
 
 
 def _beside(prefix: str | None) -> str | None:

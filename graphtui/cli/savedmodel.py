@@ -56,9 +56,12 @@ def _tensor_lines(direction: str, specs: list[Any]) -> None:
 
 
 def _composite_lines(sigs: list[Any]) -> None:
-    """Composite (sparse, ragged, ...) signature tensors and their components: below the
-    signatures, so the signature block stays what ``saved_model_cli show --all`` prints."""
+    """Composite (sparse, ragged, ...) signature tensors and their components, and inputs with
+    a default value: below the signatures, so the signature block stays what
+    ``saved_model_cli show --all`` prints."""
     for sig in sigs:
+        for key in sig.defaults:
+            out(f"  {sig.key}: inputs['{key}'] defaults to {sig.default_values[key]}")
         for label, specs in (("inputs", sig.inputs), ("outputs", sig.outputs)):
             for spec in specs:
                 if spec.encoding == "name":
@@ -78,8 +81,6 @@ def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
         _tensor_lines("input", sig.inputs)
         _tensor_lines("output", sig.outputs)
         out(f"  Method name is: {sig.method_name}")
-        if sig.defaults:
-            out(f"  Inputs with defaults: {', '.join(sig.defaults)}")
     if signature_key:
         _composite_lines(sigs)
         return

@@ -163,6 +163,8 @@ class Signature:
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     defaults: list[str] = field(default_factory=list)  # input keys with a default value
+    # each default's value as text (``1.5``, ``[1, 2]``, ``b'x'``), by input key
+    default_values: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_init_op(self) -> bool:
@@ -176,16 +178,38 @@ class Signature:
             "inputs": [t.to_json() for t in self.inputs],
             "outputs": [t.to_json() for t in self.outputs],
             "defaults": list(self.defaults),
+            "default_values": dict(self.default_values),
         }
 
 
+_DEFAULT_ELEMENTS = 16  # elements of a default value shown
+
+
+def _default_text(proto: Any) -> str:
+    """A default input value (a TensorProto) as short text: a scalar as Python writes it, an
+    array as a list (``...`` past the first elements)."""
+    import numpy as np
+
+    from graphtui.formats.tensor_proto import TensorProtoError, to_numpy
+
+    try:
+        value = to_numpy(proto)
+    except TensorProtoError as exc:
+        return f"<{exc}>"
+    if value.ndim == 0:
+        return repr(value.item())
+    return np.array2string(value, separator=", ", threshold=_DEFAULT_ELEMENTS, edgeitems=3)
+
+
 def signature(key: str, message: Any) -> Signature:
+    defaults = sorted(message.defaults)
     return Signature(
         key=key,
         method_name=message.method_name,
         inputs=[tensor_spec(k, message.inputs[k]) for k in sorted(message.inputs)],
         outputs=[tensor_spec(k, message.outputs[k]) for k in sorted(message.outputs)],
-        defaults=sorted(message.defaults),
+        defaults=defaults,
+        default_values={k: _default_text(message.defaults[k]) for k in defaults},
     )
 
 

@@ -810,3 +810,59 @@ def test_assets_realworld(directory: Path, capsys: pytest.CaptureFixture[str]) -
     shown = ours(capsys, str(directory), warnings=True)
     for name in names:
         assert f" -> {name} (" in shown
+
+
+def _block(text: str, key: str) -> list[str]:
+    """One signature's block, from ``signature_def['KEY']:`` to the blank line after it (or
+    saved_model_cli's ops line, which follows the last block directly)."""
+    lines = [line.rstrip() for line in text.split("\n")]
+    start = lines.index(f"signature_def['{key}']:")
+    end = next(
+        i
+        for i in range(start, len(lines))
+        if not lines[i] or lines[i].startswith("The MetaGraph with tag set")
+    )
+    return lines[start:end]
+
+
+def test_signature_with_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """saved_model_cli_test.py testShowAllWithFunctions's defaults, for a signature: a
+    function whose inputs have tensor defaults is saved with ``SignatureDef.defaults``.
+    saved_model_cli's block for it is graphtui's, line for line (graphtui printed an extra
+    ``Inputs with defaults`` line inside it); graphtui gives each default's value below the
+    signatures, as TF's ``make_ndarray`` reads it from the SignatureDef."""
+    from tensorflow.python.saved_model import loader_impl
+
+    default_y, default_z = tf.constant(1.5), tf.constant([1, 2])
+
+    class Model(tf.Module):
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([2], tf.int32),
+            ]
+        )
+        def f(self, x: Any, y: Any = default_y, z: Any = default_z) -> Any:
+            return x * y + tf.cast(tf.reduce_sum(z), tf.float32)
+
+    model = Model()
+    directory = tmp_path / "defaults"
+    tf.saved_model.save(model, str(directory), signatures={"s": model.f})
+    stored = loader_impl.parse_saved_model(str(directory)).meta_graphs[0].signature_def["s"]
+    assert {k: tf.make_ndarray(v).tolist() for k, v in stored.defaults.items()} == {
+        "y": 1.5,
+        "z": [1, 2],
+    }
+
+    theirs = tf_prints(saved_model_cli._show_all, str(directory))  # noqa: SLF001
+    mine = ours(capsys, str(directory))
+    assert _block(mine, "s") == _block(theirs, "s")
+    assert "  s: inputs['y'] defaults to 1.5" in mine.splitlines()
+    assert "  s: inputs['z'] defaults to [1, 2]" in mine.splitlines()
+    capsys.readouterr()
+    assert cli_main(["show", str(directory), "--json"]) == 0
+    sigs = json.loads(capsys.readouterr().out)["meta_graphs"][0]["signatures"]
+    s = next(sig for sig in sigs if sig["key"] == "s")
+    assert s["defaults"] == ["y", "z"]
+    assert s["default_values"] == {"y": "1.5", "z": "[1, 2]"}

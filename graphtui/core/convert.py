@@ -215,7 +215,7 @@ class _CheckpointSource(_Source):
 
     def raw(self, name: str) -> Any:
         bundle = self.reader.bundle
-        if bundle is None:
+        if bundle is None or not bundle.little_endian:
             return None
         entry = bundle.entry(name)
         if entry.is_sliced or not entry.dtype.is_fixed_size:
@@ -224,7 +224,7 @@ class _CheckpointSource(_Source):
 
     def file_ranges(self, names: list[str]) -> dict[str, _Stored]:
         bundle = self.reader.bundle
-        if bundle is None or is_url(bundle.prefix):
+        if bundle is None or is_url(bundle.prefix) or not bundle.little_endian:
             return {}
         out: dict[str, _Stored] = {}
         for name in names:

@@ -923,7 +923,11 @@ def _filled(
             dt = dtypes.from_name(var.dtype)
             node = by_name[var.node]
             proto = node.attr["value"].tensor
-            entry = bundle.entry(var.key) if bundle is not None and var.extents is None else None
+            entry = (
+                bundle.entry(var.key)
+                if bundle is not None and bundle.little_endian and var.extents is None
+                else None
+            )
             if (
                 entry is not None
                 and not entry.is_sliced

@@ -401,6 +401,13 @@ class BundleReader:
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
+    @property
+    def little_endian(self) -> bool:
+        """True when the stored bytes are little-endian: the order graphtui writes and numpy
+        reads in place. A big-endian bundle's values are decoded (byte-swapped), never copied
+        as stored bytes into a little-endian output."""
+        return self.endianness == LITTLE_ENDIAN
+
     def data_files(self) -> list[str]:
         return [data_path(self.prefix, i, self.num_shards) for i in range(self.num_shards)]
 

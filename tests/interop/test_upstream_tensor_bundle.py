@@ -215,31 +215,33 @@ def test_basic_merged(cases: dict[str, str]) -> None:
 # -- TEST(TensorBundleTest, Endianness) --------------------------------------------------------
 
 
-def _byte_swapped_bundle(src: str, dst: str, header_edit: Any = None) -> None:
+def _byte_swapped_bundle(src: str, dst: str) -> None:
     """upstream ``ByteSwap`` of every tensor written, then ``FlipEndiannessBit``: each value's
     bytes reversed element by element (complex: each half), its checksum that of the swapped
-    bytes (TF checksums the bytes as they are in the file), the header's endianness BIG."""
+    bytes (TF checksums the bytes as they are in the file), the header's endianness BIG.
+    Partitioned tensors' slices too (their full entry holds no data). Fixed-size types only."""
     items = _index_items(src)
+    header = tensor_bundle_pb2.BundleHeaderProto.FromString(items[0][1])
+    shards = [
+        Path(f"{src}.data-{i:05d}-of-{header.num_shards:05d}").read_bytes()
+        for i in range(header.num_shards)
+    ]
+    header.endianness = tensor_bundle_pb2.BundleHeaderProto.BIG
+    header.num_shards = 1
     data = bytearray()
-    out_items = []
-    with BundleReader(src) as reader:
-        for key, value in items:
-            if key == b"":
-                header = tensor_bundle_pb2.BundleHeaderProto.FromString(value)
-                header.endianness = tensor_bundle_pb2.BundleHeaderProto.BIG
-                if header_edit:
-                    header_edit(header)
-                out_items.append((key, header.SerializeToString()))
-                continue
-            entry = tensor_bundle_pb2.BundleEntryProto.FromString(value)
+    out_items = [(b"", header.SerializeToString())]
+    for key, value in items[1:]:
+        entry = tensor_bundle_pb2.BundleEntryProto.FromString(value)
+        if not entry.slices:
             dt = dtypes.from_enum(entry.dtype)
-            raw = np.frombuffer(bytes(reader.raw_bytes(reader.entry(key.decode()))), np.uint8)
+            stored = shards[entry.shard_id][entry.offset : entry.offset + entry.size]
+            raw = np.frombuffer(stored, np.uint8)
             width = dt.itemsize // 2 if dt.name.startswith("complex") else dt.itemsize
-            swapped = raw.reshape(-1, width)[:, ::-1].tobytes() if width > 1 else raw.tobytes()
-            entry.offset, entry.size = len(data), len(swapped)
+            swapped = raw.reshape(-1, width)[:, ::-1].tobytes() if width > 1 else stored
+            entry.shard_id, entry.offset, entry.size = 0, len(data), len(swapped)
             entry.crc32c = mask(crc32c(swapped))
             data += swapped
-            out_items.append((key, entry.SerializeToString()))
+        out_items.append((key, entry.SerializeToString()))
     Path(dst + ".data-00000-of-00001").write_bytes(bytes(data))
     _write_index(dst, out_items)
 
@@ -860,3 +862,70 @@ def test_reference_dtype_refused(tmp_path: Path) -> None:
     _same(ours.get_tensor("y"), np.ones(2, np.float32))
     problems = ours.verify()
     assert len(problems) == 1 and "reference dtype" in str(problems[0])
+
+
+def test_writes_from_big_endian_bundle(tmp_path: Path) -> None:
+    """TensorBundleTest.Endianness from the writer's side: every write that copies a
+    checkpoint's tensors (strip, rename, export, convert, freeze) from a big-endian bundle
+    writes the values, little-endian, not the stored bytes (graphtui copied them as they were
+    and printed "verified" over byte-swapped values). TF judges each output: restored
+    values, and the model's output computed from them."""
+    import shutil
+
+    from graphtui.cli import main as cli_main
+
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default(), tf1.Session(graph=graph) as sess:
+        w = tf1.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="w")
+        d = tf1.Variable(np.array([1.5, -2.25]), name="d")
+        tf1.Variable(7, dtype=tf.int64, name="step")
+        part = tf1.get_variable(
+            "part", shape=[6, 3], partitioner=tf1.fixed_size_partitioner(2),
+            initializer=tf1.glorot_uniform_initializer(seed=3))  # fmt: skip
+        x = tf1.placeholder(tf.float32, [None, 2], name="x")
+        whole = tf.concat(list(part), axis=0)
+        y = tf.identity(
+            tf.matmul(x, w) + tf.cast(tf.reduce_sum(d), tf.float32) + tf.reduce_sum(whole),
+            name="y",
+        )
+        sess.run(tf1.global_variables_initializer())
+        le = tf1.train.Saver().save(sess, str(tmp_path / "le" / "model.ckpt"))
+        want_y = sess.run(y, {x: [[1.0, 2.0]]})
+    values = {n: tf.train.load_variable(le, n) for n in ("w", "d", "step", "part")}
+    (tmp_path / "be").mkdir()
+    be = str(tmp_path / "be" / "model.ckpt")
+    _byte_swapped_bundle(le, be)
+    shutil.copy(le + ".meta", be + ".meta")
+    for name, value in values.items():
+        _same(graphtui.load_checkpoint(be).get_tensor(name), value)
+
+    def restored(prefix: str, names: dict[str, str]) -> None:
+        reader = tf.train.load_checkpoint(prefix)
+        for new, old in names.items():
+            _same(reader.get_tensor(new), values[old])
+
+    out = str(tmp_path / "stripped" / "model.ckpt")
+    assert cli_main(["strip", be, "--drop", "d", "--out", out, "-q"]) == 0
+    restored(out, {"w": "w", "step": "step", "part": "part"})
+    assert "d" not in tf.train.load_checkpoint(out).get_variable_to_shape_map()
+    out = str(tmp_path / "renamed" / "model.ckpt")
+    assert cli_main(["rename", be, "--checkpoint-only", "--map", "w=v", "--out", out, "-q"]) == 0
+    restored(out, {"v": "w", "d": "d", "step": "step", "part": "part"})
+    npz = tmp_path / "values.npz"
+    assert cli_main(["convert", be, "--to", str(npz), "-q"]) == 0
+    with np.load(npz) as got:
+        for name, value in values.items():
+            _same(got[name], value)
+    out = str(tmp_path / "exported" / "model.ckpt")
+    assert cli_main(["export", be, "--out", out, "-q"]) == 0
+    restored(out, {n: n for n in values})
+    with tf.Graph().as_default() as g, tf1.Session(graph=g) as sess:
+        tf1.train.import_meta_graph(out + ".meta").restore(sess, out)
+        np.testing.assert_array_equal(sess.run("y:0", {"x:0": [[1.0, 2.0]]}), want_y)
+    frozen = tmp_path / "frozen.pb"
+    assert cli_main(["freeze", be, "--outputs", "y", "--out", str(frozen), "-q"]) == 0
+    graph_def = tf1.GraphDef.FromString(frozen.read_bytes())
+    with tf.Graph().as_default() as g, tf1.Session(graph=g) as sess:
+        tf1.import_graph_def(graph_def, name="")
+        np.testing.assert_array_equal(sess.run("y:0", {"x:0": [[1.0, 2.0]]}), want_y)

@@ -866,10 +866,10 @@ def test_reference_dtype_refused(tmp_path: Path) -> None:
 
 def test_writes_from_big_endian_bundle(tmp_path: Path) -> None:
     """TensorBundleTest.Endianness from the writer's side: every write that copies a
-    checkpoint's tensors (strip, rename, export, convert, freeze) from a big-endian bundle
-    writes the values, little-endian, not the stored bytes (graphtui copied them as they were
-    and printed "verified" over byte-swapped values). TF judges each output: restored
-    values, and the model's output computed from them."""
+    checkpoint's tensors (strip, rename, export, restore, convert, freeze) from a big-endian
+    bundle writes the values, little-endian, not the stored bytes (graphtui copied them as
+    they were and printed "verified" over byte-swapped values). TF judges each output:
+    restored values, and the model's output computed from them."""
     import shutil
 
     from graphtui.cli import main as cli_main
@@ -923,6 +923,11 @@ def test_writes_from_big_endian_bundle(tmp_path: Path) -> None:
     with tf.Graph().as_default() as g, tf1.Session(graph=g) as sess:
         tf1.train.import_meta_graph(out + ".meta").restore(sess, out)
         np.testing.assert_array_equal(sess.run("y:0", {"x:0": [[1.0, 2.0]]}), want_y)
+    out = str(tmp_path / "restored" / "model.ckpt")
+    assert (
+        cli_main(["restore", be + ".meta", "--from", be, "--map", "/=/", "--out", out, "-q"]) == 0
+    )
+    restored(out, {n: n for n in values})
     frozen = tmp_path / "frozen.pb"
     assert cli_main(["freeze", be, "--outputs", "y", "--out", str(frozen), "-q"]) == 0
     graph_def = tf1.GraphDef.FromString(frozen.read_bytes())

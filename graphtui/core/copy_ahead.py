@@ -157,9 +157,12 @@ class CopyAhead:
         self.state = "finished"
         if self._error is not None:
             raise self._error
-        self.begun.writer.rename_entries(
-            {old: new for new, old in copies.items()}, {new: shapes[new] for new in copies}
-        )
+        reshaped = {
+            new: shapes[new]
+            for new, old in copies.items()
+            if tuple(shapes[new]) != tuple(self._entries[old].shape)
+        }
+        self.begun.writer.rename_entries({old: new for new, old in copies.items()}, reshaped)
         return {
             new: Expected(self._entries[old].dtype.name, tuple(shapes[new]))
             for new, old in copies.items()

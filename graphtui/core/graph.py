@@ -37,7 +37,7 @@ from graphtui.formats.node_scan import NodeTable
 DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
 _GLOB_CHARS = frozenset("*?[")
 _POS_CHUNK = 1 << 14  # names put in the name -> position dict per call (~5 ms, GIL held)
-_FLAT_SORT_MIN = 1000  # in_natural_order sorts this many or more by natural_order's flat keys
+_FLAT_SORT_MIN = 1000  # sort_natural sorts this many or more by natural_order's flat keys
 _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural order
 _SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
 _DECODED_MAX = 4096  # nodes decoded one by one kept for the next ask (the ones on screen)
@@ -593,15 +593,26 @@ class GraphIndex:
         variable table; no sort key made per name), else a sort."""
         order, names = self._natural, self.names
         if order is None or len(positions) * 256 < len(names):  # a numpy pass over every name
-            if len(positions) < _FLAT_SORT_MIN:
-                return sorted(positions, key=lambda i: natural_key(names[i]))
-            # natural_order's one flat string per name: ~2x faster than tuple keys
-            ranks = natural_order([names[i] for i in positions]).tolist()
-            return [positions[k] for k in ranks]
+            return sorted(positions, key=lambda i: natural_key(names[i]))
         wanted = np.zeros(len(names), dtype=bool)
         wanted[positions] = True
         picked: list[int] = order[wanted[order]].tolist()
         return picked
+
+    def sort_natural(self, names: list[str]) -> list[str]:
+        """``names`` (distinct names of this graph's nodes) in :func:`natural_key` order: many
+        of them, once the graph's natural order and name dict are built (the app's warm-up),
+        a filter of that order; else sorted by :func:`natural_order`'s flat keys (few: by
+        :func:`natural_key`). No name dict is built for it: the first screen of a 1,000,000-node
+        graph lists the root's nodes before the warm-up built one."""
+        order, every = self._natural, self.names
+        if order is not None and self._pos_map is not None and len(names) * 256 >= len(every):
+            wanted = np.zeros(len(every), dtype=bool)
+            wanted[self.positions(names)] = True
+            return [every[i] for i in order[wanted[order]].tolist()]
+        if len(names) < _FLAT_SORT_MIN:
+            return sorted(names, key=natural_key)
+        return [names[k] for k in natural_order(names).tolist()]  # ~2x faster than tuple keys
 
     def node(self, name: str) -> Any:
         """The NodeDef message."""

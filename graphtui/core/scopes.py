@@ -45,10 +45,10 @@ class ScopeEntry:
 
 class ScopeListing(Sequence[ScopeEntry]):
     """A scope's children in :meth:`ScopeTree.children` order: its sub-scopes (made at once:
-    few), then its plain nodes as positions in the graph, each made an entry when read."""
+    few), then its plain nodes by name, each made an entry (its op looked up) when read."""
 
     def __init__(
-        self, index: GraphIndex, cut: int, scopes: list[ScopeEntry], nodes: list[int]
+        self, index: GraphIndex, cut: int, scopes: list[ScopeEntry], nodes: list[str]
     ) -> None:
         self._index = index
         self._cut = cut  # length of the scope's prefix ("scope/")
@@ -86,9 +86,10 @@ class ScopeListing(Sequence[ScopeEntry]):
             made.extend([None] * len(self._nodes))
         entry = made[k]
         if entry is None:
-            index = self._index
-            path = index.names[self._nodes[k]]
-            entry = made[k] = ScopeEntry(path[self._cut :], path, False, True, 1, index.op(path))
+            path = self._nodes[k]
+            entry = made[k] = ScopeEntry(
+                path[self._cut :], path, False, True, 1, self._index.op(path)
+            )
         return entry
 
     def position(self, path: str) -> int:
@@ -96,9 +97,9 @@ class ScopeListing(Sequence[ScopeEntry]):
         for at, entry in enumerate(self._scopes):  # few
             if entry.path == path:
                 return at
-        try:  # a scan of the positions (~1 ms for 166,670): no map of them kept
-            return len(self._scopes) + self._nodes.index(self._index.index_of(path))
-        except (NotFoundError, ValueError):
+        try:  # a scan of the names (~1 ms for 166,670): no map of them kept
+            return len(self._scopes) + self._nodes.index(path)
+        except ValueError:
             raise KeyError(path) from None
 
 
@@ -252,8 +253,9 @@ class ScopeTree:
         ]
         # nodes of one scope share its prefix (ending in "/"): their names' natural order is
         # their last components' (the graph's natural order, filtered, once the warm-up built it)
-        order = index.in_natural_order(index.positions(leaves))
-        listed = self._children[scope] = ScopeListing(index, cut, scopes, order)
+        listed = self._children[scope] = ScopeListing(
+            index, cut, scopes, index.sort_natural(leaves)
+        )
         return listed
 
     @staticmethod

@@ -796,7 +796,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", help="write the report here (default bench/RESULTS.md)")
     parser.add_argument("--save-baseline", action="store_true", help="store figures as 'before'")
     parser.add_argument("--only", help="comma list: ls,read,write,reflink,serve,meta (default all)")
+    parser.add_argument(
+        "--tree",
+        help="measure the graphtui of this checkout (an A/B against another worktree: the "
+        "children import graphtui from ROOT, whatever venv runs this script; the inputs stay in "
+        "this checkout's bench/data)",
+    )
     args = parser.parse_args(argv)
+    if args.tree:
+        global ROOT
+        ROOT = os.path.abspath(args.tree)
     command = ".venv/bin/python bench/run.py" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
     )

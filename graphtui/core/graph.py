@@ -30,18 +30,17 @@ from graphtui._proto import pb
 from graphtui.core.natural import natural_key, natural_order
 from graphtui.errors import FormatError, NotFoundError
 from graphtui.formats import dtypes, tensor_proto
-from graphtui.formats.node_bytes import pace
 from graphtui.formats.node_inputs import input_ranges
 from graphtui.formats.node_scan import NodeTable
 
 DEFAULT_ATTR_ELEMENTS = 4096  # tensors attrs with more elements are not decoded by attrs()
 _GLOB_CHARS = frozenset("*?[")
-_POS_CHUNK = 1 << 14  # names put in the name -> position dict per call (~5 ms, GIL held)
+_POS_CHUNK = 1 << 16  # names put in the name -> position dict per call
 _FLAT_SORT_MIN = 1000  # sort_natural sorts this many or more by natural_order's flat keys
 _SORT_HITS_MAX = 5000  # above this many search hits, reuse the graph's natural order
 _SCANNED_LOOKUPS = 8  # lookups of a fresh index answered by a scan of its names (see below)
 _DECODED_MAX = 4096  # nodes decoded one by one kept for the next ask (the ones on screen)
-_INPUT_CHUNK = 1 << 14  # input strings made at once while indexing consumers
+_INPUT_CHUNK = 1 << 16  # input strings made at once while indexing consumers
 _NODES_OF_CHUNK = 1 << 14  # nodes read at once by nodes_of
 _RUN_PIECE = 16 << 20  # node bytes read back from the file at once to decode the whole graph
 _PORT_MAX = (1 << 31) - 1  # ports above (no tensor TF imports) are clipped in the arrays
@@ -305,7 +304,6 @@ class GraphIndex:
             names = self.names
             pos = {}
             for c in range(0, len(names), _POS_CHUNK):
-                pace()  # a warm-up gives way here (see node_bytes.set_pace)
                 pos.update(zip(names[c : c + _POS_CHUNK], range(c, c + _POS_CHUNK), strict=False))
             duplicates: list[str] = []
             if len(pos) != len(names):
@@ -697,7 +695,6 @@ class GraphIndex:
         wide: dict[int, int] = {}
         done = 0
         for nodes, texts in self._input_strings():
-            pace()  # ~5 ms of work per chunk: a warm-up gives way here (node_bytes.set_pace)
             found, port = _resolve_inputs(texts, pos, wide, done)
             consumer.append(nodes)
             producer.append(found)
@@ -801,12 +798,7 @@ class GraphIndex:
                 hits = [i for i, op in enumerate(ops) if op.lower() == want]
         else:
             if self._lower is None:  # a name already in lower case is not copied
-                lowered: list[str] = []
-                for a in range(0, len(self.names), _POS_CHUNK):
-                    pace()  # the warm-up builds this: it gives way here
-                    chunk = self.names[a : a + _POS_CHUNK]
-                    lowered.extend([n if (low := n.lower()) == n else low for n in chunk])
-                self._lower = lowered
+                self._lower = [n if (low := n.lower()) == n else low for n in self.names]
             match = name_matcher(pattern, lowered=True)
             hits = [i for i, low in enumerate(self._lower) if match(low)]
         names = self.names

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
+import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-
-from graphtui.formats.node_bytes import pace
 
 if TYPE_CHECKING:  # numpy is imported by natural_order only
     import numpy as np
@@ -42,7 +40,6 @@ def natural_sorted(items: Iterable[str]) -> list[str]:
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _ORDER_CHUNK = 1 << 16  # names checked at once for what the flat key needs
-_PACE_EVERY = 4096  # sort keys made between two calls of the pace hook (~5 ms of work)
 
 
 def _flat_run(match: re.Match[str], cache: dict[str, str] = {}) -> str:  # noqa: B006 - a memo
@@ -75,23 +72,13 @@ def natural_order(names: Sequence[str]) -> np.ndarray:
     keys: list[Any] | None = None
     if simple:
         try:
-            keys = _paced(functools.partial(_ASCII_DIGITS.sub, _flat_run), names)
+            keys = list(map(_ASCII_DIGITS.sub, itertools.repeat(_flat_run), names))
         except ValueError:  # a run of over a million digits: its length is no character
             keys = None
     if keys is None:
-        keys = _paced(natural_key, names)
+        keys = list(map(natural_key, names))
     order = np.fromiter(sorted(range(len(names)), key=keys.__getitem__), np.int32, len(names))
     return order
-
-
-def _paced(key: Callable[[str], Any], names: Sequence[str]) -> list[Any]:
-    """``key`` of each name, :func:`pace` called every ``_PACE_EVERY`` names: the app's
-    warm-up makes the keys of 1,000,000 names (~1.5 s of CPU) and gives way to the UI there."""
-    keys: list[Any] = []
-    for a in range(0, len(names), _PACE_EVERY):
-        pace()
-        keys.extend(map(key, names[a : a + _PACE_EVERY]))
-    return keys
 
 
 def _flat_text_ok(text: str) -> bool:

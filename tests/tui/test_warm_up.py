@@ -284,35 +284,3 @@ async def test_a_pane_shown_the_first_time_is_frozen_once_drawn(
             await pilot.press(key)
             await settle(pilot)
         assert frozen == ["variables", "graph"]
-
-
-def test_the_consumer_index_and_the_natural_order_give_way_as_they_go(tmp_path: Path) -> None:
-    """The warm-up's first steps (the name dict and consumer index, then the natural order;
-    ~3.5 s of CPU on the 1M-node graph) call the pace hook every few milliseconds of their work,
-    where the warm-up gives way to a key (they had no such point: a key waited for the step)."""
-    from graphtui._proto import pb
-    from graphtui.core import graph as graph_module
-    from graphtui.core import natural
-    from graphtui.formats import node_bytes
-
-    count = 40_000
-    meta = pb.MetaGraphDef()
-    for i in range(count):
-        meta.graph_def.node.add(name=f"n_{i}", op="Identity", input=[f"n_{i - 1}:0"] if i else [])
-    path = tmp_path / "g.meta"
-    path.write_bytes(meta.SerializeToString())
-    graph = GraphIndex.from_file(str(path))
-    paced: list[str] = []
-    node_bytes.set_pace(lambda: paced.append("x"))
-    try:
-        graph.consumers("n_0")
-        in_index = len(paced)
-        graph.natural_names()
-        in_order = len(paced) - in_index
-    finally:
-        node_bytes.set_pace(None)
-    # the dict a chunk of names at a time, the inputs a chunk at a time, a pace each
-    assert in_index >= count // graph_module._POS_CHUNK + count // graph_module._INPUT_CHUNK
-    assert in_order >= count // natural._PACE_EVERY
-    assert [c.node for c in graph.consumers("n_0")] == ["n_1"]
-    assert graph.natural_names()[:3] == ["n_0", "n_1", "n_2"]

@@ -170,3 +170,6 @@ _closer  # unused attribute (graphtui/formats/node_bytes.py:46): the finalizer c
 _.writable  # unused method (graphtui/core/convert.py: _SinkStream, io's protocol, zipfile writes to it)
 _.tell  # unused method (graphtui/core/convert.py: _SinkStream, zipfile asks where it is)
 _allow_expand  # Textual's TreeNode field, read by Textual (graphtui/tui/widgets/lazy_tree.py:165)
+_.show_highlight  # unused attribute (graphtui/tui/textual_fixes.py: Textual's Underline reactive)
+_.highlight_start  # unused attribute (graphtui/tui/textual_fixes.py: Textual's Underline reactive)
+_.highlight_end  # unused attribute (graphtui/tui/textual_fixes.py: Textual's Underline reactive)

@@ -298,9 +298,8 @@ class BundleWriter:
         self._sink.cancel()
 
     def finish(self) -> None:
-        """Finish the data file, then stage the index with the header and every entry,
-        key-sorted."""
-        self._sink.close()
+        """Stage the index with the header and every entry, key-sorted, while the data file's
+        last writes go to the disk; then finish the data file (staged first: renamed first)."""
         header = self._pb.BundleHeaderProto(num_shards=1, endianness=LITTLE_ENDIAN)
         header.version.producer = BUNDLE_VERSION  # min_consumer 0, as TF's
         index = self.txn.open(index_path(self.prefix))
@@ -309,6 +308,7 @@ class BundleWriter:
         for key in sorted(self._entries):
             table.add(key, self._entries[key])
         table.finish()
+        self._sink.close()
 
 
 def _is_full(extents: Extents, full_shape: Sequence[int]) -> bool:

@@ -101,10 +101,13 @@ class CheckpointReader:
 
     def get_slice(self, name: str) -> TensorArray:
         """Tensor ``name`` as a lazy array: ``reader.get_slice(name)[:, ::8]`` reads only those
-        elements (safetensors' ``get_slice``, h5py's ``Dataset``); ``np.asarray()`` reads all."""
+        elements (safetensors' ``get_slice``, h5py's ``Dataset``); ``np.asarray()`` reads all.
+        A partitioned tensor is read as TF's ``RestoreV2`` reads a slice of it: a window its
+        stored slices cover is read though they leave holes elsewhere, one they do not is
+        refused ("does not have sufficient slices")."""
         from graphtui.core.values import TensorArray, TensorValue
 
-        return TensorArray(TensorValue(self, name))
+        return TensorArray(TensorValue(self, name, holes=True))
 
     def has_tensor(self, name: str | bytes) -> bool:
         name = _as_name(name)

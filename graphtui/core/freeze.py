@@ -435,6 +435,15 @@ def _check_variables(
             )
         else:
             shape = tuple(info.shape)
+        bundle = reader.bundle
+        if bundle is not None and (entry := bundle.entry(var.key)).is_sliced:
+            try:
+                uncovered = bundle.uncovered(entry, var.extents or ((0, -1),) * len(info.shape))
+            except FormatError as exc:
+                uncovered = exc
+            if uncovered is not None:
+                problems.append(f"variable {var.node}: {uncovered.detail}")
+                continue
         nbytes = math.prod(shape) * info.dtype.itemsize if info.dtype.is_fixed_size else info.nbytes
         frozen.append(
             FrozenVariable(var.node, "", var.key, var.extents, var.dtype.name, shape, nbytes)
@@ -946,6 +955,11 @@ def _filled(
                 else:
                     make_tensor_proto_raw(raw, dt, var.shape, proto)
                     progress.advance(var.nbytes)
+            elif var.extents is not None and bundle is not None and bundle.entry(var.key).is_sliced:
+                # the slices that hold the partition, as TF's RestoreV2 reads it: others may
+                # leave holes elsewhere in the tensor
+                make_tensor_proto(bundle.read_slice(var.key, var.extents), dt, proto)
+                progress.advance(var.nbytes)
             else:
                 value = cache.get(var.key)
                 if value is None:

@@ -331,11 +331,20 @@ def _plan(
                 key_dtypes[entry.key] = dt
                 key_shapes[entry.key] = list(want)
                 continue
-            if assignment.key not in cache:
-                cache[assignment.key] = reader.read(assignment.key).reshape(want)
-            value = cache[assignment.key]
-            if assignment.extents is not None:
-                value = value[tuple(slice(s, s + n) for s, n in assignment.extents)]
+            if (
+                assignment.extents is not None
+                and assignment.key in sliced
+                and want == have
+                and reader.bundle is not None
+            ):  # the slices that hold the partition, as TF's RestoreV2 reads it: others may
+                # leave holes elsewhere in the tensor
+                value = reader.bundle.read_slice(assignment.key, assignment.extents)
+            else:
+                if assignment.key not in cache:
+                    cache[assignment.key] = reader.read(assignment.key).reshape(want)
+                value = cache[assignment.key]
+                if assignment.extents is not None:
+                    value = value[tuple(slice(s, s + n) for s, n in assignment.extents)]
         else:
             init = var.initial_value
             value = _const_value(index, init) if init else None
@@ -392,6 +401,10 @@ def _stored(reader: CheckpointReader) -> tuple[Stored, set[str]]:
     listing = reader.listing()
     sliced = {n for n, k in zip(listing.names, listing.slices.tolist(), strict=True) if k}
     return stored_tensors(reader), sliced
+
+
+def _arrays(parts: list[tuple[Extents | None, np.ndarray]]) -> list[np.ndarray]:
+    return [arr for _, arr in parts]
 
 
 def _assembled(parts: list[tuple[Extents | None, np.ndarray]], shape: list[int]) -> np.ndarray:
@@ -474,11 +487,20 @@ def write_restored(
                     key, dt, plan.shapes[key], [(ext, arr) for ext, arr in parts if ext is not None]
                 )
             progress.advance(sum(np.asarray(arr).nbytes for _, arr in parts))
-            expected[key] = Expected(
-                dt.name,
-                tuple(plan.shapes[key]),
-                functools.partial(_assembled, parts, plan.shapes[key]),
-            )
+            slices = [ext for ext, _ in parts]
+            if None in slices:
+                expected[key] = Expected(
+                    dt.name,
+                    tuple(plan.shapes[key]),
+                    functools.partial(_assembled, parts, plan.shapes[key]),
+                )
+            else:  # each slice as TF restores it: partitions may leave holes
+                expected[key] = Expected(
+                    dt.name,
+                    tuple(plan.shapes[key]),
+                    functools.partial(_arrays, parts),
+                    tuple(ext for ext in slices if ext is not None),
+                )
         return expected
 
     # the check after writing makes a record per restored variable: without the collector's

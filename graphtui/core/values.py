@@ -33,7 +33,11 @@ class TensorValue:
     data files; anything else (V1 checkpoints, strings, big-endian bundles) is read once, whole.
     """
 
-    def __init__(self, reader: CheckpointReader, name: str) -> None:
+    def __init__(self, reader: CheckpointReader, name: str, *, holes: bool = False) -> None:
+        """``holes``: a partitioned tensor whose stored slices leave holes is taken (as TF's
+        ``RestoreV2`` with a slice spec takes it: a window they cover is read, one they do not
+        is refused); else it is refused here, as its whole value is."""
+        self._holes_ok = holes
         info = reader.tensor_info(name)
         self.name = name
         self.prefix = reader.prefix
@@ -47,6 +51,13 @@ class TensorValue:
         self._parts: list[tuple[Window, np.ndarray]] | None = self._map_parts()
         self._whole: np.ndarray | None = None
         self._verified = False
+        bundle = reader.bundle
+        # a partitioned V2 tensor not mapped: each window read from the slices it meets
+        self._sliced = (
+            holes and bundle is not None and self._parts is None and bundle.entry(name).is_sliced
+        )
+        # mapped slices that leave holes (TF reads the windows they cover, refuses the others)
+        self._holes = self._parts is not None and sum(a.size for _, a in self._parts) != self.size
 
     @property
     def verified(self) -> bool:
@@ -73,7 +84,8 @@ class TensorValue:
             pieces = [(full, entry, self.shape)]
         else:
             pieces = []
-            for extents, sub in bundle.slice_entries(entry):
+            # with ``holes``, a window the slices leave out is refused when read
+            for extents, sub in bundle.slice_entries(entry, gaps=self._holes_ok):
                 where = tuple(
                     (s.start or 0, d if s.stop is None else s.stop)
                     for s, d in zip(slice_index(self.shape, extents), self.shape, strict=True)
@@ -111,11 +123,23 @@ class TensorValue:
             for (a, b), d in zip(window, self.shape, strict=True)
         )
         index = tuple(slice(a, b) for a, b in window)
+        out_shape = tuple(max(0, b - a) for a, b in window)
+        if self._sliced and all(out_shape):
+            bundle = self._reader.bundle
+            assert bundle is not None
+            return bundle.read_slice(self.name, tuple((a, b - a) for a, b in window))
         if self._parts is None:
             return np.array(self._load_whole()[index])
         if len(self._parts) == 1 and self._parts[0][1].shape == self.shape:
             return np.array(self._parts[0][1][index])
-        out_shape = tuple(max(0, b - a) for a, b in window)
+        if self._holes and all(out_shape):
+            bundle = self._reader.bundle
+            assert bundle is not None
+            problem = bundle.uncovered(
+                bundle.entry(self.name), tuple((a, b - a) for a, b in window)
+            )
+            if problem is not None:
+                raise problem
         out = np.zeros(out_shape, dtype=self._parts[0][1].dtype)
         for where, arr in self._parts:
             lo = [max(a, p0) for (a, _), (p0, _) in zip(window, where, strict=True)]
@@ -133,7 +157,7 @@ class TensorValue:
 
     def whole(self) -> np.ndarray:
         """Every element: a read-only view of the mapped file when stored whole, else a copy."""
-        if self._parts is not None and len(self._parts) == 1:
+        if self._parts is not None and len(self._parts) == 1 and not self._holes:
             return self._parts[0][1]
         return self.read(tuple((0, d) for d in self.shape))
 
@@ -150,8 +174,10 @@ class TensorValue:
         """
         ranges, drop = _basic_index(key, self.shape)
         stepped = any(r.step != 1 for r in ranges)
-        whole = self._parts is None or (
-            len(self._parts) == 1 and self._parts[0][1].shape == self.shape
+        whole = (self._parts is None and not self._sliced) or (
+            self._parts is not None
+            and len(self._parts) == 1
+            and self._parts[0][1].shape == self.shape
         )
         if stepped and whole:  # index where it lies: only the selected elements are copied
             source = self._load_whole() if self._parts is None else self._parts[0][1]
@@ -268,6 +294,7 @@ class ArrayValue(TensorValue):
         self.nbytes = int(array.nbytes) if array.dtype != object else 0
         self._entries = []
         self._parts = None
+        self._sliced = self._holes = False
         self._whole = array
         self._verified = True  # nothing stored to check: the graph file is the value
 

@@ -237,47 +237,72 @@ def slice_index(full: tuple[int, ...], extents: Extents) -> tuple[slice, ...]:
 _MAX_TILING_CELLS = 1 << 22  # a grid this size is checked cell by cell; beyond, box by box
 
 
-def check_tiling(path: str, name: str, shape: tuple[int, ...], slices: Sequence[Extents]) -> None:
-    """Raise FormatError unless ``slices`` lie inside ``shape`` and cover it exactly once.
+Box = tuple[tuple[int, int], ...]  # (start, stop) per dimension
 
-    TensorFlow's readers trust the listed slices: an overlap with a gap returns uninitialised
-    memory, a slice out of range aborts. Extents follow TF's ``TensorSlice::BuildTensorSlice``:
-    a full extent is ``(0, -1)``; otherwise start >= 0 and length > 0.
-    """
-    boxes: list[tuple[tuple[int, int], ...]] = []
-    for extents in slices:
-        if len(extents) != len(shape):
+
+def slice_box(path: str, name: str, shape: tuple[int, ...], extents: Extents) -> Box:
+    """``extents`` of a tensor of ``shape`` as (start, stop) per dimension; FormatError unless
+    it lies inside the shape (extents follow TF's ``TensorSlice::BuildTensorSlice``: a full
+    extent is ``(0, -1)``; otherwise start >= 0 and length > 0)."""
+    if len(extents) != len(shape):
+        raise FormatError(
+            path,
+            f"tensor {name!r}: slice {extents_text(extents)} has rank {len(extents)}, "
+            f"the tensor {len(shape)}",
+        )
+    box = []
+    for (start, length), dim in zip(extents, shape, strict=True):
+        if start == 0 and length == FULL_EXTENT:
+            box.append((0, dim))
+        elif start < 0 or length <= 0 or start + length > dim:
             raise FormatError(
                 path,
-                f"tensor {name!r}: slice {extents_text(extents)} has rank {len(extents)}, "
-                f"the tensor {len(shape)}",
+                f"tensor {name!r}: slice {extents_text(extents)} lies outside its shape "
+                f"{list(shape)}",
             )
-        box = []
-        for (start, length), dim in zip(extents, shape, strict=True):
-            if start == 0 and length == FULL_EXTENT:
-                box.append((0, dim))
-            elif start < 0 or length <= 0 or start + length > dim:
-                raise FormatError(
-                    path,
-                    f"tensor {name!r}: slice {extents_text(extents)} lies outside its shape "
-                    f"{list(shape)}",
-                )
-            else:
-                box.append((start, start + length))
-        boxes.append(tuple(box))
+        else:
+            box.append((start, start + length))
+    return tuple(box)
+
+
+def box_overlap(a: Box, b: Box) -> Box | None:
+    """The part of box ``a`` that box ``b`` covers (None when they do not meet)."""
+    out = tuple((max(lo, blo), min(hi, bhi)) for (lo, hi), (blo, bhi) in zip(a, b, strict=True))
+    return None if any(lo >= hi for lo, hi in out) else out
+
+
+def covered_elements(box: Box, boxes: Sequence[Box]) -> int:
+    """How many elements of ``box`` the non-overlapping ``boxes`` cover."""
+    return sum(math.prod(hi - lo for lo, hi in part)
+               for b in boxes if (part := box_overlap(box, b)) is not None)  # fmt: skip
+
+
+def check_tiling(
+    path: str, name: str, shape: tuple[int, ...], slices: Sequence[Extents], *, gaps: bool = False
+) -> list[Box]:
+    """The slices' boxes; FormatError unless ``slices`` lie inside ``shape`` and cover it
+    exactly once (``gaps``: at most once, as TF's ``TensorSliceSet`` registers them: a region
+    the slices cover is read, one they do not is refused when asked for).
+
+    TensorFlow's readers trust the listed slices: an overlap with a gap returns uninitialised
+    memory, a slice out of range aborts.
+    """
+    boxes = [slice_box(path, name, shape, extents) for extents in slices]
     if math.prod(shape) == 0:
-        return  # nothing to cover
-    problem = _tiling_problem(shape, boxes)
+        return boxes  # nothing to cover
+    problem = _tiling_problem(shape, boxes, gaps)
     if problem:
         raise FormatError(path, f"tensor {name!r}: its slices {problem}")
+    return boxes
 
 
-def _tiling_problem(shape: tuple[int, ...], boxes: list[tuple[tuple[int, int], ...]]) -> str:
-    """'' when ``boxes`` tile ``shape`` exactly once, else what is wrong."""
+def _tiling_problem(shape: tuple[int, ...], boxes: list[Box], gaps: bool = False) -> str:
+    """'' when ``boxes`` tile ``shape`` exactly once (``gaps``: at most once), else what is
+    wrong."""
     import numpy as np
 
     if not boxes:
-        return "are not listed"
+        return "" if gaps else "are not listed"
     # the grid cut at every slice boundary: each cell is covered by whole slices only
     cuts = [sorted({0, dim, *(b[d][0] for b in boxes), *(b[d][1] for b in boxes)})
             for d, dim in enumerate(shape)]  # fmt: skip
@@ -292,7 +317,7 @@ def _tiling_problem(shape: tuple[int, ...], boxes: list[tuple[tuple[int, int], .
                 )
             ] += 1
         for bad, what in ((grid > 1, "overlap"), (grid == 0, "leave a gap")):
-            if bad.any():
+            if bad.any() and not (gaps and what == "leave a gap"):
                 cell = np.argwhere(bad)[0] if grid.ndim else ()
                 at = [int(c[i]) for c, i in zip(cuts, cell, strict=True)]
                 return f"{what} at index {at}"
@@ -304,7 +329,7 @@ def _tiling_problem(shape: tuple[int, ...], boxes: list[tuple[tuple[int, int], .
         hit = np.all((lo[i] < hi[i + 1 :]) & (lo[i + 1 :] < hi[i]), axis=1)
         if hit.any():
             return f"overlap at index {lo[i + 1 + int(np.argmax(hit))].tolist()}"
-    if covered != math.prod(shape):
+    if covered != math.prod(shape) and not gaps:
         return f"hold {covered} of {math.prod(shape)} elements"
     return ""
 
@@ -576,12 +601,28 @@ class BundleReader:
             )
         return self._decode_entry(f"{name} slice {extents_text(extents)}", value)
 
-    def slice_entries(self, entry: BundleEntry) -> list[tuple[Extents, BundleEntry]]:
+    def slice_entries(
+        self, entry: BundleEntry, *, gaps: bool = False
+    ) -> list[tuple[Extents, BundleEntry]]:
         """The stored slices of a partitioned tensor, once they are known to tile its shape
-        exactly (FormatError otherwise: the tensor cannot be read, the rest of the checkpoint
-        still can)."""
-        check_tiling(self.index_file, entry.name, entry.shape, entry.slices)
+        exactly (``gaps``: to cover it at most once; FormatError otherwise: the tensor cannot be
+        read, the rest of the checkpoint still can)."""
+        check_tiling(self.index_file, entry.name, entry.shape, entry.slices, gaps=gaps)
         return [(extents, self.slice_entry(entry.name, extents)) for extents in entry.slices]
+
+    def uncovered(self, entry: BundleEntry, extents: Extents) -> FormatError | None:
+        """Why region ``extents`` of a partitioned tensor cannot be read: its stored slices do
+        not cover it (TF's ``BundleReader::LookupSlice``: "Does not have sufficient slices for
+        partitioned tensor"), or they overlap; None when they cover it."""
+        boxes = check_tiling(self.index_file, entry.name, entry.shape, entry.slices, gaps=True)
+        box = slice_box(self.index_file, entry.name, entry.shape, extents)
+        if covered_elements(box, boxes) == math.prod(hi - lo for lo, hi in box):
+            return None
+        return FormatError(
+            self.index_file,
+            f"tensor {entry.name!r}: its stored slices do not cover slice {extents_text(extents)} "
+            "(TensorFlow: does not have sufficient slices for partitioned tensor)",
+        )
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -702,12 +743,36 @@ class BundleReader:
             arr = arr.astype(dt.numpy)  # a copy: native order, aligned
         return arr.reshape(entry.shape)
 
+    def read_slice(self, name: str, extents: Extents) -> np.ndarray:
+        """Region ``extents`` of tensor ``name`` (``(start, length)`` per dimension, ``(0, -1)``
+        for all of one), as TF's ``RestoreV2`` with a slice spec restores it: a partitioned
+        tensor's region is read from the stored slices that cover it, though others leave holes
+        elsewhere; a region they do not cover is refused."""
+        import numpy as np
+
+        entry = self.entry(name)
+        box = slice_box(self.index_file, name, entry.shape, extents)
+        index = tuple(slice(lo, hi) for lo, hi in box)
+        if not entry.is_sliced:
+            return np.array(self._decode(entry)[index])
+        problem = self.uncovered(entry, extents)
+        if problem is not None:
+            raise problem
+        return self._assemble(entry, self.slice_entries(entry, gaps=True), box)
+
     def _read_sliced(self, entry: BundleEntry) -> np.ndarray:
+        box = tuple((0, d) for d in entry.shape)
+        return self._assemble(entry, self.slice_entries(entry), box)
+
+    def _assemble(
+        self, entry: BundleEntry, slices: list[tuple[Extents, BundleEntry]], box: Box
+    ) -> np.ndarray:
+        """Region ``box`` of a partitioned tensor from those of its ``slices`` that meet it."""
         import numpy as np
 
         dt = entry.dtype
         parts = []
-        for extents, sub in self.slice_entries(entry):
+        for extents, sub in slices:
             part_shape = slice_shape(entry.shape, extents)
             if sub.dtype != dt:
                 raise FormatError(
@@ -721,10 +786,15 @@ class BundleReader:
                     f"tensor {entry.name!r}: slice {extents_text(extents)} has shape {list(sub.shape)}",
                 )
             self._check_stored(sub)  # before the output is allocated from the claimed shape
-            parts.append((extents, sub))
-        out = np.empty(entry.shape, dtype=object if dt.numpy is None else dt.numpy)
-        for extents, sub in parts:
-            out[slice_index(entry.shape, extents)] = self._decode(sub)
+            where = slice_box(self.index_file, entry.name, entry.shape, extents)
+            if (part := box_overlap(box, where)) is not None:
+                parts.append((where, part, sub))
+        shape = tuple(hi - lo for lo, hi in box)
+        out = np.empty(shape, dtype=object if dt.numpy is None else dt.numpy)
+        for where, part, sub in parts:
+            src = tuple(slice(lo - w, hi - w) for (lo, hi), (w, _) in zip(part, where, strict=True))
+            dst = tuple(slice(lo - b, hi - b) for (lo, hi), (b, _) in zip(part, box, strict=True))
+            out[dst] = self._decode(sub)[src]
         return out
 
     def _check_stored(self, entry: BundleEntry) -> None:

@@ -79,7 +79,11 @@ def stored_extents(reader: BundleReader, problems: list[FormatError]) -> StoredE
     for i in np.flatnonzero(~bulk.ok).tolist():
         try:
             entry = reader.entry(names[i])
-            subs = [sub for _, sub in reader.slice_entries(entry)] if entry.is_sliced else [entry]
+            subs = (
+                [sub for _, sub in reader.slice_entries(entry, gaps=True)]
+                if entry.is_sliced
+                else [entry]
+            )
         except FormatError as exc:
             problems.append(exc)
             subs = []
@@ -119,7 +123,9 @@ def check_one_by_one(reader: BundleReader, problems: list[FormatError]) -> list[
         try:
             entry = reader.entry(name)
             stored += (
-                [sub for _, sub in reader.slice_entries(entry)] if entry.is_sliced else [entry]
+                [sub for _, sub in reader.slice_entries(entry, gaps=True)]
+                if entry.is_sliced
+                else [entry]
             )
         except FormatError as exc:
             problems.append(exc)

@@ -553,3 +553,61 @@ def test_realworld_saved_models_freeze_as_tensorflow_does(realworld: Path, tmp_p
         compared.append(directory.name)
     print(f"compared {len(compared)} real SavedModels with TF: {', '.join(compared)}")
     assert len(compared) >= 20, compared
+
+
+def test_partitions_of_a_holed_checkpoint(tmp_path: Path) -> None:
+    """A checkpoint holding two of a PartitionedVariable's three partitions (a Saver given
+    ``[part_0, part_2]``): TF's RestoreV2 restores each stored partition by its slice spec
+    (``BundleReader::LookupSlice``) and refuses ``part_1`` ("Does not have sufficient slices");
+    graphtui's freeze of an output reading ``part_0`` writes TF's values (it read the whole
+    tensor and refused the hole), and one reading ``part_1`` is refused in the plan; graphtui's
+    restore of the same graph and checkpoint writes what TF restores."""
+    from graphtui.core.restore import restore
+
+    graph = tf.Graph()
+    with graph.as_default():
+        emb = tf1.get_variable(
+            "emb", [30, 4], partitioner=tf1.fixed_size_partitioner(3), use_resource=False
+        )
+        parts = list(emb)
+        tf.reduce_sum(parts[0] * 2.0, name="p0")
+        tf.reduce_sum(parts[1], name="p1")
+        saver = tf1.train.Saver([parts[0], parts[2]])
+        with tf1.Session(graph=graph) as sess:
+            sess.run(tf1.global_variables_initializer())
+            prefix = str(tmp_path / "model.ckpt")
+            saver.save(sess, prefix)
+            values = sess.run(parts)
+    spec = {i: f"30 4 {i * 10},10:0,4" for i in range(3)}
+    for i in (0, 2):
+        (theirs,) = tf.raw_ops.RestoreV2(
+            prefix=prefix, tensor_names=["emb"], shape_and_slices=[spec[i]], dtypes=[tf.float32]
+        )
+        assert theirs.numpy().tobytes() == values[i].tobytes()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="sufficient slices"):
+        tf.raw_ops.RestoreV2(
+            prefix=prefix, tensor_names=["emb"], shape_and_slices=[spec[1]], dtypes=[tf.float32]
+        )
+
+    plan = plan_freeze(FreezeRequest(prefix, ("p0",), out=str(tmp_path / "p0.pb")))
+    assert plan.ok, plan.problems
+    apply_freeze(plan)
+    frozen = tf1.GraphDef.FromString((tmp_path / "p0.pb").read_bytes())
+    (const,) = [n for n in frozen.node if n.name == "emb/part_0"]
+    assert const.op == "Const"
+    assert tf.make_ndarray(const.attr["value"].tensor).tobytes() == values[0].tobytes()
+    refused = plan_freeze(FreezeRequest(prefix, ("p1",), out=str(tmp_path / "p1.pb")))
+    assert len(refused.problems) == 1
+    assert "emb/part_1" in refused.problems[0] and "do not cover" in refused.problems[0]
+
+    out = tmp_path / "restored" / "model.ckpt"
+    report, _ = restore(prefix + ".meta", prefix, {"/": "/"}, str(out))
+    assert {"emb/part_0", "emb/part_2"} <= {a.variable for a in report.matched}
+    for i in (0, 2):
+        (theirs,) = tf.raw_ops.RestoreV2(
+            prefix=str(out),
+            tensor_names=["emb"],
+            shape_and_slices=[spec[i]],
+            dtypes=[tf.float32],
+        )
+        assert theirs.numpy().tobytes() == values[i].tobytes()

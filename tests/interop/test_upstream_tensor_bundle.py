@@ -695,20 +695,40 @@ def _query_bundle(root: Path, extra: list[tuple[str, Any]]) -> str:
 def test_slice_set_query_two_d(tmp_path: Path) -> None:
     """TensorSliceSetTest.QueryTwoD / QueryMetaTwoD through TF's V2 reader: with the hole, TF
     answers the exact (``0,2:-``), subset (``1,1:-``) and combined (``1,2:0,3``) queries and
-    refuses ``1,2:2,3`` and the whole tensor; graphtui, which reads a partitioned tensor
-    through its whole tiling, refuses it and names the gap. With the hole filled, every query
-    is TF's values, in graphtui's reader and its windows."""
+    refuses ``1,2:2,3`` and the whole tensor ("Does not have sufficient slices"); so does
+    graphtui, through its windows (``get_slice``) and ``BundleReader.read_slice``, and the
+    whole tensor is refused in one line naming the index file, the tensor and the gap (its
+    windows over covered regions were refused too). With the hole filled, every query is TF's
+    values."""
     full = np.arange(20, dtype=np.float32).reshape(4, 5)
     holed = _query_bundle(tmp_path / "holed", [])
-    for spec, index in (("0,2:-", np.s_[0:2]), ("1,1:-", np.s_[1:2]), ("1,2:0,3", np.s_[1:3, 0:3])):
-        _same(_restore(holed, "test", "float32", f"4 5 {spec}"), full[index])
-    for spec in ("1,2:2,3", "-:-"):
+    ours = graphtui.load_checkpoint(holed)
+    bundle = ours.bundle
+    assert bundle is not None
+    for spec, index, extents in (("0,2:-", np.s_[0:2], ((0, 2), (0, -1))),
+                                 ("1,1:-", np.s_[1:2], ((1, 1), (0, -1))),
+                                 ("1,2:0,3", np.s_[1:3, 0:3], ((1, 2), (0, 3))),
+                                 ("3,1:3,2", np.s_[3:4, 3:5], ((3, 1), (3, 2))),
+                                 ("0,1:4,1", np.s_[0:1, 4:5], ((0, 1), (4, 1)))):  # fmt: skip
+        theirs = _restore(holed, "test", "float32", f"4 5 {spec}")
+        _same(theirs, full[index])
+        _same(ours.get_slice("test")[index], theirs)
+        _same(bundle.read_slice("test", extents), theirs)
+    _same(ours.get_slice("test")[1, ::2][:2], full[1, ::2][:2])
+    for spec, index, extents in (("1,2:2,3", np.s_[1:3, 2:5], ((1, 2), (2, 3))),
+                                 ("2,1:4,1", np.s_[2, 4], ((2, 1), (4, 1))),
+                                 ("-:-", np.s_[:], ((0, -1), (0, -1)))):  # fmt: skip
         with pytest.raises(tf.errors.InvalidArgumentError, match="sufficient slices"):
             _restore(holed, "test", "float32", f"4 5 {spec}")
-    with pytest.raises(FormatError, match="gap"):
-        graphtui.load_checkpoint(holed).get_tensor("test")
-    with pytest.raises(FormatError, match="gap"):
-        graphtui.load_checkpoint(holed).get_slice("test")[0:2]
+        with pytest.raises(FormatError, match="do not cover") as err:
+            ours.get_slice("test")[index]
+        assert "tensor 'test'" in str(err.value) and "\n" not in str(err.value)
+        with pytest.raises(FormatError, match="sufficient slices"):
+            bundle.read_slice("test", extents)
+    with pytest.raises(FormatError, match="gap") as err:
+        ours.get_tensor("test")
+    line = str(err.value)
+    assert line.startswith(holed + ".index: ") and "tensor 'test'" in line and "\n" not in line
 
     filled = _query_bundle(tmp_path / "filled", [("2,1:3,2", np.s_[2:3, 3:5])])
     ours = graphtui.load_checkpoint(filled)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -149,9 +150,9 @@ def test_restore_copies_whole_tensors_without_decoding_them(
 ) -> None:
     """A variable that takes a checkpoint tensor whole gets its stored bytes (checksum checked
     in flight): never decoded, neither at plan time nor read back after writing; partitions
-    taking parts of a tensor are still cut from its decoded value (and that tensor is read back
-    and compared by value). The result equals the committed expectation (TF's own
-    init_from_checkpoint + save, tests/fixtures)."""
+    taking parts of a partitioned tensor are read slice by slice, as TF's RestoreV2 reads a
+    slice spec (and each written slice is read back and compared by value). The result equals
+    the committed expectation (TF's own init_from_checkpoint + save, tests/fixtures)."""
     import json
 
     from graphtui.core.metagraph import read_meta_graph
@@ -169,15 +170,23 @@ def test_restore_copies_whole_tensors_without_decoding_them(
         return real(self, name)
 
     monkeypatch.setattr(CheckpointReader, "read", spy)
+    real_slice = BundleReader.read_slice
+
+    def spy_slice(self: BundleReader, name: str, extents: Any) -> np.ndarray:
+        read.append(f"{name} {list(extents)}")
+        return real_slice(self, name, extents)
+
+    monkeypatch.setattr(BundleReader, "read_slice", spy_slice)
     graph = read_meta_graph(str(data / case["target_meta"]))
     with CheckpointReader(src) as reader:
         planned = plan_restore(graph, reader, case["assignment_map"], allow_missing=True)
     assert sorted(planned.copies) == ["new_scope/inner/var3", "new_scope/var1", "new_scope/var2"]
-    assert read == ["old_scope/part"]  # decoded once for its partitions, nothing else
+    parts = [f"[({i}, 2), (0, 2)]" for i in range(0, 10, 2)]
+    assert read == [f"old_scope/part {p}" for p in parts]  # its partitions, nothing else
     out = tmp_path / "out" / "model.ckpt"
     write_restored(planned, str(out), [src])
     # read back: only the tensor written from decoded values, compared by value
-    assert read == ["old_scope/part", "new_scope/part"]
+    assert read == [f"{name} {p}" for name in ("old_scope/part", "new_scope/part") for p in parts]
     monkeypatch.setattr(CheckpointReader, "read", real)
     with CheckpointReader(src) as source, BundleReader(str(out)) as written:
         for new in planned.copies:

@@ -1016,7 +1016,9 @@ def test_fuzz_sliced_tensor_reads_exactly_or_is_refused(
     workdir: Path, layout: tuple[tuple[int, ...], list[Any]]
 ) -> None:
     """The same layouts written as a partitioned V2 tensor whose slices hold their own
-    coordinates: get_tensor equals the full tensor, or raises FormatError; verify agrees."""
+    coordinates: get_tensor equals the full tensor, or raises FormatError; verify passes
+    exactly when the slices lie in range and cover no element twice (holes are TF's: a Saver
+    given some partitions leaves them, and RestoreV2 reads each stored partition)."""
     from graphtui.formats import dtypes
     from graphtui.formats.bundle_writer import BundleWriter
     from graphtui.formats.transaction import FileTransaction
@@ -1064,7 +1066,8 @@ def test_fuzz_sliced_tensor_reads_exactly_or_is_refused(
             assert not exact
         else:
             assert exact and value.tolist() == full.tolist()
-        assert (reader.verify() == []) == exact
+        at_most_once = in_range and bool((_covered(shape, boxes) <= 1).all())
+        assert (reader.verify() == []) == (at_most_once and bool(boxes) and not stored_whole)
 
 
 # names: control characters in every name field never reach a text output raw

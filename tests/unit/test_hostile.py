@@ -106,7 +106,10 @@ def test_slices_that_do_not_tile_the_tensor_are_refused(
         assert str(prefix) in message and "'p'" in message and "\n" not in message
         assert reader.get_tensor("other").tolist() == [0, 1, 2]  # the rest still reads
         problems = reader.verify()
-        assert any("'p'" in str(p) for p in problems), problems
+        if case == "gap":  # a Saver given some partitions writes it: TF restores each of them
+            assert problems == []
+        else:
+            assert any("'p'" in str(p) for p in problems), problems
         with pytest.raises(GraphtuiError):
             TensorValue(reader, "p")  # what the app's value pane reads
         assert reader.tensor_info("p").shape == (4,)  # listed, not readable
@@ -115,7 +118,8 @@ def test_slices_that_do_not_tile_the_tensor_are_refused(
     rc, out, err = _cli(capsys, "cat", prefix, "p")
     assert rc == 1 and out == "" and err.startswith("graphtui: error: ") and "'p'" in err
     rc, out, err = _cli(capsys, "verify", prefix)
-    assert rc == 1 and "'p'" in out + err
+    assert rc == (0 if case == "gap" else 1)
+    assert case == "gap" or "'p'" in out + err
 
 
 def test_slices_that_tile_read_in_any_listed_order(tmp_path: Path) -> None:

@@ -127,7 +127,7 @@ def _shape(proto: Any) -> ShapeValue:
 def _array(proto: Any) -> Any:
     from graphtui.formats.tensor_proto import to_numpy
 
-    return to_numpy(proto)
+    return to_numpy(proto, surplus="refuse")  # TF decodes these with MakeNdarray
 
 
 def decode_structure(value: Any) -> Any:

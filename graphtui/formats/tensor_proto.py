@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -44,10 +44,14 @@ def to_numpy(
     *,
     shape: tuple[int, ...] | None = None,
     dtype: dtypes.DType | None = None,
+    surplus: Literal["drop", "refuse"] = "drop",
 ) -> np.ndarray:
     """Decode a TensorProto to a numpy array (strings become an object array of ``bytes``).
 
     ``shape`` and ``dtype`` override the proto's own (V1 checkpoints store values without them).
+    More values than elements: ``"drop"`` keeps the first ones, as C++ ``Tensor::FromProto``
+    does (what a Const node outputs when its graph runs); ``"refuse"`` raises, as Python's
+    ``MakeNdarray`` does (what TF's Python decodes: a TensorSpec's bounds, a structured value).
     """
     try:
         dt = dtype or dtypes.from_enum(proto.dtype)
@@ -67,7 +71,11 @@ def to_numpy(
             return _string_list(proto.tensor_content, count).reshape(shape)
         values = list(proto.string_val)
         return _fill(
-            np.array(values, dtype=object) if values else np.empty(0, object), count, shape, b""
+            np.array(values, dtype=object) if values else np.empty(0, object),
+            count,
+            shape,
+            b"",
+            surplus,
         )
     if dt.numpy is None:
         raise TensorProtoError(f"cannot decode a {dt.name} tensor to numpy")
@@ -82,7 +90,7 @@ def to_numpy(
     if dt.name in _FLOAT8:
         raw = bytes(proto.float8_val)
         arr = np.frombuffer(raw, dtype=np.uint8).view(dt.numpy)
-        return _fill(arr, count, shape, 0)
+        return _fill(arr, count, shape, 0, surplus)
     field = dt.proto_field
     if field is None:
         raise TensorProtoError(f"cannot decode a {dt.name} tensor to numpy")
@@ -91,13 +99,16 @@ def to_numpy(
         # int32 in the proto; TF keeps the low 16 bits (a static_cast to uint16).
         arr = (np.array(values, dtype=np.int64) & 0xFFFF).astype(np.uint16).view(dt.numpy)
     elif dt.name in ("complex64", "complex128"):
-        if len(values) % 2:
-            raise TensorProtoError(f"{len(values)} {field} values: complex needs (re, im) pairs")
-        pairs = np.array(values, dtype=np.float32 if dt.name == "complex64" else np.float64)
+        # (re, im) pairs; an odd last value is no element (FromProto counts size / 2 elements,
+        # MakeNdarray zips pairs)
+        pairs = np.array(
+            values[: len(values) // 2 * 2],
+            dtype=np.float32 if dt.name == "complex64" else np.float64,
+        )
         arr = pairs.view(np.complex64 if dt.name == "complex64" else np.complex128)
     else:
         arr = np.array(values).astype(dt.numpy) if values else np.empty(0, dt.numpy)
-    return _fill(arr, count, shape, 0)
+    return _fill(arr, count, shape, 0, surplus)
 
 
 def _string_list(content: bytes, count: int) -> np.ndarray:
@@ -141,12 +152,21 @@ def typed_count(proto: Any, dtype: dtypes.DType) -> int:
     return n // 2 if dtype.name in ("complex64", "complex128") else n
 
 
-def _fill(arr: np.ndarray, count: int, shape: tuple[int, ...], zero: object) -> np.ndarray:
-    """TF semantics: fewer values than elements repeat the last one; none means zeros."""
+def _fill(
+    arr: np.ndarray,
+    count: int,
+    shape: tuple[int, ...],
+    zero: object,
+    surplus: Literal["drop", "refuse"],
+) -> np.ndarray:
+    """TF semantics: fewer values than elements repeat the last one; none means zeros; more
+    are dropped or refused (``surplus``, see :func:`to_numpy`)."""
     if arr.size == count:
         return arr.reshape(shape)
     if arr.size > count:
-        raise TensorProtoError(f"{arr.size} values for a tensor of {count} elements")
+        if surplus == "refuse":
+            raise TensorProtoError(f"{arr.size} values for a tensor of {count} elements")
+        return arr[:count].reshape(shape)
     out = np.empty(count, dtype=arr.dtype)
     if arr.size == 0:
         out[...] = np.zeros((), arr.dtype) if zero == 0 else zero

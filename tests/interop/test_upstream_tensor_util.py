@@ -222,7 +222,7 @@ def test_malformed_proto_refused_as_tf(fields: dict[str, Any]) -> None:
     with pytest.raises((ValueError, TypeError, KeyError)):  # KeyError: no numpy type
         tensor_util.MakeNdarray(theirs)
     with pytest.raises(TensorProtoError):
-        to_numpy(ours)
+        to_numpy(ours, surplus="refuse")  # as MakeNdarray (a TensorSpec's bounds)
 
 
 def test_no_values_is_zeros_as_tf() -> None:
@@ -291,6 +291,25 @@ RUNTIME = [
     pytest.param({"dtype": 14, "half_val": [0x3F80], "shape": [2]}, id="bfloat16_repeat"),
     pytest.param({"dtype": 8, "scomplex_val": [1, 2], "shape": [2]}, id="complex_repeat"),
     pytest.param({"dtype": 10, "bool_val": [True], "shape": [3]}, id="bool_repeat"),
+    # more values than elements: FromProto keeps the first ones (MakeNdarray refuses them)
+    pytest.param({"dtype": 1, "float_val": [1, 2, 3, 4, 5, 6], "shape": [2, 2]},
+                 id="float_more_values"),
+    pytest.param({"dtype": 1, "float_val": [7, 8], "shape": []}, id="scalar_more_values"),
+    pytest.param({"dtype": 7, "string_val": [b"a", b"b", b"c", b"d", b"e", b"f"],
+                  "shape": [2, 2]}, id="string_more_values"),
+    pytest.param({"dtype": 10, "bool_val": [True, False, True], "shape": [2]},
+                 id="bool_more_values"),
+    pytest.param({"dtype": 19, "half_val": [0x3C00, 0x4000, 0x4200], "shape": [2]},
+                 id="half_more_values"),
+    pytest.param({"dtype": 6, "int_val": [1, 2, 300], "shape": [2]}, id="int8_more_values"),
+    pytest.param({"dtype": 9, "int64_val": [1, 2, 3], "shape": [2]}, id="int64_more_values"),
+    pytest.param({"dtype": 8, "scomplex_val": [1, 2, 3, 4], "shape": [1]},
+                 id="complex_more_values"),
+    # an odd last value is no element: FromProto counts scomplex_val_size() / 2 of them
+    pytest.param({"dtype": 8, "scomplex_val": [1, 2, 3], "shape": [2]}, id="complex_odd"),
+    pytest.param({"dtype": 18, "dcomplex_val": [1, 2, 3], "shape": [1]}, id="complex128_odd"),
+    pytest.param({"dtype": 24, "float8_val": bytes([60, 64, 68]), "shape": [2]},
+                 id="float8_more_values"),
 ]  # fmt: skip
 RUNTIME_REFUSED = [
     pytest.param({"dtype": 7, "tensor_content": _string_list(STRINGS) + b"!", "shape": [4]},
@@ -331,15 +350,26 @@ def test_const_value_refused_as_tf_refuses_it(fields: dict[str, Any]) -> None:
         to_numpy(ours)
 
 
-def test_too_many_values_refused_as_make_ndarray() -> None:
-    """More values than elements: TF's runtime keeps the first ones, ``MakeNdarray`` refuses
-    the proto (and ``make_tensor_proto`` never writes one: testShapeTooLarge). graphtui
-    refuses it as MakeNdarray does rather than guess which values the writer meant."""
-    ours = _proto(dtype=1, float_val=[1.0, 2.0, 3.0], shape=[2])
-    assert _run_const(ours).tolist() == [1.0, 2.0]
+def test_too_many_values_as_tf_runtime_and_make_ndarray() -> None:
+    """More values than elements (float_val holding 6 values for shape [2, 2]): TF's runtime
+    (``Tensor::FromProto``: a Const node's output, what graphtui shows for a Const and freezes)
+    keeps the first ones, and graphtui's Const value is that; ``MakeNdarray`` refuses the
+    proto, and so does graphtui where TF decodes with it (``surplus="refuse"``). graphtui
+    refused the Const's value before."""
+    ours = _proto(dtype=1, float_val=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], shape=[2, 2])
+    want = _run_const(ours)
+    assert want.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    got = to_numpy(ours)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    from graphtui.core.graph import decode_attr
+
+    attr = pb.AttrValue()
+    attr.tensor.CopyFrom(ours)
+    shown = decode_attr(attr)  # a node's attrs in the app and the CLI
+    assert isinstance(shown, np.ndarray) and shown.tobytes() == want.tobytes()
     theirs = tf.make_tensor_proto(0)
     theirs.ParseFromString(ours.SerializeToString())
     with pytest.raises(ValueError):
         tensor_util.MakeNdarray(theirs)
-    with pytest.raises(TensorProtoError, match="3 values"):
-        to_numpy(ours)
+    with pytest.raises(TensorProtoError, match="6 values"):
+        to_numpy(ours, surplus="refuse")

@@ -120,7 +120,10 @@ def test_ctrl_c_mid_write_leaves_nothing(tmp_path: Path, command: str) -> None:
     out_dir.mkdir()
     child = textwrap.dedent(
         f"""
-        import sys, time
+        import signal, sys, time
+        # Python's own Ctrl+C handler, as on a terminal: a child of a shell's background job
+        # (CI started with `&`, no job control) inherits SIGINT ignored, and Python keeps it so
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from graphtui.formats.bundle_writer import BundleWriter
         real = BundleWriter._append_from_file
         def slow(self, *a):

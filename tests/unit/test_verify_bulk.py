@@ -215,7 +215,10 @@ def test_ctrl_c_during_verify_exits_130(many: Path, tmp_path: Path) -> None:
     marker = tmp_path / "checking"
     child = textwrap.dedent(
         f"""
-        import sys, time
+        import signal, sys, time
+        # Python's own Ctrl+C handler, as on a terminal: a child of a shell's background job
+        # (CI started with `&`, no job control) inherits SIGINT ignored, and Python keeps it so
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from graphtui.formats import bundle_verify
         real = bundle_verify._checked
         def slow(*a):

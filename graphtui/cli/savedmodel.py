@@ -60,8 +60,8 @@ def _composite_lines(sigs: list[Any]) -> None:
     a default value: below the signatures, so the signature block stays what
     ``saved_model_cli show --all`` prints."""
     for sig in sigs:
-        for key in sig.defaults:
-            out(f"  {sig.key}: inputs['{key}'] defaults to {sig.default_values[key]}")
+        for line in sig.default_lines():
+            out(f"  {sig.key}: {line}")
         for label, specs in (("inputs", sig.inputs), ("outputs", sig.outputs)):
             for spec in specs:
                 if spec.encoding == "name":
@@ -106,9 +106,7 @@ def _print_meta_graph(mg: Any, signature_key: str | None, full: bool) -> None:
         state = human_bytes(asset.size) if asset.size is not None else "MISSING"
         out(f"  asset: {asset.filename} -> {asset.tensor_name} ({state})")
     if mg.has_object_graph:
-        from graphtui.core.savedmodel_functions import concrete_function_lines
-
-        out("\n" + "\n".join(concrete_function_lines(mg.callable_functions())))
+        out("\n" + "\n".join(mg.callable_functions().lines()))
 
 
 @command(
@@ -182,13 +180,9 @@ def print_object_tree(path: str, as_json: bool = False) -> int:
                 f"{len(graph)} objects, {variables} variables ({len(graph.slot_links)} slot), "
                 f"{len(graph.attributes())} saved tensors ({reader.prefix})"
             )
-            unnamed = graph.unreferenced_keys()
-            if unnamed:
-                savers = graph.registered_savers()
-                by = f" (written by {', '.join(savers)}?)" if savers else ""
-                shown = ", ".join(unnamed[:_NAMES_SHOWN])
-                more = f" ... ({len(unnamed)} in all)" if len(unnamed) > _NAMES_SHOWN else ""
-                out(f"tensors the object graph does not name{by}: {shown}{more}")
+            unnamed = graph.unnamed_keys_note(_NAMES_SHOWN)
+            if unnamed is not None:
+                out(unnamed)
         if missing:
             err(
                 f"graphtui: warning: {len(missing)} keys named by the object graph are missing "

@@ -182,6 +182,15 @@ class ObjectNode:
         return f"{variable}/{OPTIMIZER_SLOT_NAME}/{optimizer}/{escape_local_name(link.slot_name)}"
 
     @property
+    def saver_note(self) -> str | None:
+        """``saved by NAME as 'object'``: how ``ls --objects`` and the app mark an object a
+        registered saver wrote (None for the others)."""
+        if self.registered_saver is None:
+            return None
+        name, object_name = self.registered_saver
+        return f"saved by {name} as {object_name!r}"
+
+    @property
     def path_length(self) -> int:
         """Characters in :attr:`path`, known without building it (0 when it has none)."""
         graph = self.graph
@@ -419,6 +428,17 @@ class ObjectGraph:
         """The names of the registered savers that wrote objects of this graph, sorted."""
         return sorted({n.registered_saver[0] for n in self.nodes if n.registered_saver})
 
+    def unnamed_keys_note(self, shown: int) -> str | None:
+        """The line ``ls --objects`` and the app give the tensors no attribute names (the first
+        ``shown`` of them, the registered savers that may have written them), or None."""
+        unnamed = self.unreferenced_keys()
+        if not unnamed:
+            return None
+        savers = self.registered_savers()
+        by = f" (written by {', '.join(savers)}?)" if savers else ""
+        more = f" ... ({len(unnamed)} in all)" if len(unnamed) > shown else ""
+        return f"tensors the object graph does not name{by}: {', '.join(unnamed[:shown])}{more}"
+
     def unreachable(self) -> list[ObjectNode]:
         """Nodes neither the root's children nor its optimizers' slot links reach."""
         return [n for n in self.nodes if n.node_id not in self._reached]
@@ -564,9 +584,8 @@ def format_tree(graph: ObjectGraph) -> Iterator[str]:
         label = row.label + ("/" if node.children and node.node_id != 0 else "")
         if node.path_length > SHOWN_PATH:
             label += f"  [node {node.node_id}]"
-        if node.registered_saver is not None:
-            name, object_name = node.registered_saver
-            label += f"  [saved by {name} as {object_name!r}]"
+        if node.saver_note is not None:
+            label += f"  [{node.saver_note}]"
         if value is not None and len(node.attributes) == 1:
             extra = f"  ({value.full_name})" if value.full_name else ""
             yield f"{indent}{label}  {_type_text(value)}  {value.checkpoint_key}{extra}"

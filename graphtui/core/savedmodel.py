@@ -40,7 +40,7 @@ from graphtui.formats.byte_source import read_file
 
 if TYPE_CHECKING:
     from graphtui.core.objects import TreePaths
-    from graphtui.core.savedmodel_functions import CallableFunction
+    from graphtui.core.savedmodel_functions import FunctionListing
 
 ASSETS_DIR = "assets"
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -170,6 +170,11 @@ class Signature:
     def is_init_op(self) -> bool:
         """The ``__saved_model_init_op`` pseudo-signature TF2 writes (not callable)."""
         return self.key == INIT_OP_SIGNATURE_KEY
+
+    def default_lines(self) -> list[str]:
+        """Each input with a default value as ``graphtui show`` and the app say it:
+        ``inputs['y'] defaults to 1.5``."""
+        return [f"inputs['{k}'] defaults to {self.default_values[k]}" for k in self.defaults]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -462,14 +467,15 @@ class MetaGraphInfo:
             concrete_functions=len(og.concrete_functions),
         )
 
-    def callable_functions(self) -> list[CallableFunction]:
+    def callable_functions(self) -> FunctionListing:
         """The root object's functions and what each concrete function is callable with (what
-        saved_model_cli lists under "Concrete Functions:"); empty for a TF1 SavedModel."""
-        if not self.has_object_graph:
-            return []
-        from graphtui.core.savedmodel_functions import root_functions
+        saved_model_cli lists under "Concrete Functions:"), or why they could not be listed;
+        no functions for a TF1 SavedModel. Decoded on each call (callers keep it)."""
+        from graphtui.core.savedmodel_functions import FunctionListing, list_root_functions
 
-        return root_functions(self.meta_graph.object_graph_def)
+        if not self.has_object_graph:
+            return FunctionListing([])
+        return list_root_functions(self.meta_graph.object_graph_def)
 
     def asset_file_defs(self) -> list[Any]:
         """The AssetFileDefs TensorFlow's loader uses: the ``asset_file_def`` field, else (TF1
@@ -510,6 +516,7 @@ class MetaGraphInfo:
 
     def to_json(self) -> dict[str, Any]:
         summary = self.object_graph_summary()
+        listing = self.callable_functions()
         return {
             "tags": list(self.tags),
             "tensorflow_version": self.tensorflow_version,
@@ -517,7 +524,8 @@ class MetaGraphInfo:
             "node_count": len(self.graph),
             "functions": sorted(self.function_names()),
             "object_graph": None if summary is None else summary.to_json(),
-            "concrete_functions": [f.to_json() for f in self.callable_functions()],
+            "concrete_functions": [f.to_json() for f in listing.functions],
+            "concrete_functions_problem": listing.problem,
             "assets": [a.to_json() for a in self.assets()],
         }
 

@@ -237,7 +237,13 @@ def _option(name: str, saved: Any, keywords: Iterable[str] = ()) -> ConcreteOpti
 
 def root_functions(object_graph: Any) -> list[CallableFunction]:
     """The ``function`` and ``bare_concrete_function`` children of the root object (node 0),
-    sorted by name, each with its concrete functions in the SavedModel's order."""
+    sorted by name, each with its concrete functions in the SavedModel's order.
+
+    Raises ``CoreError`` where TensorFlow's loader would fail too (a child's node id outside the
+    graph, a concrete function the object graph does not hold) and ``TensorProtoError`` for a
+    value that does not decode: :func:`list_root_functions` turns them into the reason."""
+    from graphtui.errors import CoreError
+
     nodes = object_graph.nodes
     if not nodes:
         return []
@@ -245,20 +251,59 @@ def root_functions(object_graph: Any) -> list[CallableFunction]:
     out = []
     for child in sorted(nodes[0].children, key=lambda c: c.local_name):
         if not 0 <= child.node_id < len(nodes):
-            continue
+            raise CoreError(
+                f"root child {child.local_name!r} names node {child.node_id}, "
+                f"outside the object graph's {len(nodes)} nodes"
+            )
         node = nodes[child.node_id]
         kind = node.WhichOneof("kind")
         if kind == "function":
             names = list(node.function.concrete_functions)
-            options = [_option(n, concrete.get(n)) for n in names]
         elif kind == "bare_concrete_function":
             bare = node.bare_concrete_function
-            name = bare.concrete_function_name
-            options = [_option(name, concrete.get(name), bare.argument_keywords)]
+            names = [bare.concrete_function_name]
         else:
             continue
+        missing = next((n for n in names if n not in concrete), None)
+        if missing is not None:
+            raise CoreError(
+                f"function {child.local_name!r}: concrete function {missing!r} is not in the "
+                "object graph"
+            )
+        if kind == "function":
+            options = [_option(n, concrete[n]) for n in names]
+        else:
+            options = [_option(names[0], concrete[names[0]], bare.argument_keywords)]
         out.append(CallableFunction(child.local_name, kind, options))
     return out
+
+
+@dataclass(frozen=True)
+class FunctionListing:
+    """The root's functions as saved_model_cli lists them, or why they could not be listed
+    (``problem``; the functions are then empty: none is shown as fine that TensorFlow's loader
+    would refuse, as saved_model_cli prints "N/A" then)."""
+
+    functions: list[CallableFunction]
+    problem: str | None = None
+
+    def lines(self) -> list[str]:
+        """The "Concrete Functions:" section (:func:`concrete_function_lines`), or its N/A
+        line."""
+        if self.problem is not None:
+            return [f"Concrete Functions: N/A (could not be listed: {self.problem})"]
+        return concrete_function_lines(self.functions)
+
+
+def list_root_functions(object_graph: Any) -> FunctionListing:
+    """:func:`root_functions`, a broken object graph turned into the reason (never raised)."""
+    from graphtui.errors import GraphtuiError
+    from graphtui.formats.tensor_proto import TensorProtoError
+
+    try:
+        return FunctionListing(root_functions(object_graph))
+    except (GraphtuiError, TensorProtoError, RecursionError) as exc:
+        return FunctionListing([], str(exc) or type(exc).__name__)
 
 
 # -- saved_model_cli's text ----------------------------------------------------------------------
@@ -312,17 +357,31 @@ def _argument_lines(arguments: Iterable[Any], label: str) -> list[str]:
     return lines
 
 
+def option_lines(option: ConcreteOption, index: int) -> list[str]:
+    """One option of a function as saved_model_cli prints it (``index`` from 1): nothing for
+    an option without positional arguments and keywords."""
+    lines = []
+    if option.args:
+        lines += [f"    Option #{index}", "      Callable with:"]
+        lines += _argument_lines(option.args, "Argument")
+    if option.kwargs:
+        lines += _argument_lines(option.kwargs, "Named Argument")
+    return lines
+
+
+def function_lines(function: CallableFunction) -> list[str]:
+    """One function of the "Concrete Functions:" section: its name line and its options."""
+    lines = [f"  Function Name: '{function.name}'"]
+    for index, option in enumerate(function.options, 1):
+        lines += option_lines(option, index)
+    return lines
+
+
 def concrete_function_lines(functions: list[CallableFunction]) -> list[str]:
     """The "Concrete Functions:" section of ``saved_model_cli show --all``, line for line (a
     blank line between functions, as it prints them)."""
     lines = ["Concrete Functions:"]
     for number, function in enumerate(functions):
         lines += [""] if number else []
-        lines.append(f"  Function Name: '{function.name}'")
-        for index, option in enumerate(function.options, 1):
-            if option.args:
-                lines += [f"    Option #{index}", "      Callable with:"]
-                lines += _argument_lines(option.args, "Argument")
-            if option.kwargs:
-                lines += _argument_lines(option.kwargs, "Named Argument")
+        lines += function_lines(function)
     return lines

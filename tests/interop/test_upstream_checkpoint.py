@@ -589,13 +589,10 @@ def test_realworld_saved_model_object_paths(directory: Path) -> None:
             assert np.array_equal(ours, var.numpy()), saved.path
 
 
-def test_registered_saver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """util_test.py test_serialize_gathered_objects: an object with a saver registered by
-    name (``register_checkpoint_saver``) is recorded as ``Custom.<name>`` with its name in the
-    saver's call; here the saver writes a tensor under a key of its own (``registered``), which
-    TF lists and no attribute names: graphtui marks the object and names that key as not named
-    by the object graph, the variable beside it as usual."""
-    from tensorflow.python.checkpoint.checkpoint import object_metadata
+def registered_saver_checkpoint(prefix: Path, saver: str) -> str:
+    """A checkpoint of root ``v`` (a variable) and ``registered``, an object whose class has a
+    saver registered as ``saver`` (``register_checkpoint_saver``; once per name in a process):
+    the saver writes the object's value under a key of its own, its object name."""
     from tensorflow.python.ops import io_ops
     from tensorflow.python.saved_model import registration
 
@@ -610,7 +607,7 @@ def test_registered_saver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         return [file_prefix]
 
     registration.register_checkpoint_saver(
-        name="GraphtuiTestSaver",
+        name=saver,
         predicate=lambda x: isinstance(x, TrackableWithRegisteredSaver),
         save_fn=save_fn,
         restore_fn=lambda trackables, merged_prefix: None,
@@ -618,8 +615,18 @@ def test_registered_saver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     root = autotrackable.AutoTrackable()
     root.v = tf.Variable(1.0)
     root.registered = TrackableWithRegisteredSaver()
-    prefix = tf.train.Checkpoint(root).save(str(tmp_path / "ckpt"))
+    return str(tf.train.Checkpoint(root).save(str(prefix)))
 
+
+def test_registered_saver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """util_test.py test_serialize_gathered_objects: an object with a saver registered by
+    name (``register_checkpoint_saver``) is recorded as ``Custom.<name>`` with its name in the
+    saver's call; here the saver writes a tensor under a key of its own (``registered``), which
+    TF lists and no attribute names: graphtui marks the object and names that key as not named
+    by the object graph, the variable beside it as usual."""
+    from tensorflow.python.checkpoint.checkpoint import object_metadata
+
+    prefix = registered_saver_checkpoint(tmp_path / "ckpt", "GraphtuiTestSaver")
     proto = object_metadata(prefix)
     theirs = {
         (n.registered_saver.name, n.registered_saver.object_name)

@@ -370,6 +370,27 @@ def _many_arguments(path: Path) -> Path:
     return path
 
 
+def defaults_model(path: Path) -> Path:
+    """A signature ``s`` over ``f(x, y=1.5, z=[1, 2])``: inputs ``y`` and ``z`` have tensor
+    defaults, saved in ``SignatureDef.defaults``."""
+    default_y, default_z = tf.constant(1.5), tf.constant([1, 2])
+
+    class Model(tf.Module):
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([2], tf.int32),
+            ]
+        )
+        def f(self, x: Any, y: Any = default_y, z: Any = default_z) -> Any:
+            return x * y + tf.cast(tf.reduce_sum(z), tf.float32)
+
+    model = Model()
+    tf.saved_model.save(model, str(path), signatures={"s": model.f})
+    return path
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("saved_model_cli")
@@ -833,22 +854,7 @@ def test_signature_with_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[s
     signatures, as TF's ``make_ndarray`` reads it from the SignatureDef."""
     from tensorflow.python.saved_model import loader_impl
 
-    default_y, default_z = tf.constant(1.5), tf.constant([1, 2])
-
-    class Model(tf.Module):
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([None], tf.float32),
-                tf.TensorSpec([], tf.float32),
-                tf.TensorSpec([2], tf.int32),
-            ]
-        )
-        def f(self, x: Any, y: Any = default_y, z: Any = default_z) -> Any:
-            return x * y + tf.cast(tf.reduce_sum(z), tf.float32)
-
-    model = Model()
-    directory = tmp_path / "defaults"
-    tf.saved_model.save(model, str(directory), signatures={"s": model.f})
+    directory = defaults_model(tmp_path / "defaults")
     stored = loader_impl.parse_saved_model(str(directory)).meta_graphs[0].signature_def["s"]
     assert {k: tf.make_ndarray(v).tolist() for k, v in stored.defaults.items()} == {
         "y": 1.5,

@@ -204,7 +204,7 @@ def test_signatures(snap_compare: Any) -> None:
         from graphtui.tui.widgets.signatures_pane import SignaturesTree
 
         tree = app.workspace.query_one(SignaturesTree)
-        functions = tree.root.children[1]
+        functions = next(c for c in tree.root.children if c.data.kind == "functions")
         predict = next(c for c in functions.children if c.data.name == "__inference_predict_1028")
         predict.expand()  # the cursor stays on serving_default
 
@@ -223,3 +223,23 @@ def test_objects(snap_compare: Any) -> None:
 
     app = make_app(DATA / "tf2" / "module")
     assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(reveal)))
+
+
+def test_signatures_concrete_function(snap_compare: Any) -> None:
+    """The root's function ``predict`` expanded, its option's details: what it is callable
+    with, as ``graphtui show`` prints it under "Concrete Functions:"."""
+
+    def show_option(app: Any) -> None:
+        from graphtui.tui.widgets.signatures_pane import SignaturesPane, SignaturesTree
+
+        tree = app.workspace.query_one(SignaturesTree)
+        concretes = next(c for c in tree.root.children if c.data.kind == "concretes")
+        predict = next(c for c in concretes.children if c.data.name == "predict")
+        predict.expand()
+        tree.fill(predict)
+        _ = tree.last_line
+        tree.move_cursor(predict.children[0])
+        app.workspace.query_one(SignaturesPane).show_item(predict.children[0].data)
+
+    app = make_app(DATA / "tf2" / "saved_model")
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(show_option)))

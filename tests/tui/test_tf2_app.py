@@ -131,7 +131,7 @@ async def test_function_expands_to_its_nodes_with_details() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         tree = app.workspace.query_one(SignaturesTree)
-        functions = tree.root.children[1]
+        functions = next(c for c in tree.root.children if c.data.kind == "functions")
         assert labels(functions) == FACTS["saved_models"][name]["functions"]
         fname = "__inference_predict_1028"
         pane = app.workspace.query_one(SignaturesPane)

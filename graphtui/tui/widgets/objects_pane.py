@@ -5,7 +5,9 @@ tracked children by local name, then (for an optimizer) its slot variables, then
 saved. A variable is a leaf showing dtype and shape; Enter (or ``v``) opens its value in the value
 view, which reads windows of the tensor, never the whole of a big one. An object reached again
 through another edge (Keras lists each weight under the model and the optimizer) is one
-reference line; Enter goes to where the object is listed.
+reference line; Enter goes to where the object is listed. An object a registered saver wrote
+(``register_checkpoint_saver``) is marked ``saved by NAME as 'object'`` as ``ls --objects``
+marks it, the saver in its details; the summary names the tensors no object names.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from graphtui.tui.widgets.node_details import (
 
 if TYPE_CHECKING:
     from graphtui.core.savedmodel import SavedObjectInfo
+
+UNNAMED_SHOWN = 3  # tensors no object names, listed in the summary line
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,14 @@ def _entries(node: ObjectNode) -> list[ObjectItem]:
 
 
 def _label(item: ObjectItem) -> Text:
+    text = _bare_label(item)
+    note = item.node.saver_note if item.kind == "node" else None
+    if note is not None:
+        text.append(f"  {visible(note)}", style="magenta")
+    return text
+
+
+def _bare_label(item: ObjectItem) -> Text:
     node = item.node
     text = Text()
     if item.kind == "ref":
@@ -254,6 +266,12 @@ def describe_object(
     lines.append(plain("node id", str(node.node_id)))
     if saved is not None and saved.kind:
         lines.append(plain("saved as", f"{saved.kind} {saved.detail}".strip()))
+    if node.registered_saver is not None:
+        name, object_name = node.registered_saver
+        lines.append(heading("Registered saver"))
+        lines.append(plain("saver", name))
+        lines.append(plain("object name", repr(object_name)))
+        lines.append(plain("its tensors", "under keys of the saver's own (see the summary)"))
     if node.slot_of is not None:
         graph = node.graph
         variable = graph.nodes[node.slot_of.variable_id]
@@ -355,6 +373,9 @@ class ObjectsPane(Vertical):
         missing = graph.missing_keys()
         if missing:
             text.append(f"  ·  {len(missing)} keys missing", style="bold red")
+        unnamed = graph.unnamed_keys_note(UNNAMED_SHOWN)
+        if unnamed is not None:
+            text.append(f"  ·  {visible(unnamed)}", style="magenta")
         summary.update(text)
         self.show_item(self.object_tree.current)
 

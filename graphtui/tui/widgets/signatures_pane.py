@@ -1,10 +1,14 @@
-"""The signatures pane (tab 7, SavedModels): signatures, the function library and assets.
+"""The signatures pane (tab 7, SavedModels): signatures, the function library, the root's
+concrete functions and assets.
 
 The tree lists the chosen meta graph's signatures (inputs and outputs with dtype, shape and
-tensor name in the details), its functions, each expanding into its body (argument, body and
-result nodes, built on first expansion), and its assets. A function's node shows the same
-details as a graph node; its links stay inside the function, ``fn`` links go to the functions a
-node calls. ``t`` switches to the next tag-set.
+tensor name in the details, inputs with a default value and the value), its functions, each
+expanding into its body (argument, body and result nodes, built on first expansion), the
+functions of a TF2 SavedModel's root object with their options (what each is callable with, as
+``graphtui show`` and ``saved_model_cli show --all`` print it under "Concrete Functions:"; "N/A"
+with the reason where the object graph does not list them), and its assets. A function's node
+shows the same details as a graph node; its links stay inside the function, ``fn`` links go to
+the functions a node calls. ``t`` switches to the next tag-set.
 """
 
 from __future__ import annotations
@@ -42,16 +46,21 @@ from graphtui.tui.widgets.node_details import (
 if TYPE_CHECKING:
     from graphtui.core.graph import FunctionInfo, GraphIndex
     from graphtui.core.savedmodel import Signature, TensorSpec
+    from graphtui.core.savedmodel_functions import CallableFunction, FunctionListing
+
+CLI_LINES_SHOWN = 500  # lines of a concrete function's text in the details, then "... N more"
 
 
 @dataclass(frozen=True)
 class SigItem:
-    """One tree line: a branch (``signatures``, ``functions``, ``assets``), a ``signature``, a
-    ``function``, a node of a function body (``fnode``), an ``asset`` or a ``more`` line."""
+    """One tree line: a branch (``signatures``, ``functions``, ``concretes``, ``assets``), a
+    ``signature``, a ``function``, a node of a function body (``fnode``), a root function
+    (``concrete``) or one of its options (``option``), an ``asset`` or a ``more`` line."""
 
     kind: str
     name: str = ""
-    function: str = ""  # fnode: the function it belongs to
+    function: str = ""  # fnode, option: the function it belongs to
+    index: int = 0  # option: its number (from 1, as saved_model_cli counts them)
 
 
 def spec_text(spec: TensorSpec) -> Text:
@@ -88,8 +97,31 @@ def signature_lines(sig: Signature) -> list[Line]:
     for spec in sig.outputs:
         lines.extend(_spec_lines(spec))
     if sig.defaults:
-        lines.append(plain("defaults for", ", ".join(sig.defaults)))
+        lines.append(heading(f"Defaults ({len(sig.defaults)})"))
+        lines.extend(plain(line) for line in sig.default_lines())
     return lines
+
+
+def cli_lines(lines: list[str], limit: int = CLI_LINES_SHOWN) -> list[Line]:
+    """Lines of ``graphtui show``'s text as it prints them, less the indent they all share (the
+    pane is narrow), the first ``limit``."""
+    indent = min((len(ln) - len(ln.lstrip(" ")) for ln in lines if ln.strip()), default=0)
+    out = [Line(Text(visible(line[indent:]))) for line in lines[:limit]]
+    if len(lines) > limit:
+        out.append(plain(f"... {len(lines) - limit} more lines (graphtui show lists all)"))
+    return out
+
+
+def option_summary(function: CallableFunction, index: int) -> str:
+    """``2 arguments, 1 keyword`` of option ``index`` (from 1)."""
+    option = function.options[index - 1]
+    if option.args is None and not option.kwargs:
+        return "no input signature"
+    args, kwargs = len(option.args or ()), len(option.kwargs)
+    parts = [f"{args} argument" + ("" if args == 1 else "s")]
+    if kwargs:
+        parts.append(f"{kwargs} keyword" + ("" if kwargs == 1 else "s"))
+    return ", ".join(parts)
 
 
 def _default_signature(keys: list[str]) -> str | None:
@@ -127,6 +159,7 @@ class SignaturesTree(BackKey, LazyTree[SigItem | None, SigItem]):
         self.auto_expand = True
         self.infos: dict[str, FunctionInfo] = {}  # the library's functions by name
         self.body: Callable[[str], GraphIndex] | None = None  # a function's body (the pane's)
+        self.concretes: dict[str, CallableFunction] = {}  # the root's functions by name
 
     @property
     def current(self) -> SigItem | None:
@@ -135,6 +168,12 @@ class SignaturesTree(BackKey, LazyTree[SigItem | None, SigItem]):
 
     def lazy_items(self, node: TreeNode[SigItem | None]) -> list[SigItem] | None:
         item = node.data
+        if item is not None and item.kind == "concrete":
+            function = self.concretes[item.name]
+            return [
+                SigItem("option", f"Option #{i}", item.name, i)
+                for i in range(1, len(function.options) + 1)
+            ]
         if item is None or item.kind != "function" or self.body is None:
             return None
         try:
@@ -151,6 +190,14 @@ class SignaturesTree(BackKey, LazyTree[SigItem | None, SigItem]):
             if info is not None:
                 label.append(f"  {info.node_count} nodes", style="dim")
             return parent.add(label, item)
+        if item.kind == "concrete":
+            count = len(self.concretes[item.name].options)
+            label.append(f"  {count} option" + ("" if count == 1 else "s"), style="dim")
+            return parent.add(label, item)
+        if item.kind == "option":
+            summary = option_summary(self.concretes[item.function], item.index)
+            label.append(f"  {summary}", style="dim")
+            return parent.add_leaf(label, item)
         assert self.body is not None
         label.append(f"  {visible(self.body(item.function).op(item.name))}", style="dim italic")
         return parent.add_leaf(label, item)
@@ -193,6 +240,7 @@ class SignaturesPane(Vertical):
         self._bodies: dict[str, GraphIndex] = {}
         self._body_ws: dict[str, Workspace] = {}
         self._infos: dict[str, FunctionInfo] = {}
+        self._listing: FunctionListing | None = None
         self.shown: SigItem | None = None
 
     def compose(self) -> ComposeResult:
@@ -229,6 +277,8 @@ class SignaturesPane(Vertical):
                     label.append(f"  {len(sig.inputs)} in, {len(sig.outputs)} out", style="dim")
                 sigs.add_leaf(label, SigItem("signature", sig.key))
             sigs.expand()
+            if mg.has_object_graph:  # saved_model_cli lists them after the signatures too
+                self._add_concrete_functions()
         # a .meta graph's library too: While/If/PartitionedCall bodies
         assert graph is not None
         functions = graph.functions()
@@ -260,6 +310,27 @@ class SignaturesPane(Vertical):
         if default is not None:
             self.reveal_signature(default)
         self.show_item(tree.current)
+
+    def _add_concrete_functions(self) -> None:
+        """The root object's functions (decoded now: the pane is built when first shown), each
+        expanding into its options; "N/A" and the reason where they cannot be listed."""
+        assert self.ws.meta_graph is not None
+        tree = self.sig_tree
+        listing = self._listing = self.ws.meta_graph.callable_functions()
+        if listing.problem is not None:
+            label = Text("concrete functions: N/A", style="bold red")
+            branch = tree.root.add(label, SigItem("concretes"))
+            branch.add_leaf(
+                Text(visible(f"could not be listed: {listing.problem}"), style="red"),
+                SigItem("concretes"),
+            )
+            return
+        functions = listing.functions
+        tree.concretes = {f.name: f for f in functions}
+        label = Text(f"concrete functions ({len(functions)})", style="bold")
+        branch = tree.root.add(label, SigItem("concretes"))
+        tree.fill(branch, [SigItem("concrete", f.name) for f in functions])
+        branch.expand()
 
     def _summary(self) -> None:
         ws = self.ws
@@ -354,6 +425,44 @@ class SignaturesPane(Vertical):
             )
         return lines
 
+    def _concretes_details(self) -> list[Line]:
+        listing = self._listing
+        lines = [Line(Text("concrete functions of the root object", style="bold"))]
+        if listing is None:
+            return lines
+        if listing.problem is not None:
+            return lines + cli_lines(listing.lines())
+        lines.append(plain("functions", str(len(listing.functions))))
+        lines.append(plain("options", str(sum(len(f.options) for f in listing.functions))))
+        lines.append(plain("as saved_model_cli show --all lists them (Enter: expand)"))
+        return lines
+
+    def _concrete_details(self, fname: str) -> list[Line]:
+        from graphtui.core.savedmodel_functions import function_lines
+
+        function = self.sig_tree.concretes[fname]
+        kind = "tf.function" if function.kind == "function" else "bare concrete function"
+        lines = [Line(Text(visible(fname), style="bold")), plain("kind", kind)]
+        lines.append(plain("options", str(len(function.options))))
+        lines.append(heading("Concrete Functions (as graphtui show prints it)"))
+        return lines + cli_lines(function_lines(function))
+
+    def _option_details(self, fname: str, index: int) -> list[Line]:
+        from graphtui.core.savedmodel_functions import option_lines
+
+        option = self.sig_tree.concretes[fname].options[index - 1]
+        lines = [Line(Text(visible(f"{fname}  Option #{index}"), style="bold"))]
+        lines.append(plain("concrete function", option.name))
+        if option.name in self._infos:
+            lines.append(link("fn", option.name, note="its body"))
+        else:
+            lines.append(plain("not in the function library", style="red"))
+        text = option_lines(option, index)
+        if not text:
+            return lines + [plain("callable with", "no recorded arguments (not listed)")]
+        lines.append(heading("Callable with (as graphtui show prints it)"))
+        return lines + cli_lines(text)
+
     def _asset_details(self, filename: str) -> list[Line]:
         assert self.ws.meta_graph is not None
         for asset in self.ws.meta_graph.assets():
@@ -377,6 +486,12 @@ class SignaturesPane(Vertical):
             return self._node_details(item.function, item.name)
         if item.kind == "asset":
             return self._asset_details(item.name)
+        if item.kind == "concretes":
+            return self._concretes_details()
+        if item.kind == "concrete":
+            return self._concrete_details(item.name)
+        if item.kind == "option":
+            return self._option_details(item.function, item.index)
         return self._overview()
 
     def show_item(self, item: SigItem | None) -> None:
@@ -401,7 +516,7 @@ class SignaturesPane(Vertical):
             return
         if item.kind == "more":
             self.sig_tree.load_next(event.node)
-        elif item.kind in ("signature", "fnode", "asset"):
+        elif item.kind in ("signature", "fnode", "asset", "option"):
             self.details.focus()
 
     @on(OptionList.OptionSelected, "#sig-details")

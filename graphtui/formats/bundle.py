@@ -529,6 +529,8 @@ class BundleReader:
         base = np.where(dtype_enum > dtypes.REF_OFFSET, dtype_enum - dtypes.REF_OFFSET, dtype_enum)
         codes = np.where(base < len(code_of), code_of[np.minimum(base, len(code_of) - 1)], -1)
         ok &= (codes >= 0) & (dtype_enum <= dtypes.REF_OFFSET)  # _REF dtypes: one by one
+        if self.endianness == BIG_ENDIAN:  # dtypes TF does not byte-swap: one by one
+            ok &= np.array([dt.byte_swappable for dt in kinds])[np.maximum(codes, 0)]
         # exact while the product stays below 2**53; larger ones are checked one by one
         nonzero = np.where(dims > 0, dims, 1).astype(np.float64).prod(axis=1)
         ok &= nonzero < 2.0**53
@@ -650,6 +652,12 @@ class BundleReader:
                 self.index_file,
                 f"tensor {entry.name!r} is stored with the reference dtype {entry.dtype.name}_ref: "
                 "TensorFlow cannot read it",
+            )
+        if self.endianness == BIG_ENDIAN and not entry.dtype.byte_swappable:
+            raise FormatError(  # ByteSwapBuffer: "Byte-swapping not supported"
+                self.index_file,
+                f"tensor {entry.name!r} is {entry.dtype.name} in a big-endian bundle: "
+                "TensorFlow cannot read it (it does not byte-swap that dtype)",
             )
         src = self._shard(entry.shard_id)
         path = data_path(self.prefix, entry.shard_id, self.num_shards)

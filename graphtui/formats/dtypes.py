@@ -62,6 +62,15 @@ class DType:
         return f"<dtype: {self.name!r}>"
 
     @property
+    def byte_swappable(self) -> bool:
+        """True when TF reads it from a bundle of the other byte order (``ByteSwapBuffer``:
+        strings and 1-byte ints as they are, 16- to 64-bit and complex types swapped); TF
+        refuses the rest there, the 2-, 4- and 8-bit ml_dtypes types included."""
+        if self.name in ("string", "bfloat16"):
+            return True
+        return self.numpy_name is not None and not self.numpy_name.startswith("ml_dtypes.")
+
+    @property
     def in_npz(self) -> bool:
         """True when numpy itself (no ml_dtypes, no pickle) can store it in a ``.npy``."""
         return (

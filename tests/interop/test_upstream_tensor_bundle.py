@@ -253,9 +253,10 @@ NO_BYTE_SWAP = set(ONE_BYTE)
 def test_endianness(cases: dict[str, str], tmp_path: Path) -> None:
     """TensorBundleTest.Endianness (TestEndianness<T> for every type): a bundle written in the
     other byte order with its header saying BIG reads as the original values, in TF and in
-    graphtui alike. TF 2.21 refuses the 2-, 4- and 8-bit float and int types there
-    (``NO_BYTE_SWAP``: "Byte-swapping not supported"); their elements are single bytes, so
-    graphtui reads them as written."""
+    graphtui alike, the 1-byte types (int8, uint8, bool, qint8, quint8) as they are stored.
+    TF 2.21 refuses the 2-, 4- and 8-bit float and int types there (``NO_BYTE_SWAP``:
+    ``ByteSwapBuffer``'s "Byte-swapping not supported"), and so does graphtui, in one line
+    naming the tensor, and in verify (it read them as written)."""
     prefix = str(tmp_path / "big")
     _byte_swapped_bundle(cases["foo"], prefix)
     with BundleReader(prefix) as reader:
@@ -265,15 +266,72 @@ def test_endianness(cases: dict[str, str], tmp_path: Path) -> None:
             for i in range(4):
                 key = f"{name}/foo_00{i}"
                 want = _restore(cases["foo"], key, name)
-                if name in NO_BYTE_SWAP:  # one byte an element: nothing to swap, same bytes
+                if name in NO_BYTE_SWAP:
                     with pytest.raises(tf.errors.UnimplementedError, match="Byte-swapping"):
                         _restore(prefix, key, name)
-                    _same(reader.read(key), want)
+                    with pytest.raises(FormatError, match="big-endian") as err:
+                        reader.read(key)
+                    assert repr(key) in str(err.value) and "\n" not in str(err.value)
                     continue
                 theirs = _restore(prefix, key, name)
                 _same(theirs, want)  # TF swapped them back
                 _same(reader.read(key), theirs)
-        assert reader.verify() == []
+        problems = reader.verify()
+        assert sorted(p.detail.split("'")[1] for p in problems) == sorted(
+            f"{t}/foo_00{i}" for t in NO_BYTE_SWAP for i in range(4)
+        )
+
+
+def test_endianness_one_byte_writes(tmp_path: Path) -> None:
+    """TensorBundleTest.Endianness, the 1-byte types from the writer's side: a big-endian
+    bundle of int8, uint8, bool, qint8 and quint8 tensors (nothing to swap: ByteSwapBuffer
+    returns them as they are) is read as TF reads it, and graphtui's writes from it (rename,
+    convert to .npz) hold TF's values; one holding a float8 tensor too is refused by TF there, and by
+    graphtui's write in one line naming it unless it is dropped (strip)."""
+    from graphtui.cli import main as cli_main
+
+    values = {
+        "i8": np.array([-128, -1, 0, 5, 127], np.int8),
+        "u8": np.array([[0, 1, 2], [253, 254, 255]], np.uint8),
+        "b": np.array([True, False, True]),
+        "q8": np.array([-7, 9], np.int8),
+        "qu8": np.array([200, 3], np.uint8),
+    }
+    kinds = {"i8": "int8", "u8": "uint8", "b": "bool", "q8": "qint8", "qu8": "quint8"}
+    tensors = [tf.constant(v, dtype=_tf_dtype(kinds[n])) if kinds[n].startswith("q")
+               else tf.constant(v) for n, v in values.items()]  # fmt: skip
+    le = _save(tmp_path / "le", list(values), tensors)
+    be = str(tmp_path / "be")
+    _byte_swapped_bundle(le, be)
+    ours = graphtui.load_checkpoint(be)
+    for name, value in values.items():
+        theirs = _restore(be, name, kinds[name])
+        _same(theirs.view(value.dtype) if theirs.dtype != value.dtype else theirs, value)
+        _same(ours.get_tensor(name), value)
+    assert ours.verify() == []
+    out = str(tmp_path / "renamed" / "model.ckpt")
+    assert cli_main(["rename", be, "--checkpoint-only", "--map", "i8=j8", "--out", out, "-q"]) == 0
+    for name, value in values.items():
+        new = "j8" if name == "i8" else name
+        theirs = _restore(out, new, kinds[name])
+        _same(theirs.view(value.dtype) if theirs.dtype != value.dtype else theirs, value)
+    npz = tmp_path / "values.npz"
+    drop = ["--drop", "q8", "--drop", "qu8"]  # .npz holds no quantized type
+    assert cli_main(["convert", be, "--to", str(npz), *drop, "-q"]) == 0
+    with np.load(npz) as got:
+        assert sorted(got.files) == ["__metadata__", "b", "i8", "u8"]
+        for name in ("b", "i8", "u8"):
+            _same(got[name], values[name])
+
+    f8 = tf.constant(np.array([1.0, 2.0], ml_dtypes.float8_e5m2), dtype=_tf_dtype("float8_e5m2"))
+    le2 = _save(tmp_path / "le2", ["i8", "f8"], [tensors[0], f8])
+    be2 = str(tmp_path / "be2")
+    _byte_swapped_bundle(le2, be2)
+    with pytest.raises(tf.errors.UnimplementedError, match="Byte-swapping"):
+        _restore(be2, "f8", "float8_e5m2")
+    out = str(tmp_path / "renamed2" / "model.ckpt")
+    rc = cli_main(["rename", be2, "--checkpoint-only", "--map", "i8=j8", "--out", out, "-q"])
+    assert rc == 1 and not Path(out + ".index").exists()
 
 
 def test_endianness_strings(cases: dict[str, str], tmp_path: Path) -> None:

@@ -153,19 +153,19 @@ class CheckpointReader:
                 entry = self._v2.entry(name)
                 if not entry.is_sliced:
                     key = name.encode("utf-8", "surrogateescape")
-                    lines.append((key, line(key, entry.dtype.enum, entry.shape)))
+                    lines.append((key, line(key, entry.listed_dtype.enum, entry.shape)))
                     continue
                 for extents in entry.slices:
                     key = encode_slice_key(name, extents)
                     part = slice_shape(entry.shape, extents)
-                    lines.append((key, line(key, entry.dtype.enum, part)))
+                    lines.append((key, line(key, entry.listed_dtype.enum, part)))
         else:
             assert self._v1 is not None
             for name in self.names():
                 t = self._v1.tensors[name]
                 key = name.encode("utf-8", "surrogateescape")
                 extra = f", {len(t.slices)} slices" if len(t.slices) > 1 else ""
-                lines.append((key, line(key, t.dtype.enum, t.shape, extra)))
+                lines.append((key, line(key, t.listed_dtype.enum, t.shape, extra)))
         return b"".join(text for _, text in sorted(lines))
 
     # -- more than TensorFlow offers -----------------------------------------------------------
@@ -187,11 +187,11 @@ class CheckpointReader:
                     nbytes += self._v2.slice_entry(name, extents).size
             else:
                 nbytes = entry.size
-            return TensorInfo(name, entry.dtype, entry.shape, nbytes, len(entry.slices))
+            return TensorInfo(name, entry.listed_dtype, entry.shape, nbytes, len(entry.slices))
         assert self._v1 is not None
         t = self._v1.tensors[name]
         nslices = len(t.slices) if len(t.slices) > 1 or _is_partial(t.slices) else 0
-        return TensorInfo(name, t.dtype, t.shape, t.num_elements * t.dtype.itemsize, nslices)
+        return TensorInfo(name, t.listed_dtype, t.shape, t.num_elements * t.dtype.itemsize, nslices)
 
     def tensors(self) -> list[TensorInfo]:
         listing = self.listing()

@@ -71,6 +71,12 @@ class BundleEntry:
     def is_sliced(self) -> bool:
         return bool(self.slices)
 
+    @property
+    def listed_dtype(self) -> dtypes.DType:
+        """The dtype as TF lists it (``float32_ref`` for a ``_REF`` entry; ``dtype`` is the
+        base type)."""
+        return dtypes.ref_of(self.dtype) if self.ref else self.dtype
+
 
 @dataclass(frozen=True)
 class Listing:
@@ -562,7 +568,9 @@ class BundleReader:
         extra: dict[int, tuple[int, ...]] = {}
         for i in np.flatnonzero(~ok).tolist():
             entry = self.entry(names[i])
-            codes[i] = kinds.index(entry.dtype)
+            if entry.listed_dtype not in kinds:
+                kinds.append(entry.listed_dtype)
+            codes[i] = kinds.index(entry.listed_dtype)
             extra[i] = entry.shape
             num_elements[i] = entry.num_elements
             if entry.is_sliced:

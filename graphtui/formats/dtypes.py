@@ -6,7 +6,7 @@ a checkpoint's index (``graphtui ls``) does not pay for importing them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -138,6 +138,21 @@ BY_NAME.update({"half": BY_ENUM[19], "float": BY_ENUM[1], "double": BY_ENUM[2]})
 BY_SAFETENSORS: dict[str, DType] = {row.safetensors: row for row in _ROWS if row.safetensors}
 
 INVALID = DType(0, "invalid", None, 0)
+
+
+_REFS: dict[int, DType] = {}
+
+
+def ref_of(base: DType) -> DType:
+    """The ``_REF`` dtype of ``base`` (``float32_ref``, enum + 100), as ``tf.as_dtype`` names
+    it: what TF lists for a checkpoint entry stored with one (it never reads its value). Its
+    numpy dtype is the base's, as TF's ``as_numpy_dtype`` is."""
+    ref = _REFS.get(base.enum)
+    if ref is None:
+        ref = _REFS[base.enum] = replace(
+            base, enum=base.enum + REF_OFFSET, name=f"{base.name}_ref", safetensors=None
+        )
+    return ref
 
 
 def from_enum(value: int) -> DType:

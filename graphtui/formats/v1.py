@@ -41,6 +41,11 @@ class V1Tensor:
     def num_elements(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def listed_dtype(self) -> dtypes.DType:
+        """The dtype as TF lists it (``float32_ref`` for a ``_REF`` tensor)."""
+        return dtypes.ref_of(self.dtype) if self.ref else self.dtype
+
 
 class V1Reader:
     """Lazy reader of a V1 checkpoint (one file or several shards)."""

@@ -916,11 +916,12 @@ def test_index_writer_is_tf_table_builder_on_realworld() -> None:
     assert same >= 40, (same, compressed)
 
 
-def test_reference_dtype_refused(tmp_path: Path) -> None:
+def test_reference_dtype_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The V2 side of TensorSliceReaderTest.UnsupportedTensorType: an entry stored with a
     ``_REF`` dtype (DT_FLOAT_REF). TF's RestoreV2 refuses it ("does not equal original dtype
-    float_ref"; its Python reader aborts the process on it, so it is not asked here); graphtui
-    lists it and refuses its value, in reads and in verify (it read it as float32)."""
+    float_ref"; its Python reader's get_tensor aborts the process on it, so it is not asked
+    here; its listing names it float32_ref); graphtui lists it as TF does and refuses its
+    value, in reads and in verify (it read it as float32)."""
     src = _save(tmp_path / "plain", ["x", "y"], [tf.constant([1.0, 2.0, 3.0]), tf.ones([2])])
     prefix = str(tmp_path / "ref")
     Path(prefix + ".data-00000-of-00001").write_bytes(
@@ -935,6 +936,22 @@ def test_reference_dtype_refused(tmp_path: Path) -> None:
     _same(_restore(prefix, "y", "float32"), np.ones(2, np.float32))
     ours = graphtui.load_checkpoint(prefix)
     assert ours.get_variable_to_shape_map() == {"x": [3], "y": [2]}
+    # listed as TF lists it (graphtui listed float32): its reader's dtype map and debug string,
+    # and tf.as_dtype's name in `ls`
+    theirs = py_checkpoint_reader.NewCheckpointReader(prefix)
+    assert (
+        {k: v.name for k, v in ours.get_variable_to_dtype_map().items()}
+        == {k: v.name for k, v in theirs.get_variable_to_dtype_map().items()}
+        == {"x": "float32_ref", "y": "float32"}
+    )
+    assert ours.debug_string() == theirs.debug_string()
+    from graphtui.cli import main as cli_main
+
+    assert cli_main(["ls", prefix, "--json"]) == 0
+    import json
+
+    listed = json.loads(capsys.readouterr().out)["tensors"]
+    assert [(t["name"], t["dtype"]) for t in listed] == [("x", "float32_ref"), ("y", "float32")]
     with pytest.raises(FormatError, match="reference dtype"):
         ours.get_tensor("x")
     _same(ours.get_tensor("y"), np.ones(2, np.float32))

@@ -227,6 +227,13 @@ def test_tensor_listed_but_refused(tmp_path: Path, mutate: Any, message: str) ->
     ours = graphtui.load_checkpoint(path)
     assert ours.has_tensor("test")
     assert ours.get_variable_to_shape_map() == theirs.get_variable_to_shape_map()
+    # listed as TF lists it: a _REF dtype as DT_INT32_REF / int32_ref (graphtui listed int32)
+    lines = sorted(theirs.debug_string().splitlines())
+    assert sorted(ours.debug_string().splitlines()) == lines
+    if "reference" in message:
+        assert {k: v.name for k, v in ours.get_variable_to_dtype_map().items()} == {
+            k: v.name for k, v in theirs.get_variable_to_dtype_map().items()
+        }
     with pytest.raises(FormatError, match=message):
         ours.get_tensor("test")
     assert ours.verify()

@@ -261,7 +261,8 @@ async def test_registered_saver_objects_pane_equals_ls(
     """test_upstream_checkpoint.py test_registered_saver (util_test.py
     test_serialize_gathered_objects) in the app: the object a saver registered by name wrote is
     marked as ``ls --objects`` marks it, its details name the saver and its name in the
-    saver's call, and the summary gives the line ``ls`` prints for the key no object names."""
+    saver's call and give the line ``ls`` prints for the key no object names; the summary
+    counts that key."""
     from tensorflow.python.checkpoint.checkpoint import object_metadata
 
     prefix = registered_saver_checkpoint(tmp_path / "ckpt", "GraphtuiAppTestSaver")
@@ -292,12 +293,14 @@ async def test_registered_saver_objects_pane_equals_ls(
         await settle(pilot)
         text = details_text(app.workspace.query_one(ObjectDetails))
         start = text.index("─ Registered saver")
-        assert text[start + 1 : start + 3] == [
+        assert text[start + 1 : start + 5] == [
             "  saver Custom.GraphtuiAppTestSaver",
             "  object name 'registered'",
+            "  its tensors under keys of the saver's own, maybe these:",
+            f"  {unnamed}",
         ]
         assert pane.reveal_path("v")
         await settle(pilot)
         assert "─ Registered saver" not in details_text(app.workspace.query_one(ObjectDetails))
         summary = str(app.workspace.query_one("#objects-summary").render())
-        assert unnamed in summary
+        assert "  ·  1 tensor no object names" in summary

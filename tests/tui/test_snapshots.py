@@ -8,6 +8,7 @@ After a deliberate change of the screens (or a Textual upgrade), regenerate with
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -243,3 +244,53 @@ def test_signatures_concrete_function(snap_compare: Any) -> None:
 
     app = make_app(DATA / "tf2" / "saved_model")
     assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(show_option)))
+
+
+def _registered_saver_checkpoint(prefix: Path) -> Path:
+    """The object graph TF writes for test_upstream_checkpoint.py's registered_saver_checkpoint
+    (root ``v``, ``registered`` written by saver ``Custom.DemoSaver`` under its own key
+    ``registered``, ``save_counter``), written here without TensorFlow."""
+    import numpy as np
+
+    from graphtui._proto import pb
+    from graphtui.core.objects import OBJECT_GRAPH_KEY
+    from graphtui.formats.bundle_writer import BundleWriter
+    from graphtui.formats.transaction import FileTransaction
+
+    proto = pb.TrackableObjectGraph()
+    nodes = [proto.nodes.add() for _ in range(5)]
+    for node_id, name in ((1, "v"), (2, "registered"), (0, "root"), (3, "save_counter")):
+        nodes[0].children.add(node_id=node_id, local_name=name)
+    nodes[2].children.add(node_id=4, local_name="value")
+    nodes[2].registered_saver.name = "Custom.DemoSaver"
+    nodes[2].registered_saver.object_name = "registered"
+    values = {
+        1: ("v", "Variable", np.float32(1.0)),
+        3: ("save_counter", "save_counter", np.int64(1)),
+        4: ("registered/value", "Variable", np.array([1.0, 2.0], np.float32)),
+    }
+    with FileTransaction() as txn:
+        writer = BundleWriter(prefix, txn)
+        for node_id, (path, full_name, value) in values.items():
+            key = f"{path}/.ATTRIBUTES/VARIABLE_VALUE"
+            nodes[node_id].attributes.add(
+                name="VARIABLE_VALUE", full_name=full_name, checkpoint_key=key
+            )
+            writer.add(key, np.asarray(value))
+        writer.add("registered", np.array([1.0, 2.0], np.float32))
+        writer.add(OBJECT_GRAPH_KEY, np.array(proto.SerializeToString(), dtype=object))
+        writer.finish()
+    return prefix
+
+
+def test_objects_registered_saver(snap_compare: Any, tmp_path: Path) -> None:
+    """An object a registered saver wrote: marked in the tree as ``ls --objects`` marks it,
+    the saver and the tensors no object names in its details, their count in the summary."""
+
+    def reveal(app: Any) -> None:
+        from graphtui.tui.widgets.objects_pane import ObjectsPane
+
+        app.workspace.query_one(ObjectsPane).reveal_path("registered")
+
+    app = make_app(_registered_saver_checkpoint(tmp_path / "ckpt-1"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=scenario(call(reveal)))

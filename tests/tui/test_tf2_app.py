@@ -162,6 +162,41 @@ async def test_function_expands_to_its_nodes_with_details() -> None:
         assert (cursor.data.kind, cursor.data.name, cursor.data.function) == ("fnode", "x", fname)
 
 
+async def test_concrete_function_option_links_to_its_body() -> None:
+    """A root function's option names the library function TF runs for it; Enter on that
+    link shows the function's body (graphtui show prints the same option: interop
+    test_app_vs_cli.py)."""
+    app = make_app(DATA / "tf2" / "saved_model")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.workspace.query_one(SignaturesTree)
+        concretes = next(c for c in tree.root.children if c.data.kind == "concretes")
+        assert labels(concretes) == ["double", "predict"]
+        predict = concretes.children[1]
+        predict.expand()
+        await settle(pilot)
+        assert labels(predict) == ["Option #1"]
+        tree.move_cursor(predict.children[0])
+        await settle(pilot)
+        details = app.workspace.query_one(SignatureDetails)
+        text = options_text(details)
+        assert text[:3] == [
+            "predict  Option #1",
+            "  concrete function __inference_predict_1028",
+            "  → __inference_predict_1028  its body",
+        ]
+        assert "      x: TensorSpec(shape=(None, 3), dtype=tf.float32, name='x')" in text
+        details.focus()
+        details.highlighted = 2
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = app.workspace.query_one(SignaturesPane).shown
+        assert shown is not None and (shown.kind, shown.name) == (
+            "function",
+            "__inference_predict_1028",
+        )
+
+
 async def test_graph_node_links_to_the_function_it_calls_and_back() -> None:
     app = make_app(DATA / "tf2" / "saved_model")
     async with app.run_test(size=SIZE) as pilot:

@@ -433,3 +433,31 @@ def test_show_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert code == 0 and "signature_def['serving_default']:" in out
     assert err.startswith("graphtui: warning: ") and "variables are missing" in err
     assert err.count("\n") == 1
+
+
+def test_concrete_functions_that_do_not_decode_are_na() -> None:
+    """A root function whose input signature holds a value that does not decode (a tensor
+    naming 10**12 elements): the functions are not listed, the reason is, in the line ``show``
+    prints and the app shows ("N/A (could not be listed: ...)", saved_model_cli's N/A)."""
+    from graphtui.core.savedmodel_functions import list_root_functions
+
+    graph = pb.SavedObjectGraph()
+    root, function = graph.nodes.add(), graph.nodes.add()
+    root.children.add(node_id=1, local_name="f")
+    function.function.concrete_functions.append("__inference_f_1")
+    saved = graph.concrete_functions["__inference_f_1"]
+    args = saved.canonicalized_input_signature.tuple_value.values
+    tensor = args.add().tuple_value.values.add().tensor_value
+    tensor.dtype = pb.DataType.Value("DT_FLOAT")
+    tensor.tensor_shape.dim.add(size=10**12)
+    args.add().dict_value.SetInParent()
+    listing = list_root_functions(graph)
+    assert listing.functions == [] and listing.problem is not None
+    assert "too many" in listing.problem
+    assert listing.lines() == [f"Concrete Functions: N/A (could not be listed: {listing.problem})"]
+    # the same structure with a small tensor lists the function
+    tensor.tensor_shape.dim[0].size = 1
+    tensor.float_val.append(2.5)
+    listing = list_root_functions(graph)
+    assert listing.problem is None and [f.name for f in listing.functions] == ["f"]
+    assert listing.lines()[:2] == ["Concrete Functions:", "  Function Name: 'f'"]

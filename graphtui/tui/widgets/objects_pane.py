@@ -7,7 +7,8 @@ view, which reads windows of the tensor, never the whole of a big one. An object
 through another edge (Keras lists each weight under the model and the optimizer) is one
 reference line; Enter goes to where the object is listed. An object a registered saver wrote
 (``register_checkpoint_saver``) is marked ``saved by NAME as 'object'`` as ``ls --objects``
-marks it, the saver in its details; the summary names the tensors no object names.
+marks it, the saver in its details with the tensors no object names (``ls --objects``' line);
+the summary counts those tensors.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from graphtui.tui.widgets.node_details import (
 if TYPE_CHECKING:
     from graphtui.core.savedmodel import SavedObjectInfo
 
-UNNAMED_SHOWN = 3  # tensors no object names, listed in the summary line
+UNNAMED_SHOWN = 20  # tensors no object names listed in a registered saver's details (as ls)
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,8 @@ def describe_object(
         lines.append(heading("Registered saver"))
         lines.append(plain("saver", name))
         lines.append(plain("object name", repr(object_name)))
-        lines.append(plain("its tensors", "under keys of the saver's own (see the summary)"))
+        lines.append(plain("its tensors", "under keys of the saver's own, maybe these:"))
+        lines.append(plain(node.graph.unnamed_keys_note(UNNAMED_SHOWN) or "(none)"))
     if node.slot_of is not None:
         graph = node.graph
         variable = graph.nodes[node.slot_of.variable_id]
@@ -373,9 +375,10 @@ class ObjectsPane(Vertical):
         missing = graph.missing_keys()
         if missing:
             text.append(f"  ·  {len(missing)} keys missing", style="bold red")
-        unnamed = graph.unnamed_keys_note(UNNAMED_SHOWN)
-        if unnamed is not None:
-            text.append(f"  ·  {visible(unnamed)}", style="magenta")
+        unnamed = len(graph.unreferenced_keys())
+        if unnamed:
+            plural = "" if unnamed == 1 else "s"
+            text.append(f"  ·  {unnamed} tensor{plural} no object names", style="magenta")
         summary.update(text)
         self.show_item(self.object_tree.current)
 

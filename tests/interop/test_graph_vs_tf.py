@@ -175,3 +175,23 @@ def test_same_checkpoint_names(imported: Imported) -> None:
         sd.filename_tensor_name, sd.save_tensor_name, sd.restore_op_name)
     assert saver.max_to_keep == sd.max_to_keep and saver.sharded == sd.sharded
     assert set(saver.keys) == set(imported.checkpoint_names.values())
+
+
+def test_attr_dtype_names_are_tf_as_dtype_names() -> None:
+    """A ``type`` attr (and a ``list(type)`` one) is shown by the name ``tf.as_dtype`` gives
+    its enum, ``_REF`` types included (``float32_ref``); enums TF does not know are refused by
+    ``tf.as_dtype`` and shown as ``DataType(N)``. This already matched before (kept as the
+    test that shows it)."""
+    from graphtui._proto import pb
+    from graphtui.core.graph import decode_attr
+
+    for enum in [*range(1, 40), *range(101, 140)]:
+        try:
+            want: str | None = tf.as_dtype(enum).name
+        except TypeError:
+            want = None
+        attr = pb.AttrValue(type=enum)
+        assert decode_attr(attr) == (want or f"DataType({enum})"), enum
+        listed = pb.AttrValue()
+        listed.list.type.extend([enum, 1])
+        assert decode_attr(listed) == [want or f"DataType({enum})", "float32"], enum

@@ -1187,6 +1187,9 @@ def _decoded_names(keys: list[str]) -> list[str]:
     return [key.encode("latin-1").decode("utf-8", "surrogateescape") for key in keys]
 
 
+_UINT64 = (1 << 64) - 1
+
+
 def _read_lengths(
     raw: memoryview, count: int, path: str, name: str, *, whole: bool = True
 ) -> tuple[list[int], int]:
@@ -1201,7 +1204,8 @@ def _read_lengths(
     try:
         for _ in range(count):
             length, pos = decode_varint(raw, pos)
-            lengths.append(length)
+            # TF's ReadVarint64 drops a tenth byte's bits past the 64th (a uint64)
+            lengths.append(length & _UINT64)
     except VarintError:
         raise FormatError(path, f"string tensor {name!r}: corrupt length prefix") from None
     if whole:

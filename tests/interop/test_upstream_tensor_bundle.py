@@ -34,6 +34,7 @@ from graphtui.formats.crc import crc32c, mask
 from graphtui.formats.sstable import Table
 from graphtui.formats.sstable_writer import TableWriter
 from graphtui.formats.transaction import FileTransaction
+from graphtui.formats.varint import encode_varint
 
 pytestmark = pytest.mark.interop
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -1029,3 +1030,70 @@ def test_writes_from_big_endian_bundle(tmp_path: Path) -> None:
     with tf.Graph().as_default() as g, tf1.Session(graph=g) as sess:
         tf1.import_graph_def(graph_def, name="")
         np.testing.assert_array_equal(sess.run("y:0", {"x:0": [[1.0, 2.0]]}), want_y)
+
+
+# -- ReadStringTensor: the bounds of a string tensor's varint64 lengths ------------------------
+
+
+def _forged_strings(root: Path, lengths: bytes, values: list[int], body: bytes) -> str:
+    """A bundle of one string tensor ``s`` of ``len(values)`` elements whose stored bytes are
+    ``lengths`` (its varint64 lengths, as stored), the length checksum TF computes over
+    ``values`` (each as uint32, as uint64 past 4 GiB) and ``body``; every checksum right, so
+    only the lengths are wrong."""
+    from graphtui._proto import pb
+
+    crc = 0
+    for n in values:
+        crc = crc32c(n.to_bytes(4 if n <= 0xFFFFFFFF else 8, "little"), crc)
+    length_crc = mask(crc).to_bytes(4, "little")
+    raw = lengths + length_crc + body
+    crc = crc32c(body, crc32c(length_crc, crc))
+    root.mkdir(parents=True, exist_ok=True)
+    prefix = str(root / "s")
+    header = pb.BundleHeaderProto(num_shards=1)
+    header.version.producer = 1
+    entry = pb.BundleEntryProto(dtype=7, size=len(raw), crc32c=mask(crc))
+    entry.shape.dim.add().size = len(values)
+    Path(prefix + ".data-00000-of-00001").write_bytes(raw)
+    _write_index(prefix, [(b"", header.SerializeToString()), (b"s", entry.SerializeToString())])
+    return prefix
+
+
+def test_string_lengths_bounds(tmp_path: Path) -> None:
+    """TF's ``ReadStringTensor`` reads each length with ``ReadVarint64``: a tenth byte's bits
+    past the 64th are dropped (a uint64), an eleventh byte is refused (TF 2.21: "Parsed past
+    limit"). A 10-byte length whose top bits overflow reads as TF reads it (graphtui raised
+    OverflowError, a traceback); an 11-byte one and lengths past the entry are refused by both,
+    graphtui in one line naming the file and the tensor. Lengths past 4 GiB (checksummed as
+    uint64) in a small entry are refused before anything is allocated (TF would allocate the
+    5 GiB first, so it is not asked)."""
+    import tracemalloc
+
+    wrapped = _forged_strings(tmp_path, b"\x83" + b"\x80" * 8 + b"\x02", [3], b"abc")
+    assert _restore(wrapped, "s", "string").tolist() == [b"abc"]
+    assert graphtui.load_checkpoint(wrapped).get_tensor("s").tolist() == [b"abc"]
+    assert graphtui.load_checkpoint(wrapped).verify() == []
+
+    eleven = _forged_strings(tmp_path / "eleven", b"\x80" * 10 + b"\x01", [0], b"")
+    past = _forged_strings(tmp_path / "past", encode_varint(1 << 20), [1 << 20], b"abc")
+    for prefix in (eleven, past):
+        with pytest.raises(tf.errors.OpError):
+            _restore(prefix, "s", "string")
+        with pytest.raises(FormatError, match="'s'") as err:
+            graphtui.load_checkpoint(prefix).get_tensor("s")
+        line = str(err.value)
+        assert line.startswith(prefix + ".data-00000-of-00001: ") and "\n" not in line
+        assert len(graphtui.load_checkpoint(prefix).verify()) == 1
+
+    huge = 5 << 30
+    big = _forged_strings(tmp_path / "big", encode_varint(huge) + b"\x01", [huge, 1], b"abc")
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match="lengths add up to") as err:
+            graphtui.load_checkpoint(big).get_tensor("s")
+        assert len(graphtui.load_checkpoint(big).verify()) == 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    assert "'s'" in str(err.value) and "\n" not in str(err.value)

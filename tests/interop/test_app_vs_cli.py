@@ -33,7 +33,10 @@ tf = pytest.importorskip("tensorflow")
 from tensorflow.python.tools import saved_model_cli  # noqa: E402
 
 from tests.interop.test_realworld import REALWORLD  # noqa: E402
-from tests.interop.test_upstream_checkpoint import registered_saver_checkpoint  # noqa: E402
+from tests.interop.test_upstream_checkpoint import (  # noqa: E402
+    registered_saver_checkpoint,
+    registered_saver_root,
+)
 from tests.interop.test_upstream_saved_model_cli import (  # noqa: E402
     _dummy_functions,
     _functions_section,
@@ -255,34 +258,43 @@ async def test_realworld_concrete_functions_in_the_app(
 # -- Objects tab: registered savers --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["checkpoint", "saved_model"])
 async def test_registered_saver_objects_pane_equals_ls(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """test_upstream_checkpoint.py test_registered_saver (util_test.py
     test_serialize_gathered_objects) in the app: the object a saver registered by name wrote is
     marked as ``ls --objects`` marks it, its details name the saver and its name in the
     saver's call and give the line ``ls`` prints for the key no object names; the summary
-    counts that key."""
+    counts that key. In a TF2 checkpoint and in a SavedModel's variables."""
     from tensorflow.python.checkpoint.checkpoint import object_metadata
 
-    prefix = registered_saver_checkpoint(tmp_path / "ckpt", "GraphtuiAppTestSaver")
+    saver = f"GraphtuiApp_{kind}"  # a name is registered once per process
+    if kind == "checkpoint":
+        path = prefix = registered_saver_checkpoint(tmp_path / "ckpt", saver)
+    else:
+        path = str(tmp_path / "model")
+        tf.saved_model.save(registered_saver_root(saver), path)
+        prefix = os.path.join(path, "variables", "variables")
     theirs = {
         (n.registered_saver.name, n.registered_saver.object_name)
         for n in object_metadata(prefix).nodes
         if n.HasField("registered_saver")
     }
-    assert theirs == {("Custom.GraphtuiAppTestSaver", "registered")}
+    assert theirs == {(f"Custom.{saver}", "registered")}
 
     capsys.readouterr()
-    assert cli_main(["ls", prefix, "--objects"]) == 0
+    assert cli_main(["ls", path, "--objects"]) == 0
     listing = capsys.readouterr().out.splitlines()
     marked = [ln.strip() for ln in listing if "[saved by " in ln]
-    assert marked == ["registered/  [saved by Custom.GraphtuiAppTestSaver as 'registered']"]
+    assert marked == [f"registered/  [saved by Custom.{saver} as 'registered']"]
     mark = marked[0].split("[", 1)[1].rstrip("]")
     unnamed = next(ln for ln in listing if ln.startswith("tensors the object graph does not"))
 
-    app = make_app(prefix)
+    app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("8")  # a SavedModel opens on tab 7
         await settle(pilot)
         tree = app.workspace.query_one(ObjectsTree)
         labels = {c.data.label: str(c.label.plain) for c in tree.root.children}
@@ -294,7 +306,7 @@ async def test_registered_saver_objects_pane_equals_ls(
         text = details_text(app.workspace.query_one(ObjectDetails))
         start = text.index("─ Registered saver")
         assert text[start + 1 : start + 5] == [
-            "  saver Custom.GraphtuiAppTestSaver",
+            f"  saver Custom.{saver}",
             "  object name 'registered'",
             "  its tensors under keys of the saver's own, maybe these:",
             f"  {unnamed}",

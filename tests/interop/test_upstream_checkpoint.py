@@ -589,10 +589,10 @@ def test_realworld_saved_model_object_paths(directory: Path) -> None:
             assert np.array_equal(ours, var.numpy()), saved.path
 
 
-def registered_saver_checkpoint(prefix: Path, saver: str) -> str:
-    """A checkpoint of root ``v`` (a variable) and ``registered``, an object whose class has a
-    saver registered as ``saver`` (``register_checkpoint_saver``; once per name in a process):
-    the saver writes the object's value under a key of its own, its object name."""
+def registered_saver_root(saver: str) -> Any:
+    """Root ``v`` (a variable) and ``registered``, an object whose class has a saver registered
+    as ``saver`` (``register_checkpoint_saver``; once per name in a process): the saver writes
+    the object's value under a key of its own, its object name."""
     from tensorflow.python.ops import io_ops
     from tensorflow.python.saved_model import registration
 
@@ -615,7 +615,12 @@ def registered_saver_checkpoint(prefix: Path, saver: str) -> str:
     root = autotrackable.AutoTrackable()
     root.v = tf.Variable(1.0)
     root.registered = TrackableWithRegisteredSaver()
-    return str(tf.train.Checkpoint(root).save(str(prefix)))
+    return root
+
+
+def registered_saver_checkpoint(prefix: Path, saver: str) -> str:
+    """:func:`registered_saver_root` saved by ``tf.train.Checkpoint`` at ``prefix``."""
+    return str(tf.train.Checkpoint(registered_saver_root(saver)).save(str(prefix)))
 
 
 def test_registered_saver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,8 +89,9 @@ def concretes_branch(tree: SignaturesTree) -> Any:
 
 
 async def show(pilot: Any, tree: Any, line: Any) -> None:
+    """Move the cursor to ``line``; its details are shown on the highlight message."""
     tree.move_cursor(line)
-    await settle(pilot)
+    await pilot.pause()
 
 
 # -- the models ----------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ async def assert_pane_equals_show(directory: Path, capsys: pytest.CaptureFixture
             start = text.index("─ Concrete Functions (as graphtui show prints it)") + 1
             assert text[start:] == dedent(lines)
             line.expand()
-            await settle(pilot)
+            await pilot.pause()
             function = tree.concretes[name]
             assert [c.data.index for c in line.children] == list(
                 range(1, len(function.options) + 1)

@@ -52,9 +52,16 @@ class TensorValue:
         self._whole: np.ndarray | None = None
         self._verified = False
         bundle = reader.bundle
-        # a partitioned V2 tensor not mapped: each window read from the slices it meets
+        entry = bundle.entry(name) if bundle is not None else None
+        if bundle is not None and entry is not None and entry.is_sliced and not holes:
+            bundle.check_copyable(entry)  # TF cannot assemble it
+        # a partitioned V2 tensor not mapped, or one TF reads only slice by slice: each window
+        # read from the slices it meets, as TF's RestoreV2 reads a slice spec
         self._sliced = (
-            holes and bundle is not None and self._parts is None and bundle.entry(name).is_sliced
+            holes
+            and entry is not None
+            and entry.is_sliced
+            and (self._parts is None or not entry.dtype.slice_copyable)
         )
         # mapped slices that leave holes (TF reads the windows they cover, refuses the others)
         self._holes = self._parts is not None and sum(a.size for _, a in self._parts) != self.size

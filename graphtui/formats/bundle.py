@@ -770,6 +770,8 @@ class BundleReader:
         box = slice_box(self.index_file, name, entry.shape, extents)
         index = tuple(slice(lo, hi) for lo, hi in box)
         if not entry.is_sliced:
+            if box != tuple((0, d) for d in entry.shape):
+                self.check_copyable(entry)  # TF copies a part of the whole tensor
             return np.array(self._decode(entry)[index])
         problem = self.uncovered(entry, extents)
         if problem is not None:
@@ -787,6 +789,12 @@ class BundleReader:
         import numpy as np
 
         dt = entry.dtype
+        if not dt.slice_copyable:  # TF reads one stored slice whole, assembles nothing
+            exact = [sub for extents, sub in slices
+                     if slice_box(self.index_file, entry.name, entry.shape, extents) == box]  # fmt: skip
+            if not exact:
+                self.check_copyable(entry)
+            slices = [(ext, sub) for ext, sub in slices if sub is exact[0]]
         parts = []
         for extents, sub in slices:
             part_shape = slice_shape(entry.shape, extents)
@@ -812,6 +820,17 @@ class BundleReader:
             dst = tuple(slice(lo - b, hi - b) for (lo, hi), (b, _) in zip(part, box, strict=True))
             out[dst] = self._decode(sub)[src]
         return out
+
+    def check_copyable(self, entry: BundleEntry) -> None:
+        """FormatError unless TF copies ``entry``'s dtype between slices (a part of a tensor,
+        or a partitioned tensor assembled from its slices)."""
+        if not entry.dtype.slice_copyable:
+            raise FormatError(
+                self.index_file,
+                f"tensor {entry.name!r}: TensorFlow does not assemble {entry.dtype.name} "
+                "tensors from slices (its slice copy: 'Dtype not supported'); only a stored "
+                "slice can be read",
+            )
 
     def _check_stored(self, entry: BundleEntry) -> None:
         """The entry's bytes lie inside its data file, and a string or variant tensor has at

@@ -71,6 +71,13 @@ class DType:
         return self.numpy_name is not None and not self.numpy_name.startswith("ml_dtypes.")
 
     @property
+    def slice_copyable(self) -> bool:
+        """True when TF's ``BundleReader::GetSliceValue`` copies it between slices (its
+        ``HANDLE_COPY`` list, TF 2.21): a partitioned tensor of another dtype is readable only
+        slice by slice, each stored slice whole ("Dtype half not supported")."""
+        return self.name in _SLICE_COPYABLE
+
+    @property
     def in_npz(self) -> bool:
         """True when numpy itself (no ml_dtypes, no pickle) can store it in a ``.npy``."""
         return (
@@ -78,6 +85,14 @@ class DType:
             and not self.numpy_name.startswith("ml_dtypes.")
             and not self.name.startswith(("qint", "quint"))
         )
+
+
+_SLICE_COPYABLE = frozenset(
+    {
+        "float32", "float64", "int32", "uint8", "int16", "int8", "complex64", "complex128",
+        "int64", "bool", "qint32", "quint8", "qint8", "bfloat16", "int4", "uint4",
+    }
+)  # fmt: skip
 
 
 def _row(

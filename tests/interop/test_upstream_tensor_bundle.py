@@ -800,6 +800,53 @@ def test_slice_set_query_two_d(tmp_path: Path) -> None:
         _same(window[index], theirs)
 
 
+def test_partitioned_dtypes_tf_does_not_assemble(tmp_path: Path) -> None:
+    """BundleReader::GetSliceValue copies between slices only the dtypes of its HANDLE_COPY
+    list (TF 2.21: float32, float64, int32, uint8, int16, int8, complex64, complex128, int64,
+    bool, qint32, quint8, qint8, bfloat16, int4, uint4); for every other dtype (string,
+    float16, uint16/32/64, qint16, quint16, int2, uint2, float8, float4) a partitioned tensor
+    is refused whole ("Dtype ... not supported") and only a stored slice reads, itself whole.
+    graphtui answers each dtype as TF does: whole reads, get_slice windows (a stored slice,
+    a region across two) and the app's value (graphtui assembled every dtype)."""
+    from graphtui.core.values import TensorValue
+
+    top, bottom = ((0, 2), (0, -1)), ((2, 2), (0, -1))
+    for name in [*TYPES, "string"]:
+        if name == "string":
+            parts = [tf.constant([[b"a", b"b", b""]] * 2), tf.constant([[b"c", b"", b"d"]] * 2)]
+        else:
+            parts = [_constant(name, 1, (2, 3)), _constant(name, 0, (2, 3))]
+        prefix = _save(tmp_path / name, ["p", "p"], parts, ["4 3 0,2:-", "4 3 2,2:-"])
+        copyable = dtypes.from_name(name).slice_copyable
+        ours = graphtui.load_checkpoint(prefix)
+        bundle = ours.bundle
+        assert bundle is not None
+        for spec, extents, index in (("4 3 0,2:-", top, np.s_[0:2]),
+                                     ("4 3 2,2:-", bottom, np.s_[2:4])):  # fmt: skip
+            theirs = _restore(prefix, "p", name, spec)
+            _same(bundle.read_slice("p", extents), theirs)
+            _same(ours.get_slice("p")[index], theirs)
+        for spec, index in (("", np.s_[:]), ("4 3 1,2:-", np.s_[1:3])):
+            if copyable:
+                theirs = _restore(prefix, "p", name, spec)
+                _same(ours.get_slice("p")[index], theirs)
+                if not spec:
+                    _same(ours.get_tensor("p"), theirs)
+                    TensorValue(ours, "p")
+                continue
+            with pytest.raises(tf.errors.InvalidArgumentError, match="not supported"):
+                _restore(prefix, "p", name, spec)
+            with pytest.raises(FormatError, match="from slices") as err:
+                ours.get_slice("p")[index]
+            assert "tensor 'p'" in str(err.value) and "\n" not in str(err.value)
+            if not spec:
+                with pytest.raises(FormatError, match="from slices"):
+                    ours.get_tensor("p")
+                with pytest.raises(FormatError, match="from slices"):
+                    TensorValue(ours, "p")  # what the app's value pane reads
+        assert ours.verify() == []
+
+
 def test_overlapping_slices_refused(tmp_path: Path) -> None:
     """TensorSliceSet::Register refuses a slice that overlaps one registered before
     ("Overlapping slices"): TF cannot read such a tensor, and graphtui refuses it too."""

@@ -275,6 +275,16 @@ def _plan(
     report.matched = sorted(by_var.values(), key=lambda a: a.variable)
     used = {a.key for a in by_var.values()}
     report.unused = [n for n in reader.names() if n not in used]
+    bundle = reader.bundle
+    if bundle is not None:
+        for a in report.matched:
+            stored_entry = bundle.entry(a.key)
+            if a.extents is not None and stored_entry.is_sliced:
+                # TF's initializer restores the partition by its slice spec: refused when the
+                # stored slices leave it out ("does not have sufficient slices")
+                problem = bundle.uncovered(stored_entry, a.extents)
+                if problem is not None:
+                    report.mismatched.append(f"{a.variable}: {problem.detail}")
     saver = saver_info(index)
     if saver is None:
         raise CoreError("the meta graph has no saver: nothing says which keys to write")

@@ -30,6 +30,7 @@ import pytest
 
 from graphtui.cli import main as cli_main
 from graphtui.core.freeze import FreezeRequest, apply_freeze, plan_freeze
+from graphtui.errors import ConflictError
 
 pytestmark = pytest.mark.interop
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -560,8 +561,8 @@ def test_partitions_of_a_holed_checkpoint(tmp_path: Path) -> None:
     ``[part_0, part_2]``): TF's RestoreV2 restores each stored partition by its slice spec
     (``BundleReader::LookupSlice``) and refuses ``part_1`` ("Does not have sufficient slices");
     graphtui's freeze of an output reading ``part_0`` writes TF's values (it read the whole
-    tensor and refused the hole), and one reading ``part_1`` is refused in the plan; graphtui's
-    restore of the same graph and checkpoint writes what TF restores."""
+    tensor and refused the hole), and one reading ``part_1`` is refused in the plan; TF's
+    init_from_checkpoint of the graph fails on ``part_1``, and graphtui's restore refuses it."""
     from graphtui.core.restore import restore
 
     graph = tf.Graph()
@@ -600,14 +601,18 @@ def test_partitions_of_a_holed_checkpoint(tmp_path: Path) -> None:
     assert len(refused.problems) == 1
     assert "emb/part_1" in refused.problems[0] and "do not cover" in refused.problems[0]
 
-    out = tmp_path / "restored" / "model.ckpt"
-    report, _ = restore(prefix + ".meta", prefix, {"/": "/"}, str(out))
-    assert {"emb/part_0", "emb/part_2"} <= {a.variable for a in report.matched}
-    for i in (0, 2):
-        (theirs,) = tf.raw_ops.RestoreV2(
-            prefix=str(out),
-            tensor_names=["emb"],
-            shape_and_slices=[spec[i]],
-            dtypes=[tf.float32],
+    # init_from_checkpoint into the same model: the initializer of part_1 restores its slice
+    # spec and fails; graphtui's restore refuses the plan, naming it (it wrote a checkpoint
+    # and listed part_1 as matched)
+    with tf.Graph().as_default() as g2, tf1.Session(graph=g2) as sess:
+        tf1.get_variable(
+            "emb", [30, 4], partitioner=tf1.fixed_size_partitioner(3), use_resource=False
         )
-        assert theirs.numpy().tobytes() == values[i].tobytes()
+        tf1.train.init_from_checkpoint(prefix, {"/": "/"})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="sufficient slices"):
+            sess.run(tf1.global_variables_initializer())
+    out = tmp_path / "restored" / "model.ckpt"
+    with pytest.raises(ConflictError) as err:
+        restore(prefix + ".meta", prefix, {"/": "/"}, str(out))
+    assert [p for p in err.value.conflicts if "emb/part_1" in p and "do not cover" in p]
+    assert not out.parent.exists() or not any(out.parent.iterdir())

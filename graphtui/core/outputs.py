@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphtui.errors import GraphtuiError
+from graphtui.core.graph import dtype_name
 from graphtui.formats import dtypes
 
 if TYPE_CHECKING:
@@ -36,11 +36,12 @@ def _op_defs(graph: GraphIndex) -> dict[str, Any]:
     return graph.derived("op_defs", build)
 
 
-def _dtype_name(value: int) -> str | None:
-    try:
-        return dtypes.from_enum(value).name
-    except GraphtuiError:
-        return None
+def _dtype_name(value: int, is_ref: bool) -> str:
+    """The name TF's importer gives an output of this type (``op.outputs[i].dtype.name``): a
+    ref output arg (VariableV2's ``ref``, Assign's ``output_ref``) is ``float32_ref``."""
+    return dtype_name(
+        value + dtypes.REF_OFFSET if is_ref and 0 < value < dtypes.REF_OFFSET else value
+    )
 
 
 def outputs(graph: GraphIndex, name: str) -> list[OutputInfo]:
@@ -60,12 +61,14 @@ def outputs(graph: GraphIndex, name: str) -> list[OutputInfo]:
                 types = (
                     list(attr[arg.type_list_attr].list.type) if arg.type_list_attr in attr else []
                 )
-                found.extend((f"{arg.name}[{i}]", _dtype_name(t)) for i, t in enumerate(types))
+                found.extend(
+                    (f"{arg.name}[{i}]", _dtype_name(t, arg.is_ref)) for i, t in enumerate(types)
+                )
                 continue
             if arg.type:
-                dtype = _dtype_name(arg.type)
+                dtype: str | None = _dtype_name(arg.type, arg.is_ref)
             elif arg.type_attr and arg.type_attr in attr:
-                dtype = _dtype_name(attr[arg.type_attr].type)
+                dtype = _dtype_name(attr[arg.type_attr].type, arg.is_ref)
             else:
                 dtype = None
             count = int(attr[arg.number_attr].i) if arg.number_attr in attr else 1
@@ -77,8 +80,6 @@ def outputs(graph: GraphIndex, name: str) -> list[OutputInfo]:
     out = []
     for i in range(n):
         arg, dtype = found[i] if i < len(found) else ("", None)
-        if dtype is not None and dtype.endswith("_ref"):
-            dtype = dtype[: -len("_ref")]
         out.append(OutputInfo(i, arg, dtype, shapes[i] if i < len(shapes) else None))
     return out
 

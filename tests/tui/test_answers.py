@@ -54,7 +54,7 @@ def test_outputs_carry_dtype_and_shape() -> None:
     assert [o.dtype for o in loop] == ["int32", "int32", "int32", "float32", "float32"]
     assert loop[4].shape == (-1, 3)
     (kernel,) = outputs(graph, "model/layer_1/dense/kernel")  # a ref variable: float32_ref
-    assert kernel.dtype == "float32" and kernel.shape == (4, 8)
+    assert kernel.dtype == "float32_ref" and kernel.shape == (4, 8)  # TF's op.outputs[0].dtype
 
 
 async def test_overview_op_histogram_and_op_search_in_the_app() -> None:

@@ -36,6 +36,7 @@ BLOCK_TRAILER_SIZE = 5
 NO_COMPRESSION = 0
 SNAPPY_COMPRESSION = 1
 MAX_BLOCK_SIZE = 1 << 31  # a block handle claiming more than this is corrupt for our purposes
+_U64 = (1 << 64) - 1
 
 
 _CHUNK = 1 << 16  # keys put together per batch
@@ -76,10 +77,23 @@ class BlockHandle:
     size: int
 
 
+_BAD_HANDLE = BlockHandle(-1, 0)  # an index entry whose value is no block handle
+
+
 def _decode_handle(buf: memoryview, pos: int, end: int) -> tuple[BlockHandle, int]:
+    """TF's ``BlockHandle::DecodeFrom``: two varint64s (bits past the 64th dropped, as there)."""
     offset, pos = decode_varint(buf, pos, end)
     size, pos = decode_varint(buf, pos, end)
-    return BlockHandle(offset, size), pos
+    return BlockHandle(offset & _U64, size & _U64), pos
+
+
+def _varint32(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
+    """TF's ``GetVarint32Ptr`` (a block entry's three lengths): at most 5 bytes, the bits past
+    the 32nd dropped; a longer varint is a corrupt entry there and here."""
+    value, nxt = decode_varint(buf, pos, end)
+    if nxt - pos > 5:
+        raise VarintError("varint32 longer than 5 bytes", cut=False)
+    return value & 0xFFFFFFFF, nxt
 
 
 def encode_handle(handle: BlockHandle) -> bytes:
@@ -122,6 +136,8 @@ class Table:
         self.index_handle, self.metaindex_handle = self._read_footer()
         self._index = self._read_block(self.index_handle, "index block")
         self._index_keys, self._index_handles = self._parse_index()
+        keys = self._index_keys
+        self._index_sorted = all(a < b for a, b in zip(keys, keys[1:], strict=False))
 
     # -- footer and blocks ---------------------------------------------------------------------
 
@@ -142,12 +158,17 @@ class Table:
             index, _ = _decode_handle(footer, pos, 40)
         except VarintError as exc:
             raise FormatError(self.path, f"corrupt footer: {exc}", offset=start) from None
-        for what, handle in (("index", index), ("meta-index", meta)):
-            self._check_handle(handle, what)
+        # TF's Table::Open reads the index block and nothing else: the meta-index (empty, never
+        # read by TF) is checked by verify() only; data blocks when they are read
+        self._check_handle(index, "index")
         return index, meta
 
     def _check_handle(self, handle: BlockHandle, what: str) -> None:
-        limit = self.size - FOOTER_SIZE
+        """TF's ``ReadBlock`` reads ``size`` + 5 bytes at ``offset`` anywhere in the file
+        ("truncated block read" past its end)."""
+        if handle.offset < 0:
+            raise FormatError(self.path, f"corrupt index entry: its {what} block handle is bad")
+        limit = self.size
         if handle.size > MAX_BLOCK_SIZE or handle.offset + handle.size + BLOCK_TRAILER_SIZE > limit:
             raise FormatError(
                 self.path,
@@ -209,14 +230,16 @@ class Table:
         )
 
     def _parse_index(self) -> tuple[list[bytes], list[BlockHandle]]:
+        """The index entries: each data block's key and handle. As in TF's two-level iterator a
+        handle is decoded and checked only when its block is read (a bad one fails the reads
+        that need its block, not the others; a bad value is kept as ``_BAD_HANDLE``)."""
         keys: list[bytes] = []
         handles: list[BlockHandle] = []
         for key, value in self._index.entries():
             try:
                 handle, _ = _decode_handle(value, 0, len(value))
-            except VarintError as exc:
-                raise FormatError(self.path, f"corrupt index entry: {exc}") from None
-            self._check_handle(handle, "data")
+            except VarintError:
+                handle = _BAD_HANDLE
             keys.append(key)
             handles.append(handle)
         return keys, handles
@@ -325,11 +348,21 @@ class Table:
         return _bulk_runs(b"".join(contents), bases, sizes, keys_too=False)[0]
 
     def get(self, key: bytes) -> memoryview | None:
-        """The value stored under ``key``, reading only the one data block that can hold it."""
-        i = bisect.bisect_left(self._index_keys, key)
-        if i >= len(self._index_handles):
-            return None
-        return self._read_block(self._index_handles[i], "data").get(key)
+        """The value stored under ``key``, as TF's ``Seek`` then ``key() == key`` finds it
+        (TensorSliceReaderTable::Get, BundleReader): the first data block whose index key is
+        ``>= key``, the first entry there ``>= key``; a block holding none (an empty block)
+        passes on to the next block's first entry."""
+        keys = self._index_keys
+        if self._index_sorted:
+            i = bisect.bisect_left(keys, key)
+        else:  # no writer's index: the first index key >= key
+            i = next((j for j, k in enumerate(keys) if k >= key), len(keys))
+        for j, handle in enumerate(self._index_handles[i:]):
+            block = self._read_block(handle, "data")
+            found = block.seek(key) if j == 0 else block.first()
+            if found is not None:
+                return found[1] if found[0] == key else None
+        return None
 
     def verify(self) -> list[FormatError]:
         """Check every block's checksum and structure; return the problems found (one per bad
@@ -377,7 +410,9 @@ class Table:
 
 
 class _Block:
-    """One decoded block: prefix-compressed entries followed by the restart array."""
+    """One decoded block: prefix-compressed entries followed by the restart array, read as
+    TF's ``Block::Iter`` reads it: from the first restart point on (none without restart
+    points: TF's iterator of such a block is empty), each entry's lengths varint32s."""
 
     def __init__(self, data: memoryview, path: str, offset: int, what: str) -> None:
         self.data = data
@@ -399,22 +434,26 @@ class _Block:
     def _fail(self, message: str, pos: int) -> FormatError:
         return FormatError(self.path, f"{self.what} block: {message}", offset=self.offset + pos)
 
-    def entries(self, start: int = 0) -> Iterator[tuple[bytes, memoryview]]:
+    def entries(self, start: int | None = None) -> Iterator[tuple[bytes, memoryview]]:
         data = self.data
         for key, value_start, value_end in self.spans(start):
             yield key, data[value_start:value_end]
 
-    def spans(self, start: int = 0) -> Iterator[tuple[bytes, int, int]]:
-        """Each entry's key and where its value lies in the block: the one entry-by-entry walk."""
+    def spans(self, start: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+        """Each entry's key and where its value lies in the block, from ``start`` (by default
+        the first restart point, where TF's ``SeekToFirst`` starts): the one entry-by-entry
+        walk."""
         data = self.data
         end = self.entries_end
+        if start is None:
+            start = self.restarts[0] if self.restarts else end
         pos = start
         key = b""
         while pos < end:
             try:
-                shared, pos = decode_varint(data, pos, end)
-                non_shared, pos = decode_varint(data, pos, end)
-                value_len, pos = decode_varint(data, pos, end)
+                shared, pos = _varint32(data, pos, end)
+                non_shared, pos = _varint32(data, pos, end)
+                value_len, pos = _varint32(data, pos, end)
             except VarintError as exc:
                 raise self._fail(f"corrupt entry header: {exc}", pos) from None
             if shared > len(key) or pos + non_shared + value_len > end:
@@ -424,33 +463,37 @@ class _Block:
             yield key, pos, pos + value_len
             pos += value_len
 
-    def get(self, target: bytes) -> memoryview | None:
-        # Binary search the restart points (full keys stored there), then scan forward.
+    def first(self) -> tuple[bytes, memoryview] | None:
+        """The first entry, as TF's ``SeekToFirst`` finds it (None: the block is empty)."""
+        return next(self.entries(), None)
+
+    def seek(self, target: bytes) -> tuple[bytes, memoryview] | None:
+        """The first entry whose key is ``>= target``, found as TF's ``Block::Iter::Seek``
+        finds it: the last restart point whose key is ``< target`` (binary search), then
+        entry by entry (None: every key is smaller, or the block is empty)."""
+        if not self.restarts:
+            return None
         lo, hi = 0, len(self.restarts) - 1
         while lo < hi:
-            mid = (lo + hi + 1) // 2
-            key = self._restart_key(self.restarts[mid])
-            if key <= target:
+            mid = lo + (hi - lo + 1) // 2
+            if self._restart_key(self.restarts[mid]) < target:
                 lo = mid
             else:
                 hi = mid - 1
-        start = self.restarts[lo] if self.restarts else 0
-        for key, value in self.entries(start):
-            if key == target:
-                return value
-            if key > target:
-                return None
+        for key, value in self.entries(self.restarts[lo]):
+            if key >= target:
+                return key, value
         return None
 
     def _restart_key(self, pos: int) -> bytes:
         data = self.data
         try:
-            shared, pos = decode_varint(data, pos, self.entries_end)
-            non_shared, pos = decode_varint(data, pos, self.entries_end)
-            _, pos = decode_varint(data, pos, self.entries_end)
+            shared, pos = _varint32(data, pos, self.entries_end)
+            non_shared, pos = _varint32(data, pos, self.entries_end)
+            value_len, pos = _varint32(data, pos, self.entries_end)
         except VarintError as exc:
             raise self._fail(f"corrupt restart entry: {exc}", pos) from None
-        if shared != 0 or pos + non_shared > self.entries_end:
+        if shared != 0 or pos + non_shared + value_len > self.entries_end:
             raise self._fail("corrupt restart entry", pos)
         return bytes(data[pos : pos + non_shared])
 

@@ -37,6 +37,11 @@ class FormatError(GraphtuiError, ValueError):
         super().__init__(f"{where}: {message}")
 
 
+class UnknownDtypeError(FormatError, TypeError):
+    """A stored DataType enum TensorFlow has no DType for (0, 34, 1000). A ``TypeError`` too,
+    as TF's ``get_variable_to_dtype_map`` raises on it."""
+
+
 class ChecksumError(FormatError):
     """A stored crc32c does not match the bytes it covers."""
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphtui.errors import FormatError, MissingFileError, NotFoundError
+from graphtui.errors import FormatError, MissingFileError, NotFoundError, UnknownDtypeError
 from graphtui.formats import dtypes, storage
 from graphtui.formats.bundle import BundleReader, Listing
 from graphtui.formats.byte_source import is_url
@@ -94,10 +94,21 @@ class CheckpointReader:
         return dict(zip(listing.names, listing.shapes(), strict=True))
 
     def get_variable_to_dtype_map(self) -> dict[str, dtypes.DType]:
+        """Every tensor's dtype; UnknownDtypeError (a TypeError, as TF's) when one is stored
+        with a DataType enum TF has no DType for."""
         listing = self.listing()
-        return dict(
+        found = dict(
             zip(listing.names, [listing.dtypes[c] for c in listing.codes.tolist()], strict=True)
         )
+        for dt in listing.dtypes:
+            if not dt.known:
+                name = next(k for k, v in found.items() if v is dt)
+                raise UnknownDtypeError(
+                    self.files()[0],
+                    f"tensor {name!r} is stored with dtype enum {dt.enum}, which TensorFlow "
+                    "has no DType for",
+                )
+        return found
 
     def get_slice(self, name: str) -> TensorArray:
         """Tensor ``name`` as a lazy array: ``reader.get_slice(name)[:, ::8]`` reads only those
@@ -143,9 +154,12 @@ class CheckpointReader:
         from graphtui.formats.bundle import slice_shape
         from graphtui.formats.ordered_code import encode_slice_key
 
+        known = frozenset(pb.DataType.values())
+
         def line(key: bytes, enum: int, shape: tuple[int, ...], extra: str = "") -> bytes:
             dims = "[" + ",".join(str(d) for d in shape) + "]"
-            return key + f" ({pb.DataType.Name(enum)}) {dims}{extra}\n".encode()
+            name = pb.DataType.Name(enum) if enum in known else ""  # TF's DataType_Name
+            return key + f" ({name}) {dims}{extra}\n".encode()
 
         lines: list[tuple[bytes, bytes]] = []
         if self._v2 is not None:

@@ -161,12 +161,12 @@ def tensor_node(tensor_name: str) -> str:
 
 
 def dtype_name(enum: int) -> str:
-    """TF name of a DataType enum value; reference types get a ``_ref`` suffix."""
-    try:
-        base = dtypes.from_enum(enum).name
-    except ValueError:
-        return f"DataType({enum})"
-    return base + "_ref" if enum > dtypes.REF_OFFSET else base
+    """TF name of a DataType enum value (``tf.as_dtype(enum).name``; reference types get a
+    ``_ref`` suffix); a value TF has no type for is named as TF's ``DataTypeString`` words it,
+    ``unknown dtype enum (1000)`` (TF refuses to import such a node: "AttrValue has invalid
+    DataType enum: 1000")."""
+    dt = dtypes.stored(enum)
+    return dt.name + "_ref" if dt.known and enum > dtypes.REF_OFFSET else dt.name
 
 
 def shape_list(shape_proto: Any) -> list[int] | None:

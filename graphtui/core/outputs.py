@@ -39,9 +39,8 @@ def _op_defs(graph: GraphIndex) -> dict[str, Any]:
 def _dtype_name(value: int, is_ref: bool) -> str:
     """The name TF's importer gives an output of this type (``op.outputs[i].dtype.name``): a
     ref output arg (VariableV2's ``ref``, Assign's ``output_ref``) is ``float32_ref``."""
-    return dtype_name(
-        value + dtypes.REF_OFFSET if is_ref and 0 < value < dtypes.REF_OFFSET else value
-    )
+    ref = is_ref and dtypes.stored(value).known and value < dtypes.REF_OFFSET
+    return dtype_name(value + dtypes.REF_OFFSET if ref else value)
 
 
 def outputs(graph: GraphIndex, name: str) -> list[OutputInfo]:

@@ -119,7 +119,7 @@ def _dtype_names(enum: int) -> tuple[str, str]:
     try:
         enum_text = pb.DataType.Name(enum)
     except ValueError:
-        enum_text = f"DataType({enum})"
+        enum_text = dtype_name(enum)  # saved_model_cli fails on it (KeyError)
     return ("DT_INVALID" if enum == 0 else dtype_name(enum)), enum_text
 
 

@@ -453,12 +453,7 @@ class BundleReader:
     def _decode_entry(self, name: str, value: bytes) -> BundleEntry:
         fields = _scan_entry(value) or self._parse_entry(name, value)
         dtype_enum, shape, unknown_rank, shard_id, offset, size, crc, slices = fields
-        try:
-            dt = dtypes.from_enum(dtype_enum)
-        except ValueError:
-            raise FormatError(
-                self.index_file, f"tensor {name!r} has unknown dtype {dtype_enum}"
-            ) from None
+        dt = dtypes.stored(dtype_enum)  # an enum TF has no type for: listed, never read
         if unknown_rank or any(d < 0 for d in shape):
             raise FormatError(self.index_file, f"tensor {name!r} has an invalid shape {shape}")
         if math.prod(d for d in shape if d) >= _MAX_ADDRESSABLE:  # numpy refuses it, even empty
@@ -484,7 +479,7 @@ class BundleReader:
             size=size,
             crc32c=crc,
             slices=slices,
-            ref=dtype_enum > dtypes.REF_OFFSET,
+            ref=dt.known and dtype_enum > dtypes.REF_OFFSET,
         )
         if (
             not entry.is_sliced
@@ -655,6 +650,12 @@ class BundleReader:
     def raw_bytes(self, entry: BundleEntry, *, verify: bool | None = None) -> memoryview:
         """The stored bytes of a (non-sliced) entry, checksum verified; a view into the map
         (or the bytes of one range request for a remote shard)."""
+        if not entry.dtype.known:  # TF's reader aborts on it, RestoreV2 refuses it
+            raise FormatError(
+                self.index_file,
+                f"tensor {entry.name!r} is stored with dtype enum {entry.dtype.enum}, which "
+                "TensorFlow has no type for: it cannot be read",
+            )
         if entry.ref:  # TF's reader aborts on it, RestoreV2 refuses it
             raise FormatError(
                 self.index_file,

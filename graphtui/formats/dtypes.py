@@ -27,6 +27,7 @@ class DType:
     safetensors: str | None = None  # the dtype code in a safetensors header; None: none exists
     proto_field: str | None = None  # TensorProto's typed field for its values (no tensor_content)
     npy_name: str | None = None  # the plain numpy type a .npy holds it in (ml_dtypes widened)
+    known: bool = True  # False: a stored enum TF has no DType for (:func:`stored`); no value
 
     @cached_property
     def numpy(self) -> np.dtype | None:
@@ -46,10 +47,24 @@ class DType:
         return self.enum
 
     @property
-    def as_numpy_dtype(self) -> type | None:
+    def as_numpy_dtype(self) -> type | np.dtype:
+        """TF's ``DType.as_numpy_dtype``: ``object`` for string, a one-field structured dtype
+        for a quantized type (``[("qint8", "i1")]``; their values read as the plain integer
+        type, as TF's ``get_tensor`` gives them); ``KeyError`` where TF has none (resource,
+        variant)."""
         if self.name == "string":
             return object
-        return None if self.numpy is None else self.numpy.type
+        if self.numpy is None:
+            if self.name == "string_ref":  # TF's table: np.object_ there, object for string
+                import numpy as np
+
+                return np.object_
+            raise KeyError(self.enum)
+        if self.name.startswith(("qint", "quint")):
+            import numpy as np
+
+            return np.dtype([(self.name.removesuffix("_ref"), self.numpy)])
+        return self.numpy.type
 
     @property
     def is_fixed_size(self) -> bool:
@@ -152,7 +167,7 @@ BY_NAME.update({"half": BY_ENUM[19], "float": BY_ENUM[1], "double": BY_ENUM[2]})
 
 BY_SAFETENSORS: dict[str, DType] = {row.safetensors: row for row in _ROWS if row.safetensors}
 
-INVALID = DType(0, "invalid", None, 0)
+INVALID = DType(0, "invalid", None, 0, known=False)
 
 
 _REFS: dict[int, DType] = {}
@@ -179,18 +194,34 @@ def from_enum(value: int) -> DType:
         raise ValueError(f"unknown DataType {value}") from None
 
 
+def stored(value: int) -> DType:
+    """The DType of a DataType enum stored in a file (a checkpoint entry): its row, its base's
+    row for a ``_REF`` value (the caller keeps the ref flag), :data:`INVALID` for 0, and for a
+    value TF has no type for (34, 1000) a DType named in TF's words ("unknown dtype enum (34)",
+    its ``DataTypeString``) that holds no value. TF's CheckpointReader lists such an entry
+    (name and shape; ``debug_string`` with an empty type), raises ``TypeError`` for its dtype
+    and refuses its value ("expected dtype float does not equal original dtype unknown dtype
+    enum (34)")."""
+    try:
+        return from_enum(value)
+    except ValueError:
+        if value == 0:
+            return INVALID
+        return DType(value, f"unknown dtype enum ({value})", None, 0, known=False)
+
+
 def from_name(name: str) -> DType:
-    """The DType for a TF name (``float32``) or enum name (``DT_FLOAT``, ``DT_FLOAT_REF``)."""
+    """The DType for a TF name (``float32``, ``half``, ``float32_ref``: ``tf.as_dtype``'s) or an
+    enum name (``DT_FLOAT``, ``DT_FLOAT_REF``)."""
     key = name.lower()
     if key.startswith("dt_"):
         key = key[3:]
-        if key.endswith("_ref"):
-            key = key[:-4]
-        key = {"float": "float32", "double": "float64", "half": "float16"}.get(key, key)
+    base, ref = (key[: -len("_ref")], True) if key.endswith("_ref") else (key, False)
     try:
-        return BY_NAME[key]
+        found = BY_NAME[base]
     except KeyError:
         raise ValueError(f"unknown dtype name {name!r}") from None
+    return ref_of(found) if ref else found
 
 
 def from_numpy(dtype: np.dtype) -> DType:

@@ -88,12 +88,8 @@ class V1Reader:
             if refused:
                 raise FormatError(self.files[i], f"{refused}: TensorFlow refuses this checkpoint")
             for meta in msg.meta.tensor:
-                try:  # DT_INVALID (no type) is listed and refused when read, as in TF
-                    dt = dtypes.INVALID if meta.type == 0 else dtypes.from_enum(meta.type)
-                except ValueError:
-                    raise FormatError(
-                        self.files[i], f"tensor {meta.name!r} has unknown dtype {meta.type}"
-                    ) from None
+                # DT_INVALID or a type TF does not know is listed and refused when read, as in TF
+                dt = dtypes.stored(meta.type)
                 shape = tuple(int(d.size) for d in meta.shape.dim)
                 if any(d < 0 for d in shape) or not tensor_proto.addressable(shape):
                     raise FormatError(self.files[i], f"tensor {meta.name!r} has shape {shape}")
@@ -102,7 +98,7 @@ class V1Reader:
                     raise FormatError(
                         self.files[i], f"tensor {meta.name!r} differs between checkpoint shards"
                     )
-                ref = meta.type > dtypes.REF_OFFSET
+                ref = dt.known and meta.type > dtypes.REF_OFFSET
                 self.tensors[meta.name] = V1Tensor(meta.name, dt, shape, (), ref)
                 extents = [extents_of(s) for s in meta.slice]
                 for ext in extents:  # TF's TensorSlice refuses these when the file is opened
@@ -124,6 +120,12 @@ class V1Reader:
         t = self.tensors[name]
         if t.dtype is dtypes.INVALID:
             raise FormatError(self.path, f"tensor {name!r} has no dtype (DT_INVALID)")
+        if not t.dtype.known:
+            raise FormatError(
+                self.path,
+                f"tensor {name!r} is stored with dtype enum {t.dtype.enum}, which TensorFlow "
+                "has no type for: it cannot be read",
+            )
         if t.ref:
             raise FormatError(
                 self.path,

@@ -55,3 +55,35 @@ def test_ref_outputs_are_named_as_tf_imports_them(tmp_path: Path) -> None:
     assert want["v"] == ["float32_ref"] and want["w"] == ["int32_ref"]
     assert want["h"] == ["float16_ref"] and want["set_v"] == ["float32_ref"]
     assert want["r"] == ["resource"] and want["v/read"] == ["float32"]
+
+
+@pytest.mark.parametrize("enum", [34, 1000])
+def test_unknown_type_attr_is_named_not_fatal(tmp_path: Path, enum: int) -> None:
+    """A graph whose Placeholder ``dtype`` (and a Cast's ``DstT``) holds an enum TF has no type
+    for: TF reads the file (``read_meta_graph_file``) and refuses to import it ("AttrValue has
+    invalid DataType enum"). graphtui opens it, and the node's output and attr are named in
+    TF's words, ``unknown dtype enum (N)`` (its outputs raised ValueError: the details pane
+    of that node failed)."""
+    from tensorflow.python.framework import meta_graph
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [2], name="x")
+        tf.cast(tf.identity(x, name="y"), tf.int32, name="c")
+        exported = tf1.train.export_meta_graph(graph=graph)
+    for node in exported.graph_def.node:
+        if node.name == "x":
+            node.attr["dtype"].type = enum
+        if node.name == "c":
+            node.attr["DstT"].type = enum
+    path = tmp_path / "bad.meta"
+    path.write_bytes(exported.SerializeToString())
+    assert len(meta_graph.read_meta_graph_file(str(path)).graph_def.node) == 3
+    with pytest.raises(ValueError, match=f"invalid DataType enum: {enum}"), tf.Graph().as_default():
+        tf1.train.import_meta_graph(str(path))
+    index = GraphIndex.from_file(path)
+    shown = f"unknown dtype enum ({enum})"
+    assert [(o.dtype, o.shape) for o in outputs(index, "x")] == [(shown, (2,))]
+    assert [o.dtype for o in outputs(index, "c")] == [shown]
+    assert [o.dtype for o in outputs(index, "y")] == ["float32"]
+    assert index.attrs("x")["dtype"] == shown

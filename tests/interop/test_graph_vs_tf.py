@@ -180,8 +180,8 @@ def test_same_checkpoint_names(imported: Imported) -> None:
 def test_attr_dtype_names_are_tf_as_dtype_names() -> None:
     """A ``type`` attr (and a ``list(type)`` one) is shown by the name ``tf.as_dtype`` gives
     its enum, ``_REF`` types included (``float32_ref``); enums TF does not know are refused by
-    ``tf.as_dtype`` and shown as ``DataType(N)``. This already matched before (kept as the
-    test that shows it)."""
+    ``tf.as_dtype`` and shown in TF's ``DataTypeString`` words, ``unknown dtype enum (N)``
+    (graphtui showed ``DataType(N)``, a name TF never prints)."""
     from graphtui._proto import pb
     from graphtui.core.graph import decode_attr
 
@@ -191,7 +191,7 @@ def test_attr_dtype_names_are_tf_as_dtype_names() -> None:
         except TypeError:
             want = None
         attr = pb.AttrValue(type=enum)
-        assert decode_attr(attr) == (want or f"DataType({enum})"), enum
+        assert decode_attr(attr) == (want or f"unknown dtype enum ({enum})"), enum
         listed = pb.AttrValue()
         listed.list.type.extend([enum, 1])
-        assert decode_attr(listed) == [want or f"DataType({enum})", "float32"], enum
+        assert decode_attr(listed) == [want or f"unknown dtype enum ({enum})", "float32"], enum

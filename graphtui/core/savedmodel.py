@@ -40,7 +40,7 @@ from graphtui.formats.byte_source import read_file
 
 if TYPE_CHECKING:
     from graphtui.core.objects import TreePaths
-    from graphtui.core.savedmodel_functions import FunctionListing
+    from graphtui.core.savedmodel_functions import FunctionCatalog, FunctionListing
 
 ASSETS_DIR = "assets"
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -476,6 +476,15 @@ class MetaGraphInfo:
         if not self.has_object_graph:
             return FunctionListing([])
         return list_root_functions(self.meta_graph.object_graph_def)
+
+    def function_catalog(self) -> FunctionCatalog:
+        """The root object's functions listed without decoding their input signatures, each
+        decoded when looked up (the app's Signatures tab: thousands of functions)."""
+        from graphtui.core.savedmodel_functions import FunctionCatalog
+
+        if not self.has_object_graph:
+            return FunctionCatalog(pb.SavedObjectGraph())
+        return FunctionCatalog(self.meta_graph.object_graph_def)
 
     def asset_file_defs(self) -> list[Any]:
         """The AssetFileDefs TensorFlow's loader uses: the ``asset_file_def`` field, else (TF1

@@ -13,7 +13,8 @@ by the names its loader gives the functions, which depend on load order).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -235,20 +236,27 @@ def _option(name: str, saved: Any, keywords: Iterable[str] = ()) -> ConcreteOpti
     return ConcreteOption(name, words or None, {})
 
 
-def root_functions(object_graph: Any) -> list[CallableFunction]:
-    """The ``function`` and ``bare_concrete_function`` children of the root object (node 0),
-    sorted by name, each with its concrete functions in the SavedModel's order.
+@dataclass(frozen=True)
+class RootFunction:
+    """A root function as listed before any input signature is decoded: its name, kind and
+    the names of its concrete functions (one option each), in the SavedModel's order."""
 
-    Raises ``CoreError`` where TensorFlow's loader would fail too (a child's node id outside the
-    graph, a concrete function the object graph does not hold) and ``TensorProtoError`` for a
-    value that does not decode: :func:`list_root_functions` turns them into the reason."""
+    name: str
+    kind: FunctionKind
+    concrete: tuple[str, ...]
+    keywords: tuple[str, ...] = ()  # a bare concrete function's argument keywords
+
+
+def _root_entries(object_graph: Any) -> Iterator[RootFunction]:
+    """The ``function`` and ``bare_concrete_function`` children of the root object (node 0),
+    sorted by name; ``CoreError`` at the first child TensorFlow's loader would refuse (a node
+    id outside the graph, a concrete function the object graph does not hold)."""
     from graphtui.errors import CoreError
 
     nodes = object_graph.nodes
     if not nodes:
-        return []
+        return
     concrete = object_graph.concrete_functions
-    out = []
     for child in sorted(nodes[0].children, key=lambda c: c.local_name):
         if not 0 <= child.node_id < len(nodes):
             raise CoreError(
@@ -258,10 +266,11 @@ def root_functions(object_graph: Any) -> list[CallableFunction]:
         node = nodes[child.node_id]
         kind = node.WhichOneof("kind")
         if kind == "function":
-            names = list(node.function.concrete_functions)
+            names = tuple(node.function.concrete_functions)
+            keywords: tuple[str, ...] = ()
         elif kind == "bare_concrete_function":
             bare = node.bare_concrete_function
-            names = [bare.concrete_function_name]
+            names, keywords = (bare.concrete_function_name,), tuple(bare.argument_keywords)
         else:
             continue
         missing = next((n for n in names if n not in concrete), None)
@@ -270,12 +279,30 @@ def root_functions(object_graph: Any) -> list[CallableFunction]:
                 f"function {child.local_name!r}: concrete function {missing!r} is not in the "
                 "object graph"
             )
-        if kind == "function":
-            options = [_option(n, concrete[n]) for n in names]
-        else:
-            options = [_option(names[0], concrete[names[0]], bare.argument_keywords)]
-        out.append(CallableFunction(child.local_name, kind, options))
-    return out
+        yield RootFunction(child.local_name, kind, names, keywords)
+
+
+def _decoded(entry: RootFunction, object_graph: Any) -> CallableFunction:
+    """``entry`` with each option's input signature decoded (``TensorProtoError`` for a value
+    that does not decode)."""
+    concrete = object_graph.concrete_functions
+    if entry.kind == "function":
+        options = [_option(n, concrete[n]) for n in entry.concrete]
+    else:
+        name = entry.concrete[0]
+        options = [_option(name, concrete[name], entry.keywords)]
+    return CallableFunction(entry.name, entry.kind, options)
+
+
+def root_functions(object_graph: Any) -> list[CallableFunction]:
+    """The ``function`` and ``bare_concrete_function`` children of the root object (node 0),
+    sorted by name, each with its concrete functions in the SavedModel's order.
+
+    Raises ``CoreError`` where TensorFlow's loader would fail too (a child's node id outside the
+    graph, a concrete function the object graph does not hold) and ``TensorProtoError`` for a
+    value that does not decode, at the first child in order that has either:
+    :func:`list_root_functions` turns them into the reason."""
+    return [_decoded(entry, object_graph) for entry in _root_entries(object_graph)]
 
 
 @dataclass(frozen=True)
@@ -295,15 +322,105 @@ class FunctionListing:
         return concrete_function_lines(self.functions)
 
 
-def list_root_functions(object_graph: Any) -> FunctionListing:
-    """:func:`root_functions`, a broken object graph turned into the reason (never raised)."""
+def _listing_errors() -> tuple[type[BaseException], ...]:
+    """What listing the root's functions can raise for a broken object graph."""
     from graphtui.errors import GraphtuiError
     from graphtui.formats.tensor_proto import TensorProtoError
 
+    return (GraphtuiError, TensorProtoError, RecursionError)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def list_root_functions(object_graph: Any) -> FunctionListing:
+    """:func:`root_functions`, a broken object graph turned into the reason (never raised)."""
     try:
         return FunctionListing(root_functions(object_graph))
-    except (GraphtuiError, TensorProtoError, RecursionError) as exc:
-        return FunctionListing([], str(exc) or type(exc).__name__)
+    except _listing_errors() as exc:
+        return FunctionListing([], _reason(exc))
+
+
+class FunctionCatalog(Mapping[str, CallableFunction]):
+    """The root's functions listed at once without decoding an input signature (names, kinds,
+    option counts: what a tree shows before a function is opened), each decoded when it is
+    looked up (``catalog[name]``, kept). A SavedModel's root may hold thousands of functions:
+    decoding them all is ~0.3 ms each.
+
+    Until :meth:`check` has decoded every function in order, the listing is not known to be
+    one TensorFlow's loader accepts (saved_model_cli prints N/A for all when one does not
+    decode); ``listing`` is then None. When the object graph's structure is refused, every
+    function is decoded at once, as :func:`list_root_functions` does (the same reason)."""
+
+    def __init__(self, object_graph: Any) -> None:
+        self._graph = object_graph
+        self._decoded: dict[str, CallableFunction] = {}
+        self.listing: FunctionListing | None = None  # known once checked
+        self.checked = 0  # functions decoded in order without a problem
+        self._lock = threading.Lock()
+        try:
+            self.entries = list(_root_entries(object_graph))
+        except _listing_errors():
+            self.entries = []
+            self.listing = list_root_functions(object_graph)
+        self._index = {entry.name: i for i, entry in enumerate(self.entries)}
+        if not self.entries and self.listing is None:
+            self.listing = FunctionListing([])
+
+    def __getitem__(self, name: str) -> CallableFunction:
+        """Function ``name`` decoded (``TensorProtoError`` and the like when it does not
+        decode: :meth:`check` then says why none is listed)."""
+        function = self._decoded.get(name)
+        if function is None:
+            entry = self.entries[self._index[name]]
+            function = self._decoded[name] = _decoded(entry, self._graph)
+        return function
+
+    def decode(self, name: str) -> CallableFunction | None:
+        """Function ``name`` decoded, or None when it does not decode (:meth:`check` says
+        why)."""
+        try:
+            return self[name]
+        except _listing_errors():
+            return None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def options(self, name: str) -> int:
+        """How many options (concrete functions) function ``name`` has, without decoding it."""
+        return len(self.entries[self._index[name]].concrete)
+
+    def check(
+        self,
+        cancelled: Callable[[], bool] = lambda: False,
+        progress: Callable[[float], None] | None = None,
+    ) -> FunctionListing | None:
+        """Decode the functions not checked yet, in order, until one does not decode (the
+        listing is then N/A with its reason, as :func:`list_root_functions` says) or all did
+        (the listing is every function). None when ``cancelled`` stopped it first; a later
+        call goes on where it stopped."""
+        with self._lock:  # one check at a time (a cancelled worker may still be in one)
+            if self.listing is not None:
+                return self.listing
+            total = len(self.entries)
+            while self.checked < total:
+                if cancelled():
+                    return None
+                try:
+                    self[self.entries[self.checked].name]
+                except _listing_errors() as exc:
+                    self.listing = FunctionListing([], _reason(exc))
+                    return self.listing
+                self.checked += 1
+                if progress is not None:
+                    progress(self.checked / total)
+            self.listing = FunctionListing([self[e.name] for e in self.entries])
+            return self.listing
 
 
 # -- saved_model_cli's text ----------------------------------------------------------------------

@@ -461,3 +461,48 @@ def test_concrete_functions_that_do_not_decode_are_na() -> None:
     listing = list_root_functions(graph)
     assert listing.problem is None and [f.name for f in listing.functions] == ["f"]
     assert listing.lines()[:2] == ["Concrete Functions:", "  Function Name: 'f'"]
+
+
+def test_function_catalog_lists_without_decoding_and_checks_as_listing_does() -> None:
+    """FunctionCatalog lists the root's functions (names, option counts) without decoding a
+    signature; looking one up decodes it; ``check`` (cancellable, resumed where it stopped)
+    ends with :func:`list_root_functions`' listing: every function, or N/A with the first
+    reason in order (a structural problem found at once, decoded up to it as the listing
+    does)."""
+    from graphtui.core.savedmodel_functions import FunctionCatalog, list_root_functions
+
+    graph = pb.SavedObjectGraph()
+    root = graph.nodes.add()
+    for i in range(5):
+        name = f"__inference_f{i}_1"
+        root.children.add(node_id=i + 1, local_name=f"f{i}")
+        graph.nodes.add().function.concrete_functions.extend([name, name + "0"][: 1 + i % 2])
+        for concrete in graph.nodes[-1].function.concrete_functions:
+            args = graph.concrete_functions[concrete].canonicalized_input_signature
+            args.tuple_value.values.add().tuple_value.values.add().int64_value = i
+            args.tuple_value.values.add().dict_value.SetInParent()
+    catalog = FunctionCatalog(graph)
+    assert list(catalog) == [f"f{i}" for i in range(5)]
+    assert [catalog.options(n) for n in catalog] == [1, 2, 1, 2, 1]
+    assert catalog.listing is None and catalog._decoded == {}  # noqa: SLF001
+    assert catalog["f3"].options[1].args == (3,)
+    calls = iter(range(100))
+    assert catalog.check(cancelled=lambda: next(calls) >= 2) is None
+    assert catalog.checked == 2 and catalog.listing is None
+    assert catalog.check() == list_root_functions(graph) and catalog.checked == 5
+    # a value that does not decode in f3 and f1: N/A with f1's reason, as the listing says
+    for i in (3, 1):
+        values = graph.concrete_functions[f"__inference_f{i}_1"].canonicalized_input_signature
+        tensor = values.tuple_value.values[0].tuple_value.values.add().tensor_value
+        tensor.dtype = pb.DataType.Value("DT_FLOAT")
+        tensor.tensor_shape.dim.add(size=10**12 + i)
+    expected = list_root_functions(graph)
+    assert expected.problem is not None and str(10**12 + 1) in expected.problem
+    catalog = FunctionCatalog(graph)
+    assert catalog.decode("f3") is None and catalog.decode("f4") is not None
+    assert catalog.check() == expected
+    # a structural problem after f1: the listing's reason (f1's value) at once
+    root.children.add(local_name="f9", node_id=99)
+    catalog = FunctionCatalog(graph)
+    assert catalog.listing == list_root_functions(graph) == expected
+    assert list(catalog) == [] and catalog.check() == expected

@@ -108,6 +108,13 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
         self._load_more(node, upto=None, chunk=FIRST_CHUNK if self.AUTO_LOAD else CHUNK)
         return True
 
+    def forget(self, node: TreeNode[DataT]) -> None:
+        """Forget ``node``'s listing (its children are being removed): it lists again when it
+        next expands."""
+        state = self._loading.pop(node.id, None)
+        if state is not None and state.more is not None:
+            self._parked.pop(state.more.id, None)
+
     def reset_loading(self) -> None:
         """Forget every listing (the tree was cleared)."""
         self._loading.clear()

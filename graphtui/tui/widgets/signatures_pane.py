@@ -9,28 +9,42 @@ functions of a TF2 SavedModel's root object with their options (what each is cal
 with the reason where the object graph does not list them), and its assets. A function's node
 shows the same details as a graph node; its links stay inside the function, ``fn`` links go to
 the functions a node calls. ``t`` switches to the next tag-set.
+
+A root function's input signatures are decoded when it is shown or expanded (a root may hold
+thousands: ~0.3 ms each). Whether every one decodes (else TensorFlow's loader refuses them all
+and saved_model_cli prints N/A) is checked by a worker while the tab is shown ("checking" on the
+branch; stopped when another tab is shown, resumed when it is shown again); a model with few
+options is checked at once.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, OptionList, Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
 
 from graphtui.core.workspace import Workspace
 from graphtui.errors import GraphtuiError
 from graphtui.formats.visible import visible
 from graphtui.tui.fmt import human_bytes
-from graphtui.tui.messages import BackKey, FollowLink, NextTagSet, ShowValue
+from graphtui.tui.messages import (
+    BackKey,
+    FollowLink,
+    NextTagSet,
+    ProgressPane,
+    ShowValue,
+    progress_poster,
+)
 from graphtui.tui.widgets.lazy_tree import LazyTree
 from graphtui.tui.widgets.node_details import (
     Line,
@@ -46,9 +60,14 @@ from graphtui.tui.widgets.node_details import (
 if TYPE_CHECKING:
     from graphtui.core.graph import FunctionInfo, GraphIndex
     from graphtui.core.savedmodel import Signature, TensorSpec
-    from graphtui.core.savedmodel_functions import CallableFunction, FunctionListing
+    from graphtui.core.savedmodel_functions import (
+        CallableFunction,
+        FunctionCatalog,
+        FunctionListing,
+    )
 
 CLI_LINES_SHOWN = 500  # lines of a concrete function's text in the details, then "... N more"
+EAGER_OPTIONS = 64  # a root with at most this many options is checked when the pane is built
 
 
 @dataclass(frozen=True)
@@ -159,7 +178,10 @@ class SignaturesTree(BackKey, LazyTree[SigItem | None, SigItem]):
         self.auto_expand = True
         self.infos: dict[str, FunctionInfo] = {}  # the library's functions by name
         self.body: Callable[[str], GraphIndex] | None = None  # a function's body (the pane's)
-        self.concretes: dict[str, CallableFunction] = {}  # the root's functions by name
+        # the root's functions by name (a FunctionCatalog: each decoded when looked up)
+        self.concretes: Mapping[str, CallableFunction] = {}
+        self.option_count: Callable[[str], int] = lambda name: 0  # without decoding it
+        self.decoded: Callable[[str], CallableFunction | None] = lambda name: None
 
     @property
     def current(self) -> SigItem | None:
@@ -169,10 +191,9 @@ class SignaturesTree(BackKey, LazyTree[SigItem | None, SigItem]):
     def lazy_items(self, node: TreeNode[SigItem | None]) -> list[SigItem] | None:
         item = node.data
         if item is not None and item.kind == "concrete":
-            function = self.concretes[item.name]
             return [
                 SigItem("option", f"Option #{i}", item.name, i)
-                for i in range(1, len(function.options) + 1)
+                for i in range(1, self.option_count(item.name) + 1)
             ]
         if item is None or item.kind != "function" or self.body is None:
             return None
@@ -191,12 +212,15 @@ class SignaturesTree(BackKey, LazyTree[SigItem | None, SigItem]):
                 label.append(f"  {info.node_count} nodes", style="dim")
             return parent.add(label, item)
         if item.kind == "concrete":
-            count = len(self.concretes[item.name].options)
+            count = self.option_count(item.name)
             label.append(f"  {count} option" + ("" if count == 1 else "s"), style="dim")
             return parent.add(label, item)
         if item.kind == "option":
-            summary = option_summary(self.concretes[item.function], item.index)
-            label.append(f"  {summary}", style="dim")
+            function = self.decoded(item.function)
+            if function is None:
+                label.append("  does not decode", style="red")
+            else:
+                label.append(f"  {option_summary(function, item.index)}", style="dim")
             return parent.add_leaf(label, item)
         assert self.body is not None
         label.append(f"  {visible(self.body(item.function).op(item.name))}", style="dim italic")
@@ -231,7 +255,7 @@ class SignatureDetails(BackKey, OptionList):
         highlight_first(self)
 
 
-class SignaturesPane(Vertical):
+class SignaturesPane(ProgressPane, Vertical):
     """Tag-set line, the tree of signatures / functions / assets, and details."""
 
     def __init__(self, ws: Workspace, *, id: str | None = None) -> None:
@@ -240,7 +264,8 @@ class SignaturesPane(Vertical):
         self._bodies: dict[str, GraphIndex] = {}
         self._body_ws: dict[str, Workspace] = {}
         self._infos: dict[str, FunctionInfo] = {}
-        self._listing: FunctionListing | None = None
+        self._catalog: FunctionCatalog | None = None  # the root's functions
+        self._concretes: TreeNode[SigItem | None] | None = None  # their branch
         self.shown: SigItem | None = None
 
     def compose(self) -> ComposeResult:
@@ -312,25 +337,111 @@ class SignaturesPane(Vertical):
         self.show_item(tree.current)
 
     def _add_concrete_functions(self) -> None:
-        """The root object's functions (decoded now: the pane is built when first shown), each
-        expanding into its options; "N/A" and the reason where they cannot be listed."""
+        """The root object's functions, each expanding into its options; "N/A" and the reason
+        where they cannot be listed. Listed without decoding their input signatures (each is
+        decoded when shown); a worker checks that all decode while the tab is shown."""
         assert self.ws.meta_graph is not None
         tree = self.sig_tree
-        listing = self._listing = self.ws.meta_graph.callable_functions()
-        if listing.problem is not None:
-            label = Text("concrete functions: N/A", style="bold red")
-            branch = tree.root.add(label, SigItem("concretes"))
-            branch.add_leaf(
-                Text(visible(f"could not be listed: {listing.problem}"), style="red"),
-                SigItem("concretes"),
-            )
+        catalog = self._catalog = self.ws.meta_graph.function_catalog()
+        if sum(map(catalog.options, catalog)) <= EAGER_OPTIONS:
+            catalog.check()
+        branch = self._concretes = tree.root.add("", SigItem("concretes"))
+        listing = catalog.listing
+        if listing is not None and listing.problem is not None:
+            self._not_listed(listing.problem)
             return
-        functions = listing.functions
-        tree.concretes = {f.name: f for f in functions}
-        label = Text(f"concrete functions ({len(functions)})", style="bold")
-        branch = tree.root.add(label, SigItem("concretes"))
-        tree.fill(branch, [SigItem("concrete", f.name) for f in functions])
+        tree.concretes = catalog
+        tree.option_count = catalog.options
+        tree.decoded = self._decoded
+        self._label_concretes()
+        tree.fill(branch, [SigItem("concrete", name) for name in catalog])
         branch.expand()
+
+    def _label_concretes(self, fraction: float | None = None) -> None:
+        """``concrete functions (N)``, and how far the check is while it runs."""
+        assert self._concretes is not None and self._catalog is not None
+        label = Text(f"concrete functions ({len(self._catalog)})", style="bold")
+        if self._catalog.listing is None:
+            done = f" {fraction:.0%}" if fraction is not None else ""
+            label.append(f"  checking the signatures…{done}", style="dim italic")
+        self._concretes.set_label(label)
+
+    def _not_listed(self, problem: str) -> None:
+        """The root's functions as N/A with ``problem`` (nothing listed as fine)."""
+        tree, branch = self.sig_tree, self._concretes
+        assert branch is not None
+        node, inside = tree.cursor_node, False
+        while node is not None and not inside:
+            node = node.parent
+            inside = node is branch
+        tree.concretes = {}
+        tree.forget(branch)
+        branch.remove_children()
+        branch.collapse()
+        branch.set_label(Text("concrete functions: N/A", style="bold red"))
+        branch.add_leaf(
+            Text(visible(f"could not be listed: {problem}"), style="red"), SigItem("concretes")
+        )
+        if inside:
+            tree.move_cursor(branch)
+
+    def _decoded(self, name: str) -> CallableFunction | None:
+        """Root function ``name`` decoded; None when it does not decode (then the check ends
+        at once: the functions are N/A)."""
+        assert self._catalog is not None
+        function = self._catalog.decode(name)
+        if function is None:
+            self.call_later(self._check_now)
+        return function
+
+    # -- checking that every root function decodes ---------------------------------------------
+
+    def _on_show(self, event: events.Show) -> None:
+        # after the first frame: the worker holds the GIL often enough to slow it
+        self.call_after_refresh(self._start_check)
+
+    def _on_hide(self, event: events.Hide) -> None:
+        for worker in self.workers:
+            if worker.group == "sig-check":
+                worker.cancel()
+
+    def _start_check(self) -> None:
+        catalog = self._catalog
+        if catalog is None or catalog.listing is not None or not self.display:
+            return
+        self.run_worker(
+            self._check, thread=True, group="sig-check", exclusive=True, exit_on_error=False
+        )
+
+    def _check(self) -> None:
+        assert self._catalog is not None
+        worker = get_current_worker()
+        listing = self._catalog.check(lambda: worker.is_cancelled, progress_poster(self))
+        if listing is not None and not worker.is_cancelled:
+            self.app.call_from_thread(self._checked, listing)
+
+    def _check_now(self) -> None:
+        """A function did not decode: check the ones before it here (the first that does not
+        decode is the reason, as saved_model_cli's N/A says)."""
+        if self._catalog is not None and self._catalog.listing is None:
+            listing = self._catalog.check()
+            if listing is not None:
+                self._checked(listing)
+
+    def _checked(self, listing: FunctionListing) -> None:
+        if self._concretes is None or self.sig_tree.concretes is not self._catalog:
+            return  # said already
+        if listing.problem is not None:
+            self._not_listed(listing.problem)
+        else:
+            self._label_concretes()
+        shown = self.shown
+        if shown is not None and shown.kind in ("concretes", "concrete", "option"):
+            self.show_item(self.sig_tree.current)
+
+    def show_progress(self, fraction: float | None) -> None:
+        if self._catalog is not None and self._catalog.listing is None:
+            self._label_concretes(fraction)
 
     def _summary(self) -> None:
         ws = self.ws
@@ -426,21 +537,26 @@ class SignaturesPane(Vertical):
         return lines
 
     def _concretes_details(self) -> list[Line]:
-        listing = self._listing
+        catalog = self._catalog
         lines = [Line(Text("concrete functions of the root object", style="bold"))]
-        if listing is None:
+        if catalog is None:
             return lines
-        if listing.problem is not None:
+        listing = catalog.listing
+        if listing is not None and listing.problem is not None:
             return lines + cli_lines(listing.lines())
-        lines.append(plain("functions", str(len(listing.functions))))
-        lines.append(plain("options", str(sum(len(f.options) for f in listing.functions))))
+        lines.append(plain("functions", str(len(catalog))))
+        lines.append(plain("options", str(sum(map(catalog.options, catalog)))))
         lines.append(plain("as saved_model_cli show --all lists them (Enter: expand)"))
+        if listing is None:
+            lines.append(plain("checking that every signature decodes…", style="dim"))
         return lines
 
     def _concrete_details(self, fname: str) -> list[Line]:
         from graphtui.core.savedmodel_functions import function_lines
 
-        function = self.sig_tree.concretes[fname]
+        function = self._decoded(fname)
+        if function is None:
+            return [Line(Text(visible(fname), style="bold")), plain("does not decode", style="red")]
         kind = "tf.function" if function.kind == "function" else "bare concrete function"
         lines = [Line(Text(visible(fname), style="bold")), plain("kind", kind)]
         lines.append(plain("options", str(len(function.options))))
@@ -450,7 +566,10 @@ class SignaturesPane(Vertical):
     def _option_details(self, fname: str, index: int) -> list[Line]:
         from graphtui.core.savedmodel_functions import option_lines
 
-        option = self.sig_tree.concretes[fname].options[index - 1]
+        function = self._decoded(fname)
+        if function is None:
+            return [Line(Text(visible(fname), style="bold")), plain("does not decode", style="red")]
+        option = function.options[index - 1]
         lines = [Line(Text(visible(f"{fname}  Option #{index}"), style="bold"))]
         lines.append(plain("concrete function", option.name))
         if option.name in self._infos:

@@ -384,7 +384,7 @@ def _dtype_shape_of(node_def: Any, memo: dict[int, str] | None = None
         else:
             dtype = decode_attr(found)
     found = attrs.get("shape")
-    shape = None if found is None else shape_list(found.shape)
+    shape = None if found is None else _declared_shape(node_def.op, found.shape)
     if shape is None and node_def.op not in RESOURCE_OPS:
         found = attrs.get("_output_shapes")
         if found is not None:
@@ -393,6 +393,16 @@ def _dtype_shape_of(node_def: Any, memo: dict[int, str] | None = None
     if isinstance(dtype, str) and dtype.endswith("_ref"):
         dtype = dtype[:-4]
     return dtype, shape
+
+
+def _declared_shape(op: str, shape_proto: Any) -> list[int] | None:
+    """A variable node's ``shape`` attr as TF's shape function reads it (``shape_list``), but
+    for the old ``Variable`` op a rank-0 shape is unknown too: TF 0.x wrote ``shape {}`` for
+    "no shape", and TF still reads it so ("old style unknown shape"; ``v.shape`` is unknown
+    unless the node's ``_output_shapes`` says more). VariableV2's ``shape {}`` is a scalar."""
+    if op == "Variable" and not shape_proto.unknown_rank and not len(shape_proto.dim):
+        return None
+    return shape_list(shape_proto)
 
 
 _BATCH = 4096  # VariableDefs whose names are made the graph's strings at once

@@ -39,6 +39,8 @@ def _one_by_one(index: GraphIndex, node: str) -> tuple[object, object]:
     dtype = None if found is None else decode_attr(found)
     found = attrs.get("shape")
     shape = None if found is None else shape_list(found.shape)
+    if shape == [] and op_of(index, node) == "Variable":  # TF 0.x's "no shape", as TF reads it
+        shape = None
     if shape is None and "_output_shapes" in attrs and op_of(index, node) not in RESOURCE_OPS:
         shapes = attrs["_output_shapes"].list.shape
         shape = shape_list(shapes[0]) if len(shapes) else None

@@ -6,6 +6,7 @@ tab ends up showing is what ``graphtui show`` prints (as for a model checked at 
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ import pytest
 from graphtui._proto import pb
 from graphtui.core import savedmodel_functions as smf
 from graphtui.core.savedmodel_functions import function_lines, list_root_functions
-from graphtui.tui.widgets import signatures_pane
 from graphtui.tui.widgets.signatures_pane import SignatureDetails, SignaturesPane, SignaturesTree
 
 from .conftest import DATA, SIZE, make_app, settle
@@ -61,18 +61,23 @@ def _details(app: Any) -> list[str]:
     return [getattr(p, "plain", str(p)) for p in prompts]
 
 
-def _slow_decoding(monkeypatch: pytest.MonkeyPatch, seconds: float) -> list[str]:
-    """Each function's decoding takes ``seconds`` more; returns the names decoded, in order."""
+def _held_decoding(
+    monkeypatch: pytest.MonkeyPatch, after: int
+) -> tuple[list[str], threading.Event]:
+    """A worker's decoding waits, once ``after`` functions were decoded, until the event
+    returned is set (the UI thread's never waits); returns the names decoded, in order."""
     decoded: list[str] = []
+    go_on = threading.Event()
     real = smf._decoded  # noqa: SLF001
 
-    def slow(entry: Any, graph: Any) -> Any:
+    def held(entry: Any, graph: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread() and len(decoded) >= after:
+            go_on.wait(timeout=20)
         decoded.append(entry.name)
-        time.sleep(seconds)
         return real(entry, graph)
 
-    monkeypatch.setattr(smf, "_decoded", slow)
-    return decoded
+    monkeypatch.setattr(smf, "_decoded", held)
+    return decoded, go_on
 
 
 async def _until(pilot: Any, done: Any, timeout: float = 20) -> None:
@@ -95,7 +100,7 @@ async def test_functions_are_listed_first_and_decoded_when_shown(
         .meta_graphs[0]
         .object_graph_def
     )
-    decoded = _slow_decoding(monkeypatch, 0.002)
+    decoded, go_on = _held_decoding(monkeypatch, after=0)
     at_mount: list[str] = []
     real_mount = SignaturesPane.on_mount
 
@@ -117,11 +122,13 @@ async def test_functions_are_listed_first_and_decoded_when_shown(
         assert last.data.name == "predict"
         tree.move_cursor(last)
         await pilot.pause()
-        assert "predict" in decoded and decoded.index("predict") < len(expected.functions) - 1
+        assert decoded == ["predict"]  # the worker waits before its first
         text = _details(app)
         start = text.index("─ Concrete Functions (as graphtui show prints it)") + 1
         predict = next(f for f in expected.functions if f.name == "predict")
         assert text[start:] == [ln[2:] for ln in function_lines(predict)]
+        assert "checking" in str(branch.label.plain)
+        go_on.set()
         await _until(pilot, lambda: "checking" not in str(branch.label.plain))
         assert str(branch.label.plain) == f"concrete functions ({COUNT + 2})"
         assert sorted(decoded) == sorted(f.name for f in expected.functions)  # each once
@@ -138,7 +145,7 @@ async def test_the_check_stops_when_another_tab_is_shown(
     """Showing another tab cancels the worker (it decodes no more); showing tab 7 again goes
     on where it stopped, each function decoded once."""
     directory = _many_functions(tmp_path / "many")
-    decoded = _slow_decoding(monkeypatch, 0.01)
+    decoded, go_on = _held_decoding(monkeypatch, after=3)
     app = make_app(directory)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -146,10 +153,10 @@ async def test_the_check_stops_when_another_tab_is_shown(
         branch = _branch(tree)
         await _until(pilot, lambda: len(decoded) >= 3)
         await pilot.press("1")
-        await _until(pilot, lambda: not any(w.group == "sig-check" for w in app.workers))
-        stopped = len(decoded)
-        await pilot.pause(0.1)
-        assert len(decoded) == stopped < COUNT + 2
+        go_on.set()  # the one in progress ends, then the worker sees it was cancelled
+        await _until(pilot, lambda: len(decoded) == 4)
+        await pilot.pause(0.2)
+        assert len(decoded) == 4
         assert "checking" in str(branch.label.plain)
         await pilot.press("7")
         await _until(pilot, lambda: "checking" not in str(branch.label.plain))
@@ -189,8 +196,7 @@ async def test_showing_a_function_that_does_not_decode_says_why_for_all(
     graph = pb.SavedModel.FromString((directory / "saved_model.pb").read_bytes())
     listing = list_root_functions(graph.meta_graphs[0].object_graph_def)
     assert listing.problem is not None and str(10**12 + 70) in listing.problem
-    _slow_decoding(monkeypatch, 0.02)
-    monkeypatch.setattr(signatures_pane, "EAGER_OPTIONS", 0)
+    monkeypatch.setattr(SignaturesPane, "_start_check", lambda pane: None)  # no worker
     app = make_app(directory)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

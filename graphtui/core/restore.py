@@ -319,10 +319,11 @@ def _plan(
                     f"{var.name}: graph dtype {dt.name}, checkpoint {assignment.key} is {have_dtype}"
                 )
                 continue
-            want = list(full_shape) if assignment.extents is not None else list(var.shape or [])
+            declared = list(full_shape) if assignment.extents is not None else var.shape
             have = list(have_shape)
+            want = have if _compatible(declared, have) else list(declared or [])
             if want != have:
-                if reshape and math.prod(want) == math.prod(have):
+                if reshape and -1 not in want and math.prod(want) == math.prod(have):
                     report.reshaped.append(f"{var.name}: {have} -> {want}")
                 else:
                     report.mismatched.append(
@@ -330,6 +331,8 @@ def _plan(
                         f"tensor {assignment.key} ({have}) from checkpoint reader."
                     )
                     continue
+            if assignment.extents is None:
+                full_shape = want  # a variable of unknown shape takes the tensor's
             if (
                 assignment.extents is None
                 and spec is None
@@ -358,10 +361,12 @@ def _plan(
         else:
             init = var.initial_value
             value = _const_value(index, init) if init else None
-            if value is not None and list(value.shape) != list(
-                [n for _, n in extents] if extents else (var.shape or [])
+            if value is not None and not _compatible(
+                [n for _, n in extents] if extents else var.shape, list(value.shape)
             ):
                 value = None
+            if value is not None and not extents:
+                full_shape = list(value.shape)
             if value is None:
                 report.missing.append(var.name)
                 missing_keys.add(entry.key)
@@ -403,6 +408,16 @@ def _plan(
         str(reader.prefix),
         index if out_graph is meta_graph else None,
         meta_bytes if out_graph is meta_graph else None,
+    )
+
+
+def _compatible(declared: list[int] | None, shape: list[int]) -> bool:
+    """TF's ``TensorShape.is_compatible_with``, what ``init_from_checkpoint`` checks a
+    variable's shape with: an unknown rank (None) matches any shape, an unknown dim (-1) any
+    size (a reference variable made with ``validate_shape=False`` has no shape)."""
+    return declared is None or (
+        len(declared) == len(shape)
+        and all(d in (-1, n) for d, n in zip(declared, shape, strict=True))
     )
 
 

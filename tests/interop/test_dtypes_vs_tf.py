@@ -87,3 +87,30 @@ def test_unknown_type_attr_is_named_not_fatal(tmp_path: Path, enum: int) -> None
     assert [o.dtype for o in outputs(index, "c")] == [shown]
     assert [o.dtype for o in outputs(index, "y")] == ["float32"]
     assert index.attrs("x")["dtype"] == shown
+
+
+def test_signature_dtype_tf_has_no_type_for() -> None:
+    """A signature's TensorInfo whose dtype is an enum TF has no type for: ``saved_model_cli
+    show`` fails on it (KeyError, a traceback); ``show`` prints it by TF's ``DataTypeString``
+    words (it printed ``DataType(1000)``); a known one (``DT_FLOAT_REF``) as saved_model_cli
+    prints it."""
+    import contextlib
+    import io
+
+    from tensorflow.core.protobuf import meta_graph_pb2
+    from tensorflow.python.tools import saved_model_cli
+
+    from graphtui.core.savedmodel import tensor_spec
+
+    for enum, want in ((1000, None), (34, None), (101, "DT_FLOAT_REF"), (1, "DT_FLOAT")):
+        info = meta_graph_pb2.TensorInfo(name="x:0", dtype=enum)
+        spec = tensor_spec("x", info)
+        if want is None:
+            with pytest.raises(KeyError), contextlib.redirect_stdout(io.StringIO()):
+                saved_model_cli._print_tensor_info(info)  # noqa: SLF001
+            assert spec.dtype_enum == spec.dtype == f"unknown dtype enum ({enum})"
+            continue
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            saved_model_cli._print_tensor_info(info)  # noqa: SLF001
+        assert f"dtype: {spec.dtype_enum}" in out.getvalue() and spec.dtype_enum == want

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphtui.errors import FormatError, MissingFileError, NotFoundError, UnknownDtypeError
 from graphtui.formats import dtypes, storage
-from graphtui.formats.bundle import BundleReader, Listing
+from graphtui.formats.bundle import BundleReader, Extents, Listing
 from graphtui.formats.byte_source import is_url
 from graphtui.formats.gc_paused import gc_paused
 from graphtui.formats.state_file import DEFAULT_NAME, read_state
@@ -142,6 +142,31 @@ class CheckpointReader:
             return self._v2.read(name)
         assert self._v1 is not None
         return self._v1.read(name)
+
+    def partitioned(self, name: str) -> bool:
+        """Whether ``name`` is stored as slices of a whole (a partitioned variable's), read as
+        TF's RestoreV2 reads a slice spec: :meth:`read_slice`, :meth:`uncovered`."""
+        if self._v2 is not None:
+            return self._v2.entry(name).is_sliced
+        assert self._v1 is not None
+        return name in self._v1.partitioned
+
+    def uncovered(self, name: str, extents: Extents) -> FormatError | None:
+        """Why region ``extents`` of tensor ``name`` cannot be read: a partitioned tensor's
+        stored slices do not cover it (they may leave holes elsewhere); None when they do."""
+        if self._v2 is not None:
+            entry = self._v2.entry(name)
+            return self._v2.uncovered(entry, extents) if entry.is_sliced else None
+        assert self._v1 is not None
+        return self._v1.uncovered(name, extents)
+
+    def read_slice(self, name: str, extents: Extents) -> np.ndarray:
+        """Region ``extents`` of tensor ``name`` (``(start, length)`` per dimension), as TF's
+        RestoreV2 with a slice spec reads it: from the stored slices that cover it, V2 or V1."""
+        if self._v2 is not None:
+            return self._v2.read_slice(name, extents)
+        assert self._v1 is not None
+        return self._v1.read_slice(name, extents)
 
     def debug_string(self) -> bytes:
         """TensorFlow's ``debug_string()``: a ``NAME (DT_TYPE) [d0,d1]`` line per tensor.

@@ -435,10 +435,9 @@ def _check_variables(
             )
         else:
             shape = tuple(info.shape)
-        bundle = reader.bundle
-        if bundle is not None and (entry := bundle.entry(var.key)).is_sliced:
+        if reader.partitioned(var.key):
             try:
-                uncovered = bundle.uncovered(entry, var.extents or ((0, -1),) * len(info.shape))
+                uncovered = reader.uncovered(var.key, var.extents or ((0, -1),) * len(info.shape))
             except FormatError as exc:
                 uncovered = exc
             if uncovered is not None:
@@ -955,10 +954,10 @@ def _filled(
                 else:
                     make_tensor_proto_raw(raw, dt, var.shape, proto)
                     progress.advance(var.nbytes)
-            elif var.extents is not None and bundle is not None and bundle.entry(var.key).is_sliced:
+            elif var.extents is not None and reader.partitioned(var.key):
                 # the slices that hold the partition, as TF's RestoreV2 reads it: others may
                 # leave holes elsewhere in the tensor
-                make_tensor_proto(bundle.read_slice(var.key, var.extents), dt, proto)
+                make_tensor_proto(reader.read_slice(var.key, var.extents), dt, proto)
                 progress.advance(var.nbytes)
             else:
                 value = cache.get(var.key)

@@ -275,16 +275,13 @@ def _plan(
     report.matched = sorted(by_var.values(), key=lambda a: a.variable)
     used = {a.key for a in by_var.values()}
     report.unused = [n for n in reader.names() if n not in used]
-    bundle = reader.bundle
-    if bundle is not None:
-        for a in report.matched:
-            stored_entry = bundle.entry(a.key)
-            if a.extents is not None and stored_entry.is_sliced:
-                # TF's initializer restores the partition by its slice spec: refused when the
-                # stored slices leave it out ("does not have sufficient slices")
-                problem = bundle.uncovered(stored_entry, a.extents)
-                if problem is not None:
-                    report.mismatched.append(f"{a.variable}: {problem.detail}")
+    for a in report.matched:
+        if a.extents is not None and reader.partitioned(a.key):
+            # TF's initializer restores the partition by its slice spec: refused when the
+            # stored slices leave it out ("does not have sufficient slices")
+            problem = reader.uncovered(a.key, a.extents)
+            if problem is not None:
+                report.mismatched.append(f"{a.variable}: {problem.detail}")
     saver = saver_info(index)
     if saver is None:
         raise CoreError("the meta graph has no saver: nothing says which keys to write")
@@ -345,13 +342,10 @@ def _plan(
                 key_shapes[entry.key] = list(want)
                 continue
             if (
-                assignment.extents is not None
-                and assignment.key in sliced
-                and want == have
-                and reader.bundle is not None
+                assignment.extents is not None and assignment.key in sliced and want == have
             ):  # the slices that hold the partition, as TF's RestoreV2 reads it: others may
                 # leave holes elsewhere in the tensor
-                value = reader.bundle.read_slice(assignment.key, assignment.extents)
+                value = reader.read_slice(assignment.key, assignment.extents)
             else:
                 if assignment.key not in cache:
                     cache[assignment.key] = reader.read(assignment.key).reshape(want)

@@ -55,13 +55,15 @@ class TensorValue:
         entry = bundle.entry(name) if bundle is not None else None
         if bundle is not None and entry is not None and entry.is_sliced and not holes:
             bundle.check_copyable(entry)  # TF cannot assemble it
-        # a partitioned V2 tensor not mapped, or one TF reads only slice by slice: each window
-        # read from the slices it meets, as TF's RestoreV2 reads a slice spec
-        self._sliced = (
-            holes
-            and entry is not None
-            and entry.is_sliced
-            and (self._parts is None or not entry.dtype.slice_copyable)
+        # a partitioned tensor not mapped (V1, or V2 TF reads only slice by slice): each
+        # window read from the slices it meets, as TF's RestoreV2 reads a slice spec
+        self._sliced = holes and (
+            (entry is None and reader.partitioned(name))
+            or (
+                entry is not None
+                and entry.is_sliced
+                and (self._parts is None or not entry.dtype.slice_copyable)
+            )
         )
         # mapped slices that leave holes (TF reads the windows they cover, refuses the others)
         self._holes = self._parts is not None and sum(a.size for _, a in self._parts) != self.size
@@ -132,9 +134,7 @@ class TensorValue:
         index = tuple(slice(a, b) for a, b in window)
         out_shape = tuple(max(0, b - a) for a, b in window)
         if self._sliced and all(out_shape):
-            bundle = self._reader.bundle
-            assert bundle is not None
-            return bundle.read_slice(self.name, tuple((a, b - a) for a, b in window))
+            return self._reader.read_slice(self.name, tuple((a, b - a) for a, b in window))
         if self._parts is None:
             return np.array(self._load_whole()[index])
         if len(self._parts) == 1 and self._parts[0][1].shape == self.shape:

@@ -17,9 +17,12 @@ from graphtui.errors import FormatError
 from graphtui.formats import dtypes, tensor_proto
 from graphtui.formats.bundle import (
     Extents,
+    box_overlap,
     check_tiling,
+    covered_elements,
     extents_of,
     extents_text,
+    slice_box,
     slice_index,
     slice_shape,
     version_refused,
@@ -109,14 +112,67 @@ class V1Reader:
                             "negative start or a length that is not positive",
                         )
                 slices.setdefault(meta.name, []).extend((ext, i) for ext in extents)
-        for name, parts in slices.items():
-            t = self.tensors[name]
+        for name, t in list(self.tensors.items()):
+            parts = slices.get(name, [])
+            if not parts:  # never registered by TF's reader: not one of its tensors
+                del self.tensors[name]
+                continue
             self.tensors[name] = V1Tensor(name, t.dtype, t.shape, tuple(parts), t.ref)
+            # TF's TensorSliceSet::Register fails the whole reader on a slice outside the shape
+            # or slices that overlap ("Overlapping slices"); holes are fine there
+            check_tiling(self.path, name, t.shape, [extents for extents, _ in parts], gaps=True)
 
     def names(self) -> list[str]:
         return sorted(self.tensors)
 
-    def read(self, name: str) -> np.ndarray:
+    @property
+    def partitioned(self) -> frozenset[str]:
+        """The tensors saved as slices of a whole (not one slice covering it all)."""
+        return frozenset(
+            name
+            for name, t in self.tensors.items()
+            if len(t.slices) > 1 or any(n != FULL_EXTENT for ext, _ in t.slices for _, n in ext)
+        )
+
+    def uncovered(self, name: str, extents: Extents) -> FormatError | None:
+        """Why region ``extents`` of tensor ``name`` cannot be read: its stored slices do not
+        cover it (TF's ``TensorSliceSet::QueryMeta`` fails, ``CopySliceData`` returns false:
+        RestoreV2's "Error copying slice data"); None when they cover it."""
+        t = self.tensors[name]
+        boxes = check_tiling(self.path, name, t.shape, [e for e, _ in t.slices], gaps=True)
+        box = slice_box(self.path, name, t.shape, extents)
+        if covered_elements(box, boxes) == math.prod(hi - lo for lo, hi in box):
+            return None
+        return FormatError(
+            self.path,
+            f"tensor {name!r}: its stored slices do not cover slice {extents_text(extents)} "
+            "(TensorFlow: error copying slice data)",
+        )
+
+    def read_slice(self, name: str, extents: Extents) -> np.ndarray:
+        """Region ``extents`` of tensor ``name`` (``(start, length)`` per dimension, ``(0, -1)``
+        for all of one), as TF's ``CopySliceData`` (RestoreV2 or RestoreSlice with a slice
+        spec) reads it: from the stored slices that meet it, though others leave holes
+        elsewhere; a region they do not cover is refused."""
+        t = self._readable(name)
+        problem = self.uncovered(name, extents)
+        if problem is not None:
+            raise problem
+        box = slice_box(self.path, name, t.shape, extents)
+        shape = tuple(hi - lo for lo, hi in box)
+        out = np.empty(shape, dtype=object if t.dtype.numpy is None else t.dtype.numpy)
+        for stored, i in t.slices:  # only the records of the slices that meet the region
+            where = slice_box(self.path, name, t.shape, stored)
+            part = box_overlap(box, where)
+            if part is None:
+                continue
+            value = self._read_slice(t, stored, i, slice_shape(t.shape, stored))
+            src = tuple(slice(lo - w, hi - w) for (lo, hi), (w, _) in zip(part, where, strict=True))
+            dst = tuple(slice(lo - b, hi - b) for (lo, hi), (b, _) in zip(part, box, strict=True))
+            out[dst or ...] = value[src or ...]
+        return out
+
+    def _readable(self, name: str) -> V1Tensor:
         t = self.tensors[name]
         if t.dtype is dtypes.INVALID:
             raise FormatError(self.path, f"tensor {name!r} has no dtype (DT_INVALID)")
@@ -132,6 +188,10 @@ class V1Reader:
                 f"tensor {name!r} is stored with the reference dtype {t.dtype.name}_ref: "
                 "TensorFlow cannot read it",
             )
+        return t
+
+    def read(self, name: str) -> np.ndarray:
+        t = self._readable(name)
         check_tiling(self.path, name, t.shape, [extents for extents, _ in t.slices])
         parts = [
             (extents, self._read_slice(t, extents, i, slice_shape(t.shape, extents)))
@@ -188,12 +248,18 @@ class V1Reader:
             raise FormatError(path, f"tensor {t.name!r}: {exc}") from None
 
     def verify(self) -> list[FormatError]:
+        """Every block of every file, and every stored slice of every tensor read as TF reads
+        it; a partitioned tensor whose slices leave holes is no problem (TF restores the regions
+        they cover, as a Saver given some of a variable's partitions writes it)."""
         problems: list[FormatError] = []
         for table in self.tables:
             problems.extend(table.verify())
         for name in self.names():
+            t = self.tensors[name]
             try:
-                self.read(name)
+                self._readable(name)
+                for extents, i in t.slices:
+                    self._read_slice(t, extents, i, slice_shape(t.shape, extents))
             except FormatError as exc:
                 problems.append(exc)
         return problems

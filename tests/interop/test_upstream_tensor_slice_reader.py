@@ -10,10 +10,10 @@ when the name repeats. TF's V1 reader answers (``RestoreSlice`` is ``CopySliceDa
 The ``MutateSavedTensorSlices`` cases rewrite TF's file here the same way (its table rewritten
 with each SavedTensorSlices message changed) and TF's reader judges the result.
 
-graphtui reads a V1 tensor whole (its app and ``get_tensor``), so where upstream copies a
-region of a tensor with a hole (``CopySliceData`` of ``1,1:-``), graphtui is asked for the
-whole tensor and refuses it, naming the gap, as TF's own ``get_tensor`` refuses a sliced V1
-tensor; with the hole filled both read every value.
+Where upstream copies a region of a tensor with a hole (``CopySliceData`` of ``1,1:-``),
+graphtui's ``read_slice`` reads the region too, and refuses one over the hole as TF does; the
+whole tensor it refuses, naming the gap, as TF's own ``get_tensor`` refuses a sliced V1 tensor;
+with the hole filled both read every value.
 """
 
 from __future__ import annotations
@@ -83,8 +83,9 @@ SIMPLE = ["float32", "int32", "int64", "int16", "int8", "uint8"]
 def test_simple(tmp_path: Path, dtype: str) -> None:
     """TensorSliceReaderTest.SimpleFloat, SimpleInt32, SimpleInt64, SimpleInt16, SimpleInt8,
     SimpleUint8: two files, HasTensor with TF's shape and dtype, an unknown tensor absent; the
-    exact slice ``0,2:-`` and the subset ``1,1:-`` are TF's values; a region over the hole
-    (``1,2:2,3``) cannot be read in TF, and the whole tensor cannot in graphtui."""
+    exact slice ``0,2:-`` and the subset ``1,1:-`` are TF's values, in TF and in graphtui
+    (which refused them: it read V1 tensors whole only); a region over the hole (``1,2:2,3``)
+    cannot be read in either, nor can the whole tensor."""
     pattern = _write_simple(tmp_path, dtype)
     theirs = py_checkpoint_reader.NewCheckpointReader(pattern)
     ours = graphtui.load_checkpoint(pattern)
@@ -95,10 +96,19 @@ def test_simple(tmp_path: Path, dtype: str) -> None:
     assert theirs.get_variable_to_dtype_map()["test"].name == dtype
     assert ours.has_tensor("don't exist") is theirs.has_tensor("don't exist") is False
     full = np.arange(20).reshape(4, 5)
-    assert _restore_slice(pattern, "0,2:-", dtype).tolist() == full[0:2].tolist()
-    assert _restore_slice(pattern, "1,1:-", dtype).tolist() == full[1:2].tolist()
+    for spec, extents, index in (
+        ("0,2:-", ((0, 2), (0, -1)), np.s_[0:2]),
+        ("1,1:-", ((1, 1), (0, -1)), np.s_[1:2]),
+        ("2,2:0,3", ((2, 2), (0, 3)), np.s_[2:4, 0:3]),
+    ):
+        theirs = _restore_slice(pattern, spec, dtype)
+        assert theirs.tolist() == full[index].tolist()
+        mine = ours.read_slice("test", extents)
+        assert mine.dtype == theirs.dtype and mine.tobytes() == theirs.tobytes()
     with pytest.raises(tf.errors.InvalidArgumentError):
         _restore_slice(pattern, "1,2:2,3", dtype)
+    with pytest.raises(FormatError, match="do not cover"):
+        ours.read_slice("test", ((1, 2), (2, 3)))
     with pytest.raises(FormatError, match="gap"):
         ours.get_tensor("test")
 

@@ -379,8 +379,10 @@ class Table:
         self._blocks.clear()
         try:
             for k, handle in enumerate(handles):
-                try:
-                    contents.append(self._block_contents(handle, "data"))
+                try:  # the meta-index too: TF never reads it, but damage there is damage
+                    contents.append(
+                        self._block_contents(handle, "meta-index" if k == 0 else "data")
+                    )
                     read.append(k)
                 except FormatError as exc:
                     found[k] = exc

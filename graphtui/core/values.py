@@ -309,14 +309,17 @@ class ArrayValue(TensorValue):
 def const_value(graph: GraphIndex, name: str) -> ArrayValue:
     """The tensor of ``Const`` node ``name`` (raises CoreError for other ops)."""
     from graphtui.errors import CoreError
-    from graphtui.formats.tensor_proto import to_numpy
+    from graphtui.formats.tensor_proto import TensorProtoError, to_numpy
 
     node = graph.node(name)
     if "value" not in node.attr or not node.attr["value"].HasField("tensor"):
         raise CoreError(f"{name}: a {node.op} node holds no tensor value")
     proto = node.attr["value"].tensor
+    try:  # TF's MakeNdarray refuses it too (a dtype it has no type for, a short content)
+        array = np.asarray(to_numpy(proto, CONST_MAX_ELEMENTS))
+    except TensorProtoError as exc:
+        raise CoreError(f"{graph.path or 'graph'}: Const {name!r}: {exc}") from None
     dtype = dtypes.from_enum(int(proto.dtype))
-    array = np.asarray(to_numpy(proto, CONST_MAX_ELEMENTS))
     return ArrayValue(name, graph.path or "graph", array, dtype)
 
 

@@ -53,10 +53,9 @@ def to_numpy(
     does (what a Const node outputs when its graph runs); ``"refuse"`` raises, as Python's
     ``MakeNdarray`` does (what TF's Python decodes: a TensorSpec's bounds, a structured value).
     """
-    try:
-        dt = dtype or dtypes.from_enum(proto.dtype)
-    except ValueError as exc:
-        raise TensorProtoError(str(exc)) from None
+    dt = dtype or dtypes.stored(proto.dtype)
+    if not dt.known:  # TF's MakeNdarray: "Cannot convert ... to a TensorFlow DType"
+        raise TensorProtoError(f"its dtype enum {proto.dtype} is no TensorFlow type ({dt.name})")
     if shape is None:
         shape = shape_of(proto.tensor_shape) or ()
     if any(d < 0 for d in shape):

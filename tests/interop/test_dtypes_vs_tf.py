@@ -114,3 +114,41 @@ def test_signature_dtype_tf_has_no_type_for() -> None:
         with contextlib.redirect_stdout(out):
             saved_model_cli._print_tensor_info(info)  # noqa: SLF001
         assert f"dtype: {spec.dtype_enum}" in out.getvalue() and spec.dtype_enum == want
+
+
+def test_const_value_tf_cannot_decode_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A Const whose value has a dtype enum TF has no type for, and one whose tensor_content
+    is short: TF's ``MakeNdarray`` refuses both. graphtui's value of the node (the app's value
+    view) raised ValueError / TensorProtoError, which the app did not catch (a traceback and
+    the app gone); now a GraphtuiError naming the file and the node, which it shows."""
+    from tensorflow.python.framework import tensor_util
+
+    from graphtui.core.values import const_value
+    from graphtui.errors import GraphtuiError
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.constant([1.0, 2.0], name="k")
+        tf.constant([1, 2, 3], name="short")
+        tf.constant([4, 5], name="fine")
+        exported = tf1.train.export_meta_graph(graph=graph)
+    for node in exported.graph_def.node:
+        if node.name == "k":
+            node.attr["value"].tensor.dtype = 34
+            node.attr["dtype"].type = 34
+        if node.name == "short":
+            del node.attr["value"].tensor.int_val[:]
+            node.attr["value"].tensor.tensor_content = b"\x01\x02"
+    path = tmp_path / "consts.meta"
+    path.write_bytes(exported.SerializeToString())
+    index = GraphIndex.from_file(path)
+    for node in exported.graph_def.node:
+        if node.name == "fine":
+            want = tensor_util.MakeNdarray(node.attr["value"].tensor)
+            assert const_value(index, "fine").read(((0, 2),)).tolist() == want.tolist()
+            continue
+        with pytest.raises((TypeError, ValueError)):
+            tensor_util.MakeNdarray(node.attr["value"].tensor)
+        with pytest.raises(GraphtuiError, match=f"'{node.name}'") as caught:
+            const_value(index, node.name)
+        assert str(path) in str(caught.value) and "\n" not in str(caught.value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -189,3 +190,64 @@ def test_overlapping_slices_refuse_the_file(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="overlap") as caught:
         graphtui.load_checkpoint(pattern)
     assert pattern in str(caught.value)
+
+
+def _rewritten_meta(tmp_path: Path, change: Any) -> str:
+    """A V1 file of "t" [4, 5] in two row slices and "u" (a scalar), written by TF's
+    SaveSlices, its metadata changed by ``change(meta)`` and the table rewritten."""
+    from tensorflow.core.util import saved_tensor_slice_pb2
+
+    from graphtui.formats.sstable import Table
+    from graphtui.formats.sstable_writer import TableWriter
+
+    full = np.arange(20, dtype=np.float32).reshape(4, 5)
+    path = tmp_path / "ckpt"
+    tf.raw_ops.SaveSlices(
+        filename=str(path),
+        tensor_names=["t", "t", "u"],
+        shapes_and_slices=["4 5 0,2:-", "4 5 2,2:-", ""],
+        data=[full[0:2], full[2:4], tf.constant(1.0)],
+    )
+    with Table(path) as table:
+        items = [(bytes(k), bytes(v)) for k, v in table.items()]
+    with open(path, "wb") as out:
+        writer = TableWriter(out)
+        for key, value in items:
+            if key == b"":
+                sts = saved_tensor_slice_pb2.SavedTensorSlices.FromString(value)
+                change(sts.meta)
+                value = sts.SerializeToString()
+            writer.add(key, value)
+        writer.finish()
+    return str(path)
+
+
+def _slice_past_the_shape(meta: Any) -> None:
+    meta.tensor[0].slice[1].extent[0].start = 3  # rows 3:5 of 4
+
+
+def _no_slices(meta: Any) -> None:
+    del meta.tensor[0].slice[:]
+
+
+def test_slice_past_the_shape_refuses_the_file(tmp_path: Path) -> None:
+    """TensorSliceSet::Register: a listed slice that runs past the tensor's shape fails TF's
+    reader whole, the other tensor unread too; graphtui refuses the file when it opens it (it
+    listed both and read "u")."""
+    path = _rewritten_meta(tmp_path, _slice_past_the_shape)
+    with pytest.raises(tf.errors.OpError):
+        py_checkpoint_reader.NewCheckpointReader(path)
+    with pytest.raises(FormatError, match="'t'") as caught:
+        graphtui.load_checkpoint(path)
+    assert path in str(caught.value)
+
+
+def test_tensor_without_slices_is_not_listed(tmp_path: Path) -> None:
+    """A tensor the metadata lists with no slices is never registered by TF's reader: not in
+    its listing, not found; graphtui lists what TF lists (it listed "t" and refused it)."""
+    path = _rewritten_meta(tmp_path, _no_slices)
+    theirs = py_checkpoint_reader.NewCheckpointReader(path)
+    ours = graphtui.load_checkpoint(path)
+    assert ours.get_variable_to_shape_map() == theirs.get_variable_to_shape_map() == {"u": []}
+    assert ours.has_tensor("t") is theirs.has_tensor("t") is False
+    assert ours.get_tensor("u") == theirs.get_tensor("u") == 1.0

@@ -572,6 +572,24 @@ def test_v1_crafted_blocks_as_tf_reads_them(tmp_path: Path, case: str) -> None:
         [] if case == "five_byte_varint_past_32_bits" else NAMES if "metadata" in case else [TARGET]
     )
     _same(theirs, _ours(path))
+    # the walks that list a table (items; scan, decoded in bulk) see the same entries as get()
+    with Table(path) as table:
+        walked = _walked(table.items)
+        scanned = _walked(lambda: _scanned(table))
+    assert walked == scanned
+
+
+def _scanned(table: Table) -> list[tuple[bytes, bytes]]:
+    scan = table.scan()
+    return [(k.encode("latin-1"), scan.value(i)) for i, k in enumerate(scan.keys)]
+
+
+def _walked(entries: Callable[[], Any]) -> list[tuple[bytes, bytes]] | str:
+    """Every entry a walk yields, or the error it stops on."""
+    try:
+        return [(bytes(k), bytes(v)) for k, v in entries()]
+    except FormatError as exc:
+        return str(exc)
 
 
 def test_empty_block_passed_over(tmp_path: Path) -> None:

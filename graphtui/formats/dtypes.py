@@ -225,11 +225,15 @@ def from_name(name: str) -> DType:
 
 
 def from_numpy(dtype: np.dtype) -> DType:
-    """The DType for a numpy dtype (object arrays are strings)."""
+    """The DType for a numpy dtype as ``tf.as_dtype`` gives it (object arrays are strings; a
+    byte-swapped ``>f4`` is float32: the values are what count, the writers store them
+    little-endian)."""
     import numpy as np
 
     if dtype == np.dtype(object) or dtype.kind in "SU":
         return BY_NAME["string"]
+    if not dtype.isnative:
+        dtype = dtype.newbyteorder("=")
     for row in _ROWS:
         if row.numpy is not None and row.numpy == dtype and not row.name.startswith("q"):
             return row

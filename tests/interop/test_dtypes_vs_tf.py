@@ -152,3 +152,27 @@ def test_const_value_tf_cannot_decode_is_refused_in_one_line(tmp_path: Path) -> 
         with pytest.raises(GraphtuiError, match=f"'{node.name}'") as caught:
             const_value(index, node.name)
         assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_big_endian_npz_converts_to_a_checkpoint_tf_reads(tmp_path: Path) -> None:
+    """An ``.npz`` whose arrays are big-endian (``np.save`` keeps the byte order):
+    ``tf.as_dtype`` reads ``>f4`` as float32, and ``tf.constant`` of it holds the values.
+    ``convert --to-checkpoint`` refused them ("has no TensorFlow dtype"); now TF's reader gives
+    the values of the checkpoint it writes, little-endian, dtype for dtype."""
+    import numpy as np
+
+    from graphtui.cli import main as cli_main
+
+    arrays = {
+        "a": np.arange(3, dtype=">f4"),
+        "b": np.arange(4, dtype=">i8").reshape(2, 2),
+        "c": np.array([1 + 2j], dtype=">c8"),
+    }
+    np.savez(tmp_path / "be.npz", **arrays)  # type: ignore[arg-type]
+    out = tmp_path / "out" / "model"
+    assert cli_main(["convert", str(tmp_path / "be.npz"), "--to-checkpoint", str(out), "-q"]) == 0
+    reader = tf.train.load_checkpoint(str(out))
+    for name, value in arrays.items():
+        got = reader.get_tensor(name)
+        assert got.dtype == tf.constant(value).dtype.as_numpy_dtype == value.dtype.newbyteorder("=")
+        assert got.tolist() == value.tolist(), name

@@ -184,13 +184,15 @@ NUMPY_TYPES = [
     ml_dtypes.bfloat16, ml_dtypes.float8_e5m2, ml_dtypes.float8_e4m3fn,
     ml_dtypes.float8_e4m3fnuz, ml_dtypes.float8_e4m3b11fnuz, ml_dtypes.float8_e5m2fnuz,
     ml_dtypes.float4_e2m1fn, ml_dtypes.int4, ml_dtypes.uint4, ml_dtypes.int2, ml_dtypes.uint2,
+    # byte-swapped: TF reads the type, whatever the byte order (graphtui refused them)
+    np.dtype(">f4"), np.dtype(">i8"), np.dtype(">c8"), np.dtype(">u2"), np.dtype(">f2"),
 ]  # fmt: skip
 
 
 def test_numpy_conversion() -> None:
     """testNumpyConversion and testPythonLongConversion: the dtype of an array (what
     ``convert`` gives a tensor read from ``.npz`` / ``.safetensors``) is the one
-    ``tf.as_dtype`` gives it; a structured dtype is refused by both."""
+    ``tf.as_dtype`` gives it, byte-swapped ones too; a structured dtype is refused by both."""
     for numpy_type in NUMPY_TYPES:
         want = tf.as_dtype(np.dtype(numpy_type))
         assert dtypes.from_numpy(np.dtype(numpy_type)).name == want.name, numpy_type

@@ -258,8 +258,12 @@ class GraphIndex:
         *,
         path: str | os.PathLike[str] | None = None,
         nodes: NodeTable | None = None,
+        owner: GraphIndex | None = None,
     ) -> None:
         self.path = os.fspath(path) if path is not None else None
+        # a function body's graph: the graph whose library holds it (its op list and
+        # functions describe the body's ops, as TF's registry and library do)
+        self.owner = owner
         self._from_meta = _is_meta_graph(graph)
         if self._from_meta:
             self._meta: Any | None = graph
@@ -936,7 +940,7 @@ def _function_graph(index: GraphIndex, fname: str) -> GraphIndex:
         if arg.type:
             node.attr["T"].type = arg.type
     where = index.path or "graph"
-    return GraphIndex(graph, path=f"{where} (function {fname})")
+    return GraphIndex(graph, path=f"{where} (function {fname})", owner=index)
 
 
 def _node_runs(table: NodeTable) -> Iterator[bytes | memoryview]:

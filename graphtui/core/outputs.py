@@ -29,11 +29,30 @@ class OutputInfo:
 
 
 def _op_defs(graph: GraphIndex) -> dict[str, Any]:
+    """OpDef by op name: the meta graph's op list, and each library function's signature (an
+    OpDef: what a node calling it by op type outputs). A function body uses its owner graph's
+    (TF's registry and library); its ``_Arg`` nodes output their ``T``."""
+
     def build(g: GraphIndex) -> dict[str, Any]:
-        header = g.meta_graph_header  # not every node decoded: the op list is in the header
-        return {op.name: op for op in header.meta_info_def.stripped_op_list.op}
+        top = g.owner or g
+        header = top.meta_graph_header  # not every node decoded: the op list is in the header
+        found = {f.signature.name: f.signature for f in header.graph_def.library.function}
+        found.update({op.name: op for op in header.meta_info_def.stripped_op_list.op})
+        found["_Arg"] = _ARG
+        return found
 
     return graph.derived("op_defs", build)
+
+
+def _arg_op_def() -> Any:
+    from graphtui._proto import pb
+
+    op = pb.OpDef(name="_Arg")
+    op.output_arg.add(name="output", type_attr="T")
+    return op
+
+
+_ARG = _arg_op_def()
 
 
 def _dtype_name(value: int, is_ref: bool) -> str:
@@ -55,6 +74,10 @@ def outputs(graph: GraphIndex, name: str) -> list[OutputInfo]:
     op_def = _op_defs(graph).get(str(node.op))
     found: list[tuple[str, str | None]] = []  # (arg name, dtype) per output
     if op_def is not None:
+        # an attr left out is the OpDef's default, as TF fills it in (a SavedModel's graph and
+        # its functions are written with default attrs stripped: Shape's out_type int32)
+        attr = {a.name: a.default_value for a in op_def.attr if a.HasField("default_value")}
+        attr.update(node.attr)
         for arg in op_def.output_arg:
             if arg.type_list_attr:
                 types = (

@@ -7,6 +7,7 @@ they do not know.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,24 @@ def test_big_endian_npz_converts_to_a_checkpoint_tf_reads(tmp_path: Path) -> Non
         got = reader.get_tensor(name)
         assert got.dtype == tf.constant(value).dtype.as_numpy_dtype == value.dtype.newbyteorder("=")
         assert got.tolist() == value.tolist(), name
+
+
+def test_function_body_outputs_as_tf_builds_them(tmp_path: Path) -> None:
+    """A TF2 SavedModel's functions (saved with default attrs stripped): each body node's
+    output dtypes in the Functions tab are TF's (``function_def_to_graph``) wherever the file
+    describes the op; graphtui showed ``?`` for every node inside a function, no output for an
+    argument, and ``Shape`` (its ``out_type`` default stripped) had no dtype."""
+    from graphtui.core.savedmodel import open_saved_model
+    from tests.interop.test_realworld_dtypes import function_outputs_as_tf_builds_them
+
+    class Model(tf.Module):
+        def __init__(self) -> None:
+            self.w = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+        def __call__(self, x: Any) -> Any:
+            return tf.reshape(tf.matmul(x, self.w), tf.shape(x)), tf.shape(x, out_type=tf.int64)
+
+    tf.saved_model.save(Model(), str(tmp_path / "sm"))
+    (info,) = open_saved_model(tmp_path / "sm").meta_graphs
+    assert function_outputs_as_tf_builds_them(tf, info.meta_graph, info.graph) > 10

@@ -8,7 +8,8 @@ for a palette that no longer has its list now just stops.
 ``OptionList`` page up / page down index its line cache before the list has been laid out (a
 list with no size yet: the command palette's results while they arrive, a details pane on a tab
 not drawn yet) and raise ``KeyError``, which ends the app. Until the list has lines, the key
-does nothing. A tab switch moves the tabs' underline in its own frame (see below). Check again
+does nothing. A tab switch moves the tabs' underline in its own frame, and scrollbars are drawn
+again only when they change (see below). Check again
 (and drop this module) when Textual is upgraded.
 """
 
@@ -19,6 +20,8 @@ import textual.content
 from textual import work
 from textual.command import CommandList, CommandPalette
 from textual.css.query import NoMatches
+from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Tabs
 from textual.widgets._tabs import Underline
 
@@ -119,3 +122,29 @@ def _highlight_active_at_once(self: Tabs, animate: bool = True) -> None:
 
 
 Tabs._highlight_active = _highlight_active_at_once  # type: ignore[method-assign]
+
+
+# -- scrollbars drawn again after every layout ---------------------------------------------------------
+# Each screen layout gives every shown scroll view its size again, and ScrollView compares what
+# it is given with what it keeps in other terms (its container size without the scrollbar, its
+# content's virtual size), so a table or tree with a scrollbar updates its scrollbars after
+# every layout, even unchanged, and asks for them to be drawn again. That request reaches the
+# screen after the layout's frame: each tab switch drew one more frame for the scrollbars of the
+# pane shown, ~20-25 ms later (the idle check saw the app busy until then). A scrollbar is now
+# drawn again when its size or place changed (its reactives do that) or its style did.
+def _scroll_update_when_changed(self: Widget, virtual_size: Size) -> None:
+    self._refresh_scrollbars()
+    width, height = self.container_size
+    if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+        vertical = self.vertical_scrollbar
+        vertical.window_virtual_size = virtual_size.height
+        vertical.window_size = height - self.scrollbar_size_horizontal
+    if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
+        horizontal = self.horizontal_scrollbar
+        horizontal.window_virtual_size = virtual_size.width
+        horizontal.window_size = width - self.scrollbar_size_vertical
+    self.scroll_x = self.validate_scroll_x(self.scroll_x)
+    self.scroll_y = self.validate_scroll_y(self.scroll_y)
+
+
+Widget._scroll_update = _scroll_update_when_changed  # type: ignore[method-assign]

@@ -13,11 +13,14 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
-from textual import on
+from textual import messages, on
+from textual._time import get_time  # the clock of Message.time
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
+from textual.geometry import Size
 from textual.lazy import Lazy
 from textual.reactive import Reactive
 from textual.screen import Screen
@@ -119,6 +122,33 @@ class WorkspaceScreen(Screen[None]):
     # Textual's Screen repaints itself whole on every focus change (a tab switch, Tab): the
     # widgets that gain and lose the focus restyle and repaint themselves already
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+    # when the last layout began and the widgets it showed (see _on_update)
+    _drawn_whole: tuple[float, AbstractSet[Widget]] = (0.0, frozenset())
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        started = get_time()
+        before = set(self._compositor.visible_widgets)
+        super()._refresh_layout(size, scroll)
+        shown = self._compositor.visible_widgets.keys() - before
+        self._drawn_whole = (started, frozenset() if scroll else shown)
+
+    async def _on_update(self, message: messages.Update) -> None:
+        # A repaint asked for before a layout reaches the screen when the widget's own message
+        # loop next runs, often after the layout's frame (a tab switch restyles the widgets
+        # gaining and losing the focus, and their scrollbars, while the pane's layout takes
+        # ~15-30 ms): Textual drew one more frame ~20-25 ms later, the same as the first or
+        # with nothing in it. A widget shown by that layout was drawn whole after the repaint
+        # was asked for; one neither laid out nor on screen has nothing to draw (it is drawn
+        # whole when shown).
+        compositor, widget = self._compositor, message.widget
+        started, shown = self._drawn_whole
+        if (message.time <= started and widget in shown) or (
+            widget not in compositor.widgets and widget not in compositor.visible_widgets
+        ):
+            message.stop()
+            message.prevent_default()
+            return
+        await super()._on_update(message)
 
     def __init__(self, workspace: Workspace, *, notify: bool = True) -> None:
         super().__init__()

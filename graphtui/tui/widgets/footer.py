@@ -18,6 +18,7 @@ from itertools import groupby
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
@@ -32,6 +33,16 @@ class _Key(FooterKey):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.set_reactive(FooterKey.compact, compact)
         self.set_class(compact, "-compact", update=False)
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # A key's width follows its text: a tab switch that changes a key's description makes
+        # the screen's layout pass give it a new size, and Textual then sets the key's
+        # ``virtual_size``, a Reactive(layout=True), which asks for the whole screen to be laid
+        # out again: a second layout and frame ~25-45 ms after the switch's, laying out nothing
+        # new (a key has no children, no scrollbars and nothing watching its virtual size)
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
 
 class LeanFooter(Footer):
@@ -116,6 +127,8 @@ class LeanFooter(Footer):
         self._shown = signature
         for spare in keys[len(rows) :]:
             spare.display = False  # kept for a later switch: hidden in this layout pass
+        for child in self.children:
+            child._check_refresh()
         if new:
             await self.mount_all(new, before=palette_key)
         return True

@@ -52,9 +52,18 @@ NON_NUMERIC = {  # upstream's _is_numeric_dtype_enum
 }  # fmt: skip
 
 
-def _items(prefix: str) -> list[tuple[bytes, bytes]]:
-    with Table(prefix + ".index") as table:
+def _items(path: str) -> list[tuple[bytes, bytes]]:
+    """Every entry of table ``path`` (a V2 index or a V1 file)."""
+    with Table(path) as table:
         return [(bytes(k), bytes(v)) for k, v in table.items()]
+
+
+def _write_table(path: str, items: list[tuple[bytes, bytes]]) -> None:
+    with open(path, "wb") as out:
+        writer = TableWriter(out)
+        for key, value in items:
+            writer.add(key, value)
+        writer.finish()
 
 
 def _bundle(directory: Path, entries: dict[bytes, int]) -> str:
@@ -71,7 +80,7 @@ def _bundle(directory: Path, entries: dict[bytes, int]) -> str:
     )
     prefix = str(directory / "ckpt")
     shutil.copy(src + ".data-00000-of-00001", prefix + ".data-00000-of-00001")
-    items = dict(_items(src))
+    items = dict(_items(src + ".index"))
     for key, enum in entries.items():
         if key in items:
             entry = tensor_bundle_pb2.BundleEntryProto.FromString(items[key])
@@ -80,11 +89,7 @@ def _bundle(directory: Path, entries: dict[bytes, int]) -> str:
             entry.shape.dim.add(size=0)
         entry.dtype = enum  # type: ignore[assignment]
         items[key] = entry.SerializeToString()
-    with open(prefix + ".index", "wb") as out:
-        writer = TableWriter(out)
-        for key, value in sorted(items.items()):
-            writer.add(key, value)
-        writer.finish()
+    _write_table(prefix + ".index", sorted(items.items()))
     return prefix
 
 
@@ -228,22 +233,15 @@ def _v1_file(directory: Path, enum: int) -> str:
         shapes_and_slices=["", ""],
         data=[tf.constant(np.arange(10, dtype=np.int32).reshape(2, 5)), tf.constant([1.0, 2.0])],
     )
-    items = _items_v1(path)
-    with open(path, "wb") as out:
-        writer = TableWriter(out)
-        for key, value in items:
-            sts = saved_tensor_slice_pb2.SavedTensorSlices.FromString(value)
-            for tensor in sts.meta.tensor if sts.HasField("meta") else []:
-                if tensor.name == "test":
-                    tensor.type = enum  # type: ignore[assignment]
-            writer.add(key, sts.SerializeToString())
-        writer.finish()
+    items = []
+    for key, value in _items(path):
+        sts = saved_tensor_slice_pb2.SavedTensorSlices.FromString(value)
+        for tensor in sts.meta.tensor if sts.HasField("meta") else []:
+            if tensor.name == "test":
+                tensor.type = enum  # type: ignore[assignment]
+        items.append((key, sts.SerializeToString()))
+    _write_table(path, items)
     return path
-
-
-def _items_v1(path: str) -> list[tuple[bytes, bytes]]:
-    with Table(path) as table:
-        return [(bytes(k), bytes(v)) for k, v in table.items()]
 
 
 UNKNOWN = [0, 34, 134, 1000]  # DT_INVALID; an enum TF lacks; its "_REF"; one past every range

@@ -6,6 +6,7 @@ a checkpoint's index (``graphtui ls``) does not pay for importing them.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -72,6 +73,17 @@ class DType:
 
     def __repr__(self) -> str:
         return f"tf.{self.name}"
+
+    def __eq__(self, other: object) -> bool:
+        """As TF's ``DType.__eq__``: equal to whatever ``tf.as_dtype`` reads as this type (a
+        TF DType, ``"float32"``, ``np.float32``, ``float``, the enum 1), never to what it
+        refuses (``int``, ``2.1``, ``None``)."""
+        if isinstance(other, DType):
+            return self.enum == other.enum
+        return _enum_of(other) == self.enum
+
+    def __hash__(self) -> int:
+        return hash(self.enum)
 
     def __str__(self) -> str:
         return f"<dtype: {self.name!r}>"
@@ -208,6 +220,48 @@ def stored(value: int) -> DType:
         if value == 0:
             return INVALID
         return DType(value, f"unknown dtype enum ({value})", None, 0, known=False)
+
+
+_PYTHON_TYPES = {float: 1, bool: 10, object: 7}  # tf.as_dtype's: float32, bool, string
+
+
+def _enum_of(value: object) -> int | None:
+    """The DataType enum ``tf.as_dtype(value)`` gives, or None where it raises TypeError."""
+    enum = getattr(value, "as_datatype_enum", None)  # a TF DType
+    if isinstance(enum, int):
+        return enum
+    if isinstance(value, str):  # TF's names, exactly as it spells them
+        base = BY_NAME.get(value.removesuffix("_ref"))
+        if base is None:
+            return None
+        return base.enum + (REF_OFFSET if value.endswith("_ref") else 0)
+    if isinstance(value, type) and value in _PYTHON_TYPES:
+        return _PYTHON_TYPES[value]
+    if isinstance(value, int | float):  # an enum value, as TF's table of them reads it
+        whole = int(value) if value == value and abs(value) != float("inf") else None
+        if whole is None or whole != value:
+            return None
+        plain = whole - REF_OFFSET if whole > REF_OFFSET else whole
+        return whole if plain in BY_ENUM else None
+    if "numpy" not in sys.modules:  # nothing else is a type tf.as_dtype reads
+        return None
+    import numpy as np
+
+    if isinstance(value, type) and issubclass(value, np.generic):
+        found = np.dtype(value)
+    elif isinstance(value, np.dtype):
+        found = value
+    elif hasattr(value, "dtype"):  # an array, or an object with a numpy dtype
+        try:
+            found = np.dtype(value.dtype)
+        except TypeError:
+            return None
+    else:
+        return None
+    try:
+        return from_numpy(found).enum
+    except ValueError:
+        return None
 
 
 def from_name(name: str) -> DType:

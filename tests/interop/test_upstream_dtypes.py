@@ -110,7 +110,7 @@ def test_all_types_convertible_to_dtype(
     every_enum: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """testAllTypesConstructible, testAllTypesConvertibleToDType, testDTypesHaveUniqueNames
-    (and testRepr, skipped upstream; testEqWithNonTFTypes): every enum's dtype as TF's reader
+    (and testRepr, skipped upstream): every enum's dtype as TF's reader
     gives it: the same ``as_datatype_enum``, name, repr and str; names unique; ``ls --json``
     and ``debug_string`` as TF names them."""
     ours, theirs = _ours_theirs(every_enum)
@@ -120,7 +120,6 @@ def test_all_types_convertible_to_dtype(
         mine, want = ours[key], theirs[key]
         assert mine.as_datatype_enum == want.as_datatype_enum == enum, key
         assert (mine.name, repr(mine), str(mine)) == (want.name, repr(want), str(want)), key
-        assert mine != int and mine != 2.1  # noqa: E721, PLR1714 - upstream's two asserts
     names = [ours[f"t{e:03d}"].name for e in ENUMS]
     assert len(set(names)) == len(ENUMS)
     reader = py_checkpoint_reader.NewCheckpointReader(every_enum)
@@ -154,6 +153,37 @@ def test_all_types_convertible_to_numpy_dtype(every_enum: str) -> None:
     got = graphtui.load_checkpoint(prefix).get_tensor("q")
     want_q = tf.train.load_checkpoint(prefix).get_tensor("q")
     assert got.dtype == want_q.dtype == np.int8 and got.tolist() == want_q.tolist()
+
+
+def _candidates() -> list[Any]:
+    """What code written for TF compares a dtype with: TF's dtypes and names, enum values
+    (ints, and floats and bools equal to them), Python and numpy types, arrays, strings TF
+    does not read, and values it refuses."""
+    names = sorted(tf_dtypes._STRING_TO_TF)  # noqa: SLF001
+    return [
+        *names, *(n.upper() for n in names[:5]), "DT_FLOAT", "not_a_type", b"float32",
+        *(tf.as_dtype(e) for e in ENUMS), *range(-1, 140), 1.0, 2.1, 101.0, float("nan"),
+        True, False, None, int, float, bool, object, str, complex, bytes,
+        *NUMPY_TYPES, np.object_, np.str_, np.array([1.0]), np.array([1], np.int8),
+        np.dtype([("f1", np.uint), ("f2", np.int32)]), object(), (1,), [1],
+    ]  # fmt: skip
+
+
+def test_eq_with_non_tf_types(every_enum: str) -> None:
+    """testEqWithNonTFTypes, for every dtype and every value TF code compares one with: the
+    dtypes of ``get_variable_to_dtype_map()`` equal exactly what TF's do (``dtype ==
+    tf.float32``, ``== "float32"``, ``== np.float32``: graphtui's were equal to nothing but
+    another graphtui dtype of the same fields), never ``int`` nor ``2.1``."""
+    ours, theirs = _ours_theirs(every_enum)
+    candidates = _candidates()
+    for enum in ENUMS:
+        key = f"t{enum:03d}"
+        mine, want = ours[key], theirs[key]
+        for value in candidates:
+            assert (mine == value) is (want == value), (key, value)
+            assert (mine != value) is (want != value), (key, value)
+        assert mine != int and mine != 2.1  # noqa: E721, PLR1714 - upstream's two asserts
+        assert mine == want and hash(mine) == hash(ours[key])
 
 
 def test_reduce(every_enum: str) -> None:

@@ -175,8 +175,8 @@ def test_app_in_a_real_terminal(terminal: tuple[Terminal, Path]) -> None:
 
 
 def test_what_is_drawn_equals_a_full_redraw(terminal: tuple[Terminal, Path]) -> None:
-    """The terminal shows what a full redraw shows after moving in a table, scrolling it and
-    after tab switches and Tab (the app drops the repaints of widgets not shown and of widgets
+    """The terminal shows what a full redraw shows after moving in a table, scrolling it, after
+    tab switches and Tab, and moving in the graph tree (its details follow) (the app drops the repaints of widgets not shown and of widgets
     a layout drew whole since, and draws an unchanged scrollbar once): a SIGWINCH (Textual
     draws the whole screen again) changes nothing, colours included. (A version that drops
     the table's own repaints fails here at the first key.)"""
@@ -187,7 +187,8 @@ def test_what_is_drawn_equals_a_full_redraw(terminal: tuple[Terminal, Path]) -> 
     app = int(found.stdout.split()[0])  # the app, started by the pane's shell
     term.keys("3")
     top = term.wait_for("30 variables")
-    for keys in (["Down"], ["End"], ["1", "3"], ["PageUp"], ["5", "2", "3"], ["Tab"], ["1"]):
+    steps = (["Down"], ["End"], ["1", "3"], ["PageUp"], ["5", "2", "3"], ["Tab"], ["1"])
+    for keys in (*steps, ["End"], ["Up"], ["Home"], ["Enter"], ["Down", "Down"]):
         for key in keys:
             term.keys(key)
             term.stable()

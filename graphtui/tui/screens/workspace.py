@@ -125,6 +125,19 @@ class WorkspaceScreen(Screen[None]):
     # when the last layout began and the widgets it showed (see _on_update)
     _drawn_whole: tuple[float, AbstractSet[Widget]] = (0.0, frozenset())
 
+    def _compositor_refresh(self) -> None:
+        # A repaint asked for before a frame reaches the screen when the widget's own message
+        # loop next runs, often after the frame (a link scrolls the tree; laying it out, the
+        # compositor moves its scrollbar): Textual drew one more frame ~20-25 ms later. The
+        # widgets on screen with a repaint pending are drawn in this frame instead.
+        compositor = self._compositor
+        pending = {widget for widget in compositor.visible_widgets if widget._repaint_required}
+        if pending:
+            for widget in pending:
+                widget._repaint_required = False
+            compositor.update_widgets(pending)
+        super()._compositor_refresh()
+
     def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
         started = get_time()
         before = set(self._compositor.visible_widgets)

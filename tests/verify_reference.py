@@ -22,9 +22,10 @@ def table_problems(table: Table) -> list[FormatError]:
     table.verify_checksums = True
     table._blocks.clear()
     try:
-        for handle in [table.metaindex_handle, *table._index_handles]:
+        handles = [table.metaindex_handle, *table._index_handles]
+        for k, handle in enumerate(handles):
             try:
-                for _ in table._read_block(handle, "data").entries():
+                for _ in table._read_block(handle, "meta-index" if k == 0 else "data").entries():
                     pass
             except FormatError as exc:
                 problems.append(exc)

@@ -377,12 +377,11 @@ class Table:
         saved = self.verify_checksums
         self.verify_checksums = True
         self._blocks.clear()
+        kinds = ["meta-index", *["data"] * len(self._index_handles)]
         try:
             for k, handle in enumerate(handles):
                 try:  # the meta-index too: TF never reads it, but damage there is damage
-                    contents.append(
-                        self._block_contents(handle, "meta-index" if k == 0 else "data")
-                    )
+                    contents.append(self._block_contents(handle, kinds[k]))
                     read.append(k)
                 except FormatError as exc:
                     found[k] = exc
@@ -393,7 +392,7 @@ class Table:
             if walked:
                 continue
             try:
-                for _ in _Block(memoryview(block), self.path, handles[k].offset, "data").spans():
+                for _ in _Block(memoryview(block), self.path, handles[k].offset, kinds[k]).spans():
                     pass
             except FormatError as exc:
                 found[k] = exc

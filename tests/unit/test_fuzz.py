@@ -1020,15 +1020,19 @@ def test_fuzz_sliced_tensor_reads_exactly_or_is_refused(
     exactly when the slices lie in range and cover no element twice (holes are TF's: a Saver
     given some partitions leaves them, and RestoreV2 reads each stored partition)."""
     from graphtui.formats import dtypes
-    from graphtui.formats.bundle_writer import BundleWriter
+    from graphtui.formats.bundle_writer import BundleWriter, _is_full
     from graphtui.formats.transaction import FileTransaction
 
     shape, boxes = layout
+    distinct = list(dict.fromkeys(boxes))
+    # the writer stores a box covering the whole tensor as a whole tensor (TF's AddSlice), so
+    # it refuses one beside other boxes: such a layout cannot be written to test the reader
+    assume(len(distinct) == 1 or not any(_is_full(box, shape) for box in distinct))
     full = np.arange(math.prod(shape), dtype=np.float32).reshape(shape)
     directory = fresh_dir(workdir, "slices")
     prefix = directory / "m"
     parts = []
-    for box in dict.fromkeys(boxes):  # a slice is stored once, whatever the entry lists
+    for box in distinct:  # a slice is stored once, whatever the entry lists
         sub = np.full([n for _, n in box], -1.0, np.float32)
         src = tuple(slice(max(a, 0), max(a, 0) + n) for a, n in box)
         got = full[src]

@@ -21,6 +21,7 @@ from textual import work
 from textual.command import CommandList, CommandPalette
 from textual.css.query import NoMatches
 from textual.geometry import Size
+from textual.scrollbar import ScrollBar
 from textual.widget import Widget
 from textual.widgets import Input, OptionList, Tabs
 from textual.widgets._tabs import Underline
@@ -148,3 +149,15 @@ def _scroll_update_when_changed(self: Widget, virtual_size: Size) -> None:
 
 
 Widget._scroll_update = _scroll_update_when_changed  # type: ignore[method-assign]
+
+
+# A scrollbar placed or resized by a layout sets its virtual size, a Reactive(layout=True): the
+# whole screen was laid out again once more (a link that first gives the tree a scrollbar). A
+# scrollbar has no children and nothing reads its virtual size; it is drawn at its new size.
+def _scrollbar_size_updated(
+    self: ScrollBar, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+) -> bool:
+    return Widget._size_updated(self, size, virtual_size, container_size, layout=False)
+
+
+ScrollBar._size_updated = _scrollbar_size_updated  # type: ignore[method-assign,assignment]

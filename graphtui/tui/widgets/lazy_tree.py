@@ -259,6 +259,14 @@ class LazyTree(Tree[DataT], Generic[DataT, ItemT]):
             event.prevent_default()  # (Tree's handler is the only other one)
         self._sized = sized
 
+    def _build(self) -> None:
+        super()._build()
+        # the lines' count decides whether the tree has a scrollbar: decided now, the screen's
+        # next layout places it; decided in that layout (Textual's way), it asked for one more
+        # layout and frame (a link that first makes the tree longer than its pane)
+        if self.is_mounted and self.size:
+            self._refresh_scrollbars()
+
     def _invalidate(self) -> None:
         # Textual's Tree rebuilds its line index and repaints after every add or remove; inside
         # a chunk, once at its end

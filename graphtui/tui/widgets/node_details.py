@@ -14,8 +14,10 @@ import numpy as np
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+from typing_extensions import Self
 
 from graphtui.core.outputs import OutputInfo, output, outputs
 from graphtui.core.variables import VARIABLE_OPS
@@ -339,6 +341,7 @@ class NodeDetails(BackKey, OptionList):
     BINDINGS = [
         Binding("backspace", "go_back", "Back", id="details-back"),
     ]
+    _keep_layout = False  # inside _update_lines: a new width alone is not laid out again
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -425,6 +428,31 @@ class NodeDetails(BackKey, OptionList):
 
     def link_of(self, option_id: str | None) -> str | None:
         return link_of(option_id)
+
+    def _update_lines(self) -> None:
+        # OptionList keeps its content width in its virtual size, a Reactive(layout=True): the
+        # scrollbar that comes with a long node's details narrows it while the screen is laid
+        # out, and the screen was laid out again once more (its frame ~20-30 ms later) for the
+        # same height. Only a new height is laid out again; the width is kept without.
+        height = self.virtual_size.height
+        self._keep_layout = True
+        try:
+            super()._update_lines()
+        finally:
+            self._keep_layout = False
+        if self.virtual_size.height != height:
+            self.refresh(layout=True)
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if self._keep_layout:
+            layout = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 FOLD_ROOM = 3  # cells kept free right of a folded link line (room for the scrollbar)

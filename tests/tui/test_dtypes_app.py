@@ -36,6 +36,12 @@ def _unknown_dtype_checkpoint(tmp_path: Path) -> str:
     return prefix
 
 
+def _value_message(app: object) -> str:
+    """What the value grid says instead of values (its error, or why they are hidden)."""
+    grid = app.screen.query_one("ValuePane").grid  # type: ignore[attr-defined]
+    return str(grid.error or grid.hidden_reason or "")
+
+
 async def test_unknown_dtype_entry_listed_and_its_value_refused(tmp_path: Path) -> None:
     prefix = _unknown_dtype_checkpoint(tmp_path)
     app = make_app(prefix)
@@ -46,8 +52,8 @@ async def test_unknown_dtype_entry_listed_and_its_value_refused(tmp_path: Path) 
         assert "unknown dtype enum (34)" in screen_text(app)
         await pilot.press("enter")  # the first row: x
         await settle(pilot)
-        text = " ".join(screen_text(app).split())
-        assert "tensor 'x' is stored with dtype enum 34" in text and "ckpt.index" in text
+        said = _value_message(app)  # wrapped on screen beside the statistics column
+        assert "tensor 'x' is stored with dtype enum 34" in said and "ckpt.index" in said
         await pilot.press("3", "down", "enter")  # y still opens
         await settle(pilot)
         text = screen_text(app)
@@ -71,4 +77,28 @@ async def test_const_of_unknown_dtype_is_refused_in_the_app(tmp_path: Path) -> N
         await pilot.press("v")
         await settle(pilot)
         assert "unknown dtype enum (34)" in " ".join(screen_text(app).split())
+    assert app.return_code in (None, 0)
+
+
+async def test_a_value_refused_for_its_dtype_is_not_called_a_checksum_mismatch(
+    tmp_path: Path,
+) -> None:
+    """The refusal is what TF says (no type for the enum), not a damaged file: no checksum
+    banner, no offer to show values that do not exist, the row reads failed (not corrupt)."""
+    prefix = _unknown_dtype_checkpoint(tmp_path)
+    app = make_app(prefix)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "enter")  # the first row: x
+        await settle(pilot)
+        text = " ".join(screen_text(app).split())
+        assert "tensor 'x' is stored with dtype enum 34" in _value_message(app)
+        assert "value not readable" in text
+        assert "checksum mismatch" not in text and "show them anyway" not in text
+        await pilot.press("exclamation_mark")
+        await settle(pilot)
+        assert "show them anyway" not in " ".join(screen_text(app).split())
+        pane = app.screen.query_one("VariablesPane")
+        row = next(r for r in pane.ws.variables() if r.key == "x")
+        assert pane.status_of(row) == "failed"
     assert app.return_code in (None, 0)

@@ -640,7 +640,9 @@ class WorkspaceScreen(Screen[None]):
         self.action_show_tab("value")
 
     def on_value_pane_checked(self, event: ValuePane.Checked) -> None:
-        if event.problem is not None:
+        if event.problem is not None and event.unreadable:
+            self.variables_pane.mark_failed(event.name, event.prefix, event.problem)
+        elif event.problem is not None:
             self.variables_pane.mark_corrupt(event.name, event.prefix)
 
     def on_value_pane_stats_done(self, event: ValuePane.StatsDone) -> None:

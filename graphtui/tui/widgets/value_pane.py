@@ -114,11 +114,13 @@ class ValuePane(ProgressPane, Vertical):
     @dataclass
     class Checked(Message):
         """The checksum of tensor ``name`` of ``prefix`` was checked; ``problem`` says why it
-        failed (None: it matched)."""
+        failed (None: it matched). ``unreadable``: the value cannot be read at all (a missing
+        shard, a dtype TF has no type for), which is not a checksum mismatch."""
 
         name: str
         prefix: str
         problem: str | None
+        unreadable: bool = False
 
     @dataclass
     class StatsDone(Message):
@@ -287,10 +289,22 @@ class ValuePane(ProgressPane, Vertical):
             value.verify()
         except ChecksumError as exc:
             result = str(exc)
-        except GraphtuiError as exc:  # a missing shard, a short file: nothing to draw either
-            result = str(exc)
+        except GraphtuiError as exc:  # a missing shard, a short file, a dtype TF cannot read
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._value_unreadable, value, str(exc))
+            return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._value_checked, value, result)
+
+    def _value_unreadable(self, value: TensorValue, why: str) -> None:
+        """Nothing to draw, and nothing hidden: ``!`` has no values to show."""
+        if self.grid.value is not value:
+            return
+        self.grid.error = why
+        self.grid.refresh()
+        self.update_title()
+        self.post_message(self.Checked(value.name, value.prefix, why, unreadable=True))
+        self.show_stats(None, "no statistics: the value cannot be read")
 
     def _value_checked(self, value: TensorValue, result: bool | str) -> None:
         if self.grid.value is not value:
@@ -344,6 +358,9 @@ class ValuePane(ProgressPane, Vertical):
         value = self.grid.value
         if value is None:
             return
+        if self.grid.error is not None:
+            self.notify("No statistics: the value cannot be read", severity="warning")
+            return
         if self.grid.checksum is not True:
             self.notify("No statistics of unverified values", severity="warning")
             return
@@ -352,6 +369,9 @@ class ValuePane(ProgressPane, Vertical):
     def action_show_unverified(self) -> None:
         """Show the values of a tensor whose checksum failed (under a permanent banner)."""
         grid = self.grid
+        if grid.error is not None:
+            self.notify("Nothing to show: the value cannot be read", severity="warning")
+            return
         if grid.value is None or grid.checksum in (None, True):
             self.notify("Nothing hidden: the values on screen are verified", severity="information")
             return
@@ -484,7 +504,10 @@ class ValuePane(ProgressPane, Vertical):
                 "No value open: Enter on a variable (3) or a variable node (1).", style="dim"
             )
         else:
-            if grid.checksum not in (None, True):
+            if grid.error is not None:
+                title.append("value not readable", style="bold white on red")
+                title.append("  ")
+            elif grid.checksum not in (None, True):
                 # permanent while this value is open, shown or not
                 title.append("checksum mismatch: values unverified", style="bold white on red")
                 title.append("  ")

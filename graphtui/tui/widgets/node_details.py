@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 from typing_extensions import Self
@@ -342,6 +343,7 @@ class NodeDetails(BackKey, OptionList):
         Binding("backspace", "go_back", "Back", id="details-back"),
     ]
     _keep_layout = False  # inside _update_lines: a new width alone is not laid out again
+    _drawing = False  # inside render_lines
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -433,7 +435,8 @@ class NodeDetails(BackKey, OptionList):
         # OptionList keeps its content width in its virtual size, a Reactive(layout=True): the
         # scrollbar that comes with a long node's details narrows it while the screen is laid
         # out, and the screen was laid out again once more (its frame ~20-30 ms later) for the
-        # same height. Only a new height is laid out again; the width is kept without.
+        # same height. Only a new height is laid out again; the width is kept without (and
+        # when the lines are being drawn, nothing is asked: they are drawn as they are now).
         height = self.virtual_size.height
         self._keep_layout = True
         try:
@@ -443,6 +446,13 @@ class NodeDetails(BackKey, OptionList):
         if self.virtual_size.height != height:
             self.refresh(layout=True)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._drawing = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._drawing = False
+
     def refresh(
         self,
         *regions: Region,
@@ -451,6 +461,8 @@ class NodeDetails(BackKey, OptionList):
         recompose: bool = False,
     ) -> Self:
         if self._keep_layout:
+            if self._drawing:
+                return self
             layout = False
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 

@@ -173,3 +173,6 @@ _allow_expand  # Textual's TreeNode field, read by Textual (graphtui/tui/widgets
 _.show_highlight  # unused attribute (graphtui/tui/textual_fixes.py: Textual's Underline reactive)
 _.highlight_start  # unused attribute (graphtui/tui/textual_fixes.py: Textual's Underline reactive)
 _.highlight_end  # unused attribute (graphtui/tui/textual_fixes.py: Textual's Underline reactive)
+_.window_virtual_size  # unused attribute (graphtui/tui/textual_fixes.py: Textual's ScrollBar reactive)
+_.window_size  # unused attribute (graphtui/tui/textual_fixes.py: Textual's ScrollBar reactive)
+_._scroll_update  # unused attribute (graphtui/tui/textual_fixes.py: the Widget method patched)

@@ -302,6 +302,28 @@ def check_tiling(
     return boxes
 
 
+def uncovered_region(
+    path: str,
+    name: str,
+    shape: tuple[int, ...],
+    slices: Sequence[Extents],
+    extents: Extents,
+    tf_says: str,
+) -> FormatError | None:
+    """Why region ``extents`` of a partitioned tensor cannot be read: its stored ``slices`` do
+    not cover it (``tf_says``: TF's words for it, which differ between V1 and V2), or they
+    overlap (raised); None when they cover it."""
+    boxes = check_tiling(path, name, shape, slices, gaps=True)
+    box = slice_box(path, name, shape, extents)
+    if covered_elements(box, boxes) == math.prod(hi - lo for lo, hi in box):
+        return None
+    return FormatError(
+        path,
+        f"tensor {name!r}: its stored slices do not cover slice {extents_text(extents)} "
+        f"(TensorFlow: {tf_says})",
+    )
+
+
 def _tiling_problem(shape: tuple[int, ...], boxes: list[Box], gaps: bool = False) -> str:
     """'' when ``boxes`` tile ``shape`` exactly once (``gaps``: at most once), else what is
     wrong."""
@@ -619,14 +641,13 @@ class BundleReader:
         """Why region ``extents`` of a partitioned tensor cannot be read: its stored slices do
         not cover it (TF's ``BundleReader::LookupSlice``: "Does not have sufficient slices for
         partitioned tensor"), or they overlap; None when they cover it."""
-        boxes = check_tiling(self.index_file, entry.name, entry.shape, entry.slices, gaps=True)
-        box = slice_box(self.index_file, entry.name, entry.shape, extents)
-        if covered_elements(box, boxes) == math.prod(hi - lo for lo, hi in box):
-            return None
-        return FormatError(
+        return uncovered_region(
             self.index_file,
-            f"tensor {entry.name!r}: its stored slices do not cover slice {extents_text(extents)} "
-            "(TensorFlow: does not have sufficient slices for partitioned tensor)",
+            entry.name,
+            entry.shape,
+            entry.slices,
+            extents,
+            "does not have sufficient slices for partitioned tensor",
         )
 
     # -- data ----------------------------------------------------------------------------------

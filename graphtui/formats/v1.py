@@ -19,12 +19,12 @@ from graphtui.formats.bundle import (
     Extents,
     box_overlap,
     check_tiling,
-    covered_elements,
     extents_of,
     extents_text,
     slice_box,
     slice_index,
     slice_shape,
+    uncovered_region,
     version_refused,
 )
 from graphtui.formats.ordered_code import FULL_EXTENT, encode_slice_key
@@ -139,14 +139,9 @@ class V1Reader:
         cover it (TF's ``TensorSliceSet::QueryMeta`` fails, ``CopySliceData`` returns false:
         RestoreV2's "Error copying slice data"); None when they cover it."""
         t = self.tensors[name]
-        boxes = check_tiling(self.path, name, t.shape, [e for e, _ in t.slices], gaps=True)
-        box = slice_box(self.path, name, t.shape, extents)
-        if covered_elements(box, boxes) == math.prod(hi - lo for lo, hi in box):
-            return None
-        return FormatError(
-            self.path,
-            f"tensor {name!r}: its stored slices do not cover slice {extents_text(extents)} "
-            "(TensorFlow: error copying slice data)",
+        slices = [e for e, _ in t.slices]
+        return uncovered_region(
+            self.path, name, t.shape, slices, extents, "error copying slice data"
         )
 
     def read_slice(self, name: str, extents: Extents) -> np.ndarray:

@@ -324,6 +324,25 @@ def uncovered_region(
     )
 
 
+def place_parts(
+    box: Box, dtype: dtypes.DType, parts: Sequence[tuple[Box, Box, np.ndarray]]
+) -> np.ndarray:
+    """Region ``box`` of a partitioned tensor from stored slices already read: ``(where, part,
+    values)`` per slice, its box, the part of it inside ``box``, its values. The region is
+    allocated only now, once every part came from stored bytes (never from a claimed shape)."""
+    import numpy as np
+
+    out = np.empty(
+        tuple(hi - lo for lo, hi in box), dtype=object if dtype.numpy is None else dtype.numpy
+    )
+    for where, part, values in parts:
+        src = tuple(slice(lo - w, hi - w) for (lo, hi), (w, _) in zip(part, where, strict=True))
+        dst = tuple(slice(lo - b, hi - b) for (lo, hi), (b, _) in zip(part, box, strict=True))
+        # ``...`` for a scalar: an element, never a 0-d array stored as one
+        out[dst or ...] = values[src or ...]
+    return out
+
+
 def _tiling_problem(shape: tuple[int, ...], boxes: list[Box], gaps: bool = False) -> str:
     """'' when ``boxes`` tile ``shape`` exactly once (``gaps``: at most once), else what is
     wrong."""
@@ -808,7 +827,6 @@ class BundleReader:
         self, entry: BundleEntry, slices: list[tuple[Extents, BundleEntry]], box: Box
     ) -> np.ndarray:
         """Region ``box`` of a partitioned tensor from those of its ``slices`` that meet it."""
-        import numpy as np
 
         dt = entry.dtype
         if not dt.slice_copyable:  # TF reads one stored slice whole, assembles nothing
@@ -835,13 +853,9 @@ class BundleReader:
             where = slice_box(self.index_file, entry.name, entry.shape, extents)
             if (part := box_overlap(box, where)) is not None:
                 parts.append((where, part, sub))
-        shape = tuple(hi - lo for lo, hi in box)
-        out = np.empty(shape, dtype=object if dt.numpy is None else dt.numpy)
-        for where, part, sub in parts:
-            src = tuple(slice(lo - w, hi - w) for (lo, hi), (w, _) in zip(part, where, strict=True))
-            dst = tuple(slice(lo - b, hi - b) for (lo, hi), (b, _) in zip(part, box, strict=True))
-            out[dst] = self._decode(sub)[src]
-        return out
+        return place_parts(
+            box, dt, [(where, part, self._decode(sub)) for where, part, sub in parts]
+        )
 
     def check_copyable(self, entry: BundleEntry) -> None:
         """FormatError unless TF copies ``entry``'s dtype between slices (a part of a tensor,

@@ -21,6 +21,7 @@ from graphtui.formats.bundle import (
     check_tiling,
     extents_of,
     extents_text,
+    place_parts,
     slice_box,
     slice_index,
     slice_shape,
@@ -154,18 +155,14 @@ class V1Reader:
         if problem is not None:
             raise problem
         box = slice_box(self.path, name, t.shape, extents)
-        shape = tuple(hi - lo for lo, hi in box)
-        out = np.empty(shape, dtype=object if t.dtype.numpy is None else t.dtype.numpy)
+        parts = []
         for stored, i in t.slices:  # only the records of the slices that meet the region
             where = slice_box(self.path, name, t.shape, stored)
             part = box_overlap(box, where)
-            if part is None:
-                continue
-            value = self._read_slice(t, stored, i, slice_shape(t.shape, stored))
-            src = tuple(slice(lo - w, hi - w) for (lo, hi), (w, _) in zip(part, where, strict=True))
-            dst = tuple(slice(lo - b, hi - b) for (lo, hi), (b, _) in zip(part, box, strict=True))
-            out[dst or ...] = value[src or ...]
-        return out
+            if part is not None:
+                value = self._read_slice(t, stored, i, slice_shape(t.shape, stored))
+                parts.append((where, part, value))
+        return place_parts(box, t.dtype, parts)
 
     def _readable(self, name: str) -> V1Tensor:
         t = self.tensors[name]

@@ -152,6 +152,33 @@ def test_v1_slices_listed_twice_with_a_gap_are_refused(
     assert rc == 1 and "v1/emb" in err and len(err.strip().splitlines()) == 1
 
 
+def test_v1_region_of_a_claimed_huge_tensor_is_refused_before_any_allocation(
+    tmp_path: Path,
+) -> None:
+    """V1 `v1/emb` claimed [2**40, 2], its last row slice stretched to the end: a window over
+    it is refused from the stored bytes (the stretched slice's record is not there) before the
+    8 TiB region is allocated; it raised MemoryError from numpy."""
+    directory = tmp_path / "v1"
+    shutil.copytree(DATA / "v1", directory)
+    path = directory / "model.ckpt-2"
+    items = _items(path)
+    meta = pb.SavedTensorSlices()
+    meta.ParseFromString(items[b""])
+    rows = 1 << 40
+    for tensor in meta.meta.tensor:
+        if tensor.name == "v1/emb":
+            tensor.shape.dim[0].size = rows
+            last = max(tensor.slice, key=lambda s: s.extent[0].start)
+            last.extent[0].length = rows - last.extent[0].start
+    items[b""] = meta.SerializeToString()
+    _write_table(path, items)
+    with load_checkpoint(path) as reader:
+        assert reader.partitioned("v1/emb")
+        with pytest.raises(FormatError, match="v1/emb") as info:
+            reader.read_slice("v1/emb", ((0, rows), (0, 2)))
+        assert "\n" not in str(info.value)
+
+
 # -- 4: names with terminal escapes are shown escaped in every text output ----------------------
 
 

@@ -149,7 +149,7 @@ class CheckpointReader:
         if self._v2 is not None:
             return self._v2.entry(name).is_sliced
         assert self._v1 is not None
-        return name in self._v1.partitioned
+        return self._v1.is_partitioned(name)
 
     def uncovered(self, name: str, extents: Extents) -> FormatError | None:
         """Why region ``extents`` of tensor ``name`` cannot be read: a partitioned tensor's

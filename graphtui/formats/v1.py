@@ -126,14 +126,11 @@ class V1Reader:
     def names(self) -> list[str]:
         return sorted(self.tensors)
 
-    @property
-    def partitioned(self) -> frozenset[str]:
-        """The tensors saved as slices of a whole (not one slice covering it all)."""
-        return frozenset(
-            name
-            for name, t in self.tensors.items()
-            if len(t.slices) > 1 or any(n != FULL_EXTENT for ext, _ in t.slices for _, n in ext)
-        )
+    def is_partitioned(self, name: str) -> bool:
+        """Whether tensor ``name`` is saved as slices of a whole (not one slice covering it
+        all)."""
+        t = self.tensors[name]
+        return len(t.slices) > 1 or any(n != FULL_EXTENT for ext, _ in t.slices for _, n in ext)
 
     def uncovered(self, name: str, extents: Extents) -> FormatError | None:
         """Why region ``extents`` of tensor ``name`` cannot be read: its stored slices do not

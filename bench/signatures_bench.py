@@ -22,14 +22,14 @@ processes, so both are measured under the same load; the load average is printed
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from tui_bench import ms, run_child  # one child runner for the app benchmarks
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "data" / "tf2" / "saved_model"
@@ -120,26 +120,6 @@ print(json.dumps(out))
 """
 
 
-def run_child(model: Path, root: Path) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLUMNS", "LINES"))}
-    env["PYTHONPATH"] = str(root)
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(model)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if proc.returncode:
-        raise SystemExit(f"benchmark child failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="fresh processes per version")
@@ -154,7 +134,7 @@ def main() -> int:
         runs: dict[str, list[dict[str, object]]] = {name: [] for name in versions}
         for _ in range(args.runs):
             for name, root in versions.items():
-                runs[name].append(run_child(model, root))
+                runs[name].append(run_child(model, root, CHILD, []))
     load_after = os.getloadavg()
     print(
         f"{EXTRA + 2} root functions; {args.runs} alternating "
